@@ -1,0 +1,43 @@
+//! One short function per subcommand; each only calls the pipeline stages.
+
+pub mod build;
+pub mod check;
+
+use anyhow::Result;
+
+use crate::cli::{Cli, Command};
+
+/// How a command ended, as the process exit status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[allow(dead_code, reason = "PartlyFailed is returned once sending lands")]
+pub enum Outcome {
+    /// Exit 0.
+    Done,
+    /// Exit 1: the command found errors (already printed).
+    Failed,
+    /// Exit 3: finished, but some recipients failed.
+    PartlyFailed,
+}
+
+/// Runs the command the user asked for.
+pub fn run(cli: Cli) -> Result<Outcome> {
+    let root = cli.workspace;
+    match cli.command {
+        Command::Build { number } => build::run(&root, number),
+        Command::Check { number } => check::run(&root, number),
+        Command::Issue(_) => not_yet("issue"),
+        Command::Preview(_) => not_yet("preview"),
+        Command::Test { .. } => not_yet("test"),
+        Command::Cron { .. } => not_yet("cron"),
+        Command::Schedule { .. } => not_yet("schedule"),
+        Command::Status { .. } => not_yet("status"),
+        Command::Subscribers(_) => not_yet("subscribers"),
+        Command::New => not_yet("new"),
+        Command::Add { .. } => not_yet("add"),
+        Command::Serve { .. } => not_yet("serve"),
+    }
+}
+
+fn not_yet(name: &str) -> Result<Outcome> {
+    anyhow::bail!("`publish {name}` is not implemented yet in this version of Masthead")
+}

@@ -1,0 +1,353 @@
+//! The publication's settings, read from `publish.toml`.
+//!
+//! Parsing is strict (`deny_unknown_fields`, so a typo is an error with the
+//! nearest key suggested); meaning is checked after parsing, in [`Config::validate`].
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+use crate::content::toml_file::{Seg, TomlFile};
+use crate::diag::{Diagnostics, Severity};
+
+/// `publish.toml`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "read once delivery, the podcast feed and social posts land")]
+pub struct Config {
+    /// The publication's name, as it heads every email and page ("This Week in Asia").
+    pub name: String,
+    /// One sentence about the publication, for feeds and the archive page.
+    #[serde(default)]
+    pub description: String,
+    /// Where `out/` is published: issue 9's page is `{base_url}/9/`.
+    pub base_url: String,
+    /// The language of the issues, as a BCP 47 tag.
+    #[serde(default = "default_language")]
+    pub language: String,
+    /// The publication's time zone, an IANA name such as "Asia/Singapore".
+    #[serde(default = "default_timezone")]
+    pub timezone: String,
+    /// Who the email comes from.
+    pub sender: Sender,
+    /// How email is sent.
+    #[serde(default)]
+    pub email: EmailConfig,
+    /// The standing "Our Ask" block at the end of every issue.
+    pub ask: Option<Ask>,
+    /// Social handles and hashtags for the post snippets.
+    #[serde(default)]
+    pub social: Social,
+    /// The podcast channel (see the podcast feed).
+    pub podcast: Option<toml::Table>,
+    /// Scheduled sending.
+    #[serde(default)]
+    pub schedule: Schedule,
+}
+
+fn default_language() -> String {
+    "en".into()
+}
+
+fn default_timezone() -> String {
+    "UTC".into()
+}
+
+/// The `From:` of every message.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sender {
+    pub name: String,
+    pub email: String,
+    /// Where replies go, if not to `email`.
+    pub reply_to: Option<String>,
+}
+
+/// Which way messages leave.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TransportKind {
+    /// Write every message as a `.eml` file under `out/outbox/N/`.
+    #[default]
+    Outbox,
+    /// Send over SMTP (`smtp_url` or `PUBLISH_SMTP_URL`).
+    Smtp,
+    /// Pipe each message to a local `sendmail`.
+    Sendmail,
+}
+
+/// `[email]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "read once delivery, the podcast feed and social posts land")]
+pub struct EmailConfig {
+    /// "outbox" (default), "smtp" or "sendmail".
+    #[serde(default)]
+    pub transport: TransportKind,
+    /// The SMTP server, e.g. "smtp://127.0.0.1:2525"; `PUBLISH_SMTP_URL` overrides it.
+    pub smtp_url: Option<String>,
+    /// The sendmail program (default "sendmail").
+    pub sendmail_command: Option<String>,
+    /// Parallel SMTP connections.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: usize,
+    /// An optional ceiling on messages per second.
+    pub rate_per_sec: Option<f64>,
+    /// Where `publish test` and the preview's test button send.
+    pub test_to: Option<String>,
+    /// The one-click unsubscribe endpoint; default `{base_url}/unsubscribe`.
+    pub unsubscribe_url: Option<String>,
+    /// The mailto address in `List-Unsubscribe`; default the sender's address.
+    pub unsubscribe_mailto: Option<String>,
+    /// The `List-Id` header's id; default derived from the sender's domain.
+    pub list_id: Option<String>,
+    /// DKIM signing.
+    pub dkim: Option<Dkim>,
+}
+
+impl Default for EmailConfig {
+    fn default() -> Self {
+        toml::from_str("").expect("every [email] key has a default")
+    }
+}
+
+fn default_concurrency() -> usize {
+    8
+}
+
+/// `[email.dkim]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "read once delivery, the podcast feed and social posts land")]
+pub struct Dkim {
+    pub domain: String,
+    pub selector: String,
+    /// A PEM file: an RSA key (PKCS#1) or an Ed25519 key.
+    pub key_file: String,
+}
+
+/// `[ask]`: the standing "Our Ask" block.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ask {
+    /// The ask itself, in Markdown.
+    pub text: String,
+    /// "Follow and subscribe on …" links, in order.
+    #[serde(default)]
+    pub links: Vec<Link>,
+}
+
+/// A labelled link.
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    pub label: String,
+    pub url: String,
+}
+
+/// `[social]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code, reason = "read once delivery, the podcast feed and social posts land")]
+pub struct Social {
+    /// The publication's handle per platform (x, bluesky, mastodon, threads, linkedin).
+    #[serde(default)]
+    pub handles: BTreeMap<String, String>,
+    /// Hashtags added to announcements, without the `#`.
+    #[serde(default)]
+    pub hashtags: Vec<String>,
+}
+
+/// `[schedule]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// How late a scheduled issue may still go out by itself, e.g. "6h" or "90m".
+    #[serde(default = "default_max_late")]
+    pub max_late: String,
+}
+
+impl Default for Schedule {
+    fn default() -> Self {
+        Schedule { max_late: default_max_late() }
+    }
+}
+
+fn default_max_late() -> String {
+    "6h".into()
+}
+
+impl Config {
+    /// Checks what parsing cannot: URLs, addresses, the time zone, durations.
+    pub fn validate(&self, file: &TomlFile, diags: &mut Diagnostics) {
+        let err = |diags: &mut Diagnostics, path: &[Seg], msg: String, hint: &str| {
+            diags.push(file.diag_at(Severity::Error, path, msg).with_hint(hint.to_string()));
+        };
+        if let Err(why) = check_web_url(&self.base_url) {
+            err(
+                diags,
+                &[Seg::Key("base_url")],
+                format!("base_url is not a web address: {why}"),
+                "write it as https://example.com/newsletter",
+            );
+        }
+        if jiff::tz::TimeZone::get(&self.timezone).is_err() {
+            err(
+                diags,
+                &[Seg::Key("timezone")],
+                format!("unknown time zone \"{}\"", self.timezone),
+                "use an IANA name such as \"Asia/Singapore\" or \"Europe/London\"",
+            );
+        }
+        for (path, value) in
+            [(&[Seg::Key("name")][..], &self.name), (&[Seg::Key("sender"), Seg::Key("name")][..], &self.sender.name)]
+        {
+            if value.contains(['\r', '\n']) {
+                err(diags, path, "a line break here would break the email headers".into(), "keep it on one line");
+            } else if value.trim().is_empty() {
+                err(diags, path, "this must not be empty".into(), "write the name readers know you by");
+            }
+        }
+        let addresses = [
+            (vec![Seg::Key("sender"), Seg::Key("email")], Some(&self.sender.email)),
+            (vec![Seg::Key("sender"), Seg::Key("reply_to")], self.sender.reply_to.as_ref()),
+            (vec![Seg::Key("email"), Seg::Key("test_to")], self.email.test_to.as_ref()),
+            (vec![Seg::Key("email"), Seg::Key("unsubscribe_mailto")], self.email.unsubscribe_mailto.as_ref()),
+        ];
+        for (path, value) in addresses {
+            if let Some(value) = value
+                && value.parse::<lettre::Address>().is_err()
+            {
+                err(diags, &path, format!("\"{value}\" is not an email address"), "write it as name@example.com");
+            }
+        }
+        if let Some(url) = &self.email.unsubscribe_url
+            && let Err(why) = check_web_url(url)
+        {
+            err(
+                diags,
+                &[Seg::Key("email"), Seg::Key("unsubscribe_url")],
+                format!("unsubscribe_url is not a web address: {why}"),
+                "write it as https://example.com/unsubscribe",
+            );
+        }
+        if self.email.concurrency == 0 || self.email.concurrency > 256 {
+            err(
+                diags,
+                &[Seg::Key("email"), Seg::Key("concurrency")],
+                "concurrency must be between 1 and 256".into(),
+                "8 suits most SMTP servers",
+            );
+        }
+        if let Some(rate) = self.email.rate_per_sec
+            && !(rate > 0.0 && rate.is_finite())
+        {
+            err(
+                diags,
+                &[Seg::Key("email"), Seg::Key("rate_per_sec")],
+                "rate_per_sec must be a positive number".into(),
+                "leave it out for no limit",
+            );
+        }
+        if parse_duration(&self.schedule.max_late).is_none() {
+            err(
+                diags,
+                &[Seg::Key("schedule"), Seg::Key("max_late")],
+                format!("\"{}\" is not a duration", self.schedule.max_late),
+                "write it as \"6h\", \"90m\" or \"2d\"",
+            );
+        }
+        if let Some(ask) = &self.ask {
+            for (i, link) in ask.links.iter().enumerate() {
+                if let Err(why) = check_web_url(&link.url) {
+                    err(
+                        diags,
+                        &[Seg::Key("ask"), Seg::Key("links"), Seg::Index(i), Seg::Key("url")],
+                        format!("not a web address: {why}"),
+                        "write it as https://...",
+                    );
+                }
+            }
+        }
+    }
+
+    /// The publication's base URL without a trailing slash.
+    pub fn base(&self) -> &str {
+        self.base_url.trim_end_matches('/')
+    }
+
+    /// The web page of issue `number`.
+    pub fn issue_url(&self, number: u32) -> String {
+        format!("{}/{number}/", self.base())
+    }
+
+    /// The publication's time zone (checked by `validate`; UTC if it was wrong).
+    pub fn tz(&self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(&self.timezone).unwrap_or(jiff::tz::TimeZone::UTC)
+    }
+}
+
+/// Accepts only absolute http(s) URLs with a host.
+pub fn check_web_url(text: &str) -> Result<url::Url, String> {
+    if text.contains(char::is_whitespace) {
+        return Err("it contains a space or line break".into());
+    }
+    let url = url::Url::parse(text).map_err(|e| e.to_string())?;
+    match url.scheme() {
+        "http" | "https" if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(url),
+        "http" | "https" => Err("it has no host".into()),
+        other => Err(format!("the scheme \"{other}\" is not http or https")),
+    }
+}
+
+/// Parses "6h", "90m", "2d", "45s" or combinations like "1h30m".
+pub fn parse_duration(text: &str) -> Option<jiff::SignedDuration> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    let mut total: i64 = 0;
+    let mut digits = String::new();
+    for c in text.chars() {
+        if c.is_ascii_digit() {
+            digits.push(c);
+            continue;
+        }
+        let n: i64 = digits.parse().ok()?;
+        digits.clear();
+        let unit = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86400,
+            _ => return None,
+        };
+        total = total.checked_add(n.checked_mul(unit)?)?;
+    }
+    if !digits.is_empty() {
+        return None;
+    }
+    Some(jiff::SignedDuration::from_secs(total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("6h"), Some(jiff::SignedDuration::from_hours(6)));
+        assert_eq!(parse_duration("1h30m"), Some(jiff::SignedDuration::from_mins(90)));
+        assert_eq!(parse_duration("6"), None);
+        assert_eq!(parse_duration("6x"), None);
+        assert_eq!(parse_duration(""), None);
+    }
+
+    #[test]
+    fn web_urls() {
+        assert!(check_web_url("https://example.com/a").is_ok());
+        assert!(check_web_url("javascript:alert(1)").is_err());
+        assert!(check_web_url("example.com").is_err());
+        assert!(check_web_url("https://exa mple.com").is_err());
+    }
+}

@@ -1,0 +1,393 @@
+//! One newsletter issue: `issues/<number>[-slug].toml`.
+
+use jiff::Timestamp;
+use jiff::civil::Date;
+use serde::Deserialize;
+
+use crate::config::check_web_url;
+use crate::content::has_line_break;
+use crate::content::markdown_check::bad_links;
+use crate::content::sponsor::{SponsorChoice, Sponsors, date_of};
+use crate::content::toml_file::{Seg, TomlFile};
+use crate::diag::{Diagnostics, Severity, nearest};
+
+/// The file as written.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct IssueFile {
+    /// The issue's own title; the subject line is "{publication} #{number}: {title}".
+    pub title: String,
+    /// The issue's date, e.g. `2024-03-01`.
+    pub date: toml::Value,
+    /// When `publish cron` sends it: RFC 3339 with an offset, or a date-time in the
+    /// publication's time zone, or `2024-03-01T09:00:00[Asia/Singapore]`.
+    pub send_at: Option<toml::Value>,
+    /// The line inbox previews show after the subject.
+    pub preheader: Option<String>,
+    /// The opening paragraphs, in Markdown.
+    #[serde(default)]
+    pub intro: String,
+    /// A sponsor id from `sponsors.toml`, or "none"; absent means automatic rotation.
+    pub sponsor: Option<String>,
+    /// This issue's "Our Ask", in Markdown, instead of the standing one.
+    pub ask: Option<String>,
+    /// The issue's image and its credits.
+    pub image: Option<Image>,
+    /// Recommendations, grouped in sections, in order.
+    #[serde(default)]
+    pub sections: Vec<Section>,
+    /// The podcast episode that goes with the issue.
+    pub episode: Option<toml::Table>,
+}
+
+/// A group of recommendations ("AI", "India").
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Section {
+    pub name: String,
+    #[serde(default)]
+    pub recommendations: Vec<Recommendation>,
+}
+
+/// One recommended link with the editor's take.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Recommendation {
+    pub title: String,
+    pub url: String,
+    /// The writers, in byline order.
+    #[serde(default)]
+    pub authors: Vec<String>,
+    /// The publication it appeared in ("Nikkei Asia").
+    pub source: Option<String>,
+    /// "Our Take", in Markdown.
+    pub take: Option<String>,
+    /// Follow-up reads shown after the main link ("followed by …").
+    #[serde(default)]
+    pub related: Vec<Related>,
+}
+
+/// A follow-up link of a recommendation.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Related {
+    pub title: String,
+    pub url: String,
+    pub source: Option<String>,
+}
+
+/// The issue's image.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Image {
+    /// A file under `media/` or an https URL.
+    pub src: Option<String>,
+    /// What the image shows, for screen readers and blocked images.
+    pub alt: Option<String>,
+    /// The credit line, in Markdown; written from the fields below when absent.
+    pub credit: Option<String>,
+    /// For generated images: the generator ("DALL·E 3 from OpenAI").
+    pub generator: Option<String>,
+    /// The prompt it was given.
+    pub prompt: Option<String>,
+    /// The generation id.
+    pub generation_id: Option<String>,
+    /// A longer description of the picture.
+    pub description: Option<String>,
+}
+
+/// A checked issue.
+#[derive(Debug, Clone)]
+#[allow(dead_code, reason = "read once delivery, the podcast feed and social posts land")]
+pub struct Issue {
+    pub number: u32,
+    /// The file, relative to the workspace ("issues/009.toml").
+    pub file: String,
+    pub title: String,
+    pub date: Date,
+    pub send_at: Option<Timestamp>,
+    pub preheader: Option<String>,
+    pub intro: String,
+    pub sponsor: SponsorChoice,
+    pub ask: Option<String>,
+    pub image: Option<Image>,
+    /// Sections with at least one recommendation (empty ones are dropped with a warning).
+    pub sections: Vec<Section>,
+    pub episode: Option<toml::Table>,
+}
+
+impl Issue {
+    /// Checks a parsed issue file; `None` when it has errors (all reported to `diags`).
+    pub fn new(
+        number: u32,
+        raw: IssueFile,
+        toml: &TomlFile,
+        sponsors: &Sponsors,
+        tz: &jiff::tz::TimeZone,
+        diags: &mut Diagnostics,
+    ) -> Option<Issue> {
+        let before = diags.error_count();
+        let error = |diags: &mut Diagnostics, path: &[Seg], msg: String, hint: String| {
+            diags.push(toml.diag_at(Severity::Error, path, msg).with_hint(hint))
+        };
+        let warn = |diags: &mut Diagnostics, path: &[Seg], msg: String, hint: String| {
+            diags.push(toml.diag_at(Severity::Warning, path, msg).with_hint(hint))
+        };
+
+        check_line(&raw.title, "title", &[Seg::Key("title")], toml, diags);
+        if let Some(p) = &raw.preheader {
+            check_line(p, "preheader", &[Seg::Key("preheader")], toml, diags);
+        }
+        let date = match &raw.date {
+            toml::Value::Datetime(d) => date_of(Some(d)),
+            toml::Value::String(s) => s.parse::<Date>().ok(),
+            _ => None,
+        };
+        if date.is_none() {
+            error(
+                diags,
+                &[Seg::Key("date")],
+                "the date must be a calendar date".into(),
+                "write it as date = 2024-03-01".into(),
+            );
+        }
+        let send_at = raw.send_at.as_ref().and_then(|v| match parse_send_at(v, tz) {
+            Ok(t) => Some(t),
+            Err(why) => {
+                error(
+                    diags,
+                    &[Seg::Key("send_at")],
+                    format!("send_at is not a time: {why}"),
+                    "write it as send_at = 2024-03-01T09:00:00+08:00".into(),
+                );
+                None
+            }
+        });
+        let sponsor = match raw.sponsor.as_deref() {
+            None => SponsorChoice::Auto,
+            Some("none") => SponsorChoice::None,
+            Some(id) => {
+                if sponsors.get(id).is_none() {
+                    let ids = sponsors.ids();
+                    let hint = match nearest(id, ids.iter().copied()) {
+                        Some(near) => {
+                            format!("did you mean \"{near}\"? (or \"none\", or leave `sponsor` out to rotate)")
+                        }
+                        None if ids.is_empty() => {
+                            "sponsors.toml has no sponsors: add one there, or write sponsor = \"none\"".into()
+                        }
+                        None => format!("the sponsors in sponsors.toml are: {} (or \"none\")", ids.join(", ")),
+                    };
+                    error(diags, &[Seg::Key("sponsor")], format!("unknown sponsor \"{id}\""), hint);
+                }
+                SponsorChoice::Named(id.to_string())
+            }
+        };
+        check_markdown(&raw.intro, &[Seg::Key("intro")], toml, diags);
+        if let Some(ask) = &raw.ask {
+            check_markdown(ask, &[Seg::Key("ask")], toml, diags);
+        }
+        if let Some(image) = &raw.image {
+            let at = |k| [Seg::Key("image"), Seg::Key(k)];
+            if image.alt.as_deref().is_none_or(|a| a.trim().is_empty()) {
+                warn(
+                    diags,
+                    &[Seg::Key("image")],
+                    "the image has no alt text".into(),
+                    "add alt = \"what the image shows\" for readers who cannot see it".into(),
+                );
+            }
+            if let Some(src) = &image.src
+                && (src.starts_with("http://") || src.starts_with("https://"))
+                && let Err(why) = check_web_url(src)
+            {
+                error(
+                    diags,
+                    &at("src"),
+                    format!("not a web address: {why}"),
+                    "write a file under media/ or an https:// URL".into(),
+                );
+            }
+            if let Some(credit) = &image.credit {
+                check_markdown(credit, &at("credit"), toml, diags);
+            }
+        }
+        if raw.sections.is_empty() {
+            warn(
+                diags,
+                &[],
+                "this issue has no sections".into(),
+                "add [[sections]] with name = \"...\" and [[sections.recommendations]]".into(),
+            );
+        }
+        let mut seen_urls: Vec<(&str, usize, usize)> = Vec::new();
+        for (si, section) in raw.sections.iter().enumerate() {
+            let sec = |k| [Seg::Key("sections"), Seg::Index(si), Seg::Key(k)];
+            if section.name.trim().is_empty() {
+                error(diags, &sec("name"), "a section needs a name".into(), "write name = \"AI\"".into());
+            }
+            if raw.sections[..si].iter().any(|s| s.name == section.name) {
+                warn(
+                    diags,
+                    &sec("name"),
+                    format!("section \"{}\" appears twice", section.name),
+                    "merge the two, or rename one".into(),
+                );
+            }
+            if section.recommendations.is_empty() {
+                warn(
+                    diags,
+                    &sec("name"),
+                    format!("section \"{}\" has no recommendations and is left out", section.name),
+                    "add [[sections.recommendations]] under it, or remove it".into(),
+                );
+            }
+            for (ri, rec) in section.recommendations.iter().enumerate() {
+                let at = |k| {
+                    [Seg::Key("sections"), Seg::Index(si), Seg::Key("recommendations"), Seg::Index(ri), Seg::Key(k)]
+                };
+                if rec.title.trim().is_empty() {
+                    error(
+                        diags,
+                        &at("title"),
+                        "a recommendation needs a title".into(),
+                        "write the article's headline".into(),
+                    );
+                }
+                if let Err(why) = check_web_url(&rec.url) {
+                    error(
+                        diags,
+                        &at("url"),
+                        format!("not a web address: {why}"),
+                        "write the article's full https:// URL".into(),
+                    );
+                } else if let Some(&(_, psi, pri)) = seen_urls.iter().find(|(u, _, _)| *u == rec.url) {
+                    warn(
+                        diags,
+                        &at("url"),
+                        format!(
+                            "this link is also recommendation {} of section \"{}\"",
+                            pri + 1,
+                            raw.sections[psi].name
+                        ),
+                        "remove one of the two".into(),
+                    );
+                } else {
+                    seen_urls.push((&rec.url, si, ri));
+                }
+                match &rec.take {
+                    Some(take) if !take.trim().is_empty() => check_markdown(take, &at("take"), toml, diags),
+                    _ => warn(
+                        diags,
+                        &at("title"),
+                        format!("\"{}\" has no take", rec.title),
+                        "add take = \"\"\"...\"\"\" with your commentary".into(),
+                    ),
+                }
+                for (xi, rel) in rec.related.iter().enumerate() {
+                    if let Err(why) = check_web_url(&rel.url) {
+                        let path = [
+                            Seg::Key("sections"),
+                            Seg::Index(si),
+                            Seg::Key("recommendations"),
+                            Seg::Index(ri),
+                            Seg::Key("related"),
+                            Seg::Index(xi),
+                            Seg::Key("url"),
+                        ];
+                        error(diags, &path, format!("not a web address: {why}"), "write the full https:// URL".into());
+                    }
+                }
+            }
+        }
+        if diags.error_count() > before {
+            return None;
+        }
+        let sections = raw.sections.into_iter().filter(|s| !s.recommendations.is_empty()).collect();
+        Some(Issue {
+            number,
+            file: toml.source.name.clone(),
+            title: raw.title,
+            date: date?,
+            send_at,
+            preheader: raw.preheader,
+            intro: raw.intro,
+            sponsor,
+            ask: raw.ask,
+            image: raw.image,
+            sections,
+            episode: raw.episode,
+        })
+    }
+
+    /// Every recommendation, in section order.
+    pub fn recommendations(&self) -> impl Iterator<Item = &Recommendation> {
+        self.sections.iter().flat_map(|s| &s.recommendations)
+    }
+}
+
+fn check_line(text: &str, what: &str, path: &[Seg], toml: &TomlFile, diags: &mut Diagnostics) {
+    if has_line_break(text) {
+        diags.push(
+            toml.diag_at(
+                Severity::Error,
+                path,
+                format!("the {what} has a line break, which would break the email's headers"),
+            )
+            .with_hint("keep it on one line"),
+        );
+    } else if text.trim().is_empty() {
+        diags.push(
+            toml.diag_at(Severity::Error, path, format!("the {what} is empty")).with_hint(format!("write a {what}")),
+        );
+    }
+}
+
+fn check_markdown(text: &str, path: &[Seg], toml: &TomlFile, diags: &mut Diagnostics) {
+    for bad in bad_links(text) {
+        diags.push(
+            toml.diag_at(Severity::Error, path, format!("link \"{bad}\" is not a web address"))
+                .with_hint("links must be full https:// URLs or mailto: addresses"),
+        );
+    }
+}
+
+/// Reads `send_at`: a TOML offset date-time, or a string in RFC 3339 or RFC 9557
+/// (`...[Asia/Singapore]`); a date-time without offset is in the publication's zone.
+pub fn parse_send_at(value: &toml::Value, tz: &jiff::tz::TimeZone) -> Result<Timestamp, String> {
+    let text = match value {
+        toml::Value::Datetime(d) => d.to_string(),
+        toml::Value::String(s) => s.trim().to_string(),
+        other => {
+            return Err(format!("expected a date-time, found a {}", other.type_str()));
+        }
+    };
+    if text.ends_with(']') {
+        return text.parse::<jiff::Zoned>().map(|z| z.timestamp()).map_err(|e| e.to_string());
+    }
+    if let Ok(t) = text.parse::<Timestamp>() {
+        return Ok(t);
+    }
+    let civil = text.parse::<jiff::civil::DateTime>().map_err(|e| e.to_string())?;
+    if !text.contains(['T', 't', ' ']) {
+        return Err("it has no time of day".into());
+    }
+    civil.to_zoned(tz.clone()).map(|z| z.timestamp()).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn send_at_forms() {
+        let sg = jiff::tz::TimeZone::get("Asia/Singapore").unwrap();
+        let want: Timestamp = "2024-03-01T01:00:00Z".parse().unwrap();
+        let dt: toml::Table = toml::from_str("a = 2024-03-01T09:00:00+08:00").unwrap();
+        assert_eq!(parse_send_at(&dt["a"], &sg), Ok(want));
+        assert_eq!(parse_send_at(&toml::Value::String("2024-03-01T09:00:00[Asia/Singapore]".into()), &sg), Ok(want));
+        assert_eq!(parse_send_at(&toml::Value::String("2024-03-01T09:00:00".into()), &sg), Ok(want));
+        assert!(parse_send_at(&toml::Value::String("2024-03-01".into()), &sg).is_err());
+        assert!(parse_send_at(&toml::Value::String("tomorrow".into()), &sg).is_err());
+    }
+}

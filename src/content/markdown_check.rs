@@ -1,0 +1,36 @@
+//! Checks on the Markdown fields of issue and sponsor files: every link must
+//! go somewhere a reader can follow.
+
+use pulldown_cmark::{Event, Parser, Tag};
+
+/// The link targets in `markdown` that are not http(s) or mailto addresses.
+pub fn bad_links(markdown: &str) -> Vec<String> {
+    Parser::new(markdown)
+        .filter_map(|event| match event {
+            Event::Start(Tag::Link { dest_url, .. }) | Event::Start(Tag::Image { dest_url, .. }) => {
+                Some(dest_url.into_string())
+            }
+            _ => None,
+        })
+        .filter(|url| !is_followable(url))
+        .collect()
+}
+
+/// An absolute http(s) URL or a mailto: address.
+pub fn is_followable(url: &str) -> bool {
+    let lower = url.trim_start().to_ascii_lowercase();
+    (lower.starts_with("https://") || lower.starts_with("http://") || lower.starts_with("mailto:"))
+        && (lower.starts_with("mailto:") || crate::config::check_web_url(url).is_ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_followable_links_pass() {
+        assert!(bad_links("see [this](https://example.com) and [me](mailto:a@b.c)").is_empty());
+        assert_eq!(bad_links("[x](javascript:alert(1))"), vec!["javascript:alert(1)"]);
+        assert_eq!(bad_links("[x](/relative)"), vec!["/relative"]);
+    }
+}

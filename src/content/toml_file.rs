@@ -1,0 +1,288 @@
+//! Loading a TOML file into typed values while keeping every problem's place.
+//!
+//! serde stops at the first error; a publisher wants to see all of them at once.
+//! So unknown keys are collected one by one: each is reported, then blanked out
+//! of the text (replaced by spaces, so that every byte offset stays true) and
+//! the file is read again. What is left after that is reported once.
+
+use std::ops::Range;
+
+use serde::de::DeserializeOwned;
+use toml_edit::{Document, Item, Table, Value};
+
+use crate::diag::{Diagnostics, Severity, SourceFile, nearest};
+
+/// How many unknown keys one file may have before we stop looking for more.
+const MAX_UNKNOWN_KEYS: usize = 50;
+
+/// A parsed TOML file: its source and a spanned document to find values in.
+pub struct TomlFile {
+    pub source: SourceFile,
+    doc: Document<String>,
+}
+
+/// One step of a path into a TOML document: a key or an array index.
+#[derive(Debug, Clone, Copy)]
+pub enum Seg<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+impl TomlFile {
+    /// Parses `source` and deserializes it into `T`, reporting every problem to `diags`.
+    /// Returns `None` when the file has errors that stop it from being read.
+    pub fn load<T: DeserializeOwned>(source: SourceFile, diags: &mut Diagnostics) -> Option<(T, TomlFile)> {
+        let first = diags.items.len();
+        let loaded = TomlFile::load_unsorted(source, diags);
+        diags.items[first..].sort_by_key(|d| d.location.as_ref().map(|l| (l.line, l.col)));
+        loaded
+    }
+
+    fn load_unsorted<T: DeserializeOwned>(source: SourceFile, diags: &mut Diagnostics) -> Option<(T, TomlFile)> {
+        let doc = match Document::parse(source.text.clone()) {
+            Ok(doc) => doc,
+            Err(e) => {
+                let message = first_line(e.message());
+                diags.push(
+                    source
+                        .diag(Severity::Error, e.span(), format!("invalid TOML: {message}"))
+                        .with_hint("check the quotes, brackets and `=` on this line (TOML syntax: https://toml.io)"),
+                );
+                return None;
+            }
+        };
+        let file = TomlFile { source, doc };
+        let mut text = file.source.text.clone();
+        let mut unknown = 0;
+        loop {
+            match toml::from_str::<T>(&text) {
+                Ok(value) => {
+                    return if unknown == 0 { Some((value, file)) } else { None };
+                }
+                Err(e) => {
+                    let span = e.span();
+                    if let Some((key, expected)) = parse_unknown_field(e.message()) {
+                        unknown += 1;
+                        let mut d = file.source.diag(Severity::Error, span.clone(), format!("unknown key \"{key}\""));
+                        d = match nearest(&key, expected.iter().map(String::as_str)) {
+                            Some(near) => d.with_hint(format!("did you mean \"{near}\"?")),
+                            None if expected.is_empty() => d.with_hint("this table takes no keys"),
+                            None => d.with_hint(format!("the known keys here are: {}", expected.join(", "))),
+                        };
+                        diags.push(d);
+                        let blanked = span.and_then(|s| file.entry_span(s.start)).map(|entry| blank(&mut text, entry));
+                        if blanked.is_none() || unknown >= MAX_UNKNOWN_KEYS {
+                            return None;
+                        }
+                    } else {
+                        let (message, hint) = explain(e.message());
+                        let mut d = file.source.diag(Severity::Error, span, message);
+                        if let Some(hint) = hint {
+                            d = d.with_hint(hint);
+                        }
+                        diags.push(d);
+                        return None;
+                    }
+                }
+            }
+        }
+    }
+
+    /// The span of the value at `path`, for pointing a later check at it.
+    pub fn span(&self, path: &[Seg]) -> Option<Range<usize>> {
+        enum Node<'a> {
+            Item(&'a Item),
+            Table(&'a Table),
+            Value(&'a Value),
+        }
+        let mut node = Node::Table(self.doc.as_table());
+        for seg in path {
+            node = match (seg, node) {
+                (Seg::Key(k), Node::Table(t)) | (Seg::Key(k), Node::Item(Item::Table(t))) => Node::Item(t.get(k)?),
+                (Seg::Key(k), Node::Item(Item::Value(Value::InlineTable(t))))
+                | (Seg::Key(k), Node::Value(Value::InlineTable(t))) => Node::Value(t.get(k)?),
+                (Seg::Index(i), Node::Item(Item::ArrayOfTables(a))) => Node::Table(a.get(*i)?),
+                (Seg::Index(i), Node::Item(Item::Value(Value::Array(a))))
+                | (Seg::Index(i), Node::Value(Value::Array(a))) => Node::Value(a.get(*i)?),
+                _ => return None,
+            };
+        }
+        match node {
+            Node::Item(Item::Table(t)) | Node::Table(t) => t.span(),
+            Node::Item(item) => item.span(),
+            Node::Value(v) => v.span(),
+        }
+    }
+
+    /// A diagnostic pointing at the value at `path` (or the file, when not found).
+    pub fn diag_at(&self, severity: Severity, path: &[Seg], message: impl Into<String>) -> crate::diag::Diagnostic {
+        self.source.diag(severity, self.span(path), message)
+    }
+
+    /// The byte range of the `key = value` entry whose key starts at `key_start`.
+    fn entry_span(&self, key_start: usize) -> Option<Range<usize>> {
+        find_entry(self.doc.as_table(), key_start)
+    }
+}
+
+fn find_entry(table: &Table, key_start: usize) -> Option<Range<usize>> {
+    for (name, item) in table.iter() {
+        let key = table.key(name)?;
+        if key.span().is_some_and(|s| s.start == key_start) {
+            let end = match item {
+                Item::Value(v) => v.span()?.end,
+                Item::Table(t) => table_end(t)?,
+                Item::ArrayOfTables(a) => a.iter().filter_map(table_end).max()?,
+                Item::None => return None,
+            };
+            let start = match item {
+                Item::Table(t) => t.span().map_or(key_start, |s| s.start.min(key_start)),
+                Item::ArrayOfTables(a) => a.iter().filter_map(Table::span).map(|s| s.start).min().unwrap_or(key_start),
+                _ => key_start,
+            };
+            return Some(start..end);
+        }
+        let found = match item {
+            Item::Table(t) => find_entry(t, key_start),
+            Item::ArrayOfTables(a) => a.iter().find_map(|t| find_entry(t, key_start)),
+            Item::Value(v) => find_in_value(v, key_start),
+            Item::None => None,
+        };
+        if found.is_some() {
+            return found;
+        }
+    }
+    None
+}
+
+fn find_in_value(value: &Value, key_start: usize) -> Option<Range<usize>> {
+    match value {
+        Value::InlineTable(t) => {
+            for (name, v) in t.iter() {
+                if t.key(name).and_then(|k| k.span()).is_some_and(|s| s.start == key_start) {
+                    return Some(key_start..v.span()?.end);
+                }
+                if let Some(found) = find_in_value(v, key_start) {
+                    return Some(found);
+                }
+            }
+            None
+        }
+        Value::Array(a) => a.iter().find_map(|v| find_in_value(v, key_start)),
+        _ => None,
+    }
+}
+
+/// The end of a standard table: the end of its last entry (or of its header).
+fn table_end(table: &Table) -> Option<usize> {
+    let own = table.iter().filter_map(|(_, item)| match item {
+        Item::Value(v) => v.span().map(|s| s.end),
+        Item::Table(t) if t.is_dotted() => table_end(t),
+        _ => None,
+    });
+    own.chain(table.span().map(|s| s.end)).max()
+}
+
+/// Replaces `range` of `text` with spaces, keeping line breaks, so offsets stay valid.
+fn blank(text: &mut String, range: Range<usize>) {
+    let replaced: String = text[range.clone()].chars().map(|c| if c == '\n' || c == '\r' { c } else { ' ' }).collect();
+    // Multi-byte characters become one space each: pad to keep the byte length.
+    let pad = range.len() - replaced.len();
+    text.replace_range(range, &(replaced + &" ".repeat(pad)));
+}
+
+/// Splits serde's "unknown field `x`, expected one of `a`, `b`" into the key and the known keys.
+fn parse_unknown_field(message: &str) -> Option<(String, Vec<String>)> {
+    let rest = message.strip_prefix("unknown field `")?;
+    let (key, rest) = rest.split_once('`')?;
+    let expected = rest.split('`').skip(1).step_by(2).map(str::to_string).collect();
+    Some((key.to_string(), expected))
+}
+
+/// Turns serde's wording into a message and a hint a publisher can act on.
+fn explain(message: &str) -> (String, Option<String>) {
+    let message = first_line(message);
+    if let Some(rest) = message.strip_prefix("missing field `") {
+        let key = rest.split('`').next().unwrap_or(rest);
+        return (format!("missing key \"{key}\""), Some(format!("add `{key} = ...` to this table")));
+    }
+    if message.starts_with("invalid type") {
+        return (message.to_string(), Some("check the quotes: text goes in \"...\", lists in [...]".into()));
+    }
+    (message.to_string(), None)
+}
+
+fn first_line(message: &str) -> &str {
+    message.trim().lines().next().unwrap_or("")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    struct Rec {
+        #[allow(dead_code)]
+        title: String,
+        #[allow(dead_code)]
+        take: Option<String>,
+    }
+
+    #[derive(Deserialize, Debug)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Doc {
+        title: String,
+        #[serde(default)]
+        recs: Vec<Rec>,
+    }
+
+    fn load(text: &str) -> (Option<Doc>, Diagnostics) {
+        let source = SourceFile { name: "t.toml".into(), text: text.into() };
+        let mut diags = Diagnostics::default();
+        let doc = TomlFile::load::<Doc>(source, &mut diags).map(|(d, _)| d);
+        (doc, diags)
+    }
+
+    #[test]
+    fn every_unknown_key_is_reported_with_its_place() {
+        let (doc, diags) =
+            load("title = \"a\"\ntitel = \"b\"\n\n[[recs]]\ntitle = \"x\"\ntkae = \"\"\"\nlong\n\"\"\"\n");
+        assert!(doc.is_none());
+        let shown: Vec<String> = diags.items.iter().map(|d| d.to_string()).collect();
+        assert_eq!(shown.len(), 2, "{shown:?}");
+        assert!(shown[0].starts_with("t.toml:2:1: error: unknown key \"titel\""), "{}", shown[0]);
+        assert!(shown[0].contains("did you mean \"title\"?"), "{}", shown[0]);
+        assert!(shown[1].starts_with("t.toml:6:1: error: unknown key \"tkae\""), "{}", shown[1]);
+        assert!(shown[1].contains("did you mean \"take\"?"), "{}", shown[1]);
+    }
+
+    #[test]
+    fn syntax_error_has_line_and_column() {
+        let (_, diags) = load("title = \"a\nx = 1\n");
+        let d = diags.items[0].to_string();
+        assert!(d.starts_with("t.toml:1:"), "{d}");
+        assert!(d.contains("invalid TOML"), "{d}");
+    }
+
+    #[test]
+    fn missing_key_is_named() {
+        let (_, diags) = load("[[recs]]\ntitle = \"x\"\n");
+        let d = diags.items[0].to_string();
+        assert!(d.contains("missing key \"title\""), "{d}");
+    }
+
+    #[test]
+    fn span_finds_values_in_arrays_of_tables() {
+        let source = SourceFile {
+            name: "t".into(),
+            text: "title = \"a\"\n[[recs]]\ntitle = \"x\"\n[[recs]]\ntitle = \"y\"\n".into(),
+        };
+        let mut diags = Diagnostics::default();
+        let (_, file) = TomlFile::load::<Doc>(source, &mut diags).unwrap();
+        let span = file.span(&[Seg::Key("recs"), Seg::Index(1), Seg::Key("title")]).unwrap();
+        assert_eq!(&file.source.text[span], "\"y\"");
+    }
+}

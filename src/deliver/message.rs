@@ -1,0 +1,139 @@
+//! The MIME message of one recipient: the headers every message carries
+//! (From, To, Subject, Date, Message-ID, List-Id, List-Unsubscribe,
+//! List-Unsubscribe-Post) and a multipart/alternative body, text then HTML.
+
+use std::time::SystemTime;
+
+use anyhow::{Context, Result};
+use lettre::Message;
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+
+use crate::config::Config;
+use crate::deliver::token::Secret;
+use crate::render::email::EmailBody;
+use crate::render::personal::Recipient;
+
+/// What is the same in every message of one issue.
+#[derive(Debug, Clone)]
+pub struct Envelope {
+    pub from: Mailbox,
+    pub reply_to: Option<Mailbox>,
+    pub subject: String,
+    /// `<issue-9.thisweekinasia.example.com>`.
+    pub list_id: String,
+    /// The domain Message-IDs are made on.
+    pub domain: String,
+    pub unsubscribe_base: String,
+    pub unsubscribe_mailto: String,
+    pub issue: u32,
+    /// Marks test sends: "[TEST] " before the subject.
+    pub test: bool,
+}
+
+impl Envelope {
+    /// The envelope of issue `number`, from the publication's settings.
+    pub fn new(config: &Config, number: u32, subject: &str) -> Result<Envelope> {
+        let address: lettre::Address = config.sender.email.parse().with_context(|| {
+            format!("publish.toml: sender.email \"{}\" is not an email address", config.sender.email)
+        })?;
+        let domain = address.domain().to_string();
+        let reply_to = match &config.sender.reply_to {
+            Some(r) => Some(Mailbox::new(
+                None,
+                r.parse().with_context(|| format!("publish.toml: sender.reply_to \"{r}\" is not an email address"))?,
+            )),
+            None => None,
+        };
+        let list_name: String = config
+            .name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == ' ')
+            .collect::<String>()
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join("-")
+            .to_lowercase();
+        let list_id = match &config.email.list_id {
+            Some(id) => id.trim_matches(['<', '>']).to_string(),
+            None => format!("{}.{domain}", if list_name.is_empty() { "newsletter" } else { &list_name }),
+        };
+        Ok(Envelope {
+            from: Mailbox::new(Some(config.sender.name.clone()), address),
+            reply_to,
+            subject: subject.to_string(),
+            list_id: format!("{} <{list_id}>", quote_phrase(&config.name)).trim_start().to_string(),
+            domain,
+            unsubscribe_base: config
+                .email
+                .unsubscribe_url
+                .clone()
+                .unwrap_or_else(|| format!("{}/unsubscribe", config.base())),
+            unsubscribe_mailto: config.email.unsubscribe_mailto.clone().unwrap_or_else(|| config.sender.email.clone()),
+            issue: number,
+            test: false,
+        })
+    }
+
+    /// The one-click unsubscribe URL of `email`.
+    pub fn unsubscribe_url(&self, secret: &Secret, email: &str) -> String {
+        let sep = if self.unsubscribe_base.contains('?') { '&' } else { '?' };
+        format!("{}{sep}t={}", self.unsubscribe_base, secret.token(email))
+    }
+
+    /// The whole message for `recipient` (whose `unsubscribe_url` is filled in).
+    pub fn message(&self, body: &EmailBody, recipient: &Recipient, date: SystemTime) -> Result<Message> {
+        let to: lettre::Address =
+            recipient.email.parse().with_context(|| format!("\"{}\" is not an email address", recipient.email))?;
+        let name = (!recipient.name.trim().is_empty()).then(|| one_line(&recipient.name));
+        let (html, text) = body.fill(recipient);
+        let subject = if self.test { format!("[TEST] {}", self.subject) } else { self.subject.clone() };
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(Mailbox::new(name, to))
+            .subject(one_line(&subject))
+            .date(date)
+            .message_id(Some(self.message_id(&recipient.email)))
+            .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Id"), self.list_id.clone()))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{}>, <mailto:{}?subject=unsubscribe>", recipient.unsubscribe_url, self.unsubscribe_mailto),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".into(),
+            ));
+        if let Some(reply_to) = &self.reply_to {
+            builder = builder.reply_to(reply_to.clone());
+        }
+        builder.multipart(MultiPart::alternative_plain_html(text, html)).context("cannot build the message")
+    }
+
+    /// A Message-ID unique per issue and recipient, on the publication's domain.
+    fn message_id(&self, email: &str) -> String {
+        use sha2::Digest;
+        let digest =
+            sha2::Sha256::digest(format!("{}\0{}\0{}", self.issue, self.test, email.to_lowercase()).as_bytes());
+        let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let kind = if self.test { "test" } else { "issue" };
+        format!("<{kind}-{}.{hex}@{}>", self.issue, self.domain)
+    }
+}
+
+/// Line breaks never reach a header.
+fn one_line(text: &str) -> String {
+    text.split(['\r', '\n']).map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>().join(" ")
+}
+
+/// A display name as an RFC 5322 phrase (quoted when it has specials).
+fn quote_phrase(name: &str) -> String {
+    let name = one_line(name);
+    if !name.is_ascii() {
+        // A header phrase must be ASCII unless encoded; the id alone is enough.
+        String::new()
+    } else if name.chars().all(|c| c.is_ascii_alphanumeric() || c == ' ') {
+        name
+    } else {
+        format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}

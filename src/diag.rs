@@ -1,0 +1,191 @@
+//! Diagnostics: problems found in workspace files, reported as `file:line:col`
+//! with the offending line, a caret under the mistake and a hint saying what to do.
+
+use std::fmt;
+use std::ops::Range;
+use std::path::Path;
+
+/// How bad a problem is: errors stop a build or a send, warnings do not.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Severity {
+    Error,
+    Warning,
+}
+
+/// A text file of the workspace, kept in memory so that byte spans can be
+/// turned into line and column numbers.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path as shown to the user (relative to the workspace root).
+    pub name: String,
+    pub text: String,
+}
+
+impl SourceFile {
+    /// Reads a file; the error names the path.
+    pub fn read(root: &Path, relative: &Path) -> anyhow::Result<SourceFile> {
+        let path = root.join(relative);
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        Ok(SourceFile { name: relative.to_string_lossy().replace('\\', "/"), text })
+    }
+
+    /// A diagnostic pointing at `span` (byte offsets into the file's text).
+    pub fn diag(&self, severity: Severity, span: Option<Range<usize>>, message: impl Into<String>) -> Diagnostic {
+        let mut d = Diagnostic::file(severity, &self.name, message);
+        if let Some(span) = span {
+            let start = floor_char_boundary(&self.text, span.start.min(self.text.len()));
+            let line_start = self.text[..start].rfind('\n').map_or(0, |i| i + 1);
+            let line_end = self.text[start..].find('\n').map_or(self.text.len(), |i| start + i);
+            let line_text = self.text[line_start..line_end].trim_end_matches('\r');
+            let line = self.text[..start].matches('\n').count() + 1;
+            let col = self.text[line_start..start].chars().count() + 1;
+            let end = floor_char_boundary(&self.text, span.end.clamp(start, line_end));
+            let width = self.text[start..end].chars().count().max(1);
+            d.location = Some(Location { line, col, line_text: line_text.to_string(), width });
+        }
+        d
+    }
+}
+
+fn floor_char_boundary(s: &str, mut i: usize) -> usize {
+    while i > 0 && !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
+}
+
+/// Where in a file a problem is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Location {
+    pub line: usize,
+    pub col: usize,
+    /// The whole offending line, shown under the message.
+    pub line_text: String,
+    /// How many characters the caret underlines.
+    pub width: usize,
+}
+
+/// One problem in one file.
+#[derive(Debug, Clone)]
+pub struct Diagnostic {
+    pub severity: Severity,
+    pub file: String,
+    pub location: Option<Location>,
+    pub message: String,
+    pub hint: Option<String>,
+}
+
+impl Diagnostic {
+    /// A problem with a whole file (no line).
+    pub fn file(severity: Severity, file: &str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic { severity, file: file.to_string(), location: None, message: message.into(), hint: None }
+    }
+
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Diagnostic {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    pub fn is_error(&self) -> bool {
+        self.severity == Severity::Error
+    }
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let kind = match self.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+        };
+        match &self.location {
+            Some(loc) => {
+                writeln!(f, "{}:{}:{}: {kind}: {}", self.file, loc.line, loc.col, self.message)?;
+                let number = loc.line.to_string();
+                let pad = " ".repeat(number.len());
+                let shown: String = loc.line_text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
+                writeln!(f, "{pad} |")?;
+                writeln!(f, "{number} | {shown}")?;
+                write!(f, "{pad} | {}{}", " ".repeat(loc.col - 1), "^".repeat(loc.width))?;
+            }
+            None => write!(f, "{}: {kind}: {}", self.file, self.message)?,
+        }
+        if let Some(hint) = &self.hint {
+            write!(f, "\n  = help: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Every problem found in a workspace, in the order found.
+#[derive(Debug, Default)]
+pub struct Diagnostics {
+    pub items: Vec<Diagnostic>,
+}
+
+impl Diagnostics {
+    pub fn push(&mut self, d: Diagnostic) {
+        self.items.push(d);
+    }
+
+    pub fn error_count(&self) -> usize {
+        self.items.iter().filter(|d| d.is_error()).count()
+    }
+
+    pub fn warning_count(&self) -> usize {
+        self.items.len() - self.error_count()
+    }
+
+    /// Prints every diagnostic to stderr, errors and warnings alike.
+    pub fn print(&self) {
+        for d in &self.items {
+            eprintln!("{d}\n");
+        }
+    }
+}
+
+/// The nearest of `candidates` to `word`, if it is near enough to be a likely typo.
+pub fn nearest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let word_lower = word.to_lowercase();
+    candidates
+        .into_iter()
+        .map(|c| (strsim::jaro_winkler(&word_lower, &c.to_lowercase()), c))
+        .filter(|(score, _)| *score >= 0.75)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, c)| c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(text: &str) -> SourceFile {
+        SourceFile { name: "issues/009.toml".into(), text: text.into() }
+    }
+
+    #[test]
+    fn span_becomes_line_and_column() {
+        let src = source("title = \"x\"\n\n[[sections]]\n  tkae = 1\n");
+        let start = src.text.find("tkae").unwrap();
+        let d = src.diag(Severity::Error, Some(start..start + 4), "unknown key \"tkae\"");
+        let shown = d.to_string();
+        assert!(shown.starts_with("issues/009.toml:4:3: error: unknown key \"tkae\""), "{shown}");
+        assert!(shown.contains("4 |   tkae = 1\n  |   ^^^^"), "{shown}");
+    }
+
+    #[test]
+    fn column_counts_characters_not_bytes() {
+        let src = source("title = \"日本\" x\n");
+        let start = src.text.find('x').unwrap();
+        let d = src.diag(Severity::Warning, Some(start..start + 1), "m");
+        assert_eq!(d.location.unwrap().col, 14);
+    }
+
+    #[test]
+    fn nearest_suggests_typos_only() {
+        let keys = ["title", "url", "take", "authors"];
+        assert_eq!(nearest("tkae", keys), Some("take"));
+        assert_eq!(nearest("autors", keys), Some("authors"));
+        assert_eq!(nearest("zzzzzz", keys), None);
+    }
+}

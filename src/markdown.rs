@@ -1,0 +1,270 @@
+//! Markdown from issue files, turned into safe HTML and into plain text with
+//! numbered link references.
+//!
+//! Issue files are written by people, pasted from anywhere: raw HTML in them is
+//! shown as text (never passed through), and links go only to http(s) or mailto.
+
+use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd, html};
+
+use crate::content::markdown_check::is_followable;
+
+fn parser(markdown: &str) -> Parser<'_> {
+    Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH)
+}
+
+/// Markdown to HTML, with raw HTML escaped and unsafe links dropped (their text kept).
+pub fn to_html(markdown: &str) -> String {
+    let mut dropped_links = Vec::new();
+    let events = parser(markdown).filter_map(|event| match event {
+        Event::Html(raw) | Event::InlineHtml(raw) => Some(Event::Text(raw)),
+        Event::Start(Tag::Link { dest_url, .. }) if !is_followable(&dest_url) => {
+            dropped_links.push(true);
+            None
+        }
+        Event::Start(tag @ Tag::Link { .. }) => {
+            dropped_links.push(false);
+            Some(Event::Start(tag))
+        }
+        Event::End(TagEnd::Link) => match dropped_links.pop() {
+            Some(true) => None,
+            _ => Some(Event::End(TagEnd::Link)),
+        },
+        // Images in prose become links to the image: emails are laid out by the template.
+        Event::Start(Tag::Image { dest_url, title, id, .. }) if is_followable(&dest_url) => {
+            Some(Event::Start(Tag::Link { link_type: pulldown_cmark::LinkType::Inline, dest_url, title, id }))
+        }
+        Event::Start(Tag::Image { .. }) => {
+            dropped_links.push(true);
+            None
+        }
+        Event::End(TagEnd::Image) => match dropped_links.pop() {
+            Some(true) => None,
+            _ => Some(Event::End(TagEnd::Link)),
+        },
+        other => Some(other),
+    });
+    let mut out = String::with_capacity(markdown.len() * 5 / 4);
+    html::push_html(&mut out, events);
+    out.trim_end().to_string()
+}
+
+/// The links of a plain-text email, numbered in order of first appearance.
+#[derive(Debug, Default, Clone)]
+pub struct LinkRefs {
+    pub urls: Vec<String>,
+}
+
+impl LinkRefs {
+    /// The number of `url`, adding it when new.
+    pub fn number(&mut self, url: &str) -> usize {
+        match self.urls.iter().position(|u| u == url) {
+            Some(i) => i + 1,
+            None => {
+                self.urls.push(url.to_string());
+                self.urls.len()
+            }
+        }
+    }
+}
+
+/// Markdown to plain text: paragraphs separated by a blank line, list items
+/// as "- ", and every link's text followed by its reference number "[3]".
+pub fn to_text(markdown: &str, refs: &mut LinkRefs) -> String {
+    let mut out = String::new();
+    let mut link_stack: Vec<Option<String>> = Vec::new();
+    let mut list_depth = 0usize;
+    let mut quote_depth = 0usize;
+    let mut ordered: Vec<Option<u64>> = Vec::new();
+    let block_break = |out: &mut String| {
+        let trimmed = out.trim_end_matches([' ', '\n']).len();
+        out.truncate(trimmed);
+        if !out.is_empty() {
+            out.push_str("\n\n");
+        }
+    };
+    for event in parser(markdown) {
+        match event {
+            Event::Start(Tag::Paragraph) if list_depth == 0 => {
+                block_break(&mut out);
+                out.push_str(&"> ".repeat(quote_depth));
+            }
+            Event::Start(Tag::Heading { level, .. }) => {
+                block_break(&mut out);
+                if level <= HeadingLevel::H2 {
+                    out.push_str("## ");
+                }
+            }
+            Event::Start(Tag::BlockQuote(_)) => quote_depth += 1,
+            Event::End(TagEnd::BlockQuote(_)) => quote_depth = quote_depth.saturating_sub(1),
+            Event::Start(Tag::List(start)) => {
+                if list_depth == 0 {
+                    block_break(&mut out);
+                }
+                list_depth += 1;
+                ordered.push(start);
+            }
+            Event::End(TagEnd::List(_)) => {
+                list_depth -= 1;
+                ordered.pop();
+            }
+            Event::Start(Tag::Item) => {
+                if !out.is_empty() && !out.ends_with('\n') {
+                    out.push('\n');
+                }
+                out.push_str(&"  ".repeat(list_depth.saturating_sub(1)));
+                match ordered.last_mut() {
+                    Some(Some(n)) => {
+                        out.push_str(&format!("{n}. "));
+                        *n += 1;
+                    }
+                    _ => out.push_str("- "),
+                }
+            }
+            Event::Start(Tag::Link { dest_url, .. }) | Event::Start(Tag::Image { dest_url, .. }) => {
+                link_stack.push(is_followable(&dest_url).then(|| dest_url.into_string()));
+            }
+            Event::End(TagEnd::Link) | Event::End(TagEnd::Image) => {
+                if let Some(Some(url)) = link_stack.pop() {
+                    let n = refs.number(&url);
+                    out.push_str(&format!(" [{n}]"));
+                }
+            }
+            Event::Text(t) | Event::Code(t) | Event::Html(t) | Event::InlineHtml(t) => push_text(&mut out, &t),
+            Event::SoftBreak => out.push(' '),
+            Event::HardBreak => out.push('\n'),
+            Event::Rule => {
+                block_break(&mut out);
+                out.push_str("----");
+            }
+            _ => {}
+        }
+    }
+    out.trim().to_string()
+}
+
+fn push_text(out: &mut String, text: &CowStr) {
+    out.push_str(text);
+}
+
+/// Plain text with no link references, for previews and summaries.
+pub fn to_plain(markdown: &str) -> String {
+    let mut throwaway = LinkRefs::default();
+    let text = to_text(markdown, &mut throwaway);
+    let mut plain = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(start) = rest.find(" [") {
+        plain.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find(']') {
+            Some(end) if end > 0 && after[..end].bytes().all(|b| b.is_ascii_digit()) => rest = &after[end + 1..],
+            _ => {
+                plain.push_str(" [");
+                rest = after;
+            }
+        }
+    }
+    plain.push_str(rest);
+    plain.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Wraps every line longer than `width` columns at word boundaries; list items
+/// and quotes keep their hanging indent; a word longer than the line (a URL) is
+/// never broken.
+pub fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / 16);
+    for line in text.lines() {
+        if unicode_width::UnicodeWidthStr::width(line) <= width {
+            out.push_str(line.trim_end());
+            out.push('\n');
+            continue;
+        }
+        let indent_len = line.len() - line.trim_start().len();
+        let body = &line[indent_len..];
+        let marker = hanging_marker(body);
+        let subsequent = " ".repeat(indent_len + marker.chars().count());
+        let options = textwrap::Options::new(width)
+            .initial_indent(&line[..indent_len])
+            .subsequent_indent(&subsequent)
+            .break_words(false)
+            .word_separator(textwrap::WordSeparator::AsciiSpace)
+            .word_splitter(textwrap::WordSplitter::NoHyphenation);
+        for wrapped in textwrap::wrap(body, options) {
+            out.push_str(wrapped.trim_end());
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// The list or quote marker a wrapped line's continuation lines hang under.
+fn hanging_marker(body: &str) -> &str {
+    for marker in ["- ", "* ", "• ", "> "] {
+        if body.starts_with(marker) {
+            return marker;
+        }
+    }
+    let digits = body.bytes().take_while(u8::is_ascii_digit).count();
+    if digits > 0 && body[digits..].starts_with(". ") {
+        return &body[..digits + 2];
+    }
+    if digits > 0 && body.starts_with('[') {
+        return "";
+    }
+    if body.starts_with('[')
+        && let Some(end) = body.find("] ")
+        && body[1..end].bytes().all(|b| b.is_ascii_digit())
+    {
+        return &body[..end + 2];
+    }
+    ""
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_html_is_shown_as_text() {
+        let html = to_html("Hello <script>alert(1)</script> **world**\n\n<div onclick=x>hi</div>");
+        assert!(!html.contains("<script"), "{html}");
+        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
+        assert!(!html.contains("<div"), "{html}");
+        assert!(html.contains("<strong>world</strong>"), "{html}");
+    }
+
+    #[test]
+    fn unsafe_links_lose_their_href_but_keep_their_text() {
+        let html = to_html("[click](javascript:alert(1)) and [ok](https://example.com/?a=1&b=\"2\")");
+        assert!(!html.contains("javascript"), "{html}");
+        assert!(html.contains("click and"), "{html}");
+        assert!(html.contains("href=\"https://example.com/?a=1&amp;b=%222%22\""), "{html}");
+    }
+
+    #[test]
+    fn text_numbers_links_in_order_and_reuses_numbers() {
+        let mut refs = LinkRefs::default();
+        refs.number("https://first.example/");
+        let text = to_text(
+            "Read [this](https://a.example/) and [that](https://b.example/), then [this again](https://a.example/).\n\n- one\n- two",
+            &mut refs,
+        );
+        assert_eq!(text, "Read this [2] and that [3], then this again [2].\n\n- one\n- two");
+        assert_eq!(refs.urls, ["https://first.example/", "https://a.example/", "https://b.example/"]);
+    }
+
+    #[test]
+    fn plain_drops_references() {
+        assert_eq!(to_plain("See [the chart](https://a.example/) [sic] now."), "See the chart [sic] now.");
+    }
+
+    #[test]
+    fn wrap_keeps_width_and_hanging_indent_and_urls_whole() {
+        let long = format!("  • {} https://example.com/{}", "word ".repeat(30), "x".repeat(80));
+        let wrapped = wrap(&long, 72);
+        for line in wrapped.lines() {
+            assert!(line.len() <= 72 || line.trim_start().starts_with("https://"), "{line:?}");
+        }
+        assert!(wrapped.lines().nth(1).unwrap().starts_with("    word"), "{wrapped}");
+        assert!(wrapped.contains(&format!("https://example.com/{}", "x".repeat(80))));
+    }
+}

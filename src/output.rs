@@ -1,0 +1,173 @@
+//! Everything `publish build N` writes, rendered in memory first and written
+//! only when all of it rendered: an error leaves `out/` as it was.
+
+use std::path::{Path, PathBuf};
+use std::time::SystemTime;
+
+use anyhow::{Context, Result};
+use minijinja::context;
+use minijinja::value::{Serde, Value};
+use serde::Serialize;
+
+use crate::assemble::{self, Edition};
+use crate::deliver::message::Envelope;
+use crate::deliver::token::Secret;
+use crate::diag::{Diagnostic, Diagnostics, Severity};
+use crate::fsutil::write_atomic;
+use crate::render::email::{self, EmailBody, GMAIL_CLIP_BYTES};
+use crate::render::personal::Recipient;
+use crate::render::{Renderer, web};
+use crate::workspace::Workspace;
+
+/// Above this, a warning: Gmail clips at 102 KB and tracking and links add up.
+const EMAIL_WARN_BYTES: usize = 80 * 1024;
+
+/// The rendered issue: files by path relative to `out/`.
+#[allow(dead_code, reason = "read once delivery, the podcast feed and social posts land")]
+pub struct Artifacts {
+    pub edition: Edition,
+    pub email: EmailBody,
+    pub envelope: Envelope,
+    pub files: Vec<(PathBuf, Vec<u8>)>,
+    /// Media files to copy: (from, to relative to `out/`).
+    pub media: Vec<(PathBuf, PathBuf)>,
+    pub warnings: Vec<Diagnostic>,
+}
+
+/// One line of the archive page.
+#[derive(Serialize)]
+struct ArchiveEntry {
+    number: u32,
+    title: String,
+    subject: String,
+    date: String,
+    date_display: String,
+    url: String,
+    summary: String,
+}
+
+/// Checks the files issue `number` depends on; prints every problem; fails on errors.
+pub fn check_issue(ws: &Workspace, number: u32) -> Result<()> {
+    let entry_file = ws.issues.get(&number).map(|e| e.file.as_str());
+    let relevant = |d: &&Diagnostic| {
+        matches!(d.file.as_str(), "publish.toml" | "sponsors.toml")
+            || d.file.starts_with("templates/")
+            || Some(d.file.as_str()) == entry_file
+    };
+    let shown: Vec<&Diagnostic> = ws.diags.items.iter().filter(relevant).collect();
+    for d in &shown {
+        eprintln!("{d}\n");
+    }
+    let errors = shown.iter().filter(|d| d.is_error()).count();
+    if errors > 0 {
+        anyhow::bail!(
+            "{errors} error{} found: nothing was written (run `publish check {number}` after fixing)",
+            plural(errors)
+        );
+    }
+    ws.issue(number).map(|_| ())
+}
+
+impl Artifacts {
+    /// Renders issue `number` of `ws`; the workspace must have been checked.
+    pub fn render(ws: &Workspace, number: u32, secret: &Secret, now: SystemTime) -> Result<Artifacts, Diagnostics> {
+        let fail = |d: Diagnostic| Diagnostics { items: vec![d] };
+        let config = ws.config().map_err(|e| fail(Diagnostic::file(Severity::Error, "publish.toml", e.to_string())))?;
+        let issue = ws.issue(number).map_err(|e| fail(Diagnostic::file(Severity::Error, "issues", e.to_string())))?;
+        let renderer = Renderer::new(&ws.templates);
+        let edition = assemble::edition(issue, config, &ws.sponsors);
+        let email = email::render(&renderer, &edition).map_err(fail)?;
+        let page = web::page(&renderer, &edition).map_err(fail)?;
+        let archive = archive_page(ws, &renderer).map_err(fail)?;
+        let envelope = Envelope::new(config, number, &edition.subject)
+            .map_err(|e| fail(Diagnostic::file(Severity::Error, "publish.toml", e.to_string())))?;
+
+        let mut warnings = Vec::new();
+        if email.html_bytes > EMAIL_WARN_BYTES {
+            let clip = if email.html_bytes > GMAIL_CLIP_BYTES {
+                "Gmail will clip it"
+            } else {
+                "close to Gmail's 102 KB clipping limit"
+            };
+            warnings.push(
+                Diagnostic::file(
+                    Severity::Warning,
+                    &issue.file,
+                    format!("the email's HTML is {} KB: {clip}", email.html_bytes / 1024),
+                )
+                .with_hint("shorten the takes, or move some recommendations to the next issue"),
+            );
+        }
+        let mut sample = Recipient::sample();
+        sample.unsubscribe_url = envelope.unsubscribe_url(secret, &sample.email);
+        let (html, text) = email.fill(&sample);
+        let eml = envelope
+            .message(&email, &sample, now)
+            .map_err(|e| fail(Diagnostic::file(Severity::Error, &issue.file, format!("{e:#}"))))?
+            .formatted();
+        let dir = PathBuf::from(number.to_string());
+        let files = vec![
+            (dir.join("email.html"), html.into_bytes()),
+            (dir.join("email.txt"), text.into_bytes()),
+            (dir.join("email.eml"), eml),
+            (dir.join("index.html"), page.into_bytes()),
+            (PathBuf::from("index.html"), archive.into_bytes()),
+        ];
+        let media = issue
+            .image
+            .iter()
+            .filter_map(|img| img.src.as_deref())
+            .filter(|src| !src.starts_with("http://") && !src.starts_with("https://"))
+            .map(|src| {
+                let rel = src.trim_start_matches("./").trim_start_matches('/');
+                (ws.root.join(rel), PathBuf::from(rel))
+            })
+            .collect();
+        Ok(Artifacts { edition, email, envelope, files, media, warnings })
+    }
+
+    /// Writes every file under `out`, each atomically.
+    pub fn write(&self, out: &Path) -> Result<()> {
+        for (from, _) in &self.media {
+            anyhow::ensure!(
+                from.is_file(),
+                "{} does not exist: the issue's image.src must name a file in the workspace",
+                from.display()
+            );
+        }
+        for (rel, bytes) in &self.files {
+            write_atomic(&out.join(rel), bytes)?;
+        }
+        for (from, to) in &self.media {
+            let bytes = std::fs::read(from).with_context(|| format!("cannot read {}", from.display()))?;
+            write_atomic(&out.join(to), &bytes)?;
+        }
+        Ok(())
+    }
+}
+
+/// `out/index.html`: every valid issue, newest first.
+fn archive_page(ws: &Workspace, renderer: &Renderer) -> Result<String, Diagnostic> {
+    let config = ws.config().map_err(|e| Diagnostic::file(Severity::Error, "publish.toml", e.to_string()))?;
+    let entries: Vec<ArchiveEntry> = ws
+        .valid_issues()
+        .map(|i| ArchiveEntry {
+            number: i.number,
+            title: i.title.clone(),
+            subject: assemble::subject(&config.name, i.number, &i.title),
+            date: i.date.to_string(),
+            date_display: i.date.strftime("%-d %B %Y").to_string(),
+            url: config.issue_url(i.number),
+            summary: i
+                .preheader
+                .clone()
+                .unwrap_or_else(|| assemble::shorten(&crate::markdown::to_plain(&i.intro), 200)),
+        })
+        .collect();
+    let publication = context! { name => &config.name, description => &config.description, base_url => config.base(), language => &config.language };
+    renderer.render("archive.html", context! { publication => publication, issues => Value::from(Serde(&entries)) })
+}
+
+pub fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}

@@ -1,0 +1,106 @@
+//! Templates: the built-in ones, compiled in, and the workspace's `templates/`
+//! files, which override them by name. Rendering never reads files: the
+//! workspace hands its template texts over when the [`Renderer`] is made.
+
+pub mod email;
+pub mod personal;
+pub mod web;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use minijinja::{Environment, UndefinedBehavior, Value};
+
+use crate::diag::{Diagnostic, Severity};
+
+/// The built-in templates: (name, text).
+pub const BUILTIN: &[(&str, &str)] = &[
+    ("email.html", include_str!("../../templates/email.html")),
+    ("email.txt", include_str!("../../templates/email.txt")),
+    ("web.html", include_str!("../../templates/web.html")),
+    ("archive.html", include_str!("../../templates/archive.html")),
+];
+
+/// The template environment of one workspace.
+pub struct Renderer {
+    env: Environment<'static>,
+    overrides: Arc<BTreeMap<String, String>>,
+}
+
+impl Renderer {
+    /// `overrides` are the workspace's template files by name.
+    pub fn new(overrides: &BTreeMap<String, String>) -> Renderer {
+        let overrides = Arc::new(overrides.clone());
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.set_syntax(
+            minijinja::syntax::SyntaxConfig::builder()
+                .trim_blocks(true)
+                .lstrip_blocks(true)
+                .keep_trailing_newline(true)
+                .build()
+                .expect("the default delimiters are valid"),
+        );
+        let lookup = Arc::clone(&overrides);
+        env.set_loader(move |name| {
+            Ok(lookup
+                .get(name)
+                .cloned()
+                .or_else(|| BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, t)| (*t).to_string())))
+        });
+        env.add_filter("wrap_refs", |n: usize| format!("[{n}]"));
+        Renderer { env, overrides }
+    }
+
+    /// Renders template `name` with `ctx`.
+    pub fn render(&self, name: &str, ctx: Value) -> Result<String, Diagnostic> {
+        self.env.get_template(name).and_then(|t| t.render(ctx)).map_err(|e| self.diagnostic(&e))
+    }
+
+    /// Checks that every template the workspace overrides compiles.
+    pub fn check(&self) -> Vec<Diagnostic> {
+        self.overrides
+            .keys()
+            .filter_map(|name| self.env.get_template(name).err())
+            .map(|e| self.diagnostic(&e))
+            .collect()
+    }
+
+    /// A template error as `templates/email.html:12: …`, with the chain of causes.
+    fn diagnostic(&self, e: &minijinja::Error) -> Diagnostic {
+        let name = e.name().unwrap_or("template");
+        let file = if self.overrides.contains_key(name) {
+            format!("templates/{name}")
+        } else {
+            format!("built-in template {name}")
+        };
+        let mut message = format!("{}", e.kind());
+        if let Some(detail) = e.detail() {
+            message.push_str(": ");
+            message.push_str(detail);
+        }
+        let mut source = std::error::Error::source(e);
+        while let Some(cause) = source {
+            message.push_str(&format!(" (caused by: {cause})"));
+            source = cause.source();
+        }
+        let text = self
+            .overrides
+            .get(name)
+            .cloned()
+            .or_else(|| BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, t)| (*t).to_string()));
+        match (text, e.line()) {
+            (Some(text), Some(line)) => {
+                let src = crate::diag::SourceFile { name: file, text };
+                let start = e
+                    .range()
+                    .map(|r| r.start)
+                    .unwrap_or_else(|| src.text.split_inclusive('\n').take(line - 1).map(str::len).sum());
+                let end = e.range().map_or(start, |r| r.end);
+                src.diag(Severity::Error, Some(start..end), message)
+            }
+            _ => Diagnostic::file(Severity::Error, &file, message),
+        }
+        .with_hint("fix the template, or delete the file to use the built-in one")
+    }
+}

@@ -1,0 +1,212 @@
+//! Per-recipient text without re-rendering: a template is rendered once with
+//! markers where the recipient's values go, then split at the markers; each
+//! recipient's copy is the parts joined with their values. This keeps the
+//! per-recipient cost to string concatenation (the send loop is the hot path).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use minijinja::value::{Enumerator, Object, Value};
+
+/// A value about the recipient that a template asked for.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Var {
+    Email,
+    Name,
+    FirstName,
+    UnsubscribeUrl,
+    Field(String),
+}
+
+/// One recipient's values.
+#[derive(Debug, Clone, Default)]
+pub struct Recipient {
+    pub email: String,
+    pub name: String,
+    pub fields: BTreeMap<String, String>,
+    pub unsubscribe_url: String,
+}
+
+impl Recipient {
+    fn value(&self, var: &Var) -> &str {
+        match var {
+            Var::Email => &self.email,
+            Var::Name => &self.name,
+            Var::FirstName => self.name.split_whitespace().next().unwrap_or(""),
+            Var::UnsubscribeUrl => &self.unsubscribe_url,
+            Var::Field(key) => self.fields.get(key).map_or("", String::as_str),
+        }
+    }
+}
+
+/// Markers are plain ASCII letters and digits so that HTML escaping, CSS
+/// inlining and line wrapping leave them whole.
+const MARK: &str = "zqxRCPT";
+
+/// The `recipient` object templates see while the markers are being placed.
+#[derive(Debug, Default)]
+pub struct MarkerRecipient {
+    vars: Mutex<Vec<Var>>,
+}
+
+impl MarkerRecipient {
+    pub fn new() -> Arc<MarkerRecipient> {
+        Arc::new(MarkerRecipient::default())
+    }
+
+    fn marker(&self, var: Var) -> Value {
+        let mut vars = self.vars.lock().expect("marker table lock");
+        let index = vars.iter().position(|v| *v == var).unwrap_or_else(|| {
+            vars.push(var);
+            vars.len() - 1
+        });
+        Value::from(format!("{MARK}{index}{MARK}"))
+    }
+
+    /// The variables handed out, by marker index.
+    pub fn vars(&self) -> Vec<Var> {
+        self.vars.lock().expect("marker table lock").clone()
+    }
+}
+
+impl Object for MarkerRecipient {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        let var = match key.as_str()? {
+            "email" => Var::Email,
+            "name" => Var::Name,
+            "first_name" => Var::FirstName,
+            "unsubscribe_url" => Var::UnsubscribeUrl,
+            "fields" => return Some(Value::from_object(FieldMarkers(Arc::clone(self)))),
+            _ => return None,
+        };
+        Some(self.marker(var))
+    }
+
+    fn enumerate(self: &Arc<Self>) -> Enumerator {
+        Enumerator::Str(&["email", "name", "first_name", "unsubscribe_url", "fields"])
+    }
+}
+
+/// `recipient.fields`: any key yields a marker (a missing field becomes "").
+#[derive(Debug)]
+struct FieldMarkers(Arc<MarkerRecipient>);
+
+impl Object for FieldMarkers {
+    fn get_value(self: &Arc<Self>, key: &Value) -> Option<Value> {
+        Some(self.0.marker(Var::Field(key.as_str()?.to_string())))
+    }
+}
+
+/// How a recipient's value is written into the text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Escape {
+    Html,
+    None,
+}
+
+/// A rendered text with holes for the recipient's values.
+#[derive(Debug, Clone)]
+pub struct Personal {
+    /// Literal text and holes, alternating as found.
+    parts: Vec<Part>,
+    escape: Escape,
+    literal_len: usize,
+}
+
+#[derive(Debug, Clone)]
+enum Part {
+    Text(String),
+    Hole(Var),
+}
+
+impl Personal {
+    /// Splits `rendered` at the markers of `vars`.
+    pub fn new(rendered: &str, vars: &[Var], escape: Escape) -> Personal {
+        let mut parts = Vec::new();
+        let mut rest = rendered;
+        while let Some(start) = rest.find(MARK) {
+            let after = &rest[start + MARK.len()..];
+            let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+            let index = after[..digits].parse::<usize>().ok();
+            match index.and_then(|i| vars.get(i)).filter(|_| after[digits..].starts_with(MARK)) {
+                Some(var) => {
+                    parts.push(Part::Text(rest[..start].to_string()));
+                    parts.push(Part::Hole(var.clone()));
+                    rest = &after[digits + MARK.len()..];
+                }
+                None => {
+                    parts.push(Part::Text(rest[..start + MARK.len()].to_string()));
+                    rest = after;
+                }
+            }
+        }
+        parts.push(Part::Text(rest.to_string()));
+        let literal_len = parts.iter().map(|p| if let Part::Text(t) = p { t.len() } else { 0 }).sum();
+        Personal { parts, escape, literal_len }
+    }
+
+    /// The text for one recipient.
+    pub fn fill(&self, recipient: &Recipient) -> String {
+        let mut out = String::with_capacity(self.literal_len + 256);
+        for part in &self.parts {
+            match part {
+                Part::Text(t) => out.push_str(t),
+                Part::Hole(var) => {
+                    let value = recipient.value(var);
+                    match self.escape {
+                        Escape::Html => push_html_escaped(&mut out, value),
+                        Escape::None => out.push_str(value),
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn push_html_escaped(out: &mut String, value: &str) {
+    for c in value.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn markers_become_each_recipients_values() {
+        let markers = MarkerRecipient::new();
+        let mut env = minijinja::Environment::new();
+        env.add_template("t.html", "Hi {{ recipient.first_name }} ({{ recipient.fields.company }}) <a href=\"{{ recipient.unsubscribe_url }}\">x</a>").unwrap();
+        let rendered = env
+            .get_template("t.html")
+            .unwrap()
+            .render(minijinja::context! { recipient => Value::from_dyn_object(markers.clone()) })
+            .unwrap();
+        let personal = Personal::new(&rendered, &markers.vars(), Escape::Html);
+        let mut r = Recipient {
+            email: "a@example.com".into(),
+            name: "Ada <Lovelace>".into(),
+            unsubscribe_url: "https://e.com/u?t=a&b".into(),
+            ..Default::default()
+        };
+        r.fields.insert("company".into(), "O'Reilly".into());
+        assert_eq!(personal.fill(&r), "Hi Ada (O&#39;Reilly) <a href=\"https://e.com/u?t=a&amp;b\">x</a>");
+        let nobody = Recipient::default();
+        assert_eq!(personal.fill(&nobody), "Hi  () <a href=\"\">x</a>");
+    }
+
+    #[test]
+    fn text_that_looks_like_a_marker_is_kept() {
+        let p = Personal::new("a zqxRCPT9zqxRCPT b zqxRCPT", &[Var::Email], Escape::None);
+        assert_eq!(p.fill(&Recipient::default()), "a zqxRCPT9zqxRCPT b zqxRCPT");
+    }
+}

@@ -1,0 +1,187 @@
+//! A publication on disk: `publish.toml`, `issues/`, `sponsors.toml`, `templates/`.
+//!
+//! [`Workspace::load`] reads and checks everything once; later stages only
+//! look at the typed values it holds.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::config::Config;
+use crate::content::issue::{Issue, IssueFile};
+use crate::content::sponsor::{Sponsors, SponsorsFile};
+use crate::content::toml_file::TomlFile;
+use crate::diag::{Diagnostic, Diagnostics, Severity, SourceFile};
+
+/// An issue file found in `issues/`, checked or not.
+#[derive(Debug)]
+pub struct IssueEntry {
+    pub file: String,
+    /// `None` when the file has errors.
+    pub issue: Option<Issue>,
+}
+
+/// The loaded publication.
+#[derive(Debug)]
+pub struct Workspace {
+    pub root: PathBuf,
+    /// `None` when `publish.toml` has errors.
+    pub config: Option<Config>,
+    pub sponsors: Sponsors,
+    pub issues: BTreeMap<u32, IssueEntry>,
+    /// Template files from `templates/`, by name ("email.html", "social/x.txt").
+    pub templates: BTreeMap<String, String>,
+    /// Everything found wrong, in every file.
+    pub diags: Diagnostics,
+}
+
+impl Workspace {
+    /// Reads the publication at `root`. Fails only when it is not a publication
+    /// at all; problems in its files are in [`Workspace::diags`].
+    pub fn load(root: &Path) -> Result<Workspace> {
+        let root = root.to_path_buf();
+        let config_path = root.join("publish.toml");
+        if !config_path.is_file() {
+            anyhow::bail!(
+                "{} has no publish.toml: run publish in a publication's folder, or pass --workspace DIR",
+                if root.as_os_str().is_empty() { Path::new(".") } else { &root }.display()
+            );
+        }
+        let mut diags = Diagnostics::default();
+        let config = SourceFile::read(&root, Path::new("publish.toml"))
+            .map(|src| {
+                TomlFile::load::<Config>(src, &mut diags).map(|(config, file)| {
+                    config.validate(&file, &mut diags);
+                    config
+                })
+            })
+            .unwrap_or_else(|e| {
+                diags.push(Diagnostic::file(Severity::Error, "publish.toml", e.to_string()));
+                None
+            });
+        let sponsors = if root.join("sponsors.toml").is_file() {
+            let src = SourceFile::read(&root, Path::new("sponsors.toml"))?;
+            match TomlFile::load::<SponsorsFile>(src, &mut diags) {
+                Some((file, toml)) => Sponsors::new(file, &toml, &mut diags),
+                None => Sponsors::default(),
+            }
+        } else {
+            Sponsors::default()
+        };
+        let tz = config.as_ref().map_or(jiff::tz::TimeZone::UTC, Config::tz);
+
+        let mut issues = BTreeMap::new();
+        for (number, relative) in issue_files(&root, &mut diags)? {
+            if let Some(first) = issues.get(&number) {
+                let first: &IssueEntry = first;
+                diags.push(
+                    Diagnostic::file(Severity::Error, &relative, format!("issue {number} is also {}", first.file))
+                        .with_hint("one number, one file: rename or remove one of them"),
+                );
+                continue;
+            }
+            let src = SourceFile::read(&root, Path::new(&relative))?;
+            let issue = TomlFile::load::<IssueFile>(src, &mut diags)
+                .and_then(|(raw, toml)| Issue::new(number, raw, &toml, &sponsors, &tz, &mut diags));
+            issues.insert(number, IssueEntry { file: relative, issue });
+        }
+        let templates = read_templates(&root.join("templates"))?;
+        Ok(Workspace { root, config, sponsors, issues, templates, diags })
+    }
+
+    /// Issue `number`, if it exists and is valid.
+    pub fn issue(&self, number: u32) -> Result<&Issue> {
+        let entry = self.issues.get(&number).with_context(|| {
+            let known: Vec<String> = self.issues.keys().map(u32::to_string).collect();
+            format!(
+                "there is no issue {number} in issues/ (known: {}); create issues/{number:03}.toml or run `publish new`",
+                if known.is_empty() { "none".into() } else { known.join(", ") }
+            )
+        })?;
+        entry.issue.as_ref().with_context(|| format!("{} has errors: run `publish check {number}`", entry.file))
+    }
+
+    /// The settings; an error when `publish.toml` has mistakes.
+    pub fn config(&self) -> Result<&Config> {
+        self.config.as_ref().context("publish.toml has errors: run `publish check`")
+    }
+
+    /// The valid issues, newest first.
+    pub fn valid_issues(&self) -> impl Iterator<Item = &Issue> {
+        self.issues.values().rev().filter_map(|e| e.issue.as_ref())
+    }
+
+    /// Where generated files go.
+    pub fn out_dir(&self) -> PathBuf {
+        self.root.join("out")
+    }
+
+    /// Where local state lives (`PUBLISH_STATE_DIR` or `.publish/`).
+    pub fn state_dir(&self) -> PathBuf {
+        match std::env::var_os("PUBLISH_STATE_DIR") {
+            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+            _ => self.root.join(".publish"),
+        }
+    }
+}
+
+/// `issues/*.toml` with their numbers, in file-name order; odd names are warned about.
+fn issue_files(root: &Path, diags: &mut Diagnostics) -> Result<Vec<(u32, String)>> {
+    let dir = root.join("issues");
+    if !dir.is_dir() {
+        return Ok(Vec::new());
+    }
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("cannot read {}", dir.display()))? {
+        let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let relative = format!("issues/{name}");
+        if name.starts_with('.') || !entry.path().is_file() {
+            continue;
+        }
+        let Some(stem) = name.strip_suffix(".toml") else {
+            if !name.ends_with('~') {
+                diags.push(
+                    Diagnostic::file(Severity::Warning, &relative, "not a .toml file; ignored")
+                        .with_hint("issue files are issues/<number>[-slug].toml"),
+                );
+            }
+            continue;
+        };
+        let digits: String = stem.chars().take_while(char::is_ascii_digit).collect();
+        let rest = &stem[digits.len()..];
+        match digits.parse::<u32>() {
+            Ok(n) if n > 0 && (rest.is_empty() || rest.starts_with('-')) => found.push((n, relative)),
+            _ => diags.push(
+                Diagnostic::file(Severity::Error, &relative, "the file name does not start with an issue number")
+                    .with_hint("name issue files issues/<number>[-slug].toml, e.g. issues/010-ai-chips.toml"),
+            ),
+        }
+    }
+    found.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok(found)
+}
+
+/// Every file under `templates/`, by its path relative to that folder.
+fn read_templates(dir: &Path) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    if !dir.is_dir() {
+        return Ok(out);
+    }
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).with_context(|| format!("cannot read {}", d.display()))? {
+            let path = entry.with_context(|| format!("cannot read {}", d.display()))?.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if !path.file_name().is_some_and(|n| n.to_string_lossy().starts_with('.')) {
+                let name = path.strip_prefix(dir).expect("below dir").to_string_lossy().replace('\\', "/");
+                let text = std::fs::read_to_string(&path)
+                    .with_context(|| format!("cannot read {}: templates must be UTF-8 text", path.display()))?;
+                out.insert(name, text);
+            }
+        }
+    }
+    Ok(out)
+}

@@ -1,0 +1,148 @@
+//! `publish check`: every mistake at once, each with file:line:column and a hint.
+
+use crate::support::Fixture;
+
+#[test]
+fn the_reference_workspace_passes_with_warnings_for_empty_sections() {
+    let run = Fixture::reference().run(&["check"]).success();
+    assert!(run.stderr().contains("no errors, 2 warnings"), "{}", run.stderr());
+}
+
+#[test]
+fn unknown_key_gets_line_column_caret_and_nearest_key() {
+    let fixture = Fixture::reference();
+    fixture.edit("issues/009.toml", "take = \"\"\"\nThe decision", "tkae = \"\"\"\nThe decision");
+    let run = fixture.run(&["check"]).failure(1);
+    let err = run.stderr();
+    let line = fixture.read("issues/009.toml").lines().position(|l| l.starts_with("tkae")).unwrap() + 1;
+    assert!(err.contains(&format!("issues/009.toml:{line}:1: error: unknown key \"tkae\"")), "{err}");
+    assert!(err.contains(&format!("{line} | tkae = \"\"\"")), "the line is shown: {err}");
+    assert!(err.contains("| ^^^^"), "a caret under the key: {err}");
+    assert!(err.contains("did you mean \"take\"?"), "{err}");
+}
+
+#[test]
+fn every_error_in_the_workspace_is_reported_at_once() {
+    let fixture = Fixture::reference();
+    fixture.edit(
+        "issues/009.toml",
+        "authors = [\"Coco Feng\", \"Ben Jiang\"]",
+        "autors = [\"Coco Feng\", \"Ben Jiang\"]",
+    );
+    fixture.edit("issues/009.toml", "source = \"Reuters\"", "sorce = \"Reuters\"");
+    fixture.edit("publish.toml", "timezone = \"Asia/Singapore\"", "timezone = \"Asia/Singapur\"");
+    fixture.edit("sponsors.toml", "url = \"https://esevel.com/\"", "url = \"esevel dot com\"");
+    let run = fixture.run(&["check"]).failure(1);
+    let err = run.stderr();
+    assert!(err.contains("unknown key \"autors\"") && err.contains("did you mean \"authors\"?"), "{err}");
+    assert!(err.contains("unknown key \"sorce\"") && err.contains("did you mean \"source\"?"), "{err}");
+    let tz_line = fixture.read("publish.toml").lines().position(|l| l.starts_with("timezone")).unwrap() + 1;
+    assert!(err.contains(&format!("publish.toml:{tz_line}:12: error: unknown time zone \"Asia/Singapur\"")), "{err}");
+    assert!(err.contains("sponsors.toml:8:7: error: not a web address"), "{err}");
+    assert!(err.contains("4 errors"), "{err}");
+}
+
+#[test]
+fn semantic_errors_point_at_the_value() {
+    let fixture = Fixture::reference();
+    fixture.edit("issues/009.toml", "sponsor = \"esevel\"", "sponsor = \"esevl\"");
+    fixture.edit("issues/009.toml", "date = 2024-03-01", "date = \"1st of March\"");
+    fixture.edit("issues/009.toml", "url = \"https://asia.nikkei.com/\"", "url = \"ftp://asia.nikkei.com/\"");
+    let run = fixture.run(&["check", "9"]).failure(1);
+    let err = run.stderr();
+    let text = fixture.read("issues/009.toml");
+    let line_of = |needle: &str| text.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    assert!(
+        err.contains(&format!("issues/009.toml:{}:11: error: unknown sponsor \"esevl\"", line_of("sponsor = "))),
+        "{err}"
+    );
+    assert!(err.contains("did you mean \"esevel\"?"), "{err}");
+    assert!(
+        err.contains(&format!("issues/009.toml:{}:8: error: the date must be a calendar date", line_of("date = "))),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("issues/009.toml:{}:7: error: not a web address: the scheme \"ftp\"", line_of("ftp://"))),
+        "{err}"
+    );
+}
+
+#[test]
+fn toml_syntax_error_is_located() {
+    let fixture = Fixture::reference();
+    fixture.edit("issues/009.toml", "title = \"China AI dreams of Sora\"", "title = \"China AI dreams of Sora");
+    let run = fixture.run(&["check"]).failure(1);
+    assert!(run.stderr().contains("issues/009.toml:4:"), "{}", run.stderr());
+    assert!(run.stderr().contains("invalid TOML"), "{}", run.stderr());
+}
+
+#[test]
+fn duplicate_issue_numbers_are_an_error() {
+    let fixture = Fixture::reference();
+    fixture.copy_from_repo("issues/009.toml");
+    std::fs::copy(fixture.path().join("issues/009.toml"), fixture.path().join("issues/9-copy.toml")).unwrap();
+    let run = fixture.run(&["check"]).failure(1);
+    assert!(run.stderr().contains("issue 9 is also issues/009.toml"), "{}", run.stderr());
+}
+
+#[test]
+fn a_line_break_in_the_title_is_header_injection_and_an_error() {
+    let fixture = Fixture::reference();
+    fixture.edit(
+        "issues/009.toml",
+        "title = \"China AI dreams of Sora\"",
+        "title = \"China AI\\r\\nBcc: victim@example.com\"",
+    );
+    let run = fixture.run(&["check"]).failure(1);
+    assert!(run.stderr().contains("issues/009.toml:4:9: error: the title has a line break"), "{}", run.stderr());
+    fixture.run(&["build", "9"]).failure(1);
+    assert!(!fixture.path().join("out").exists());
+}
+
+#[test]
+fn missing_alt_text_and_missing_take_are_warnings_not_errors() {
+    let fixture = Fixture::reference();
+    fixture.write(
+        "issues/012.toml",
+        r#"title = "Twelve"
+date = 2024-03-15
+sponsor = "none"
+
+[image]
+src = "media/009-cover.png"
+
+[[sections]]
+name = "AI"
+
+[[sections.recommendations]]
+title = "A link without a take yet"
+url = "https://example.com/a"
+"#,
+    );
+    let run = fixture.run(&["check", "12"]).success();
+    let err = run.stderr();
+    assert!(err.contains("issues/012.toml:5:1: warning: the image has no alt text"), "{err}");
+    assert!(err.contains("warning: \"A link without a take yet\" has no take"), "{err}");
+    fixture.run(&["build", "12"]).success();
+}
+
+#[test]
+fn a_broken_template_is_reported_with_its_line() {
+    let fixture = Fixture::reference();
+    fixture.write("templates/email.html", "<p>\n{% for x in %}\n</p>\n");
+    let run = fixture.run(&["check"]).failure(1);
+    assert!(run.stderr().contains("templates/email.html:2:"), "{}", run.stderr());
+}
+
+#[test]
+fn not_a_publication_is_a_clear_error() {
+    let fixture = Fixture::empty();
+    let run = fixture.run(&["check"]).failure(1);
+    assert!(run.stderr().contains("has no publish.toml"), "{}", run.stderr());
+}
+
+#[test]
+fn unimplemented_commands_say_so() {
+    let run = Fixture::reference().run(&["new"]).failure(1);
+    assert!(run.stderr().contains("not implemented yet"), "{}", run.stderr());
+}

@@ -1,0 +1,5 @@
+//! The integration tests: the real `publish` binary run on fixture workspaces.
+
+mod build;
+mod check;
+mod support;

@@ -1,0 +1,113 @@
+//! Fixture workspaces in temp dirs and a way to run the real `publish` binary on them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The repository root: itself the reference publication.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A workspace in a temp dir, removed when dropped.
+pub struct Fixture {
+    pub dir: tempfile::TempDir,
+}
+
+impl Fixture {
+    /// A copy of the reference publication (issue 9), without `templates/`,
+    /// so that the built-in templates are what renders.
+    pub fn reference() -> Fixture {
+        let fixture = Fixture::empty();
+        for file in ["publish.toml", "sponsors.toml", "issues/009.toml", "media/009-cover.png"] {
+            fixture.copy_from_repo(file);
+        }
+        fixture
+    }
+
+    pub fn empty() -> Fixture {
+        Fixture { dir: tempfile::tempdir().expect("temp dir") }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn copy_from_repo(&self, relative: &str) {
+        let to = self.path().join(relative);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::copy(repo().join(relative), &to).unwrap_or_else(|e| panic!("copy {relative}: {e}"));
+    }
+
+    pub fn write(&self, relative: &str, text: &str) {
+        let to = self.path().join(relative);
+        std::fs::create_dir_all(to.parent().unwrap()).unwrap();
+        std::fs::write(to, text).unwrap();
+    }
+
+    pub fn read(&self, relative: &str) -> String {
+        std::fs::read_to_string(self.path().join(relative)).unwrap_or_else(|e| panic!("read {relative}: {e}"))
+    }
+
+    /// Replaces the first `old` in a file with `new` (the text must be there).
+    pub fn edit(&self, relative: &str, old: &str, new: &str) {
+        let text = self.read(relative);
+        assert!(text.contains(old), "{relative} does not contain {old:?}");
+        self.write(relative, &text.replacen(old, new, 1));
+    }
+
+    /// Runs `publish --workspace <fixture> ARGS` with a pinned clock and secret.
+    pub fn run(&self, args: &[&str]) -> Run {
+        self.command(args).run()
+    }
+
+    pub fn command(&self, args: &[&str]) -> Cmd {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_publish"));
+        cmd.arg("--workspace").arg(self.path()).args(args);
+        cmd.env("PUBLISH_NOW", "2024-03-01T01:00:00Z")
+            .env("PUBLISH_SECRET", "test-secret-0123456789abcdef0123456789")
+            .env_remove("PUBLISH_SMTP_URL")
+            .env_remove("PUBLISH_STATE_DIR");
+        Cmd(cmd)
+    }
+}
+
+pub struct Cmd(pub Command);
+
+impl Cmd {
+    pub fn run(mut self) -> Run {
+        let output = self.0.output().expect("run publish");
+        Run { output }
+    }
+}
+
+/// What a run printed and how it exited.
+pub struct Run {
+    pub output: Output,
+}
+
+impl Run {
+    pub fn code(&self) -> i32 {
+        self.output.status.code().unwrap_or(-1)
+    }
+
+    pub fn stderr(&self) -> String {
+        String::from_utf8_lossy(&self.output.stderr).into_owned()
+    }
+
+    pub fn stdout(&self) -> String {
+        String::from_utf8_lossy(&self.output.stdout).into_owned()
+    }
+
+    /// Asserts exit status 0 and returns the run.
+    #[track_caller]
+    pub fn success(self) -> Run {
+        assert_eq!(self.code(), 0, "expected success\nstdout:\n{}\nstderr:\n{}", self.stdout(), self.stderr());
+        self
+    }
+
+    #[track_caller]
+    pub fn failure(self, code: i32) -> Run {
+        assert_eq!(self.code(), code, "expected exit {code}\nstdout:\n{}\nstderr:\n{}", self.stdout(), self.stderr());
+        self
+    }
+}
