@@ -101,8 +101,22 @@ pub struct EmailConfig {
     pub unsubscribe_mailto: Option<String>,
     /// The `List-Id` header's id; default derived from the sender's domain.
     pub list_id: Option<String>,
+    /// How many times a message is tried on 4xx replies or dropped connections.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// The wait before the first retry, doubled each time ("1s", "500ms").
+    #[serde(default = "default_retry_backoff")]
+    pub retry_backoff: String,
     /// DKIM signing.
     pub dkim: Option<Dkim>,
+}
+
+fn default_max_attempts() -> u32 {
+    5
+}
+
+fn default_retry_backoff() -> String {
+    "1s".into()
 }
 
 impl Default for EmailConfig {
@@ -249,6 +263,22 @@ impl Config {
                 "leave it out for no limit",
             );
         }
+        if self.email.max_attempts == 0 || self.email.max_attempts > 20 {
+            err(
+                diags,
+                &[Seg::Key("email"), Seg::Key("max_attempts")],
+                "max_attempts must be between 1 and 20".into(),
+                "5 is the default",
+            );
+        }
+        if parse_duration(&self.email.retry_backoff).is_none() {
+            err(
+                diags,
+                &[Seg::Key("email"), Seg::Key("retry_backoff")],
+                format!("\"{}\" is not a duration", self.email.retry_backoff),
+                "write it as \"1s\" or \"500ms\"",
+            );
+        }
         if parse_duration(&self.schedule.max_late).is_none() {
             err(
                 diags,
@@ -300,34 +330,32 @@ pub fn check_web_url(text: &str) -> Result<url::Url, String> {
     }
 }
 
-/// Parses "6h", "90m", "2d", "45s" or combinations like "1h30m".
+/// Parses "6h", "90m", "2d", "45s", "500ms" or combinations like "1h30m".
 pub fn parse_duration(text: &str) -> Option<jiff::SignedDuration> {
-    let text = text.trim();
-    if text.is_empty() {
+    let mut rest = text.trim();
+    if rest.is_empty() {
         return None;
     }
-    let mut total: i64 = 0;
-    let mut digits = String::new();
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
+    let mut total_ms: i64 = 0;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        let letters = rest[digits..].bytes().take_while(u8::is_ascii_alphabetic).count();
+        if digits == 0 || letters == 0 {
+            return None;
         }
-        let n: i64 = digits.parse().ok()?;
-        digits.clear();
-        let unit = match c {
-            's' => 1,
-            'm' => 60,
-            'h' => 3600,
-            'd' => 86400,
+        let n: i64 = rest[..digits].parse().ok()?;
+        let unit_ms = match &rest[digits..digits + letters] {
+            "ms" => 1,
+            "s" => 1000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
             _ => return None,
         };
-        total = total.checked_add(n.checked_mul(unit)?)?;
+        total_ms = total_ms.checked_add(n.checked_mul(unit_ms)?)?;
+        rest = &rest[digits + letters..];
     }
-    if !digits.is_empty() {
-        return None;
-    }
-    Some(jiff::SignedDuration::from_secs(total))
+    Some(jiff::SignedDuration::from_millis(total_ms))
 }
 
 #[cfg(test)]
@@ -340,6 +368,7 @@ mod tests {
         assert_eq!(parse_duration("1h30m"), Some(jiff::SignedDuration::from_mins(90)));
         assert_eq!(parse_duration("6"), None);
         assert_eq!(parse_duration("6x"), None);
+        assert_eq!(parse_duration("250ms"), Some(jiff::SignedDuration::from_millis(250)));
         assert_eq!(parse_duration(""), None);
     }
 

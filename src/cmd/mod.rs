@@ -2,6 +2,10 @@
 
 pub mod build;
 pub mod check;
+pub mod issue;
+pub mod status;
+pub mod subscribers;
+pub mod test;
 
 use anyhow::Result;
 
@@ -9,7 +13,6 @@ use crate::cli::{Cli, Command};
 
 /// How a command ended, as the process exit status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[allow(dead_code, reason = "PartlyFailed is returned once sending lands")]
 pub enum Outcome {
     /// Exit 0.
     Done,
@@ -25,13 +28,13 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     match cli.command {
         Command::Build { number } => build::run(&root, number),
         Command::Check { number } => check::run(&root, number),
-        Command::Issue(_) => not_yet("issue"),
+        Command::Issue(args) => issue::run(&root, &args),
         Command::Preview(_) => not_yet("preview"),
-        Command::Test { .. } => not_yet("test"),
+        Command::Test { number, to } => test::run(&root, number, to.as_deref()),
         Command::Cron { .. } => not_yet("cron"),
         Command::Schedule { .. } => not_yet("schedule"),
-        Command::Status { .. } => not_yet("status"),
-        Command::Subscribers(_) => not_yet("subscribers"),
+        Command::Status { number, json } => status::run(&root, number, json),
+        Command::Subscribers(command) => subscribers::run(&root, &command),
         Command::New => not_yet("new"),
         Command::Add { .. } => not_yet("add"),
         Command::Serve { .. } => not_yet("serve"),

@@ -1,5 +1,12 @@
 //! Delivery: the message of each recipient, the transports that carry it,
 //! subscribers, the send ledger and unsubscribe tokens.
 
+pub mod dkim;
+pub mod import;
+pub mod lock;
 pub mod message;
+pub mod send;
+pub mod smtp;
+pub mod store;
 pub mod token;
+pub mod transport;

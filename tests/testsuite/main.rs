@@ -2,4 +2,7 @@
 
 mod build;
 mod check;
+mod send;
+mod smtp;
+mod subscribers;
 mod support;

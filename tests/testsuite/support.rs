@@ -74,10 +74,30 @@ impl Fixture {
 pub struct Cmd(pub Command);
 
 impl Cmd {
+    pub fn env(mut self, key: &str, value: &str) -> Cmd {
+        self.0.env(key, value);
+        self
+    }
+
+    /// Starts the command without waiting (its output is discarded).
+    pub fn spawn(mut self) -> std::process::Child {
+        self.0.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().expect("spawn publish")
+    }
+
     pub fn run(mut self) -> Run {
         let output = self.0.output().expect("run publish");
         Run { output }
     }
+}
+
+/// The Python interpreter with the test tools (aiosmtpd, dkimpy) that `scripts/test` installs.
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("MASTHEAD_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let venv = repo().join(".venv/bin/python");
+    assert!(venv.exists(), "no Python with aiosmtpd: run the tests with `bash scripts/test`, which installs it");
+    venv
 }
 
 /// What a run printed and how it exited.

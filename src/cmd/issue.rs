@@ -1,0 +1,169 @@
+//! `publish issue N`: build everything, then send the email to every
+//! subscriber not yet sent to.
+
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use crate::cli::IssueArgs;
+use crate::cmd::Outcome;
+use crate::cmd::build;
+use crate::deliver::dkim::Signer;
+use crate::deliver::lock::{Lock, TryLock};
+use crate::deliver::send::{self, MessageFactory, group_replies};
+use crate::deliver::store::Store;
+use crate::deliver::token::Secret;
+use crate::deliver::transport::Transport;
+use crate::output::Artifacts;
+use crate::workspace::Workspace;
+
+/// The `--json` summary.
+#[derive(Serialize)]
+struct Summary {
+    issue: u32,
+    transport: String,
+    sent: u64,
+    failed: u64,
+    /// Recipients sent to by an earlier run.
+    skipped: u64,
+    pending: u64,
+    duration_secs: f64,
+    rate_per_sec: f64,
+    failures: Vec<FailureGroup>,
+    aborted: Option<String>,
+}
+
+#[derive(Serialize)]
+struct FailureGroup {
+    reply: String,
+    recipients: usize,
+}
+
+pub fn run(root: &Path, args: &IssueArgs) -> Result<Outcome> {
+    let ws = Workspace::load(root)?;
+    let n = args.number;
+    let config = ws.config()?;
+    let transport = Transport::choose(config, &ws.out_dir(), n)?;
+    let state = ws.state_dir();
+    if args.dry_run {
+        return dry_run(&ws, n, &transport);
+    }
+    let _lock = match Lock::try_acquire(&state, &format!("send-{n}"), &format!("publish issue {n}"))? {
+        TryLock::Acquired(lock) => lock,
+        TryLock::Held(holder) => bail!(
+            "issue {n} is being sent right now by {holder}: wait for it to finish (`publish status {n}` shows progress)"
+        ),
+    };
+    let artifacts = build::build(&ws, n)?;
+    let mut store = Store::open(&state)?;
+    let now = crate::clock::now()?;
+    store.enrol(n, true, &now.to_string())?;
+    let before = store.counts(n)?;
+    if before.pending > 0 && !confirm(&transport, n, before.pending, args.yes)? {
+        eprintln!("nothing sent");
+        return Ok(Outcome::Failed);
+    }
+    let factory = factory(&ws, artifacts, false)?;
+    let options = send::options(config, n, std::io::stderr().is_terminal() && !args.json)?;
+    let stats = if before.pending > 0 {
+        send::run(&state, factory, transport.clone(), options, before.pending)?
+    } else {
+        send::RunStats::default()
+    };
+    let after = store.counts(n)?;
+    store.finish_if_done(n, &crate::clock::now()?.to_string())?;
+    let failures = group_replies(&store.failures(n)?);
+    let secs = stats.duration.as_secs_f64();
+    let summary = Summary {
+        issue: n,
+        transport: transport.describe(),
+        sent: stats.sent,
+        failed: after.failed,
+        skipped: before.sent,
+        pending: after.pending,
+        duration_secs: secs,
+        rate_per_sec: if secs > 0.0 { stats.sent as f64 / secs } else { 0.0 },
+        failures: failures.iter().map(|(reply, n)| FailureGroup { reply: reply.clone(), recipients: *n }).collect(),
+        aborted: stats.aborted.clone(),
+    };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&summary)?);
+    } else {
+        print_summary(&summary);
+    }
+    if let Some(why) = stats.aborted {
+        bail!(
+            "sending stopped: {why}; {} recipients are still pending: run `publish issue {n}` again to resume",
+            after.pending
+        );
+    }
+    Ok(if after.failed > 0 { Outcome::PartlyFailed } else { Outcome::Done })
+}
+
+/// The message maker of issue `artifacts`; `test` marks the subject "[TEST]".
+pub fn factory(ws: &Workspace, artifacts: Artifacts, test: bool) -> Result<MessageFactory> {
+    let config = ws.config()?;
+    let signer = config.email.dkim.as_ref().map(|d| Signer::load(d, &ws.root)).transpose()?;
+    let mut letter = artifacts.envelope;
+    letter.test = test;
+    Ok(MessageFactory {
+        letter,
+        body: artifacts.email,
+        secret: Secret::load_or_create(&ws.state_dir())?,
+        signer,
+        date: crate::clock::system(crate::clock::now()?),
+    })
+}
+
+fn confirm(transport: &Transport, n: u32, pending: u64, yes: bool) -> Result<bool> {
+    if yes || !transport.is_real() {
+        return Ok(true);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("this would send issue {n} to {pending} subscribers via {}: add --yes to confirm", transport.describe());
+    }
+    eprint!("Send issue {n} to {pending} subscribers via {}? [y/N] ", transport.describe());
+    std::io::stderr().flush()?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer).context("cannot read the answer")?;
+    Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
+}
+
+fn dry_run(ws: &Workspace, n: u32, transport: &Transport) -> Result<Outcome> {
+    crate::output::check_issue(ws, n)?;
+    let secret = Secret::load_or_create(&ws.state_dir())?;
+    let artifacts = match Artifacts::render(ws, n, &secret, crate::clock::system(crate::clock::now()?)) {
+        Ok(a) => a,
+        Err(diags) => {
+            diags.print();
+            bail!("issue {n} did not render");
+        }
+    };
+    let store = Store::open(&ws.state_dir())?;
+    let counts = store.counts(n)?;
+    let recipients = counts.pending + counts.not_started;
+    println!("dry run of issue {n}: nothing is written or sent");
+    println!("  subject:    {}", artifacts.envelope.subject);
+    println!("  transport:  {}", transport.describe());
+    println!("  recipients: {recipients} (already sent: {}, failed earlier: {})", counts.sent, counts.failed);
+    println!("  would write:");
+    for (path, bytes) in &artifacts.files {
+        println!("    out/{} ({} bytes)", path.display(), bytes.len());
+    }
+    if let Transport::Outbox { dir } = transport {
+        println!("    {}/*.eml ({recipients} messages)", dir.display());
+    }
+    Ok(Outcome::Done)
+}
+
+fn print_summary(s: &Summary) {
+    println!(
+        "issue {}: {} sent, {} failed, {} pending, {} sent before ({:.1}s, {:.0} messages/s) via {}",
+        s.issue, s.sent, s.failed, s.pending, s.skipped, s.duration_secs, s.rate_per_sec, s.transport
+    );
+    for group in &s.failures {
+        println!("  {} recipient{}: {}", group.recipients, if group.recipients == 1 { "" } else { "s" }, group.reply);
+    }
+}

@@ -1,0 +1,432 @@
+//! Local state in SQLite (`.publish/state.db`): subscribers, their status, and
+//! the send ledger, one row per (issue, subscriber).
+//!
+//! WAL mode with a busy timeout, so that `publish serve` can record an
+//! unsubscribe while a send is running, and a reader never blocks the writer.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use rusqlite::{Connection, OptionalExtension, params};
+
+/// The schema; `user_version` says which of these steps a database has had.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE subscribers (
+    id          INTEGER PRIMARY KEY,
+    email       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name        TEXT NOT NULL DEFAULT '',
+    fields      TEXT NOT NULL DEFAULT '{}',
+    status      TEXT NOT NULL DEFAULT 'active'
+                CHECK (status IN ('active', 'unsubscribed', 'removed', 'bounced')),
+    created_at  TEXT NOT NULL,
+    status_at   TEXT,
+    status_by   TEXT
+);
+CREATE TABLE sends (
+    issue          INTEGER NOT NULL,
+    subscriber_id  INTEGER NOT NULL REFERENCES subscribers(id),
+    state          TEXT NOT NULL CHECK (state IN ('pending', 'sent', 'failed')),
+    attempts       INTEGER NOT NULL DEFAULT 0,
+    reply          TEXT,
+    updated_at     TEXT NOT NULL,
+    PRIMARY KEY (issue, subscriber_id)
+) WITHOUT ROWID;
+CREATE INDEX sends_by_state ON sends (issue, state, subscriber_id);
+CREATE TABLE issue_runs (
+    issue        INTEGER PRIMARY KEY,
+    started_at   TEXT NOT NULL,
+    finished_at  TEXT
+);
+"#];
+
+/// A subscriber's standing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Active,
+    Unsubscribed,
+    Removed,
+    Bounced,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Active => "active",
+            Status::Unsubscribed => "unsubscribed",
+            Status::Removed => "removed",
+            Status::Bounced => "bounced",
+        }
+    }
+
+    fn parse(s: &str) -> Status {
+        match s {
+            "unsubscribed" => Status::Unsubscribed,
+            "removed" => Status::Removed,
+            "bounced" => Status::Bounced,
+            _ => Status::Active,
+        }
+    }
+}
+
+/// One row of the subscriber list.
+#[derive(Debug, Clone)]
+pub struct Subscriber {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub fields: BTreeMap<String, String>,
+    pub status: Status,
+    pub status_at: Option<String>,
+    pub status_by: Option<String>,
+}
+
+/// What happened to one message, as the ledger records it.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Sent { reply: String },
+    Failed { reply: String },
+}
+
+/// Counts of one issue's ledger.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct IssueCounts {
+    pub sent: u64,
+    pub failed: u64,
+    /// Not yet sent, to subscribers still active.
+    pub pending: u64,
+    /// Not sent because the subscriber left before their turn.
+    pub skipped: u64,
+    /// Active subscribers not yet in this issue's audience (joined after it started).
+    pub not_started: u64,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+/// An open state database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+/// The database file inside the state folder.
+pub fn db_path(state_dir: &Path) -> PathBuf {
+    state_dir.join("state.db")
+}
+
+impl Store {
+    /// Opens (creating and migrating) `<state_dir>/state.db`.
+    pub fn open(state_dir: &Path) -> Result<Store> {
+        std::fs::create_dir_all(state_dir).with_context(|| format!("cannot create {}", state_dir.display()))?;
+        let path = db_path(state_dir);
+        let conn = Connection::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
+        conn.busy_timeout(Duration::from_secs(30))?;
+        conn.pragma_update(None, "journal_mode", "WAL")
+            .with_context(|| format!("{}: cannot use WAL mode", path.display()))?;
+        conn.pragma_update(None, "synchronous", "NORMAL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        let mut store = Store { conn, path };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self) -> Result<()> {
+        let version = self.conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+        anyhow::ensure!(
+            version <= MIGRATIONS.len(),
+            "{} was written by a newer Masthead (schema {version}): upgrade publish",
+            self.path.display()
+        );
+        for (i, step) in MIGRATIONS.iter().enumerate().skip(version) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(step).with_context(|| format!("{}: migration {} failed", self.path.display(), i + 1))?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Adds or refreshes subscribers in one transaction. An address that is
+    /// unsubscribed, removed or bounced stays so: a re-import never revives it.
+    pub fn upsert_subscribers(&mut self, rows: &[NewSubscriber], now: &str) -> Result<UpsertCounts> {
+        let tx = self.conn.transaction()?;
+        let mut counts = UpsertCounts::default();
+        {
+            let mut find = tx.prepare_cached("SELECT id, status FROM subscribers WHERE email = ?1")?;
+            let mut insert =
+                tx.prepare_cached("INSERT INTO subscribers (email, name, fields, created_at) VALUES (?1, ?2, ?3, ?4)")?;
+            let mut update = tx.prepare_cached("UPDATE subscribers SET name = ?2, fields = ?3 WHERE id = ?1")?;
+            for row in rows {
+                let fields = serde_json::to_string(&row.fields)?;
+                match find.query_row([&row.email], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).optional()? {
+                    None => {
+                        insert.execute(params![row.email, row.name, fields, now])?;
+                        counts.added += 1;
+                    }
+                    Some((id, status)) => {
+                        update.execute(params![id, row.name, fields])?;
+                        if Status::parse(&status) == Status::Active {
+                            counts.updated += 1;
+                        } else {
+                            counts.suppressed += 1;
+                        }
+                    }
+                }
+            }
+        }
+        tx.commit()?;
+        Ok(counts)
+    }
+
+    /// Sets a subscriber's status (unsubscribe, remove, bounce); `by` says how.
+    /// Returns false when the address is unknown.
+    pub fn set_status(&mut self, email: &str, status: Status, by: &str, now: &str) -> Result<bool> {
+        let changed = self.conn.execute(
+            "UPDATE subscribers SET status = ?2, status_at = ?3, status_by = ?4 WHERE email = ?1 AND status <> ?2",
+            params![email.trim(), status.as_str(), now, by],
+        )?;
+        if changed > 0 {
+            return Ok(true);
+        }
+        Ok(self
+            .conn
+            .query_row("SELECT 1 FROM subscribers WHERE email = ?1", [email.trim()], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    /// Makes sure a suppressed address is known, so it stays suppressed if imported later.
+    pub fn suppress(&mut self, email: &str, status: Status, by: &str, now: &str) -> Result<()> {
+        self.conn.execute(
+            "INSERT INTO subscribers (email, created_at, status, status_at, status_by) VALUES (?1, ?2, ?3, ?2, ?4)
+             ON CONFLICT (email) DO UPDATE SET status = excluded.status, status_at = excluded.status_at, status_by = excluded.status_by
+             WHERE subscribers.status <> excluded.status",
+            params![email.trim(), now, status.as_str(), by],
+        )?;
+        Ok(())
+    }
+
+    pub fn count_active(&self) -> Result<u64> {
+        Ok(self
+            .conn
+            .query_row("SELECT count(*) FROM subscribers WHERE status = 'active'", [], |r| r.get::<_, i64>(0))?
+            as u64)
+    }
+
+    /// Subscribers with the given status, in the order they joined.
+    pub fn list(&self, status: Status) -> Result<Vec<Subscriber>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, email, name, fields, status, status_at, status_by FROM subscribers WHERE status = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([status.as_str()], row_to_subscriber)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
+    }
+
+    /// Subscribers who are not active (unsubscribed, removed, bounced).
+    pub fn list_inactive(&self) -> Result<Vec<Subscriber>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT id, email, name, fields, status, status_at, status_by FROM subscribers WHERE status <> 'active' ORDER BY status_at, id",
+        )?;
+        let rows = stmt.query_map([], row_to_subscriber)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
+    }
+
+    /// Starts (or extends) the audience of `issue`: every active subscriber not
+    /// yet in its ledger gets a pending row. `extend` false only starts: a
+    /// resumed scheduled send keeps the audience it started with.
+    pub fn enrol(&mut self, issue: u32, extend: bool, now: &str) -> Result<u64> {
+        let tx = self.conn.transaction()?;
+        let started: bool =
+            tx.query_row("SELECT 1 FROM issue_runs WHERE issue = ?1", [issue], |_| Ok(())).optional()?.is_some();
+        let added = if started && !extend {
+            0
+        } else {
+            tx.execute(
+                "INSERT OR IGNORE INTO sends (issue, subscriber_id, state, updated_at)
+                 SELECT ?1, id, 'pending', ?2 FROM subscribers WHERE status = 'active'",
+                params![issue, now],
+            )? as u64
+        };
+        tx.execute("INSERT OR IGNORE INTO issue_runs (issue, started_at) VALUES (?1, ?2)", params![issue, now])?;
+        tx.execute(
+            "UPDATE issue_runs SET finished_at = NULL WHERE issue = ?1 AND ?2 > 0",
+            params![issue, added as i64],
+        )?;
+        tx.commit()?;
+        Ok(added)
+    }
+
+    /// Up to `limit` recipients of `issue` still pending and still active, after `after_id`.
+    pub fn pending_page(&self, issue: u32, after_id: i64, limit: usize) -> Result<Vec<Subscriber>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT s.id, s.email, s.name, s.fields, s.status, s.status_at, s.status_by
+             FROM sends d JOIN subscribers s ON s.id = d.subscriber_id
+             WHERE d.issue = ?1 AND d.state = 'pending' AND s.status = 'active' AND s.id > ?2
+             ORDER BY s.id LIMIT ?3",
+        )?;
+        let rows = stmt.query_map(params![issue, after_id, limit as i64], row_to_subscriber)?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
+    }
+
+    /// Records outcomes in one transaction (group commit of the send workers).
+    pub fn record(&mut self, issue: u32, outcomes: &[(i64, u32, Outcome)], now: &str) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE sends SET state = ?3, reply = ?4, attempts = attempts + ?5, updated_at = ?6
+                 WHERE issue = ?1 AND subscriber_id = ?2 AND state <> 'sent'",
+            )?;
+            for (id, attempts, outcome) in outcomes {
+                let (state, reply) = match outcome {
+                    Outcome::Sent { reply } => ("sent", reply),
+                    Outcome::Failed { reply } => ("failed", reply),
+                };
+                stmt.execute(params![issue, id, state, reply, attempts, now])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Marks `issue` finished when nothing is left pending for active subscribers.
+    pub fn finish_if_done(&mut self, issue: u32, now: &str) -> Result<bool> {
+        let counts = self.counts(issue)?;
+        if counts.pending == 0 {
+            self.conn.execute(
+                "UPDATE issue_runs SET finished_at = ?2 WHERE issue = ?1 AND finished_at IS NULL",
+                params![issue, now],
+            )?;
+        }
+        Ok(counts.pending == 0)
+    }
+
+    /// The state of `issue`'s ledger.
+    pub fn counts(&self, issue: u32) -> Result<IssueCounts> {
+        let mut counts = IssueCounts::default();
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT d.state, s.status = 'active', count(*) FROM sends d JOIN subscribers s ON s.id = d.subscriber_id
+             WHERE d.issue = ?1 GROUP BY 1, 2",
+        )?;
+        let rows = stmt
+            .query_map([issue], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, i64>(2)? as u64)))?;
+        for row in rows {
+            match row? {
+                (state, _, n) if state == "sent" => counts.sent += n,
+                (state, _, n) if state == "failed" => counts.failed += n,
+                (_, true, n) => counts.pending += n,
+                (_, false, n) => counts.skipped += n,
+            }
+        }
+        counts.not_started = self.conn.query_row(
+            "SELECT count(*) FROM subscribers s WHERE s.status = 'active'
+             AND NOT EXISTS (SELECT 1 FROM sends d WHERE d.issue = ?1 AND d.subscriber_id = s.id)",
+            [issue],
+            |r| r.get::<_, i64>(0),
+        )? as u64;
+        if let Some((start, finish)) = self
+            .conn
+            .query_row("SELECT started_at, finished_at FROM issue_runs WHERE issue = ?1", [issue], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?
+        {
+            counts.started_at = Some(start);
+            counts.finished_at = finish;
+        }
+        Ok(counts)
+    }
+
+    /// The failed recipients of `issue` with the server's reply.
+    pub fn failures(&self, issue: u32) -> Result<Vec<(String, String)>> {
+        let mut stmt = self.conn.prepare(
+            "SELECT s.email, coalesce(d.reply, '') FROM sends d JOIN subscribers s ON s.id = d.subscriber_id
+             WHERE d.issue = ?1 AND d.state = 'failed' ORDER BY s.id",
+        )?;
+        let rows = stmt.query_map([issue], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
+    }
+}
+
+/// A row to import.
+#[derive(Debug, Clone)]
+pub struct NewSubscriber {
+    pub email: String,
+    pub name: String,
+    pub fields: BTreeMap<String, String>,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UpsertCounts {
+    pub added: u64,
+    pub updated: u64,
+    /// Known addresses that stay unsubscribed, removed or bounced.
+    pub suppressed: u64,
+}
+
+fn row_to_subscriber(r: &rusqlite::Row) -> rusqlite::Result<Subscriber> {
+    let fields: String = r.get(3)?;
+    Ok(Subscriber {
+        id: r.get(0)?,
+        email: r.get(1)?,
+        name: r.get(2)?,
+        fields: serde_json::from_str(&fields).unwrap_or_default(),
+        status: Status::parse(&r.get::<_, String>(4)?),
+        status_at: r.get(5)?,
+        status_by: r.get(6)?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sub(email: &str) -> NewSubscriber {
+        NewSubscriber { email: email.into(), name: String::new(), fields: BTreeMap::new() }
+    }
+
+    #[test]
+    fn ledger_sends_each_subscriber_once_and_keeps_suppressed_ones_out() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        let counts = store
+            .upsert_subscribers(&[sub("a@example.com"), sub("b@example.com"), sub("c@example.com")], "t0")
+            .unwrap();
+        assert_eq!(counts.added, 3);
+        assert_eq!(store.enrol(9, false, "t1").unwrap(), 3);
+        let page = store.pending_page(9, 0, 10).unwrap();
+        assert_eq!(page.len(), 3);
+        store.record(9, &[(page[0].id, 1, Outcome::Sent { reply: "250 ok".into() })], "t2").unwrap();
+        store.set_status("B@example.com", Status::Unsubscribed, "cli", "t3").unwrap();
+        let page = store.pending_page(9, 0, 10).unwrap();
+        assert_eq!(page.iter().map(|s| s.email.as_str()).collect::<Vec<_>>(), ["c@example.com"]);
+        let counts = store.counts(9).unwrap();
+        assert_eq!((counts.sent, counts.pending, counts.skipped), (1, 1, 1));
+        // A re-import does not revive the unsubscribed address.
+        let again = store.upsert_subscribers(&[sub("b@EXAMPLE.com")], "t4").unwrap();
+        assert_eq!(again.suppressed, 1);
+        assert_eq!(store.count_active().unwrap(), 2);
+        // A sent row is never overwritten.
+        store.record(9, &[(page[0].id, 1, Outcome::Failed { reply: "550".into() })], "t5").unwrap();
+        let first = store.list(Status::Active).unwrap()[0].id;
+        store.record(9, &[(first, 1, Outcome::Failed { reply: "550".into() })], "t5").unwrap();
+        assert_eq!(store.counts(9).unwrap().sent, 1);
+    }
+
+    #[test]
+    fn a_resumed_send_keeps_its_audience_unless_extended() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        store.upsert_subscribers(&[sub("a@example.com")], "t0").unwrap();
+        store.enrol(9, false, "t1").unwrap();
+        store.upsert_subscribers(&[sub("late@example.com")], "t2").unwrap();
+        assert_eq!(store.enrol(9, false, "t3").unwrap(), 0);
+        assert_eq!(store.counts(9).unwrap().not_started, 1);
+        assert_eq!(store.enrol(9, true, "t4").unwrap(), 1);
+    }
+}

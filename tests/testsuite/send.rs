@@ -1,0 +1,344 @@
+//! `publish issue N` end to end: subscribers in SQLite, messages over TCP to a
+//! real SMTP server process (aiosmtpd), the ledger across failures and kills.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+
+use crate::smtp::{SmtpServer, subscribers_csv};
+use crate::support::{Fixture, python, repo};
+
+fn with_subscribers(n: usize) -> Fixture {
+    let fixture = Fixture::reference();
+    let csv = subscribers_csv(fixture.path(), n);
+    fixture.run(&["subscribers", "import", csv.to_str().unwrap()]).success();
+    fixture
+}
+
+fn send(fixture: &Fixture, server: &SmtpServer, extra: &[&str]) -> crate::support::Run {
+    let mut args = vec!["issue", "9", "--yes"];
+    args.extend_from_slice(extra);
+    fixture.command(&args).env("PUBLISH_SMTP_URL", &server.url()).run()
+}
+
+/// How many messages each recipient got.
+fn per_recipient(server: &SmtpServer) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for m in server.received() {
+        *counts.entry(m.rcpt).or_default() += 1;
+    }
+    counts
+}
+
+/// A header's value, unfolded.
+fn header(raw: &str, name: &str) -> String {
+    let head = raw.split("\r\n\r\n").next().unwrap().replace("\r\n ", " ").replace("\r\n\t", " ");
+    head.lines()
+        .find_map(|l| l.strip_prefix(name).and_then(|rest| rest.strip_prefix(": ")).map(str::to_string))
+        .unwrap_or_else(|| panic!("no {name} header"))
+}
+
+#[test]
+fn every_subscriber_gets_exactly_one_message_with_the_right_headers() {
+    let fixture = with_subscribers(30);
+    let server = SmtpServer::start(&[]);
+    let run = send(&fixture, &server, &["--json"]).success();
+    let summary: serde_json::Value = serde_json::from_str(&run.stdout()).expect("--json prints JSON");
+    assert_eq!(summary["sent"], 30);
+    assert_eq!(summary["failed"], 0);
+    let counts = per_recipient(&server);
+    assert_eq!(counts.len(), 30);
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+    for m in server.received() {
+        let raw = &m.raw;
+        assert!(header(raw, "To").contains(&m.rcpt), "To matches the envelope");
+        assert_eq!(header(raw, "Subject"), "This Week in Asia #9: China AI dreams of Sora");
+        assert!(header(raw, "From").contains("newsletter@analyse.asia"));
+        assert!(header(raw, "Message-ID").ends_with("@analyse.asia>"));
+        assert!(raw.contains("\nDate: "));
+        assert!(header(raw, "List-Id").contains("<this-week-in-asia.analyse.asia>"));
+        assert_eq!(header(raw, "List-Unsubscribe-Post"), "List-Unsubscribe=One-Click");
+        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&m.rcpt);
+        let unsubscribe = header(raw, "List-Unsubscribe");
+        assert!(
+            unsubscribe.contains(&format!("<https://www.analyse.asia/this-week-in-asia/unsubscribe?t={token}.")),
+            "{unsubscribe}"
+        );
+        assert!(unsubscribe.contains("<mailto:newsletter@analyse.asia?subject=unsubscribe>"), "{unsubscribe}");
+        let text_at = raw.find("Content-Type: text/plain").unwrap();
+        let html_at = raw.find("Content-Type: text/html").unwrap();
+        assert!(text_at < html_at && header(raw, "Content-Type").starts_with("multipart/alternative"));
+    }
+    let status = fixture.run(&["status", "9"]).success();
+    assert!(status.stdout().contains("sent:     30"), "{}", status.stdout());
+    assert!(status.stdout().contains("pending:  0"), "{}", status.stdout());
+}
+
+#[test]
+fn the_body_is_personalised_and_parses_as_mime() {
+    let fixture = with_subscribers(3);
+    fixture.write(
+        "templates/email.txt",
+        "Hello {{ recipient.name }} of {{ recipient.fields.company }}\nUnsubscribe: {{ recipient.unsubscribe_url }}\n",
+    );
+    let server = SmtpServer::start(&[]);
+    send(&fixture, &server, &[]).success();
+    let m = server.received().into_iter().find(|m| m.rcpt == "reader001@example.com").unwrap();
+    // Python's email package reads the message as a mail client would.
+    let script = r#"
+import email, sys
+from email import policy
+raw = open(sys.argv[1], 'rb').read().split(b'\r\n', 1)[1]
+msg = email.message_from_bytes(raw, policy=policy.default)
+assert msg.get_content_type() == 'multipart/alternative', msg.get_content_type()
+parts = [p.get_content_type() for p in msg.iter_parts()]
+assert parts == ['text/plain', 'text/html'], parts
+print(msg.get_body(('plain',)).get_content())
+"#;
+    let out = std::process::Command::new(python()).args(["-c", script]).arg(&m.path).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Hello Reader 1 of Company 1"), "{text}");
+    assert!(text.contains("unsubscribe?t=cmVhZGVyMDAxQGV4YW1wbGUuY29t."), "{text}");
+}
+
+#[test]
+fn greylisted_recipients_are_retried_until_delivered() {
+    let fixture = with_subscribers(12);
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 4\nretry_backoff = \"100ms\"");
+    let server = SmtpServer::start(&["--tempfail", "reader003@example.com:2", "--tempfail", "reader007@example.com:1"]);
+    send(&fixture, &server, &[]).success();
+    let counts = per_recipient(&server);
+    assert_eq!(counts.len(), 12);
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+    let attempts = server.attempts();
+    assert_eq!(attempts.iter().filter(|a| a.starts_with("reader003@example.com ")).count(), 3, "{attempts:?}");
+}
+
+#[test]
+fn rejected_recipients_are_failed_once_and_never_retried() {
+    let fixture = with_subscribers(10);
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 3\nretry_backoff = \"100ms\"");
+    let server = SmtpServer::start(&["--reject", "reader002@example.com", "--reject", "reader005@example.com"]);
+    let run = send(&fixture, &server, &[]).failure(3);
+    assert!(run.stdout().contains("8 sent, 2 failed"), "{}", run.stdout());
+    assert!(run.stdout().contains("2 recipients: 550 5.1.1 <…>: Recipient address rejected"), "{}", run.stdout());
+    assert_eq!(server.count(), 8);
+    // A second run sends nothing more and retries no 5xx.
+    send(&fixture, &server, &[]).failure(3);
+    assert_eq!(server.count(), 8);
+    let rejected = server.attempts().iter().filter(|a| a.ends_with(" 550")).count();
+    assert_eq!(rejected, 2, "5xx recipients are tried once: {:?}", server.attempts());
+    let status = fixture.run(&["status", "9"]).success().stdout();
+    assert!(status.contains("failed:   2") && status.contains("User unknown"), "{status}");
+}
+
+#[test]
+fn a_send_killed_midway_resumes_without_losing_or_doubling_recipients() {
+    let n = 120;
+    let concurrency = 4;
+    let fixture = with_subscribers(n);
+    fixture.edit("publish.toml", "concurrency = 8", &format!("concurrency = {concurrency}"));
+    let server = SmtpServer::start(&["--delay", "0.02"]);
+    let mut child = fixture.command(&["issue", "9", "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).spawn();
+    assert!(server.wait_for(40, Duration::from_secs(60)), "the send did not start");
+    child.kill().unwrap(); // SIGKILL
+    child.wait().unwrap();
+    let before_resume = server.count();
+    assert!(before_resume < n, "killed too late to test anything ({before_resume} of {n})");
+    send(&fixture, &server, &[]).success();
+    let counts = per_recipient(&server);
+    assert_eq!(counts.len(), n, "every recipient got the issue");
+    let duplicates: usize = counts.values().map(|&c| c - 1).sum();
+    assert!(duplicates <= concurrency, "{duplicates} duplicates, more than one per connection");
+    let status = fixture.run(&["status", "9"]).success().stdout();
+    assert!(status.contains(&format!("sent:     {n}")), "{status}");
+}
+
+#[test]
+fn a_second_send_of_the_same_issue_is_refused_and_names_the_holder() {
+    let fixture = with_subscribers(60);
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 1");
+    let server = SmtpServer::start(&["--delay", "0.05"]);
+    let mut first = fixture.command(&["issue", "9", "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).spawn();
+    assert!(server.wait_for(1, Duration::from_secs(60)));
+    let second = send(&fixture, &server, &[]).failure(1);
+    assert!(second.stderr().contains("is being sent right now by pid"), "{}", second.stderr());
+    let status = first.wait().unwrap();
+    assert!(status.success());
+    assert_eq!(per_recipient(&server).values().sum::<usize>(), 60);
+}
+
+#[test]
+fn removed_and_unsubscribed_addresses_are_never_mailed_even_if_reimported() {
+    let fixture = with_subscribers(5);
+    fixture.run(&["subscribers", "remove", "READER001@example.com"]).success();
+    let csv = subscribers_csv(fixture.path(), 5);
+    fixture.run(&["subscribers", "import", csv.to_str().unwrap()]).success();
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "4");
+    let server = SmtpServer::start(&[]);
+    send(&fixture, &server, &[]).success();
+    let counts = per_recipient(&server);
+    assert_eq!(counts.len(), 4);
+    assert!(!counts.contains_key("reader001@example.com"));
+    let listed = fixture.run(&["subscribers", "list", "--unsubscribed"]).success().stdout();
+    assert!(listed.contains("reader001@example.com\tremoved"), "{listed}");
+}
+
+#[test]
+fn new_subscribers_get_the_issue_on_the_next_run_and_old_ones_do_not_get_it_again() {
+    let fixture = with_subscribers(3);
+    let server = SmtpServer::start(&[]);
+    send(&fixture, &server, &[]).success();
+    fixture.write("late.csv", "email\nlate@example.com\n");
+    fixture.run(&["subscribers", "import", fixture.path().join("late.csv").to_str().unwrap()]).success();
+    send(&fixture, &server, &[]).success();
+    let counts = per_recipient(&server);
+    assert_eq!(counts.len(), 4);
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+}
+
+#[test]
+fn a_real_transport_needs_confirmation_when_not_on_a_terminal() {
+    let fixture = with_subscribers(2);
+    let server = SmtpServer::start(&[]);
+    let run = fixture.command(&["issue", "9"]).env("PUBLISH_SMTP_URL", &server.url()).run().failure(1);
+    assert!(run.stderr().contains("add --yes to confirm"), "{}", run.stderr());
+    assert_eq!(server.count(), 0);
+}
+
+#[test]
+fn dry_run_sends_and_writes_nothing() {
+    let fixture = with_subscribers(4);
+    let server = SmtpServer::start(&[]);
+    let run = fixture.command(&["issue", "9", "--dry-run"]).env("PUBLISH_SMTP_URL", &server.url()).run().success();
+    assert!(run.stdout().contains("recipients: 4"), "{}", run.stdout());
+    assert!(run.stdout().contains(&format!("SMTP 127.0.0.1:{}", server.port)), "{}", run.stdout());
+    assert_eq!(server.count(), 0);
+    assert!(!fixture.path().join("out").exists());
+    assert!(fixture.run(&["status", "9"]).success().stdout().contains("not sent"));
+}
+
+#[test]
+fn the_default_outbox_writes_one_eml_per_subscriber() {
+    let fixture = with_subscribers(5);
+    fixture.run(&["issue", "9"]).success();
+    let files: Vec<_> = std::fs::read_dir(fixture.path().join("out/outbox/9")).unwrap().collect();
+    assert_eq!(files.len(), 5);
+    fixture.run(&["issue", "9"]).success();
+    assert_eq!(
+        std::fs::read_dir(fixture.path().join("out/outbox/9")).unwrap().count(),
+        5,
+        "a re-run sends nothing twice"
+    );
+}
+
+#[test]
+fn a_test_send_is_marked_and_touches_no_send_records() {
+    let fixture = with_subscribers(3);
+    let server = SmtpServer::start(&[]);
+    let run = fixture
+        .command(&["test", "9", "--to", "editor@example.com"])
+        .env("PUBLISH_SMTP_URL", &server.url())
+        .run()
+        .success();
+    assert!(run.stdout().contains("sent to editor@example.com"), "{}", run.stdout());
+    let got = server.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(header(&got[0].raw, "Subject"), "[TEST] This Week in Asia #9: China AI dreams of Sora");
+    assert!(fixture.run(&["status", "9"]).success().stdout().contains("not sent"));
+}
+
+#[test]
+fn an_unreachable_server_stops_the_send_and_keeps_everyone_pending() {
+    let fixture = with_subscribers(5);
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 2\nmax_attempts = 2\nretry_backoff = \"50ms\"");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let run = fixture
+        .command(&["issue", "9", "--yes"])
+        .env("PUBLISH_SMTP_URL", &format!("smtp://127.0.0.1:{port}"))
+        .run()
+        .failure(1);
+    assert!(run.stderr().contains("still pending"), "{}", run.stderr());
+    let status = fixture.run(&["status", "9"]).success().stdout();
+    assert!(status.contains("pending:  5") && status.contains("failed:   0"), "{status}");
+}
+
+fn dkim_round_trip(genkey: &[&str], record_prefix: &str, pubkey_der: &dyn Fn(&std::path::Path) -> Vec<u8>) {
+    let fixture = with_subscribers(2);
+    let key = fixture.path().join("dkim.pem");
+    let status =
+        std::process::Command::new("openssl").arg(genkey[0]).arg("-out").arg(&key).args(&genkey[1..]).status().unwrap();
+    assert!(status.success());
+    fixture.edit(
+        "publish.toml",
+        "[schedule]",
+        "[email.dkim]\ndomain = \"analyse.asia\"\nselector = \"mh\"\nkey_file = \"dkim.pem\"\n\n[schedule]",
+    );
+    let server = SmtpServer::start(&[]);
+    send(&fixture, &server, &[]).success();
+    let record =
+        format!("v=DKIM1; k={record_prefix}; p={}", base64::engine::general_purpose::STANDARD.encode(pubkey_der(&key)));
+    let record_file = fixture.path().join("record.txt");
+    std::fs::write(&record_file, record).unwrap();
+    for m in server.received() {
+        assert!(m.raw.contains("DKIM-Signature:"), "not signed");
+        let out = std::process::Command::new(python())
+            .arg(repo().join("tests/tools/dkim_verify.py"))
+            .arg(&m.path)
+            .arg(&record_file)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "dkimpy: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let sig = &m.raw[m.raw.find("DKIM-Signature:").unwrap()..];
+        let sig: String = sig.lines().take_while(|l| !l.is_empty()).collect::<Vec<_>>().join("");
+        assert!(sig.contains("c=relaxed/relaxed"), "{sig}");
+        for h in ["from", "to", "subject", "date", "message-id", "list-id", "list-unsubscribe", "list-unsubscribe-post"]
+        {
+            assert!(sig.to_lowercase().contains(h), "h= lacks {h}: {sig}");
+        }
+    }
+}
+
+fn public_key_der(key: &std::path::Path) -> Vec<u8> {
+    let out = std::process::Command::new("openssl")
+        .args(["pkey", "-pubout", "-outform", "DER", "-in"])
+        .arg(key)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    out.stdout
+}
+
+#[test]
+fn rsa_dkim_signatures_verify_with_dkimpy() {
+    dkim_round_trip(&["genrsa", "-traditional", "2048"], "rsa", &public_key_der);
+}
+
+#[test]
+fn ed25519_dkim_signatures_verify_with_dkimpy() {
+    // RFC 8463: the record holds the raw 32-byte public key, the DER's last 32 bytes.
+    dkim_round_trip(&["genpkey", "-algorithm", "ed25519"], "ed25519", &|k| {
+        let der = public_key_der(k);
+        der[der.len() - 32..].to_vec()
+    });
+}
+
+#[test]
+fn throttling_replies_slow_the_send_but_everyone_is_delivered() {
+    let fixture = with_subscribers(40);
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 4\nretry_backoff = \"50ms\"");
+    let server = SmtpServer::start(&["--throttle-every", "7"]);
+    let started = Instant::now();
+    send(&fixture, &server, &[]).success();
+    let counts = per_recipient(&server);
+    assert_eq!(counts.len(), 40);
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+    assert!(started.elapsed() < Duration::from_secs(120));
+}

@@ -1,0 +1,84 @@
+#!/usr/bin/env python3
+"""A real SMTP server for the end-to-end tests: aiosmtpd, with a handler that
+stores every accepted message and can misbehave on purpose.
+
+    smtp_server.py --port P --dir DIR [--tempfail ADDR:N]... [--reject ADDR]...
+                   [--delay SECONDS] [--throttle-every N]
+
+--tempfail ADDR:N   answer 451 to RCPT TO:<ADDR> the first N times, then accept
+--reject ADDR       answer 550 to RCPT TO:<ADDR>, always
+--delay S           wait S seconds before answering the end of DATA
+--throttle-every N  answer 421 (and close) to every Nth message's DATA end
+
+Every accepted message is written to DIR/<counter>.eml; every RCPT attempt is
+appended to DIR/attempts.log as "<address> <code>". Prints "READY" when listening.
+"""
+import argparse, asyncio, itertools, os, sys, time
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--port", type=int, required=True)
+parser.add_argument("--dir", required=True)
+parser.add_argument("--tempfail", action="append", default=[])
+parser.add_argument("--reject", action="append", default=[])
+parser.add_argument("--delay", type=float, default=0.0)
+parser.add_argument("--throttle-every", type=int, default=0)
+args = parser.parse_args()
+
+tempfail = {}
+for spec in args.tempfail:
+    addr, _, n = spec.rpartition(":")
+    tempfail[addr.lower()] = int(n)
+reject = {a.lower() for a in args.reject}
+counter = itertools.count(1)
+data_count = itertools.count(1)
+log = open(os.path.join(args.dir, "attempts.log"), "a", buffering=1)
+
+
+class Handler:
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        addr = address.lower()
+        if addr in reject:
+            log.write(f"{addr} 550\n")
+            return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        if tempfail.get(addr, 0) > 0:
+            tempfail[addr] -= 1
+            log.write(f"{addr} 451\n")
+            return "451 4.7.1 <%s>: Greylisted, try again later" % address
+        log.write(f"{addr} 250\n")
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        if args.delay:
+            await asyncio.sleep(args.delay)
+        n = next(data_count)
+        if args.throttle_every and n % args.throttle_every == 0:
+            return "421 4.7.0 Too many messages, slow down"
+        number = next(counter)
+        path = os.path.join(args.dir, f"{number:06d}.eml")
+        tmp = path + ".tmp"
+        with open(tmp, "wb") as f:
+            f.write(b"X-Test-Rcpt: " + ",".join(envelope.rcpt_tos).encode() + b"\r\n")
+            f.write(envelope.original_content or envelope.content)
+        os.rename(tmp, path)
+        return "250 2.0.0 Ok: queued as %06d" % number
+
+
+class BigSMTP(SMTP):
+    pass
+
+
+controller = Controller(Handler(), hostname="127.0.0.1", port=args.port, data_size_limit=10 * 1024 * 1024,
+                        server_kwargs={"enable_SMTPUTF8": True})
+controller.start()
+print("READY", flush=True)
+try:
+    while True:
+        time.sleep(3600)
+except KeyboardInterrupt:
+    pass
+finally:
+    controller.stop()
