@@ -6,8 +6,8 @@ use std::time::SystemTime;
 
 use anyhow::{Context, Result};
 use lettre::Message;
-use lettre::message::header::{HeaderName, HeaderValue};
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
+use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 
 use crate::config::Config;
 use crate::deliver::token::Secret;
@@ -86,7 +86,7 @@ impl Envelope {
         let to: lettre::Address =
             recipient.email.parse().with_context(|| format!("\"{}\" is not an email address", recipient.email))?;
         let name = (!recipient.name.trim().is_empty()).then(|| one_line(&recipient.name));
-        let (html, text) = body.fill(recipient);
+        let (html, text) = body.fill_encoded(recipient);
         let subject = if self.test { format!("[TEST] {}", self.subject) } else { self.subject.clone() };
         let mut builder = Message::builder()
             .from(self.from.clone())
@@ -106,7 +106,15 @@ impl Envelope {
         if let Some(reply_to) = &self.reply_to {
             builder = builder.reply_to(reply_to.clone());
         }
-        builder.multipart(MultiPart::alternative_plain_html(text, html)).context("cannot build the message")
+        let part = |content_type: ContentType, bytes: Vec<u8>| {
+            SinglePart::builder()
+                .header(content_type)
+                .body(Body::dangerous_pre_encoded(bytes, ContentTransferEncoding::QuotedPrintable))
+        };
+        let alternative = MultiPart::alternative()
+            .singlepart(part(ContentType::TEXT_PLAIN, text))
+            .singlepart(part(ContentType::TEXT_HTML, html));
+        builder.multipart(alternative).context("cannot build the message")
     }
 
     /// A Message-ID unique per issue and recipient, on the publication's domain.

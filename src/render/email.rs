@@ -30,6 +30,11 @@ impl EmailBody {
     pub fn fill(&self, recipient: &Recipient) -> (String, String) {
         (self.html.fill(recipient), self.text.fill(recipient))
     }
+
+    /// The (HTML, text) parts for one recipient, quoted-printable encoded.
+    pub fn fill_encoded(&self, recipient: &Recipient) -> (Vec<u8>, Vec<u8>) {
+        (self.html.fill_quoted_printable(recipient), self.text.fill_quoted_printable(recipient))
+    }
 }
 
 /// Renders both parts of `edition`'s email.

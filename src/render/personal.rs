@@ -109,6 +109,9 @@ pub enum Escape {
 pub struct Personal {
     /// Literal text and holes, alternating as found.
     parts: Vec<Part>,
+    /// The same parts with the literal text already quoted-printable encoded,
+    /// each piece ending in a soft line break so the next starts a fresh line.
+    encoded: Vec<Part>,
     escape: Escape,
     literal_len: usize,
 }
@@ -142,7 +145,39 @@ impl Personal {
         }
         parts.push(Part::Text(rest.to_string()));
         let literal_len = parts.iter().map(|p| if let Part::Text(t) = p { t.len() } else { 0 }).sum();
-        Personal { parts, escape, literal_len }
+        let encoded = parts
+            .iter()
+            .map(|p| match p {
+                Part::Text(t) => Part::Text(quoted_printable_piece(t)),
+                Part::Hole(v) => Part::Hole(v.clone()),
+            })
+            .collect();
+        Personal { parts, encoded, escape, literal_len }
+    }
+
+    /// The text for one recipient, quoted-printable encoded (CRLF line ends),
+    /// ready to be a MIME part's body: only the recipient's values are encoded
+    /// per message, the rest was encoded once.
+    pub fn fill_quoted_printable(&self, recipient: &Recipient) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.literal_len * 11 / 10 + 512);
+        let mut value = String::new();
+        for part in &self.encoded {
+            match part {
+                Part::Text(t) => out.extend_from_slice(t.as_bytes()),
+                Part::Hole(var) => {
+                    value.clear();
+                    match self.escape {
+                        Escape::Html => push_html_escaped(&mut value, recipient.value(var)),
+                        Escape::None => value.push_str(recipient.value(var)),
+                    }
+                    out.extend_from_slice(quoted_printable_piece(&value).as_bytes());
+                }
+            }
+        }
+        if out.ends_with(b"=\r\n") {
+            out.truncate(out.len() - 3);
+        }
+        out
     }
 
     /// The text for one recipient.
@@ -162,6 +197,21 @@ impl Personal {
         }
         out
     }
+}
+
+/// Quoted-printable encoding of one piece of a body, ending at a line end: a
+/// hard one if the piece ends with a line break, else a soft one ("=" CRLF,
+/// which decodes to nothing), so that pieces can be joined as they are.
+fn quoted_printable_piece(text: &str) -> String {
+    if text.is_empty() {
+        return String::new();
+    }
+    let crlf = text.replace("\r\n", "\n").replace('\n', "\r\n");
+    let mut encoded = quoted_printable::encode_to_str(crlf);
+    if !encoded.ends_with("\r\n") {
+        encoded.push_str("=\r\n");
+    }
+    encoded
 }
 
 fn push_html_escaped(out: &mut String, value: &str) {
@@ -202,6 +252,18 @@ mod tests {
         assert_eq!(personal.fill(&r), "Hi Ada (O&#39;Reilly) <a href=\"https://e.com/u?t=a&amp;b\">x</a>");
         let nobody = Recipient::default();
         assert_eq!(personal.fill(&nobody), "Hi  () <a href=\"\">x</a>");
+    }
+
+    #[test]
+    fn quoted_printable_pieces_decode_to_the_filled_text() {
+        let text = format!("Hello {MARK}0{MARK}, caf\u{e9} {}\nnext line with = sign\n", "long ".repeat(40));
+        let p = Personal::new(&text, &[Var::Name], Escape::Html);
+        let r = Recipient { name: "Zo\u{eb} <Z>".into(), ..Default::default() };
+        let encoded = p.fill_quoted_printable(&r);
+        assert!(encoded.split(|&b| b == b'\n').all(|line| line.len() <= 78), "lines stay short");
+        assert!(encoded.is_ascii());
+        let decoded = quoted_printable::decode(&encoded, quoted_printable::ParseMode::Strict).unwrap();
+        assert_eq!(String::from_utf8(decoded).unwrap(), p.fill(&r).replace('\n', "\r\n"));
     }
 
     #[test]
