@@ -6,11 +6,29 @@ use jiff::Timestamp;
 
 /// The current time, or the time pinned by `PUBLISH_NOW`.
 pub fn now() -> Result<Timestamp> {
+    if let Some(t) = PINNED.get() {
+        return Ok(*t);
+    }
     match std::env::var("PUBLISH_NOW") {
         Ok(text) if !text.trim().is_empty() => parse(&text).context("PUBLISH_NOW"),
         _ => Ok(Timestamp::now()),
     }
 }
+
+/// `--now` if given, else [`now`].
+pub fn now_or(flag: Option<&str>) -> Result<Timestamp> {
+    match flag {
+        Some(text) => parse(text).context("--now"),
+        None => now(),
+    }
+}
+
+/// Pins "now" for the rest of this process (cron's `--now` reaches the send path).
+pub fn pin(t: Timestamp) {
+    let _ = PINNED.set(t);
+}
+
+static PINNED: std::sync::OnceLock<Timestamp> = std::sync::OnceLock::new();
 
 fn parse(text: &str) -> Result<Timestamp> {
     text.trim()

@@ -13,6 +13,7 @@ mod fsutil;
 mod markdown;
 mod output;
 mod render;
+mod schedule;
 mod workspace;
 
 use std::process::ExitCode;

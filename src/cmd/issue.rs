@@ -41,32 +41,62 @@ struct FailureGroup {
     recipients: usize,
 }
 
+/// Who asked for the send.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// `publish issue N`: asks first on a real transport unless `yes`; new
+    /// subscribers since the first run are added to the audience.
+    Manual { yes: bool, json: bool },
+    /// `publish cron`: no questions, the audience stays the one it started with.
+    Cron,
+}
+
+/// How a send went, for the caller's exit status.
+pub enum Sent {
+    Done(Outcome),
+    /// Another process is sending this issue (its lock holder).
+    Busy(String),
+}
+
 pub fn run(root: &Path, args: &IssueArgs) -> Result<Outcome> {
     let ws = Workspace::load(root)?;
-    let n = args.number;
+    if args.dry_run {
+        let transport = Transport::choose(ws.config()?, &ws.out_dir(), args.number)?;
+        return dry_run(&ws, args.number, &transport);
+    }
+    match send(&ws, args.number, Mode::Manual { yes: args.yes, json: args.json })? {
+        Sent::Done(outcome) => Ok(outcome),
+        Sent::Busy(holder) => bail!(
+            "issue {n} is being sent right now by {holder}: wait for it to finish (`publish status {n}` shows progress)",
+            n = args.number
+        ),
+    }
+}
+
+/// Builds issue `n` and sends it to every recipient not yet sent to.
+pub fn send(ws: &Workspace, n: u32, mode: Mode) -> Result<Sent> {
     let config = ws.config()?;
     let transport = Transport::choose(config, &ws.out_dir(), n)?;
     let state = ws.state_dir();
-    if args.dry_run {
-        return dry_run(&ws, n, &transport);
-    }
     let _lock = match Lock::try_acquire(&state, &format!("send-{n}"), &format!("publish issue {n}"))? {
         TryLock::Acquired(lock) => lock,
-        TryLock::Held(holder) => bail!(
-            "issue {n} is being sent right now by {holder}: wait for it to finish (`publish status {n}` shows progress)"
-        ),
+        TryLock::Held(holder) => return Ok(Sent::Busy(holder)),
     };
-    let artifacts = build::build(&ws, n)?;
+    let artifacts = build::build(ws, n)?;
     let mut store = Store::open(&state)?;
     let now = crate::clock::now()?;
-    store.enrol(n, true, &now.to_string())?;
+    store.enrol(n, matches!(mode, Mode::Manual { .. }), &now.to_string())?;
     let before = store.counts(n)?;
-    if before.pending > 0 && !confirm(&transport, n, before.pending, args.yes)? {
+    let json = matches!(mode, Mode::Manual { json: true, .. });
+    if let Mode::Manual { yes, .. } = mode
+        && before.pending > 0
+        && !confirm(&transport, n, before.pending, yes)?
+    {
         eprintln!("nothing sent");
-        return Ok(Outcome::Failed);
+        return Ok(Sent::Done(Outcome::Failed));
     }
-    let factory = factory(&ws, artifacts, false)?;
-    let options = send::options(config, n, std::io::stderr().is_terminal() && !args.json)?;
+    let factory = factory(ws, artifacts, false)?;
+    let options = send::options(config, n, std::io::stderr().is_terminal() && !json && mode != Mode::Cron)?;
     let stats = if before.pending > 0 {
         send::run(&state, factory, transport.clone(), options, before.pending)?
     } else {
@@ -88,7 +118,7 @@ pub fn run(root: &Path, args: &IssueArgs) -> Result<Outcome> {
         failures: failures.iter().map(|(reply, n)| FailureGroup { reply: reply.clone(), recipients: *n }).collect(),
         aborted: stats.aborted.clone(),
     };
-    if args.json {
+    if json {
         println!("{}", serde_json::to_string_pretty(&summary)?);
     } else {
         print_summary(&summary);
@@ -99,7 +129,7 @@ pub fn run(root: &Path, args: &IssueArgs) -> Result<Outcome> {
             after.pending
         );
     }
-    Ok(if after.failed > 0 { Outcome::PartlyFailed } else { Outcome::Done })
+    Ok(Sent::Done(if after.failed > 0 { Outcome::PartlyFailed } else { Outcome::Done }))
 }
 
 /// The message maker of issue `artifacts`; `test` marks the subject "[TEST]".

@@ -2,7 +2,9 @@
 
 pub mod build;
 pub mod check;
+pub mod cron;
 pub mod issue;
+pub mod schedule;
 pub mod status;
 pub mod subscribers;
 pub mod test;
@@ -31,8 +33,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Issue(args) => issue::run(&root, &args),
         Command::Preview(_) => not_yet("preview"),
         Command::Test { number, to } => test::run(&root, number, to.as_deref()),
-        Command::Cron { .. } => not_yet("cron"),
-        Command::Schedule { .. } => not_yet("schedule"),
+        Command::Cron { now } => cron::run(&root, now.as_deref()),
+        Command::Schedule { now } => schedule::run(&root, now.as_deref()),
         Command::Status { number, json } => status::run(&root, number, json),
         Command::Subscribers(command) => subscribers::run(&root, &command),
         Command::New => not_yet("new"),

@@ -14,8 +14,16 @@ pub fn run(root: &Path, number: u32, json: bool) -> Result<Outcome> {
     let store = Store::open(&ws.state_dir())?;
     let counts = store.counts(number)?;
     let failures = group_replies(&store.failures(number)?);
+    let scheduled = ws.issue(number).ok().and_then(|i| i.send_at).map(|t| {
+        let tz = ws.config().map(|c| c.tz()).unwrap_or(jiff::tz::TimeZone::UTC);
+        t.to_zoned(tz).strftime("%Y-%m-%d %H:%M %Z").to_string()
+    });
+    let not_sent = match &scheduled {
+        Some(when) => format!("not sent; scheduled for {when} (`publish schedule` shows whether cron will send it)"),
+        None => "not sent".to_string(),
+    };
     let state = match (&counts.started_at, &counts.finished_at) {
-        (None, _) => "not sent",
+        (None, _) => not_sent.as_str(),
         (Some(_), Some(_)) if counts.failed > 0 => "sent, with failures",
         (Some(_), Some(_)) => "sent",
         (Some(_), None) => "sending (or interrupted: run `publish issue N` to resume)",

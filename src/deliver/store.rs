@@ -12,7 +12,8 @@ use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 
 /// The schema; `user_version` says which of these steps a database has had.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE subscribers (
     id          INTEGER PRIMARY KEY,
     email       TEXT NOT NULL UNIQUE COLLATE NOCASE,
@@ -39,7 +40,16 @@ CREATE TABLE issue_runs (
     started_at   TEXT NOT NULL,
     finished_at  TEXT
 );
-"#];
+"#,
+    r#"
+CREATE TABLE notes (
+    issue  INTEGER NOT NULL,
+    kind   TEXT NOT NULL,
+    at     TEXT NOT NULL,
+    PRIMARY KEY (issue, kind)
+);
+"#,
+];
 
 /// A subscriber's standing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -339,6 +349,15 @@ impl Store {
             counts.finished_at = finish;
         }
         Ok(counts)
+    }
+
+    /// Records that `kind` was said about `issue`; true the first time only
+    /// (so cron warns about a stale issue once, not every minute).
+    pub fn note_once(&mut self, issue: u32, kind: &str, now: &str) -> Result<bool> {
+        let added = self
+            .conn
+            .execute("INSERT OR IGNORE INTO notes (issue, kind, at) VALUES (?1, ?2, ?3)", params![issue, kind, now])?;
+        Ok(added > 0)
     }
 
     /// The failed recipients of `issue` with the server's reply.

@@ -2,6 +2,7 @@
 
 mod build;
 mod check;
+mod cron;
 mod send;
 mod smtp;
 mod subscribers;

@@ -90,6 +90,17 @@ impl Cmd {
     }
 }
 
+/// Starting a command with its output captured, to wait for later.
+pub trait OutputChild {
+    fn output_child(self) -> std::process::Child;
+}
+
+impl OutputChild for Command {
+    fn output_child(mut self) -> std::process::Child {
+        self.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("spawn publish")
+    }
+}
+
 /// The Python interpreter with the test tools (aiosmtpd, dkimpy) that `scripts/test` installs.
 pub fn python() -> PathBuf {
     if let Some(p) = std::env::var_os("MASTHEAD_PYTHON") {

@@ -1,0 +1,92 @@
+//! Which issues are due, and what state each scheduled issue is in. Pure:
+//! the caller passes "now" (one clock, `--now` for users and tests) and what
+//! the ledger says.
+
+use jiff::{SignedDuration, Timestamp};
+
+use crate::deliver::store::IssueCounts;
+
+/// Where a scheduled issue stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    /// `send_at` is in the future.
+    Scheduled,
+    /// Due, not started: the next `publish cron` sends it.
+    Due,
+    /// Started, recipients still pending: `publish cron` resumes it.
+    Sending,
+    /// Everyone sent to.
+    Sent,
+    /// Everyone tried; some failed.
+    Failed,
+    /// More than `max_late` past its time and never started: waits for a human.
+    Stale,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Scheduled => "scheduled",
+            State::Due => "due",
+            State::Sending => "sending",
+            State::Sent => "sent",
+            State::Failed => "sent, some failed",
+            State::Stale => "stale",
+        }
+    }
+
+    /// Whether `publish cron` sends (or resumes) it now.
+    pub fn cron_sends(self) -> bool {
+        matches!(self, State::Due | State::Sending)
+    }
+}
+
+/// The state of an issue due at `send_at`, given the ledger's counts.
+pub fn state(send_at: Timestamp, now: Timestamp, max_late: SignedDuration, counts: &IssueCounts) -> State {
+    let started = counts.started_at.is_some();
+    if started {
+        return if counts.pending > 0 {
+            State::Sending
+        } else if counts.failed > 0 {
+            State::Failed
+        } else {
+            State::Sent
+        };
+    }
+    if now < send_at {
+        State::Scheduled
+    } else if now.duration_since(send_at) > max_late {
+        State::Stale
+    } else {
+        State::Due
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn at(s: &str) -> Timestamp {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn before_at_and_long_after_send_at() {
+        let send_at = at("2024-03-01T01:00:00Z");
+        let six_hours = SignedDuration::from_hours(6);
+        let fresh = IssueCounts::default();
+        assert_eq!(state(send_at, at("2024-03-01T00:59:59Z"), six_hours, &fresh), State::Scheduled);
+        assert_eq!(state(send_at, at("2024-03-01T01:00:00Z"), six_hours, &fresh), State::Due);
+        assert_eq!(state(send_at, at("2024-03-01T07:00:00Z"), six_hours, &fresh), State::Due);
+        assert_eq!(state(send_at, at("2024-03-01T07:00:01Z"), six_hours, &fresh), State::Stale);
+        let half = IssueCounts { started_at: Some("x".into()), sent: 5, pending: 5, ..Default::default() };
+        assert_eq!(
+            state(send_at, at("2024-03-09T00:00:00Z"), six_hours, &half),
+            State::Sending,
+            "a started send is resumed however late"
+        );
+        let done = IssueCounts { started_at: Some("x".into()), sent: 10, ..Default::default() };
+        assert_eq!(state(send_at, at("2024-03-01T02:00:00Z"), six_hours, &done), State::Sent);
+        assert!(!State::Sent.cron_sends() && !State::Stale.cron_sends() && State::Due.cron_sends());
+    }
+}

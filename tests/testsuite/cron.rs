@@ -1,0 +1,147 @@
+//! `publish cron` and `publish schedule`: due issues go out once, on time;
+//! stale ones wait for a human; interrupted sends resume.
+
+use std::time::Duration;
+
+use crate::smtp::{SmtpServer, subscribers_csv};
+use crate::support::{Fixture, OutputChild};
+
+const SCHEDULED: &str = "send_at = 2024-03-01T09:00:00+08:00";
+
+fn scheduled(subscribers: usize) -> Fixture {
+    let fixture = Fixture::reference();
+    fixture.edit(
+        "issues/009.toml",
+        "# send_at = 2024-03-01T09:00:00+08:00   # uncomment for `publish cron` to send it",
+        SCHEDULED,
+    );
+    let csv = subscribers_csv(fixture.path(), subscribers);
+    fixture.run(&["subscribers", "import", csv.to_str().unwrap()]).success();
+    fixture
+}
+
+fn cron(fixture: &Fixture, server: &SmtpServer, now: &str) -> crate::support::Run {
+    fixture.command(&["cron", "--now", now]).env("PUBLISH_SMTP_URL", &server.url()).run()
+}
+
+#[test]
+fn nothing_before_send_at_everything_at_it_and_nothing_twice() {
+    let fixture = scheduled(5);
+    let server = SmtpServer::start(&[]);
+    let early = cron(&fixture, &server, "2024-03-01T00:59:00Z").success();
+    assert_eq!(early.stdout(), "", "cron prints nothing when nothing is due");
+    assert_eq!(early.stderr(), "");
+    assert_eq!(server.count(), 0);
+    let schedule = fixture.run(&["schedule", "--now", "2024-03-01T00:59:00Z"]).success().stdout();
+    assert!(
+        schedule.contains("#9") && schedule.contains("Fri 2024-03-01 09:00 +08") && schedule.contains("scheduled"),
+        "{schedule}"
+    );
+
+    let on_time = cron(&fixture, &server, "2024-03-01T01:00:00Z").success();
+    assert!(on_time.stdout().contains("issue 9: 5 sent"), "{}", on_time.stdout());
+    assert_eq!(server.count(), 5);
+    assert!(fixture.path().join("out/9/index.html").exists(), "the web page is written too");
+
+    let again = cron(&fixture, &server, "2024-03-01T01:01:00Z").success();
+    assert_eq!(again.stdout(), "");
+    assert_eq!(server.count(), 5);
+    let schedule = fixture.run(&["schedule", "--now", "2024-03-01T02:00:00Z"]).success().stdout();
+    assert!(schedule.contains(" sent "), "{schedule}");
+}
+
+#[test]
+fn an_issue_long_past_max_late_is_reported_once_and_not_sent() {
+    let fixture = scheduled(3);
+    let server = SmtpServer::start(&[]);
+    let late = cron(&fixture, &server, "2024-03-01T07:00:01Z").success();
+    assert!(
+        late.stderr()
+            .contains("issue 9 was due at 2024-03-01 09:00 +08 (6h 0m ago, more than max_late = 6h): not sent"),
+        "{}",
+        late.stderr()
+    );
+    assert_eq!(server.count(), 0);
+    let again = cron(&fixture, &server, "2024-03-01T07:01:00Z").success();
+    assert_eq!(again.stderr(), "", "the warning is given once, not every minute");
+    let schedule = fixture.run(&["schedule", "--now", "2024-03-01T07:02:00Z"]).success().stdout();
+    assert!(schedule.contains("stale"), "{schedule}");
+    // A human can still send it.
+    fixture.command(&["issue", "9", "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).run().success();
+    assert_eq!(server.count(), 3);
+}
+
+#[test]
+fn two_cron_runs_at_once_send_exactly_once() {
+    let fixture = scheduled(40);
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 2");
+    let server = SmtpServer::start(&["--delay", "0.02"]);
+    let spawn = || {
+        fixture
+            .command(&["cron", "--now", "2024-03-01T01:00:30Z"])
+            .env("PUBLISH_SMTP_URL", &server.url())
+            .0
+            .output_child()
+    };
+    let (a, b) = (spawn(), spawn());
+    let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
+    assert!(a.status.success() && b.status.success());
+    let printed = [&a, &b].iter().filter(|o| !o.stdout.is_empty()).count();
+    assert_eq!(printed, 1, "one run sends, the other exits quietly");
+    assert_eq!(server.count(), 40);
+    let mut rcpts: Vec<String> = server.received().into_iter().map(|m| m.rcpt).collect();
+    rcpts.sort();
+    rcpts.dedup();
+    assert_eq!(rcpts.len(), 40);
+}
+
+#[test]
+fn a_cron_run_killed_midway_is_finished_by_the_next_one() {
+    let n = 80;
+    let fixture = scheduled(n);
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 3");
+    let server = SmtpServer::start(&["--delay", "0.02"]);
+    let mut child =
+        fixture.command(&["cron", "--now", "2024-03-01T01:00:00Z"]).env("PUBLISH_SMTP_URL", &server.url()).spawn();
+    assert!(server.wait_for(20, Duration::from_secs(60)));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(server.count() < n);
+    let schedule = fixture.run(&["schedule", "--now", "2024-03-02T01:00:00Z"]).success().stdout();
+    assert!(schedule.contains("sending ("), "{schedule}");
+    // A day later, past max_late: a started send still resumes.
+    cron(&fixture, &server, "2024-03-02T01:00:00Z").success();
+    let mut per: std::collections::BTreeMap<String, usize> = Default::default();
+    for m in server.received() {
+        *per.entry(m.rcpt).or_default() += 1;
+    }
+    assert_eq!(per.len(), n);
+    assert!(per.values().map(|c| c - 1).sum::<usize>() <= 3, "at most one in flight per connection went twice");
+}
+
+#[test]
+fn an_issue_edited_after_it_was_sent_is_not_sent_again() {
+    let fixture = scheduled(4);
+    let server = SmtpServer::start(&[]);
+    cron(&fixture, &server, "2024-03-01T01:00:00Z").success();
+    fixture.edit(
+        "issues/009.toml",
+        "title = \"China AI dreams of Sora\"",
+        "title = \"China AI dreams of Sora (corrected)\"",
+    );
+    fixture.edit("issues/009.toml", SCHEDULED, "send_at = 2024-03-01T10:00:00+08:00");
+    let later = cron(&fixture, &server, "2024-03-01T02:30:00Z").success();
+    assert_eq!(later.stdout(), "");
+    assert_eq!(server.count(), 4);
+}
+
+#[test]
+fn a_subscriber_who_joins_after_a_scheduled_send_does_not_get_old_issues() {
+    let fixture = scheduled(2);
+    let server = SmtpServer::start(&[]);
+    cron(&fixture, &server, "2024-03-01T01:00:00Z").success();
+    fixture.write("new.csv", "email\nnewcomer@example.com\n");
+    fixture.run(&["subscribers", "import", fixture.path().join("new.csv").to_str().unwrap()]).success();
+    cron(&fixture, &server, "2024-03-01T01:05:00Z").success();
+    assert_eq!(server.count(), 2);
+}
