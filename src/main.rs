@@ -14,6 +14,7 @@ mod markdown;
 mod output;
 mod render;
 mod schedule;
+mod serve;
 mod workspace;
 
 use std::process::ExitCode;

@@ -5,6 +5,7 @@ pub mod check;
 pub mod cron;
 pub mod issue;
 pub mod schedule;
+pub mod serve;
 pub mod status;
 pub mod subscribers;
 pub mod test;
@@ -39,7 +40,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Subscribers(command) => subscribers::run(&root, &command),
         Command::New => not_yet("new"),
         Command::Add { .. } => not_yet("add"),
-        Command::Serve { .. } => not_yet("serve"),
+        Command::Serve { bind } => serve::run(&root, &bind),
     }
 }
 

@@ -71,7 +71,6 @@ impl Secret {
         format!("{}.{}", URL_SAFE_NO_PAD.encode(email.trim().to_lowercase()), URL_SAFE_NO_PAD.encode(&tag[..MAC_LEN]))
     }
 
-    #[allow(dead_code, reason = "used by `publish serve` once it lands")]
     /// The address a token was made for, if it was made with this secret.
     pub fn verify(&self, token: &str) -> Option<String> {
         let (addr, tag) = token.trim().split_once('.')?;

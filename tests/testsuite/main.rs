@@ -4,6 +4,7 @@ mod build;
 mod check;
 mod cron;
 mod send;
+mod serve;
 mod smtp;
 mod subscribers;
 mod support;

@@ -1,0 +1,24 @@
+//! `publish serve`: one-click unsubscribe and the web archive in `out/`.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use crate::cmd::Outcome;
+use crate::deliver::token::Secret;
+use crate::serve::{self, ServeConfig};
+use crate::workspace::Workspace;
+
+pub fn run(root: &Path, bind: &str) -> Result<Outcome> {
+    let ws = Workspace::load(root)?;
+    let config = ws.config()?;
+    let state_dir = ws.state_dir();
+    let serve_config = ServeConfig {
+        out_dir: ws.out_dir(),
+        secret: Secret::load_or_create(&state_dir)?,
+        state_dir,
+        publication: config.name.clone(),
+    };
+    serve::run(serve_config, bind)?;
+    Ok(Outcome::Done)
+}

@@ -1,0 +1,226 @@
+//! `publish serve` over real HTTP on 127.0.0.1: one-click unsubscribe and the archive.
+
+use std::net::TcpStream;
+use std::process::Child;
+use std::time::{Duration, Instant};
+
+use crate::smtp::{SmtpServer, free_port, subscribers_csv};
+use crate::support::Fixture;
+
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(fixture: &Fixture, port: u16) -> Server {
+        let child = fixture.command(&["serve", "--bind", &format!("127.0.0.1:{port}")]).spawn();
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(start.elapsed() < Duration::from_secs(30), "publish serve did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Server { child, base: format!("http://127.0.0.1:{port}") }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+fn post(url: &str, body: &str) -> (u16, String) {
+    let mut response = agent().post(url).content_type("application/x-www-form-urlencoded").send(body).expect("POST");
+    (response.status().as_u16(), response.body_mut().read_to_string().unwrap_or_default())
+}
+
+fn get(url: &str) -> (u16, String) {
+    let mut response = agent().get(url).call().expect("GET");
+    (response.status().as_u16(), response.body_mut().read_to_string().unwrap_or_default())
+}
+
+/// A publication whose unsubscribe links point at a local server, with `n` subscribers.
+fn publication(n: usize, port: u16) -> Fixture {
+    let fixture = Fixture::reference();
+    fixture.edit(
+        "publish.toml",
+        "concurrency = 8",
+        &format!("concurrency = 8\nunsubscribe_url = \"http://127.0.0.1:{port}/unsubscribe\""),
+    );
+    let csv = subscribers_csv(fixture.path(), n);
+    fixture.run(&["subscribers", "import", csv.to_str().unwrap()]).success();
+    fixture
+}
+
+/// The https/http link in a message's List-Unsubscribe header.
+fn unsubscribe_link(eml: &str) -> String {
+    let head = eml.split("\r\n\r\n").next().unwrap().replace("\r\n ", " ");
+    let line = head.lines().find(|l| l.starts_with("List-Unsubscribe:")).unwrap();
+    let start = line.find("<http").unwrap() + 1;
+    line[start..start + line[start..].find('>').unwrap()].to_string()
+}
+
+fn outbox(fixture: &Fixture, issue: u32) -> Vec<String> {
+    let dir = fixture.path().join(format!("out/outbox/{issue}"));
+    let mut files: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap()).collect();
+    files.sort();
+    files
+}
+
+fn add_issue_10(fixture: &Fixture) {
+    let ten = fixture.read("issues/009.toml").replace("title = \"China AI dreams of Sora\"", "title = \"Ten\"");
+    fixture.write("issues/010.toml", &ten);
+}
+
+#[test]
+fn one_post_to_the_link_in_a_message_unsubscribes_and_the_next_send_skips_it() {
+    let port = free_port();
+    let fixture = publication(3, port);
+    fixture.run(&["issue", "9"]).success();
+    let server = Server::start(&fixture, port);
+    let message =
+        outbox(&fixture, 9).into_iter().find(|m| m.contains("To: \"Reader 1\" <reader001@example.com>")).unwrap();
+    let link = unsubscribe_link(&message);
+    assert!(link.starts_with(&format!("{}/unsubscribe?t=", server.base)), "{link}");
+    let (status, _) = post(&link, "List-Unsubscribe=One-Click");
+    assert_eq!(status, 200);
+    let (again, _) = post(&link, "List-Unsubscribe=One-Click");
+    assert_eq!(again, 200, "unsubscribing twice is fine");
+    let listed = fixture.run(&["subscribers", "list", "--unsubscribed"]).success().stdout();
+    assert!(listed.contains("reader001@example.com\tunsubscribed\t") && listed.contains("\tone-click"), "{listed}");
+    add_issue_10(&fixture);
+    fixture.run(&["issue", "10"]).success();
+    let sent: Vec<String> = outbox(&fixture, 10);
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().all(|m| !m.contains("reader001@example.com")));
+}
+
+#[test]
+fn a_get_only_shows_a_page_and_its_button_unsubscribes() {
+    let port = free_port();
+    let fixture = publication(2, port);
+    fixture.run(&["issue", "9"]).success();
+    let server = Server::start(&fixture, port);
+    let link = unsubscribe_link(&outbox(&fixture, 9)[0]);
+    let (status, page) = get(&link);
+    assert_eq!(status, 200);
+    assert!(page.contains("reader000@example.com") && page.contains("<button"), "{page}");
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "2", "a GET never unsubscribes");
+    let (status, done) = post(&link, "confirm=page");
+    assert_eq!(status, 200);
+    assert!(done.contains("You are unsubscribed"), "{done}");
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "1");
+    assert!(fixture.run(&["subscribers", "list", "--unsubscribed"]).success().stdout().contains("\tpage"));
+    drop(server);
+}
+
+#[test]
+fn forged_truncated_and_foreign_tokens_change_nothing() {
+    let port = free_port();
+    let fixture = publication(2, port);
+    fixture.run(&["issue", "9"]).success();
+    let _server = Server::start(&fixture, port);
+    let link = unsubscribe_link(&outbox(&fixture, 9)[0]);
+    let (prefix, token) = link.split_once("t=").unwrap();
+    let (addr, _) = token.split_once('.').unwrap();
+    let other_addr = addr.replace('A', "B");
+    let foreign = {
+        // The same address signed with another publication's secret.
+        let other = Fixture::reference();
+        let csv = subscribers_csv(other.path(), 1);
+        other.run(&["subscribers", "import", csv.to_str().unwrap()]).success();
+        other.command(&["issue", "9"]).env("PUBLISH_SECRET", "another-publication-secret-0000000000").run().success();
+        unsubscribe_link(&outbox(&other, 9)[0]).split_once("t=").unwrap().1.to_string()
+    };
+    for bad in [
+        format!("{prefix}t={}", &token[..token.len() - 3]),
+        format!("{prefix}t={other_addr}.{}", token.split_once('.').unwrap().1),
+        format!("{prefix}t={foreign}"),
+        format!("{prefix}t=%00%ff..."),
+        format!("{prefix}t="),
+        prefix.trim_end_matches('?').to_string(),
+    ] {
+        let (status, body) = post(&bad, "List-Unsubscribe=One-Click");
+        assert_eq!(status, 400, "{bad}: {body}");
+        assert_eq!(get(&bad).0, 400, "{bad}");
+    }
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "2");
+    let huge = "x".repeat(64 * 1024);
+    assert_eq!(post(&link, &huge).0, 413, "request bodies are limited");
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "2");
+}
+
+#[test]
+fn the_archive_and_issue_pages_are_served() {
+    let port = free_port();
+    let fixture = publication(1, port);
+    fixture.run(&["build", "9"]).success();
+    let server = Server::start(&fixture, port);
+    let (status, archive) = get(&format!("{}/", server.base));
+    assert_eq!(status, 200);
+    assert!(archive.contains("China AI dreams of Sora"));
+    let (status, page) = get(&format!("{}/9/", server.base));
+    assert_eq!(status, 200);
+    assert!(page.contains("What we are reading this week"));
+    assert_eq!(get(&format!("{}/media/009-cover.png", server.base)).0, 200);
+    assert_eq!(get(&format!("{}/../publish.toml", server.base)).0, 404);
+    assert_eq!(get(&format!("{}/%2e%2e/publish.toml", server.base)).0, 404);
+}
+
+#[test]
+fn unsubscribes_during_a_send_are_honoured_by_every_later_run() {
+    let port = free_port();
+    let n = 100;
+    let fixture = publication(n, port);
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 2");
+    fixture.run(&["issue", "9"]).success(); // outbox: collect every subscriber's link
+    let links: Vec<(String, String)> = outbox(&fixture, 9)
+        .iter()
+        .map(|m| {
+            let to = m.lines().find(|l| l.starts_with("To: ")).unwrap().to_string();
+            (to, unsubscribe_link(m))
+        })
+        .collect();
+    add_issue_10(&fixture);
+    let smtp = SmtpServer::start(&["--delay", "0.01"]);
+    let server = Server::start(&fixture, port);
+    let mut sending = fixture.command(&["issue", "10", "--yes"]).env("PUBLISH_SMTP_URL", &smtp.url()).spawn();
+    assert!(smtp.wait_for(5, Duration::from_secs(60)));
+    let leaving: Vec<(String, String)> = links.iter().step_by(3).cloned().collect();
+    let handles: Vec<_> = leaving
+        .chunks(6)
+        .map(|chunk| {
+            let chunk = chunk.to_vec();
+            std::thread::spawn(move || {
+                chunk.iter().map(|(_, link)| post(link, "List-Unsubscribe=One-Click").0).collect::<Vec<u16>>()
+            })
+        })
+        .collect();
+    for h in handles {
+        assert!(h.join().unwrap().iter().all(|&s| s == 200), "every unsubscribe is recorded while the send runs");
+    }
+    assert!(sending.wait().unwrap().success());
+    drop(server);
+    // A later issue reaches nobody who left.
+    let eleven = fixture.read("issues/009.toml").replace("title = \"China AI dreams of Sora\"", "title = \"Eleven\"");
+    fixture.write("issues/011.toml", &eleven);
+    let later = SmtpServer::start(&[]);
+    fixture.command(&["issue", "11", "--yes"]).env("PUBLISH_SMTP_URL", &later.url()).run().success();
+    let got: Vec<String> = later.received().into_iter().map(|m| m.rcpt).collect();
+    assert_eq!(got.len(), n - leaving.len());
+    for (to, _) in &leaving {
+        let addr = to.split('<').nth(1).unwrap().trim_end_matches('>').to_lowercase();
+        assert!(!got.contains(&addr), "{addr} left but was mailed");
+    }
+}
