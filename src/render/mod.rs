@@ -66,14 +66,20 @@ impl Renderer {
             .collect()
     }
 
-    /// A template error as `templates/email.html:12: …`, with the chain of causes.
-    fn diagnostic(&self, e: &minijinja::Error) -> Diagnostic {
-        let name = e.name().unwrap_or("template");
-        let file = if self.overrides.contains_key(name) {
+    /// Where template `name` comes from, as messages name it: `templates/{name}`
+    /// for the workspace's own, `built-in template {name}` otherwise.
+    pub fn source_name(&self, name: &str) -> String {
+        if self.overrides.contains_key(name) {
             format!("templates/{name}")
         } else {
             format!("built-in template {name}")
-        };
+        }
+    }
+
+    /// A template error as `templates/email.html:12: …`, with the chain of causes.
+    fn diagnostic(&self, e: &minijinja::Error) -> Diagnostic {
+        let name = e.name().unwrap_or("template");
+        let file = self.source_name(name);
         let mut message = format!("{}", e.kind());
         if let Some(detail) = e.detail() {
             message.push_str(": ");
