@@ -148,7 +148,6 @@ pub struct Link {
 /// `[social]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code, reason = "read once delivery, the podcast feed and social posts land")]
 pub struct Social {
     /// The publication's handle per platform (x, bluesky, mastodon, threads, linkedin).
     #[serde(default)]

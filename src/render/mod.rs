@@ -4,6 +4,7 @@
 
 pub mod email;
 pub mod personal;
+pub mod social;
 pub mod web;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,8 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("email.txt", include_str!("../../templates/email.txt")),
     ("web.html", include_str!("../../templates/web.html")),
     ("archive.html", include_str!("../../templates/archive.html")),
+    ("social/announcement.txt", include_str!("../../templates/social/announcement.txt")),
+    ("social/recommendation.txt", include_str!("../../templates/social/recommendation.txt")),
 ];
 
 /// The template environment of one workspace.
