@@ -362,3 +362,29 @@ fn a_social_template_error_writes_nothing() {
     assert!(run.stderr().contains("templates/social/announcement.txt:1"), "{}", run.stderr());
     assert!(!fixture.path().join("out").exists(), "out/ must not be created");
 }
+
+#[test]
+fn check_reports_hashtags_with_a_hash_and_unknown_platforms() {
+    let fixture = Fixture::reference();
+    fixture.edit("publish.toml", "hashtags = [\"Asia\", \"Tech\"]", "hashtags = [\"#Asia\", \"Tech news\"]");
+    fixture.edit("publish.toml", "threads = \"@analyseasia\"", "thread = \"@analyseasia\"");
+    let run = fixture.run(&["check"]).failure(1);
+    let err = run.stderr();
+    let text = fixture.read("publish.toml");
+    let line_of = |needle: &str| text.lines().position(|l| l.starts_with(needle)).unwrap() + 1;
+    let tags = line_of("hashtags");
+    assert!(
+        err.contains(&format!("publish.toml:{tags}:13: error: write the hashtag \"#Asia\" without its #")),
+        "{err}"
+    );
+    assert!(err.contains(&format!("publish.toml:{tags}:22: error: \"Tech news\" is not a hashtag")), "{err}");
+    let handle = line_of("thread ");
+    assert!(
+        err.contains(&format!(
+            "publish.toml:{handle}:10: error: unknown platform \"thread\", did you mean \"threads\"?"
+        )),
+        "{err}"
+    );
+    let run = fixture.run(&["build", "9"]).failure(1);
+    assert!(run.stderr().contains("nothing was written"), "{}", run.stderr());
+}

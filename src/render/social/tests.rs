@@ -63,6 +63,11 @@ fn links_of(post: &Post) -> Vec<String> {
 }
 
 #[test]
+fn publish_toml_knows_the_same_platforms() {
+    assert_eq!(Platform::ALL.map(Platform::id), crate::config::SOCIAL_PLATFORMS);
+}
+
+#[test]
 fn utm_tags_name_the_platform_and_the_issue() {
     assert_eq!(
         utm_link("https://www.analyse.asia/this-week-in-asia/9/", Platform::Bluesky, 9),
