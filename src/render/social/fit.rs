@@ -42,19 +42,20 @@ pub fn fit(rendered: &str, slots: &[Slot], mut accept: impl FnMut(&str) -> bool)
         return Some((whole, false));
     }
     for (i, slot) in slots.iter().enumerate() {
-        let (sentences, words) = shortenings(&slot.text);
-        for group in [sentences, words, vec![String::new()]] {
+        let whole = slot.text.trim();
+        let (sentences, words) = cuts(whole);
+        for group in [sentences, words, vec![0]] {
             // Within a group a shorter cut never makes a longer post, so the
             // longest cut that fits is found by bisection.
-            let mut try_cut = |cut: &String| {
-                texts[i] = cut.clone();
+            let mut try_cut = |end: usize| {
+                texts[i] = shortened(whole, end);
                 let post = fill(&texts);
                 accept(&post).then_some(post)
             };
             let (mut lo, mut hi, mut best) = (0, group.len(), None);
             while lo < hi {
                 let mid = lo + (hi - lo) / 2;
-                match try_cut(&group[mid]) {
+                match try_cut(group[mid]) {
                     Some(post) => {
                         best = Some(post);
                         hi = mid;
@@ -91,40 +92,60 @@ pub fn tidy(text: &str) -> String {
     out
 }
 
-/// The shortened forms of `text`, longest first: the cuts after a sentence,
-/// and the cuts at a word boundary. Each ends in "…" (a full stop becomes it).
-pub fn shortenings(text: &str) -> (Vec<String>, Vec<String>) {
-    let text = text.trim();
+/// Where `text` may be cut, longest first: the ends of its sentences, and its
+/// word boundaries (each with the spaces and dangling punctuation before it
+/// left out). [`shortened`] makes the text of a cut.
+pub fn cuts(text: &str) -> (Vec<usize>, Vec<usize>) {
     let protected = protected_spans(text);
     let cuttable = |at: usize| at > 0 && at < text.len() && !protected.iter().any(|r| r.start < at && at < r.end);
 
-    let mut sentences: Vec<String> = Vec::new();
+    let mut sentences: Vec<usize> = Vec::new();
     for (start, sentence) in text.split_sentence_bound_indices() {
-        let prefix = text[..start + sentence.len()].trim_end();
-        if cuttable(prefix.len()) && ends_sentence(prefix) {
-            let mut short = prefix.strip_suffix(['.', '。']).unwrap_or(prefix).to_string();
-            if !short.ends_with(ELLIPSIS) {
-                short.push(ELLIPSIS);
-            }
-            sentences.push(short);
+        let end = text[..start + sentence.len()].trim_end().len();
+        if cuttable(end) && ends_sentence(&text[..end]) {
+            sentences.push(end);
         }
     }
     sentences.reverse();
 
-    let mut words: Vec<String> = Vec::new();
+    let mut words: Vec<usize> = Vec::new();
     for (at, _) in text.split_word_bound_indices() {
         if !cuttable(at) || !word_cut_allowed(text, at) || !is_grapheme_boundary(text, at) {
             continue;
         }
-        let prefix = trim_cut(&text[..at], &protected);
-        let body = prefix.strip_suffix(['.', '。']).unwrap_or(prefix);
-        let short = format!("{body}{ELLIPSIS}");
-        if !body.is_empty() && words.last() != Some(&short) {
-            words.push(short);
+        let end = trim_cut(&text[..at], &protected).len();
+        if end > 0 && words.last() != Some(&end) {
+            words.push(end);
         }
     }
     words.reverse();
     (sentences, words)
+}
+
+/// `text` cut at `end` (from [`cuts`]), ending in "…" (a full stop becomes it);
+/// nothing at all when `end` is 0.
+pub fn shortened(text: &str, end: usize) -> String {
+    if end == 0 {
+        return String::new();
+    }
+    let body = &text[..end];
+    let mut short = body.strip_suffix(['.', '。']).unwrap_or(body).to_string();
+    if !short.ends_with(ELLIPSIS) {
+        short.push(ELLIPSIS);
+    }
+    short
+}
+
+/// The shortened forms of `text`, as [`cuts`] finds them.
+#[cfg(test)]
+fn shortenings(text: &str) -> (Vec<String>, Vec<String>) {
+    let (sentences, words) = cuts(text);
+    let texts = |ends: Vec<usize>| {
+        let mut texts: Vec<String> = ends.into_iter().map(|end| shortened(text, end)).collect();
+        texts.dedup();
+        texts
+    };
+    (texts(sentences), texts(words))
 }
 
 /// URLs, hashtags and mentions: nothing is cut inside them.
