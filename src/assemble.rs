@@ -8,11 +8,24 @@ use crate::content::issue::{Issue, Recommendation};
 use crate::content::sponsor::Sponsors;
 use crate::markdown::{self, LinkRefs};
 
-/// Markdown rendered both ways.
+/// Markdown rendered three ways.
 #[derive(Debug, Clone, Serialize)]
 pub struct Rich {
     pub html: String,
+    /// Plain text with numbered link references ("this article [3]").
     pub text: String,
+    /// One line of plain text without link references, for social posts.
+    pub plain: String,
+}
+
+impl Rich {
+    fn new(markdown: &str, refs: &mut LinkRefs) -> Rich {
+        Rich {
+            html: markdown::to_html(markdown),
+            text: markdown::to_text(markdown, refs),
+            plain: markdown::to_plain(markdown),
+        }
+    }
 }
 
 /// Everything a template needs about one issue.
@@ -130,7 +143,7 @@ pub struct LinkRef {
 /// Builds the edition of `issue`.
 pub fn edition(issue: &Issue, config: &Config, sponsors: &Sponsors) -> Edition {
     let mut refs = LinkRefs::default();
-    let rich = |md: &str, refs: &mut LinkRefs| Rich { html: markdown::to_html(md), text: markdown::to_text(md, refs) };
+    let rich = Rich::new;
     let intro = rich(&issue.intro, &mut refs);
     let sections = issue
         .sections
@@ -244,11 +257,7 @@ fn recommendation(r: &Recommendation, refs: &mut LinkRefs) -> RecOut {
         authors_display,
         source: r.source.clone(),
         byline,
-        take: r
-            .take
-            .as_deref()
-            .filter(|t| !t.trim().is_empty())
-            .map(|t| Rich { html: markdown::to_html(t), text: markdown::to_text(t, refs) }),
+        take: r.take.as_deref().filter(|t| !t.trim().is_empty()).map(|t| Rich::new(t, refs)),
         related,
     }
 }

@@ -159,10 +159,12 @@ pub struct Link {
     pub url: String,
 }
 
+/// The platforms social posts are written for, as `[social.handles]` names them.
+pub const SOCIAL_PLATFORMS: [&str; 5] = ["x", "bluesky", "mastodon", "threads", "linkedin"];
+
 /// `[social]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code, reason = "read once delivery, the podcast feed and social posts land")]
 pub struct Social {
     /// The publication's handle per platform (x, bluesky, mastodon, threads, linkedin).
     #[serde(default)]
@@ -287,6 +289,7 @@ impl Config {
                 "write it as \"6h\", \"90m\" or \"2d\"",
             );
         }
+        self.validate_social(file, diags);
         if let Some(ask) = &self.ask {
             for (i, link) in ask.links.iter().enumerate() {
                 if let Err(why) = check_web_url(&link.url) {
@@ -297,6 +300,42 @@ impl Config {
                         "write it as https://...",
                     );
                 }
+            }
+        }
+    }
+
+    /// Hashtags every platform recognises, handles for known platforms.
+    fn validate_social(&self, file: &TomlFile, diags: &mut Diagnostics) {
+        for (i, tag) in self.social.hashtags.iter().enumerate() {
+            let path = [Seg::Key("social"), Seg::Key("hashtags"), Seg::Index(i)];
+            let (message, hint) = if let Some(bare) = tag.strip_prefix('#') {
+                (format!("write the hashtag \"{tag}\" without its #"), format!("\"{bare}\": posts add the #"))
+            } else if tag.is_empty()
+                || !tag.chars().all(|c| c.is_alphanumeric() || c == '_')
+                || tag.chars().all(|c| c.is_numeric())
+            {
+                (
+                    format!("\"{tag}\" is not a hashtag every platform recognises"),
+                    "use letters, digits and _ only, not digits alone, e.g. \"AsiaTech\"".to_string(),
+                )
+            } else {
+                continue;
+            };
+            diags.push(file.diag_at(Severity::Error, &path, message).with_hint(hint));
+        }
+        for name in self.social.handles.keys() {
+            if !SOCIAL_PLATFORMS.contains(&name.as_str()) {
+                let suggestion = crate::diag::nearest(name, SOCIAL_PLATFORMS)
+                    .map(|n| format!(", did you mean \"{n}\"?"))
+                    .unwrap_or_default();
+                diags.push(
+                    file.diag_at(
+                        Severity::Error,
+                        &[Seg::Key("social"), Seg::Key("handles"), Seg::Key(name)],
+                        format!("unknown platform \"{name}\"{suggestion}"),
+                    )
+                    .with_hint(format!("handles are for {}", SOCIAL_PLATFORMS.join(", "))),
+                );
             }
         }
     }

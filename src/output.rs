@@ -16,6 +16,7 @@ use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::fsutil::write_atomic;
 use crate::render::email::{self, EmailBody, GMAIL_CLIP_BYTES};
 use crate::render::personal::Recipient;
+use crate::render::social::{self, SocialPosts};
 use crate::render::{Renderer, web};
 use crate::workspace::Workspace;
 
@@ -28,6 +29,8 @@ pub struct Artifacts {
     pub edition: Edition,
     pub email: EmailBody,
     pub envelope: Envelope,
+    /// Every platform's posts (also in `files`, as `N/social/*.txt` and `N/social.json`).
+    pub social: SocialPosts,
     pub files: Vec<(PathBuf, Vec<u8>)>,
     /// Media files to copy: (from, to relative to `out/`).
     pub media: Vec<(PathBuf, PathBuf)>,
@@ -79,6 +82,7 @@ impl Artifacts {
         let email = email::render(&renderer, &edition).map_err(fail)?;
         let page = web::page(&renderer, &edition).map_err(fail)?;
         let archive = archive_page(ws, &renderer).map_err(fail)?;
+        let social = social::render(&renderer, &edition, &config.social).map_err(fail)?;
         let envelope = Envelope::new(config, number, &edition.subject)
             .map_err(|e| fail(Diagnostic::file(Severity::Error, "publish.toml", e.to_string())))?;
 
@@ -106,13 +110,14 @@ impl Artifacts {
             .map_err(|e| fail(Diagnostic::file(Severity::Error, &issue.file, format!("{e:#}"))))?
             .formatted();
         let dir = PathBuf::from(number.to_string());
-        let files = vec![
+        let mut files = vec![
             (dir.join("email.html"), html.into_bytes()),
             (dir.join("email.txt"), text.into_bytes()),
             (dir.join("email.eml"), eml),
             (dir.join("index.html"), page.into_bytes()),
             (PathBuf::from("index.html"), archive.into_bytes()),
         ];
+        files.extend(social.files());
         let media = issue
             .image
             .iter()
@@ -123,7 +128,7 @@ impl Artifacts {
                 (ws.root.join(rel), PathBuf::from(rel))
             })
             .collect();
-        Ok(Artifacts { edition, email, envelope, files, media, warnings })
+        Ok(Artifacts { edition, email, envelope, social, files, media, warnings })
     }
 
     /// Writes every file under `out`, each atomically.

@@ -4,6 +4,7 @@
 
 pub mod email;
 pub mod personal;
+pub mod social;
 pub mod web;
 
 use std::collections::BTreeMap;
@@ -19,6 +20,8 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("email.txt", include_str!("../../templates/email.txt")),
     ("web.html", include_str!("../../templates/web.html")),
     ("archive.html", include_str!("../../templates/archive.html")),
+    ("social/announcement.txt", include_str!("../../templates/social/announcement.txt")),
+    ("social/recommendation.txt", include_str!("../../templates/social/recommendation.txt")),
 ];
 
 /// The template environment of one workspace.
@@ -66,14 +69,20 @@ impl Renderer {
             .collect()
     }
 
-    /// A template error as `templates/email.html:12: …`, with the chain of causes.
-    fn diagnostic(&self, e: &minijinja::Error) -> Diagnostic {
-        let name = e.name().unwrap_or("template");
-        let file = if self.overrides.contains_key(name) {
+    /// Where template `name` comes from, as messages name it: `templates/{name}`
+    /// for the workspace's own, `built-in template {name}` otherwise.
+    pub fn source_name(&self, name: &str) -> String {
+        if self.overrides.contains_key(name) {
             format!("templates/{name}")
         } else {
             format!("built-in template {name}")
-        };
+        }
+    }
+
+    /// A template error as `templates/email.html:12: …`, with the chain of causes.
+    fn diagnostic(&self, e: &minijinja::Error) -> Diagnostic {
+        let name = e.name().unwrap_or("template");
+        let file = self.source_name(name);
         let mut message = format!("{}", e.kind());
         if let Some(detail) = e.detail() {
             message.push_str(": ");

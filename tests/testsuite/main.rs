@@ -6,5 +6,6 @@ mod cron;
 mod send;
 mod serve;
 mod smtp;
+mod social;
 mod subscribers;
 mod support;

@@ -1,0 +1,314 @@
+//! The parts of a post that platforms count or link differently from plain
+//! text: URLs, `@mentions` and `#hashtags`, found as byte ranges.
+//!
+//! The rules follow twitter-text (`js/src/regexp/*.js` and
+//! `js/src/extract/extractUrlsWithIndices.js` in twitter/twitter-text), which X
+//! uses to count and Mastodon uses (through its Ruby port) to find the URLs and
+//! mentions it discounts. Only what a post of ours can hold is covered: http(s)
+//! URLs, URLs without a protocol (X finds `example.com` and `OX.Fun` as links),
+//! Mastodon's `@user@domain` mentions and hashtags.
+
+use std::ops::Range;
+
+use psl::Psl;
+
+/// A URL with a protocol: `http://` or `https://`, a host with a dot, then
+/// everything up to a space, with trailing punctuation left out ("see
+/// https://a.example/x." ends before the full stop).
+pub fn urls(text: &str) -> Vec<Range<usize>> {
+    let lower = text.to_ascii_lowercase();
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(offset) = lower[from..].find("http") {
+        let start = from + offset;
+        let scheme = ["https://", "http://"].into_iter().find(|s| lower[start..].starts_with(s));
+        let Some(scheme) = scheme else {
+            from = start + 4;
+            continue;
+        };
+        // twitter-text's `validUrlPrecedingChars`: anything but ASCII letters and digits, `@`, `$` and `#`.
+        let preceded_ok =
+            text[..start].chars().next_back().is_none_or(|c| !(c.is_ascii_alphanumeric() || "@＠$#＃".contains(c)));
+        let body = start + scheme.len();
+        let end = body + url_body_len(&text[body..]);
+        if preceded_ok && valid_host(host_of(&text[body..end])) {
+            found.push(start..end);
+            from = end;
+        } else {
+            from = body;
+        }
+    }
+    found
+}
+
+/// Every URL X counts as 23: [`urls`] and, as twitter-text extracts them,
+/// domains without a protocol (`analyse.asia`, `OX.Fun/x`). A bare two-letter
+/// country domain without a path (`01.ai`) is not a link, except `.co` and `.tv`
+/// (twitter-text's `invalidShortDomain` and `validSpecialShortDomain`).
+pub fn x_urls(text: &str) -> Vec<Range<usize>> {
+    let mut found = urls(text);
+    let mut at = 0;
+    while at < text.len() {
+        let c = text[at..].chars().next().expect("at is a char boundary");
+        let covered = found.iter().find(|r| r.contains(&at)).map(|r| r.end);
+        if let Some(end) = covered {
+            at = end;
+            continue;
+        }
+        if is_domain_char(c) && preceded_ok_without_protocol(&text[..at]) {
+            if let Some(end) = domain_url_at(text, at) {
+                found.push(at..end);
+                at = end;
+                continue;
+            }
+            // Skip the rest of this run of domain characters: a URL never starts inside a word.
+            at += text[at..].find(|c: char| !is_domain_char(c) && c != '.').unwrap_or(text.len() - at);
+            continue;
+        }
+        at += c.len_utf8();
+    }
+    found.sort_by_key(|r| r.start);
+    found
+}
+
+/// A Mastodon mention: `@user` or `@user@domain` (Mastodon's `Account::MENTION_RE`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Mention {
+    /// The whole mention, `@` included.
+    pub range: Range<usize>,
+    /// Where `@user` ends: Mastodon counts a mention as its `@user` part only.
+    pub user_end: usize,
+}
+
+/// Every `@user` and `@user@domain` in `text`.
+pub fn mentions(text: &str) -> Vec<Mention> {
+    let mut found = Vec::new();
+    for (at, c) in text.char_indices() {
+        if c != '@' || found.iter().any(|m: &Mention| m.range.contains(&at)) {
+            continue;
+        }
+        if text[..at].chars().next_back().is_some_and(|p| is_word_char(p) || p == '=' || p == '/' || p == '@') {
+            continue;
+        }
+        let user = dotted_run(&text[at + 1..], |c| c.is_ascii_alphanumeric() || c == '_');
+        if user == 0 {
+            continue;
+        }
+        let user_end = at + 1 + user;
+        let mut end = user_end;
+        if text[end..].starts_with('@') {
+            let domain = dotted_run(&text[end + 1..], is_word_char);
+            if domain > 0 && text[end + 1..end + 1 + domain].contains('.') {
+                end += 1 + domain;
+            }
+        }
+        found.push(Mention { range: at..end, user_end });
+    }
+    found
+}
+
+/// Every `#tag`: a `#` at the start or after a space or punctuation, then letters,
+/// digits, marks or `_`, not digits only; trailing punctuation is not part of it.
+pub fn hashtags(text: &str) -> Vec<Range<usize>> {
+    let mut found = Vec::new();
+    for (at, c) in text.char_indices() {
+        if c != '#' && c != '＃' {
+            continue;
+        }
+        if text[..at].chars().next_back().is_some_and(|p| is_word_char(p) || p == '&' || p == '#') {
+            continue;
+        }
+        let body = at + c.len_utf8();
+        let len = text[body..]
+            .char_indices()
+            .find(|&(_, c)| !(is_word_char(c) || is_mark(c) || c == '\u{200C}' || c == '\u{200D}'))
+            .map_or(text.len() - body, |(i, _)| i);
+        let tag = &text[body..body + len];
+        if !tag.is_empty() && !tag.chars().all(|c| c.is_numeric()) {
+            found.push(at..body + len);
+        }
+    }
+    found
+}
+
+/// Letters, digits and `_`, in any script.
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || c == '_'
+}
+
+/// Combining marks (so that `#café` in NFD is one tag).
+fn is_mark(c: char) -> bool {
+    use icu_properties::props::{GeneralCategory, GeneralCategoryGroup};
+    GeneralCategoryGroup::Mark.contains(icu_properties::CodePointMapData::<GeneralCategory>::new().get(c))
+}
+
+/// The length of `[A-Za-z0-9_]+([.-]+[A-Za-z0-9_]+)*` (with `word` as the
+/// inner class) at the start of `text`.
+fn dotted_run(text: &str, word: impl Fn(char) -> bool) -> usize {
+    let mut word_end = 0;
+    for (i, c) in text.char_indices() {
+        if word(c) {
+            word_end = i + c.len_utf8();
+        } else if !(c == '.' || c == '-') || word_end == 0 {
+            break;
+        }
+    }
+    word_end
+}
+
+/// Characters twitter-text allows in a URL's path and query, plus the Latin
+/// accents and Cyrillic it allows there.
+fn is_url_char(c: char) -> bool {
+    (c.is_ascii_graphic() && !matches!(c, '"' | '<' | '>' | '\\' | '^' | '`' | '{' | '}'))
+        || matches!(c, '\u{00C0}'..='\u{024F}' | '\u{0400}'..='\u{04FF}' | '\u{1E00}'..='\u{1EFF}')
+}
+
+/// How much of `text` (what follows `https://`) belongs to the URL.
+fn url_body_len(text: &str) -> usize {
+    let end = text.find(|c: char| !is_url_char(c)).unwrap_or(text.len());
+    let mut body = &text[..end];
+    while let Some(last) = body.chars().next_back() {
+        let unbalanced = |open: char, close: char| body.matches(close).count() > body.matches(open).count();
+        let strip = match last {
+            '.' | ',' | ';' | ':' | '!' | '?' | '\'' | '*' => true,
+            ')' => unbalanced('(', ')'),
+            ']' => unbalanced('[', ']'),
+            _ => false,
+        };
+        if !strip {
+            break;
+        }
+        body = &body[..body.len() - last.len_utf8()];
+    }
+    body.len()
+}
+
+/// The host of a URL body (`user@host:port/path` → `host`).
+fn host_of(body: &str) -> &str {
+    let authority = &body[..body.find(['/', '?', '#']).unwrap_or(body.len())];
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    host.split_once(':').map_or(host, |(h, _)| h)
+}
+
+/// A host name with at least two labels, none empty or longer than 63 bytes
+/// (twitter-text rejects longer labels: its conformance case "Handle a 64
+/// character domain without protocol").
+fn valid_host(host: &str) -> bool {
+    host.contains('.') && host.split('.').all(|label| !label.is_empty() && label.len() <= 63)
+}
+
+/// A letter, digit or hyphen of a domain label (twitter-text's
+/// `validAsciiDomain`: ASCII and Latin accents).
+fn is_domain_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || c == '-' || matches!(c, '\u{00C0}'..='\u{024F}' | '\u{1E00}'..='\u{1EFF}')
+}
+
+/// twitter-text's `validUrlPrecedingChars` and `invalidUrlWithoutProtocolPrecedingChars`.
+fn preceded_ok_without_protocol(before: &str) -> bool {
+    before.chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || "@＠$#＃-_./".contains(c) || is_domain_char(c)))
+}
+
+/// A URL without a protocol starting at `start`: labels separated by dots, the
+/// last one a top-level domain, then an optional port and path; its end.
+fn domain_url_at(text: &str, start: usize) -> Option<usize> {
+    let rest = &text[start..];
+    // The labels: runs of domain characters separated by single dots.
+    let mut labels: Vec<Range<usize>> = Vec::new();
+    let mut at = 0;
+    loop {
+        let len = rest[at..].find(|c: char| !is_domain_char(c)).unwrap_or(rest.len() - at);
+        if len == 0 {
+            break;
+        }
+        labels.push(at..at + len);
+        at += len;
+        if rest[at..].starts_with('.') {
+            at += 1;
+        } else {
+            break;
+        }
+    }
+    // The longest run of labels that ends in a top-level domain not followed by a letter, digit or `@`.
+    let last = (1..labels.len()).rev().find(|&i| {
+        let after = rest[labels[i].end..].chars().next();
+        is_tld(&rest[labels[i].clone()]) && !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '@')
+    })?;
+    if labels[..=last].iter().any(|l| l.len() > 63 || l.is_empty()) {
+        return None;
+    }
+    let mut end = labels[last].end;
+    if rest[end..].starts_with(':') {
+        let digits = rest[end + 1..].find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len() - end - 1);
+        if digits > 0 {
+            end += 1 + digits;
+        }
+    }
+    let has_path = rest[end..].starts_with('/');
+    if has_path {
+        end += url_body_len(&rest[end..]);
+    }
+    let tld = &rest[labels[last].clone()];
+    let short_country_domain =
+        last == 1 && tld.len() == 2 && !tld.eq_ignore_ascii_case("co") && !tld.eq_ignore_ascii_case("tv");
+    if short_country_domain && !has_path {
+        return None;
+    }
+    Some(start + end)
+}
+
+/// A top-level domain in the Public Suffix List's ICANN section, or punycode.
+fn is_tld(label: &str) -> bool {
+    let label = label.to_ascii_lowercase();
+    if label.starts_with("xn--") {
+        return label.len() > 4;
+    }
+    if !label.bytes().all(|b| b.is_ascii_lowercase()) {
+        return false;
+    }
+    psl::List.suffix(label.as_bytes()).is_some_and(|s| s.is_known() && s.as_bytes() == label.as_bytes())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn texts<'a>(text: &'a str, ranges: &[Range<usize>]) -> Vec<&'a str> {
+        ranges.iter().map(|r| &text[r.clone()]).collect()
+    }
+
+    #[test]
+    fn urls_with_a_protocol_end_before_trailing_punctuation() {
+        let text = "See https://a.example/x?y=1. Or (http://b.example/wiki/Foo_(bar)), not ftp://c.example or xhttps://d.example";
+        assert_eq!(texts(text, &urls(text)), ["https://a.example/x?y=1", "http://b.example/wiki/Foo_(bar)"]);
+        assert!(urls("https://localhost/ and https:// alone").is_empty());
+        let cjk = "看这个https://a.example/路径";
+        assert_eq!(texts(cjk, &urls(cjk)), ["https://a.example/"]);
+    }
+
+    #[test]
+    fn x_finds_domains_without_a_protocol_as_twitter_text_does() {
+        let text =
+            "ventures such as OPNX and OX.Fun, Lee Kai-Fu's 01.ai, t.co, foo.co.jp, 01.ai/x, node.zzz and e.g. this";
+        assert_eq!(texts(text, &x_urls(text)), ["OX.Fun", "t.co", "foo.co.jp", "01.ai/x"]);
+        let long = format!("{}.com", "randomurl".repeat(7) + "s");
+        assert!(x_urls(&long).is_empty(), "a 64-character label is not a domain");
+        let mixed = "https://a.example/x and example.com/path?q=1 too";
+        assert_eq!(texts(mixed, &x_urls(mixed)), ["https://a.example/x", "example.com/path?q=1"]);
+    }
+
+    #[test]
+    fn mentions_keep_their_user_part() {
+        let text = "Follow @analyseasia@mastodon.social and @bob, not me@example.com";
+        let found = mentions(text);
+        assert_eq!(found.len(), 2, "{found:?}");
+        assert_eq!(&text[found[0].range.clone()], "@analyseasia@mastodon.social");
+        assert_eq!(&text[found[0].range.start..found[0].user_end], "@analyseasia");
+        assert_eq!(&text[found[1].range.clone()], "@bob");
+    }
+
+    #[test]
+    fn hashtags_are_words_after_a_hash() {
+        let text = "#Asia #Tech, #人工智能 and #2024 but not a#b; #ok.";
+        assert_eq!(texts(text, &hashtags(text)), ["#Asia", "#Tech", "#人工智能", "#ok"]);
+    }
+}
