@@ -36,7 +36,10 @@ pub fn read(path: &Path) -> Result<AudioInfo, String> {
     }
     let mut reader = symphonia::default::get_probe()
         .probe(&hint, mss, FormatOptions::default(), MetadataOptions::default())
-        .map_err(|e| format!("{} is not an MP3 or M4A file that can be read ({e})", path.display()))?;
+        .map_err(|e| match e {
+            symphonia::core::errors::Error::Unsupported(_) => format!("{} is not an MP3 or M4A file", path.display()),
+            e => format!("{} is not an MP3 or M4A file that can be read ({e})", path.display()),
+        })?;
     let format = reader.format_info().short_name;
     let mime = match format {
         "mp3" => "audio/mpeg",

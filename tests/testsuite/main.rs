@@ -2,4 +2,5 @@
 
 mod build;
 mod check;
+mod podcast;
 mod support;
