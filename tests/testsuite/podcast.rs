@@ -48,12 +48,17 @@ fn assert_error_at(fixture: &Fixture, file: &str, needle: &str, message: &str) -
     err
 }
 
-/// Issue 10: a copy of issue 9 a week later, with the episode given (TOML text).
-fn add_issue_10(fixture: &Fixture, title: &str, episode: &str) {
-    let ten = without_episode(&fixture.read("issues/009.toml"))
+/// Issue `number`: a copy of issue 9 with another title and date, and the episode given (TOML text).
+fn add_issue(fixture: &Fixture, number: u32, title: &str, date: &str, episode: &str) {
+    let text = without_episode(&fixture.read("issues/009.toml"))
         .replace("title = \"China AI dreams of Sora\"", &format!("title = \"{title}\""))
-        .replace("date = 2024-03-01", "date = 2024-03-08");
-    fixture.write("issues/010.toml", &format!("{ten}\n{episode}"));
+        .replace("date = 2024-03-01", &format!("date = {date}"));
+    fixture.write(&format!("issues/{number:03}.toml"), &format!("{text}\n{episode}"));
+}
+
+/// Issue 10: a copy of issue 9 a week later.
+fn add_issue_10(fixture: &Fixture, title: &str, episode: &str) {
+    add_issue(fixture, 10, title, "2024-03-08", episode);
 }
 
 #[test]
@@ -526,4 +531,85 @@ fn a_local_length_or_duration_is_ignored_with_a_warning() {
     fixture.run(&["build", "9"]).success();
     let mp3 = std::fs::metadata(repo().join("media/009.mp3")).unwrap().len();
     assert_eq!(feed(&fixture).items[0].enclosure.as_ref().unwrap().length, mp3.to_string());
+}
+
+// ---------------------------------------------------------------------------
+// A real podcast client's parser: gPodder's podcastparser, from the venv that
+// scripts/test installs (MASTHEAD_PYTHON).
+
+#[test]
+fn podcastparser_reads_every_episode_enclosure_and_duration() {
+    let Some(python) = std::env::var_os("MASTHEAD_PYTHON").filter(|p| !p.is_empty()) else {
+        eprintln!("skipped: MASTHEAD_PYTHON is not set (bash scripts/test installs podcastparser and sets it)");
+        return;
+    };
+    let fixture = built();
+    add_issue_10(
+        &fixture,
+        "The tenth",
+        "[episode]\naudio = \"https://cdn.example.com/twia/10.m4a\"\nlength = 48123456\nduration = \"1:02:03\"\n",
+    );
+    std::fs::copy(repo().join("tests/fixtures/media/tone.m4a"), fixture.path().join("media/011.m4a")).unwrap();
+    let eleven =
+        fixture.read("issues/010.toml").replace("The tenth", "The eleventh").replace("2024-03-08", "2024-03-15");
+    let eleven = without_episode(&eleven.replace("[episode]\naudio", "\n[episode]\naudio"));
+    fixture.write("issues/011.toml", &format!("{eleven}\n[episode]\naudio = \"media/011.m4a\"\nnumber = 11\n"));
+    fixture.run(&["build", "11"]).success();
+
+    let out = std::process::Command::new(&python)
+        .arg(repo().join("tests/fixtures/python/podcastparser_dump.py"))
+        .arg(format!("{BASE}/feed.xml"))
+        .arg(fixture.path().join("out/feed.xml"))
+        .output()
+        .expect("run MASTHEAD_PYTHON");
+    assert!(out.status.success(), "podcastparser failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON from the script");
+
+    assert_eq!(parsed["title"], "This Week in Asia");
+    assert_eq!(parsed["link"], format!("{BASE}/"));
+    assert_eq!(parsed["cover_url"], format!("{BASE}/media/podcast-cover.png"));
+    assert_eq!(parsed["itunes_author"], "Analyse Asia");
+    assert_eq!(parsed["itunes_owner"]["email"], "hello@analyse.asia");
+    assert_eq!(parsed["itunes_categories"][1], serde_json::json!(["Business", "Entrepreneurship"]));
+    assert_eq!(parsed["type"], "episodic");
+
+    let ours = feed(&fixture);
+    let episodes = parsed["episodes"].as_array().expect("episodes");
+    let mp3 = std::fs::metadata(repo().join("media/009.mp3")).unwrap().len();
+    let m4a = std::fs::metadata(repo().join("tests/fixtures/media/tone.m4a")).unwrap().len();
+    // (title, enclosure URL, size, type, seconds, published, episode number), newest first.
+    let want = [
+        ("The eleventh", format!("{BASE}/media/011.m4a"), m4a, "audio/x-m4a", 2, 1_710_432_000, 11),
+        (
+            "The tenth",
+            "https://cdn.example.com/twia/10.m4a".to_string(),
+            48_123_456,
+            "audio/x-m4a",
+            3723,
+            1_709_827_200,
+            10,
+        ),
+        ("China AI dreams of Sora", format!("{BASE}/media/009.mp3"), mp3, "audio/mpeg", 6, 1_709_222_400, 9),
+    ];
+    assert_eq!(episodes.len(), want.len(), "{parsed:#}");
+    for ((episode, item), (title, url, size, mime, seconds, published, number)) in
+        episodes.iter().zip(&ours.items).zip(want)
+    {
+        assert_eq!(episode["title"], title);
+        assert_eq!(episode["guid"], item.guid.as_ref().unwrap().value.as_str(), "{title}");
+        assert_eq!(episode["total_time"], seconds, "{title}");
+        assert_eq!(episode["published"], published, "{title}");
+        assert_eq!(episode["number"], number, "{title}");
+        assert_eq!(episode["link"], format!("{BASE}/{number}/"), "{title}");
+        assert_eq!(
+            episode["enclosures"],
+            serde_json::json!([{ "url": url, "file_size": size, "mime_type": mime }]),
+            "{title}"
+        );
+        let notes = episode["description_html"].as_str().unwrap_or_default();
+        assert!(notes.contains(&format!("<a href=\"{BASE}/{number}/\">")), "{title}: show notes link to the page");
+    }
+    // podcastparser 0.6 knows the Podcasting 2.0 namespace only by its GitHub URL, not by
+    // https://podcastindex.org/namespace/1.0 which the spec names first, so it does not see
+    // podcast:transcript or podcast:chapters here; the rss crate reads them back above.
 }
