@@ -1,6 +1,8 @@
 //! Issue + sponsors + settings → the render-ready edition. Pure: reads no files,
 //! sends nothing; every template sees exactly this.
 
+pub mod feed;
+
 use serde::Serialize;
 
 use crate::config::Config;

@@ -3,9 +3,13 @@
 //! Parsing is strict (`deny_unknown_fields`, so a typo is an error with the
 //! nearest key suggested); meaning is checked after parsing, in [`Config::validate`].
 
+pub mod podcast;
+
 use std::collections::BTreeMap;
 
 use serde::Deserialize;
+
+pub use podcast::Podcast;
 
 use crate::content::toml_file::{Seg, TomlFile};
 use crate::diag::{Diagnostics, Severity};
@@ -38,8 +42,8 @@ pub struct Config {
     /// Social handles and hashtags for the post snippets.
     #[serde(default)]
     pub social: Social,
-    /// The podcast channel (see the podcast feed).
-    pub podcast: Option<toml::Table>,
+    /// The podcast channel: `out/feed.xml` is written when it is set.
+    pub podcast: Option<Podcast>,
     /// Scheduled sending.
     #[serde(default)]
     pub schedule: Schedule,
@@ -348,6 +352,16 @@ impl Config {
     /// The web page of issue `number`.
     pub fn issue_url(&self, number: u32) -> String {
         format!("{}/{number}/", self.base())
+    }
+
+    /// Where the podcast feed is published: `{base_url}/feed.xml`.
+    pub fn feed_url(&self) -> String {
+        format!("{}/feed.xml", self.base())
+    }
+
+    /// Where the newsletter's RSS feed is published: `{base_url}/newsletter.xml`.
+    pub fn newsletter_feed_url(&self) -> String {
+        format!("{}/newsletter.xml", self.base())
     }
 
     /// The publication's time zone (checked by `validate`; UTC if it was wrong).

@@ -11,6 +11,7 @@ mod deliver;
 mod diag;
 mod fsutil;
 mod markdown;
+mod media;
 mod output;
 mod render;
 mod schedule;

@@ -14,10 +14,11 @@ use crate::deliver::message::Envelope;
 use crate::deliver::token::Secret;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::fsutil::write_atomic;
+use crate::media::Source;
 use crate::render::email::{self, EmailBody, GMAIL_CLIP_BYTES};
 use crate::render::personal::Recipient;
 use crate::render::social::{self, SocialPosts};
-use crate::render::{Renderer, web};
+use crate::render::{Renderer, feed, web};
 use crate::workspace::Workspace;
 
 /// Above this, a warning: Gmail clips at 102 KB and tracking and links add up.
@@ -83,6 +84,16 @@ impl Artifacts {
         let page = web::page(&renderer, &edition).map_err(fail)?;
         let archive = archive_page(ws, &renderer).map_err(fail)?;
         let social = social::render(&renderer, &edition, &config.social).map_err(fail)?;
+        let now_ts = jiff::Timestamp::try_from(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+        let newsletter = feed::newsletter(&assemble::feed::newsletter(
+            config,
+            ws.valid_issues().map(|i| (i, assemble::edition(i, config, &ws.sponsors))),
+            now_ts,
+        ));
+        let podcast_feed = config
+            .podcast
+            .as_ref()
+            .map(|podcast| feed::podcast(&assemble::feed::podcast(config, podcast, ws.valid_issues(), now_ts)));
         let envelope = Envelope::new(config, number, &edition.subject)
             .map_err(|e| fail(Diagnostic::file(Severity::Error, "publish.toml", e.to_string())))?;
 
@@ -116,18 +127,32 @@ impl Artifacts {
             (dir.join("email.eml"), eml),
             (dir.join("index.html"), page.into_bytes()),
             (PathBuf::from("index.html"), archive.into_bytes()),
+            (PathBuf::from("newsletter.xml"), newsletter.into_bytes()),
         ];
         files.extend(social.files());
-        let media = issue
+        let mut local: Vec<String> = issue
             .image
             .iter()
             .filter_map(|img| img.src.as_deref())
             .filter(|src| !src.starts_with("http://") && !src.starts_with("https://"))
-            .map(|src| {
-                let rel = src.trim_start_matches("./").trim_start_matches('/');
-                (ws.root.join(rel), PathBuf::from(rel))
-            })
+            .map(|src| src.trim_start_matches("./").trim_start_matches('/').to_string())
             .collect();
+        if let Some(xml) = podcast_feed {
+            files.push((PathBuf::from("feed.xml"), xml.into_bytes()));
+        }
+        if let Some(podcast) = &config.podcast {
+            // Every episode in the feed needs its files published, not only this issue's.
+            local.extend(podcast.artwork().into_iter().filter_map(|s| match s {
+                Source::Local(rel) => Some(rel),
+                Source::Remote(_) => None,
+            }));
+            for episode in ws.valid_issues().filter_map(|i| i.episode.as_ref()) {
+                local.extend(episode.local_files().map(str::to_string));
+            }
+        }
+        local.sort();
+        local.dedup();
+        let media = local.into_iter().map(|rel| (ws.root.join(&rel), PathBuf::from(rel))).collect();
         Ok(Artifacts { edition, email, envelope, social, files, media, warnings })
     }
 
@@ -136,7 +161,7 @@ impl Artifacts {
         for (from, _) in &self.media {
             anyhow::ensure!(
                 from.is_file(),
-                "{} does not exist: the issue's image.src must name a file in the workspace",
+                "{} does not exist: media must name files in the workspace",
                 from.display()
             );
         }
@@ -144,11 +169,26 @@ impl Artifacts {
             write_atomic(&out.join(rel), bytes)?;
         }
         for (from, to) in &self.media {
+            let to = out.join(to);
+            if is_copy_of(&to, from) {
+                continue;
+            }
             let bytes = std::fs::read(from).with_context(|| format!("cannot read {}", from.display()))?;
-            write_atomic(&out.join(to), &bytes)?;
+            write_atomic(&to, &bytes)?;
         }
         Ok(())
     }
+}
+
+/// Whether `copy` was written from `original` already: as large and not older.
+/// Audio files are large, and the feed needs every episode's: copy them once.
+fn is_copy_of(copy: &Path, original: &Path) -> bool {
+    let (Ok(c), Ok(o)) = (std::fs::metadata(copy), std::fs::metadata(original)) else { return false };
+    let newer = match (c.modified(), o.modified()) {
+        (Ok(c), Ok(o)) => c >= o,
+        _ => false,
+    };
+    c.len() == o.len() && newer
 }
 
 /// `out/index.html`: every valid issue, newest first.

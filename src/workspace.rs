@@ -3,7 +3,7 @@
 //! [`Workspace::load`] reads and checks everything once; later stages only
 //! look at the typed values it holds.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use crate::config::Config;
 use crate::content::issue::{Issue, IssueFile};
 use crate::content::sponsor::{Sponsors, SponsorsFile};
-use crate::content::toml_file::TomlFile;
+use crate::content::toml_file::{Seg, TomlFile};
 use crate::diag::{Diagnostic, Diagnostics, Severity, SourceFile};
 
 /// An issue file found in `issues/`, checked or not.
@@ -20,6 +20,8 @@ pub struct IssueEntry {
     pub file: String,
     /// `None` when the file has errors.
     pub issue: Option<Issue>,
+    /// The parsed file, for checks that span files; `None` when it is not valid TOML.
+    pub toml: Option<TomlFile>,
 }
 
 /// The loaded publication.
@@ -53,6 +55,9 @@ impl Workspace {
             .map(|src| {
                 TomlFile::load::<Config>(src, &mut diags).map(|(config, file)| {
                     config.validate(&file, &mut diags);
+                    if let Some(podcast) = &config.podcast {
+                        podcast.validate(&config, &file, &root, &mut diags);
+                    }
                     config
                 })
             })
@@ -82,9 +87,14 @@ impl Workspace {
                 continue;
             }
             let src = SourceFile::read(&root, Path::new(&relative))?;
-            let issue = TomlFile::load::<IssueFile>(src, &mut diags)
-                .and_then(|(raw, toml)| Issue::new(number, raw, &toml, &sponsors, &tz, &mut diags));
-            issues.insert(number, IssueEntry { file: relative, issue });
+            let (issue, toml) = match TomlFile::load::<IssueFile>(src, &mut diags) {
+                Some((raw, toml)) => (Issue::new(number, raw, &toml, &sponsors, &tz, &root, &mut diags), Some(toml)),
+                None => (None, None),
+            };
+            issues.insert(number, IssueEntry { file: relative, issue, toml });
+        }
+        if let Some(config) = &config {
+            check_episodes(config, &mut issues, &mut diags);
         }
         let templates = read_templates(&root.join("templates"))?;
         Ok(Workspace { root, config, sponsors, issues, templates, diags })
@@ -122,6 +132,53 @@ impl Workspace {
         match std::env::var_os("PUBLISH_STATE_DIR") {
             Some(dir) if !dir.is_empty() => PathBuf::from(dir),
             _ => self.root.join(".publish"),
+        }
+    }
+}
+
+/// What no single issue file can show: an episode needs `[podcast]`, and no two
+/// episodes share a GUID or an audio URL. An issue that fails here is not valid.
+fn check_episodes(config: &Config, issues: &mut BTreeMap<u32, IssueEntry>, diags: &mut Diagnostics) {
+    let mut guids: HashMap<String, u32> = HashMap::new();
+    let mut audio: HashMap<String, u32> = HashMap::new();
+    for (&number, entry) in issues.iter_mut() {
+        let (Some(issue), Some(toml)) = (&entry.issue, &entry.toml) else { continue };
+        let Some(episode) = &issue.episode else { continue };
+        let errors = diags.error_count();
+        let Some(podcast) = &config.podcast else {
+            diags.push(
+                toml.diag_at(
+                    Severity::Error,
+                    &[Seg::Key("episode")],
+                    "this issue has an episode, but there is no podcast",
+                )
+                .with_hint("add [podcast] to publish.toml (title, author, owner, image, categories)"),
+            );
+            entry.issue = None;
+            continue;
+        };
+        let guid = podcast.item_guid(config, number, episode.guid.as_deref());
+        if let Some(first) = guids.insert(guid.clone(), number) {
+            let path: &[Seg] =
+                if episode.guid.is_some() { &[Seg::Key("episode"), Seg::Key("guid")] } else { &[Seg::Key("episode")] };
+            diags.push(
+                toml.diag_at(Severity::Error, path, format!("the episode's GUID \"{guid}\" is also issue {first}'s"))
+                    .with_hint("podcast apps tell episodes apart by GUID: remove `guid`, or give this episode its own"),
+            );
+        }
+        let url = episode.audio.url(config.base());
+        if let Some(first) = audio.insert(url.clone(), number) {
+            diags.push(
+                toml.diag_at(
+                    Severity::Error,
+                    &[Seg::Key("episode"), Seg::Key("audio")],
+                    format!("issue {first}'s episode has the same audio ({url})"),
+                )
+                .with_hint("each episode needs its own audio file"),
+            );
+        }
+        if diags.error_count() > errors {
+            entry.issue = None;
         }
     }
 }

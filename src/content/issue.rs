@@ -1,10 +1,13 @@
 //! One newsletter issue: `issues/<number>[-slug].toml`.
 
+use std::path::Path;
+
 use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Deserialize;
 
 use crate::config::check_web_url;
+use crate::content::episode::{Episode, EpisodeFile};
 use crate::content::has_line_break;
 use crate::content::markdown_check::bad_links;
 use crate::content::sponsor::{SponsorChoice, Sponsors, date_of};
@@ -37,7 +40,7 @@ pub struct IssueFile {
     #[serde(default)]
     pub sections: Vec<Section>,
     /// The podcast episode that goes with the issue.
-    pub episode: Option<toml::Table>,
+    pub episode: Option<EpisodeFile>,
 }
 
 /// A group of recommendations ("AI", "India").
@@ -113,17 +116,20 @@ pub struct Issue {
     pub image: Option<Image>,
     /// Sections with at least one recommendation (empty ones are dropped with a warning).
     pub sections: Vec<Section>,
-    pub episode: Option<toml::Table>,
+    /// The podcast episode, its audio read and its files checked.
+    pub episode: Option<Episode>,
 }
 
 impl Issue {
-    /// Checks a parsed issue file; `None` when it has errors (all reported to `diags`).
+    /// Checks a parsed issue file, reading the media files it names under `root`;
+    /// `None` when it has errors (all reported to `diags`).
     pub fn new(
         number: u32,
         raw: IssueFile,
         toml: &TomlFile,
         sponsors: &Sponsors,
         tz: &jiff::tz::TimeZone,
+        root: &Path,
         diags: &mut Diagnostics,
     ) -> Option<Issue> {
         let before = diags.error_count();
@@ -300,6 +306,7 @@ impl Issue {
                 }
             }
         }
+        let episode = raw.episode.and_then(|e| Episode::new(e, toml, root, diags));
         if diags.error_count() > before {
             return None;
         }
@@ -316,7 +323,7 @@ impl Issue {
             ask: raw.ask,
             image: raw.image,
             sections,
-            episode: raw.episode,
+            episode,
         })
     }
 

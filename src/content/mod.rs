@@ -4,6 +4,7 @@
 //! title, valid URLs and a known sponsor. Problems go to [`crate::diag::Diagnostics`]
 //! with the file, line and column they come from.
 
+pub mod episode;
 pub mod issue;
 pub mod markdown_check;
 pub mod sponsor;

@@ -16,6 +16,7 @@ use crate::diag::{Diagnostics, Severity, SourceFile, nearest};
 const MAX_UNKNOWN_KEYS: usize = 50;
 
 /// A parsed TOML file: its source and a spanned document to find values in.
+#[derive(Debug)]
 pub struct TomlFile {
     pub source: SourceFile,
     doc: Document<String>,

@@ -3,6 +3,7 @@
 //! workspace hands its template texts over when the [`Renderer`] is made.
 
 pub mod email;
+pub mod feed;
 pub mod personal;
 pub mod social;
 pub mod web;

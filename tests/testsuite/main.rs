@@ -3,6 +3,7 @@
 mod build;
 mod check;
 mod cron;
+mod podcast;
 mod send;
 mod serve;
 mod smtp;

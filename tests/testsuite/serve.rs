@@ -5,7 +5,7 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use crate::smtp::{SmtpServer, free_port, subscribers_csv};
-use crate::support::Fixture;
+use crate::support::{Fixture, without_episode};
 
 struct Server {
     child: Child,
@@ -79,7 +79,8 @@ fn outbox(fixture: &Fixture, issue: u32) -> Vec<String> {
 }
 
 fn add_issue_10(fixture: &Fixture) {
-    let ten = fixture.read("issues/009.toml").replace("title = \"China AI dreams of Sora\"", "title = \"Ten\"");
+    let ten = without_episode(&fixture.read("issues/009.toml"))
+        .replace("title = \"China AI dreams of Sora\"", "title = \"Ten\"");
     fixture.write("issues/010.toml", &ten);
 }
 
@@ -213,7 +214,8 @@ fn unsubscribes_during_a_send_are_honoured_by_every_later_run() {
     assert!(sending.wait().unwrap().success());
     drop(server);
     // A later issue reaches nobody who left.
-    let eleven = fixture.read("issues/009.toml").replace("title = \"China AI dreams of Sora\"", "title = \"Eleven\"");
+    let eleven = without_episode(&fixture.read("issues/009.toml"))
+        .replace("title = \"China AI dreams of Sora\"", "title = \"Eleven\"");
     fixture.write("issues/011.toml", &eleven);
     let later = SmtpServer::start(&[]);
     fixture.command(&["issue", "11", "--yes"]).env("PUBLISH_SMTP_URL", &later.url()).run().success();

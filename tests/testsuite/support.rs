@@ -18,7 +18,16 @@ impl Fixture {
     /// so that the built-in templates are what renders.
     pub fn reference() -> Fixture {
         let fixture = Fixture::empty();
-        for file in ["publish.toml", "sponsors.toml", "issues/009.toml", "media/009-cover.png"] {
+        for file in [
+            "publish.toml",
+            "sponsors.toml",
+            "issues/009.toml",
+            "media/009-cover.png",
+            "media/podcast-cover.png",
+            "media/009.mp3",
+            "media/009-chapters.json",
+            "media/009.vtt",
+        ] {
             fixture.copy_from_repo(file);
         }
         fixture
@@ -69,6 +78,14 @@ impl Fixture {
             .env_remove("PUBLISH_STATE_DIR");
         Cmd(cmd)
     }
+}
+
+/// An issue file's text without its `[episode]` table (which ends at a blank line),
+/// for copies of issue 9 that must not share its audio.
+pub fn without_episode(text: &str) -> String {
+    let Some(start) = text.find("[episode]\n") else { return text.to_string() };
+    let end = text[start..].find("\n\n").map_or(text.len(), |i| start + i + 2);
+    format!("{}{}", &text[..start], &text[end..])
 }
 
 pub struct Cmd(pub Command);

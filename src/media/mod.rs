@@ -1,0 +1,117 @@
+//! Media files the podcast points at (audio, artwork, chapters, transcripts),
+//! read from the workspace and checked when it is loaded, so that later stages
+//! only ever see files known to be good. Nothing here writes.
+
+pub mod audio;
+pub mod chapters;
+pub mod image;
+pub mod transcript;
+
+use std::path::{Component, Path, PathBuf};
+
+use crate::config::check_web_url;
+
+/// Where a media reference in a TOML file points.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Source {
+    /// A file inside the workspace, by its path relative to the root ("media/009.mp3").
+    Local(String),
+    /// Somewhere on the web (always https).
+    Remote(String),
+}
+
+impl Source {
+    /// Reads a reference: an https URL, or a relative path that stays inside the workspace.
+    pub fn parse(text: &str) -> Result<Source, String> {
+        let text = text.trim();
+        if text.starts_with("http://") {
+            return Err("podcast apps require https:// URLs (Apple Podcasts and the Podcasting 2.0 spec)".into());
+        }
+        if text.starts_with("https://") {
+            return check_web_url(text).map(|_| Source::Remote(text.to_string()));
+        }
+        if text.contains("://") {
+            return Err("only https:// URLs or files in the workspace can be used".into());
+        }
+        let rel = text.trim_start_matches("./");
+        let path = Path::new(rel);
+        if rel.is_empty() {
+            return Err("this is empty".into());
+        }
+        if path.is_absolute() || path.components().any(|c| !matches!(c, Component::Normal(_))) {
+            return Err(
+                "a media file must be inside the workspace, written as a relative path like media/009.mp3".into()
+            );
+        }
+        Ok(Source::Local(rel.to_string()))
+    }
+
+    /// The file on disk, for a local source.
+    pub fn local_path(&self, root: &Path) -> Option<PathBuf> {
+        match self {
+            Source::Local(rel) => Some(root.join(rel)),
+            Source::Remote(_) => None,
+        }
+    }
+
+    /// The public URL: local files are published under `base` at the same path.
+    pub fn url(&self, base: &str) -> String {
+        match self {
+            Source::Local(rel) => format!("{}/{rel}", base.trim_end_matches('/')),
+            Source::Remote(url) => url.clone(),
+        }
+    }
+
+    /// The file name or URL path's extension, lowercased.
+    pub fn extension(&self) -> Option<String> {
+        let text = match self {
+            Source::Local(rel) => rel.as_str(),
+            Source::Remote(url) => url.split(['?', '#']).next().unwrap_or(url),
+        };
+        let name = text.rsplit('/').next().unwrap_or(text);
+        name.rsplit_once('.').map(|(_, ext)| ext.to_ascii_lowercase())
+    }
+}
+
+/// Checks podcast artwork: a local file is read and held to Apple's rules
+/// (square JPEG or PNG, 1400–3000 px, RGB); a URL must be https and end in .jpg, .jpeg or .png.
+pub fn artwork(text: &str, root: &Path) -> Result<Source, String> {
+    let source = Source::parse(text)?;
+    match (&source, source.local_path(root)) {
+        (Source::Local(rel), Some(path)) => {
+            if !path.is_file() {
+                return Err(format!("{rel} does not exist"));
+            }
+            let info = image::read(&path).map_err(|_| format!("{rel} is not a PNG or JPEG picture"))?;
+            image::check_artwork(&info)?;
+        }
+        _ => {
+            if !matches!(source.extension().as_deref(), Some("jpg" | "jpeg" | "png")) {
+                return Err("Apple Podcasts needs an artwork URL ending in .jpg, .jpeg or .png".into());
+            }
+        }
+    }
+    Ok(source)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sources() {
+        assert_eq!(Source::parse("./media/9.mp3"), Ok(Source::Local("media/9.mp3".into())));
+        assert_eq!(
+            Source::parse("https://cdn.example.com/9.mp3"),
+            Ok(Source::Remote("https://cdn.example.com/9.mp3".into()))
+        );
+        assert!(Source::parse("http://cdn.example.com/9.mp3").unwrap_err().contains("https://"));
+        assert!(Source::parse("../secret.mp3").unwrap_err().contains("inside the workspace"));
+        assert!(Source::parse("/etc/passwd").is_err());
+        assert!(Source::parse("ftp://x/9.mp3").is_err());
+        let local = Source::parse("media/9.MP3").unwrap();
+        assert_eq!(local.url("https://example.com/n/"), "https://example.com/n/media/9.MP3");
+        assert_eq!(local.extension().as_deref(), Some("mp3"));
+        assert_eq!(Source::parse("https://x.com/a.b/feed?x=1.m4a").unwrap().extension(), None);
+    }
+}

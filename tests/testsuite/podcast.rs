@@ -1,0 +1,615 @@
+//! The podcast: `out/feed.xml` read back field by field, GUID stability, the
+//! newsletter feed, and every check `publish check` applies to `[podcast]` and `[episode]`.
+
+use rss::Channel;
+use rss::extension::Extension;
+
+use crate::support::{Fixture, repo, without_episode};
+
+const BASE: &str = "https://www.analyse.asia/this-week-in-asia";
+
+fn built() -> Fixture {
+    let fixture = Fixture::reference();
+    fixture.run(&["build", "9"]).success();
+    fixture
+}
+
+fn feed(fixture: &Fixture) -> Channel {
+    Channel::read_from(fixture.read("out/feed.xml").as_bytes()).expect("out/feed.xml is RSS")
+}
+
+/// The `prefix:name` extension elements of a channel or item.
+fn ext<'a>(map: &'a rss::extension::ExtensionMap, prefix: &str, name: &str) -> &'a [Extension] {
+    map.get(prefix).and_then(|m| m.get(name)).map_or(&[], Vec::as_slice)
+}
+
+fn attr<'a>(e: &'a Extension, name: &str) -> &'a str {
+    e.attrs.get(name).map_or("", String::as_str)
+}
+
+/// The 1-based line and column where `needle` first appears in `text`; with a `|`
+/// in it, the place just after what comes before the `|` ("audio = |\"x\"").
+fn line_col(text: &str, needle: &str) -> (usize, usize) {
+    let (before, after) = needle.split_once('|').unwrap_or(("", needle));
+    let found = text.find(&format!("{before}{after}")).unwrap_or_else(|| panic!("{needle:?} not found"));
+    let at = found + before.len();
+    let line_start = text[..at].rfind('\n').map_or(0, |i| i + 1);
+    (text[..at].matches('\n').count() + 1, text[line_start..at].chars().count() + 1)
+}
+
+/// Asserts that `check` fails with an error at `file`:line:col of `needle`, saying `message`.
+#[track_caller]
+fn assert_error_at(fixture: &Fixture, file: &str, needle: &str, message: &str) -> String {
+    let run = fixture.run(&["check"]).failure(1);
+    let err = run.stderr();
+    let (line, col) = line_col(&fixture.read(file), needle);
+    let want = format!("{file}:{line}:{col}: error: {message}");
+    assert!(err.contains(&want), "expected {want:?} in:\n{err}");
+    err
+}
+
+/// Issue `number`: a copy of issue 9 with another title and date, and the episode given (TOML text).
+fn add_issue(fixture: &Fixture, number: u32, title: &str, date: &str, episode: &str) {
+    let text = without_episode(&fixture.read("issues/009.toml"))
+        .replace("title = \"China AI dreams of Sora\"", &format!("title = \"{title}\""))
+        .replace("date = 2024-03-01", &format!("date = {date}"));
+    fixture.write(&format!("issues/{number:03}.toml"), &format!("{text}\n{episode}"));
+}
+
+/// Issue 10: a copy of issue 9 a week later.
+fn add_issue_10(fixture: &Fixture, title: &str, episode: &str) {
+    add_issue(fixture, 10, title, "2024-03-08", episode);
+}
+
+#[test]
+fn the_feed_read_back_has_every_channel_field() {
+    let fixture = built();
+    let ch = feed(&fixture);
+    assert_eq!(ch.title, "This Week in Asia");
+    assert_eq!(ch.link, format!("{BASE}/"));
+    assert!(ch.description.starts_with("The week's reading list from This Week in Asia, read aloud"));
+    assert_eq!(ch.language.as_deref(), Some("en"));
+    assert_eq!(ch.copyright.as_deref(), Some("© 2024 Analyse Asia"));
+    assert_eq!(ch.generator.as_deref(), Some("Masthead"));
+    assert_eq!(ch.pub_date.as_deref(), Some("Fri, 1 Mar 2024 00:00:00 +0800"), "the newest episode's date");
+    assert_eq!(ch.last_build_date.as_deref(), Some("Fri, 1 Mar 2024 09:00:00 +0800"), "PUBLISH_NOW, in Singapore");
+    let image = ch.image.as_ref().expect("<image>");
+    assert_eq!(image.url, format!("{BASE}/media/podcast-cover.png"));
+
+    for (prefix, uri) in [
+        ("itunes", "http://www.itunes.com/dtds/podcast-1.0.dtd"),
+        ("podcast", "https://podcastindex.org/namespace/1.0"),
+        ("atom", "http://www.w3.org/2005/Atom"),
+        ("content", "http://purl.org/rss/1.0/modules/content/"),
+    ] {
+        assert_eq!(ch.namespaces.get(prefix).map(String::as_str), Some(uri), "xmlns:{prefix}");
+    }
+    let itunes = ch.itunes_ext.as_ref().expect("itunes tags");
+    assert_eq!(itunes.author.as_deref(), Some("Analyse Asia"));
+    assert_eq!(itunes.image.as_deref(), Some(format!("{BASE}/media/podcast-cover.png").as_str()));
+    assert_eq!(itunes.explicit.as_deref(), Some("false"));
+    assert_eq!(itunes.r#type.as_deref(), Some("episodic"));
+    let owner = itunes.owner.as_ref().expect("itunes:owner");
+    assert_eq!((owner.name.as_deref(), owner.email.as_deref()), (Some("Bernard Leong"), Some("hello@analyse.asia")));
+    let categories: Vec<(String, Option<String>)> =
+        itunes.categories.iter().map(|c| (c.text.clone(), c.subcategory.as_ref().map(|s| s.text.clone()))).collect();
+    assert_eq!(
+        categories,
+        [
+            ("Technology".to_string(), None),
+            ("Business".to_string(), Some("Entrepreneurship".to_string())),
+            ("News".to_string(), Some("Tech News".to_string())),
+        ]
+    );
+
+    let atom = ext(&ch.extensions, "atom", "link");
+    assert_eq!(atom.len(), 1);
+    assert_eq!(
+        (attr(&atom[0], "href"), attr(&atom[0], "rel"), attr(&atom[0], "type")),
+        (format!("{BASE}/feed.xml").as_str(), "self", "application/rss+xml")
+    );
+    // The Podcasting 2.0 guid: UUIDv5 of the feed URL without its scheme.
+    let namespace = uuid::Uuid::parse_str("ead4c236-bf58-58c6-a2c6-a6b28d128cb6").unwrap();
+    let want = uuid::Uuid::new_v5(&namespace, b"www.analyse.asia/this-week-in-asia/feed.xml").to_string();
+    assert_eq!(ext(&ch.extensions, "podcast", "guid")[0].value.as_deref(), Some(want.as_str()));
+    let locked = &ext(&ch.extensions, "podcast", "locked")[0];
+    assert_eq!((locked.value.as_deref(), attr(locked, "owner")), (Some("yes"), "hello@analyse.asia"));
+    let funding = &ext(&ch.extensions, "podcast", "funding")[0];
+    assert_eq!(
+        (funding.value.as_deref(), attr(funding, "url")),
+        (Some("Support Analyse Asia"), "https://www.analyse.asia/")
+    );
+    let host = &ext(&ch.extensions, "podcast", "person")[0];
+    assert_eq!((host.value.as_deref(), attr(host, "role")), (Some("Bernard Leong"), "host"));
+}
+
+#[test]
+fn the_episode_read_back_has_its_audio_measured_from_the_file() {
+    let fixture = built();
+    let ch = feed(&fixture);
+    assert_eq!(ch.items.len(), 1);
+    let item = &ch.items[0];
+    assert_eq!(item.title.as_deref(), Some("China AI dreams of Sora"));
+    assert_eq!(item.link.as_deref(), Some(format!("{BASE}/9/").as_str()));
+    assert_eq!(item.pub_date.as_deref(), Some("Fri, 1 Mar 2024 00:00:00 +0800"));
+    let guid = item.guid.as_ref().expect("a guid");
+    assert!(!guid.permalink, "the GUID is not a URL");
+    assert!(uuid::Uuid::parse_str(&guid.value).is_ok(), "{}", guid.value);
+
+    let enclosure = item.enclosure.as_ref().expect("an enclosure");
+    let mp3 = std::fs::metadata(repo().join("media/009.mp3")).unwrap().len();
+    assert_eq!(enclosure.url, format!("{BASE}/media/009.mp3"));
+    assert_eq!(enclosure.length, mp3.to_string(), "the size is read from the file");
+    assert_eq!(enclosure.mime_type, "audio/mpeg");
+    assert_eq!(std::fs::read(fixture.path().join("out/media/009.mp3")).unwrap().len() as u64, mp3, "published");
+
+    let itunes = item.itunes_ext.as_ref().expect("itunes tags");
+    // espeak-ng spoke 6.08 s; the 8 kbit/s MP3 holds 6.35 s of frames (ffprobe agrees).
+    assert_eq!(itunes.duration.as_deref(), Some("6"));
+    assert_eq!(itunes.explicit.as_deref(), Some("false"));
+    assert_eq!(itunes.episode.as_deref(), Some("9"), "the issue number by default");
+    assert_eq!(itunes.season.as_deref(), Some("1"));
+    assert_eq!(itunes.episode_type.as_deref(), Some("full"));
+    assert_eq!(ext(&item.extensions, "podcast", "episode")[0].value.as_deref(), Some("9"));
+    assert_eq!(ext(&item.extensions, "podcast", "season")[0].value.as_deref(), Some("1"));
+    let chapters = &ext(&item.extensions, "podcast", "chapters")[0];
+    assert_eq!(attr(chapters, "url"), format!("{BASE}/media/009-chapters.json"));
+    assert_eq!(attr(chapters, "type"), "application/json+chapters");
+    let transcript = &ext(&item.extensions, "podcast", "transcript")[0];
+    assert_eq!(
+        (attr(transcript, "url"), attr(transcript, "type")),
+        (format!("{BASE}/media/009.vtt").as_str(), "text/vtt")
+    );
+    for file in ["009-chapters.json", "009.vtt", "podcast-cover.png"] {
+        assert!(fixture.path().join("out/media").join(file).is_file(), "out/media/{file} is published");
+    }
+}
+
+#[test]
+fn show_notes_are_the_recommendations_with_links_under_4000_bytes() {
+    let fixture = built();
+    let xml = fixture.read("out/feed.xml");
+    assert!(xml.contains("<description><![CDATA[<p>A short read of issue 9"), "HTML in CDATA");
+    let item = &feed(&fixture).items[0];
+    let notes = item.description.as_deref().unwrap();
+    assert!(notes.len() < 4000, "{} bytes", notes.len());
+    assert_eq!(item.content.as_deref(), Some(notes), "content:encoded carries the same notes");
+    for (url, title) in [
+        ("https://www.scmp.com/tech", "OpenAI’s Sora pours ‘cold water’ on China’s AI dreams"),
+        ("https://asia.nikkei.com/", "TSMC founder Morris Chang predicts Japan &#39;chip renaissance&#39;"),
+        ("https://nymag.com/intelligencer/", "&#39;They are very comfortable lying&#39;"),
+    ] {
+        assert!(notes.contains(&format!("<a href=\"{url}\">{title}")), "{title} links to {url}:\n{notes}");
+    }
+    assert_eq!(notes.matches("<li>").count(), 7, "every recommendation of issue 9");
+    assert!(notes.ends_with(&format!("<a href=\"{BASE}/9/\">{BASE}/9/</a></p>")), "{notes}");
+    assert!(!notes.contains("Empty"), "empty sections are left out");
+}
+
+#[test]
+fn long_show_notes_are_cut_between_links_and_point_to_the_web_page() {
+    let fixture = Fixture::reference();
+    let mut extra = String::new();
+    for n in 0..60 {
+        extra.push_str(&format!(
+            "\n[[sections.recommendations]]\ntitle = \"Another long headline about Asian technology number {n}\"\nurl = \"https://example.com/{n}\"\nsource = \"Example\"\ntake = \"Short.\"\n"
+        ));
+    }
+    let text = fixture.read("issues/009.toml");
+    fixture.write("issues/009.toml", &format!("{text}{extra}"));
+    fixture.run(&["build", "9"]).success();
+    let notes = feed(&fixture).items[0].description.clone().unwrap();
+    assert!(notes.len() < 4000, "{} bytes", notes.len());
+    assert!(notes.contains("more links in the full issue.</p>"), "{notes}");
+    assert!(notes.ends_with(&format!("<a href=\"{BASE}/9/\">{BASE}/9/</a></p>")), "{notes}");
+    assert_eq!(notes.matches("<li>").count(), notes.matches("</li>").count(), "no item is cut");
+    assert_eq!(notes.matches("<ul>").count(), notes.matches("</ul>").count(), "no list is cut");
+}
+
+#[test]
+fn item_guids_survive_rebuilds_renames_and_new_titles() {
+    let fixture = built();
+    let first = feed(&fixture).items[0].guid.clone().unwrap().value;
+    fixture.run(&["build", "9"]).success();
+    assert_eq!(feed(&fixture).items[0].guid.clone().unwrap().value, first, "rebuilding");
+
+    std::fs::rename(fixture.path().join("issues/009.toml"), fixture.path().join("issues/009-sora.toml")).unwrap();
+    fixture.edit("issues/009-sora.toml", "title = \"China AI dreams of Sora\"", "title = \"Sora and China's AI\"");
+    fixture.edit("issues/009-sora.toml", "season = 1", "season = 1\ntitle = \"Episode 9: Sora\"");
+    fixture.run(&["build", "9"]).success();
+    let item = &feed(&fixture).items[0];
+    assert_eq!(item.title.as_deref(), Some("Episode 9: Sora"));
+    assert_eq!(item.guid.clone().unwrap().value, first, "renaming the file and re-titling the issue and episode");
+
+    fixture.edit("issues/009-sora.toml", "season = 1", "season = 1\nguid = \"https://old-host.example/episodes/9\"");
+    fixture.run(&["build", "9"]).success();
+    assert_eq!(feed(&fixture).items[0].guid.clone().unwrap().value, "https://old-host.example/episodes/9");
+}
+
+#[test]
+fn a_new_episode_shows_up_first_with_its_url_size_and_duration() {
+    let fixture = built();
+    add_issue_10(
+        &fixture,
+        "The tenth",
+        "[episode]\naudio = \"https://cdn.example.com/twia/10.m4a\"\nlength = 48123456\nduration = \"1:02:03\"\nexplicit = true\n",
+    );
+    fixture.run(&["build", "10"]).success();
+    let ch = feed(&fixture);
+    let titles: Vec<&str> = ch.items.iter().filter_map(|i| i.title.as_deref()).collect();
+    assert_eq!(titles, ["The tenth", "China AI dreams of Sora"], "newest first");
+    let ten = &ch.items[0];
+    let enclosure = ten.enclosure.as_ref().unwrap();
+    assert_eq!(
+        (enclosure.url.as_str(), enclosure.length.as_str(), enclosure.mime_type.as_str()),
+        ("https://cdn.example.com/twia/10.m4a", "48123456", "audio/x-m4a")
+    );
+    let itunes = ten.itunes_ext.as_ref().unwrap();
+    assert_eq!((itunes.duration.as_deref(), itunes.explicit.as_deref()), (Some("3723"), Some("true")));
+    assert_eq!(ten.pub_date.as_deref(), Some("Fri, 8 Mar 2024 00:00:00 +0800"));
+    assert_ne!(ten.guid, ch.items[1].guid);
+    assert_eq!(ch.pub_date, ten.pub_date);
+
+    let newsletter = Channel::read_from(fixture.read("out/newsletter.xml").as_bytes()).expect("RSS");
+    let links: Vec<&str> = newsletter.items.iter().filter_map(|i| i.link.as_deref()).collect();
+    assert_eq!(links, [format!("{BASE}/10/"), format!("{BASE}/9/")]);
+}
+
+#[test]
+fn the_newsletter_feed_carries_every_issue_page() {
+    let fixture = built();
+    let ch = Channel::read_from(fixture.read("out/newsletter.xml").as_bytes()).expect("RSS");
+    assert_eq!(ch.title, "This Week in Asia");
+    assert_eq!(ch.link, format!("{BASE}/"));
+    let atom = &ext(&ch.extensions, "atom", "link")[0];
+    assert_eq!(attr(atom, "href"), format!("{BASE}/newsletter.xml"));
+    let item = &ch.items[0];
+    assert_eq!(item.title.as_deref(), Some("This Week in Asia #9: China AI dreams of Sora"));
+    assert_eq!(item.link.as_deref(), Some(format!("{BASE}/9/").as_str()));
+    let guid = item.guid.as_ref().unwrap();
+    assert!(guid.permalink);
+    assert_eq!(guid.value, format!("{BASE}/9/"));
+    assert_eq!(item.pub_date.as_deref(), Some("Fri, 1 Mar 2024 00:00:00 +0800"));
+    assert!(item.description.as_deref().unwrap().starts_with("Sora pours cold water"));
+    let content = item.content.as_deref().unwrap();
+    assert!(content.contains("<h2>Crypto &amp; Bad Boys in Asia</h2>"), "{content}");
+    assert!(content.contains("activist shareholder Nelson Peltz"), "takes are in the feed");
+    assert!(content.contains("<a href=\"https://asia.nikkei.com/\">"));
+}
+
+#[test]
+fn without_a_podcast_there_is_no_podcast_feed() {
+    let fixture = Fixture::reference();
+    let text = fixture.read("publish.toml");
+    let start = text.find("[podcast]").unwrap();
+    let end = text.find("[social]").unwrap();
+    fixture.write("publish.toml", &format!("{}{}", &text[..start], &text[end..]));
+    fixture.write("issues/009.toml", &without_episode(&fixture.read("issues/009.toml")));
+    fixture.run(&["build", "9"]).success();
+    assert!(!fixture.path().join("out/feed.xml").exists());
+    assert!(fixture.path().join("out/newsletter.xml").exists());
+}
+
+#[test]
+fn the_reference_workspace_feed_is_checked_without_errors() {
+    let run = Fixture::reference().run(&["check", "9"]).success();
+    assert!(run.stderr().contains("no errors, 2 warnings"), "{}", run.stderr());
+}
+
+// ---------------------------------------------------------------------------
+// `publish check`: every podcast rule, each at its file, line and column.
+
+#[test]
+fn a_wrong_category_names_the_closest_valid_one() {
+    let fixture = Fixture::reference();
+    fixture.edit("publish.toml", "\"Business > Entrepreneurship\"", "\"Business > Entrepeneurship\"");
+    fixture.edit("publish.toml", "\"Technology\",", "\"Technolgy\",");
+    let err =
+        assert_error_at(&fixture, "publish.toml", "\"Technolgy\"", "\"Technolgy\" is not an Apple Podcasts category");
+    assert!(err.contains("did you mean \"Technology\"?"), "{err}");
+    assert!(err.contains("did you mean \"Business > Entrepreneurship\"?"), "{err}");
+    let (line, col) = line_col(&fixture.read("publish.toml"), "\"Business > Entrepeneurship\"");
+    assert!(err.contains(&format!("publish.toml:{line}:{col}: error")), "{err}");
+}
+
+#[test]
+fn artwork_must_be_square_and_1400_to_3000_px() {
+    let fixture = Fixture::reference();
+    fixture.edit("publish.toml", "image = \"media/podcast-cover.png\"", "image = \"media/009-cover.png\"");
+    let err = assert_error_at(
+        &fixture,
+        "publish.toml",
+        "\"media/009-cover.png\"",
+        "the artwork is 1200×630 px: podcast artwork must be square",
+    );
+    assert!(err.contains("square JPEG or PNG of 1400 to 3000 px"), "{err}");
+    // A square picture that is too small, written by the test as a PNG header.
+    let mut png = b"\x89PNG\r\n\x1a\n\0\0\0\x0dIHDR".to_vec();
+    png.extend(1000u32.to_be_bytes());
+    png.extend(1000u32.to_be_bytes());
+    png.extend([8, 2, 0, 0, 0]);
+    std::fs::write(fixture.path().join("media/small.png"), png).unwrap();
+    fixture.edit("publish.toml", "\"media/009-cover.png\"", "\"media/small.png\"");
+    assert_error_at(
+        &fixture,
+        "publish.toml",
+        "\"media/small.png\"",
+        "the artwork is 1000×1000 px: Apple Podcasts needs 1400 to 3000 px on a side",
+    );
+}
+
+#[test]
+fn podcast_urls_must_be_https() {
+    let fixture = Fixture::reference();
+    fixture.edit(
+        "publish.toml",
+        "url = \"https://www.analyse.asia/\"\nlabel",
+        "url = \"http://www.analyse.asia/\"\nlabel",
+    );
+    assert_error_at(
+        &fixture,
+        "publish.toml",
+        "\"http://www.analyse.asia/\"",
+        "not an https address: podcast apps require https",
+    );
+    fixture.edit("publish.toml", "base_url = \"https://", "base_url = \"http://");
+    assert_error_at(
+        &fixture,
+        "publish.toml",
+        "\"http://www.analyse.asia/this-week-in-asia\"",
+        "the podcast's feed and audio are published under base_url, which must be https",
+    );
+}
+
+#[test]
+fn required_podcast_keys_and_typos_are_errors() {
+    let fixture = Fixture::reference();
+    fixture.edit("publish.toml", "author = \"Analyse Asia\"", "autor = \"Analyse Asia\"");
+    let err = assert_error_at(&fixture, "publish.toml", "autor", "unknown key \"autor\"");
+    assert!(err.contains("did you mean \"author\"?"), "{err}");
+
+    let fixture = Fixture::reference();
+    fixture.edit("publish.toml", "email = \"hello@analyse.asia\"", "email = \"hello at analyse.asia\"");
+    assert_error_at(
+        &fixture,
+        "publish.toml",
+        "\"hello at analyse.asia\"",
+        "\"hello at analyse.asia\" is not an email address",
+    );
+
+    let fixture = Fixture::reference();
+    fixture.edit("publish.toml", "type = \"episodic\"", "type = \"serail\"");
+    let err = assert_error_at(&fixture, "publish.toml", "\"serail\"", "unknown podcast type \"serail\"");
+    assert!(err.contains("did you mean \"serial\"?"), "{err}");
+
+    let fixture = Fixture::reference();
+    fixture.edit("publish.toml", "locked = true", "locked = true\nguid = \"not-a-uuid\"");
+    assert_error_at(&fixture, "publish.toml", "\"not-a-uuid\"", "\"not-a-uuid\" is not a UUID");
+}
+
+#[test]
+fn episode_audio_must_exist_and_be_audio() {
+    let fixture = Fixture::reference();
+    fixture.edit("issues/009.toml", "audio = \"media/009.mp3\"", "audio = \"media/missing.mp3\"");
+    assert_error_at(&fixture, "issues/009.toml", "\"media/missing.mp3\"", "media/missing.mp3 does not exist");
+
+    fixture.edit("issues/009.toml", "\"media/missing.mp3\"", "\"media/009-cover.png\"");
+    assert_error_at(
+        &fixture,
+        "issues/009.toml",
+        "audio = |\"media/009-cover.png\"",
+        "media/009-cover.png is not an MP3 or M4A file\n",
+    );
+    fixture.run(&["build", "9"]).failure(1);
+    assert!(!fixture.path().join("out").exists(), "nothing is written");
+}
+
+#[test]
+fn episode_audio_urls_need_https_size_duration_and_a_known_type() {
+    let fixture = Fixture::reference();
+    fixture.edit("issues/009.toml", "audio = \"media/009.mp3\"", "audio = \"http://cdn.example.com/9.mp3\"");
+    assert_error_at(
+        &fixture,
+        "issues/009.toml",
+        "\"http://cdn.example.com/9.mp3\"",
+        "podcast apps require https:// URLs",
+    );
+    fixture.edit("issues/009.toml", "\"http://cdn.example.com/9.mp3\"", "\"https://cdn.example.com/9\"");
+    let err = assert_error_at(
+        &fixture,
+        "issues/009.toml",
+        "\"https://cdn.example.com/9\"",
+        "the audio is a URL, so its size must be given",
+    );
+    assert!(err.contains("so its duration must be given"), "{err}");
+    assert!(err.contains("the URL does not end in .mp3 or .m4a, so its type is unknown"), "{err}");
+    fixture.edit(
+        "issues/009.toml",
+        "\"https://cdn.example.com/9\"",
+        "\"https://cdn.example.com/9\"\nlength = 1000\nduration = \"1:75:00\"\ntype = \"audio/mp3\"",
+    );
+    let err = assert_error_at(&fixture, "issues/009.toml", "\"audio/mp3\"", "\"audio/mp3\" is not an enclosure type");
+    assert!(err.contains("did you mean \"audio/mpeg\"?"), "{err}");
+    assert_error_at(&fixture, "issues/009.toml", "\"1:75:00\"", "\"1:75:00\" has 75 in the minutes or seconds");
+}
+
+#[test]
+fn episode_type_typos_get_the_nearest_type() {
+    let fixture = Fixture::reference();
+    fixture.edit("issues/009.toml", "season = 1", "season = 1\nepisode_type = \"bonsu\"");
+    let err = assert_error_at(&fixture, "issues/009.toml", "\"bonsu\"", "unknown episode type \"bonsu\"");
+    assert!(err.contains("did you mean \"bonus\"?"), "{err}");
+}
+
+#[test]
+fn chapters_json_errors_point_into_the_json_file() {
+    let fixture = Fixture::reference();
+    fixture.edit("media/009-chapters.json", "\"startTime\": 2.2,", "\"startTime\": 2.2");
+    let run = fixture.run(&["check"]).failure(1);
+    let (line, _) = line_col(&fixture.read("media/009-chapters.json"), "\"startTime\": 2.2 ");
+    assert!(
+        run.stderr().contains(&format!("media/009-chapters.json:{line}:")) && run.stderr().contains("invalid JSON"),
+        "{}",
+        run.stderr()
+    );
+
+    let fixture = Fixture::reference();
+    fixture.edit("media/009-chapters.json", "\"startTime\": 4,", "\"startTime\": 40,");
+    assert_error_at(
+        &fixture,
+        "issues/009.toml",
+        "\"media/009-chapters.json\"",
+        "media/009-chapters.json: chapter 3 (\"Every link is in the newsletter\") starts at 40 s, after the audio ends (6 s)",
+    );
+}
+
+#[test]
+fn transcript_errors_point_at_their_cue() {
+    let fixture = Fixture::reference();
+    fixture.edit("media/009.vtt", "00:02.200 --> 00:03.700", "00:02.200 --> 00:01.700");
+    assert_error_at(&fixture, "media/009.vtt", "00:02.200 --> 00:01.700", "the cue ends before it starts");
+
+    let fixture = Fixture::reference();
+    fixture.write("media/009.txt", "Hello.\n");
+    fixture.edit("issues/009.toml", "transcript = \"media/009.vtt\"", "transcript = \"media/009.txt\"");
+    assert_error_at(
+        &fixture,
+        "issues/009.toml",
+        "\"media/009.txt\"",
+        "a transcript must be a SubRip (.srt) or WebVTT (.vtt) file",
+    );
+}
+
+#[test]
+fn two_episodes_cannot_share_a_guid_or_an_audio_file() {
+    let fixture = Fixture::reference();
+    add_issue_10(&fixture, "The tenth", "[episode]\naudio = \"media/009.mp3\"\n");
+    let err = assert_error_at(
+        &fixture,
+        "issues/010.toml",
+        "\"media/009.mp3\"",
+        &format!("issue 9's episode has the same audio ({BASE}/media/009.mp3)"),
+    );
+    assert!(err.contains("each episode needs its own audio file"), "{err}");
+    fixture.run(&["build", "10"]).failure(1);
+
+    let fixture = Fixture::reference();
+    std::fs::copy(fixture.path().join("media/009.mp3"), fixture.path().join("media/010.mp3")).unwrap();
+    fixture.edit("issues/009.toml", "season = 1", "season = 1\nguid = \"twia-episode\"");
+    add_issue_10(&fixture, "The tenth", "[episode]\naudio = \"media/010.mp3\"\nguid = \"twia-episode\"\n");
+    assert_error_at(
+        &fixture,
+        "issues/010.toml",
+        "\"twia-episode\"",
+        "the episode's GUID \"twia-episode\" is also issue 9's",
+    );
+}
+
+#[test]
+fn an_episode_needs_a_podcast() {
+    let fixture = Fixture::reference();
+    let text = fixture.read("publish.toml");
+    let start = text.find("[podcast]").unwrap();
+    let end = text.find("[social]").unwrap();
+    fixture.write("publish.toml", &format!("{}{}", &text[..start], &text[end..]));
+    assert_error_at(&fixture, "issues/009.toml", "[episode]", "this issue has an episode, but there is no podcast");
+}
+
+#[test]
+fn a_local_length_or_duration_is_ignored_with_a_warning() {
+    let fixture = Fixture::reference();
+    fixture.edit("issues/009.toml", "audio = \"media/009.mp3\"", "audio = \"media/009.mp3\"\nlength = 5");
+    let run = fixture.run(&["check", "9"]).success();
+    let (line, col) = line_col(&fixture.read("issues/009.toml"), "5\nsummary");
+    assert!(
+        run.stderr().contains(&format!(
+            "issues/009.toml:{line}:{col}: warning: `length` is ignored: it is read from media/009.mp3"
+        )),
+        "{}",
+        run.stderr()
+    );
+    fixture.run(&["build", "9"]).success();
+    let mp3 = std::fs::metadata(repo().join("media/009.mp3")).unwrap().len();
+    assert_eq!(feed(&fixture).items[0].enclosure.as_ref().unwrap().length, mp3.to_string());
+}
+
+// ---------------------------------------------------------------------------
+// A real podcast client's parser: gPodder's podcastparser, from the venv that
+// scripts/test installs (MASTHEAD_PYTHON).
+
+#[test]
+fn podcastparser_reads_every_episode_enclosure_and_duration() {
+    let Some(python) = std::env::var_os("MASTHEAD_PYTHON").filter(|p| !p.is_empty()) else {
+        eprintln!("skipped: MASTHEAD_PYTHON is not set (bash scripts/test installs podcastparser and sets it)");
+        return;
+    };
+    let fixture = built();
+    add_issue_10(
+        &fixture,
+        "The tenth",
+        "[episode]\naudio = \"https://cdn.example.com/twia/10.m4a\"\nlength = 48123456\nduration = \"1:02:03\"\n",
+    );
+    std::fs::copy(repo().join("tests/fixtures/media/tone.m4a"), fixture.path().join("media/011.m4a")).unwrap();
+    let eleven =
+        fixture.read("issues/010.toml").replace("The tenth", "The eleventh").replace("2024-03-08", "2024-03-15");
+    let eleven = without_episode(&eleven.replace("[episode]\naudio", "\n[episode]\naudio"));
+    fixture.write("issues/011.toml", &format!("{eleven}\n[episode]\naudio = \"media/011.m4a\"\nnumber = 11\n"));
+    fixture.run(&["build", "11"]).success();
+
+    let out = std::process::Command::new(&python)
+        .arg(repo().join("tests/fixtures/python/podcastparser_dump.py"))
+        .arg(format!("{BASE}/feed.xml"))
+        .arg(fixture.path().join("out/feed.xml"))
+        .output()
+        .expect("run MASTHEAD_PYTHON");
+    assert!(out.status.success(), "podcastparser failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    let parsed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON from the script");
+
+    assert_eq!(parsed["title"], "This Week in Asia");
+    assert_eq!(parsed["link"], format!("{BASE}/"));
+    assert_eq!(parsed["cover_url"], format!("{BASE}/media/podcast-cover.png"));
+    assert_eq!(parsed["itunes_author"], "Analyse Asia");
+    assert_eq!(parsed["itunes_owner"]["email"], "hello@analyse.asia");
+    assert_eq!(parsed["itunes_categories"][1], serde_json::json!(["Business", "Entrepreneurship"]));
+    assert_eq!(parsed["type"], "episodic");
+
+    let ours = feed(&fixture);
+    let episodes = parsed["episodes"].as_array().expect("episodes");
+    let mp3 = std::fs::metadata(repo().join("media/009.mp3")).unwrap().len();
+    let m4a = std::fs::metadata(repo().join("tests/fixtures/media/tone.m4a")).unwrap().len();
+    // (title, enclosure URL, size, type, seconds, published, episode number), newest first.
+    let want = [
+        ("The eleventh", format!("{BASE}/media/011.m4a"), m4a, "audio/x-m4a", 2, 1_710_432_000, 11),
+        (
+            "The tenth",
+            "https://cdn.example.com/twia/10.m4a".to_string(),
+            48_123_456,
+            "audio/x-m4a",
+            3723,
+            1_709_827_200,
+            10,
+        ),
+        ("China AI dreams of Sora", format!("{BASE}/media/009.mp3"), mp3, "audio/mpeg", 6, 1_709_222_400, 9),
+    ];
+    assert_eq!(episodes.len(), want.len(), "{parsed:#}");
+    for ((episode, item), (title, url, size, mime, seconds, published, number)) in
+        episodes.iter().zip(&ours.items).zip(want)
+    {
+        assert_eq!(episode["title"], title);
+        assert_eq!(episode["guid"], item.guid.as_ref().unwrap().value.as_str(), "{title}");
+        assert_eq!(episode["total_time"], seconds, "{title}");
+        assert_eq!(episode["published"], published, "{title}");
+        assert_eq!(episode["number"], number, "{title}");
+        assert_eq!(episode["link"], format!("{BASE}/{number}/"), "{title}");
+        assert_eq!(
+            episode["enclosures"],
+            serde_json::json!([{ "url": url, "file_size": size, "mime_type": mime }]),
+            "{title}"
+        );
+        let notes = episode["description_html"].as_str().unwrap_or_default();
+        assert!(notes.contains(&format!("<a href=\"{BASE}/{number}/\">")), "{title}: show notes link to the page");
+    }
+    // podcastparser 0.6 knows the Podcasting 2.0 namespace only by its GitHub URL, not by
+    // https://podcastindex.org/namespace/1.0 which the spec names first, so it does not see
+    // podcast:transcript or podcast:chapters here; the rss crate reads them back above.
+}
