@@ -4,6 +4,7 @@ pub mod build;
 pub mod check;
 pub mod cron;
 pub mod issue;
+pub mod new;
 pub mod schedule;
 pub mod status;
 pub mod subscribers;
@@ -37,7 +38,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Schedule { now } => schedule::run(&root, now.as_deref()),
         Command::Status { number, json } => status::run(&root, number, json),
         Command::Subscribers(command) => subscribers::run(&root, &command),
-        Command::New => not_yet("new"),
+        Command::New => new::run(&root),
         Command::Add { .. } => not_yet("add"),
         Command::Serve { .. } => not_yet("serve"),
     }

@@ -143,6 +143,6 @@ fn not_a_publication_is_a_clear_error() {
 
 #[test]
 fn unimplemented_commands_say_so() {
-    let run = Fixture::reference().run(&["new"]).failure(1);
+    let run = Fixture::reference().run(&["add", "9", "x.md", "--section", "AI"]).failure(1);
     assert!(run.stderr().contains("not implemented yet"), "{}", run.stderr());
 }

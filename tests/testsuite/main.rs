@@ -3,6 +3,7 @@
 mod build;
 mod check;
 mod cron;
+mod curate;
 mod send;
 mod smtp;
 mod subscribers;
