@@ -1,5 +1,6 @@
 //! One short function per subcommand; each only calls the pipeline stages.
 
+pub mod add;
 pub mod build;
 pub mod check;
 pub mod cron;
@@ -39,7 +40,9 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Status { number, json } => status::run(&root, number, json),
         Command::Subscribers(command) => subscribers::run(&root, &command),
         Command::New => new::run(&root),
-        Command::Add { .. } => not_yet("add"),
+        Command::Add { number, files, section, new_section } => {
+            add::run(&root, &add::Options { number, files: &files, section: &section, new_section })
+        }
         Command::Serve { .. } => not_yet("serve"),
     }
 }

@@ -6,6 +6,7 @@
 
 pub mod issue;
 pub mod markdown_check;
+pub mod record;
 pub mod sponsor;
 pub mod toml_file;
 

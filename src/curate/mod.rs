@@ -1,7 +1,10 @@
 //! Curation: editing issue files for the publisher. [`next`] starts the next issue
-//! from the last one's skeleton (`publish new`), written with toml_edit so that it
-//! reads like a hand-written file.
+//! from the last one's skeleton (`publish new`); [`append`] turns link records into
+//! recommendations (`publish add`). Both go through toml_edit, so the comments,
+//! spacing and quoting the publisher wrote stay as they were.
 
+pub mod append;
+pub mod link;
 pub mod next;
 
 /// `text` as TOML comment lines (`# ...`), wrapped at 100 columns, each line after
