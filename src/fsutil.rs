@@ -33,6 +33,27 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
     }
 }
 
+/// Creates `path` with `bytes`, refusing when something is already there, even a
+/// file made meanwhile by another process (atomically: all or nothing).
+pub fn create_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    let exists = || anyhow::anyhow!("{} already exists; nothing was written", path.display());
+    if path.symlink_metadata().is_ok() {
+        return Err(exists());
+    }
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir).with_context(|| format!("cannot write in {}", dir.display()))?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_data())
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    readable(tmp.as_file());
+    match tmp.persist_noclobber(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Err(exists()),
+        Err(e) => Err(e.error).with_context(|| format!("cannot create {}", path.display())),
+    }
+}
+
 /// Generated files are for publishing: readable by all, like any file the user makes.
 fn readable(file: &std::fs::File) {
     #[cfg(unix)]

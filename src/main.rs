@@ -7,6 +7,7 @@ mod clock;
 mod cmd;
 mod config;
 mod content;
+mod curate;
 mod deliver;
 mod diag;
 mod fsutil;

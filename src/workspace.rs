@@ -102,14 +102,19 @@ impl Workspace {
 
     /// Issue `number`, if it exists and is valid.
     pub fn issue(&self, number: u32) -> Result<&Issue> {
-        let entry = self.issues.get(&number).with_context(|| {
+        let entry = self.entry(number)?;
+        entry.issue.as_ref().with_context(|| format!("{} has errors: run `publish check {number}`", entry.file))
+    }
+
+    /// The file of issue `number`, valid or not.
+    pub fn entry(&self, number: u32) -> Result<&IssueEntry> {
+        self.issues.get(&number).with_context(|| {
             let known: Vec<String> = self.issues.keys().map(u32::to_string).collect();
             format!(
                 "there is no issue {number} in issues/ (known: {}); create issues/{number:03}.toml or run `publish new`",
                 if known.is_empty() { "none".into() } else { known.join(", ") }
             )
-        })?;
-        entry.issue.as_ref().with_context(|| format!("{} has errors: run `publish check {number}`", entry.file))
+        })
     }
 
     /// The settings; an error when `publish.toml` has mistakes.

@@ -1,9 +1,11 @@
 //! One short function per subcommand; each only calls the pipeline stages.
 
+pub mod add;
 pub mod build;
 pub mod check;
 pub mod cron;
 pub mod issue;
+pub mod new;
 pub mod schedule;
 pub mod serve;
 pub mod status;
@@ -38,8 +40,10 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Schedule { now } => schedule::run(&root, now.as_deref()),
         Command::Status { number, json } => status::run(&root, number, json),
         Command::Subscribers(command) => subscribers::run(&root, &command),
-        Command::New => not_yet("new"),
-        Command::Add { .. } => not_yet("add"),
+        Command::New => new::run(&root),
+        Command::Add { number, files, section, new_section } => {
+            add::run(&root, &add::Options { number, files: &files, section: &section, new_section })
+        }
         Command::Serve { bind } => serve::run(&root, &bind),
     }
 }

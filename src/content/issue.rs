@@ -14,6 +14,9 @@ use crate::content::sponsor::{SponsorChoice, Sponsors, date_of};
 use crate::content::toml_file::{Seg, TomlFile};
 use crate::diag::{Diagnostics, Severity, nearest};
 
+/// The title `publish new` writes, for the publisher to replace (`check` warns while it is there).
+pub const TITLE_PLACEHOLDER: &str = "TODO: this issue's title";
+
 /// The file as written.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -141,6 +144,14 @@ impl Issue {
         };
 
         check_line(&raw.title, "title", &[Seg::Key("title")], toml, diags);
+        if raw.title.trim() == TITLE_PLACEHOLDER {
+            warn(
+                diags,
+                &[Seg::Key("title")],
+                "the title is still the placeholder `publish new` wrote".into(),
+                "write this issue's own title".into(),
+            );
+        }
         if let Some(p) = &raw.preheader {
             check_line(p, "preheader", &[Seg::Key("preheader")], toml, diags);
         }

@@ -7,6 +7,7 @@
 pub mod episode;
 pub mod issue;
 pub mod markdown_check;
+pub mod record;
 pub mod sponsor;
 pub mod toml_file;
 

@@ -140,9 +140,3 @@ fn not_a_publication_is_a_clear_error() {
     let run = fixture.run(&["check"]).failure(1);
     assert!(run.stderr().contains("has no publish.toml"), "{}", run.stderr());
 }
-
-#[test]
-fn unimplemented_commands_say_so() {
-    let run = Fixture::reference().run(&["new"]).failure(1);
-    assert!(run.stderr().contains("not implemented yet"), "{}", run.stderr());
-}

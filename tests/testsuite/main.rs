@@ -3,6 +3,7 @@
 mod build;
 mod check;
 mod cron;
+mod curate;
 mod podcast;
 mod send;
 mod serve;
