@@ -80,7 +80,7 @@ async fn unsubscribe_page(State(state): State<Arc<AppState>>, Query(q): Query<To
         return bad_token();
     };
     let token = q.t.unwrap_or_default();
-    let name = escape(&state.publication);
+    let name = crate::markdown::escape_html(&state.publication);
     let page = format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -95,8 +95,8 @@ async fn unsubscribe_page(State(state): State<Arc<AppState>>, Query(q): Query<To
 </form>
 </body></html>
 "#,
-        email = escape(&email),
-        token = escape(&token),
+        email = crate::markdown::escape_html(&email),
+        token = crate::markdown::escape_html(&token),
     );
     ([(header::CACHE_CONTROL, "no-store")], Html(page)).into_response()
 }
@@ -120,8 +120,8 @@ async fn unsubscribe(State(state): State<Arc<AppState>>, Query(q): Query<TokenQu
     match recorded {
         Ok(Ok((email, publication))) if source == "page" => Html(format!(
             "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Unsubscribed</title></head><body style=\"font:17px/1.5 Georgia,serif;max-width:32em;margin:4em auto;padding:0 1em\"><h1>You are unsubscribed</h1><p>{} will get no more issues of {}.</p></body></html>",
-            escape(&email),
-            escape(&publication)
+            crate::markdown::escape_html(&email),
+            crate::markdown::escape_html(&publication)
         ))
         .into_response(),
         Ok(Ok(_)) => (StatusCode::OK, "unsubscribed\n").into_response(),
@@ -139,8 +139,4 @@ async fn unsubscribe(State(state): State<Arc<AppState>>, Query(q): Query<TokenQu
 fn bad_token() -> Response {
     (StatusCode::BAD_REQUEST, "this unsubscribe link is not valid: use the link from the newsletter itself\n")
         .into_response()
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;").replace('\'', "&#39;")
 }

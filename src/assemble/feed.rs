@@ -184,10 +184,12 @@ pub fn show_notes(issue: &Issue, episode: &Episode, web_url: &str) -> String {
     let summary_md = episode.summary.as_deref().unwrap_or(&issue.intro);
     let mut summary = markdown::to_html(summary_md);
     if summary.len() > SHOW_NOTES_MAX_BYTES / 3 {
-        summary = format!("<p>{}</p>", esc(&shorten(&markdown::to_plain(summary_md), 600)));
+        summary = format!("<p>{}</p>", crate::markdown::escape_html(&shorten(&markdown::to_plain(summary_md), 600)));
     }
-    let trailer =
-        format!("<p>Read the full issue with our take on every link: <a href=\"{0}\">{0}</a></p>", esc(web_url));
+    let trailer = format!(
+        "<p>Read the full issue with our take on every link: <a href=\"{0}\">{0}</a></p>",
+        crate::markdown::escape_html(web_url)
+    );
     let sections = |takes: bool| -> Vec<(&str, Vec<String>)> {
         let items = |s: &Section| s.recommendations.iter().map(|r| note_item(r, takes)).collect();
         issue.sections.iter().map(|s| (s.name.as_str(), items(s))).collect()
@@ -207,19 +209,29 @@ pub fn show_notes(issue: &Issue, episode: &Episode, web_url: &str) -> String {
 
 /// One recommendation as a list item: its link, byline, maybe its take, its related links.
 fn note_item(r: &Recommendation, take: bool) -> String {
-    let mut li = format!("<li><a href=\"{}\">{}</a>", esc(&r.url), esc(&r.title));
+    let mut li = format!(
+        "<li><a href=\"{}\">{}</a>",
+        crate::markdown::escape_html(&r.url),
+        crate::markdown::escape_html(&r.title)
+    );
     let by = join_names(&r.authors);
     match (by.is_empty(), &r.source) {
-        (false, Some(src)) => li.push_str(&format!(", by {} ({})", esc(&by), esc(src))),
-        (false, None) => li.push_str(&format!(", by {}", esc(&by))),
-        (true, Some(src)) => li.push_str(&format!(" ({})", esc(src))),
+        (false, Some(src)) => {
+            li.push_str(&format!(", by {} ({})", crate::markdown::escape_html(&by), crate::markdown::escape_html(src)))
+        }
+        (false, None) => li.push_str(&format!(", by {}", crate::markdown::escape_html(&by))),
+        (true, Some(src)) => li.push_str(&format!(" ({})", crate::markdown::escape_html(src))),
         (true, None) => {}
     }
     if take && let Some(text) = r.take.as_deref().filter(|t| !t.trim().is_empty()) {
         li.push_str(&markdown::to_html(text));
     }
     for rel in &r.related {
-        li.push_str(&format!(" Also: <a href=\"{}\">{}</a>", esc(&rel.url), esc(&rel.title)));
+        li.push_str(&format!(
+            " Also: <a href=\"{}\">{}</a>",
+            crate::markdown::escape_html(&rel.url),
+            crate::markdown::escape_html(&rel.title)
+        ));
     }
     li.push_str("</li>");
     li
@@ -237,7 +249,7 @@ fn notes(summary: &str, sections: &[(&str, Vec<String>)], limit: usize, trailer:
             continue;
         }
         shown += fits;
-        out.push_str(&format!("<p><strong>{}</strong></p><ul>", esc(name)));
+        out.push_str(&format!("<p><strong>{}</strong></p><ul>", crate::markdown::escape_html(name)));
         items[..fits].iter().for_each(|li| out.push_str(li));
         out.push_str("</ul>");
     }
@@ -291,39 +303,38 @@ fn issue_html(e: &Edition) -> String {
     if let Some(img) = &e.image
         && let Some(url) = &img.url
     {
-        out.push_str(&format!("<p><img src=\"{}\" alt=\"{}\"></p>", esc(url), esc(&img.alt)));
+        out.push_str(&format!(
+            "<p><img src=\"{}\" alt=\"{}\"></p>",
+            crate::markdown::escape_html(url),
+            crate::markdown::escape_html(&img.alt)
+        ));
     }
     for s in &e.sections {
-        out.push_str(&format!("<h2>{}</h2>", esc(&s.name)));
+        out.push_str(&format!("<h2>{}</h2>", crate::markdown::escape_html(&s.name)));
         for r in &s.recommendations {
-            out.push_str(&format!("<h3><a href=\"{}\">{}</a></h3>", esc(&r.url), esc(&r.title)));
+            out.push_str(&format!(
+                "<h3><a href=\"{}\">{}</a></h3>",
+                crate::markdown::escape_html(&r.url),
+                crate::markdown::escape_html(&r.title)
+            ));
             if !r.byline.is_empty() {
-                out.push_str(&format!("<p><em>{}</em></p>", esc(&r.byline)));
+                out.push_str(&format!("<p><em>{}</em></p>", crate::markdown::escape_html(&r.byline)));
             }
             if let Some(take) = &r.take {
                 out.push_str(&take.html);
             }
             for rel in &r.related {
-                out.push_str(&format!("<p>Also: <a href=\"{}\">{}</a></p>", esc(&rel.url), esc(&rel.title)));
+                out.push_str(&format!(
+                    "<p>Also: <a href=\"{}\">{}</a></p>",
+                    crate::markdown::escape_html(&rel.url),
+                    crate::markdown::escape_html(&rel.title)
+                ));
             }
         }
     }
-    out.push_str(&format!("<p><a href=\"{0}\">Read this issue on the web</a></p>", esc(&e.web_url)));
-    out
-}
-
-/// Escapes text for HTML.
-fn esc(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
+    out.push_str(&format!(
+        "<p><a href=\"{0}\">Read this issue on the web</a></p>",
+        crate::markdown::escape_html(&e.web_url)
+    ));
     out
 }

@@ -167,7 +167,7 @@ impl Personal {
                 Part::Hole(var) => {
                     value.clear();
                     match self.escape {
-                        Escape::Html => push_html_escaped(&mut value, recipient.value(var)),
+                        Escape::Html => crate::markdown::push_escaped_html(&mut value, recipient.value(var)),
                         Escape::None => value.push_str(recipient.value(var)),
                     }
                     out.extend_from_slice(quoted_printable_piece(&value).as_bytes());
@@ -189,7 +189,7 @@ impl Personal {
                 Part::Hole(var) => {
                     let value = recipient.value(var);
                     match self.escape {
-                        Escape::Html => push_html_escaped(&mut out, value),
+                        Escape::Html => crate::markdown::push_escaped_html(&mut out, value),
                         Escape::None => out.push_str(value),
                     }
                 }
@@ -212,19 +212,6 @@ fn quoted_printable_piece(text: &str) -> String {
         encoded.push_str("=\r\n");
     }
     encoded
-}
-
-fn push_html_escaped(out: &mut String, value: &str) {
-    for c in value.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
 }
 
 #[cfg(test)]
