@@ -98,7 +98,8 @@ fn render(root: &Path, number: Option<u32>, version: u64) -> Snapshot {
     // A fixed key: preview must not create the publication's secret, and its
     // unsubscribe links are never followed.
     let secret = Secret::from_bytes(b"masthead preview: not a real secret");
-    match Artifacts::render(&ws, number, &secret, SystemTime::now()) {
+    let now = crate::clock::now().map_or_else(|_| SystemTime::now(), SystemTime::from);
+    match Artifacts::render(&ws, number, &secret, now) {
         Ok(artifacts) => {
             snapshot.title = artifacts.edition.subject.clone();
             snapshot.web_url = artifacts.social.web_url.clone();
@@ -383,7 +384,12 @@ async fn dark(State(state): State<Arc<AppState>>, UrlPath(path): UrlPath<String>
     let Some((bytes, kind)) = file(&state, &path).filter(|(_, kind)| kind.starts_with("text/html")) else {
         return (StatusCode::NOT_FOUND, format!("{path} is not a rendered HTML file")).into_response();
     };
-    let html = String::from_utf8_lossy(&bytes);
+    let mut html = String::from_utf8_lossy(&bytes).into_owned();
+    // The email's own `color-scheme` ("light dark") would leave the choice to the browser.
+    while let Some(at) = html.find("<meta name=\"color-scheme\"") {
+        let end = html[at..].find('>').map_or(html.len(), |i| at + i + 1);
+        html.replace_range(at..end, "");
+    }
     let inject = "<meta name=\"color-scheme\" content=\"dark\"><style>:root{color-scheme:dark}</style>";
     let html = match html.find("<head>").or_else(|| html.find("<head ")) {
         Some(at) => {
