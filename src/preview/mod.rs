@@ -2,7 +2,8 @@
 //! re-rendered (through [`Artifacts::render`], the same code `publish build` uses)
 //! whenever a file of the publication changes, with the page told over SSE.
 //!
-//! - `/?view=desktop|mobile|dark|text|web|social|feed`: the preview page.
+//! - `/?view=desktop|mobile|dark|text|web|social|feed[&issue=N]`: the preview page,
+//!   with an index of every issue (`issue=N` switches the preview to issue N).
 //! - `/content?view=…`: the page's changing part, fetched again on each change.
 //! - `/raw/<path>`: the rendered files, from memory (and media from the workspace).
 //! - `/dark/<path>`: an HTML file with `color-scheme: dark` injected.
@@ -16,7 +17,7 @@ use std::collections::BTreeMap;
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result};
@@ -45,6 +46,8 @@ const DEBOUNCE: Duration = Duration::from_millis(200);
 struct Snapshot {
     version: u64,
     number: Option<u32>,
+    /// Every issue in `issues/`, for the index.
+    issues: Vec<u32>,
     title: String,
     files: BTreeMap<String, Vec<u8>>,
     /// Media files the rendered pages link to: path relative to `out/` → file.
@@ -56,6 +59,11 @@ struct Snapshot {
 }
 
 struct AppState {
+    root: PathBuf,
+    /// The issue asked for (`None`: the newest).
+    wanted: Mutex<Option<u32>>,
+    /// Held while rendering, so that versions follow each other.
+    rendering: Mutex<()>,
     snapshot: RwLock<Snapshot>,
     versions: watch::Sender<u64>,
 }
@@ -75,6 +83,7 @@ fn render(root: &Path, number: Option<u32>, version: u64) -> Snapshot {
         return snapshot;
     };
     snapshot.number = Some(number);
+    snapshot.issues = ws.issues.keys().copied().collect();
     let entry_file = ws.issues.get(&number).map(|e| e.file.as_str());
     let errors: Vec<&Diagnostic> = ws
         .diags
@@ -127,8 +136,14 @@ pub fn run(root: &Path, number: Option<u32>, addr: SocketAddr) -> Result<()> {
         eprintln!("{errors}");
     }
     let (versions, _) = watch::channel(1u64);
-    let state = Arc::new(AppState { snapshot: RwLock::new(first), versions });
-    watch_files(&root, number, Arc::clone(&state))?;
+    let state = Arc::new(AppState {
+        root: root.clone(),
+        wanted: Mutex::new(number),
+        rendering: Mutex::new(()),
+        snapshot: RwLock::new(first),
+        versions,
+    });
+    watch_files(&root, Arc::clone(&state))?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     runtime.block_on(async move {
@@ -139,7 +154,7 @@ pub fn run(root: &Path, number: Option<u32>, addr: SocketAddr) -> Result<()> {
 }
 
 /// Watches the publication's files; re-renders and tells the pages on every change.
-fn watch_files(root: &Path, number: Option<u32>, state: Arc<AppState>) -> Result<()> {
+fn watch_files(root: &Path, state: Arc<AppState>) -> Result<()> {
     let root = &root.canonicalize().with_context(|| format!("cannot read {}", root.display()))?;
     let (tx, rx) = std::sync::mpsc::channel();
     let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
@@ -175,19 +190,26 @@ fn watch_files(root: &Path, number: Option<u32>, state: Arc<AppState>) -> Result
             if !relevant {
                 continue;
             }
-            let version = state.snapshot.read().map_or(0, |s| s.version) + 1;
-            let snapshot = render(&root, number, version);
-            match &snapshot.errors {
-                Some(errors) => eprintln!("re-rendered (version {version}), with errors:\n{errors}"),
-                None => eprintln!("re-rendered (version {version})"),
-            }
-            if let Ok(mut current) = state.snapshot.write() {
-                *current = snapshot;
-            }
-            state.versions.send_replace(version);
+            rerender(&state);
         }
     });
     Ok(())
+}
+
+/// Renders the wanted issue again, stores it and tells the pages.
+fn rerender(state: &AppState) {
+    let _rendering = state.rendering.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let number = *state.wanted.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let version = state.snapshot.read().map_or(0, |s| s.version) + 1;
+    let snapshot = render(&state.root, number, version);
+    match &snapshot.errors {
+        Some(errors) => eprintln!("re-rendered (version {version}), with errors:\n{errors}"),
+        None => eprintln!("re-rendered (version {version})"),
+    }
+    if let Ok(mut current) = state.snapshot.write() {
+        *current = snapshot;
+    }
+    state.versions.send_replace(version);
 }
 
 fn router(state: Arc<AppState>) -> Router {
@@ -203,6 +225,8 @@ fn router(state: Arc<AppState>) -> Router {
 #[derive(Deserialize)]
 struct ViewQuery {
     view: Option<String>,
+    /// Switches the preview to this issue.
+    issue: Option<u32>,
 }
 
 const VIEWS: [(&str, &str); 7] = [
@@ -222,7 +246,25 @@ fn view_of(q: &ViewQuery) -> &'static str {
 
 async fn page(State(state): State<Arc<AppState>>, Query(q): Query<ViewQuery>) -> Html<String> {
     let view = view_of(&q);
+    let current = state.snapshot.read().ok().and_then(|s| s.number);
+    if let Some(n) = q.issue
+        && Some(n) != current
+    {
+        if let Ok(mut wanted) = state.wanted.lock() {
+            *wanted = Some(n);
+        }
+        let renderer = Arc::clone(&state);
+        let _ = tokio::task::spawn_blocking(move || rerender(&renderer)).await;
+    }
     let Ok(snapshot) = state.snapshot.read() else { return Html("the preview failed".into()) };
+    let index: String = snapshot
+        .issues
+        .iter()
+        .map(|n| {
+            let current = if Some(*n) == snapshot.number { " aria-current=\"page\"" } else { "" };
+            format!("<a href=\"/?issue={n}&amp;view={view}\" class=\"issue\"{current}>#{n}</a>")
+        })
+        .collect();
     let tabs: String = VIEWS
         .iter()
         .map(|(id, name)| {
@@ -239,6 +281,7 @@ body{{font:15px system-ui,sans-serif;margin:0;background:#f3f3f3;color:#222}}
 nav{{display:flex;gap:.25rem;padding:.5rem 1rem;background:#222;flex-wrap:wrap}}
 nav a{{color:#ddd;text-decoration:none;padding:.3rem .7rem;border-radius:4px}}
 nav a[aria-current]{{background:#fff;color:#222}}
+nav.issues{{background:#444;color:#ccc;align-items:center;font-size:13px}}
 main{{padding:1rem}}
 iframe{{border:1px solid #ccc;background:#fff;display:block;margin:0 auto;height:80vh}}
 iframe.desktop,iframe.dark,iframe.web{{width:max(600px,80%)}}
@@ -248,7 +291,7 @@ pre{{white-space:pre-wrap;background:#fff;padding:1rem;border:1px solid #ccc;max
 .post .count.over{{color:#c00;font-weight:bold}}
 .note{{color:#666;font-size:13px}}
 </style></head>
-<body><nav>{tabs}</nav><main id="content" data-view="{view}">{content}</main>
+<body><nav>{tabs}</nav><nav class="issues">Issues: {index}</nav><main id="content" data-view="{view}">{content}</main>
 <script>
 const main = document.getElementById('content');
 let version = Number(main.querySelector('[data-version]')?.dataset.version || 0);

@@ -61,8 +61,12 @@ try {
     console.log(`ok: ${view}`);
   }
 
+  // The index of issues marks the one previewed.
+  await page.goto(`${url}/?issue=9&view=desktop`);
+  await page.locator('nav.issues a[aria-current]', { hasText: '#9' }).waitFor();
+  console.log('ok: issue index');
+
   // Live reload: the page follows edits without being reloaded by us.
-  await page.goto(`${url}/?view=desktop`);
   await page.locator('#title', { hasText: 'Sora' }).waitFor();
   await page.evaluate(() => { window.__notReloaded = true; });
   const file = join(fixture, 'issues/009.toml');
