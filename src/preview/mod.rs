@@ -56,6 +56,8 @@ struct Snapshot {
     web_url: String,
     /// The diagnostics, one after another, when the issue does not render.
     errors: Option<String>,
+    /// Warnings `check` would print for this issue, when it renders.
+    warnings: String,
 }
 
 struct AppState {
@@ -85,17 +87,17 @@ fn render(root: &Path, number: Option<u32>, version: u64) -> Snapshot {
     snapshot.number = Some(number);
     snapshot.issues = ws.issues.keys().copied().collect();
     let entry_file = ws.issues.get(&number).map(|e| e.file.as_str());
-    let errors: Vec<&Diagnostic> = ws
+    let (errors, warnings): (Vec<&Diagnostic>, Vec<&Diagnostic>) = ws
         .diags
         .items
         .iter()
-        .filter(|d| d.is_error())
         .filter(|d| {
             matches!(d.file.as_str(), "publish.toml" | "sponsors.toml")
                 || d.file.starts_with("templates/")
                 || Some(d.file.as_str()) == entry_file
         })
-        .collect();
+        .partition(|d| d.is_error());
+    snapshot.warnings = warnings.iter().map(|d| format!("{d}\n")).collect::<Vec<_>>().join("\n");
     if !errors.is_empty() {
         snapshot.errors = Some(errors.iter().map(|d| format!("{d}\n")).collect::<Vec<_>>().join("\n"));
         return snapshot;
@@ -120,6 +122,9 @@ fn render(root: &Path, number: Option<u32>, version: u64) -> Snapshot {
             snapshot.media =
                 artifacts.media.into_iter().map(|(from, to)| (to.to_string_lossy().replace('\\', "/"), from)).collect();
             snapshot.social = Some(artifacts.social);
+            for d in &artifacts.warnings {
+                snapshot.warnings.push_str(&format!("{d}\n\n"));
+            }
         }
         Err(diags) => {
             snapshot.errors = Some(diags.items.iter().map(|d| format!("{d}\n")).collect::<Vec<_>>().join("\n"));
@@ -288,6 +293,7 @@ iframe.desktop,iframe.dark,iframe.web{{width:max(600px,80%)}}
 iframe.mobile{{width:375px}}
 pre{{white-space:pre-wrap;background:#fff;padding:1rem;border:1px solid #ccc;max-width:80ch}}
 .errors{{background:#fff0f0;border-color:#d33;color:#900}}
+.warnings{{background:#fffbe6;border-color:#c90;color:#640}}
 .post .count.over{{color:#c00;font-weight:bold}}
 .note{{color:#666;font-size:13px}}
 </style></head>
@@ -328,6 +334,9 @@ fn content_html(s: &Snapshot, view: &str) -> String {
         return html;
     }
     html.push_str(&format!("<h1 id=\"title\">{}</h1>", escape(&s.title)));
+    if !s.warnings.is_empty() {
+        html.push_str(&format!("<pre class=\"warnings\" id=\"warnings\">{}</pre>", escape(s.warnings.trim_end())));
+    }
     let iframe =
         |class: &str, src: String| format!("<iframe class=\"{class}\" title=\"{class}\" src=\"{src}?v={v}\"></iframe>");
     let text = |path: &str| s.files.get(path).map(|b| String::from_utf8_lossy(b).into_owned()).unwrap_or_default();
