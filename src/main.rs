@@ -14,6 +14,7 @@ mod fsutil;
 mod markdown;
 mod media;
 mod output;
+mod preview;
 mod render;
 mod schedule;
 mod serve;

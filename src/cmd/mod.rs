@@ -6,6 +6,7 @@ pub mod check;
 pub mod cron;
 pub mod issue;
 pub mod new;
+pub mod preview;
 pub mod schedule;
 pub mod serve;
 pub mod status;
@@ -34,7 +35,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Build { number } => build::run(&root, number),
         Command::Check { number } => check::run(&root, number),
         Command::Issue(args) => issue::run(&root, &args),
-        Command::Preview(_) => not_yet("preview"),
+        Command::Preview(args) => preview::run(&root, &args),
         Command::Test { number, to } => test::run(&root, number, to.as_deref()),
         Command::Cron { now } => cron::run(&root, now.as_deref()),
         Command::Schedule { now } => schedule::run(&root, now.as_deref()),
@@ -46,8 +47,4 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         }
         Command::Serve { bind } => serve::run(&root, &bind),
     }
-}
-
-fn not_yet(name: &str) -> Result<Outcome> {
-    anyhow::bail!("`publish {name}` is not implemented yet in this version of Masthead")
 }

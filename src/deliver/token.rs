@@ -52,8 +52,7 @@ impl Secret {
         Secret::load_or_create(state_dir)
     }
 
-    #[cfg(test)]
-    /// A secret from known bytes (tests).
+    /// A secret from known bytes (tests, and `publish preview`, whose links are never followed).
     pub fn from_bytes(bytes: &[u8]) -> Secret {
         Secret(bytes.to_vec())
     }

@@ -5,6 +5,7 @@ mod check;
 mod cron;
 mod curate;
 mod podcast;
+mod preview;
 mod send;
 mod serve;
 mod smtp;

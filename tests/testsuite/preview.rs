@@ -1,0 +1,67 @@
+//! `publish preview` in a real browser (Chromium driven by playwright-core):
+//! every view renders, and edits show up live, errors included.
+
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use crate::smtp::free_port;
+use crate::support::{Fixture, repo};
+
+struct Preview(Child);
+
+impl Drop for Preview {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The `node_modules` holding playwright-core, which `scripts/test` installs.
+fn node_modules() -> PathBuf {
+    let dir = std::env::var_os("MASTHEAD_NODE_MODULES")
+        .map_or_else(|| repo().join("tests/browser/node_modules"), PathBuf::from);
+    assert!(
+        dir.join("playwright-core").is_dir(),
+        "no playwright-core in {}: run the tests with `bash scripts/test`, which installs it",
+        dir.display()
+    );
+    dir
+}
+
+#[test]
+fn preview_renders_every_view_and_reloads_live_in_a_browser() {
+    let modules = node_modules();
+    let chromium = Command::new("which").arg("chromium").output().expect("which");
+    assert!(
+        chromium.status.success(),
+        "no chromium on PATH: run the tests with `bash scripts/test`, which installs it"
+    );
+
+    let fixture = Fixture::reference();
+    let port = free_port();
+    let _server = Preview(fixture.command(&["preview", "9", "--port", &port.to_string()]).spawn());
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(30), "publish preview did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    let shots = repo().join("target/preview-shots");
+    let output = Command::new("node")
+        .arg(repo().join("tests/browser/preview.mjs"))
+        .arg(format!("http://127.0.0.1:{port}"))
+        .arg(fixture.path())
+        .arg(&shots)
+        .env("MASTHEAD_NODE_MODULES", &modules)
+        .current_dir(repo().join("tests/browser"))
+        .output()
+        .expect("node must be installed to run the browser test");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the browser test failed:\n{stdout}\n{stderr}");
+    for view in ["desktop", "mobile", "dark", "text", "web", "social", "feed", "edited", "error", "recovered"] {
+        assert!(shots.join(format!("{view}.png")).is_file(), "no screenshot of {view}");
+    }
+}
