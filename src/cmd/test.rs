@@ -13,6 +13,13 @@ use crate::workspace::Workspace;
 
 pub fn run(root: &Path, number: u32, to: Option<&str>) -> Result<Outcome> {
     let ws = Workspace::load(root)?;
+    println!("{}", send_test(&ws, number, to)?);
+    Ok(Outcome::Done)
+}
+
+/// Sends one `[TEST]` copy of issue `number` (to `to`, else `[email] test_to`);
+/// says where it went and what the server answered.
+pub fn send_test(ws: &Workspace, number: u32, to: Option<&str>) -> Result<String> {
     let config = ws.config()?;
     let to = to
         .or(config.email.test_to.as_deref())
@@ -21,8 +28,8 @@ pub fn run(root: &Path, number: u32, to: Option<&str>) -> Result<Outcome> {
         .to_string();
     check_address(&to).map_err(|e| anyhow::anyhow!(e))?;
     let transport = Transport::choose(config, &ws.out_dir(), number)?;
-    let artifacts = build::build(&ws, number)?;
-    let factory = issue::factory(&ws, artifacts, true)?;
+    let artifacts = build::build(ws, number)?;
+    let factory = issue::factory(ws, artifacts, true)?;
     let subscriber = Subscriber {
         id: 0,
         email: to.clone(),
@@ -33,6 +40,5 @@ pub fn run(root: &Path, number: u32, to: Option<&str>) -> Result<Outcome> {
         status_by: None,
     };
     let reply = send_one(&factory, &transport, &subscriber)?;
-    println!("test of issue {number} sent to {to} via {}: {reply}", transport.describe());
-    Ok(Outcome::Done)
+    Ok(format!("test of issue {number} sent to {to} via {}: {reply}", transport.describe()))
 }

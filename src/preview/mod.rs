@@ -222,6 +222,7 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/", get(page))
         .route("/content", get(content))
         .route("/events", get(events))
+        .route("/test", axum::routing::post(send_test))
         .route("/raw/{*path}", get(raw))
         .route("/dark/{*path}", get(dark))
         .with_state(state)
@@ -286,6 +287,8 @@ body{{font:15px system-ui,sans-serif;margin:0;background:#f3f3f3;color:#222}}
 nav{{display:flex;gap:.25rem;padding:.5rem 1rem;background:#222;flex-wrap:wrap}}
 nav a{{color:#ddd;text-decoration:none;padding:.3rem .7rem;border-radius:4px}}
 nav a[aria-current]{{background:#fff;color:#222}}
+#send-test{{margin-left:auto;font:inherit;padding:.3rem .7rem;border-radius:4px;border:0;cursor:pointer}}
+#test-result{{color:#ddd;padding:.3rem .5rem;font-size:13px}}
 nav.issues{{background:#444;color:#ccc;align-items:center;font-size:13px}}
 main{{padding:1rem}}
 iframe{{border:1px solid #ccc;background:#fff;display:block;margin:0 auto;height:80vh}}
@@ -297,7 +300,7 @@ pre{{white-space:pre-wrap;background:#fff;padding:1rem;border:1px solid #ccc;max
 .post .count.over{{color:#c00;font-weight:bold}}
 .note{{color:#666;font-size:13px}}
 </style></head>
-<body><nav>{tabs}</nav><nav class="issues">Issues: {index}</nav><main id="content" data-view="{view}">{content}</main>
+<body><nav>{tabs}<button id="send-test" type="button">Send me a test</button><output id="test-result"></output></nav><nav class="issues">Issues: {index}</nav><main id="content" data-view="{view}">{content}</main>
 <script>
 const main = document.getElementById('content');
 let version = Number(main.querySelector('[data-version]')?.dataset.version || 0);
@@ -306,12 +309,35 @@ async function refresh() {{
   main.innerHTML = await r.text();
   version = Number(main.querySelector('[data-version]')?.dataset.version || 0);
 }}
+document.getElementById('send-test').onclick = async () => {{
+  const out = document.getElementById('test-result');
+  out.textContent = 'sending…';
+  const r = await fetch('/test', {{method: 'POST'}});
+  out.textContent = await r.text();
+}};
 const events = new EventSource('/events');
 events.onmessage = (e) => {{ if (Number(e.data) !== version) refresh(); }};
 </script>
 </body></html>"#,
         content = content_html(&snapshot, view),
     ))
+}
+
+/// `POST /test`: sends the previewed issue as `publish test` would, to `[email] test_to`.
+async fn send_test(State(state): State<Arc<AppState>>) -> Response {
+    let number = state.snapshot.read().ok().and_then(|s| s.number);
+    let root = state.root.clone();
+    let result = tokio::task::spawn_blocking(move || {
+        let number = number.ok_or_else(|| anyhow::anyhow!("no issue renders: fix the errors first"))?;
+        let ws = crate::workspace::Workspace::load(&root)?;
+        crate::cmd::test::send_test(&ws, number, None)
+    })
+    .await;
+    match result {
+        Ok(Ok(message)) => (axum::http::StatusCode::OK, message).into_response(),
+        Ok(Err(e)) => (axum::http::StatusCode::UNPROCESSABLE_ENTITY, format!("not sent: {e:#}")).into_response(),
+        Err(e) => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, format!("not sent: {e}")).into_response(),
+    }
 }
 
 async fn content(State(state): State<Arc<AppState>>, Query(q): Query<ViewQuery>) -> Html<String> {

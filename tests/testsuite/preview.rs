@@ -65,3 +65,35 @@ fn preview_renders_every_view_and_reloads_live_in_a_browser() {
         assert!(shots.join(format!("{view}.png")).is_file(), "no screenshot of {view}");
     }
 }
+
+#[test]
+fn the_send_me_a_test_button_sends_a_test_copy_to_test_to() {
+    let smtp = crate::smtp::SmtpServer::start(&[]);
+    let fixture = Fixture::reference();
+    let port = free_port();
+    let _server = Preview(
+        fixture.command(&["preview", "9", "--port", &port.to_string()]).env("PUBLISH_SMTP_URL", &smtp.url()).spawn(),
+    );
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(30), "publish preview did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into();
+    let page = agent.get(&format!("http://127.0.0.1:{port}/")).call().unwrap().body_mut().read_to_string().unwrap();
+    assert!(page.contains("Send me a test"), "the page has the button");
+    let mut response = agent.post(&format!("http://127.0.0.1:{port}/test")).send("").unwrap();
+    let status = response.status().as_u16();
+    let body = response.body_mut().read_to_string().unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("sent to editor@analyse.asia"), "{body}");
+    let got = smtp.received();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].rcpt, "editor@analyse.asia");
+    assert!(got[0].raw.contains("Subject: [TEST] This Week in Asia #9"), "{}", &got[0].raw[..400]);
+    assert!(fixture.run(&["status", "9"]).success().stdout().contains("not sent"), "no send records touched");
+}
