@@ -70,6 +70,10 @@ pub fn run(config: ServeConfig, bind: &str) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         eprintln!("serving {} and one-click unsubscribe on http://{addr}/", config.out_dir.display());
         let app = router(config)?;
+        // Small responses go out at once (Nagle would hold a split header/body ~40 ms).
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(listener, app).await.context("the server stopped")
     })
 }

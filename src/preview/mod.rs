@@ -154,6 +154,9 @@ pub fn run(root: &Path, number: Option<u32>, addr: SocketAddr) -> Result<()> {
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         eprintln!("previewing on http://{addr}/ (reloads when files change; Ctrl-C to stop)");
+        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
+            let _ = tcp.set_nodelay(true);
+        });
         axum::serve(listener, router(state)).await.context("the server stopped")
     })
 }
