@@ -34,6 +34,7 @@ use tokio::sync::watch;
 
 use crate::deliver::token::Secret;
 use crate::diag::Diagnostic;
+use crate::markdown::escape_html;
 use crate::output::Artifacts;
 use crate::render::social::SocialPosts;
 use crate::workspace::Workspace;
@@ -358,13 +359,13 @@ fn content_html(s: &Snapshot, view: &str) -> String {
             "<h1 id=\"title\">Issue {number}: cannot render</h1>\
              <p>Fix these and save: the preview comes back by itself.</p>\
              <pre class=\"errors\" id=\"errors\">{}</pre>",
-            escape(errors)
+            escape_html(errors)
         ));
         return html;
     }
-    html.push_str(&format!("<h1 id=\"title\">{}</h1>", escape(&s.title)));
+    html.push_str(&format!("<h1 id=\"title\">{}</h1>", escape_html(&s.title)));
     if !s.warnings.is_empty() {
-        html.push_str(&format!("<pre class=\"warnings\" id=\"warnings\">{}</pre>", escape(s.warnings.trim_end())));
+        html.push_str(&format!("<pre class=\"warnings\" id=\"warnings\">{}</pre>", escape_html(s.warnings.trim_end())));
     }
     let iframe =
         |class: &str, src: String| format!("<iframe class=\"{class}\" title=\"{class}\" src=\"{src}?v={v}\"></iframe>");
@@ -379,13 +380,15 @@ fn content_html(s: &Snapshot, view: &str) -> String {
                  (system setting, or DevTools › Rendering › Emulate CSS prefers-color-scheme).</p>",
             );
         }
-        "text" => html.push_str(&format!("<pre id=\"text\">{}</pre>", escape(&text(&format!("{number}/email.txt"))))),
+        "text" => {
+            html.push_str(&format!("<pre id=\"text\">{}</pre>", escape_html(&text(&format!("{number}/email.txt")))))
+        }
         "web" => html.push_str(&iframe("web", format!("/raw/{number}/index.html"))),
         "social" => html.push_str(&social_html(s)),
         "feed" => {
             let feed = text("newsletter.xml");
             let entry = feed_entry(&feed, &s.web_url).unwrap_or(&feed);
-            html.push_str(&format!("<pre id=\"feed\">{}</pre>", escape(entry)));
+            html.push_str(&format!("<pre id=\"feed\">{}</pre>", escape_html(entry)));
         }
         _ => html.push_str(&iframe("desktop", format!("/raw/{number}/email.html"))),
     }
@@ -397,7 +400,7 @@ fn social_html(s: &Snapshot) -> String {
     let Some(social) = &s.social else { return String::new() };
     let mut html = String::new();
     for pp in social.platforms.values() {
-        html.push_str(&format!("<section class=\"platform\"><h2>{}</h2>", escape(pp.name)));
+        html.push_str(&format!("<section class=\"platform\"><h2>{}</h2>", escape_html(pp.name)));
         for (i, post) in pp.posts.iter().enumerate() {
             let over = post.length > pp.limit || pp.byte_limit.is_some_and(|max| post.bytes > max);
             let bytes = pp.byte_limit.map_or_else(String::new, |max| format!(", {} / {max} bytes", post.bytes));
@@ -407,8 +410,8 @@ fn social_html(s: &Snapshot) -> String {
                 i + 1,
                 post.length,
                 pp.limit,
-                escape(pp.counted_in),
-                escape(&post.text),
+                escape_html(pp.counted_in),
+                escape_html(&post.text),
             ));
         }
         html.push_str("</section>");
@@ -497,18 +500,4 @@ fn content_type(path: &str) -> &'static str {
         "m4a" => "audio/mp4",
         _ => "application/octet-stream",
     }
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
