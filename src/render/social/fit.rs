@@ -123,7 +123,8 @@ pub fn cuts(text: &str) -> (Vec<usize>, Vec<usize>) {
 }
 
 /// `text` cut at `end` (from [`cuts`]), ending in "…" (a full stop becomes it);
-/// nothing at all when `end` is 0.
+/// nothing at all when `end` is 0. A cut right after a URL puts a space before
+/// the "…", so that no client reads it as part of the link.
 pub fn shortened(text: &str, end: usize) -> String {
     if end == 0 {
         return String::new();
@@ -131,6 +132,9 @@ pub fn shortened(text: &str, end: usize) -> String {
     let body = &text[..end];
     let mut short = body.strip_suffix(['.', '。']).unwrap_or(body).to_string();
     if !short.ends_with(ELLIPSIS) {
+        if entities::x_urls(body).iter().any(|url| url.end == body.len()) {
+            short.push(' ');
+        }
         short.push(ELLIPSIS);
     }
     short
@@ -277,6 +281,8 @@ mod tests {
                 assert!(body.len() <= start || body.len() >= start + whole.len(), "{cut:?} cuts {whole:?}");
             }
         }
+        // The "…" after a link stands apart, so that no client reads it as part of the URL.
+        assert!(words.contains(&"Read https://example.com/a/b?c=d …".to_string()), "{words:?}");
     }
 
     #[test]

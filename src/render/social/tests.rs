@@ -189,9 +189,11 @@ fn assert_clean_cut(whole: &str, post: &Post) {
         let line_end = line_start + line.len();
         line_start = line_end + 1;
         let Some(body) = line.strip_suffix(fit::ELLIPSIS) else { continue };
-        // A Bluesky link's short text ends in "…" too; that is no cut.
+        // A Bluesky link's short text ends in "…" too, and a cut right after a
+        // link ends with the link's short text: neither is a cut inside it.
+        let body_end = line_end - line.len() + body.trim_end().len();
         let in_link =
-            post.facets.iter().flatten().any(|f| f.index.byte_start < line_end && line_end <= f.index.byte_end);
+            post.facets.iter().flatten().any(|f| f.index.byte_start < body_end && body_end <= f.index.byte_end);
         let Some(at) = whole.find(body.trim_end()).filter(|_| !body.trim().is_empty() && !in_link) else { continue };
         let cut = at + body.trim_end().len();
         prop_assert_cut(cut == whole.len() || boundaries.contains(&cut), &format!("cut inside a grapheme: {line:?}"));
@@ -233,5 +235,17 @@ proptest! {
             prop_assert!(links_of(&post).contains(&page), "{:?} lost its link: {:?}", platform, post.text);
             assert_clean_cut(&hook, &post);
         }
+    }
+}
+
+/// Found by the property test above: a take cut right after a URL in it.
+#[test]
+fn a_take_cut_right_after_its_link_keeps_the_link_whole() {
+    let renderer = renderer();
+    let take = format!("See https://example.com/ {}", "x".repeat(3100));
+    for platform in Platform::ALL {
+        let post = recommendation(&renderer, platform, "Title", &take, "https://example.com/a");
+        assert!(post.text.contains(" …"), "{platform:?}: {:?}", post.text);
+        assert_clean_cut(&take, &post);
     }
 }
