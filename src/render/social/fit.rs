@@ -9,6 +9,7 @@
 
 use std::ops::Range;
 
+use unicode_normalization::UnicodeNormalization;
 use unicode_segmentation::{GraphemeCursor, UnicodeSegmentation};
 
 use super::entities;
@@ -36,13 +37,16 @@ pub fn fit(rendered: &str, slots: &[Slot], mut accept: impl FnMut(&str) -> bool)
         }
         tidy(&post)
     };
-    let mut texts: Vec<String> = slots.iter().map(|s| s.text.clone()).collect();
+    // Cut the text the platforms count: NFC, where a combining mark may join a
+    // URL's last letter and so lengthen the URL.
+    let normalised: Vec<String> = slots.iter().map(|s| s.text.nfc().collect()).collect();
+    let mut texts = normalised.clone();
     let whole = fill(&texts);
     if accept(&whole) {
         return Some((whole, false));
     }
-    for (i, slot) in slots.iter().enumerate() {
-        let whole = slot.text.trim();
+    for (i, text) in normalised.iter().enumerate() {
+        let whole = text.trim();
         let (sentences, words) = cuts(whole);
         for group in [sentences, words, vec![0]] {
             // Within a group a shorter cut never makes a longer post, so the
