@@ -97,6 +97,9 @@ pub struct IssueArgs {
     /// Print a machine-readable summary.
     #[arg(long)]
     pub json: bool,
+    /// Try the recipients that failed in an earlier run again (bounced addresses stay out).
+    #[arg(long)]
+    pub retry_failed: bool,
 }
 
 #[derive(Debug, Args)]

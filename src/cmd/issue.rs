@@ -46,7 +46,7 @@ struct FailureGroup {
 pub enum Mode {
     /// `publish issue N`: asks first on a real transport unless `yes`; new
     /// subscribers since the first run are added to the audience.
-    Manual { yes: bool, json: bool },
+    Manual { yes: bool, json: bool, retry_failed: bool },
     /// `publish cron`: no questions, the audience stays the one it started with.
     Cron,
 }
@@ -64,7 +64,7 @@ pub fn run(root: &Path, args: &IssueArgs) -> Result<Outcome> {
         let transport = Transport::choose(ws.config()?, &ws.out_dir(), args.number)?;
         return dry_run(&ws, args.number, &transport);
     }
-    match send(&ws, args.number, Mode::Manual { yes: args.yes, json: args.json })? {
+    match send(&ws, args.number, Mode::Manual { yes: args.yes, json: args.json, retry_failed: args.retry_failed })? {
         Sent::Done(outcome) => Ok(outcome),
         Sent::Busy(holder) => bail!(
             "issue {n} is being sent right now by {holder}: wait for it to finish (`publish status {n}` shows progress)",
@@ -86,6 +86,10 @@ pub fn send(ws: &Workspace, n: u32, mode: Mode) -> Result<Sent> {
     let mut store = Store::open(&state)?;
     let now = crate::clock::now()?;
     store.enrol(n, matches!(mode, Mode::Manual { .. }), &now.to_string())?;
+    if let Mode::Manual { retry_failed: true, .. } = mode {
+        let requeued = store.retry_failed(n, &now.to_string())?;
+        eprintln!("{requeued} recipients who failed before are queued again");
+    }
     let before = store.counts(n)?;
     let json = matches!(mode, Mode::Manual { json: true, .. });
     if let Mode::Manual { yes, .. } = mode
@@ -125,8 +129,13 @@ pub fn send(ws: &Workspace, n: u32, mode: Mode) -> Result<Sent> {
     }
     if let Some(why) = stats.aborted {
         bail!(
-            "sending stopped: {why}; {} recipients are still pending: run `publish issue {n}` again to resume",
-            after.pending
+            "sending stopped: {why}\n{} recipients are still pending: run `publish issue {n}` again to resume{}",
+            after.pending,
+            if after.failed > 0 {
+                format!(" (add --retry-failed to try the {} failed ones too)", after.failed)
+            } else {
+                String::new()
+            }
         );
     }
     Ok(Sent::Done(if after.failed > 0 { Outcome::PartlyFailed } else { Outcome::Done }))

@@ -26,7 +26,7 @@ pub fn run(root: &Path, command: &SubscribersCommand) -> Result<Outcome> {
             }
             let counts = store.upsert_subscribers(&parsed.rows, &now)?;
             println!(
-                "imported {name}: {} added, {} updated, {} kept unsubscribed or removed, {} bad row{}",
+                "imported {name}: {} added, {} updated, {} kept unsubscribed, removed or bounced, {} bad row{}",
                 counts.added,
                 counts.updated,
                 counts.suppressed,

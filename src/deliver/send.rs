@@ -89,6 +89,7 @@ struct Shared {
     transport: Transport,
     options: Options,
     throttle: Throttle,
+    breaker: Breaker,
     acks: std::sync::mpsc::Sender<Ack>,
     abort: AtomicBool,
     abort_reason: std::sync::Mutex<Option<String>>,
@@ -129,6 +130,7 @@ pub fn run(
     let hello = ClientId::Domain(factory.letter.domain.clone());
     let shared = Arc::new(Shared {
         throttle: Throttle::new(options.rate_per_sec),
+        breaker: Breaker::default(),
         factory,
         transport,
         options,
@@ -245,6 +247,7 @@ async fn worker_loop(
             let error = match result {
                 Ok(reply) => {
                     shared.throttle.succeeded().await;
+                    shared.breaker.accepted();
                     break Outcome::Sent { reply };
                 }
                 Err(e) => e,
@@ -253,21 +256,36 @@ async fn worker_loop(
                 *conn = None;
             }
             match error {
-                SendError::Permanent(reply) => break Outcome::Failed { reply },
-                SendError::Transient { reply, slow_down } => {
+                SendError::Permanent(reply) if crate::deliver::smtp::is_hard_bounce(&reply) => {
+                    break Outcome::Bounced { reply };
+                }
+                SendError::Permanent(reply) | SendError::Content(reply) => {
+                    if shared.breaker.refused() {
+                        let why = format!("the server refused {BREAKER_LIMIT} messages in a row ({reply})");
+                        stop(shared, why);
+                    }
+                    break Outcome::Failed { reply };
+                }
+                SendError::Refused(reason) => {
+                    stop(shared, reason);
+                    return Ok(());
+                }
+                SendError::Transient { reply, slow_down, to_sender } => {
                     if slow_down {
                         shared.throttle.slow_down().await;
                     }
                     if attempt >= opts.max_attempts {
+                        if to_sender {
+                            stop(shared, format!("{reply} (after {attempt} attempts)"));
+                            return Ok(());
+                        }
                         break Outcome::Failed { reply: format!("{reply} (gave up after {attempt} attempts)") };
                     }
                 }
                 SendError::Connection(reason) => {
                     *conn = None;
                     if attempt >= opts.max_attempts {
-                        let why = format!("{reason} (after {attempt} attempts)");
-                        shared.abort.store(true, Ordering::Relaxed);
-                        shared.abort_reason.lock().expect("abort lock").get_or_insert(why);
+                        stop(shared, format!("{reason} (after {attempt} attempts)"));
                         return Ok(());
                     }
                 }
@@ -279,6 +297,35 @@ async fn worker_loop(
             }
         };
         record(shared, &subscriber, attempt, outcome).await?;
+    }
+}
+
+/// Stops the run: no worker takes another recipient; the first reason is kept.
+fn stop(shared: &Shared, reason: String) {
+    shared.abort.store(true, Ordering::Relaxed);
+    shared.abort_reason.lock().expect("abort lock").get_or_insert(reason);
+}
+
+/// How many refused messages in a row (nothing accepted between) stop a run.
+const BREAKER_LIMIT: u32 = 10;
+
+/// Counts refusals of whole messages or of the sender in a row, across all
+/// connections: a server that refuses everything (a size limit, a content
+/// filter, an exhausted quota) stops the run after a few recipients instead
+/// of failing the whole list. Hard bounces (bad addresses) do not count.
+#[derive(Default)]
+struct Breaker {
+    in_a_row: AtomicU64,
+}
+
+impl Breaker {
+    /// Counts a refusal; true when this one reaches the limit.
+    fn refused(&self) -> bool {
+        self.in_a_row.fetch_add(1, Ordering::Relaxed) + 1 == u64::from(BREAKER_LIMIT)
+    }
+
+    fn accepted(&self) {
+        self.in_a_row.store(0, Ordering::Relaxed);
     }
 }
 
@@ -304,11 +351,9 @@ async fn deliver(
         Transport::Sendmail { command } => {
             use lettre::AsyncTransport;
             let sendmail = lettre::AsyncSendmailTransport::<lettre::Tokio1Executor>::new_with_command(command.as_str());
-            sendmail
-                .send_raw(envelope, bytes)
-                .await
-                .map(|()| "accepted by sendmail".to_string())
-                .map_err(|e| SendError::Transient { reply: format!("sendmail ({command}): {e}"), slow_down: false })
+            sendmail.send_raw(envelope, bytes).await.map(|()| "accepted by sendmail".to_string()).map_err(|e| {
+                SendError::Transient { reply: format!("sendmail ({command}): {e}"), slow_down: false, to_sender: true }
+            })
         }
     }
 }
@@ -325,7 +370,8 @@ pub fn send_one(factory: &MessageFactory, transport: &Transport, subscriber: &Su
             c.quit().await;
         }
         result.map_err(|e| match e {
-            SendError::Permanent(r) => anyhow::anyhow!("the server refused the message: {r}"),
+            SendError::Permanent(r) | SendError::Content(r) => anyhow::anyhow!("the server refused the message: {r}"),
+            SendError::Refused(r) => anyhow::anyhow!("{r}"),
             SendError::Transient { reply, .. } => {
                 anyhow::anyhow!("the server deferred the message: {reply}; try again later")
             }

@@ -7,7 +7,8 @@ use std::time::Duration;
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 
 use crate::deliver::transport::{SmtpTarget, Tls};
 
@@ -17,22 +18,51 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 /// Why a message did not go.
 #[derive(Debug, Clone)]
 pub enum SendError {
-    /// 5xx: never retried; the recipient is recorded as failed.
+    /// 5xx to a recipient: never retried; the recipient is recorded as failed.
     Permanent(String),
-    /// 4xx: retried later; `slow_down` for the replies that mean "you send too fast".
-    Transient { reply: String, slow_down: bool },
-    /// The connection failed or dropped: reconnect and retry.
+    /// 5xx to the message itself (after DATA): recorded as failed; a run of
+    /// them with nothing accepted stops the send (see the send loop).
+    Content(String),
+    /// 4xx: retried later; `slow_down` for the replies that mean "you send too
+    /// fast"; `to_sender` when the sender was deferred, so that giving up stops
+    /// the run instead of failing a recipient who had nothing to do with it.
+    Transient { reply: String, slow_down: bool, to_sender: bool },
+    /// The connection failed, dropped or was turned away for now: reconnect and retry.
     Connection(String),
+    /// The server will not take mail from us at all (greeting, EHLO, TLS, AUTH
+    /// or the sender refused with 5xx): the send stops and every recipient stays pending.
+    Refused(String),
+}
+
+/// Where in an SMTP transaction a reply came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Sender,
+    Recipient,
+    Content,
 }
 
 /// A connection and how many messages it carried.
 pub struct Connection {
     inner: AsyncSmtpConnection,
+    /// Set when a transaction could not be reset: the connection is not reused.
+    broken: bool,
 }
 
 impl Connection {
     /// Opens a connection to `target`, greeting it as `hello`.
     pub async fn open(target: &SmtpTarget, hello: &ClientId) -> Result<Connection, SendError> {
+        Connection::handshake(target, hello).await.map_err(|e| match e {
+            SendError::Permanent(reply) | SendError::Content(reply) | SendError::Refused(reply) => {
+                SendError::Refused(format!("{}:{} refused the session: {reply}", target.host, target.port))
+            }
+            SendError::Transient { reply, .. } | SendError::Connection(reply) => {
+                SendError::Connection(format!("{}:{}: {reply}", target.host, target.port))
+            }
+        })
+    }
+
+    async fn handshake(target: &SmtpTarget, hello: &ClientId) -> Result<Connection, SendError> {
         let tls =
             || TlsParameters::new(target.host.clone()).map_err(|e| SendError::Connection(format!("TLS setup: {e}")));
         let inner = if target.tls == Tls::Implicit {
@@ -59,10 +89,7 @@ impl Connection {
             let mut conn = timed(AsyncSmtpConnection::connect_with_transport(Box::new(stream), hello)).await?;
             match target.tls {
                 Tls::Required if !conn.can_starttls() => {
-                    return Err(SendError::Permanent(format!(
-                        "{} does not offer STARTTLS, and the URL says tls=required",
-                        target.host
-                    )));
+                    return Err(SendError::Refused("no STARTTLS offered, and the URL says tls=required".to_string()));
                 }
                 Tls::Required | Tls::Opportunistic if conn.can_starttls() => {
                     timed(conn.starttls(tls()?, hello)).await?;
@@ -71,17 +98,52 @@ impl Connection {
             }
             conn
         };
-        let mut conn = Connection { inner };
+        let mut conn = Connection { inner, broken: false };
         if let Some(user) = &target.user {
             let credentials = Credentials::new(user.clone(), target.password.clone().unwrap_or_default());
-            timed(conn.inner.auth(&[Mechanism::Plain, Mechanism::Login], &credentials)).await?;
+            timed(conn.inner.auth(&[Mechanism::Plain, Mechanism::Login], &credentials)).await.map_err(|e| match e {
+                SendError::Permanent(reply) => SendError::Refused(format!(
+                    "login as {user} failed: {reply}; check the user in PUBLISH_SMTP_URL and PUBLISH_SMTP_PASSWORD"
+                )),
+                other => other,
+            })?;
         }
         Ok(conn)
     }
 
     /// Sends one message; the reply on success ("250 2.0.0 Ok: queued as …").
+    ///
+    /// The transaction is driven command by command (not with lettre's
+    /// `send`) so that a refusal is told by where it came: a refused sender
+    /// stops the run, a refused recipient fails that recipient alone. After a
+    /// refusal the transaction is reset and the connection kept.
     pub async fn send(&mut self, envelope: &Envelope, bytes: &[u8]) -> Result<String, SendError> {
-        let response = timed(self.inner.send(envelope, bytes)).await?;
+        let info = self.inner.server_info();
+        let mut options = Vec::new();
+        if envelope.to().iter().chain(envelope.from()).any(|a| !AsRef::<str>::as_ref(a).is_ascii()) {
+            if !info.supports_feature(Extension::SmtpUtfEight) {
+                return Err(SendError::Permanent(
+                    "not sent: the server does not take internationalised addresses (no SMTPUTF8)".into(),
+                ));
+            }
+            options.push(MailParameter::SmtpUtfEight);
+        }
+        if !bytes.is_ascii() {
+            if !info.supports_feature(Extension::EightBitMime) {
+                return Err(SendError::Refused("the message is not 7-bit and the server lacks 8BITMIME".into()));
+            }
+            options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        self.step(Stage::Sender, Mail::new(envelope.from().cloned(), options)).await?;
+        for to in envelope.to() {
+            self.step(Stage::Recipient, Rcpt::new(to.clone(), vec![])).await?;
+        }
+        self.step(Stage::Content, Data).await?;
+        let response = match timed(self.inner.message(bytes)).await {
+            Ok(response) => response,
+            // The transaction is over either way: nothing to reset.
+            Err(e) => return Err(at_stage(Stage::Content, e)),
+        };
         let code = response.code().to_string();
         Ok(match response.first_line() {
             Some(line) if !line.is_empty() => format!("{code} {line}"),
@@ -89,9 +151,24 @@ impl Connection {
         })
     }
 
+    /// One command of a transaction; on a refusal, the transaction is reset.
+    async fn step(&mut self, stage: Stage, command: impl std::fmt::Display) -> Result<(), SendError> {
+        match timed(self.inner.command(command)).await {
+            Ok(_) => Ok(()),
+            Err(e) => {
+                let e = at_stage(stage, e);
+                let replied = !matches!(e, SendError::Connection(_));
+                if !replied || timed(self.inner.command(Rset)).await.is_err() {
+                    self.broken = true;
+                }
+                Err(e)
+            }
+        }
+    }
+
     /// Whether the connection can carry another message.
     pub fn is_usable(&self) -> bool {
-        !self.inner.has_broken()
+        !self.broken && !self.inner.has_broken()
     }
 
     /// Says goodbye politely.
@@ -109,20 +186,53 @@ async fn timed<T>(fut: impl Future<Output = Result<T, lettre::transport::smtp::E
 
 /// Sorts lettre's errors into what the send loop does next.
 pub fn classify(e: lettre::transport::smtp::Error) -> SendError {
-    let text = e.to_string();
-    let reply = match e.status() {
-        Some(code) => {
-            let detail = text.split_once(": ").map_or("", |(_, rest)| rest).trim();
-            if detail.is_empty() { code.to_string() } else { format!("{code} {detail}") }
-        }
-        None => text.clone(),
-    };
+    let reply = reply_text(&e);
     if e.is_permanent() {
         SendError::Permanent(reply)
     } else if e.is_transient() {
         let code = e.status().map(|c| c.to_string()).unwrap_or_default();
-        SendError::Transient { slow_down: matches!(code.as_str(), "421" | "450" | "451" | "454"), reply }
+        SendError::Transient {
+            slow_down: matches!(code.as_str(), "421" | "450" | "451" | "454"),
+            reply,
+            to_sender: false,
+        }
     } else {
         SendError::Connection(reply)
     }
+}
+
+/// A refusal read by where it came: 5xx to the sender refuses the whole run,
+/// to the message after DATA refuses the content.
+fn at_stage(stage: Stage, e: SendError) -> SendError {
+    match (stage, e) {
+        (Stage::Sender, SendError::Permanent(reply)) => {
+            SendError::Refused(format!("the server refuses the sender: {reply}; check [email] from in publish.toml"))
+        }
+        (Stage::Sender, SendError::Transient { reply, slow_down, .. }) => {
+            SendError::Transient { reply, slow_down, to_sender: true }
+        }
+        (Stage::Content, SendError::Permanent(reply)) => SendError::Content(reply),
+        (_, e) => e,
+    }
+}
+
+/// "550 5.1.1 <a@b>: User unknown" from an error that carries a reply.
+fn reply_text(e: &lettre::transport::smtp::Error) -> String {
+    let text = e.to_string();
+    match e.status() {
+        Some(code) => {
+            let detail = text.split_once(": ").map_or("", |(_, rest)| rest).trim();
+            if detail.is_empty() { code.to_string() } else { format!("{code} {detail}") }
+        }
+        None => text,
+    }
+}
+
+/// Whether a recipient's refusal says the address itself is bad (a hard
+/// bounce): the enhanced status codes of RFC 3463 for a bad mailbox or
+/// domain (5.1.x) or a disabled mailbox (5.2.1).
+pub fn is_hard_bounce(reply: &str) -> bool {
+    let mut words = reply.split_whitespace();
+    let (Some(code), Some(enhanced)) = (words.next(), words.next()) else { return false };
+    code.starts_with('5') && (enhanced.starts_with("5.1.") || enhanced == "5.2.1")
 }

@@ -95,8 +95,17 @@ pub struct Subscriber {
 /// What happened to one message, as the ledger records it.
 #[derive(Debug, Clone)]
 pub enum Outcome {
-    Sent { reply: String },
-    Failed { reply: String },
+    Sent {
+        reply: String,
+    },
+    Failed {
+        reply: String,
+    },
+    /// Failed because the address is bad: the subscriber is marked bounced
+    /// and never mailed again.
+    Bounced {
+        reply: String,
+    },
 }
 
 /// Counts of one issue's ledger.
@@ -283,6 +292,24 @@ impl Store {
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
     }
 
+    /// Puts `issue`'s failed recipients who are still active back in the
+    /// queue (after the cause was fixed); bounced addresses stay out. Returns
+    /// how many were re-queued.
+    pub fn retry_failed(&mut self, issue: u32, now: &str) -> Result<u64> {
+        let tx = self.conn.transaction()?;
+        let requeued = tx.execute(
+            "UPDATE sends SET state = 'pending', updated_at = ?2
+             WHERE issue = ?1 AND state = 'failed'
+             AND subscriber_id IN (SELECT id FROM subscribers WHERE status = 'active')",
+            params![issue, now],
+        )?;
+        if requeued > 0 {
+            tx.execute("UPDATE issue_runs SET finished_at = NULL WHERE issue = ?1", [issue])?;
+        }
+        tx.commit()?;
+        Ok(requeued as u64)
+    }
+
     /// Records outcomes in one transaction (group commit of the send workers).
     pub fn record(&mut self, issue: u32, outcomes: &[(i64, u32, Outcome)], now: &str) -> Result<()> {
         let tx = self.conn.transaction()?;
@@ -291,10 +318,18 @@ impl Store {
                 "UPDATE sends SET state = ?3, reply = ?4, attempts = attempts + ?5, updated_at = ?6
                  WHERE issue = ?1 AND subscriber_id = ?2 AND state <> 'sent'",
             )?;
+            let mut bounce = tx.prepare_cached(
+                "UPDATE subscribers SET status = 'bounced', status_at = ?2, status_by = 'smtp'
+                 WHERE id = ?1 AND status = 'active'",
+            )?;
             for (id, attempts, outcome) in outcomes {
                 let (state, reply) = match outcome {
                     Outcome::Sent { reply } => ("sent", reply),
                     Outcome::Failed { reply } => ("failed", reply),
+                    Outcome::Bounced { reply } => {
+                        bounce.execute(params![id, now])?;
+                        ("failed", reply)
+                    }
                 };
                 stmt.execute(params![issue, id, state, reply, attempts, now])?;
             }

@@ -6,6 +6,7 @@ mod cron;
 mod curate;
 mod podcast;
 mod preview;
+mod refusals;
 mod send;
 mod serve;
 mod smtp;

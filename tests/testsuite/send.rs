@@ -9,21 +9,21 @@ use base64::Engine;
 use crate::smtp::{SmtpServer, subscribers_csv};
 use crate::support::{Fixture, python, repo};
 
-fn with_subscribers(n: usize) -> Fixture {
+pub fn with_subscribers(n: usize) -> Fixture {
     let fixture = Fixture::reference();
     let csv = subscribers_csv(fixture.path(), n);
     fixture.run(&["subscribers", "import", csv.to_str().unwrap()]).success();
     fixture
 }
 
-fn send(fixture: &Fixture, server: &SmtpServer, extra: &[&str]) -> crate::support::Run {
+pub fn send(fixture: &Fixture, server: &SmtpServer, extra: &[&str]) -> crate::support::Run {
     let mut args = vec!["issue", "9", "--yes"];
     args.extend_from_slice(extra);
     fixture.command(&args).env("PUBLISH_SMTP_URL", &server.url()).run()
 }
 
 /// How many messages each recipient got.
-fn per_recipient(server: &SmtpServer) -> BTreeMap<String, usize> {
+pub fn per_recipient(server: &SmtpServer) -> BTreeMap<String, usize> {
     let mut counts = BTreeMap::new();
     for m in server.received() {
         *counts.entry(m.rcpt).or_default() += 1;

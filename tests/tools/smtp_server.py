@@ -9,14 +9,23 @@ stores every accepted message and can misbehave on purpose.
 --reject ADDR       answer 550 to RCPT TO:<ADDR>, always
 --delay S           wait S seconds before answering the end of DATA
 --throttle-every N  answer 421 (and close) to every Nth message's DATA end
+--refuse-session    answer 554 to EHLO and HELO (a server that will not talk to us)
+--refuse-sender     answer 553 to every MAIL FROM
+--defer-sender      answer 451 to every MAIL FROM
+--refuse-content    answer 554 to every message's DATA end (a content filter, a size limit)
+--drop-after-data N close the connection without a reply after the Nth message's
+                    DATA (the message is kept: the client cannot know it went)
+--auth USER:PASS    require AUTH (PLAIN/LOGIN without TLS) with these credentials
+--no-smtputf8       do not offer SMTPUTF8
 
 Every accepted message is written to DIR/<counter>.eml; every RCPT attempt is
 appended to DIR/attempts.log as "<address> <code>". Prints "READY" when listening.
 """
-import argparse, asyncio, itertools, os, sys, time
+import argparse, asyncio, itertools, os, sys, time, warnings
+
+warnings.filterwarnings("ignore")
 
 from aiosmtpd.controller import Controller
-from aiosmtpd.smtp import SMTP
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--port", type=int, required=True)
@@ -25,6 +34,13 @@ parser.add_argument("--tempfail", action="append", default=[])
 parser.add_argument("--reject", action="append", default=[])
 parser.add_argument("--delay", type=float, default=0.0)
 parser.add_argument("--throttle-every", type=int, default=0)
+parser.add_argument("--refuse-session", action="store_true")
+parser.add_argument("--refuse-sender", action="store_true")
+parser.add_argument("--defer-sender", action="store_true")
+parser.add_argument("--refuse-content", action="store_true")
+parser.add_argument("--drop-after-data", type=int, default=0)
+parser.add_argument("--auth", default="")
+parser.add_argument("--no-smtputf8", action="store_true")
 args = parser.parse_args()
 
 tempfail = {}
@@ -38,6 +54,28 @@ log = open(os.path.join(args.dir, "attempts.log"), "a", buffering=1)
 
 
 class Handler:
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        if args.refuse_session:
+            return ["554 5.7.1 This server does not accept mail from you"]
+        session.host_name = hostname
+        return responses
+
+    async def handle_HELO(self, server, session, envelope, hostname):
+        if args.refuse_session:
+            return "554 5.7.1 This server does not accept mail from you"
+        session.host_name = hostname
+        return "250 %s" % server.hostname
+
+    async def handle_MAIL(self, server, session, envelope, address, mail_options):
+        log.write(f"MAIL {address}\n")
+        if args.refuse_sender:
+            return "553 5.7.1 <%s>: Sender address rejected: not owned by user" % address
+        if args.defer_sender:
+            return "451 4.3.0 Sending quota exhausted for now"
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 OK"
+
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         addr = address.lower()
         if addr in reject:
@@ -57,6 +95,9 @@ class Handler:
         n = next(data_count)
         if args.throttle_every and n % args.throttle_every == 0:
             return "421 4.7.0 Too many messages, slow down"
+        if args.refuse_content:
+            log.write(f"DATA {n} 554\n")
+            return "554 5.6.0 Message rejected: content not accepted"
         number = next(counter)
         path = os.path.join(args.dir, f"{number:06d}.eml")
         tmp = path + ".tmp"
@@ -64,15 +105,24 @@ class Handler:
             f.write(b"X-Test-Rcpt: " + ",".join(envelope.rcpt_tos).encode() + b"\r\n")
             f.write(envelope.original_content or envelope.content)
         os.rename(tmp, path)
+        if args.drop_after_data and n == args.drop_after_data:
+            server.transport.abort()
+            return None
         return "250 2.0.0 Ok: queued as %06d" % number
 
 
-class BigSMTP(SMTP):
-    pass
+def authenticator(server, session, envelope, mechanism, auth_data):
+    from aiosmtpd.smtp import AuthResult, LoginPassword
+    user, _, password = args.auth.partition(":")
+    ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == user and auth_data.password.decode() == password
+    return AuthResult(success=ok, handled=False)
 
 
+server_kwargs = {"enable_SMTPUTF8": not args.no_smtputf8}
+if args.auth:
+    server_kwargs.update(authenticator=authenticator, auth_required=True, auth_require_tls=False)
 controller = Controller(Handler(), hostname="127.0.0.1", port=args.port, data_size_limit=10 * 1024 * 1024,
-                        server_kwargs={"enable_SMTPUTF8": True})
+                        server_kwargs=server_kwargs)
 controller.start()
 print("READY", flush=True)
 try:

@@ -1,0 +1,158 @@
+//! Servers that turn the send away in other ways than a bad recipient: the
+//! session, the login, the sender or every message refused, a sender deferred,
+//! a connection dropped after DATA, no SMTPUTF8. None of them may fail
+//! recipients who had nothing to do with it, and nobody gets a message twice
+//! beyond the one in flight when a connection drops.
+
+use crate::send::{per_recipient, send, with_subscribers};
+use crate::smtp::SmtpServer;
+use crate::support::Fixture;
+
+/// Few connections, short backoff, two attempts: the failure shows quickly.
+fn quick(fixture: &Fixture) {
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 2\nmax_attempts = 2\nretry_backoff = \"50ms\"");
+}
+
+fn status_of(fixture: &Fixture) -> String {
+    fixture.run(&["status", "9"]).success().stdout()
+}
+
+#[test]
+fn a_server_refusing_the_session_stops_the_send_and_fails_nobody() {
+    let fixture = with_subscribers(6);
+    quick(&fixture);
+    let server = SmtpServer::start(&["--refuse-session"]);
+    let run = send(&fixture, &server, &[]).failure(1);
+    assert!(run.stderr().contains("refused the session: 554"), "{}", run.stderr());
+    assert!(run.stderr().contains("6 recipients are still pending"), "{}", run.stderr());
+    let status = status_of(&fixture);
+    assert!(status.contains("pending:  6") && status.contains("failed:   0"), "{status}");
+}
+
+#[test]
+fn a_refused_sender_stops_the_send_and_fails_nobody() {
+    let fixture = with_subscribers(6);
+    quick(&fixture);
+    let server = SmtpServer::start(&["--refuse-sender"]);
+    let run = send(&fixture, &server, &[]).failure(1);
+    assert!(run.stderr().contains("the server refuses the sender: 553"), "{}", run.stderr());
+    assert!(run.stderr().contains("[email] from"), "the message says what to check: {}", run.stderr());
+    let status = status_of(&fixture);
+    assert!(status.contains("pending:  6") && status.contains("failed:   0"), "{status}");
+    // A refused sender is not tried again and again: one MAIL per connection at most.
+    let mails = server.attempts().iter().filter(|a| a.starts_with("MAIL ")).count();
+    assert!(mails <= 2, "{:?}", server.attempts());
+}
+
+#[test]
+fn a_wrong_password_fails_nobody_and_the_right_one_sends_to_all() {
+    let fixture = with_subscribers(5);
+    quick(&fixture);
+    let server = SmtpServer::start(&["--auth", "newsletter:s3cret"]);
+    let url = format!("smtp://newsletter@127.0.0.1:{}", server.port);
+    let run = fixture
+        .command(&["issue", "9", "--yes"])
+        .env("PUBLISH_SMTP_URL", &url)
+        .env("PUBLISH_SMTP_PASSWORD", "wrong")
+        .run()
+        .failure(1);
+    assert!(run.stderr().contains("login as newsletter failed: 535"), "{}", run.stderr());
+    assert!(run.stderr().contains("PUBLISH_SMTP_PASSWORD"), "{}", run.stderr());
+    assert_eq!(server.count(), 0);
+    assert!(status_of(&fixture).contains("pending:  5"));
+
+    fixture
+        .command(&["issue", "9", "--yes"])
+        .env("PUBLISH_SMTP_URL", &url)
+        .env("PUBLISH_SMTP_PASSWORD", "s3cret")
+        .run()
+        .success();
+    let counts = per_recipient(&server);
+    assert_eq!(counts.len(), 5);
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+}
+
+#[test]
+fn a_sender_deferred_until_the_attempts_run_out_stops_the_send_and_fails_nobody() {
+    let fixture = with_subscribers(4);
+    quick(&fixture);
+    let server = SmtpServer::start(&["--defer-sender"]);
+    let run = send(&fixture, &server, &[]).failure(1);
+    assert!(run.stderr().contains("451 4.3.0 Sending quota exhausted"), "{}", run.stderr());
+    let status = status_of(&fixture);
+    assert!(status.contains("pending:  4") && status.contains("failed:   0"), "{status}");
+}
+
+#[test]
+fn a_server_refusing_every_message_stops_after_ten_and_retry_failed_sends_them_later() {
+    let n = 40;
+    let fixture = with_subscribers(n);
+    quick(&fixture);
+    let refusing = SmtpServer::start(&["--refuse-content"]);
+    let run = send(&fixture, &refusing, &[]).failure(1);
+    assert!(run.stderr().contains("refused 10 messages in a row (554 5.6.0"), "{}", run.stderr());
+    assert!(run.stderr().contains("--retry-failed"), "{}", run.stderr());
+    let refused = std::fs::read_to_string(refusing.dir.path().join("attempts.log")).unwrap();
+    let refused = refused.lines().filter(|l| l.starts_with("DATA ")).count();
+    // The breaker trips at the tenth; each other connection may finish the one it had in hand.
+    assert!((10..10 + 2).contains(&refused), "{refused} messages were refused");
+    let status = status_of(&fixture);
+    assert!(status.contains(&format!("failed:   {refused}")), "{status}");
+    assert!(status.contains(&format!("pending:  {}", n - refused)), "{status}");
+
+    // The cause fixed: a plain run sends the pending ones, --retry-failed the failed ones too.
+    let server = SmtpServer::start(&[]);
+    send(&fixture, &server, &[]).failure(3);
+    assert_eq!(server.count(), n - refused);
+    send(&fixture, &server, &["--retry-failed"]).success();
+    let counts = per_recipient(&server);
+    assert_eq!(counts.len(), n);
+    assert!(counts.values().all(|&c| c == 1), "{counts:?}");
+    assert!(status_of(&fixture).contains(&format!("sent:     {n}")));
+}
+
+#[test]
+fn a_hard_bounce_is_never_mailed_again_even_when_reimported_and_retried() {
+    let fixture = with_subscribers(4);
+    quick(&fixture);
+    let server = SmtpServer::start(&["--reject", "reader001@example.com"]);
+    send(&fixture, &server, &[]).failure(3);
+    let list = fixture.run(&["subscribers", "list", "--unsubscribed"]).success().stdout();
+    assert!(list.contains("reader001@example.com") && list.contains("bounced"), "{list}");
+    let csv = crate::smtp::subscribers_csv(fixture.path(), 4);
+    fixture.run(&["subscribers", "import", csv.to_str().unwrap()]).success();
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "3");
+    send(&fixture, &server, &["--retry-failed"]).failure(3);
+    let rejected = server.attempts().iter().filter(|a| a.starts_with("reader001@example.com ")).count();
+    assert_eq!(rejected, 1, "{:?}", server.attempts());
+}
+
+#[test]
+fn a_connection_dropped_after_data_costs_at_most_one_duplicate() {
+    let fixture = with_subscribers(8);
+    quick(&fixture);
+    let server = SmtpServer::start(&["--drop-after-data", "3"]);
+    send(&fixture, &server, &[]).success();
+    let counts = per_recipient(&server);
+    assert_eq!(counts.len(), 8, "{counts:?}");
+    let doubled: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    assert_eq!(doubled.len(), 1, "exactly the message in flight goes twice: {counts:?}");
+    assert_eq!(*doubled[0].1, 2);
+}
+
+#[test]
+fn an_internationalised_address_fails_alone_on_a_server_without_smtputf8() {
+    let fixture = with_subscribers(3);
+    quick(&fixture);
+    fixture.write("more.csv", "email,name\njosé@example.com,José\n");
+    fixture.run(&["subscribers", "import", fixture.path().join("more.csv").to_str().unwrap()]).success();
+    let server = SmtpServer::start(&["--no-smtputf8"]);
+    let run = send(&fixture, &server, &[]).failure(3);
+    assert!(run.stdout().contains("3 sent, 1 failed"), "{}", run.stdout());
+    assert!(run.stdout().contains("no SMTPUTF8"), "{}", run.stdout());
+
+    let modern = SmtpServer::start(&[]);
+    send(&fixture, &modern, &["--retry-failed"]).success();
+    let counts = per_recipient(&modern);
+    assert_eq!(counts.keys().collect::<Vec<_>>(), ["josé@example.com"]);
+}
