@@ -453,16 +453,13 @@ impl<'a> Lines<'a> {
         while self.text.get(start).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
             start += 1;
         }
-        if start < self.at {
-            (self.at, self.line) = (0, 1);
-        }
         for i in self.at..start {
             let byte = self.text[i];
             if byte == b'\n' || (byte == b'\r' && self.text.get(i + 1) != Some(&b'\n')) {
                 self.line += 1;
             }
         }
-        self.at = start;
+        self.at = self.at.max(start);
         self.line
     }
 }
