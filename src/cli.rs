@@ -116,7 +116,7 @@ pub struct PreviewArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum SubscribersCommand {
-    /// Add subscribers from a CSV file (an `email` column; Substack and Mailchimp exports work as they are).
+    /// Add subscribers from a CSV or TSV file (an `email` column; Substack, Mailchimp and Excel exports work as they are).
     Import { file: PathBuf },
     /// List subscribers.
     List {

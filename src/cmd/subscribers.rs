@@ -18,6 +18,9 @@ pub fn run(root: &Path, command: &SubscribersCommand) -> Result<Outcome> {
         SubscribersCommand::Import { file } => {
             let parsed = read_csv(file)?;
             let name = file.display();
+            for warning in &parsed.warnings {
+                eprintln!("{name}: {warning}");
+            }
             for bad in &parsed.bad {
                 eprintln!("{name}:{}: skipped: {}", bad.line, bad.reason);
             }

@@ -1,6 +1,6 @@
 //! `publish subscribers`: CSV import with bad rows reported by line.
 
-use crate::support::Fixture;
+use crate::support::{Fixture, Run};
 
 #[test]
 fn import_reports_bad_rows_by_line_and_imports_the_good_ones() {
@@ -25,4 +25,206 @@ fn a_file_without_an_email_column_is_refused() {
     fixture.write("list.csv", "name,phone\nAda,1\n");
     let run = fixture.run(&["subscribers", "import", fixture.path().join("list.csv").to_str().unwrap()]).failure(1);
     assert!(run.stderr().contains("no email column"), "{}", run.stderr());
+}
+
+/// Writes `bytes` as `file` in a fresh workspace and imports it.
+fn import(file: &str, bytes: &[u8]) -> (Fixture, Run) {
+    let fixture = Fixture::reference();
+    std::fs::write(fixture.path().join(file), bytes).unwrap();
+    let run = fixture.run(&["subscribers", "import", fixture.path().join(file).to_str().unwrap()]);
+    (fixture, run)
+}
+
+/// `publish subscribers list` of the fixture.
+fn list(fixture: &Fixture) -> String {
+    fixture.run(&["subscribers", "list"]).success().stdout()
+}
+
+/// `text` as Excel's "Unicode Text" writes it: UTF-16 with a BOM.
+fn utf16(text: &str, big_endian: bool) -> Vec<u8> {
+    let bom: &[u8] = if big_endian { &[0xFE, 0xFF] } else { &[0xFF, 0xFE] };
+    let units = text.encode_utf16().flat_map(|u| if big_endian { u.to_be_bytes() } else { u.to_le_bytes() });
+    bom.iter().copied().chain(units).collect()
+}
+
+#[test]
+fn a_semicolon_separated_excel_export_imports() {
+    let csv = "E-Mail-Adresse;Vorname;Nachname;Notiz\r\nanna@example.de;Anna;Müller;\"eins;\r\nzwei\"\r\nkaputt;X;Y;\r\n\
+               bernd@example.de;Bernd;Schmidt, Dr.;1,5\r\n";
+    let (fixture, run) = import("liste.csv", csv.as_bytes());
+    let run = run.success();
+    assert!(run.stderr().contains("liste.csv:4: skipped: \"kaputt\" is not an email address"), "{}", run.stderr());
+    assert!(run.stdout().contains("2 added"), "{}", run.stdout());
+    assert_eq!(list(&fixture), "anna@example.de\tAnna Müller\nbernd@example.de\tBernd Schmidt, Dr.\n");
+}
+
+#[test]
+fn an_excel_sep_line_sets_the_delimiter() {
+    let (fixture, run) = import("list.csv", b"sep=;\nemail;name\nada@example.com;Lovelace, Ada\n");
+    assert!(run.success().stdout().contains("1 added"));
+    assert_eq!(list(&fixture), "ada@example.com\tLovelace, Ada\n");
+}
+
+#[test]
+fn a_tab_separated_file_imports() {
+    let tsv = "name\temail\tnote\nAda Lovelace\tada@example.com\ta, b; c\nBad\tbad@@example.com\t\n\t\t\n";
+    let (fixture, run) = import("list.tsv", tsv.as_bytes());
+    let run = run.success();
+    assert!(
+        run.stderr().contains("list.tsv:3: skipped: \"bad@@example.com\" is not an email address"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(run.stderr().lines().count(), 1, "{}", run.stderr());
+    assert_eq!(list(&fixture), "ada@example.com\tAda Lovelace\n");
+}
+
+#[test]
+fn an_excel_unicode_text_export_in_utf16le_imports_with_right_line_numbers() {
+    let text = "Email Address\tFirst Name\tNotes\r\nada@example.com\tAda\t\"two\r\nlines\"\r\nnope\tX\t\r\n\
+                zoë@example.com\tZoë\t\r\n";
+    let (fixture, run) = import("unicode.txt", &utf16(text, false));
+    let run = run.success();
+    assert!(run.stderr().contains("unicode.txt:4: skipped: \"nope\" is not an email address"), "{}", run.stderr());
+    assert!(run.stdout().contains("2 added"), "{}", run.stdout());
+    assert_eq!(list(&fixture), "ada@example.com\tAda\nzoë@example.com\tZoë\n");
+}
+
+#[test]
+fn a_utf16_big_endian_file_imports() {
+    let text = "email,name\r\n\"jane@example.com\",\"Doe, Jane\"\r\nx@localhost,X\r\n";
+    let (fixture, run) = import("be.csv", &utf16(text, true));
+    let run = run.success();
+    assert!(run.stderr().contains("be.csv:3: skipped: \"x@localhost\" has no valid domain"), "{}", run.stderr());
+    assert_eq!(list(&fixture), "jane@example.com\tDoe, Jane\n");
+}
+
+#[test]
+fn a_windows_1252_file_imports_with_a_warning() {
+    let (fixture, run) = import("latin.csv", b"email;name\r\njose@example.com;Jos\xe9 Mu\xf1oz\r\nbad;Ren\xe9\r\n");
+    let run = run.success();
+    let err = run.stderr();
+    assert!(err.contains("latin.csv: not UTF-8; read as Windows-1252 — save as UTF-8 to be sure"), "{err}");
+    assert!(err.contains("latin.csv:3: skipped: \"bad\" is not an email address"), "{err}");
+    assert_eq!(list(&fixture), "jose@example.com\tJosé Muñoz\n");
+}
+
+#[test]
+fn display_name_cells_give_the_address_and_a_missing_name() {
+    let csv = "email,name\nJane Doe <jane@example.com>,\n\"\"\"Doe, John\"\" <john@example.com>\",\n\
+               <kim@example.com>,Kim Column\n<lee@example.com,\n";
+    let (fixture, run) = import("list.csv", csv.as_bytes());
+    let run = run.success();
+    assert!(
+        run.stderr().contains("list.csv:5: skipped: \"<lee@example.com\" has stray angle brackets"),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(
+        list(&fixture),
+        "jane@example.com\tJane Doe\njohn@example.com\tDoe, John\nkim@example.com\tKim Column\n"
+    );
+}
+
+#[test]
+fn mailto_links_give_the_address() {
+    let (fixture, run) =
+        import("links.csv", b"Email\nmailto:ada@example.com\nMAILTO:grace%2Bnews@example.org?subject=Hi\n");
+    assert!(run.success().stdout().contains("2 added"));
+    assert_eq!(list(&fixture), "ada@example.com\t\ngrace+news@example.org\t\n");
+}
+
+#[test]
+fn headers_match_in_any_case_spacing_and_quoting() {
+    let form = "\u{FEFF}Timestamp,\" Email address \",Your name\n2024/03/01 10:00:00,ada@example.com,Ada\n";
+    let (fixture, run) = import("form.csv", form.as_bytes());
+    assert!(run.success().stdout().contains("1 added"));
+    assert_eq!(list(&fixture), "ada@example.com\t\n");
+    let (fixture, run) = import("kit.csv", b"first_name,EMAIL_ADDRESS\nGrace,grace@example.org\n");
+    assert!(run.success().stdout().contains("1 added"));
+    assert_eq!(list(&fixture), "grace@example.org\tGrace\n");
+}
+
+#[test]
+fn the_column_named_email_wins_over_other_candidates() {
+    let csv = "Subscriber Email,Name,Email\nold@example.com,Ada,ada@example.com\n";
+    let (fixture, run) = import("list.csv", csv.as_bytes());
+    run.success();
+    assert_eq!(list(&fixture), "ada@example.com\tAda\n");
+}
+
+#[test]
+fn an_empty_file_is_refused_naming_it() {
+    let (_fixture, run) = import("empty.csv", b"");
+    let err = run.failure(1).stderr();
+    assert!(err.contains("empty.csv is empty; expected a header row with an email column"), "{err}");
+    let (_fixture, run) = import("blank.csv", b"\xEF\xBB\xBF\r\n,,,\r\n");
+    assert!(run.failure(1).stderr().contains("blank.csv is empty"));
+}
+
+#[test]
+fn a_header_only_file_adds_nothing_and_blank_lines_are_silent() {
+    let (fixture, run) = import("header.csv", b"email,name\r\n");
+    let run = run.success();
+    assert!(run.stdout().contains("0 added"), "{}", run.stdout());
+    assert_eq!(run.stderr(), "");
+    let (fixture2, run) = import("blanks.csv", b"\n\nemail;name\n;\n  ;  \n\nada@example.com;Ada\n;;;;\n");
+    let run = run.success();
+    assert_eq!(run.stderr(), "");
+    assert_eq!(list(&fixture2), "ada@example.com\tAda\n");
+    assert_eq!(list(&fixture), "");
+}
+
+#[test]
+fn a_binary_file_is_refused_and_a_long_line_is_a_bad_row() {
+    let (_fixture, run) = import("list.xlsx", b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00[Content_Types].xml");
+    let err = run.failure(1).stderr();
+    assert!(err.contains("list.xlsx is not CSV text: it has NUL bytes"), "{err}");
+    let long = "x".repeat(5_000_000);
+    let (fixture, run) =
+        import("long.csv", format!("email,note\n{long}@example.com,\nada@example.com,{long}\n").as_bytes());
+    let run = run.success();
+    let err = run.stderr();
+    assert!(
+        err.contains("long.csv:2: skipped: \"xxx") && err.contains("…\" is longer than 254 bytes"),
+        "{}",
+        &err[..200]
+    );
+    assert!(err.len() < 200, "{}", err.len());
+    assert!(list(&fixture).starts_with("ada@example.com\t"));
+}
+
+#[test]
+fn invisible_characters_around_addresses_are_trimmed() {
+    let csv = "email,name\n\u{200B}ada@example.com\u{FEFF},Ada\n\u{A0}grace@example.org\u{A0},Grace\n";
+    let (fixture, run) = import("list.csv", csv.as_bytes());
+    assert!(run.success().stdout().contains("2 added"));
+    assert_eq!(list(&fixture), "ada@example.com\tAda\ngrace@example.org\tGrace\n");
+}
+
+#[test]
+fn malformed_addresses_are_skipped_with_reasons() {
+    let long = format!("{}@example.com", "a".repeat(250));
+    let csv = format!(
+        "email\njane..doe@example.com\njane@example.com.\njane@example\n{long}\nja\u{200B}ne@example.com\njörg@bücher.example\n"
+    );
+    let (fixture, run) = import("list.csv", csv.as_bytes());
+    let run = run.success();
+    let err = run.stderr();
+    for expected in [
+        "list.csv:2: skipped: \"jane..doe@example.com\" has two dots in a row",
+        "list.csv:3: skipped: \"jane@example.com.\" has no valid domain: it starts or ends with a dot",
+        "list.csv:4: skipped: \"jane@example\" has no valid domain: it has no dot",
+        "list.csv:5: skipped: \"aaaa",
+        "is longer than 254 bytes",
+        "list.csv:6: skipped: \"ja\u{200B}ne@example.com\" contains an invisible character (U+200B)",
+    ] {
+        assert!(err.contains(expected), "{expected}\n{err}");
+    }
+    assert!(
+        run.stdout().contains("1 added, 0 updated, 0 kept unsubscribed or removed, 5 bad rows"),
+        "{}",
+        run.stdout()
+    );
+    assert_eq!(list(&fixture), "jörg@bücher.example\t\n");
 }
