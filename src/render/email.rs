@@ -48,7 +48,7 @@ pub fn render(renderer: &Renderer, edition: &Edition) -> Result<EmailBody, Diagn
         }
     };
     let html = renderer.render("email.html", ctx())?;
-    let html = inline_css(&html)?;
+    let html = escape_brackets_in_attributes(&inline_css(&html)?);
     let text = wrap(&renderer.render("email.txt", ctx())?, TEXT_WIDTH);
     let vars = markers.vars();
     let html = Personal::new(&html, &vars, Escape::Html);
@@ -66,9 +66,74 @@ fn inline_css(html: &str) -> Result<String, Diagnostic> {
     })
 }
 
+/// Writes `<` and `>` inside attribute values as `&lt;` and `&gt;`, as the HTML
+/// standard's serialisation does since 2025. The CSS inliner writes the page out
+/// again escaping only `&` and `"` there, so an alt text or a link from an issue
+/// file would otherwise carry a literal `<script>` or `<img onerror=…>` into the
+/// mail: inert inside the quotes, but what mail filters and old sanitisers trip on.
+/// Comments and the text of `<style>` and `<script>` are left as they are.
+fn escape_brackets_in_attributes(html: &str) -> String {
+    let bytes = html.as_bytes();
+    let mut out = String::with_capacity(html.len() + 64);
+    let (mut at, mut copied) = (0, 0);
+    while let Some(lt) = html[at..].find('<').map(|i| at + i) {
+        if html[lt..].starts_with("<!--") {
+            at = html[lt..].find("-->").map_or(html.len(), |i| lt + i + 3);
+            continue;
+        }
+        let name_len = bytes[lt + 1..].iter().take_while(|b| b.is_ascii_alphanumeric()).count();
+        let name = html[lt + 1..lt + 1 + name_len].to_ascii_lowercase();
+        let (mut end, mut quoted) = (lt + 1, false);
+        while end < bytes.len() && (quoted || bytes[end] != b'>') {
+            match bytes[end] {
+                b'"' => quoted = !quoted,
+                b @ (b'<' | b'>') if quoted => {
+                    out.push_str(&html[copied..end]);
+                    out.push_str(if b == b'<' { "&lt;" } else { "&gt;" });
+                    copied = end + 1;
+                }
+                _ => {}
+            }
+            end += 1;
+        }
+        at = end;
+        if name == "style" || name == "script" {
+            let close = format!("</{name}");
+            at = html[end..].to_ascii_lowercase().find(&close).map_or(html.len(), |i| end + i);
+        }
+    }
+    out.push_str(&html[copied..]);
+    out
+}
+
 impl Recipient {
     /// The made-up reader whose copy is written to `out/N/email.*`.
     pub fn sample() -> Recipient {
         Recipient { email: "reader@example.com".into(), name: "Sample Reader".into(), ..Default::default() }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn brackets_in_attribute_values_are_escaped_and_nothing_else_changes() {
+        let html = "<!-- <a title=\">\"> --><style>a > b { x: \"<\" }</style>\
+                    <img alt=\"&quot;><img src=x onerror=alert(1)>\" src=\"a.png\"><p>1 &lt; 2 &gt; 0</p>";
+        assert_eq!(
+            escape_brackets_in_attributes(html),
+            "<!-- <a title=\">\"> --><style>a > b { x: \"<\" }</style>\
+             <img alt=\"&quot;&gt;&lt;img src=x onerror=alert(1)&gt;\" src=\"a.png\"><p>1 &lt; 2 &gt; 0</p>"
+        );
+    }
+
+    #[test]
+    fn an_alt_text_with_markup_stays_text_after_css_inlining() {
+        let page = "<html><head><style>img { border: 0; }</style></head><body>\
+                    <img alt=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\" src=\"a.png\"></body></html>";
+        let inlined = escape_brackets_in_attributes(&inline_css(page).unwrap());
+        assert!(!inlined.contains("<script"), "{inlined}");
+        assert!(inlined.contains("alt=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""), "{inlined}");
     }
 }

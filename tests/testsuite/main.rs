@@ -4,6 +4,7 @@ mod build;
 mod check;
 mod cron;
 mod curate;
+mod hostile;
 mod podcast;
 mod preview;
 mod refusals;
