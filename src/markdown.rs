@@ -190,7 +190,9 @@ pub fn to_plain(markdown: &str) -> String {
 
 /// Wraps every line longer than `width` columns at word boundaries; list items
 /// and quotes keep their hanging indent; a word longer than the line (a URL) is
-/// never broken.
+/// never broken. Chinese and Japanese, written without spaces, break between
+/// characters as Unicode's line breaking rules allow (not on a line with a URL,
+/// which those rules would cut at its slashes).
 pub fn wrap(text: &str, width: usize) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 16);
     for line in text.lines() {
@@ -207,7 +209,7 @@ pub fn wrap(text: &str, width: usize) -> String {
             .initial_indent(&line[..indent_len])
             .subsequent_indent(&subsequent)
             .break_words(false)
-            .word_separator(textwrap::WordSeparator::AsciiSpace)
+            .word_separator(separator(body))
             .word_splitter(textwrap::WordSplitter::NoHyphenation);
         for wrapped in textwrap::wrap(body, options) {
             out.push_str(wrapped.trim_end());
@@ -215,6 +217,15 @@ pub fn wrap(text: &str, width: usize) -> String {
         }
     }
     out
+}
+
+fn separator(line: &str) -> textwrap::WordSeparator {
+    let wide = line.chars().any(|c| unicode_width::UnicodeWidthChar::width(c) == Some(2));
+    if wide && !line.contains("://") {
+        textwrap::WordSeparator::UnicodeBreakProperties
+    } else {
+        textwrap::WordSeparator::AsciiSpace
+    }
 }
 
 /// The list or quote marker a wrapped line's continuation lines hang under.
@@ -276,6 +287,15 @@ mod tests {
     #[test]
     fn plain_drops_references() {
         assert_eq!(to_plain("See [the chart](https://a.example/) [sic] now."), "See the chart [sic] now.");
+    }
+
+    #[test]
+    fn wrap_breaks_chinese_and_japanese_between_characters() {
+        let text = format!("{}\n", "日本語の長い文章です。".repeat(20));
+        let wrapped = wrap(&text, 72);
+        assert!(wrapped.lines().count() > 2, "{wrapped}");
+        assert!(wrapped.lines().all(|l| unicode_width::UnicodeWidthStr::width(l) <= 72), "{wrapped}");
+        assert_eq!(wrapped.replace('\n', ""), text.trim_end());
     }
 
     #[test]

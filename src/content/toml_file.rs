@@ -53,6 +53,7 @@ impl TomlFile {
             }
         };
         let file = TomlFile { source, doc };
+        file.report_control_characters(diags);
         let mut text = file.source.text.clone();
         let mut unknown = 0;
         loop {
@@ -118,6 +119,45 @@ impl TomlFile {
     /// A diagnostic pointing at the value at `path` (or the file, when not found).
     pub fn diag_at(&self, severity: Severity, path: &[Seg], message: impl Into<String>) -> crate::diag::Diagnostic {
         self.source.diag(severity, self.span(path), message)
+    }
+
+    /// Reports every string holding a control character (a tab or a line break
+    /// excepted): mail clients show them as boxes or not at all, and in a header
+    /// they are not allowed. Most come in pasted from a terminal or a PDF.
+    fn report_control_characters(&self, diags: &mut Diagnostics) {
+        fn walk(item: &Item, found: &mut Vec<(Option<Range<usize>>, char)>) {
+            match item {
+                Item::Table(t) => t.iter().for_each(|(_, i)| walk(i, found)),
+                Item::ArrayOfTables(a) => a.iter().flat_map(Table::iter).for_each(|(_, i)| walk(i, found)),
+                Item::Value(v) => walk_value(v, found),
+                Item::None => {}
+            }
+        }
+        fn walk_value(value: &Value, found: &mut Vec<(Option<Range<usize>>, char)>) {
+            match value {
+                Value::String(s) => {
+                    if let Some(c) = s.value().chars().find(|&c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+                        found.push((s.span(), c));
+                    }
+                }
+                Value::Array(a) => a.iter().for_each(|v| walk_value(v, found)),
+                Value::InlineTable(t) => t.iter().for_each(|(_, v)| walk_value(v, found)),
+                _ => {}
+            }
+        }
+        let mut found = Vec::new();
+        walk(self.doc.as_item(), &mut found);
+        for (span, c) in found {
+            diags.push(
+                self.source
+                    .diag(
+                        Severity::Error,
+                        span,
+                        format!("this text has an invisible control character (U+{:04X})", c as u32),
+                    )
+                    .with_hint("delete it (it often comes in with text pasted from a terminal or a PDF)"),
+            );
+        }
     }
 
     /// The byte range of the `key = value` entry whose key starts at `key_start`.

@@ -53,6 +53,7 @@ impl Renderer {
                 .or_else(|| BUILTIN.iter().find(|(n, _)| *n == name).map(|(_, t)| (*t).to_string())))
         });
         env.add_filter("wrap_refs", |n: usize| format!("[{n}]"));
+        env.add_filter("underline", underline);
         Renderer { env, overrides }
     }
 
@@ -112,5 +113,25 @@ impl Renderer {
             _ => Diagnostic::file(Severity::Error, &file, message),
         }
         .with_hint("fix the template, or delete the file to use the built-in one")
+    }
+}
+
+/// `{{ title | underline("=") }}`: a rule as wide as the text shows in a
+/// monospaced font (a Chinese character takes two columns), and no wider than
+/// the plain-text part's lines.
+fn underline(text: &str, rule: &str) -> String {
+    let width = unicode_width::UnicodeWidthStr::width(text).min(email::TEXT_WIDTH);
+    rule.repeat(width / unicode_width::UnicodeWidthStr::width(rule).max(1))
+}
+
+#[cfg(test)]
+mod underline_tests {
+    use super::underline;
+
+    #[test]
+    fn an_underline_is_as_wide_as_the_text_shows_and_at_most_a_line() {
+        assert_eq!(underline("Issue 9", "="), "=======");
+        assert_eq!(underline("本周亚洲", "-"), "--------");
+        assert_eq!(underline(&"word ".repeat(40), "=").len(), 72);
     }
 }

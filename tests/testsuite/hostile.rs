@@ -173,3 +173,96 @@ fn markup_in_every_text_field_is_shown_as_text_and_never_runs() {
         assert_eq!(alt.2, "\"><img src=x onerror=alert(6)>", "{file}: the alt text is kept as text");
     }
 }
+
+/// A title in six writing systems with a family emoji (a ZWJ sequence) and a
+/// flag, and a take of some 60 KB: Chinese without spaces, a long run of words
+/// and one unbreakable token.
+#[test]
+fn long_text_in_every_script_survives_into_headers_html_and_wrapped_text() {
+    let fixture = Fixture::reference();
+    let title = "هذا الأسبوع في آسيا — 本周亚洲 🇸🇬👩\u{200d}👩\u{200d}👧 שבוע טוב भारत ไทย 한국";
+    fixture.edit("issues/009.toml", "title = \"China AI dreams of Sora\"", &format!("title = \"{title}\""));
+    let chinese = "人工智能的发展让亚洲各国重新思考产业政策。".repeat(400);
+    let words = "the quick brown fox jumps over the lazy dog ".repeat(400);
+    let token = "x".repeat(3000);
+    fixture.edit("issues/009.toml", "take = \"\"\"\n", &format!("take = \"\"\"\n{chinese}\n\n{words}\n\n{token}\n\n"));
+    fixture.run(&["build", "9"]).success();
+
+    let script = r#"
+import email, email.policy, json, sys
+m = email.message_from_bytes(open(sys.argv[1], 'rb').read(), policy=email.policy.default)
+raw = open(sys.argv[1], 'rb').read().split(b'\r\n')
+print(json.dumps({
+    'subject': str(m['subject']),
+    'defects': [str(d) for d in m.defects],
+    'text': m.get_body(('plain',)).get_content(),
+    'html': m.get_body(('html',)).get_content(),
+    'longest_raw_line': max(len(l) for l in raw),
+}))
+"#;
+    let eml = fixture.path().join("out/9/email.eml");
+    let parsed: serde_json::Value = serde_json::from_str(&run_python(script, &[&eml])).unwrap();
+    assert_eq!(parsed["subject"].as_str().unwrap(), format!("This Week in Asia #9: {title}"));
+    assert_eq!(parsed["defects"].as_array().unwrap().len(), 0, "{}", parsed["defects"]);
+    assert!(parsed["longest_raw_line"].as_u64().unwrap() <= 998, "RFC 5322 caps a line at 998 bytes");
+
+    let text = parsed["text"].as_str().unwrap();
+    for line in text.lines() {
+        let fits = unicode_width::UnicodeWidthStr::width(line) <= 72;
+        // Only a word longer than the line may overflow: a URL after its label, or the token.
+        let last = line.split_whitespace().last().unwrap_or_default();
+        let unbreakable = last.contains("://") || line.trim() == token;
+        assert!(fits || unbreakable && !line.contains('。'), "a line that could wrap did not: {line:?}");
+    }
+    assert!(text.contains(&token), "the unbreakable token is kept whole");
+    let joined: String = text.split_whitespace().collect();
+    assert!(joined.contains(&chinese), "the Chinese text is all there, in order");
+
+    let html = parsed["html"].as_str().unwrap();
+    assert!(html.contains(title), "the title shows in the HTML as written");
+    let page = assert_inert(&fixture, "out/9/email.html");
+    assert!(page.text.contains(&chinese));
+    assert_inert(&fixture, "out/9/index.html");
+}
+
+#[test]
+fn a_control_character_is_refused_with_its_line_and_nothing_is_written() {
+    let fixture = Fixture::reference();
+    fixture.edit(
+        "issues/009.toml",
+        "title = \"China AI dreams of Sora\"",
+        "title = \"China AI dreams \\u001b[31mof Sora\\u0007\"",
+    );
+    let run = fixture.run(&["build", "9"]).failure(1);
+    assert!(run.stderr().contains("issues/009.toml:4:9: error: this text has an invisible control character (U+001B)"));
+    assert!(run.stderr().contains("help: delete it"), "{}", run.stderr());
+    assert!(!fixture.path().join("out/9").exists(), "nothing is written");
+}
+
+#[test]
+fn a_header_injection_in_the_title_is_refused() {
+    let fixture = Fixture::reference();
+    fixture.edit(
+        "issues/009.toml",
+        "title = \"China AI dreams of Sora\"",
+        "title = \"China AI dreams of Sora\\r\\nBcc: everyone@example.com\"",
+    );
+    let run = fixture.run(&["check", "9"]).failure(1);
+    assert!(run.stderr().contains("issues/009.toml:4:9: error: the title has a line break"), "{}", run.stderr());
+}
+
+#[test]
+fn broken_toml_is_reported_at_its_line_and_column() {
+    for (broken, line) in [
+        ("title = \"China AI dreams of Sora", 4),
+        ("title = China AI dreams of Sora\"", 4),
+        ("title = \"China AI dreams of Sora\"\ntitle = \"again\"", 5),
+    ] {
+        let fixture = Fixture::reference();
+        fixture.edit("issues/009.toml", "title = \"China AI dreams of Sora\"", broken);
+        let run = fixture.run(&["build", "9"]).failure(1);
+        let err = run.stderr();
+        assert!(err.contains(&format!("issues/009.toml:{line}:")) && err.contains("invalid TOML"), "{broken}:\n{err}");
+        assert!(!fixture.path().join("out/9").exists(), "nothing is written");
+    }
+}
