@@ -156,3 +156,26 @@ fn an_internationalised_address_fails_alone_on_a_server_without_smtputf8() {
     let counts = per_recipient(&modern);
     assert_eq!(counts.keys().collect::<Vec<_>>(), ["josé@example.com"]);
 }
+
+/// Every other test here talks to a server that offers PIPELINING, as real
+/// ones do; this one sends command by command and must tell the same replies apart.
+#[test]
+fn without_pipelining_refusals_and_deferrals_are_told_apart_the_same_way() {
+    let fixture = with_subscribers(6);
+    quick(&fixture);
+    let server = SmtpServer::start(&[
+        "--no-pipelining",
+        "--reject",
+        "reader001@example.com",
+        "--tempfail",
+        "reader002@example.com:1",
+    ]);
+    let run = send(&fixture, &server, &[]).failure(3);
+    assert!(run.stdout().contains("550 5.1.1") || run.stderr().contains("550 5.1.1"), "{}", run.stderr());
+    let counts = per_recipient(&server);
+    assert_eq!(counts.len(), 5, "{counts:?}");
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+    assert!(!counts.contains_key("reader001@example.com"));
+    let status = status_of(&fixture);
+    assert!(status.contains("sent:     5") && status.contains("failed:   1"), "{status}");
+}

@@ -17,6 +17,9 @@ stores every accepted message and can misbehave on purpose.
                     DATA (the message is kept: the client cannot know it went)
 --auth USER:PASS    require AUTH (PLAIN/LOGIN without TLS) with these credentials
 --no-smtputf8       do not offer SMTPUTF8
+--no-pipelining     do not offer PIPELINING (offered by default, as Postfix,
+                    Exim and the big providers do; aiosmtpd reads pipelined
+                    commands in order but does not announce it itself)
 
 Every accepted message is written to DIR/<counter>.eml; every RCPT attempt is
 appended to DIR/attempts.log as "<address> <code>". Prints "READY" when listening.
@@ -41,6 +44,7 @@ parser.add_argument("--refuse-content", action="store_true")
 parser.add_argument("--drop-after-data", type=int, default=0)
 parser.add_argument("--auth", default="")
 parser.add_argument("--no-smtputf8", action="store_true")
+parser.add_argument("--no-pipelining", action="store_true")
 args = parser.parse_args()
 
 tempfail = {}
@@ -58,6 +62,8 @@ class Handler:
         if args.refuse_session:
             return ["554 5.7.1 This server does not accept mail from you"]
         session.host_name = hostname
+        if not args.no_pipelining:
+            responses.insert(len(responses) - 1, "250-PIPELINING")
         return responses
 
     async def handle_HELO(self, server, session, envelope, hostname):
