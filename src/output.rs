@@ -69,6 +69,12 @@ pub fn check_issue(ws: &Workspace, number: u32) -> Result<()> {
             plural(errors)
         );
     }
+    for (other, entry) in ws.issues.iter().filter(|(n, e)| **n != number && e.issue.is_none()) {
+        eprintln!(
+            "warning: {} has errors, so issue {other} is left out of the feeds and the archive\n  = help: run `publish check {other}`\n",
+            entry.file
+        );
+    }
     ws.issue(number).map(|_| ())
 }
 

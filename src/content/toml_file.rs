@@ -53,13 +53,13 @@ impl TomlFile {
             }
         };
         let file = TomlFile { source, doc };
-        file.report_control_characters(diags);
+        let controls = file.report_control_characters(diags);
         let mut text = file.source.text.clone();
         let mut unknown = 0;
         loop {
             match toml::from_str::<T>(&text) {
                 Ok(value) => {
-                    return if unknown == 0 { Some((value, file)) } else { None };
+                    return if unknown == 0 && !controls { Some((value, file)) } else { None };
                 }
                 Err(e) => {
                     let span = e.span();
@@ -124,7 +124,7 @@ impl TomlFile {
     /// Reports every string holding a control character (a tab or a line break
     /// excepted): mail clients show them as boxes or not at all, and in a header
     /// they are not allowed. Most come in pasted from a terminal or a PDF.
-    fn report_control_characters(&self, diags: &mut Diagnostics) {
+    fn report_control_characters(&self, diags: &mut Diagnostics) -> bool {
         fn walk(item: &Item, found: &mut Vec<(Option<Range<usize>>, char)>) {
             match item {
                 Item::Table(t) => t.iter().for_each(|(_, i)| walk(i, found)),
@@ -147,7 +147,9 @@ impl TomlFile {
         }
         let mut found = Vec::new();
         walk(self.doc.as_item(), &mut found);
+        let any = !found.is_empty();
         for (span, c) in found {
+            let span = span.map(|span| self.narrow_to(span, c));
             diags.push(
                 self.source
                     .diag(
@@ -158,6 +160,28 @@ impl TomlFile {
                     .with_hint("delete it (it often comes in with text pasted from a terminal or a PDF)"),
             );
         }
+        any
+    }
+
+    /// Within a string's `span`, where control character `c` is written:
+    /// itself, or as a TOML escape (`\u0007`, `\b`, ...). The whole span when
+    /// neither is found.
+    fn narrow_to(&self, span: Range<usize>, c: char) -> Range<usize> {
+        let raw = &self.source.text[span.clone()];
+        let code = c as u32;
+        let mut forms =
+            vec![c.to_string(), format!("\\u{code:04X}"), format!("\\u{code:04x}"), format!("\\U{code:08X}")];
+        forms.extend(match c {
+            '\u{8}' => Some("\\b".to_string()),
+            '\u{c}' => Some("\\f".to_string()),
+            '\u{1b}' => Some("\\e".to_string()),
+            _ => None,
+        });
+        forms
+            .iter()
+            .filter_map(|form| raw.find(form.as_str()).map(|at| (at, form.len())))
+            .min()
+            .map_or(span.clone(), |(at, len)| span.start + at..span.start + at + len)
     }
 
     /// The byte range of the `key = value` entry whose key starts at `key_start`.

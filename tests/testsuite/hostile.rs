@@ -234,7 +234,9 @@ fn a_control_character_is_refused_with_its_line_and_nothing_is_written() {
         "title = \"China AI dreams \\u001b[31mof Sora\\u0007\"",
     );
     let run = fixture.run(&["build", "9"]).failure(1);
-    assert!(run.stderr().contains("issues/009.toml:4:9: error: this text has an invisible control character (U+001B)"));
+    assert!(
+        run.stderr().contains("issues/009.toml:4:26: error: this text has an invisible control character (U+001B)")
+    );
     assert!(run.stderr().contains("help: delete it"), "{}", run.stderr());
     assert!(!fixture.path().join("out/9").exists(), "nothing is written");
 }
@@ -265,4 +267,25 @@ fn broken_toml_is_reported_at_its_line_and_column() {
         assert!(err.contains(&format!("issues/009.toml:{line}:")) && err.contains("invalid TOML"), "{broken}:\n{err}");
         assert!(!fixture.path().join("out/9").exists(), "nothing is written");
     }
+}
+
+#[test]
+fn a_broken_other_issue_is_named_and_left_out_of_the_feeds() {
+    let fixture = Fixture::reference();
+    let broken =
+        fixture.read("issues/009.toml").replace("title = \"China AI dreams of Sora\"", "title = \"Bell\\u0007\"");
+    fixture.write("issues/010.toml", &crate::support::without_episode(&broken));
+    let run = fixture.run(&["build", "9"]).success();
+    assert!(
+        run.stderr().contains("warning: issues/010.toml has errors, so issue 10 is left out of the feeds"),
+        "{}",
+        run.stderr()
+    );
+    assert!(!fixture.read("out/newsletter.xml").contains("Asia #10"), "the broken issue is not in the feed");
+    let check = fixture.run(&["check", "10"]).failure(1);
+    assert!(
+        check.stderr().contains("issues/010.toml:4:14: error: this text has an invisible control character (U+0007)"),
+        "{}",
+        check.stderr()
+    );
 }
