@@ -261,6 +261,16 @@ pub fn classify(e: lettre::transport::smtp::Error) -> SendError {
             reply,
             to_sender: false,
         }
+    } else if e.is_response() {
+        // lettre could not read a reply: the peer hung up, or is not an SMTP server.
+        SendError::Connection(match reply.rsplit_once("error Tag at: ") {
+            Some((_, said)) => format!(
+                "the answer is not SMTP (\"{}\"): check the host and port in the SMTP URL",
+                said.lines().next().unwrap_or_default().chars().take(80).collect::<String>()
+            ),
+            None if reply.contains("incomplete response") => "the server closed the connection".into(),
+            None => reply,
+        })
     } else {
         SendError::Connection(reply)
     }

@@ -179,3 +179,34 @@ fn without_pipelining_refusals_and_deferrals_are_told_apart_the_same_way() {
     let status = status_of(&fixture);
     assert!(status.contains("sent:     5") && status.contains("failed:   1"), "{status}");
 }
+
+/// A URL pointing at something that is not an SMTP server (a web server here)
+/// stops the run with everyone pending and says what to check.
+#[test]
+fn a_port_that_does_not_speak_smtp_is_named_as_such() {
+    use std::io::{Read, Write};
+    let fixture = with_subscribers(3);
+    quick(&fixture);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let web = std::thread::spawn(move || {
+        // quick() allows two attempts; a few more connections at most.
+        for _ in 0..4 {
+            let Ok((mut conn, _)) = listener.accept() else { return };
+            let _ = conn.write_all(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\n\r\n");
+            let _ = conn.read(&mut [0; 512]);
+        }
+    });
+    let run = fixture
+        .command(&["issue", "9", "--yes"])
+        .env("PUBLISH_SMTP_URL", &format!("smtp://127.0.0.1:{port}?tls=none"))
+        .run()
+        .failure(1);
+    assert!(
+        run.stderr().contains("the answer is not SMTP (\"HTTP/1.1 400 Bad Request\"): check the host and port"),
+        "{}",
+        run.stderr()
+    );
+    assert!(status_of(&fixture).contains("pending:  3"));
+    drop(web);
+}
