@@ -128,4 +128,10 @@ pub enum SubscribersCommand {
     Count,
     /// Remove an address; it is never mailed again.
     Remove { address: String },
+    /// Mark bad addresses bounced, from the bounce reports (DSNs) a relay mailed back: `.eml` files, mbox files or Maildir folders.
+    Bounces {
+        /// Files or folders holding the bounce messages.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+    },
 }

@@ -1,4 +1,4 @@
-//! `publish subscribers import|list|count|remove`.
+//! `publish subscribers import|list|count|remove|bounces`.
 
 use std::path::Path;
 
@@ -6,6 +6,7 @@ use anyhow::Result;
 
 use crate::cli::SubscribersCommand;
 use crate::cmd::Outcome;
+use crate::deliver::bounces;
 use crate::deliver::import::read_csv;
 use crate::deliver::store::{Status, Store};
 use crate::workspace::Workspace;
@@ -64,6 +65,56 @@ pub fn run(root: &Path, command: &SubscribersCommand) -> Result<Outcome> {
                 store.suppress(address, Status::Removed, "cli", &now)?;
                 println!("{address} was not a subscriber; it is recorded as removed, so an import will not add it");
             }
+            Ok(Outcome::Done)
+        }
+        SubscribersCommand::Bounces { paths } => {
+            let mut messages = Vec::new();
+            for path in paths {
+                messages.extend(bounces::read_messages(path)?);
+            }
+            let (mut marked, mut already, mut unknown, mut kept, mut not_reports) = (0, 0, 0, 0, 0);
+            for message in &messages {
+                let reports = bounces::reports(&message.raw);
+                if reports.is_empty() {
+                    not_reports += 1;
+                }
+                for report in reports {
+                    let why = report.diagnostic.as_deref().unwrap_or(&report.status);
+                    if !report.is_hard_bounce() {
+                        kept += 1;
+                        eprintln!(
+                            "{}: kept {} ({} {why}): not a bad address",
+                            message.origin, report.recipient, report.action
+                        );
+                        continue;
+                    }
+                    let status = store.status_of(&report.recipient)?;
+                    match status {
+                        Some(Status::Active) => {
+                            store.set_status(&report.recipient, Status::Bounced, "dsn", &now)?;
+                            marked += 1;
+                            println!("bounced: {} ({why})", report.recipient);
+                        }
+                        // Bounced, unsubscribed or removed before: not mailed anyway.
+                        Some(_) => already += 1,
+                        None => {
+                            store.suppress(&report.recipient, Status::Bounced, "dsn", &now)?;
+                            unknown += 1;
+                            println!(
+                                "bounced: {} ({why}); not a subscriber, recorded so an import will not add it",
+                                report.recipient
+                            );
+                        }
+                    }
+                }
+            }
+            println!(
+                "read {} message{}: {marked} marked bounced, {already} not mailed already, {unknown} not subscribers, \
+                 {kept} failures kept (a full mailbox, a delay, a policy refusal), {not_reports} not bounce reports",
+                messages.len(),
+                if messages.len() == 1 { "" } else { "s" },
+            );
+            println!("{} active subscribers", store.count_active()?);
             Ok(Outcome::Done)
         }
     }

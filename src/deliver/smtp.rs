@@ -309,7 +309,14 @@ fn reply_text(e: &lettre::transport::smtp::Error) -> String {
 pub fn is_hard_bounce(reply: &str) -> bool {
     let mut words = reply.split_whitespace();
     let (Some(code), Some(enhanced)) = (words.next(), words.next()) else { return false };
-    code.starts_with('5') && (enhanced.starts_with("5.1.") || enhanced == "5.2.1")
+    code.starts_with('5') && is_bad_address(enhanced)
+}
+
+/// Whether an enhanced status code (RFC 3463) says the address is bad: a bad
+/// mailbox or domain (5.1.x) or a disabled mailbox (5.2.1). A full mailbox
+/// (5.2.2), a policy or spam refusal (5.7.x) say nothing about the address.
+pub fn is_bad_address(enhanced: &str) -> bool {
+    enhanced.starts_with("5.1.") || enhanced == "5.2.1"
 }
 
 /// Text written to the server as it is (it carries its own line ends).

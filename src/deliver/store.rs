@@ -219,6 +219,15 @@ impl Store {
             .is_some())
     }
 
+    /// A subscriber's status; `None` when the address is unknown.
+    pub fn status_of(&self, email: &str) -> Result<Option<Status>> {
+        let status: Option<String> = self
+            .conn
+            .query_row("SELECT status FROM subscribers WHERE email = ?1", [email.trim()], |r| r.get(0))
+            .optional()?;
+        Ok(status.as_deref().map(Status::parse))
+    }
+
     /// Makes sure a suppressed address is known, so it stays suppressed if imported later.
     pub fn suppress(&mut self, email: &str, status: Status, by: &str, now: &str) -> Result<()> {
         self.conn.execute(

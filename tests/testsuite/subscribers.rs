@@ -228,3 +228,79 @@ fn malformed_addresses_are_skipped_with_reasons() {
     );
     assert_eq!(list(&fixture), "jörg@bücher.example\t\n");
 }
+
+/// A bounce report (RFC 3464) as Postfix writes it, for the recipients given
+/// as (address, action, status).
+fn dsn(recipients: &[(&str, &str, &str)]) -> String {
+    let mut blocks = String::new();
+    for (address, action, status) in recipients {
+        blocks.push_str(&format!(
+            "Final-Recipient: rfc822; {address}\r\nAction: {action}\r\nStatus: {status}\r\n\
+             Diagnostic-Code: smtp; 550 {status} <{address}>: Recipient address\r\n    rejected\r\n\r\n"
+        ));
+    }
+    format!(
+        "From: MAILER-DAEMON@relay.example\r\nSubject: Undelivered Mail Returned to Sender\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=delivery-status;\r\n\tboundary=\"R\"\r\n\r\n\
+         --R\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n\r\n\
+         --R\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; relay.example\r\n\r\n{blocks}\
+         --R\r\nContent-Type: text/rfc822-headers\r\n\r\nSubject: This Week in Asia #9\r\n\r\n--R--\r\n"
+    )
+}
+
+#[test]
+fn bounce_reports_in_files_mbox_and_maildir_mark_bad_addresses_and_keep_the_rest() {
+    let fixture = crate::send::with_subscribers(6);
+    let dir = fixture.path().join("bounces");
+    std::fs::create_dir_all(dir.join("Maildir/new")).unwrap();
+    std::fs::create_dir_all(dir.join("Maildir/cur")).unwrap();
+    // One .eml: a bad mailbox, and a full one (kept).
+    fixture.write(
+        "bounces/one.eml",
+        &dsn(&[("reader000@example.com", "failed", "5.1.1"), ("reader001@example.com", "failed", "5.2.2")]),
+    );
+    // An mbox of two messages: a delay (kept) and a disabled mailbox, in other case.
+    let mbox = format!(
+        "From MAILER-DAEMON Fri Mar  8 09:00:00 2024\n{}\nFrom MAILER-DAEMON Fri Mar  8 09:05:00 2024\n{}\n",
+        dsn(&[("reader002@example.com", "delayed", "4.4.1")]).replace("\r\n", "\n"),
+        dsn(&[("READER003@Example.com", "failed", "5.2.1")]).replace("\r\n", "\n"),
+    );
+    fixture.write("bounces/box.mbox", &mbox);
+    // A Maildir: an address never subscribed, and a reply that is no report.
+    fixture.write("bounces/Maildir/new/1.host", &dsn(&[("stranger@example.com", "failed", "5.1.2")]));
+    fixture.write("bounces/Maildir/cur/2.host:2,S", "From: reader@example.com\r\nSubject: Re: hi\r\n\r\nThanks!\r\n");
+
+    let run = fixture.run(&["subscribers", "bounces", dir.to_str().unwrap()]).success();
+    let out = run.stdout();
+    assert!(
+        out.contains("bounced: reader000@example.com (550 5.1.1 <reader000@example.com>: Recipient address rejected)"),
+        "{out}"
+    );
+    assert!(out.contains("bounced: READER003@Example.com"), "{out}");
+    assert!(
+        out.contains("read 5 messages: 2 marked bounced, 0 not mailed already, 1 not subscribers, 2 failures kept"),
+        "{out}"
+    );
+    assert!(out.contains("1 not bounce reports"), "{out}");
+    assert!(run.stderr().contains("kept reader001@example.com (failed 550 5.2.2"), "{}", run.stderr());
+    assert!(out.ends_with("4 active subscribers\n"), "{out}");
+
+    let inactive = fixture.run(&["subscribers", "list", "--unsubscribed"]).success().stdout();
+    for address in ["reader000@example.com", "reader003@example.com", "stranger@example.com"] {
+        let line = inactive.lines().find(|l| l.starts_with(address)).unwrap_or_else(|| panic!("{inactive}"));
+        assert!(line.contains("\tbounced\t") && line.ends_with("\tdsn"), "{line}");
+    }
+    // Read again: nothing changes; re-imported: the bounced stay out.
+    let again = fixture.run(&["subscribers", "bounces", dir.to_str().unwrap()]).success().stdout();
+    assert!(again.contains("0 marked bounced, 3 not mailed already, 0 not subscribers"), "{again}");
+    let csv = crate::smtp::subscribers_csv(fixture.path(), 6);
+    fixture.run(&["subscribers", "import", csv.to_str().unwrap()]).success();
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "4");
+}
+
+#[test]
+fn bounces_from_a_missing_path_name_it() {
+    let fixture = Fixture::reference();
+    let run = fixture.run(&["subscribers", "bounces", "no-such-folder"]).failure(1);
+    assert!(run.stderr().contains("cannot read no-such-folder"), "{}", run.stderr());
+}
