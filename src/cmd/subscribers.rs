@@ -7,7 +7,7 @@ use anyhow::Result;
 use crate::cli::SubscribersCommand;
 use crate::cmd::Outcome;
 use crate::deliver::bounces;
-use crate::deliver::import::read_csv;
+use crate::deliver::import::{check_address, read_csv};
 use crate::deliver::store::{Status, Store};
 use crate::workspace::Workspace;
 
@@ -79,6 +79,10 @@ pub fn run(root: &Path, command: &SubscribersCommand) -> Result<Outcome> {
                     not_reports += 1;
                 }
                 for report in reports {
+                    if let Err(reason) = check_address(&report.recipient) {
+                        eprintln!("{}: skipped {:?}: {reason}", message.origin, report.recipient);
+                        continue;
+                    }
                     let why = report.diagnostic.as_deref().unwrap_or(&report.status);
                     if !report.is_hard_bounce() {
                         kept += 1;

@@ -267,7 +267,10 @@ fn bounce_reports_in_files_mbox_and_maildir_mark_bad_addresses_and_keep_the_rest
     );
     fixture.write("bounces/box.mbox", &mbox);
     // A Maildir: an address never subscribed, and a reply that is no report.
-    fixture.write("bounces/Maildir/new/1.host", &dsn(&[("stranger@example.com", "failed", "5.1.2")]));
+    fixture.write(
+        "bounces/Maildir/new/1.host",
+        &dsn(&[("stranger@example.com", "failed", "5.1.2"), ("not an address", "failed", "5.1.1")]),
+    );
     fixture.write("bounces/Maildir/cur/2.host:2,S", "From: reader@example.com\r\nSubject: Re: hi\r\n\r\nThanks!\r\n");
 
     let run = fixture.run(&["subscribers", "bounces", dir.to_str().unwrap()]).success();
@@ -283,6 +286,7 @@ fn bounce_reports_in_files_mbox_and_maildir_mark_bad_addresses_and_keep_the_rest
     );
     assert!(out.contains("1 not bounce reports"), "{out}");
     assert!(run.stderr().contains("kept reader001@example.com (failed 550 5.2.2"), "{}", run.stderr());
+    assert!(run.stderr().contains("skipped \"not an address\": "), "{}", run.stderr());
     assert!(out.ends_with("4 active subscribers\n"), "{out}");
 
     let inactive = fixture.run(&["subscribers", "list", "--unsubscribed"]).success().stdout();
