@@ -12,8 +12,9 @@ use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter,
 
 use crate::deliver::transport::{SmtpTarget, Tls};
 
-/// How long connecting, or one command, may take.
-const TIMEOUT: Duration = Duration::from_secs(60);
+/// How much longer than a command the end of a message may take (the server
+/// may scan it before it answers).
+const DATA_END_FACTOR: u32 = 4;
 
 /// Why a message did not go.
 #[derive(Debug, Clone)]
@@ -49,6 +50,8 @@ pub struct Connection {
     broken: bool,
     /// The server offers PIPELINING (RFC 2920): MAIL, RCPT and DATA go in one write.
     pipelining: bool,
+    /// How long connecting, or one command, may take (`?timeout=` in the URL).
+    timeout: Duration,
 }
 
 impl Connection {
@@ -70,7 +73,7 @@ impl Connection {
         let mut inner = if target.tls == Tls::Implicit {
             AsyncSmtpConnection::connect_tokio1(
                 (target.host.as_str(), target.port),
-                Some(TIMEOUT),
+                Some(target.timeout),
                 hello,
                 Some(tls()?),
                 None,
@@ -78,23 +81,22 @@ impl Connection {
             .await
             .map_err(classify)?
         } else {
-            let stream =
-                tokio::time::timeout(TIMEOUT, tokio::net::TcpStream::connect((target.host.as_str(), target.port)))
-                    .await
-                    .map_err(|_| {
-                        SendError::Connection(format!("connecting to {}:{} timed out", target.host, target.port))
-                    })?
-                    .map_err(|e| {
-                        SendError::Connection(format!("cannot connect to {}:{}: {e}", target.host, target.port))
-                    })?;
+            let stream = tokio::time::timeout(
+                target.timeout,
+                tokio::net::TcpStream::connect((target.host.as_str(), target.port)),
+            )
+            .await
+            .map_err(|_| SendError::Connection(format!("connecting to {}:{} timed out", target.host, target.port)))?
+            .map_err(|e| SendError::Connection(format!("cannot connect to {}:{}: {e}", target.host, target.port)))?;
             stream.set_nodelay(true).map_err(|e| SendError::Connection(e.to_string()))?;
-            let mut conn = timed(AsyncSmtpConnection::connect_with_transport(Box::new(stream), hello)).await?;
+            let mut conn =
+                timed(target.timeout, AsyncSmtpConnection::connect_with_transport(Box::new(stream), hello)).await?;
             match target.tls {
                 Tls::Required if !conn.can_starttls() => {
                     return Err(SendError::Refused("no STARTTLS offered, and the URL says tls=required".to_string()));
                 }
                 Tls::Required | Tls::Opportunistic if conn.can_starttls() => {
-                    timed(conn.starttls(tls()?, hello)).await?;
+                    timed(target.timeout, conn.starttls(tls()?, hello)).await?;
                 }
                 _ => {}
             }
@@ -102,19 +104,21 @@ impl Connection {
         };
         // lettre keeps no note of PIPELINING: greet again (RFC 5321 allows it
         // before a transaction) and read the keywords ourselves.
-        let keywords = timed(inner.command(Ehlo::new(hello.clone()))).await?;
+        let keywords = timed(target.timeout, inner.command(Ehlo::new(hello.clone()))).await?;
         let pipelining = keywords
             .message()
             .any(|line| line.split_whitespace().next().is_some_and(|k| k.eq_ignore_ascii_case("PIPELINING")));
-        let mut conn = Connection { inner, broken: false, pipelining };
+        let mut conn = Connection { inner, broken: false, pipelining, timeout: target.timeout };
         if let Some(user) = &target.user {
             let credentials = Credentials::new(user.clone(), target.password.clone().unwrap_or_default());
-            timed(conn.inner.auth(&[Mechanism::Plain, Mechanism::Login], &credentials)).await.map_err(|e| match e {
-                SendError::Permanent(reply) => SendError::Refused(format!(
-                    "login as {user} failed: {reply}; check the user in PUBLISH_SMTP_URL and PUBLISH_SMTP_PASSWORD"
-                )),
-                other => other,
-            })?;
+            timed(target.timeout, conn.inner.auth(&[Mechanism::Plain, Mechanism::Login], &credentials)).await.map_err(
+                |e| match e {
+                    SendError::Permanent(reply) => SendError::Refused(format!(
+                        "login as {user} failed: {reply}; check the user in PUBLISH_SMTP_URL and PUBLISH_SMTP_PASSWORD"
+                    )),
+                    other => other,
+                },
+            )?;
         }
         Ok(conn)
     }
@@ -156,8 +160,8 @@ impl Connection {
         // send's CPU) and writes the end marker as a packet of its own; the
         // payload escaped here goes out in one write, with the same bytes.
         let sent = match std::str::from_utf8(bytes) {
-            Ok(text) => timed(self.inner.command(DataPayload(text))).await,
-            Err(_) => timed(self.inner.message(bytes)).await,
+            Ok(text) => timed(self.timeout * DATA_END_FACTOR, self.inner.command(DataPayload(text))).await,
+            Err(_) => timed(self.timeout * DATA_END_FACTOR, self.inner.message(bytes)).await,
         };
         let response = match sent {
             Ok(response) => response,
@@ -188,9 +192,9 @@ impl Connection {
         let mut data_accepted = false;
         for (i, stage) in stages.into_iter().enumerate() {
             let reply = if i == 0 {
-                timed(self.inner.command(Verbatim(&batch))).await
+                timed(self.timeout, self.inner.command(Verbatim(&batch))).await
             } else {
-                timed(self.inner.read_response()).await
+                timed(self.timeout, self.inner.read_response()).await
             };
             match reply {
                 Ok(_) => data_accepted = stage == Stage::Content,
@@ -208,7 +212,7 @@ impl Connection {
             Some(e) => {
                 // A server that said 354 after refusing the envelope waits for
                 // a message we will not send: that connection is done.
-                if data_accepted || timed(self.inner.command(Rset)).await.is_err() {
+                if data_accepted || timed(self.timeout, self.inner.command(Rset)).await.is_err() {
                     self.broken = true;
                 }
                 Err(e)
@@ -218,12 +222,12 @@ impl Connection {
 
     /// One command of a transaction; on a refusal, the transaction is reset.
     async fn step(&mut self, stage: Stage, command: impl std::fmt::Display) -> Result<(), SendError> {
-        match timed(self.inner.command(command)).await {
+        match timed(self.timeout, self.inner.command(command)).await {
             Ok(_) => Ok(()),
             Err(e) => {
                 let e = at_stage(stage, e);
                 let replied = !matches!(e, SendError::Connection(_));
-                if !replied || timed(self.inner.command(Rset)).await.is_err() {
+                if !replied || timed(self.timeout, self.inner.command(Rset)).await.is_err() {
                     self.broken = true;
                 }
                 Err(e)
@@ -242,10 +246,16 @@ impl Connection {
     }
 }
 
-async fn timed<T>(fut: impl Future<Output = Result<T, lettre::transport::smtp::Error>>) -> Result<T, SendError> {
-    match tokio::time::timeout(TIMEOUT, fut).await {
+async fn timed<T>(
+    limit: Duration,
+    fut: impl Future<Output = Result<T, lettre::transport::smtp::Error>>,
+) -> Result<T, SendError> {
+    match tokio::time::timeout(limit, fut).await {
         Ok(result) => result.map_err(classify),
-        Err(_) => Err(SendError::Connection("the server did not answer in time".into())),
+        Err(_) => Err(SendError::Connection(format!(
+            "the server did not answer within {} s (raise ?timeout= in the SMTP URL if it is slow)",
+            limit.as_secs_f64()
+        ))),
     }
 }
 

@@ -29,7 +29,13 @@ pub struct SmtpTarget {
     pub tls: Tls,
     pub user: Option<String>,
     pub password: Option<String>,
+    /// How long connecting, the greeting or one command may take; the end of a
+    /// message gets four times as long.
+    pub timeout: std::time::Duration,
 }
+
+/// The default of `?timeout=`: as long as Postfix waits to connect.
+pub const DEFAULT_SMTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// The chosen transport.
 #[derive(Debug, Clone)]
@@ -91,7 +97,7 @@ impl Transport {
 }
 
 impl SmtpTarget {
-    /// Parses `smtp://[user[:password]@]host[:port][?tls=required|none]` or `smtps://…`.
+    /// Parses `smtp://[user[:password]@]host[:port][?tls=required|none][&timeout=10s]` or `smtps://…`.
     pub fn parse(text: &str) -> Result<SmtpTarget> {
         let url =
             url::Url::parse(text).with_context(|| format!("\"{text}\" is not a URL such as smtp://127.0.0.1:2525"))?;
@@ -102,6 +108,7 @@ impl SmtpTarget {
         };
         let host = url.host_str().filter(|h| !h.is_empty()).context("the URL has no host")?;
         let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
+        let mut timeout = DEFAULT_SMTP_TIMEOUT;
         for (key, value) in url.query_pairs() {
             match (key.as_ref(), value.as_ref()) {
                 ("tls", "required") if tls != Tls::Implicit => tls = Tls::Required,
@@ -110,7 +117,15 @@ impl SmtpTarget {
                 ("tls", other) => {
                     bail!("tls={other} is not one of required, opportunistic, none (smtps:// is always TLS)")
                 }
-                (other, _) => bail!("unknown URL parameter \"{other}\" (only tls=required|opportunistic|none)"),
+                ("timeout", text) => {
+                    timeout = crate::config::parse_duration(text)
+                        .and_then(|d| std::time::Duration::try_from(d).ok())
+                        .filter(|d| !d.is_zero())
+                        .with_context(|| format!("timeout={text} is not a duration such as 10s or 2m"))?;
+                }
+                (other, _) => {
+                    bail!("unknown URL parameter \"{other}\" (only tls=required|opportunistic|none and timeout=30s)")
+                }
             }
         }
         let decode = |s: &str| percent_decode(s);
@@ -119,7 +134,7 @@ impl SmtpTarget {
             Ok(p) if !p.is_empty() => Some(p),
             _ => url.password().map(decode),
         };
-        Ok(SmtpTarget { host, port: url.port().unwrap_or(default_port), tls, user, password })
+        Ok(SmtpTarget { host, port: url.port().unwrap_or(default_port), tls, user, password, timeout })
     }
 }
 
@@ -142,5 +157,17 @@ mod tests {
         assert!(SmtpTarget::parse("http://host").is_err());
         assert!(SmtpTarget::parse("smtp://host?tls=maybe").is_err());
         assert!(SmtpTarget::parse("smtp://host?x=1").is_err());
+    }
+
+    #[test]
+    fn the_timeout_comes_from_the_url() {
+        assert_eq!(SmtpTarget::parse("smtp://host").unwrap().timeout, DEFAULT_SMTP_TIMEOUT);
+        let t = SmtpTarget::parse("smtp://host:25?tls=none&timeout=1m30s").unwrap();
+        assert_eq!((t.tls, t.timeout.as_secs()), (Tls::None, 90));
+        assert_eq!(SmtpTarget::parse("smtp://host?timeout=500ms").unwrap().timeout.as_millis(), 500);
+        for bad in ["smtp://host?timeout=0s", "smtp://host?timeout=soon", "smtp://host?timeout=-5s"] {
+            let e = SmtpTarget::parse(bad).unwrap_err().to_string();
+            assert!(e.contains("is not a duration such as 10s"), "{bad}: {e}");
+        }
     }
 }

@@ -210,3 +210,31 @@ fn a_port_that_does_not_speak_smtp_is_named_as_such() {
     assert!(status_of(&fixture).contains("pending:  3"));
     drop(web);
 }
+
+/// A server that takes the connection and never greets: each attempt ends
+/// after the URL's timeout, then the run stops with everyone pending.
+#[test]
+fn a_server_that_never_greets_stops_the_run_after_the_urls_timeout() {
+    let fixture = with_subscribers(3);
+    quick(&fixture);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let silent = std::thread::spawn(move || {
+        let mut held = Vec::new();
+        // quick() allows two attempts on two connections; a few more at most.
+        for _ in 0..6 {
+            let Ok((conn, _)) = listener.accept() else { return };
+            held.push(conn);
+        }
+    });
+    let started = std::time::Instant::now();
+    let run = fixture
+        .command(&["issue", "9", "--yes"])
+        .env("PUBLISH_SMTP_URL", &format!("smtp://127.0.0.1:{port}?tls=none&timeout=1s"))
+        .run()
+        .failure(1);
+    assert!(run.stderr().contains("the server did not answer within 1 s"), "{}", run.stderr());
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "took {:?}", started.elapsed());
+    assert!(status_of(&fixture).contains("pending:  3"));
+    drop(silent);
+}
