@@ -3,22 +3,13 @@
 //! in, `publish` must not panic, pass markup or a header through, or write half
 //! an issue; what it refuses, it refuses with file:line:column and a fix.
 
-use std::process::Command;
-
-use crate::support::{Fixture, python};
+use crate::support::{Fixture, run_python};
 
 /// An issue file of the reference publication, dated in the sponsor's flight.
 fn with_issue(number: u32, body: &str) -> Fixture {
     let fixture = Fixture::reference();
     fixture.write(&format!("issues/{number:03}.toml"), body);
     fixture
-}
-
-/// Runs a Python script (the standard library only) on `args`; returns its stdout.
-fn run_python(script: &str, args: &[&std::path::Path]) -> String {
-    let out = Command::new(python()).args(["-c", script]).args(args).output().expect("run python");
-    assert!(out.status.success(), "python failed:\n{}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).expect("python prints UTF-8")
 }
 
 /// What Python's HTML parser finds in a page: every element, every attribute

@@ -96,9 +96,7 @@ parts = [p.get_content_type() for p in msg.iter_parts()]
 assert parts == ['text/plain', 'text/html'], parts
 print(msg.get_body(('plain',)).get_content())
 "#;
-    let out = std::process::Command::new(python()).args(["-c", script]).arg(&m.path).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let text = String::from_utf8_lossy(&out.stdout);
+    let text = crate::support::run_python(script, &[&m.path]);
     assert!(text.contains("Hello Reader 1 of Company 1"), "{text}");
     assert!(text.contains("unsubscribe?t=cmVhZGVyMDAxQGV4YW1wbGUuY29t."), "{text}");
 }

@@ -128,6 +128,14 @@ pub fn python() -> PathBuf {
     venv
 }
 
+/// Runs a Python script with [`python()`] on `args`; its standard output, or a
+/// panic with its standard error when it fails.
+pub fn run_python(script: &str, args: &[&Path]) -> String {
+    let out = Command::new(python()).args(["-c", script]).args(args).output().expect("run python");
+    assert!(out.status.success(), "python failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).expect("python prints UTF-8")
+}
+
 /// What a run printed and how it exited.
 pub struct Run {
     pub output: Output,
