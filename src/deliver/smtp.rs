@@ -212,8 +212,10 @@ impl Connection {
             Some(e) => {
                 // A server that said 354 after refusing the envelope waits for
                 // a message we will not send: that connection is done.
-                if data_accepted || timed(self.timeout, self.inner.command(Rset)).await.is_err() {
+                if data_accepted {
                     self.broken = true;
+                } else {
+                    self.reset().await;
                 }
                 Err(e)
             }
@@ -226,12 +228,20 @@ impl Connection {
             Ok(_) => Ok(()),
             Err(e) => {
                 let e = at_stage(stage, e);
-                let replied = !matches!(e, SendError::Connection(_));
-                if !replied || timed(self.timeout, self.inner.command(Rset)).await.is_err() {
+                if matches!(e, SendError::Connection(_)) {
                     self.broken = true;
+                } else {
+                    self.reset().await;
                 }
                 Err(e)
             }
+        }
+    }
+
+    /// Ends a refused transaction with RSET; a connection that cannot is not reused.
+    async fn reset(&mut self) {
+        if timed(self.timeout, self.inner.command(Rset)).await.is_err() {
+            self.broken = true;
         }
     }
 
