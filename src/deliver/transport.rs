@@ -128,18 +128,19 @@ impl SmtpTarget {
                 }
             }
         }
-        let decode = |s: &str| percent_decode(s);
-        let user = (!url.username().is_empty()).then(|| decode(url.username()));
+        let user = (!url.username().is_empty()).then(|| percent_decode(url.username()));
         let password = match std::env::var("PUBLISH_SMTP_PASSWORD") {
             Ok(p) if !p.is_empty() => Some(p),
-            _ => url.password().map(decode),
+            _ => url.password().map(percent_decode),
         };
         Ok(SmtpTarget { host, port: url.port().unwrap_or(default_port), tls, user, password, timeout })
     }
 }
 
+/// A URL's user or password as written: `%40` is `@`, and `+` stays `+` (it
+/// means a space only in form data).
 fn percent_decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned()).unwrap_or_default()
+    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
 }
 
 #[cfg(test)]
@@ -157,6 +158,15 @@ mod tests {
         assert!(SmtpTarget::parse("http://host").is_err());
         assert!(SmtpTarget::parse("smtp://host?tls=maybe").is_err());
         assert!(SmtpTarget::parse("smtp://host?x=1").is_err());
+    }
+
+    #[test]
+    fn user_and_password_keep_a_plus_and_decode_percent_escapes() {
+        let t = SmtpTarget::parse("smtp://news+letter%40example.com:p+ss%2Fw@host").unwrap();
+        assert_eq!(t.user.as_deref(), Some("news+letter@example.com"));
+        if std::env::var_os("PUBLISH_SMTP_PASSWORD").is_none() {
+            assert_eq!(t.password.as_deref(), Some("p+ss/w"));
+        }
     }
 
     #[test]
