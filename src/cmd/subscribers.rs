@@ -68,58 +68,62 @@ pub fn run(root: &Path, command: &SubscribersCommand) -> Result<Outcome> {
             Ok(Outcome::Done)
         }
         SubscribersCommand::Bounces { paths } => {
-            let mut messages = Vec::new();
-            for path in paths {
-                messages.extend(bounces::read_messages(path)?);
-            }
-            let (mut marked, mut already, mut unknown, mut kept, mut not_reports) = (0, 0, 0, 0, 0);
-            for message in &messages {
-                let reports = bounces::reports(&message.raw);
-                if reports.is_empty() {
-                    not_reports += 1;
-                }
-                for report in reports {
-                    if let Err(reason) = check_address(&report.recipient) {
-                        eprintln!("{}: skipped {:?}: {reason}", message.origin, report.recipient);
-                        continue;
-                    }
-                    let why = report.diagnostic.as_deref().unwrap_or(&report.status);
-                    if !report.is_hard_bounce() {
-                        kept += 1;
-                        eprintln!(
-                            "{}: kept {} ({} {why}): not a bad address",
-                            message.origin, report.recipient, report.action
-                        );
-                        continue;
-                    }
-                    let status = store.status_of(&report.recipient)?;
-                    match status {
-                        Some(Status::Active) => {
-                            store.set_status(&report.recipient, Status::Bounced, "dsn", &now)?;
-                            marked += 1;
-                            println!("bounced: {} ({why})", report.recipient);
-                        }
-                        // Bounced, unsubscribed or removed before: not mailed anyway.
-                        Some(_) => already += 1,
-                        None => {
-                            store.suppress(&report.recipient, Status::Bounced, "dsn", &now)?;
-                            unknown += 1;
-                            println!(
-                                "bounced: {} ({why}); not a subscriber, recorded so an import will not add it",
-                                report.recipient
-                            );
-                        }
-                    }
-                }
-            }
-            println!(
-                "read {} message{}: {marked} marked bounced, {already} not mailed already, {unknown} not subscribers, \
-                 {kept} failures kept (a full mailbox, a delay, a policy refusal), {not_reports} not bounce reports",
-                messages.len(),
-                if messages.len() == 1 { "" } else { "s" },
-            );
-            println!("{} active subscribers", store.count_active()?);
+            record_bounces(&mut store, paths, &now)?;
             Ok(Outcome::Done)
         }
     }
+}
+
+/// `publish subscribers bounces`: marks the addresses that bounce reports
+/// under `paths` call bad, and says what it did with each report.
+fn record_bounces(store: &mut Store, paths: &[std::path::PathBuf], now: &str) -> Result<()> {
+    let mut messages = Vec::new();
+    for path in paths {
+        messages.extend(bounces::read_messages(path)?);
+    }
+    let (mut marked, mut already, mut unknown, mut kept, mut not_reports) = (0, 0, 0, 0, 0);
+    for message in &messages {
+        let reports = bounces::reports(&message.raw);
+        if reports.is_empty() {
+            not_reports += 1;
+        }
+        for report in reports {
+            if let Err(reason) = check_address(&report.recipient) {
+                eprintln!("{}: skipped {:?}: {reason}", message.origin, report.recipient);
+                continue;
+            }
+            let why = report.diagnostic.as_deref().unwrap_or(&report.status);
+            if !report.is_hard_bounce() {
+                kept += 1;
+                eprintln!("{}: kept {} ({} {why}): not a bad address", message.origin, report.recipient, report.action);
+                continue;
+            }
+            let status = store.status_of(&report.recipient)?;
+            match status {
+                Some(Status::Active) => {
+                    store.set_status(&report.recipient, Status::Bounced, "dsn", now)?;
+                    marked += 1;
+                    println!("bounced: {} ({why})", report.recipient);
+                }
+                // Bounced, unsubscribed or removed before: not mailed anyway.
+                Some(_) => already += 1,
+                None => {
+                    store.suppress(&report.recipient, Status::Bounced, "dsn", now)?;
+                    unknown += 1;
+                    println!(
+                        "bounced: {} ({why}); not a subscriber, recorded so an import will not add it",
+                        report.recipient
+                    );
+                }
+            }
+        }
+    }
+    println!(
+        "read {} message{}: {marked} marked bounced, {already} not mailed already, {unknown} not subscribers, \
+         {kept} failures kept (a full mailbox, a delay, a policy refusal), {not_reports} not bounce reports",
+        messages.len(),
+        if messages.len() == 1 { "" } else { "s" },
+    );
+    println!("{} active subscribers", store.count_active()?);
+    Ok(())
 }
