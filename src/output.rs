@@ -70,10 +70,10 @@ pub fn check_issue(ws: &Workspace, number: u32) -> Result<()> {
         );
     }
     for (other, entry) in ws.issues.iter().filter(|(n, e)| **n != number && e.issue.is_none()) {
-        eprintln!(
-            "warning: {} has errors, so issue {other} is left out of the feeds and the archive\n  = help: run `publish check {other}`\n",
-            entry.file
-        );
+        let left_out = format!("issue {other} has errors, so it is left out of the feeds and the archive");
+        let d = Diagnostic::file(Severity::Warning, &entry.file, left_out)
+            .with_hint(format!("run `publish check {other}`"));
+        eprintln!("{d}\n");
     }
     ws.issue(number).map(|_| ())
 }

@@ -268,7 +268,7 @@ fn a_broken_other_issue_is_named_and_left_out_of_the_feeds() {
     fixture.write("issues/010.toml", &crate::support::without_episode(&broken));
     let run = fixture.run(&["build", "9"]).success();
     assert!(
-        run.stderr().contains("warning: issues/010.toml has errors, so issue 10 is left out of the feeds"),
+        run.stderr().contains("issues/010.toml: warning: issue 10 has errors, so it is left out of the feeds"),
         "{}",
         run.stderr()
     );
