@@ -58,9 +58,10 @@ impl Connection {
     /// Opens a connection to `target`, greeting it as `hello`.
     pub async fn open(target: &SmtpTarget, hello: &ClientId) -> Result<Connection, SendError> {
         Connection::handshake(target, hello).await.map_err(|e| match e {
-            SendError::Permanent(reply) | SendError::Content(reply) | SendError::Refused(reply) => {
+            SendError::Permanent(reply) | SendError::Content(reply) => {
                 SendError::Refused(format!("{}:{} refused the session: {reply}", target.host, target.port))
             }
+            SendError::Refused(why) => SendError::Refused(format!("{}:{}: {why}", target.host, target.port)),
             SendError::Transient { reply, .. } | SendError::Connection(reply) => {
                 SendError::Connection(format!("{}:{}: {reply}", target.host, target.port))
             }
@@ -99,6 +100,18 @@ impl Connection {
                     timed(target.timeout, conn.starttls(tls()?, hello)).await?;
                 }
                 _ => {}
+            }
+            if let Some(user) = &target.user
+                && !conn.is_encrypted()
+                && target.tls != Tls::None
+            {
+                // No STARTTLS (or someone on the path stripped it): the login
+                // would cross the network readable by anyone on the way.
+                return Err(SendError::Refused(format!(
+                    "the server offers no STARTTLS, so the password of {user} would be sent unencrypted: \
+                     use smtps:// or a server that offers STARTTLS, or add ?tls=none to the URL to send it \
+                     in clear on purpose (a relay on this machine)"
+                )));
             }
             conn
         };

@@ -45,11 +45,37 @@ fn a_refused_sender_stops_the_send_and_fails_nobody() {
 }
 
 #[test]
+fn the_password_never_goes_out_on_a_connection_without_tls() {
+    let fixture = with_subscribers(3);
+    quick(&fixture);
+    // A server that asks for AUTH but offers no STARTTLS (or one whose
+    // STARTTLS an attacker on the path stripped from the EHLO reply).
+    let server = SmtpServer::start(&["--auth", "newsletter:s3cret"]);
+    for url in [
+        format!("smtp://newsletter@127.0.0.1:{}", server.port),
+        format!("smtp://newsletter@127.0.0.1:{}?tls=opportunistic", server.port),
+    ] {
+        let run = fixture
+            .command(&["issue", "9", "--yes"])
+            .env("PUBLISH_SMTP_URL", &url)
+            .env("PUBLISH_SMTP_PASSWORD", "s3cret")
+            .run()
+            .failure(1);
+        assert!(run.stderr().contains("no STARTTLS"), "{}", run.stderr());
+        assert!(run.stderr().contains("?tls=none"), "{}", run.stderr());
+    }
+    assert!(server.attempts().iter().all(|a| !a.starts_with("AUTH")), "{:?}", server.attempts());
+    assert_eq!(server.count(), 0);
+    assert!(status_of(&fixture).contains("pending:  3"));
+}
+
+#[test]
 fn a_wrong_password_fails_nobody_and_the_right_one_sends_to_all() {
     let fixture = with_subscribers(5);
     quick(&fixture);
     let server = SmtpServer::start(&["--auth", "newsletter:s3cret"]);
-    let url = format!("smtp://newsletter@127.0.0.1:{}", server.port);
+    // A relay on this machine: the URL opts in to a login without TLS.
+    let url = format!("smtp://newsletter@127.0.0.1:{}?tls=none", server.port);
     let run = fixture
         .command(&["issue", "9", "--yes"])
         .env("PUBLISH_SMTP_URL", &url)

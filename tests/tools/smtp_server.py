@@ -15,7 +15,8 @@ stores every accepted message and can misbehave on purpose.
 --refuse-content    answer 554 to every message's DATA end (a content filter, a size limit)
 --drop-after-data N close the connection without a reply after the Nth message's
                     DATA (the message is kept: the client cannot know it went)
---auth USER:PASS    require AUTH (PLAIN/LOGIN without TLS) with these credentials
+--auth USER:PASS    require AUTH (PLAIN/LOGIN without TLS) with these credentials;
+                    every AUTH attempt is logged to attempts.log as "AUTH <mechanism>"
 --no-smtputf8       do not offer SMTPUTF8
 --no-pipelining     do not offer PIPELINING (offered by default, as Postfix,
                     Exim and the big providers do; aiosmtpd reads pipelined
@@ -119,6 +120,7 @@ class Handler:
 
 def authenticator(server, session, envelope, mechanism, auth_data):
     from aiosmtpd.smtp import AuthResult, LoginPassword
+    log.write(f"AUTH {mechanism}\n")
     user, _, password = args.auth.partition(":")
     ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == user and auth_data.password.decode() == password
     return AuthResult(success=ok, handled=False)
