@@ -120,7 +120,8 @@ impl Artifacts {
             );
         }
         let mut sample = Recipient::sample();
-        sample.unsubscribe_url = envelope.unsubscribe_url(secret, &sample.email);
+        // The sample is no subscriber: row 0 never exists, so its link unsubscribes nobody.
+        sample.unsubscribe_url = envelope.unsubscribe_url(secret, 0, &sample.email);
         let (html, text) = email.fill(&sample);
         let eml = envelope
             .message(&email, &sample, now)

@@ -10,7 +10,7 @@ use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, 
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 
 use crate::config::Config;
-use crate::deliver::token::Secret;
+use crate::deliver::token::{Purpose, Secret};
 use crate::render::email::EmailBody;
 use crate::render::personal::Recipient;
 
@@ -75,10 +75,11 @@ impl Envelope {
         })
     }
 
-    /// The one-click unsubscribe URL of `email`.
-    pub fn unsubscribe_url(&self, secret: &Secret, email: &str) -> String {
+    /// The one-click unsubscribe URL of subscriber `id`, whose address is `email`
+    /// (the token names neither; see [`crate::deliver::token`]).
+    pub fn unsubscribe_url(&self, secret: &Secret, id: i64, email: &str) -> String {
         let sep = if self.unsubscribe_base.contains('?') { '&' } else { '?' };
-        format!("{}{sep}t={}", self.unsubscribe_base, secret.token(email))
+        format!("{}{sep}t={}", self.unsubscribe_base, secret.token(Purpose::Unsubscribe, id, email))
     }
 
     /// The whole message for `recipient` (whose `unsubscribe_url` is filled in).

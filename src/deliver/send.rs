@@ -44,7 +44,7 @@ impl MessageFactory {
     /// The finished bytes and SMTP envelope for `subscriber`.
     pub fn build(&self, subscriber: &Subscriber) -> Result<(Vec<u8>, lettre::address::Envelope)> {
         let recipient = Recipient {
-            unsubscribe_url: self.letter.unsubscribe_url(&self.secret, &subscriber.email),
+            unsubscribe_url: self.letter.unsubscribe_url(&self.secret, subscriber.id, &subscriber.email),
             email: subscriber.email.clone(),
             name: subscriber.name.clone(),
             fields: subscriber.fields.clone(),

@@ -150,6 +150,26 @@ impl Store {
         Ok(store)
     }
 
+    /// Opens `<state_dir>/state.db` for reading only, if it exists: for what
+    /// must write nothing (`publish issue N --dry-run`).
+    pub fn open_read_only(state_dir: &Path) -> Result<Option<Store>> {
+        let path = db_path(state_dir);
+        if !path.exists() {
+            return Ok(None);
+        }
+        let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .with_context(|| format!("cannot open {}", path.display()))?;
+        conn.busy_timeout(Duration::from_secs(30))?;
+        let version = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+        anyhow::ensure!(
+            version == MIGRATIONS.len(),
+            "{} has schema {version}, this publish uses {}: run a command that writes (`publish status 1`) to upgrade it, or upgrade publish",
+            path.display(),
+            MIGRATIONS.len()
+        );
+        Ok(Some(Store { conn, path }))
+    }
+
     fn migrate(&mut self) -> Result<()> {
         let version = self.conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
         anyhow::ensure!(
@@ -226,6 +246,11 @@ impl Store {
             .query_row("SELECT status FROM subscribers WHERE email = ?1", [email.trim()], |r| r.get(0))
             .optional()?;
         Ok(status.as_deref().map(Status::parse))
+    }
+
+    /// The address of subscriber row `id` (what a link's token names).
+    pub fn email_of(&self, id: i64) -> Result<Option<String>> {
+        Ok(self.conn.query_row("SELECT email FROM subscribers WHERE id = ?1", [id], |r| r.get(0)).optional()?)
     }
 
     /// Makes sure a suppressed address is known, so it stays suppressed if imported later.

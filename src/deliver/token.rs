@@ -1,6 +1,12 @@
-//! Unsubscribe tokens: the address and an HMAC-SHA256 over it, keyed with this
-//! publication's secret. Only the holder of the secret can make one; anyone
-//! holding the secret can check one without a database lookup.
+//! Tokens in links (unsubscribe today): opaque, so a URL says nothing about the
+//! person. A token is the subscriber's row id and an HMAC-SHA256, keyed with
+//! this publication's secret, over the token's purpose, the id and the address
+//! the row holds, in one base64url word. Checking one takes the address of the
+//! row: a token made before the list was rebuilt (the id now someone else's)
+//! does not verify.
+//!
+//! Messages sent before tokens were opaque carry `base64url(address).mac`;
+//! [`Secret::verify`] still accepts those for unsubscribing.
 
 use std::path::Path;
 
@@ -12,6 +18,30 @@ use sha2::Sha256;
 
 /// Bytes of the MAC kept in a token (128 bits).
 const MAC_LEN: usize = 16;
+
+/// What a token lets its holder do; part of the MAC, so a token for one
+/// purpose is worth nothing for another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    Unsubscribe,
+}
+
+impl Purpose {
+    fn label(self) -> &'static [u8] {
+        match self {
+            Purpose::Unsubscribe => b"unsubscribe",
+        }
+    }
+}
+
+/// Who a token names, before its MAC is checked against the row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// The subscriber with this row id.
+    Subscriber(i64),
+    /// An address, from a token of the old form (already verified).
+    Address(String),
+}
 
 /// The publication's signing secret.
 #[derive(Clone)]
@@ -26,22 +56,12 @@ impl std::fmt::Debug for Secret {
 impl Secret {
     /// `PUBLISH_SECRET` if set, else `<state>/secret`, made on first use.
     pub fn load_or_create(state_dir: &Path) -> Result<Secret> {
-        if let Ok(s) = std::env::var("PUBLISH_SECRET")
-            && !s.is_empty()
-        {
-            return Ok(Secret(s.into_bytes()));
+        if let Some(secret) = Secret::from_env() {
+            return Ok(secret);
         }
         let path = state_dir.join("secret");
-        match std::fs::read_to_string(&path) {
-            Ok(text) if text.trim().len() >= 32 => {
-                return Ok(Secret(text.trim().as_bytes().to_vec()));
-            }
-            Ok(_) => anyhow::bail!(
-                "{} is too short to be a secret: delete it to make a new one (old unsubscribe links stop working)",
-                path.display()
-            ),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+        if let Some(secret) = Secret::read(&path)? {
+            return Ok(secret);
         }
         let mut bytes = [0u8; 32];
         getrandom::getrandom(&mut bytes).context("the system has no random numbers to make a secret")?;
@@ -52,33 +72,99 @@ impl Secret {
         Secret::load_or_create(state_dir)
     }
 
+    /// The secret if one exists (`PUBLISH_SECRET` or `<state>/secret`); never
+    /// writes. `None` when there is none yet (a dry run makes up a stand-in).
+    pub fn load_existing(state_dir: &Path) -> Result<Option<Secret>> {
+        match Secret::from_env() {
+            Some(secret) => Ok(Some(secret)),
+            None => Secret::read(&state_dir.join("secret")),
+        }
+    }
+
+    fn from_env() -> Option<Secret> {
+        std::env::var("PUBLISH_SECRET").ok().filter(|s| !s.is_empty()).map(|s| Secret(s.into_bytes()))
+    }
+
+    fn read(path: &Path) -> Result<Option<Secret>> {
+        match std::fs::read_to_string(path) {
+            Ok(text) if text.trim().len() >= 32 => Ok(Some(Secret(text.trim().as_bytes().to_vec()))),
+            Ok(_) => anyhow::bail!(
+                "{} is too short to be a secret: delete it to make a new one (old unsubscribe links stop working)",
+                path.display()
+            ),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(e).with_context(|| format!("cannot read {}", path.display())),
+        }
+    }
+
     /// A secret from known bytes (tests, and `publish preview`, whose links are never followed).
     pub fn from_bytes(bytes: &[u8]) -> Secret {
         Secret(bytes.to_vec())
     }
 
-    fn mac(&self, email: &str) -> Hmac<Sha256> {
+    fn mac(&self, purpose: Purpose, id: i64, email: &str) -> Hmac<Sha256> {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
-        mac.update(b"masthead-unsubscribe\0");
+        mac.update(b"masthead-token\0");
+        mac.update(purpose.label());
+        mac.update(b"\0");
+        mac.update(&id.to_be_bytes());
         mac.update(email.trim().to_lowercase().as_bytes());
         mac
     }
 
-    /// The token for `email`.
-    pub fn token(&self, email: &str) -> String {
-        let tag = self.mac(email).finalize().into_bytes();
-        format!("{}.{}", URL_SAFE_NO_PAD.encode(email.trim().to_lowercase()), URL_SAFE_NO_PAD.encode(&tag[..MAC_LEN]))
+    /// The token of subscriber `id`, whose address is `email`.
+    pub fn token(&self, purpose: Purpose, id: i64, email: &str) -> String {
+        let tag = self.mac(purpose, id, email).finalize().into_bytes();
+        let id = id.to_be_bytes();
+        let first = id.iter().position(|&b| b != 0).unwrap_or(id.len() - 1);
+        let mut bytes = id[first..].to_vec();
+        bytes.extend_from_slice(&tag[..MAC_LEN]);
+        URL_SAFE_NO_PAD.encode(bytes)
     }
 
-    /// The address a token was made for, if it was made with this secret.
-    pub fn verify(&self, token: &str) -> Option<String> {
-        let (addr, tag) = token.trim().split_once('.')?;
+    /// Who `token` names, if it is well formed. An old-form token is verified
+    /// here; a [`Claim::Subscriber`] must still pass [`Secret::verify_subscriber`]
+    /// with the address of that row.
+    pub fn claim(&self, purpose: Purpose, token: &str) -> Option<Claim> {
+        let token = token.trim();
+        if token.contains('.') {
+            return (purpose == Purpose::Unsubscribe).then(|| self.verify_old(token)).flatten().map(Claim::Address);
+        }
+        let bytes = URL_SAFE_NO_PAD.decode(token).ok()?;
+        if !(MAC_LEN + 1..=MAC_LEN + 8).contains(&bytes.len()) {
+            return None;
+        }
+        let (id, _) = bytes.split_at(bytes.len() - MAC_LEN);
+        let mut be = [0u8; 8];
+        be[8 - id.len()..].copy_from_slice(id);
+        Some(Claim::Subscriber(i64::from_be_bytes(be)))
+    }
+
+    /// Whether `token` was made for subscriber `id` whose address is `email`.
+    pub fn verify_subscriber(&self, purpose: Purpose, token: &str, id: i64, email: &str) -> bool {
+        let Ok(bytes) = URL_SAFE_NO_PAD.decode(token.trim()) else {
+            return false;
+        };
+        if bytes.len() <= MAC_LEN {
+            return false;
+        }
+        let tag = &bytes[bytes.len() - MAC_LEN..];
+        self.claim(purpose, token) == Some(Claim::Subscriber(id))
+            && self.mac(purpose, id, email).verify_truncated_left(tag).is_ok()
+    }
+
+    /// The address in an old-form token (`base64url(address).mac`), if this secret made it.
+    fn verify_old(&self, token: &str) -> Option<String> {
+        let (addr, tag) = token.split_once('.')?;
         let email = String::from_utf8(URL_SAFE_NO_PAD.decode(addr).ok()?).ok()?;
         let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
         if tag.len() != MAC_LEN {
             return None;
         }
-        self.mac(&email).verify_truncated_left(&tag).ok()?;
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(b"masthead-unsubscribe\0");
+        mac.update(email.trim().to_lowercase().as_bytes());
+        mac.verify_truncated_left(&tag).ok()?;
         Some(email)
     }
 }
@@ -87,18 +173,58 @@ impl Secret {
 mod tests {
     use super::*;
 
+    const KEY: &[u8] = b"0123456789abcdef0123456789abcdef";
+
     #[test]
-    fn tokens_verify_only_with_their_secret_and_intact() {
-        let secret = Secret::from_bytes(b"0123456789abcdef0123456789abcdef");
-        let token = secret.token("Ada@Example.com");
-        assert_eq!(secret.verify(&token).as_deref(), Some("ada@example.com"));
+    fn a_token_says_nothing_about_the_person() {
+        let secret = Secret::from_bytes(KEY);
+        let token = secret.token(Purpose::Unsubscribe, 42, "Ada.Lovelace@Example.com");
+        let decoded = URL_SAFE_NO_PAD.decode(&token).unwrap();
+        assert_eq!(decoded.len(), 1 + MAC_LEN, "the id and the MAC, nothing else");
+        assert!(!token.to_lowercase().contains("ada") && !token.contains('@'), "{token}");
+        // Same person, same token (links in every issue agree); another person, another token.
+        assert_eq!(token, secret.token(Purpose::Unsubscribe, 42, "ada.lovelace@example.com"));
+        assert_ne!(token, secret.token(Purpose::Unsubscribe, 43, "ada.lovelace@example.com"));
+    }
+
+    #[test]
+    fn tokens_verify_only_for_their_row_secret_and_purpose() {
+        let secret = Secret::from_bytes(KEY);
+        let token = secret.token(Purpose::Unsubscribe, 7, "Ada@Example.com");
+        assert_eq!(secret.claim(Purpose::Unsubscribe, &token), Some(Claim::Subscriber(7)));
+        assert!(secret.verify_subscriber(Purpose::Unsubscribe, &token, 7, "ada@example.com"));
+        // Row 7 now holds someone else (a rebuilt list): the old link is dead.
+        assert!(!secret.verify_subscriber(Purpose::Unsubscribe, &token, 7, "bob@example.com"));
+        assert!(!secret.verify_subscriber(Purpose::Unsubscribe, &token, 8, "ada@example.com"));
         let other = Secret::from_bytes(b"another-publication-secret-000000");
-        assert_eq!(other.verify(&token), None);
-        assert_eq!(secret.verify(&token[..token.len() - 2]), None);
+        assert!(!other.verify_subscriber(Purpose::Unsubscribe, &token, 7, "ada@example.com"));
+        let truncated = &token[..token.len() - 2];
+        assert!(!secret.verify_subscriber(Purpose::Unsubscribe, truncated, 7, "ada@example.com"));
+        for junk in ["", "...", "%00", "AAAA", &"A".repeat(200)] {
+            assert!(!secret.verify_subscriber(Purpose::Unsubscribe, junk, 7, "ada@example.com"), "{junk}");
+        }
+        let big = secret.token(Purpose::Unsubscribe, i64::MAX, "ada@example.com");
+        assert_eq!(secret.claim(Purpose::Unsubscribe, &big), Some(Claim::Subscriber(i64::MAX)));
+    }
+
+    #[test]
+    fn links_in_messages_sent_before_tokens_were_opaque_still_unsubscribe() {
+        let secret = Secret::from_bytes(KEY);
+        let old = |key: &[u8], email: &str| {
+            let mut mac = Hmac::<Sha256>::new_from_slice(key).unwrap();
+            mac.update(b"masthead-unsubscribe\0");
+            mac.update(email.as_bytes());
+            let tag = mac.finalize().into_bytes();
+            format!("{}.{}", URL_SAFE_NO_PAD.encode(email), URL_SAFE_NO_PAD.encode(&tag[..MAC_LEN]))
+        };
+        let token = old(KEY, "ada@example.com");
+        assert_eq!(secret.claim(Purpose::Unsubscribe, &token), Some(Claim::Address("ada@example.com".into())));
         let (_, tag) = token.split_once('.').unwrap();
         let forged = format!("{}.{tag}", URL_SAFE_NO_PAD.encode("eve@example.com"));
-        assert_eq!(secret.verify(&forged), None);
-        assert_eq!(secret.verify(""), None);
-        assert_eq!(secret.verify("..."), None);
+        assert_eq!(secret.claim(Purpose::Unsubscribe, &forged), None);
+        assert_eq!(
+            secret.claim(Purpose::Unsubscribe, &old(b"another-publication-secret-000000", "ada@example.com")),
+            None
+        );
     }
 }

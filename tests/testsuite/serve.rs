@@ -128,38 +128,137 @@ fn a_get_only_shows_a_page_and_its_button_unsubscribes() {
 
 #[test]
 fn forged_truncated_and_foreign_tokens_change_nothing() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
     let port = free_port();
     let fixture = publication(2, port);
     fixture.run(&["issue", "9"]).success();
     let _server = Server::start(&fixture, port);
     let link = unsubscribe_link(&outbox(&fixture, 9)[0]);
     let (prefix, token) = link.split_once("t=").unwrap();
-    let (addr, _) = token.split_once('.').unwrap();
-    let other_addr = addr.replace('A', "B");
+    // The other subscriber's id with this subscriber's MAC.
+    let mut bytes = URL_SAFE_NO_PAD.decode(token).unwrap();
+    bytes[0] ^= 3;
+    let other_id = URL_SAFE_NO_PAD.encode(&bytes);
     let foreign = {
-        // The same address signed with another publication's secret.
+        // The same subscriber signed with another publication's secret.
         let other = Fixture::reference();
-        let csv = subscribers_csv(other.path(), 1);
+        let csv = subscribers_csv(other.path(), 2);
         other.run(&["subscribers", "import", csv.to_str().unwrap()]).success();
         other.command(&["issue", "9"]).env("PUBLISH_SECRET", "another-publication-secret-0000000000").run().success();
         unsubscribe_link(&outbox(&other, 9)[0]).split_once("t=").unwrap().1.to_string()
     };
+    // An old-form token (address.mac) for an address, with a MAC that is not ours.
+    let forged_old = format!("{}.{}", URL_SAFE_NO_PAD.encode("reader000@example.com"), &token[token.len() - 22..]);
     for bad in [
         format!("{prefix}t={}", &token[..token.len() - 3]),
-        format!("{prefix}t={other_addr}.{}", token.split_once('.').unwrap().1),
+        format!("{prefix}t={other_id}"),
         format!("{prefix}t={foreign}"),
+        format!("{prefix}t={forged_old}"),
         format!("{prefix}t=%00%ff..."),
+        format!("{prefix}t={}", "A".repeat(5000)),
         format!("{prefix}t="),
         prefix.trim_end_matches('?').to_string(),
     ] {
         let (status, body) = post(&bad, "List-Unsubscribe=One-Click");
         assert_eq!(status, 400, "{bad}: {body}");
+        assert!(body.contains("This unsubscribe link is broken"), "{body}");
         assert_eq!(get(&bad).0, 400, "{bad}");
     }
     assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "2");
     let huge = "x".repeat(64 * 1024);
     assert_eq!(post(&link, &huge).0, 413, "request bodies are limited");
     assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "2");
+}
+
+#[test]
+fn the_unsubscribe_link_in_a_message_names_no_address() {
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let port = free_port();
+    let fixture = publication(3, port);
+    fixture.run(&["issue", "9"]).success();
+    for message in outbox(&fixture, 9) {
+        let link = unsubscribe_link(&message);
+        let token = link.split_once("t=").unwrap().1;
+        let bytes = URL_SAFE_NO_PAD.decode(token).expect("one base64url word");
+        assert!(bytes.len() <= 24, "{link}");
+        let lossy = String::from_utf8_lossy(&bytes).to_lowercase();
+        assert!(!lossy.contains("reader") && !lossy.contains("example"), "{link}");
+        assert!(!link.to_lowercase().contains("reader") && !link.contains("%40"), "{link}");
+    }
+}
+
+#[test]
+fn links_in_messages_sent_before_tokens_were_opaque_still_unsubscribe() {
+    let port = free_port();
+    let fixture = publication(2, port);
+    fixture.run(&["issue", "9"]).success();
+    let _server = Server::start(&fixture, port);
+    // The old form: base64url(address) "." base64url(HMAC-SHA256(secret, "masthead-unsubscribe\0" address)[..16]).
+    let secret = "test-secret-0123456789abcdef0123456789"; // the suite's PUBLISH_SECRET
+    let token = crate::support::run_python(
+        "import base64, hashlib, hmac, sys\n\
+         key = sys.argv[1].strip().encode(); addr = b'reader001@example.com'\n\
+         tag = hmac.new(key, b'masthead-unsubscribe\\0' + addr, hashlib.sha256).digest()[:16]\n\
+         b = lambda x: base64.urlsafe_b64encode(x).rstrip(b'=').decode()\n\
+         print(b(addr) + '.' + b(tag))",
+        &[std::path::Path::new(&secret)],
+    );
+    let (status, body) =
+        post(&format!("http://127.0.0.1:{port}/unsubscribe?t={}", token.trim()), "List-Unsubscribe=One-Click");
+    assert_eq!(status, 200, "{body}");
+    let listed = fixture.run(&["subscribers", "list", "--unsubscribed"]).success().stdout();
+    assert!(listed.contains("reader001@example.com"), "{listed}");
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "1");
+}
+
+#[test]
+fn unsubscribe_works_behind_a_proxy_that_keeps_or_strips_the_base_path() {
+    // base_url is https://www.analyse.asia/this-week-in-asia: a proxy there
+    // forwards to this server with the path as it came, or without the prefix.
+    let port = free_port();
+    let fixture = Fixture::reference();
+    let csv = subscribers_csv(fixture.path(), 4);
+    fixture.run(&["subscribers", "import", csv.to_str().unwrap()]).success();
+    fixture.run(&["issue", "9"]).success();
+    let server = Server::start(&fixture, port);
+    let link_of = |n: usize| {
+        let to = format!("<reader{n:03}@example.com>");
+        let link = unsubscribe_link(&outbox(&fixture, 9).into_iter().find(|m| m.contains(&to)).unwrap());
+        link.replace("https://www.analyse.asia", &server.base)
+    };
+    // A proxy that keeps the prefix: the header's own URL.
+    let kept = link_of(1);
+    assert!(kept.starts_with(&format!("{}/this-week-in-asia/unsubscribe?t=", server.base)), "{kept}");
+    assert_eq!(post(&kept, "List-Unsubscribe=One-Click").0, 200);
+    // A proxy that strips it.
+    let stripped = link_of(2).replace("/this-week-in-asia/", "/");
+    assert_eq!(post(&stripped, "List-Unsubscribe=One-Click").0, 200);
+    // The page's form posts to a relative URL, so its button works either way.
+    let (status, page) = get(&link_of(3));
+    assert_eq!(status, 200);
+    assert!(page.contains("action=\"?t="), "{page}");
+    let broken = format!("{}/this-week-in-asia/unsubscribe?t=broken", server.base);
+    assert_eq!(post(&broken, "List-Unsubscribe=One-Click").0, 400);
+    assert_eq!(get(&broken).0, 400);
+    // The archive, under the prefix and without it.
+    for base in [format!("{}/this-week-in-asia", server.base), server.base.clone()] {
+        let (status, archive) = get(&format!("{base}/"));
+        assert_eq!(status, 200, "{base}/");
+        assert!(archive.contains("China AI dreams of Sora"), "{base}/");
+        assert_eq!(get(&format!("{base}/9/")).0, 200, "{base}/9/");
+    }
+    assert_eq!(get(&format!("{}/this-week-in-asia-other/9/", server.base)).0, 404);
+    drop(server);
+    // The next issue reaches only those who stayed.
+    add_issue_10(&fixture);
+    fixture.run(&["issue", "10"]).success();
+    let sent = outbox(&fixture, 10);
+    assert_eq!(sent.len(), 2);
+    for gone in ["reader001@example.com", "reader002@example.com"] {
+        assert!(sent.iter().all(|m| !m.contains(gone)), "{gone} left but was mailed");
+    }
 }
 
 #[test]
