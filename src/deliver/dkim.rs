@@ -16,9 +16,34 @@ use lettre::message::header::HeaderName;
 
 use crate::config::Dkim;
 
-/// The headers `h=` covers.
-const SIGNED_HEADERS: &[&str] =
-    &["From", "To", "Subject", "Date", "Message-ID", "List-Id", "List-Unsubscribe", "List-Unsubscribe-Post"];
+/// The headers `h=` covers: every header a message carries, then once more
+/// the ones a replayed copy could gain a second of (RFC 6376 §8.15,
+/// "over-signing"): a name listed beyond the headers present signs their
+/// absence, so an added `Subject:` or `Reply-To:` breaks the signature.
+/// Reply-To is signed even when a message has none, for the same reason.
+const SIGNED_HEADERS: &[&str] = &[
+    "From",
+    "Reply-To",
+    "To",
+    "Subject",
+    "Date",
+    "Message-ID",
+    "MIME-Version",
+    "Content-Type",
+    "Content-Transfer-Encoding",
+    "List-Id",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+    // Over-signed.
+    "From",
+    "Reply-To",
+    "To",
+    "Cc",
+    "Subject",
+    "Date",
+    "List-Unsubscribe",
+    "List-Unsubscribe-Post",
+];
 
 /// The ASN.1 prefix of a PKCS#8 Ed25519 private key; the 32-byte seed follows.
 const PKCS8_ED25519_PREFIX: [u8; 16] =

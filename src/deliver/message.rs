@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use anyhow::{Context, Result};
 use lettre::Message;
-use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue};
+use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue, MIME_VERSION_1_0};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 
 use crate::config::Config;
@@ -115,7 +115,16 @@ impl Envelope {
         let alternative = MultiPart::alternative()
             .singlepart(part(ContentType::TEXT_PLAIN, text))
             .singlepart(part(ContentType::TEXT_HTML, html));
-        builder.multipart(alternative).context("cannot build the message")
+        // The multipart's Content-Type goes among the message's own headers
+        // (lettre keeps it with the body, where DKIM cannot sign it).
+        let content_type = alternative.headers().get::<ContentType>().context("the multipart has no Content-Type")?;
+        let formatted = alternative.formatted();
+        let start = memchr::memmem::find(&formatted, b"\r\n\r\n").context("the multipart has no body")? + 4;
+        builder
+            .header(MIME_VERSION_1_0)
+            .header(content_type)
+            .body(Body::dangerous_pre_encoded(formatted[start..].to_vec(), ContentTransferEncoding::SevenBit))
+            .context("cannot build the message")
     }
 
     /// A Message-ID unique per issue and recipient, on the publication's domain.
