@@ -62,7 +62,7 @@ pub fn run(root: &Path, args: &IssueArgs) -> Result<Outcome> {
     let ws = Workspace::load(root)?;
     if args.dry_run {
         let transport = Transport::choose(ws.config()?, &ws.out_dir(), args.number)?;
-        return dry_run(&ws, args.number, &transport);
+        return dry_run(&ws, args.number, &transport, args.json);
     }
     match send(&ws, args.number, Mode::Manual { yes: args.yes, json: args.json, retry_failed: args.retry_failed })? {
         Sent::Done(outcome) => Ok(outcome),
@@ -170,9 +170,30 @@ fn confirm(transport: &Transport, n: u32, pending: u64, yes: bool) -> Result<boo
     Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
 }
 
-fn dry_run(ws: &Workspace, n: u32, transport: &Transport) -> Result<Outcome> {
+/// What `--dry-run` shows (and prints as JSON with `--json`).
+#[derive(Serialize)]
+struct DryRun {
+    issue: u32,
+    subject: String,
+    transport: String,
+    recipients: u64,
+    already_sent: u64,
+    failed_earlier: u64,
+    would_write: Vec<PlannedFile>,
+}
+
+#[derive(Serialize)]
+struct PlannedFile {
+    path: String,
+    bytes: Option<usize>,
+}
+
+/// Renders in memory and reads the ledger without writing anything: no
+/// secret is made (a stand-in signs the sample's links) and no database created.
+fn dry_run(ws: &Workspace, n: u32, transport: &Transport, json: bool) -> Result<Outcome> {
     crate::output::check_issue(ws, n)?;
-    let secret = Secret::load_or_create(&ws.state_dir())?;
+    let secret =
+        Secret::load_existing(&ws.state_dir())?.unwrap_or_else(|| Secret::from_bytes(b"dry-run: no secret yet"));
     let artifacts = match Artifacts::render(ws, n, &secret, crate::clock::system(crate::clock::now()?)) {
         Ok(a) => a,
         Err(diags) => {
@@ -180,19 +201,48 @@ fn dry_run(ws: &Workspace, n: u32, transport: &Transport) -> Result<Outcome> {
             bail!("issue {n} did not render");
         }
     };
-    let store = Store::open(&ws.state_dir())?;
-    let counts = store.counts(n)?;
+    let counts = match Store::open_read_only(&ws.state_dir())? {
+        Some(store) => store.counts(n)?,
+        None => Default::default(),
+    };
     let recipients = counts.pending + counts.not_started;
-    println!("dry run of issue {n}: nothing is written or sent");
-    println!("  subject:    {}", artifacts.envelope.subject);
-    println!("  transport:  {}", transport.describe());
-    println!("  recipients: {recipients} (already sent: {}, failed earlier: {})", counts.sent, counts.failed);
-    println!("  would write:");
-    for (path, bytes) in &artifacts.files {
-        println!("    out/{} ({} bytes)", path.display(), bytes.len());
-    }
+    let mut would_write: Vec<PlannedFile> = artifacts
+        .files
+        .iter()
+        .map(|(path, bytes)| PlannedFile {
+            path: format!("out/{}", path.display()).replace('\\', "/"),
+            bytes: Some(bytes.len()),
+        })
+        .collect();
     if let Transport::Outbox { dir } = transport {
-        println!("    {}/*.eml ({recipients} messages)", dir.display());
+        would_write.push(PlannedFile { path: format!("{}/*.eml ({recipients} messages)", dir.display()), bytes: None });
+    }
+    let plan = DryRun {
+        issue: n,
+        subject: artifacts.envelope.subject.clone(),
+        transport: transport.describe(),
+        recipients,
+        already_sent: counts.sent,
+        failed_earlier: counts.failed,
+        would_write,
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&plan)?);
+        return Ok(Outcome::Done);
+    }
+    println!("dry run of issue {n}: nothing is written or sent");
+    println!("  subject:    {}", plan.subject);
+    println!("  transport:  {}", plan.transport);
+    println!(
+        "  recipients: {recipients} (already sent: {}, failed earlier: {})",
+        plan.already_sent, plan.failed_earlier
+    );
+    println!("  would write:");
+    for file in &plan.would_write {
+        match file.bytes {
+            Some(bytes) => println!("    {} ({bytes} bytes)", file.path),
+            None => println!("    {}", file.path),
+        }
     }
     Ok(Outcome::Done)
 }

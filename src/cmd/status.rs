@@ -13,6 +13,11 @@ pub fn run(root: &Path, number: u32, json: bool) -> Result<Outcome> {
     let ws = Workspace::load(root)?;
     let store = Store::open(&ws.state_dir())?;
     let counts = store.counts(number)?;
+    if counts.started_at.is_none() {
+        // Nothing in the ledger: a number that names no issue is a mistake,
+        // not "not sent" (an issue whose file is gone but was sent still shows).
+        ws.entry(number)?;
+    }
     let failures = group_replies(&store.failures(number)?);
     let scheduled = ws.issue(number).ok().and_then(|i| i.send_at).map(|t| {
         let tz = ws.config().map(|c| c.tz()).unwrap_or(jiff::tz::TimeZone::UTC);

@@ -50,6 +50,7 @@ fn every_subscriber_gets_exactly_one_message_with_the_right_headers() {
     let counts = per_recipient(&server);
     assert_eq!(counts.len(), 30);
     assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+    let mut tokens = std::collections::HashSet::new();
     for m in server.received() {
         let raw = &m.raw;
         assert!(header(raw, "To").contains(&m.rcpt), "To matches the envelope");
@@ -59,12 +60,12 @@ fn every_subscriber_gets_exactly_one_message_with_the_right_headers() {
         assert!(raw.contains("\nDate: "));
         assert!(header(raw, "List-Id").contains("<this-week-in-asia.analyse.asia>"));
         assert_eq!(header(raw, "List-Unsubscribe-Post"), "List-Unsubscribe=One-Click");
-        let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(&m.rcpt);
         let unsubscribe = header(raw, "List-Unsubscribe");
-        assert!(
-            unsubscribe.contains(&format!("<https://www.analyse.asia/this-week-in-asia/unsubscribe?t={token}.")),
-            "{unsubscribe}"
-        );
+        let prefix = "<https://www.analyse.asia/this-week-in-asia/unsubscribe?t=";
+        assert!(unsubscribe.starts_with(prefix), "{unsubscribe}");
+        let token = &unsubscribe[prefix.len()..unsubscribe.find('>').unwrap()];
+        assert!(token.len() >= 22 && token.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'));
+        assert!(tokens.insert(token.to_string()), "two subscribers share an unsubscribe token");
         assert!(unsubscribe.contains("<mailto:newsletter@analyse.asia?subject=unsubscribe>"), "{unsubscribe}");
         let text_at = raw.find("Content-Type: text/plain").unwrap();
         let html_at = raw.find("Content-Type: text/html").unwrap();
@@ -98,7 +99,10 @@ print(msg.get_body(('plain',)).get_content())
 "#;
     let text = crate::support::run_python(script, &[&m.path]);
     assert!(text.contains("Hello Reader 1 of Company 1"), "{text}");
-    assert!(text.contains("unsubscribe?t=cmVhZGVyMDAxQGV4YW1wbGUuY29t."), "{text}");
+    // The text part's link is the header's own.
+    let unsubscribe = header(&m.raw, "List-Unsubscribe");
+    let link = &unsubscribe[1..unsubscribe.find('>').unwrap()];
+    assert!(text.contains(&format!("Unsubscribe: {link}")), "{text}\n{link}");
 }
 
 #[test]
@@ -219,6 +223,44 @@ fn dry_run_sends_and_writes_nothing() {
 }
 
 #[test]
+fn a_dry_run_on_a_fresh_publication_creates_no_secret_and_no_database() {
+    let fixture = Fixture::reference();
+    let mut command = fixture.command(&["issue", "9", "--dry-run"]);
+    command.0.env_remove("PUBLISH_SECRET");
+    let run = command.run().success();
+    assert!(run.stdout().contains("nothing is written or sent"), "{}", run.stdout());
+    assert!(run.stdout().contains("recipients: 0"), "{}", run.stdout());
+    assert!(!fixture.path().join(".publish").exists(), "a dry run wrote .publish/");
+    assert!(!fixture.path().join("out").exists(), "a dry run wrote out/");
+}
+
+#[test]
+fn a_dry_run_with_json_prints_the_plan_as_json_and_writes_nothing() {
+    let fixture = with_subscribers(3);
+    let before = std::fs::metadata(fixture.path().join(".publish/state.db")).unwrap().modified().unwrap();
+    let run = fixture.run(&["issue", "9", "--dry-run", "--json"]).success();
+    let plan: serde_json::Value = serde_json::from_str(&run.stdout()).expect("--dry-run --json prints JSON");
+    assert_eq!(plan["issue"], 9);
+    assert_eq!(plan["recipients"], 3);
+    assert!(plan["subject"].as_str().unwrap().contains("China AI dreams of Sora"), "{plan}");
+    let files = plan["would_write"].as_array().unwrap();
+    assert!(files.iter().any(|f| f["path"] == "out/9/email.html" && f["bytes"].as_u64() > Some(1000)), "{plan}");
+    assert!(!fixture.path().join("out").exists());
+    let after = std::fs::metadata(fixture.path().join(".publish/state.db")).unwrap().modified().unwrap();
+    assert_eq!(before, after, "the ledger was written");
+    assert!(fixture.run(&["status", "9"]).success().stdout().contains("not sent"));
+}
+
+#[test]
+fn status_of_an_issue_that_does_not_exist_is_an_error() {
+    let fixture = with_subscribers(1);
+    let run = fixture.run(&["status", "999"]).failure(1);
+    assert!(run.stderr().contains("there is no issue 999"), "{}", run.stderr());
+    assert!(fixture.run(&["status", "999", "--json"]).failure(1).stdout().is_empty());
+    fixture.run(&["status", "9"]).success();
+}
+
+#[test]
 fn the_default_outbox_writes_one_eml_per_subscriber() {
     let fixture = with_subscribers(5);
     fixture.run(&["issue", "9"]).success();
@@ -276,6 +318,7 @@ fn dkim_round_trip(genkey: &[&str], record_prefix: &str, pubkey_der: &dyn Fn(&st
     );
     let server = SmtpServer::start(&[]);
     send(&fixture, &server, &[]).success();
+    assert_eq!(server.count(), 2, "both subscribers get a signed copy");
     let record =
         format!("v=DKIM1; k={record_prefix}; p={}", base64::engine::general_purpose::STANDARD.encode(pubkey_der(&key)));
     let record_file = fixture.path().join("record.txt");
@@ -297,10 +340,48 @@ fn dkim_round_trip(genkey: &[&str], record_prefix: &str, pubkey_der: &dyn Fn(&st
         let sig = &m.raw[m.raw.find("DKIM-Signature:").unwrap()..];
         let sig: String = sig.lines().take_while(|l| !l.is_empty()).collect::<Vec<_>>().join("");
         assert!(sig.contains("c=relaxed/relaxed"), "{sig}");
-        for h in ["from", "to", "subject", "date", "message-id", "list-id", "list-unsubscribe", "list-unsubscribe-post"]
-        {
-            assert!(sig.to_lowercase().contains(h), "h= lacks {h}: {sig}");
+        for h in [
+            "from",
+            "reply-to",
+            "to",
+            "subject",
+            "date",
+            "message-id",
+            "mime-version",
+            "content-type",
+            "list-id",
+            "list-unsubscribe",
+            "list-unsubscribe-post",
+        ] {
+            assert!(sig.to_lowercase().split([':', '=', ';', ' ']).any(|t| t == h), "h= lacks {h}: {sig}");
         }
+    }
+    dkim_breaks_when_a_replayed_copy_gains_a_header(&server.received()[0].path, &record_file);
+}
+
+/// A replayed copy with a second Subject, a new Reply-To or a second From
+/// no longer verifies (the signature over-signs them, RFC 6376 §8.15).
+fn dkim_breaks_when_a_replayed_copy_gains_a_header(message: &std::path::Path, record: &std::path::Path) {
+    let raw = std::fs::read(message).unwrap();
+    let split = raw.windows(2).position(|w| w == b"\r\n").unwrap() + 2;
+    let (test_line, message_bytes) = raw.split_at(split);
+    for added in
+        ["Subject: You won a prize\r\n", "Reply-To: <collect@attacker.example>\r\n", "From: <ceo@analyse.asia>\r\n"]
+    {
+        let tampered = message.with_extension("tampered");
+        std::fs::write(&tampered, [test_line, added.as_bytes(), message_bytes].concat()).unwrap();
+        let out = std::process::Command::new(python())
+            .arg(repo().join("tests/tools/dkim_verify.py"))
+            .arg(&tampered)
+            .arg(record)
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(1),
+            "still verifies with {added:?}: {}",
+            String::from_utf8_lossy(&out.stdout)
+        );
     }
 }
 
