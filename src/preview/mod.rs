@@ -6,6 +6,11 @@
 //!   with an index of every issue (`issue=N` switches the preview to issue N).
 //! - `/content?view=…`: the page's changing part, fetched again on each change.
 //! - `/raw/<path>`: the rendered files, from memory (and media from the workspace).
+//!   In HTML, links to the publication's own media (`{base_url}/media/…`, which
+//!   may not be online yet) point here instead; what is sent keeps them.
+//! - `POST /test`: sends a test copy; refused (403) when the request comes from
+//!   another site's page (its `Origin` or `Sec-Fetch-Site` says so, or its
+//!   `Host` is not this machine).
 //! - `/dark/<path>`: an HTML file with `color-scheme: dark` injected.
 //! - `/events`: server-sent events, one per re-render, carrying the version.
 //!
@@ -55,6 +60,8 @@ struct Snapshot {
     media: BTreeMap<String, PathBuf>,
     social: Option<SocialPosts>,
     web_url: String,
+    /// `{base_url}/media/`, as the rendered pages write it.
+    media_url: String,
     /// The diagnostics, one after another, when the issue does not render.
     errors: Option<String>,
     /// Warnings `check` would print for this issue, when it renders.
@@ -63,6 +70,8 @@ struct Snapshot {
 
 struct AppState {
     root: PathBuf,
+    /// Where the preview listens (the `Host` a page of its own sends).
+    addr: SocketAddr,
     /// The issue asked for (`None`: the newest).
     wanted: Mutex<Option<u32>>,
     /// Held while rendering, so that versions follow each other.
@@ -115,6 +124,7 @@ fn render(root: &Path, number: Option<u32>, version: u64) -> Snapshot {
         Ok(artifacts) => {
             snapshot.title = artifacts.edition.subject.clone();
             snapshot.web_url = artifacts.social.web_url.clone();
+            snapshot.media_url = ws.config().map(|c| format!("{}/media/", c.base())).unwrap_or_default();
             snapshot.files = artifacts
                 .files
                 .into_iter()
@@ -144,6 +154,7 @@ pub fn run(root: &Path, number: Option<u32>, addr: SocketAddr) -> Result<()> {
     let (versions, _) = watch::channel(1u64);
     let state = Arc::new(AppState {
         root: root.clone(),
+        addr,
         wanted: Mutex::new(number),
         rendering: Mutex::new(()),
         snapshot: RwLock::new(first),
@@ -328,7 +339,10 @@ events.onmessage = (e) => {{ if (Number(e.data) !== version) refresh(); }};
 }
 
 /// `POST /test`: sends the previewed issue as `publish test` would, to `[email] test_to`.
-async fn send_test(State(state): State<Arc<AppState>>) -> Response {
+async fn send_test(State(state): State<Arc<AppState>>, headers: axum::http::HeaderMap) -> Response {
+    if let Err(why) = from_this_preview(&headers, state.addr) {
+        return (StatusCode::FORBIDDEN, format!("not sent: {why}")).into_response();
+    }
     let number = state.snapshot.read().ok().and_then(|s| s.number);
     let root = state.root.clone();
     let result = tokio::task::spawn_blocking(move || {
@@ -342,6 +356,34 @@ async fn send_test(State(state): State<Arc<AppState>>) -> Response {
         Ok(Err(e)) => (axum::http::StatusCode::UNPROCESSABLE_ENTITY, format!("not sent: {e:#}")).into_response(),
         Err(e) => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, format!("not sent: {e}")).into_response(),
     }
+}
+
+/// Whether a state-changing request comes from the preview's own page: a page
+/// of another site open in the same browser must not send mail (CSRF), nor a
+/// site whose name was pointed at this machine (DNS rebinding).
+fn from_this_preview(headers: &axum::http::HeaderMap, addr: SocketAddr) -> Result<(), String> {
+    let header = |name: header::HeaderName| headers.get(name).map(|v| v.to_str().unwrap_or("?").to_string());
+    let host = header(header::HOST).unwrap_or_default();
+    let local = |authority: &str| {
+        let name = authority.rsplit_once(':').map_or(authority, |(h, _)| h).trim_matches(['[', ']']);
+        name.eq_ignore_ascii_case("localhost")
+            || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback() || ip == addr.ip())
+    };
+    if !local(&host) {
+        return Err(format!("the request names host \"{host}\", not this preview"));
+    }
+    if let Some(site) = header(header::HeaderName::from_static("sec-fetch-site"))
+        && !matches!(site.as_str(), "same-origin" | "none")
+    {
+        return Err(format!("the request comes from another site's page (Sec-Fetch-Site: {site})"));
+    }
+    if let Some(origin) = header(header::ORIGIN) {
+        let authority = origin.strip_prefix("http://").unwrap_or("");
+        if !authority.eq_ignore_ascii_case(&host) {
+            return Err(format!("the request comes from {origin}, not from this preview"));
+        }
+    }
+    Ok(())
 }
 
 async fn content(State(state): State<Arc<AppState>>, Query(q): Query<ViewQuery>) -> Html<String> {
@@ -448,11 +490,16 @@ async fn events(State(state): State<Arc<AppState>>) -> Sse<impl Stream<Item = Re
 
 fn file(state: &AppState, path: &str) -> Option<(Vec<u8>, &'static str)> {
     let snapshot = state.snapshot.read().ok()?;
+    let kind = content_type(path);
     let bytes = match snapshot.files.get(path) {
+        // The production site may not exist yet: its media come from here.
+        Some(bytes) if kind.starts_with("text/html") && !snapshot.media_url.is_empty() => {
+            String::from_utf8_lossy(bytes).replace(&snapshot.media_url, "/raw/media/").into_bytes()
+        }
         Some(bytes) => bytes.clone(),
         None => std::fs::read(snapshot.media.get(path)?).ok()?,
     };
-    Some((bytes, content_type(path)))
+    Some((bytes, kind))
 }
 
 async fn raw(State(state): State<Arc<AppState>>, UrlPath(path): UrlPath<String>) -> Response {

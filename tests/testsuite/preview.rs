@@ -86,7 +86,20 @@ fn the_send_me_a_test_button_sends_a_test_copy_to_test_to() {
         .into();
     let page = agent.get(&format!("http://127.0.0.1:{port}/")).call().unwrap().body_mut().read_to_string().unwrap();
     assert!(page.contains("Send me a test"), "the page has the button");
-    let mut response = agent.post(&format!("http://127.0.0.1:{port}/test")).send("").unwrap();
+    // Another site's page open in the same browser cannot send mail through the preview.
+    let test_url = format!("http://127.0.0.1:{port}/test");
+    for (header, value) in [
+        ("Origin", "https://evil.example".to_string()),
+        ("Origin", format!("http://localhost.evil.example:{port}")),
+        ("Sec-Fetch-Site", "cross-site".to_string()),
+        ("Host", format!("rebound.evil.example:{port}")),
+    ] {
+        let mut refused = agent.post(&test_url).header(header, &value).send("").unwrap();
+        let body = refused.body_mut().read_to_string().unwrap();
+        assert_eq!(refused.status().as_u16(), 403, "{header}: {value}: {body}");
+    }
+    assert_eq!(smtp.count(), 0, "a refused request sent mail");
+    let mut response = agent.post(&test_url).header("Origin", &format!("http://127.0.0.1:{port}")).send("").unwrap();
     let status = response.status().as_u16();
     let body = response.body_mut().read_to_string().unwrap();
     assert_eq!(status, 200, "{body}");
@@ -96,4 +109,31 @@ fn the_send_me_a_test_button_sends_a_test_copy_to_test_to() {
     assert_eq!(got[0].rcpt, "editor@analyse.asia");
     assert!(got[0].raw.contains("Subject: [TEST] This Week in Asia #9"), "{}", &got[0].raw[..400]);
     assert!(fixture.run(&["status", "9"]).success().stdout().contains("not sent"), "no send records touched");
+}
+
+#[test]
+fn the_preview_shows_the_workspace_media_where_the_email_links_the_production_site() {
+    let fixture = Fixture::reference();
+    let port = free_port();
+    let _server = Preview(fixture.command(&["preview", "9", "--port", &port.to_string()]).spawn());
+    let start = Instant::now();
+    while TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(start.elapsed() < Duration::from_secs(30), "publish preview did not start");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let get = |path: &str| agent.get(&format!("http://127.0.0.1:{port}{path}")).call().unwrap();
+    let html = get("/raw/9/email.html").body_mut().read_to_string().unwrap();
+    assert!(html.contains("src=\"/raw/media/009-cover.png\""), "the cover is not served locally");
+    assert!(!html.contains("https://www.analyse.asia/this-week-in-asia/media/"), "a media link still leaves");
+    let mut image = get("/raw/media/009-cover.png");
+    assert_eq!(image.status().as_u16(), 200);
+    assert_eq!(image.headers()["content-type"], "image/png");
+    let bytes = image.body_mut().read_to_vec().unwrap();
+    assert_eq!(bytes, std::fs::read(fixture.path().join("media/009-cover.png")).unwrap());
+    // What is sent is unchanged: the built email links the production site.
+    fixture.run(&["build", "9"]).success();
+    assert!(
+        fixture.read("out/9/email.html").contains("https://www.analyse.asia/this-week-in-asia/media/009-cover.png")
+    );
 }
