@@ -20,7 +20,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use axum::Router;
 use axum::extract::{Query, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -43,12 +43,16 @@ pub struct ServeConfig {
     /// Paths the public URLs live under (`/this-week-in-asia` of the base
     /// URL, say): each route answers both under them and at the bare path.
     pub prefixes: Vec<String>,
+    /// Origins whose pages may post here (the base URL's); a page of any
+    /// other site is refused.
+    pub origins: Vec<String>,
 }
 
 struct AppState {
     store: Mutex<Store>,
     secret: Secret,
     publication: String,
+    origins: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -59,7 +63,12 @@ struct TokenQuery {
 /// The router, for the server and for tests.
 pub fn router(config: ServeConfig) -> Result<Router> {
     let store = Store::open(&config.state_dir)?;
-    let state = Arc::new(AppState { store: Mutex::new(store), secret: config.secret, publication: config.publication });
+    let state = Arc::new(AppState {
+        store: Mutex::new(store),
+        secret: config.secret,
+        publication: config.publication,
+        origins: config.origins,
+    });
     let files = ServeDir::new(&config.out_dir).append_index_html_on_directories(true);
     let routes = Router::new()
         .route("/unsubscribe", get(unsubscribe_page).post(unsubscribe))
@@ -73,6 +82,18 @@ pub fn router(config: ServeConfig) -> Result<Router> {
         .layer(axum::middleware::map_request_with_state(prefixes, strip_prefix))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(10))))
+}
+
+/// The origins (`https://host[:port]`) of public URLs.
+pub fn origins_of(urls: &[&str]) -> Vec<String> {
+    let mut origins: Vec<String> = urls
+        .iter()
+        .filter_map(|u| url::Url::parse(u).ok())
+        .map(|u| u.origin().ascii_serialization())
+        .filter(|o| o != "null")
+        .collect();
+    origins.dedup();
+    origins
 }
 
 /// The paths of public URLs that are not the server's root: the base URL's,
@@ -179,8 +200,31 @@ async fn unsubscribe_page(State(state): State<Arc<AppState>>, Query(q): Query<To
     ([(header::CACHE_CONTROL, "no-store")], Html(page)).into_response()
 }
 
+/// Whether a browser's POST comes from a page of this publication. Mail
+/// providers' one-click POSTs carry no `Origin`; a browser's always does. The
+/// page may be reached through the proxy (the base URL's origin) or directly
+/// (the `Host` it asked for).
+fn same_site(state: &AppState, headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else { return true };
+    let Ok(origin) = origin.to_str() else { return false };
+    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    state.origins.iter().any(|o| o.eq_ignore_ascii_case(origin))
+        || (!host.is_empty()
+            && [format!("http://{host}"), format!("https://{host}")].iter().any(|o| o.eq_ignore_ascii_case(origin)))
+}
+
 /// `POST /unsubscribe?t=…`: unsubscribes at once (idempotent).
-async fn unsubscribe(State(state): State<Arc<AppState>>, Query(q): Query<TokenQuery>, body: String) -> Response {
+async fn unsubscribe(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<TokenQuery>,
+    headers: HeaderMap,
+    body: String,
+) -> Response {
+    if !same_site(&state, &headers) {
+        let body = "<h1>Not from this site</h1><p>This request came from another site's page, so nothing was \
+                    changed. Use the unsubscribe link in the newsletter itself.</p>";
+        return (StatusCode::FORBIDDEN, Html(page("Refused", body))).into_response();
+    }
     let email = match holder(&state, q.t.as_deref()).await {
         Ok(Some(email)) => email,
         Ok(None) => return bad_token(&state.publication),

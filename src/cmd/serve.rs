@@ -18,6 +18,7 @@ pub fn run(root: &Path, bind: &str) -> Result<Outcome> {
         secret: Secret::load_or_create(&state_dir)?,
         state_dir,
         publication: config.name.clone(),
+        origins: serve::origins_of(&[config.base(), config.email.unsubscribe_url.as_deref().unwrap_or("")]),
         prefixes: serve::prefixes_of(&[config.base(), config.email.unsubscribe_url.as_deref().unwrap_or("")]),
     };
     serve::run(serve_config, bind)?;

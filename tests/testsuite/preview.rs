@@ -19,7 +19,7 @@ impl Drop for Preview {
 }
 
 /// The `node_modules` holding playwright-core, which `scripts/test` installs.
-fn node_modules() -> PathBuf {
+pub fn node_modules() -> PathBuf {
     let dir = std::env::var_os("MASTHEAD_NODE_MODULES")
         .map_or_else(|| repo().join("tests/browser/node_modules"), PathBuf::from);
     assert!(
