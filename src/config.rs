@@ -17,7 +17,6 @@ use crate::diag::{Diagnostics, Severity};
 /// `publish.toml`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code, reason = "read once delivery, the podcast feed and social posts land")]
 pub struct Config {
     /// The publication's name, as it heads every email and page ("This Week in Asia").
     pub name: String,
@@ -83,7 +82,6 @@ pub enum TransportKind {
 /// `[email]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code, reason = "read once delivery, the podcast feed and social posts land")]
 pub struct EmailConfig {
     /// "outbox" (default), "smtp" or "sendmail".
     #[serde(default)]
@@ -136,7 +134,6 @@ fn default_concurrency() -> usize {
 /// `[email.dkim]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-#[allow(dead_code, reason = "read once delivery, the podcast feed and social posts land")]
 pub struct Dkim {
     pub domain: String,
     pub selector: String,

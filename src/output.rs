@@ -25,7 +25,6 @@ use crate::workspace::Workspace;
 const EMAIL_WARN_BYTES: usize = 80 * 1024;
 
 /// The rendered issue: files by path relative to `out/`.
-#[allow(dead_code, reason = "read once delivery, the podcast feed and social posts land")]
 pub struct Artifacts {
     pub edition: Edition,
     pub email: EmailBody,

@@ -104,7 +104,6 @@ pub struct Image {
 
 /// A checked issue.
 #[derive(Debug, Clone)]
-#[allow(dead_code, reason = "read once delivery, the podcast feed and social posts land")]
 pub struct Issue {
     pub number: u32,
     /// The file, relative to the workspace ("issues/009.toml").
