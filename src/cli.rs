@@ -29,6 +29,9 @@ pub enum Command {
     Check {
         /// Only this issue (and the publication's files).
         number: Option<u32>,
+        /// One JSON object per diagnostic on stdout (file, line, column, severity, message, help).
+        #[arg(long)]
+        json: bool,
     },
     /// Serve a live preview of an issue on 127.0.0.1 that reloads when files change.
     Preview(PreviewArgs),

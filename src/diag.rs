@@ -41,11 +41,18 @@ impl SourceFile {
             let line = self.text[..start].matches('\n').count() + 1;
             let col = self.text[line_start..start].chars().count() + 1;
             let end = floor_char_boundary(&self.text, span.end.clamp(start, line_end));
-            let width = self.text[start..end].chars().count().max(1);
+            let width = display_width(&self.text[start..end]).max(1);
             d.location = Some(Location { line, col, line_text: line_text.to_string(), width });
         }
         d
     }
+}
+
+/// Columns a terminal gives `text`: two for CJK and most emoji, none for
+/// combining marks, one for a tab (shown as a space).
+fn display_width(text: &str) -> usize {
+    use unicode_width::UnicodeWidthStr;
+    text.split('\t').map(UnicodeWidthStr::width).sum::<usize>() + text.matches('\t').count()
 }
 
 fn floor_char_boundary(s: &str, mut i: usize) -> usize {
@@ -62,7 +69,7 @@ pub struct Location {
     pub col: usize,
     /// The whole offending line, shown under the message.
     pub line_text: String,
-    /// How many characters the caret underlines.
+    /// How many terminal columns the caret underlines.
     pub width: usize,
 }
 
@@ -90,6 +97,24 @@ impl Diagnostic {
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }
+
+    /// One line of `publish check --json`, shaped like cargo's
+    /// `--message-format=json` diagnostics: `file`, `line`, `column` (1-based,
+    /// in characters; null for a problem with a whole file), `severity`,
+    /// `message`, `help`.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "file": self.file,
+            "line": self.location.as_ref().map(|l| l.line),
+            "column": self.location.as_ref().map(|l| l.col),
+            "severity": match self.severity {
+                Severity::Error => "error",
+                Severity::Warning => "warning",
+            },
+            "message": self.message,
+            "help": self.hint,
+        })
+    }
 }
 
 impl fmt::Display for Diagnostic {
@@ -106,7 +131,8 @@ impl fmt::Display for Diagnostic {
                 let shown: String = loc.line_text.chars().map(|c| if c == '\t' { ' ' } else { c }).collect();
                 writeln!(f, "{pad} |")?;
                 writeln!(f, "{number} | {shown}")?;
-                write!(f, "{pad} | {}{}", " ".repeat(loc.col - 1), "^".repeat(loc.width))?;
+                let before: String = shown.chars().take(loc.col - 1).collect();
+                write!(f, "{pad} | {}{}", " ".repeat(display_width(&before)), "^".repeat(loc.width))?;
             }
             None => write!(f, "{}: {kind}: {}", self.file, self.message)?,
         }
@@ -179,6 +205,36 @@ mod tests {
         let start = src.text.find('x').unwrap();
         let d = src.diag(Severity::Warning, Some(start..start + 1), "m");
         assert_eq!(d.location.unwrap().col, 14);
+    }
+
+    #[test]
+    fn the_caret_under_cjk_and_emoji_follows_display_width() {
+        let src = source("title = \"日本語 🎉 x\" tkae = 1\n");
+        let start = src.text.find("tkae").unwrap();
+        let shown = src.diag(Severity::Error, Some(start..start + 4), "m").to_string();
+        let lines: Vec<&str> = shown.lines().collect();
+        let (code, caret) = (lines[2], lines[3]);
+        let text_col = unicode_width::UnicodeWidthStr::width(&code[..code.find("tkae").unwrap()]);
+        assert_eq!(caret.find('^'), Some(text_col), "\n{code}\n{caret}");
+        let wide = "名前";
+        let src = source(&format!("{wide} = 1\n"));
+        let shown = src.diag(Severity::Error, Some(0..wide.len()), "m").to_string();
+        assert!(shown.ends_with("| ^^^^"), "two wide characters take four columns: {shown}");
+    }
+
+    #[test]
+    fn json_has_the_fields_cargo_users_expect() {
+        let src = source("a = 1\nb = 2\n");
+        let d = src.diag(Severity::Warning, Some(6..7), "unused").with_hint("remove it");
+        let v = d.to_json();
+        assert_eq!(v["file"], "issues/009.toml");
+        assert_eq!((v["line"].as_u64(), v["column"].as_u64()), (Some(2), Some(1)));
+        assert_eq!(
+            (v["severity"].as_str(), v["message"].as_str(), v["help"].as_str()),
+            (Some("warning"), Some("unused"), Some("remove it"))
+        );
+        let whole = Diagnostic::file(Severity::Error, "publish.toml", "m").to_json();
+        assert!(whole["line"].is_null() && whole["help"].is_null());
     }
 
     #[test]

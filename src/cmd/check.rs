@@ -9,7 +9,7 @@ use crate::output::plural;
 use crate::render::Renderer;
 use crate::workspace::Workspace;
 
-pub fn run(root: &Path, number: Option<u32>) -> Result<Outcome> {
+pub fn run(root: &Path, number: Option<u32>, json: bool) -> Result<Outcome> {
     let mut ws = Workspace::load(root)?;
     for d in Renderer::new(&ws.templates).check() {
         ws.diags.push(d);
@@ -19,7 +19,13 @@ pub fn run(root: &Path, number: Option<u32>) -> Result<Outcome> {
         let file = ws.issues[&n].file.clone();
         ws.diags.items.retain(|d| !d.file.starts_with("issues/") || d.file == file);
     }
-    ws.diags.print();
+    if json {
+        for d in &ws.diags.items {
+            println!("{}", d.to_json());
+        }
+    } else {
+        ws.diags.print();
+    }
     let (errors, warnings) = (ws.diags.error_count(), ws.diags.warning_count());
     let scope = number.map_or("the workspace".to_string(), |n| format!("issue {n}"));
     if errors > 0 {

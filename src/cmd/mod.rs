@@ -33,7 +33,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
     let root = cli.workspace;
     match cli.command {
         Command::Build { number } => build::run(&root, number),
-        Command::Check { number } => check::run(&root, number),
+        Command::Check { number, json } => check::run(&root, number, json),
         Command::Issue(args) => issue::run(&root, &args),
         Command::Preview(args) => preview::run(&root, &args),
         Command::Test { number, to } => test::run(&root, number, to.as_deref()),

@@ -140,3 +140,32 @@ fn not_a_publication_is_a_clear_error() {
     let run = fixture.run(&["check"]).failure(1);
     assert!(run.stderr().contains("has no publish.toml"), "{}", run.stderr());
 }
+
+/// The exact report of a publication with the usual mistakes (a bad duration,
+/// a bad URL, a typo in a key, a wrong type after CJK and emoji): what a user
+/// sees, caret alignment included.
+#[test]
+fn the_report_of_every_mistake_reads_exactly_so() {
+    let run = Fixture::publication("mistakes").run(&["check"]).failure(1);
+    insta::assert_snapshot!("check_mistakes", run.stderr());
+}
+
+#[test]
+fn check_json_prints_one_object_per_diagnostic() {
+    let run = Fixture::publication("mistakes").run(&["check", "--json"]).failure(1);
+    let stdout = run.stdout();
+    let diagnostics: Vec<serde_json::Value> =
+        stdout.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}"))).collect();
+    assert_eq!(diagnostics.len(), 4, "{stdout}");
+    let typo = diagnostics.iter().find(|d| d["message"] == "unknown key \"tkae\"").expect("the typo");
+    assert_eq!(typo["file"], "issues/001.toml");
+    assert_eq!((typo["line"].as_u64(), typo["column"].as_u64()), (Some(12), Some(1)));
+    assert_eq!(typo["severity"], "error");
+    assert_eq!(typo["help"], "did you mean \"take\"?");
+    for d in &diagnostics {
+        for key in ["file", "line", "column", "severity", "message", "help"] {
+            assert!(d.get(key).is_some(), "{key} missing in {d}");
+        }
+    }
+    assert!(!stdout.contains("-->") && !stdout.contains(" | "), "no human report on stdout with --json");
+}

@@ -33,6 +33,14 @@ impl Fixture {
         fixture
     }
 
+    /// A copy of the fixture publication `tests/fixtures/publications/NAME`.
+    pub fn publication(name: &str) -> Fixture {
+        let fixture = Fixture::empty();
+        let from = repo().join("tests/fixtures/publications").join(name);
+        copy_dir(&from, fixture.path());
+        fixture
+    }
+
     pub fn empty() -> Fixture {
         Fixture { dir: tempfile::tempdir().expect("temp dir") }
     }
@@ -165,5 +173,18 @@ impl Run {
     pub fn failure(self, code: i32) -> Run {
         assert_eq!(self.code(), code, "expected exit {code}\nstdout:\n{}\nstderr:\n{}", self.stdout(), self.stderr());
         self
+    }
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap_or_else(|e| panic!("{}: {e}", from.display())) {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
     }
 }
