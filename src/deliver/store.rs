@@ -49,6 +49,27 @@ CREATE TABLE notes (
     PRIMARY KEY (issue, kind)
 );
 "#,
+    // A complaint is a status of its own, and a status change can say why
+    // (an import records the reason the service gave). SQLite cannot alter a
+    // CHECK, so the table is rebuilt, keeping every id the ledger points to.
+    r#"
+CREATE TABLE subscribers_new (
+    id             INTEGER PRIMARY KEY,
+    email          TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name           TEXT NOT NULL DEFAULT '',
+    fields         TEXT NOT NULL DEFAULT '{}',
+    status         TEXT NOT NULL DEFAULT 'active'
+                   CHECK (status IN ('active', 'unsubscribed', 'removed', 'bounced', 'complained')),
+    created_at     TEXT NOT NULL,
+    status_at      TEXT,
+    status_by      TEXT,
+    status_reason  TEXT
+);
+INSERT INTO subscribers_new (id, email, name, fields, status, created_at, status_at, status_by)
+    SELECT id, email, name, fields, status, created_at, status_at, status_by FROM subscribers;
+DROP TABLE subscribers;
+ALTER TABLE subscribers_new RENAME TO subscribers;
+"#,
 ];
 
 /// A subscriber's standing.
@@ -58,6 +79,8 @@ pub enum Status {
     Unsubscribed,
     Removed,
     Bounced,
+    /// Reported the newsletter as spam (a complaint from their mail provider).
+    Complained,
 }
 
 impl Status {
@@ -67,6 +90,7 @@ impl Status {
             Status::Unsubscribed => "unsubscribed",
             Status::Removed => "removed",
             Status::Bounced => "bounced",
+            Status::Complained => "complained",
         }
     }
 
@@ -75,6 +99,7 @@ impl Status {
             "unsubscribed" => Status::Unsubscribed,
             "removed" => Status::Removed,
             "bounced" => Status::Bounced,
+            "complained" => Status::Complained,
             _ => Status::Active,
         }
     }
@@ -157,12 +182,27 @@ impl Store {
             "{} was written by a newer Masthead (schema {version}): upgrade publish",
             self.path.display()
         );
+        if version == MIGRATIONS.len() {
+            return Ok(());
+        }
+        // A step may rebuild a table the ledger refers to; the references are
+        // checked before each step commits instead (SQLite's own procedure).
+        self.conn.pragma_update(None, "foreign_keys", "OFF")?;
         for (i, step) in MIGRATIONS.iter().enumerate().skip(version) {
             let tx = self.conn.transaction()?;
             tx.execute_batch(step).with_context(|| format!("{}: migration {} failed", self.path.display(), i + 1))?;
+            let broken: Option<String> = tx.query_row("PRAGMA foreign_key_check", [], |r| r.get(0)).optional()?;
+            anyhow::ensure!(
+                broken.is_none(),
+                "{}: migration {} left rows in {} pointing nowhere",
+                self.path.display(),
+                i + 1,
+                broken.unwrap_or_default()
+            );
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
         }
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
         Ok(())
     }
 
@@ -171,7 +211,8 @@ impl Store {
     }
 
     /// Adds or refreshes subscribers in one transaction. An address that is
-    /// unsubscribed, removed or bounced stays so: a re-import never revives it.
+    /// unsubscribed, removed, bounced or complained stays so: a re-import
+    /// never revives it.
     pub fn upsert_subscribers(&mut self, rows: &[NewSubscriber], now: &str) -> Result<UpsertCounts> {
         let tx = self.conn.transaction()?;
         let mut counts = UpsertCounts::default();
@@ -202,7 +243,7 @@ impl Store {
         Ok(counts)
     }
 
-    /// Sets a subscriber's status (unsubscribe, remove, bounce); `by` says how.
+    /// Sets a subscriber's status (unsubscribe, remove, bounce, complaint); `by` says how.
     /// Returns false when the address is unknown.
     pub fn set_status(&mut self, email: &str, status: Status, by: &str, now: &str) -> Result<bool> {
         let changed = self.conn.execute(
@@ -255,7 +296,7 @@ impl Store {
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
     }
 
-    /// Subscribers who are not active (unsubscribed, removed, bounced).
+    /// Subscribers who are not active (unsubscribed, removed, bounced, complained).
     pub fn list_inactive(&self) -> Result<Vec<Subscriber>> {
         let mut stmt = self.conn.prepare(
             "SELECT id, email, name, fields, status, status_at, status_by FROM subscribers WHERE status <> 'active' ORDER BY status_at, id",
@@ -428,7 +469,7 @@ pub struct NewSubscriber {
 pub struct UpsertCounts {
     pub added: u64,
     pub updated: u64,
-    /// Known addresses that stay unsubscribed, removed or bounced.
+    /// Known addresses that stay unsubscribed, removed, bounced or complained.
     pub suppressed: u64,
 }
 
@@ -479,6 +520,43 @@ mod tests {
         let first = store.list(Status::Active).unwrap()[0].id;
         store.record(9, &[(first, 1, Outcome::Failed { reply: "550".into() })], "t5").unwrap();
         assert_eq!(store.counts(9).unwrap().sent, 1);
+    }
+
+    #[test]
+    fn a_schema_2_database_gains_complaints_and_keeps_its_ledger() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let conn = Connection::open(db_path(dir.path())).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch(MIGRATIONS[1]).unwrap();
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            conn.execute_batch(
+                "INSERT INTO subscribers (id, email, name, status, created_at) VALUES (7, 'a@example.com', 'A', 'active', 't0');
+                 INSERT INTO subscribers (id, email, status, created_at, status_by) VALUES (9, 'b@example.com', 'bounced', 't0', 'smtp');
+                 INSERT INTO sends (issue, subscriber_id, state, updated_at) VALUES (9, 7, 'sent', 't1'), (9, 9, 'failed', 't1');",
+            )
+            .unwrap();
+        }
+        let mut store = Store::open(dir.path()).unwrap();
+        let version: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len());
+        let counts = store.counts(9).unwrap();
+        assert_eq!((counts.sent, counts.failed), (1, 1));
+        assert_eq!(store.failures(9).unwrap(), [("b@example.com".to_string(), String::new())]);
+        assert!(store.set_status("a@example.com", Status::Complained, "fbl", "t2").unwrap());
+        assert_eq!(store.status_of("A@example.com").unwrap(), Some(Status::Complained));
+        // The ledger's references are enforced again after the rebuild.
+        let on: i64 = store.conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).unwrap();
+        assert_eq!(on, 1);
+        assert!(
+            store
+                .conn
+                .execute(
+                    "INSERT INTO sends (issue, subscriber_id, state, updated_at) VALUES (10, 999, 'sent', 't')",
+                    []
+                )
+                .is_err()
+        );
     }
 
     #[test]
