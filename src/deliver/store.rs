@@ -280,6 +280,43 @@ impl Store {
         Ok(())
     }
 
+    /// Records, in one transaction, the people an import says must not be
+    /// mailed. An unknown address is added with its status, so that a later
+    /// list cannot add it; an active subscriber takes the status; one already
+    /// not mailed keeps the status, time and source it has. Returns what
+    /// happened to each, in order.
+    pub fn record_suppressions(&mut self, rows: &[Suppression], now: &str) -> Result<Vec<Suppressed>> {
+        let tx = self.conn.transaction()?;
+        let mut done = Vec::with_capacity(rows.len());
+        {
+            let mut find = tx.prepare_cached("SELECT status FROM subscribers WHERE email = ?1")?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO subscribers (email, created_at, status, status_at, status_by, status_reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            let mut update = tx.prepare_cached(
+                "UPDATE subscribers SET status = ?2, status_at = ?3, status_by = ?4, status_reason = ?5
+                 WHERE email = ?1 AND status = 'active'",
+            )?;
+            for row in rows {
+                let status: Option<String> = find.query_row([&row.email], |r| r.get(0)).optional()?;
+                done.push(match status.as_deref().map(Status::parse) {
+                    None => {
+                        insert.execute(params![row.email, now, row.status.as_str(), row.at, row.by, row.reason])?;
+                        Suppressed::Added
+                    }
+                    Some(Status::Active) => {
+                        update.execute(params![row.email, row.status.as_str(), row.at, row.by, row.reason])?;
+                        Suppressed::WasActive
+                    }
+                    Some(status) => Suppressed::Already(status),
+                });
+            }
+        }
+        tx.commit()?;
+        Ok(done)
+    }
+
     pub fn count_active(&self) -> Result<u64> {
         Ok(self
             .conn
@@ -473,6 +510,31 @@ pub struct UpsertCounts {
     pub suppressed: u64,
 }
 
+/// A person an import says must not be mailed, and on whose word.
+#[derive(Debug, Clone)]
+pub struct Suppression {
+    pub email: String,
+    /// Not [`Status::Active`].
+    pub status: Status,
+    /// When they left or bounced, as the file says, else the time of the import.
+    pub at: String,
+    /// Where it comes from: `import:FILE:LINE`.
+    pub by: String,
+    /// The reason the service gave.
+    pub reason: String,
+}
+
+/// What [`Store::record_suppressions`] did with one person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Suppressed {
+    /// Not known before: recorded, so that no list adds them.
+    Added,
+    /// An active subscriber, now no longer mailed.
+    WasActive,
+    /// Already not mailed, with this status (kept as it was).
+    Already(Status),
+}
+
 fn row_to_subscriber(r: &rusqlite::Row) -> rusqlite::Result<Subscriber> {
     let fields: String = r.get(3)?;
     Ok(Subscriber {
@@ -520,6 +582,65 @@ mod tests {
         let first = store.list(Status::Active).unwrap()[0].id;
         store.record(9, &[(first, 1, Outcome::Failed { reply: "550".into() })], "t5").unwrap();
         assert_eq!(store.counts(9).unwrap().sent, 1);
+    }
+
+    fn suppression(email: &str, status: Status, line: u32) -> Suppression {
+        Suppression {
+            email: email.into(),
+            status,
+            at: "2024-02-20T07:31:15Z".into(),
+            by: format!("import:list.csv:{line}"),
+            reason: format!("reason {line}"),
+        }
+    }
+
+    /// (status, status_at, status_by, status_reason) of `email`.
+    fn record_of(store: &Store, email: &str) -> (String, Option<String>, Option<String>, Option<String>) {
+        store
+            .conn
+            .query_row(
+                "SELECT status, status_at, status_by, status_reason FROM subscribers WHERE email = ?1",
+                [email],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn imported_suppressions_add_strangers_stop_subscribers_and_keep_earlier_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        store.upsert_subscribers(&[sub("ada@example.com"), sub("bob@example.com")], "t0").unwrap();
+        store.set_status("bob@example.com", Status::Removed, "cli", "t1").unwrap();
+        let done = store
+            .record_suppressions(
+                &[
+                    suppression("ADA@example.com", Status::Complained, 2),
+                    suppression("bob@example.com", Status::Unsubscribed, 3),
+                    suppression("new@example.com", Status::Bounced, 4),
+                ],
+                "t2",
+            )
+            .unwrap();
+        assert_eq!(done, [Suppressed::WasActive, Suppressed::Already(Status::Removed), Suppressed::Added]);
+        let at = Some("2024-02-20T07:31:15Z".to_string());
+        assert_eq!(
+            record_of(&store, "ada@example.com"),
+            ("complained".into(), at.clone(), Some("import:list.csv:2".into()), Some("reason 2".into()))
+        );
+        assert_eq!(
+            record_of(&store, "bob@example.com"),
+            ("removed".into(), Some("t1".into()), Some("cli".into()), None)
+        );
+        assert_eq!(
+            record_of(&store, "new@example.com"),
+            ("bounced".into(), at, Some("import:list.csv:4".into()), Some("reason 4".into()))
+        );
+        assert_eq!(store.count_active().unwrap(), 0);
+        // A later plain list brings none of them back.
+        let again = store.upsert_subscribers(&[sub("ada@example.com"), sub("new@example.com")], "t3").unwrap();
+        assert_eq!((again.added, again.updated, again.suppressed), (0, 0, 2));
+        assert_eq!(store.list_inactive().unwrap().len(), 3);
     }
 
     #[test]

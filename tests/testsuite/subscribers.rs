@@ -222,7 +222,7 @@ fn malformed_addresses_are_skipped_with_reasons() {
         assert!(err.contains(expected), "{expected}\n{err}");
     }
     assert!(
-        run.stdout().contains("1 added, 0 updated, 0 kept unsubscribed, removed or bounced, 5 bad rows"),
+        run.stdout().contains("1 added, 0 updated, 0 kept unsubscribed, removed, bounced or complained, 5 bad rows"),
         "{}",
         run.stdout()
     );
