@@ -19,7 +19,6 @@
 //! - Cells: `Jane Doe <jane@example.com>`, `<jane@example.com>` and
 //!   `mailto:jane@example.com` give the address, and the display name when no
 //!   name column has one.
-//!
 //! - Status: the columns in which the services' own exports say who must not
 //!   be mailed (see [`STATUS_COLUMNS`] and [`Mailchimp`]). Such a row is not a
 //!   subscriber but a [`SuppressedRow`]: unsubscribed, bounced, complained or
