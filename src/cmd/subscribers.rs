@@ -7,8 +7,8 @@ use anyhow::Result;
 use crate::cli::SubscribersCommand;
 use crate::cmd::Outcome;
 use crate::deliver::bounces;
-use crate::deliver::import::{check_address, read_csv};
-use crate::deliver::store::{Status, Store};
+use crate::deliver::import::{KeptOutWhy, check_address, read_csv};
+use crate::deliver::store::{Status, Store, Suppressed, Suppression};
 use crate::workspace::Workspace;
 
 pub fn run(root: &Path, command: &SubscribersCommand) -> Result<Outcome> {
@@ -17,27 +17,7 @@ pub fn run(root: &Path, command: &SubscribersCommand) -> Result<Outcome> {
     let now = crate::clock::now()?.to_string();
     match command {
         SubscribersCommand::Import { file } => {
-            let parsed = read_csv(file)?;
-            let name = file.display();
-            for warning in &parsed.warnings {
-                eprintln!("{name}: {warning}");
-            }
-            for bad in &parsed.bad {
-                eprintln!("{name}:{}: skipped: {}", bad.line, bad.reason);
-            }
-            for (line, first) in &parsed.duplicates {
-                eprintln!("{name}:{line}: skipped: the same address as line {first}");
-            }
-            let counts = store.upsert_subscribers(&parsed.rows, &now)?;
-            println!(
-                "imported {name}: {} added, {} updated, {} kept unsubscribed, removed or bounced, {} bad row{}",
-                counts.added,
-                counts.updated,
-                counts.suppressed,
-                parsed.bad.len(),
-                if parsed.bad.len() == 1 { "" } else { "s" }
-            );
-            println!("{} active subscribers", store.count_active()?);
+            import(&mut store, file, &now)?;
             Ok(Outcome::Done)
         }
         SubscribersCommand::List { unsubscribed } => {
@@ -72,6 +52,79 @@ pub fn run(root: &Path, command: &SubscribersCommand) -> Result<Outcome> {
             Ok(Outcome::Done)
         }
     }
+}
+
+/// `publish subscribers import`: adds the people to mail, records the ones
+/// the file says not to mail, and reports every row left out by its line.
+fn import(store: &mut Store, file: &Path, now: &str) -> Result<()> {
+    let parsed = read_csv(file)?;
+    let name = file.display();
+    let base = file.file_name().map_or_else(|| name.to_string(), |n| n.to_string_lossy().into_owned());
+    for warning in &parsed.warnings {
+        eprintln!("{name}: {warning}");
+    }
+    for bad in &parsed.bad {
+        eprintln!("{name}:{}: skipped: {}", bad.line, bad.reason);
+    }
+    for (line, kept) in &parsed.duplicates {
+        eprintln!("{name}:{line}: skipped: the same address as line {kept}");
+    }
+    for row in &parsed.kept_out {
+        eprintln!("{name}:{}: kept out: {}: {}", row.line, row.email, row.reason);
+    }
+    let suppressions: Vec<Suppression> = parsed
+        .suppressed
+        .iter()
+        .map(|row| Suppression {
+            email: row.email.clone(),
+            status: row.status,
+            at: row.at.map_or_else(|| now.to_string(), |at| at.to_string()),
+            by: format!("import:{base}:{}", row.line),
+            reason: row.reason.clone(),
+        })
+        .collect();
+    let done = store.record_suppressions(&suppressions, now)?;
+    for (row, what) in parsed.suppressed.iter().zip(&done) {
+        if *what == Suppressed::WasActive {
+            println!("{name}:{}: {} was subscribed, now {} ({})", row.line, row.email, row.status.as_str(), row.reason);
+        }
+    }
+    let counts = store.upsert_subscribers(&parsed.rows, now)?;
+    let export = parsed.service.map_or_else(String::new, |s| format!(" (a {} export)", s.name()));
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
+    println!(
+        "imported {name}{export}: {} added, {} updated, {} kept unsubscribed, removed, bounced or complained, {} bad row{}",
+        counts.added,
+        counts.updated,
+        counts.suppressed,
+        parsed.bad.len(),
+        plural(parsed.bad.len())
+    );
+    if !parsed.suppressed.is_empty() {
+        let kind = |status| parsed.suppressed.iter().filter(|r| r.status == status).count();
+        let was = |what: fn(&Suppressed) -> bool| done.iter().filter(|d| what(d)).count();
+        println!(
+            "not to be mailed: {} unsubscribed, {} bounced, {} complained, {} removed \
+             ({} recorded, {} subscribed until now, {} not mailed already)",
+            kind(Status::Unsubscribed),
+            kind(Status::Bounced),
+            kind(Status::Complained),
+            kind(Status::Removed),
+            was(|d| *d == Suppressed::Added),
+            was(|d| *d == Suppressed::WasActive),
+            was(|d| matches!(d, Suppressed::Already(_))),
+        );
+    }
+    if !parsed.kept_out.is_empty() {
+        let why = |why| parsed.kept_out.iter().filter(|r| r.why == why).count();
+        println!(
+            "kept out, neither imported nor recorded: {} with a status not known, {} not confirmed or on hold",
+            why(KeptOutWhy::UnknownStatus),
+            why(KeptOutWhy::NotConfirmed),
+        );
+    }
+    println!("{} active subscribers", store.count_active()?);
+    Ok(())
 }
 
 /// `publish subscribers bounces`: marks the addresses that bounce reports

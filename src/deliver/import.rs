@@ -19,9 +19,16 @@
 //! - Cells: `Jane Doe <jane@example.com>`, `<jane@example.com>` and
 //!   `mailto:jane@example.com` give the address, and the display name when no
 //!   name column has one.
+//! - Status: the columns in which the services' own exports say who must not
+//!   be mailed (see [`STATUS_COLUMNS`] and [`Mailchimp`]). Such a row is not a
+//!   subscriber but a [`SuppressedRow`]: unsubscribed, bounced, complained or
+//!   removed, with the reason the service gave. A row whose status is not
+//!   known, or not yet a yes (an unconfirmed sign-up), is [`KeptOut`]: neither
+//!   imported nor recorded, and reported by its line.
 //!
 //! Bad rows are reported by the line they start on; the good ones import, once
-//! per address (compared without case).
+//! per address (compared without case; a row saying not to mail someone wins
+//! over an earlier one that does not).
 
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -30,7 +37,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
-use crate::deliver::store::NewSubscriber;
+use crate::deliver::store::{NewSubscriber, Status};
 
 /// A row that could not be imported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,15 +46,56 @@ pub struct BadRow {
     pub reason: String,
 }
 
+/// A row whose export says the person must not be mailed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SuppressedRow {
+    pub line: u64,
+    pub email: String,
+    /// Unsubscribed, bounced, complained or removed.
+    pub status: Status,
+    /// The reason the service gave, in words.
+    pub reason: String,
+    /// When they left or bounced, when the file says and it can be read.
+    pub at: Option<jiff::Timestamp>,
+}
+
+/// A row neither imported nor recorded, because its status does not say
+/// whether the person may be mailed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptOut {
+    pub line: u64,
+    pub email: String,
+    pub why: KeptOutWhy,
+    /// What the status says and what to do, for the report.
+    pub reason: String,
+}
+
+/// Why a row was kept out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeptOutWhy {
+    /// A status value this import does not know.
+    UnknownStatus,
+    /// A known status that is not yet (or no longer quite) a yes: an
+    /// unconfirmed sign-up, a blocked or disabled one.
+    NotConfirmed,
+}
+
 /// The good rows (de-duplicated, case-insensitively) and the bad ones.
 #[derive(Debug, Default)]
 pub struct Parsed {
+    /// The people to mail.
     pub rows: Vec<NewSubscriber>,
+    /// The people the file says must not be mailed.
+    pub suppressed: Vec<SuppressedRow>,
+    /// The people whose status says neither.
+    pub kept_out: Vec<KeptOut>,
     pub bad: Vec<BadRow>,
-    /// Rows that repeat an address of an earlier row: (line, first line).
+    /// Rows left out because another row has their address: (line, line kept).
     pub duplicates: Vec<(u64, u64)>,
     /// Things about the whole file worth knowing (a guessed encoding, skipped preamble).
     pub warnings: Vec<String>,
+    /// The service whose status columns the file has, when it has them.
+    pub service: Option<Service>,
 }
 
 /// Why a whole file cannot be imported, and the line to blame when there is one.
@@ -116,37 +164,383 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, Refused> {
         field_keys: headers.iter().map(|h| field_key(h)).collect(),
     };
     let mut lines = Lines::new(text);
-    let mut seen: HashMap<String, u64> = HashMap::new();
     let body = &text[layout.offset..];
+    // All records first: whether a `state` column is Kit's shows in its values.
+    let mut records = Vec::new();
     for record in reader(body, layout.delimiter, layout.headers.is_some()).records() {
-        let record = match record {
-            Ok(r) => r,
+        match record {
+            Ok(record) => {
+                let line = lines.line_of(layout.offset + record.position().map_or(0, |p| p.byte() as usize));
+                if !record.iter().all(|f| clean(f).is_empty()) {
+                    records.push((line, record));
+                }
+            }
             Err(e) => {
                 let line = lines.line_of(layout.offset + e.position().map_or(0, |p| p.byte() as usize));
                 parsed.bad.push(BadRow { line, reason: format!("unreadable CSV row: {e}") });
-                continue;
             }
-        };
-        let line = lines.line_of(layout.offset + record.position().map_or(0, |p| p.byte() as usize));
-        if record.iter().all(|f| clean(f).is_empty()) {
-            continue;
         }
-        let row = match subscriber(&record, &columns, decoded.malformed) {
+    }
+    let (reading, warning) = Reading::find(headers, &records);
+    parsed.warnings.extend(warning);
+    parsed.service = reading.as_ref().map(Reading::service);
+
+    let mut entries: Vec<(u64, Entry)> = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (line, record) in &records {
+        let line = *line;
+        let row = match subscriber(record, &columns, decoded.malformed) {
             Ok(row) => row,
             Err(reason) => {
                 parsed.bad.push(BadRow { line, reason });
                 continue;
             }
         };
-        let key = row.email.to_lowercase();
-        if let Some(&first) = seen.get(&key) {
-            parsed.duplicates.push((line, first));
-            continue;
+        let entry = match reading.as_ref().map(|r| r.standing(record, headers)) {
+            None | Some(Standing::Active) => Entry::Active(row),
+            Some(Standing::Suppressed { status, reason, at }) => {
+                Entry::Suppressed(SuppressedRow { line, email: row.email, status, reason, at })
+            }
+            Some(Standing::KeptOut { why, reason }) => Entry::KeptOut(KeptOut { line, email: row.email, why, reason }),
+        };
+        let key = entry.email().to_lowercase();
+        match seen.get(&key) {
+            None => {
+                seen.insert(key, entries.len());
+                entries.push((line, entry));
+            }
+            // Not mailing someone the file also lists wins over mailing them.
+            Some(&i) if matches!(entry, Entry::Suppressed(_)) && !matches!(entries[i].1, Entry::Suppressed(_)) => {
+                parsed.duplicates.push((entries[i].0, line));
+                entries[i] = (line, entry);
+            }
+            Some(&i) => parsed.duplicates.push((line, entries[i].0)),
         }
-        seen.insert(key, line);
-        parsed.rows.push(row);
+    }
+    parsed.duplicates.sort_unstable();
+    for (_, entry) in entries {
+        match entry {
+            Entry::Active(row) => parsed.rows.push(row),
+            Entry::Suppressed(row) => parsed.suppressed.push(row),
+            Entry::KeptOut(row) => parsed.kept_out.push(row),
+        }
     }
     Ok(parsed)
+}
+
+/// One good row, by what it says about its person.
+enum Entry {
+    Active(NewSubscriber),
+    Suppressed(SuppressedRow),
+    KeptOut(KeptOut),
+}
+
+impl Entry {
+    fn email(&self) -> &str {
+        match self {
+            Entry::Active(row) => &row.email,
+            Entry::Suppressed(row) => &row.email,
+            Entry::KeptOut(row) => &row.email,
+        }
+    }
+}
+
+/// The services whose exports say who must not be mailed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    Mailchimp,
+    Substack,
+    Ghost,
+    Listmonk,
+    Kit,
+    Buttondown,
+}
+
+impl Service {
+    pub fn name(self) -> &'static str {
+        match self {
+            Service::Mailchimp => "Mailchimp",
+            Service::Substack => "Substack",
+            Service::Ghost => "Ghost",
+            Service::Listmonk => "listmonk",
+            Service::Kit => "Kit",
+            Service::Buttondown => "Buttondown",
+        }
+    }
+}
+
+/// What a value of a status column means.
+#[derive(Debug, Clone, Copy)]
+enum Meaning {
+    /// Mailed.
+    Active,
+    /// Never mailed again: recorded with this status.
+    Suppress(Status),
+    /// Not mailed by the service now, yet no refusal: kept out, not
+    /// recorded. The text says why and what to do.
+    Hold(&'static str),
+}
+
+/// A service's status column, found by its header.
+struct StatusColumn {
+    service: Service,
+    /// The header, as [`header_key`] writes it.
+    header: &'static str,
+    /// Other headers that must be there too, when this one is common.
+    with: &'static [&'static str],
+    /// For a header as common as `state`: only a file with at least one of
+    /// the values below is this service's export.
+    shown_by_values: bool,
+    /// Each value (compared as a [`header_key`]) and what it means.
+    values: &'static [(&'static str, Meaning)],
+    /// The column saying when a suppressed person left, if any.
+    when: Option<&'static str>,
+}
+
+const NOT_CONFIRMED: Meaning = Meaning::Hold("not confirmed yet; import them again once they have confirmed");
+
+/// The status columns of the services' exports (Mailchimp's are [`Mailchimp`]).
+///
+/// - Substack: `email_disabled` (`true`: they turned emails off).
+/// - Ghost: `subscribed_to_emails`.
+/// - listmonk: `status` beside `uuid` and `attributes`; listmonk itself mails
+///   `disabled` subscribers, but someone turned them off, so they are asked about.
+/// - Buttondown: `subscriber_type` (`type` beside `creation_date` in older
+///   files); the values are Buttondown's subscriber types.
+/// - Kit: `state`, once a row holds one of Kit's states.
+const STATUS_COLUMNS: &[StatusColumn] = &[
+    StatusColumn {
+        service: Service::Substack,
+        header: "emaildisabled",
+        with: &[],
+        shown_by_values: false,
+        values: &[("false", Meaning::Active), ("true", Meaning::Suppress(Status::Unsubscribed))],
+        when: None,
+    },
+    StatusColumn {
+        service: Service::Ghost,
+        header: "subscribedtoemails",
+        with: &[],
+        shown_by_values: false,
+        values: &[("true", Meaning::Active), ("false", Meaning::Suppress(Status::Unsubscribed))],
+        when: None,
+    },
+    StatusColumn {
+        service: Service::Listmonk,
+        header: "status",
+        with: &["uuid", "attributes"],
+        shown_by_values: false,
+        values: &[
+            ("enabled", Meaning::Active),
+            ("blocklisted", Meaning::Suppress(Status::Unsubscribed)),
+            (
+                "disabled",
+                Meaning::Hold(
+                    "disabled, neither enabled nor blocklisted; enable them in listmonk and export again if they \
+                     should get the newsletter",
+                ),
+            ),
+        ],
+        when: None,
+    },
+    StatusColumn {
+        service: Service::Buttondown,
+        header: "subscribertype",
+        with: &[],
+        shown_by_values: false,
+        values: BUTTONDOWN,
+        when: Some("unsubscriptiondate"),
+    },
+    StatusColumn {
+        service: Service::Buttondown,
+        header: "type",
+        with: &["creationdate"],
+        shown_by_values: false,
+        values: BUTTONDOWN,
+        when: Some("unsubscriptiondate"),
+    },
+    StatusColumn {
+        service: Service::Kit,
+        header: "state",
+        with: &[],
+        shown_by_values: true,
+        values: &[
+            ("active", Meaning::Active),
+            ("inactive", NOT_CONFIRMED),
+            ("cancelled", Meaning::Suppress(Status::Unsubscribed)),
+            ("bounced", Meaning::Suppress(Status::Bounced)),
+            ("complained", Meaning::Suppress(Status::Complained)),
+        ],
+        when: None,
+    },
+];
+
+/// Buttondown's subscriber types (its API's `SubscriberType`).
+const BUTTONDOWN: &[(&str, Meaning)] = &[
+    ("regular", Meaning::Active),
+    ("premium", Meaning::Active),
+    ("trialed", Meaning::Active),
+    ("gifted", Meaning::Active),
+    ("churning", Meaning::Active),
+    ("churned", Meaning::Active),
+    ("paused", Meaning::Active),
+    ("past_due", Meaning::Active),
+    ("upcoming", Meaning::Active),
+    ("unactivated", NOT_CONFIRMED),
+    (
+        "unpaid",
+        Meaning::Hold(
+            "signed up to a paid-only newsletter and never paid; import them in a list of their own if they \
+             should get it",
+        ),
+    ),
+    ("blocked", Meaning::Hold("blocked by Buttondown's spam filter; import them only if you know they signed up")),
+    ("unsubscribed", Meaning::Suppress(Status::Unsubscribed)),
+    ("removed", Meaning::Suppress(Status::Removed)),
+    ("undeliverable", Meaning::Suppress(Status::Bounced)),
+    ("complained", Meaning::Suppress(Status::Complained)),
+];
+
+/// Mailchimp's unsubscribed and cleaned exports: a row is unsubscribed when
+/// its `UNSUB_TIME` has a time, cleaned (bounced) when its `CLEAN_TIME` has
+/// one, and subscribed when neither has (older exports of subscribed people
+/// carry the columns empty). An `UNSUB_REASON` saying "spam" or "abuse" is a
+/// complaint.
+#[derive(Debug)]
+struct Mailchimp {
+    unsub_time: Option<usize>,
+    clean_time: Option<usize>,
+    reason: Option<usize>,
+    reason_other: Option<usize>,
+    unsub_campaign: Option<usize>,
+    clean_campaign: Option<usize>,
+}
+
+/// How a file's rows say where their people stand.
+enum Reading {
+    Mailchimp(Mailchimp),
+    Column { spec: &'static StatusColumn, column: usize, when: Option<usize> },
+}
+
+/// Where one row's person stands.
+#[derive(Debug, PartialEq)]
+enum Standing {
+    Active,
+    Suppressed { status: Status, reason: String, at: Option<jiff::Timestamp> },
+    KeptOut { why: KeptOutWhy, reason: String },
+}
+
+impl Reading {
+    /// The status columns of `headers`, if they are a service's; and a
+    /// warning when a column looked like one and is not.
+    fn find(headers: &[String], records: &[(u64, csv::StringRecord)]) -> (Option<Reading>, Option<String>) {
+        let keys: Vec<String> = headers.iter().map(|h| header_key(h)).collect();
+        let find = |key: &str| keys.iter().position(|k| k == key);
+        let (unsub_time, clean_time) = (find("unsubtime"), find("cleantime"));
+        if unsub_time.is_some() || clean_time.is_some() {
+            let mailchimp = Mailchimp {
+                unsub_time,
+                clean_time,
+                reason: find("unsubreason"),
+                reason_other: find("unsubreasonother"),
+                unsub_campaign: find("unsubcampaigntitle"),
+                clean_campaign: find("cleancampaigntitle"),
+            };
+            return (Some(Reading::Mailchimp(mailchimp)), None);
+        }
+        let mut warning = None;
+        for spec in STATUS_COLUMNS {
+            let Some(column) = find(spec.header) else { continue };
+            if !spec.with.iter().all(|key| find(key).is_some()) {
+                continue;
+            }
+            let known = |value: &str| spec.values.iter().any(|(v, _)| header_key(v) == header_key(value));
+            if spec.shown_by_values && !records.iter().any(|(_, r)| known(r.get(column).unwrap_or(""))) {
+                warning = Some(format!(
+                    "column \"{}\" holds none of {}'s subscriber states ({}), so it is kept as a field, not read as one",
+                    shown(&headers[column], 40),
+                    spec.service.name(),
+                    spec.values.iter().map(|(v, _)| *v).collect::<Vec<_>>().join(", ")
+                ));
+                continue;
+            }
+            let when = spec.when.and_then(find);
+            return (Some(Reading::Column { spec, column, when }), None);
+        }
+        (None, warning)
+    }
+
+    fn service(&self) -> Service {
+        match self {
+            Reading::Mailchimp(_) => Service::Mailchimp,
+            Reading::Column { spec, .. } => spec.service,
+        }
+    }
+
+    /// Where the person on `record` stands.
+    fn standing(&self, record: &csv::StringRecord, headers: &[String]) -> Standing {
+        let get = |column: Option<usize>| column.and_then(|c| record.get(c)).map_or("", clean);
+        match self {
+            Reading::Mailchimp(m) => {
+                // The cells that say why, as `UNSUB_REASON "…", UNSUB_CAMPAIGN_TITLE "…"`.
+                let said = |columns: &[Option<usize>]| {
+                    let cells = columns.iter().filter_map(|&c| Some((c?, get(c)))).filter(|(_, v)| !v.is_empty());
+                    let cells: Vec<String> =
+                        cells.map(|(c, v)| format!("{} \"{}\"", shown(&headers[c], 40), shown(v, 120))).collect();
+                    format!("Mailchimp {}", cells.join(", "))
+                };
+                if !get(m.unsub_time).is_empty() {
+                    let why = format!("{} {}", get(m.reason), get(m.reason_other)).to_lowercase();
+                    let status = if why.contains("spam") || why.contains("abuse") {
+                        Status::Complained
+                    } else {
+                        Status::Unsubscribed
+                    };
+                    let reason = match get(m.reason).is_empty() && get(m.reason_other).is_empty() {
+                        true => said(&[m.unsub_time, m.unsub_campaign]),
+                        false => said(&[m.reason, m.reason_other, m.unsub_campaign]),
+                    };
+                    Standing::Suppressed { status, reason, at: parse_time(get(m.unsub_time)) }
+                } else if !get(m.clean_time).is_empty() {
+                    let reason = said(&[m.clean_time, m.clean_campaign]);
+                    Standing::Suppressed { status: Status::Bounced, reason, at: parse_time(get(m.clean_time)) }
+                } else {
+                    Standing::Active
+                }
+            }
+            Reading::Column { spec, column, when } => {
+                let value = get(Some(*column));
+                let said = format!("{} {} \"{}\"", spec.service.name(), shown(&headers[*column], 40), shown(value, 40));
+                match spec.values.iter().find(|(v, _)| header_key(v) == header_key(value)) {
+                    Some((_, Meaning::Active)) => Standing::Active,
+                    Some((_, Meaning::Suppress(status))) => {
+                        Standing::Suppressed { status: *status, reason: said, at: parse_time(get(*when)) }
+                    }
+                    Some((_, Meaning::Hold(what))) => {
+                        Standing::KeptOut { why: KeptOutWhy::NotConfirmed, reason: format!("{said}: {what}") }
+                    }
+                    None => Standing::KeptOut {
+                        why: KeptOutWhy::UnknownStatus,
+                        reason: format!(
+                            "{said} is not a status Masthead knows ({}); check them in {}, and if they should get \
+                             the newsletter, import them with one of those values",
+                            spec.values.iter().map(|(v, _)| *v).collect::<Vec<_>>().join(", "),
+                            spec.service.name()
+                        ),
+                    },
+                }
+            }
+        }
+    }
+}
+
+/// A time as the services write it: RFC 3339 (`2024-04-08 17:09:32+00:00`)
+/// or, without an offset (Mailchimp's `2024-02-03 10:00:00`), in UTC.
+fn parse_time(text: &str) -> Option<jiff::Timestamp> {
+    text.parse::<jiff::Timestamp>().ok().or_else(|| {
+        let civil = text.parse::<jiff::civil::DateTime>().ok()?;
+        civil.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
+    })
 }
 
 /// A file's text, and what decoding it found.
@@ -565,6 +959,171 @@ mod tests {
         assert_eq!(parsed.rows[1].fields["company"], "Navy \"Yard\"");
         assert_eq!(parsed.bad, vec![BadRow { line: 3, reason: "\"not-an-address\" is not an email address".into() }]);
         assert_eq!(parsed.duplicates, vec![(4, 2)]);
+        assert!(parsed.warnings.is_empty());
+    }
+
+    /// (email, status) of the suppressed rows, and (line, email, why) of those kept out.
+    type Sorted<'a> = (Vec<(&'a str, Status)>, Vec<(u64, &'a str, KeptOutWhy)>);
+
+    fn sorted(parsed: &Parsed) -> Sorted<'_> {
+        (
+            parsed.suppressed.iter().map(|r| (r.email.as_str(), r.status)).collect(),
+            parsed.kept_out.iter().map(|r| (r.line, r.email.as_str(), r.why)).collect(),
+        )
+    }
+
+    #[test]
+    fn each_services_status_column_says_who_is_mailed() {
+        let substack = "email,active_subscription,expiry,plan,email_disabled,created_at,first_payment_at\n\
+                        a@example.com,false,,other,false,2023-04-11T15:02:33.000Z,\n\
+                        b@example.com,false,,other,TRUE,2023-04-11T15:02:33.000Z,\n\
+                        c@example.com,false,,other,,2023-04-11T15:02:33.000Z,\n";
+        let parsed = parse(substack.as_bytes()).unwrap();
+        assert_eq!(parsed.service, Some(Service::Substack));
+        assert_eq!(emails(&parsed), ["a@example.com"]);
+        assert_eq!(
+            sorted(&parsed),
+            (vec![("b@example.com", Status::Unsubscribed)], vec![(4, "c@example.com", KeptOutWhy::UnknownStatus)])
+        );
+        assert_eq!(parsed.suppressed[0].reason, "Substack email_disabled \"TRUE\"");
+        assert_eq!(
+            parsed.kept_out[0].reason,
+            "Substack email_disabled \"\" is not a status Masthead knows (false, true); check them in Substack, \
+             and if they should get the newsletter, import them with one of those values"
+        );
+
+        let ghost = "id,email,name,note,subscribed_to_emails,complimentary_plan,stripe_customer_id,created_at,deleted_at,labels,tiers\n\
+                     1,a@example.com,A,,true,false,,2024-01-12T09:15:44.000Z,,,\n2,b@example.com,B,,false,false,,2024-01-12T09:15:44.000Z,,,\n";
+        let parsed = parse(ghost.as_bytes()).unwrap();
+        assert_eq!((parsed.service, emails(&parsed)), (Some(Service::Ghost), vec!["a@example.com"]));
+        assert_eq!(sorted(&parsed).0, [("b@example.com", Status::Unsubscribed)]);
+
+        let listmonk = "uuid,email,name,attributes,status,created_at,updated_at\n\
+                        u1,a@example.com,A,{},enabled,x,x\nu2,b@example.com,B,{},blocklisted,x,x\nu3,c@example.com,C,{},disabled,x,x\n";
+        let parsed = parse(listmonk.as_bytes()).unwrap();
+        assert_eq!((parsed.service, emails(&parsed)), (Some(Service::Listmonk), vec!["a@example.com"]));
+        assert_eq!(
+            sorted(&parsed),
+            (vec![("b@example.com", Status::Unsubscribed)], vec![(4, "c@example.com", KeptOutWhy::NotConfirmed)])
+        );
+
+        let kit = "first_name,email_address,state\nA,a@example.com,Active\nB,b@example.com,cancelled\n\
+                   C,c@example.com,bounced\nD,d@example.com,complained\nE,e@example.com,inactive\nF,f@example.com,paused\n";
+        let parsed = parse(kit.as_bytes()).unwrap();
+        assert_eq!((parsed.service, emails(&parsed)), (Some(Service::Kit), vec!["a@example.com"]));
+        assert_eq!(
+            sorted(&parsed),
+            (
+                vec![
+                    ("b@example.com", Status::Unsubscribed),
+                    ("c@example.com", Status::Bounced),
+                    ("d@example.com", Status::Complained)
+                ],
+                vec![(6, "e@example.com", KeptOutWhy::NotConfirmed), (7, "f@example.com", KeptOutWhy::UnknownStatus)]
+            )
+        );
+
+        // Buttondown's API and older files call the column `type`.
+        let buttondown = "email,type,creation_date,unsubscription_date\n\
+                          a@example.com,premium,2023-02-01 08:00:00+00:00,\n\
+                          b@example.com,past_due,2023-02-01 08:00:00+00:00,\n\
+                          c@example.com,unsubscribed,2023-02-01 08:00:00+00:00,2024-02-18 17:09:32.596959+00:00\n\
+                          d@example.com,removed,2023-02-01 08:00:00+00:00,\n\
+                          e@example.com,undeliverable,2023-02-01 08:00:00+00:00,\n\
+                          f@example.com,unactivated,2023-02-01 08:00:00+00:00,\n";
+        let parsed = parse(buttondown.as_bytes()).unwrap();
+        assert_eq!(parsed.service, Some(Service::Buttondown));
+        assert_eq!(emails(&parsed), ["a@example.com", "b@example.com"]);
+        assert_eq!(
+            sorted(&parsed),
+            (
+                vec![
+                    ("c@example.com", Status::Unsubscribed),
+                    ("d@example.com", Status::Removed),
+                    ("e@example.com", Status::Bounced)
+                ],
+                vec![(7, "f@example.com", KeptOutWhy::NotConfirmed)]
+            )
+        );
+        assert_eq!(parsed.suppressed[0].at, Some("2024-02-18T17:09:32.596959Z".parse().unwrap()));
+        assert_eq!(parsed.suppressed[1].at, None);
+    }
+
+    #[test]
+    fn mailchimp_unsub_and_clean_times_suppress_and_empty_ones_do_not() {
+        let csv = "\"Email Address\",UNSUB_TIME,UNSUB_CAMPAIGN_TITLE,UNSUB_REASON,UNSUB_REASON_OTHER,CLEAN_TIME\n\
+                   a@example.com,,,,,\n\
+                   b@example.com,\"2024-02-20 07:31:15\",\"#8\",\"I no longer want to receive these emails\",,\n\
+                   c@example.com,\"2024-02-13 09:14:27\",,\"The emails are spam and should be reported\",,\n\
+                   d@example.com,\"2024-02-27 18:00:03\",,Other,\"Reported it as abuse\",\n\
+                   e@example.com,,,,,\"2023-10-06 07:30:22\"\n\
+                   f@example.com,soon,,,,\n";
+        let parsed = parse(csv.as_bytes()).unwrap();
+        assert_eq!((parsed.service, emails(&parsed)), (Some(Service::Mailchimp), vec!["a@example.com"]));
+        let got: Vec<(&str, Status, &str, Option<String>)> = parsed
+            .suppressed
+            .iter()
+            .map(|r| (r.email.as_str(), r.status, r.reason.as_str(), r.at.map(|t| t.to_string())))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "b@example.com",
+                    Status::Unsubscribed,
+                    "Mailchimp UNSUB_REASON \"I no longer want to receive these emails\", UNSUB_CAMPAIGN_TITLE \"#8\"",
+                    Some("2024-02-20T07:31:15Z".into())
+                ),
+                (
+                    "c@example.com",
+                    Status::Complained,
+                    "Mailchimp UNSUB_REASON \"The emails are spam and should be reported\"",
+                    Some("2024-02-13T09:14:27Z".into())
+                ),
+                (
+                    "d@example.com",
+                    Status::Complained,
+                    "Mailchimp UNSUB_REASON \"Other\", UNSUB_REASON_OTHER \"Reported it as abuse\"",
+                    Some("2024-02-27T18:00:03Z".into())
+                ),
+                (
+                    "e@example.com",
+                    Status::Bounced,
+                    "Mailchimp CLEAN_TIME \"2023-10-06 07:30:22\"",
+                    Some("2023-10-06T07:30:22Z".into())
+                ),
+                // A time that cannot be read still unsubscribes; the import's own time stands in.
+                ("f@example.com", Status::Unsubscribed, "Mailchimp UNSUB_TIME \"soon\"", None),
+            ]
+        );
+    }
+
+    #[test]
+    fn a_row_saying_not_to_mail_wins_over_another_row_with_the_address() {
+        let csv =
+            "email,email_disabled\na@example.com,false\nb@example.com,true\nA@example.com,true\nB@example.com,false\n";
+        let parsed = parse(csv.as_bytes()).unwrap();
+        assert!(parsed.rows.is_empty());
+        assert_eq!(
+            sorted(&parsed).0,
+            [("A@example.com", Status::Unsubscribed), ("b@example.com", Status::Unsubscribed)]
+        );
+        assert_eq!(parsed.duplicates, [(2, 4), (5, 3)]);
+    }
+
+    #[test]
+    fn a_common_header_is_a_status_column_only_beside_its_services_other_columns() {
+        // A US state, a type of reader, a status of one's own: fields, not statuses.
+        let parsed = parse(b"Email Address,Name,State\na@example.com,A,CA\nb@example.com,B,NY\n").unwrap();
+        assert_eq!((parsed.service, emails(&parsed).len()), (None, 2));
+        assert_eq!(
+            parsed.warnings,
+            ["column \"State\" holds none of Kit's subscriber states (active, inactive, cancelled, bounced, \
+              complained), so it is kept as a field, not read as one"]
+        );
+        assert_eq!(parsed.rows[0].fields["state"], "CA");
+        let parsed = parse(b"email,type,status\na@example.com,unsubscribed,blocklisted\n").unwrap();
+        assert_eq!((parsed.service, emails(&parsed)), (None, vec!["a@example.com"]));
         assert!(parsed.warnings.is_empty());
     }
 

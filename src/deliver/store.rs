@@ -49,6 +49,27 @@ CREATE TABLE notes (
     PRIMARY KEY (issue, kind)
 );
 "#,
+    // A complaint is a status of its own, and a status change can say why
+    // (an import records the reason the service gave). SQLite cannot alter a
+    // CHECK, so the table is rebuilt, keeping every id the ledger points to.
+    r#"
+CREATE TABLE subscribers_new (
+    id             INTEGER PRIMARY KEY,
+    email          TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name           TEXT NOT NULL DEFAULT '',
+    fields         TEXT NOT NULL DEFAULT '{}',
+    status         TEXT NOT NULL DEFAULT 'active'
+                   CHECK (status IN ('active', 'unsubscribed', 'removed', 'bounced', 'complained')),
+    created_at     TEXT NOT NULL,
+    status_at      TEXT,
+    status_by      TEXT,
+    status_reason  TEXT
+);
+INSERT INTO subscribers_new (id, email, name, fields, status, created_at, status_at, status_by)
+    SELECT id, email, name, fields, status, created_at, status_at, status_by FROM subscribers;
+DROP TABLE subscribers;
+ALTER TABLE subscribers_new RENAME TO subscribers;
+"#,
 ];
 
 /// A subscriber's standing.
@@ -58,6 +79,8 @@ pub enum Status {
     Unsubscribed,
     Removed,
     Bounced,
+    /// Reported the newsletter as spam (a complaint from their mail provider).
+    Complained,
 }
 
 impl Status {
@@ -67,6 +90,7 @@ impl Status {
             Status::Unsubscribed => "unsubscribed",
             Status::Removed => "removed",
             Status::Bounced => "bounced",
+            Status::Complained => "complained",
         }
     }
 
@@ -75,6 +99,7 @@ impl Status {
             "unsubscribed" => Status::Unsubscribed,
             "removed" => Status::Removed,
             "bounced" => Status::Bounced,
+            "complained" => Status::Complained,
             _ => Status::Active,
         }
     }
@@ -177,12 +202,27 @@ impl Store {
             "{} was written by a newer Masthead (schema {version}): upgrade publish",
             self.path.display()
         );
+        if version == MIGRATIONS.len() {
+            return Ok(());
+        }
+        // A step may rebuild a table the ledger refers to; the references are
+        // checked before each step commits instead (SQLite's own procedure).
+        self.conn.pragma_update(None, "foreign_keys", "OFF")?;
         for (i, step) in MIGRATIONS.iter().enumerate().skip(version) {
             let tx = self.conn.transaction()?;
             tx.execute_batch(step).with_context(|| format!("{}: migration {} failed", self.path.display(), i + 1))?;
+            let broken: Option<String> = tx.query_row("PRAGMA foreign_key_check", [], |r| r.get(0)).optional()?;
+            anyhow::ensure!(
+                broken.is_none(),
+                "{}: migration {} left rows in {} pointing nowhere",
+                self.path.display(),
+                i + 1,
+                broken.unwrap_or_default()
+            );
             tx.pragma_update(None, "user_version", (i + 1) as i64)?;
             tx.commit()?;
         }
+        self.conn.pragma_update(None, "foreign_keys", "ON")?;
         Ok(())
     }
 
@@ -191,7 +231,8 @@ impl Store {
     }
 
     /// Adds or refreshes subscribers in one transaction. An address that is
-    /// unsubscribed, removed or bounced stays so: a re-import never revives it.
+    /// unsubscribed, removed, bounced or complained stays so: a re-import
+    /// never revives it.
     pub fn upsert_subscribers(&mut self, rows: &[NewSubscriber], now: &str) -> Result<UpsertCounts> {
         let tx = self.conn.transaction()?;
         let mut counts = UpsertCounts::default();
@@ -222,7 +263,7 @@ impl Store {
         Ok(counts)
     }
 
-    /// Sets a subscriber's status (unsubscribe, remove, bounce); `by` says how.
+    /// Sets a subscriber's status (unsubscribe, remove, bounce, complaint); `by` says how.
     /// Returns false when the address is unknown.
     pub fn set_status(&mut self, email: &str, status: Status, by: &str, now: &str) -> Result<bool> {
         let changed = self.conn.execute(
@@ -264,6 +305,43 @@ impl Store {
         Ok(())
     }
 
+    /// Records, in one transaction, the people an import says must not be
+    /// mailed. An unknown address is added with its status, so that a later
+    /// list cannot add it; an active subscriber takes the status; one already
+    /// not mailed keeps the status, time and source it has. Returns what
+    /// happened to each, in order.
+    pub fn record_suppressions(&mut self, rows: &[Suppression], now: &str) -> Result<Vec<Suppressed>> {
+        let tx = self.conn.transaction()?;
+        let mut done = Vec::with_capacity(rows.len());
+        {
+            let mut find = tx.prepare_cached("SELECT status FROM subscribers WHERE email = ?1")?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO subscribers (email, created_at, status, status_at, status_by, status_reason)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            let mut update = tx.prepare_cached(
+                "UPDATE subscribers SET status = ?2, status_at = ?3, status_by = ?4, status_reason = ?5
+                 WHERE email = ?1 AND status = 'active'",
+            )?;
+            for row in rows {
+                let status: Option<String> = find.query_row([&row.email], |r| r.get(0)).optional()?;
+                done.push(match status.as_deref().map(Status::parse) {
+                    None => {
+                        insert.execute(params![row.email, now, row.status.as_str(), row.at, row.by, row.reason])?;
+                        Suppressed::Added
+                    }
+                    Some(Status::Active) => {
+                        update.execute(params![row.email, row.status.as_str(), row.at, row.by, row.reason])?;
+                        Suppressed::WasActive
+                    }
+                    Some(status) => Suppressed::Already(status),
+                });
+            }
+        }
+        tx.commit()?;
+        Ok(done)
+    }
+
     pub fn count_active(&self) -> Result<u64> {
         Ok(self
             .conn
@@ -280,7 +358,7 @@ impl Store {
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
     }
 
-    /// Subscribers who are not active (unsubscribed, removed, bounced).
+    /// Subscribers who are not active (unsubscribed, removed, bounced, complained).
     pub fn list_inactive(&self) -> Result<Vec<Subscriber>> {
         let mut stmt = self.conn.prepare(
             "SELECT id, email, name, fields, status, status_at, status_by FROM subscribers WHERE status <> 'active' ORDER BY status_at, id",
@@ -453,8 +531,33 @@ pub struct NewSubscriber {
 pub struct UpsertCounts {
     pub added: u64,
     pub updated: u64,
-    /// Known addresses that stay unsubscribed, removed or bounced.
+    /// Known addresses that stay unsubscribed, removed, bounced or complained.
     pub suppressed: u64,
+}
+
+/// A person an import says must not be mailed, and on whose word.
+#[derive(Debug, Clone)]
+pub struct Suppression {
+    pub email: String,
+    /// Not [`Status::Active`].
+    pub status: Status,
+    /// When they left or bounced, as the file says, else the time of the import.
+    pub at: String,
+    /// Where it comes from: `import:FILE:LINE`.
+    pub by: String,
+    /// The reason the service gave.
+    pub reason: String,
+}
+
+/// What [`Store::record_suppressions`] did with one person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Suppressed {
+    /// Not known before: recorded, so that no list adds them.
+    Added,
+    /// An active subscriber, now no longer mailed.
+    WasActive,
+    /// Already not mailed, with this status (kept as it was).
+    Already(Status),
 }
 
 fn row_to_subscriber(r: &rusqlite::Row) -> rusqlite::Result<Subscriber> {
@@ -504,6 +607,102 @@ mod tests {
         let first = store.list(Status::Active).unwrap()[0].id;
         store.record(9, &[(first, 1, Outcome::Failed { reply: "550".into() })], "t5").unwrap();
         assert_eq!(store.counts(9).unwrap().sent, 1);
+    }
+
+    fn suppression(email: &str, status: Status, line: u32) -> Suppression {
+        Suppression {
+            email: email.into(),
+            status,
+            at: "2024-02-20T07:31:15Z".into(),
+            by: format!("import:list.csv:{line}"),
+            reason: format!("reason {line}"),
+        }
+    }
+
+    /// (status, status_at, status_by, status_reason) of `email`.
+    fn record_of(store: &Store, email: &str) -> (String, Option<String>, Option<String>, Option<String>) {
+        store
+            .conn
+            .query_row(
+                "SELECT status, status_at, status_by, status_reason FROM subscribers WHERE email = ?1",
+                [email],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap()
+    }
+
+    #[test]
+    fn imported_suppressions_add_strangers_stop_subscribers_and_keep_earlier_records() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        store.upsert_subscribers(&[sub("ada@example.com"), sub("bob@example.com")], "t0").unwrap();
+        store.set_status("bob@example.com", Status::Removed, "cli", "t1").unwrap();
+        let done = store
+            .record_suppressions(
+                &[
+                    suppression("ADA@example.com", Status::Complained, 2),
+                    suppression("bob@example.com", Status::Unsubscribed, 3),
+                    suppression("new@example.com", Status::Bounced, 4),
+                ],
+                "t2",
+            )
+            .unwrap();
+        assert_eq!(done, [Suppressed::WasActive, Suppressed::Already(Status::Removed), Suppressed::Added]);
+        let at = Some("2024-02-20T07:31:15Z".to_string());
+        assert_eq!(
+            record_of(&store, "ada@example.com"),
+            ("complained".into(), at.clone(), Some("import:list.csv:2".into()), Some("reason 2".into()))
+        );
+        assert_eq!(
+            record_of(&store, "bob@example.com"),
+            ("removed".into(), Some("t1".into()), Some("cli".into()), None)
+        );
+        assert_eq!(
+            record_of(&store, "new@example.com"),
+            ("bounced".into(), at, Some("import:list.csv:4".into()), Some("reason 4".into()))
+        );
+        assert_eq!(store.count_active().unwrap(), 0);
+        // A later plain list brings none of them back.
+        let again = store.upsert_subscribers(&[sub("ada@example.com"), sub("new@example.com")], "t3").unwrap();
+        assert_eq!((again.added, again.updated, again.suppressed), (0, 0, 2));
+        assert_eq!(store.list_inactive().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn a_schema_2_database_gains_complaints_and_keeps_its_ledger() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let conn = Connection::open(db_path(dir.path())).unwrap();
+            conn.execute_batch(MIGRATIONS[0]).unwrap();
+            conn.execute_batch(MIGRATIONS[1]).unwrap();
+            conn.pragma_update(None, "user_version", 2).unwrap();
+            conn.execute_batch(
+                "INSERT INTO subscribers (id, email, name, status, created_at) VALUES (7, 'a@example.com', 'A', 'active', 't0');
+                 INSERT INTO subscribers (id, email, status, created_at, status_by) VALUES (9, 'b@example.com', 'bounced', 't0', 'smtp');
+                 INSERT INTO sends (issue, subscriber_id, state, updated_at) VALUES (9, 7, 'sent', 't1'), (9, 9, 'failed', 't1');",
+            )
+            .unwrap();
+        }
+        let mut store = Store::open(dir.path()).unwrap();
+        let version: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(version as usize, MIGRATIONS.len());
+        let counts = store.counts(9).unwrap();
+        assert_eq!((counts.sent, counts.failed), (1, 1));
+        assert_eq!(store.failures(9).unwrap(), [("b@example.com".to_string(), String::new())]);
+        assert!(store.set_status("a@example.com", Status::Complained, "fbl", "t2").unwrap());
+        assert_eq!(store.status_of("A@example.com").unwrap(), Some(Status::Complained));
+        // The ledger's references are enforced again after the rebuild.
+        let on: i64 = store.conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).unwrap();
+        assert_eq!(on, 1);
+        assert!(
+            store
+                .conn
+                .execute(
+                    "INSERT INTO sends (issue, subscriber_id, state, updated_at) VALUES (10, 999, 'sent', 't')",
+                    []
+                )
+                .is_err()
+        );
     }
 
     #[test]

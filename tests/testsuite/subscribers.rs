@@ -222,7 +222,7 @@ fn malformed_addresses_are_skipped_with_reasons() {
         assert!(err.contains(expected), "{expected}\n{err}");
     }
     assert!(
-        run.stdout().contains("1 added, 0 updated, 0 kept unsubscribed, removed or bounced, 5 bad rows"),
+        run.stdout().contains("1 added, 0 updated, 0 kept unsubscribed, removed, bounced or complained, 5 bad rows"),
         "{}",
         run.stdout()
     );
@@ -307,4 +307,264 @@ fn bounces_from_a_missing_path_name_it() {
     let fixture = Fixture::reference();
     let run = fixture.run(&["subscribers", "bounces", "no-such-folder"]).failure(1);
     assert!(run.stderr().contains("cannot read no-such-folder"), "{}", run.stderr());
+}
+
+/// Imports `tests/fixtures/imports/NAME`, an export shaped as its service writes it.
+fn import_export(fixture: &Fixture, name: &str) -> Run {
+    let relative = format!("tests/fixtures/imports/{name}");
+    fixture.copy_from_repo(&relative);
+    fixture.run(&["subscribers", "import", fixture.path().join(relative).to_str().unwrap()])
+}
+
+/// The addresses `publish issue 9` mails, read from the outbox it writes.
+fn mailed_by_issue_9(fixture: &Fixture) -> Vec<String> {
+    fixture.run(&["issue", "9"]).success();
+    let mut to: Vec<String> = std::fs::read_dir(fixture.path().join("out/outbox/9"))
+        .unwrap()
+        .map(|entry| {
+            let eml = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+            let line = eml.lines().find(|l| l.starts_with("To: ")).unwrap().to_string();
+            let address = line.rsplit_once('<').map_or(&line[4..], |(_, a)| a.trim_end_matches('>'));
+            address.to_string()
+        })
+        .collect();
+    to.sort();
+    to
+}
+
+/// `subscribers list --unsubscribed` as (address, status, source) per line.
+fn not_mailed(fixture: &Fixture) -> Vec<(String, String, String)> {
+    let out = fixture.run(&["subscribers", "list", "--unsubscribed"]).success().stdout();
+    let mut rows: Vec<(String, String, String)> = out
+        .lines()
+        .map(|l| {
+            let cells: Vec<&str> = l.split('\t').collect();
+            (cells[0].to_string(), cells[1].to_string(), cells[3].to_string())
+        })
+        .collect();
+    rows.sort();
+    rows
+}
+
+/// (status, status_at, status_by, status_reason) of `email` in the state database.
+fn record(fixture: &Fixture, email: &str) -> (String, String, String, String) {
+    let db = rusqlite::Connection::open(fixture.path().join(".publish/state.db")).unwrap();
+    db.query_row("SELECT status, status_at, status_by, status_reason FROM subscribers WHERE email = ?1", [email], |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+    })
+    .unwrap()
+}
+
+fn strings(rows: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
+    rows.iter().map(|(a, b, c)| (a.to_string(), b.to_string(), c.to_string())).collect()
+}
+
+#[test]
+fn mailchimp_unsubscribed_and_cleaned_exports_stop_the_mail_and_a_later_list_does_not_restart_it() {
+    let fixture = Fixture::reference();
+    let run = import_export(&fixture, "mailchimp-subscribed.csv").success();
+    assert!(run.stdout().contains("3 added"), "{}", run.stdout());
+
+    let run = import_export(&fixture, "mailchimp-unsubscribed.csv").success();
+    let out = run.stdout();
+    assert!(
+        out.contains(
+            "mailchimp-unsubscribed.csv:2: ada@example.com was subscribed, now unsubscribed (Mailchimp UNSUB_REASON \
+             \"I no longer want to receive these emails\", UNSUB_CAMPAIGN_TITLE \"This Week in Asia #8\")"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("mailchimp-unsubscribed.csv (a Mailchimp export): 0 added, 0 updated"), "{out}");
+    assert!(
+        out.contains(
+            "not to be mailed: 3 unsubscribed, 0 bounced, 1 complained, 0 removed \
+             (3 recorded, 1 subscribed until now, 0 not mailed already)"
+        ),
+        "{out}"
+    );
+    assert!(out.ends_with("2 active subscribers\n"), "{out}");
+    assert_eq!(run.stderr(), "");
+
+    let out = import_export(&fixture, "mailchimp-cleaned.csv").success().stdout();
+    assert!(out.contains("mailchimp-cleaned.csv:2: bob@example.org was subscribed, now bounced"), "{out}");
+    assert!(out.contains("not to be mailed: 0 unsubscribed, 2 bounced"), "{out}");
+
+    // Each is recorded with when they left, the file and line, and the reason given.
+    assert_eq!(
+        record(&fixture, "dave@example.net"),
+        (
+            "complained".into(),
+            "2024-02-13T09:14:27Z".into(),
+            "import:mailchimp-unsubscribed.csv:4".into(),
+            "Mailchimp UNSUB_REASON \"The emails are spam and should be reported\", UNSUB_CAMPAIGN_TITLE \
+             \"This Week in Asia #7\""
+                .into()
+        )
+    );
+    assert_eq!(
+        record(&fixture, "erin@example.net").3,
+        "Mailchimp UNSUB_REASON \"Other\", UNSUB_REASON_OTHER \"Too many emails, sorry\", UNSUB_CAMPAIGN_TITLE \
+         \"This Week in Asia #8\""
+    );
+    assert_eq!(
+        record(&fixture, "frank@example.invalid"),
+        (
+            "bounced".into(),
+            "2023-10-06T07:30:22Z".into(),
+            "import:mailchimp-cleaned.csv:3".into(),
+            "Mailchimp CLEAN_TIME \"2023-10-06 07:30:22\", CLEAN_CAMPAIGN_TITLE \"This Week in Asia #4\"".into()
+        )
+    );
+    assert_eq!(mailed_by_issue_9(&fixture), ["grace@example.com"]);
+
+    // The plain list they once were on, with one new reader: only the new one joins.
+    fixture.write(
+        "old-list.csv",
+        "email,name\nada@example.com,Ada\nbob@example.org,Bob\ncarol@example.net,Carol\ndave@example.net,Dave\n\
+         erin@example.net,Erin\nfrank@example.invalid,Frank\ngrace@example.com,Grace\nhal@example.com,Hal\n",
+    );
+    let path = fixture.path().join("old-list.csv");
+    let out = fixture.run(&["subscribers", "import", path.to_str().unwrap()]).success().stdout();
+    assert!(
+        out.contains("1 added, 1 updated, 6 kept unsubscribed, removed, bounced or complained, 0 bad rows"),
+        "{out}"
+    );
+    assert_eq!(list(&fixture), "grace@example.com\tGrace\nhal@example.com\tHal\n");
+    assert_eq!(not_mailed(&fixture).len(), 6);
+    // And a second import of the unsubscribed export changes nothing.
+    let out = import_export(&fixture, "mailchimp-unsubscribed.csv").success().stdout();
+    assert!(out.contains("(0 recorded, 0 subscribed until now, 4 not mailed already)"), "{out}");
+}
+
+#[test]
+fn substack_readers_with_email_disabled_are_unsubscribed() {
+    let fixture = Fixture::reference();
+    let out = import_export(&fixture, "substack.csv").success().stdout();
+    assert!(out.contains("substack.csv (a Substack export): 2 added"), "{out}");
+    assert!(out.contains("not to be mailed: 2 unsubscribed, 0 bounced, 0 complained, 0 removed"), "{out}");
+    assert_eq!(list(&fixture), "ada@example.com\t\nbob@example.org\t\n");
+    assert_eq!(
+        not_mailed(&fixture),
+        strings(&[
+            ("carol@example.net", "unsubscribed", "import:substack.csv:4"),
+            ("dave@example.net", "unsubscribed", "import:substack.csv:5"),
+        ])
+    );
+    assert_eq!(record(&fixture, "dave@example.net").3, "Substack email_disabled \"true\"");
+}
+
+#[test]
+fn ghost_members_not_subscribed_to_emails_are_unsubscribed() {
+    let fixture = Fixture::reference();
+    let out = import_export(&fixture, "ghost.csv").success().stdout();
+    assert!(out.contains("ghost.csv (a Ghost export): 2 added"), "{out}");
+    assert_eq!(list(&fixture), "ada@example.com\tAda Lovelace\ncarol@example.net\t\n");
+    assert_eq!(not_mailed(&fixture), strings(&[("bob@example.org", "unsubscribed", "import:ghost.csv:3")]));
+}
+
+#[test]
+fn listmonk_blocklisted_subscribers_are_unsubscribed_and_disabled_ones_kept_out() {
+    let fixture = Fixture::reference();
+    let run = import_export(&fixture, "listmonk.csv").success();
+    let out = run.stdout();
+    assert!(out.contains("listmonk.csv (a listmonk export): 1 added"), "{out}");
+    assert!(
+        out.contains("kept out, neither imported nor recorded: 0 with a status not known, 1 not confirmed or on hold"),
+        "{out}"
+    );
+    assert!(
+        run.stderr().contains(
+            "listmonk.csv:4: kept out: carol@example.net: listmonk status \"disabled\": disabled, neither enabled \
+             nor blocklisted; enable them in listmonk and export again if they should get the newsletter"
+        ),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(list(&fixture), "ada@example.com\tAda Lovelace\n");
+    // Kept out is not recorded: a later list with them adds them.
+    assert_eq!(not_mailed(&fixture), strings(&[("bob@example.org", "unsubscribed", "import:listmonk.csv:3")]));
+}
+
+#[test]
+fn kit_cancelled_bounced_and_complained_are_not_mailed_and_unknown_states_are_kept_out() {
+    let fixture = Fixture::reference();
+    // Frank was a subscriber before; an unknown state changes nothing about him.
+    fixture.write("before.csv", "email,name\nfrank@example.com,Frank\nbob@example.org,Bob\n");
+    fixture.run(&["subscribers", "import", fixture.path().join("before.csv").to_str().unwrap()]).success();
+    let run = import_export(&fixture, "kit.csv").success();
+    let (out, err) = (run.stdout(), run.stderr());
+    assert!(
+        out.contains("kit.csv:3: bob@example.org was subscribed, now unsubscribed (Kit state \"cancelled\")"),
+        "{out}"
+    );
+    assert!(
+        out.contains("not to be mailed: 1 unsubscribed, 1 bounced, 1 complained, 0 removed (2 recorded, 1 subscribed"),
+        "{out}"
+    );
+    assert!(
+        out.contains("kept out, neither imported nor recorded: 1 with a status not known, 1 not confirmed or on hold"),
+        "{out}"
+    );
+    assert!(
+        err.contains(
+            "kit.csv:6: kept out: erin@example.net: Kit state \"inactive\": not confirmed yet; import them again \
+             once they have confirmed"
+        ),
+        "{err}"
+    );
+    assert!(
+        err.contains(
+            "kit.csv:7: kept out: frank@example.com: Kit state \"paused\" is not a status Masthead knows (active, \
+             inactive, cancelled, bounced, complained); check them in Kit, and if they should get the newsletter, \
+             import them with one of those values"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        not_mailed(&fixture),
+        strings(&[
+            ("bob@example.org", "unsubscribed", "import:kit.csv:3"),
+            ("carol@example.net", "bounced", "import:kit.csv:4"),
+            ("dave@example.net", "complained", "import:kit.csv:5"),
+        ])
+    );
+    assert_eq!(mailed_by_issue_9(&fixture), ["ada@example.com", "frank@example.com"]);
+}
+
+#[test]
+fn buttondown_unsubscribed_removed_undeliverable_and_complained_types_are_not_mailed() {
+    let fixture = Fixture::reference();
+    let run = import_export(&fixture, "buttondown.csv").success();
+    let out = run.stdout();
+    assert!(out.contains("buttondown.csv (a Buttondown export): 2 added"), "{out}");
+    assert!(out.contains("not to be mailed: 1 unsubscribed, 1 bounced, 1 complained, 1 removed"), "{out}");
+    assert!(
+        run.stderr()
+            .contains("buttondown.csv:8: kept out: gus@example.com: Buttondown subscriber_type \"unactivated\""),
+        "{}",
+        run.stderr()
+    );
+    assert_eq!(list(&fixture), "ada@example.com\t\nbob@example.org\t\n");
+    assert_eq!(
+        not_mailed(&fixture),
+        strings(&[
+            ("carol@example.net", "unsubscribed", "import:buttondown.csv:4"),
+            ("dave@example.net", "bounced", "import:buttondown.csv:5"),
+            ("erin@example.net", "complained", "import:buttondown.csv:6"),
+            ("frank@example.com", "removed", "import:buttondown.csv:7"),
+        ])
+    );
+    // When they unsubscribed comes from the file; without a date, the import's time.
+    assert_eq!(record(&fixture, "carol@example.net").1, "2024-02-18T17:09:32.596959Z");
+    assert_eq!(record(&fixture, "dave@example.net").1, "2024-03-01T01:00:00Z");
+}
+
+#[test]
+fn a_list_with_a_state_column_of_places_imports_everyone() {
+    let (fixture, run) =
+        import("list.csv", b"Email Address,First Name,State\nada@example.com,Ada,CA\nbob@example.org,Bob,NY\n");
+    let run = run.success();
+    assert!(run.stdout().contains("2 added"), "{}", run.stdout());
+    assert!(run.stderr().contains("column \"State\" holds none of Kit's subscriber states"), "{}", run.stderr());
+    assert_eq!(list(&fixture), "ada@example.com\tAda\nbob@example.org\tBob\n");
 }
