@@ -48,7 +48,8 @@ fn preview_renders_every_view_and_reloads_live_in_a_browser() {
         std::thread::sleep(Duration::from_millis(20));
     }
 
-    let shots = repo().join("target/preview-shots");
+    let shots_dir = tempfile::tempdir().unwrap();
+    let shots = shots_dir.path().to_path_buf();
     let output = Command::new("node")
         .arg(repo().join("tests/browser/preview.mjs"))
         .arg(format!("http://127.0.0.1:{port}"))
