@@ -4,7 +4,7 @@
 use rss::Channel;
 use rss::extension::Extension;
 
-use crate::support::{Fixture, repo, without_episode};
+use crate::support::{Fixture, python, repo, without_episode};
 
 const BASE: &str = "https://www.analyse.asia/this-week-in-asia";
 
@@ -539,10 +539,7 @@ fn a_local_length_or_duration_is_ignored_with_a_warning() {
 
 #[test]
 fn podcastparser_reads_every_episode_enclosure_and_duration() {
-    let Some(python) = std::env::var_os("MASTHEAD_PYTHON").filter(|p| !p.is_empty()) else {
-        eprintln!("skipped: MASTHEAD_PYTHON is not set (bash scripts/test installs podcastparser and sets it)");
-        return;
-    };
+    let python = python();
     let fixture = built();
     add_issue_10(
         &fixture,
