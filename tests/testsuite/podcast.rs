@@ -610,3 +610,18 @@ fn podcastparser_reads_every_episode_enclosure_and_duration() {
     // https://podcastindex.org/namespace/1.0 which the spec names first, so it does not see
     // podcast:transcript or podcast:chapters here; the rss crate reads them back above.
 }
+
+#[test]
+fn media_outside_the_workspace_is_refused_by_check() {
+    let fixture = Fixture::reference();
+    fixture.edit("issues/009.toml", "src = \"media/009-cover.png\"", "src = \"media/../../outside.png\"");
+    let err = assert_error_at(
+        &fixture,
+        "issues/009.toml",
+        "\"media/../../outside.png\"",
+        "a media file must be inside the workspace, written as a relative path like media/009.mp3",
+    );
+    assert!(err.contains("write a file under media/ or an https:// URL"), "{err}");
+    fixture.run(&["build", "9"]).failure(1);
+    assert!(!fixture.path().join("out").exists(), "nothing is written");
+}
