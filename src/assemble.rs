@@ -190,7 +190,7 @@ pub fn edition(issue: &Issue, config: &Config, sponsors: &Sponsors) -> Edition {
         });
         ImageOut {
             url: match img.file() {
-                Some(Ok(file)) => Some(file.url(config.base())),
+                Some(Ok(file)) => Some(file.url(&config.base_url())),
                 _ => img.src.clone(),
             },
             alt: img.alt.clone().unwrap_or_default(),
