@@ -189,7 +189,10 @@ pub fn edition(issue: &Issue, config: &Config, sponsors: &Sponsors) -> Edition {
             )
         });
         ImageOut {
-            url: img.src.as_deref().map(|src| media_url(config, src)),
+            url: match img.file() {
+                Some(Ok(file)) => Some(file.url(&config.base_url())),
+                _ => img.src.clone(),
+            },
             alt: img.alt.clone().unwrap_or_default(),
             credit: credit.map(|c| rich(&c, &mut refs)),
             generator: img.generator.clone(),
@@ -305,15 +308,6 @@ fn escape_markdown(text: &str) -> String {
         out.push(c);
     }
     out
-}
-
-/// A local media path becomes a URL under the base URL; a URL stays as it is.
-pub fn media_url(config: &Config, src: &str) -> String {
-    if src.starts_with("https://") || src.starts_with("http://") {
-        src.to_string()
-    } else {
-        format!("{}/{}", config.base(), src.trim_start_matches("./").trim_start_matches('/'))
-    }
 }
 
 /// "Japan, Korea, Taiwan & Hong Kong" → "japan-korea-taiwan-hong-kong".

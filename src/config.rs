@@ -346,6 +346,13 @@ impl Config {
         self.base_url.trim_end_matches('/')
     }
 
+    /// `base_url` as a URL, to build the URLs of published files on ([`file_url`]).
+    /// Only for a checked publish.toml: `validate` reports a base_url that is not an
+    /// http(s) address, and nothing is rendered while publish.toml has errors.
+    pub fn base_url(&self) -> url::Url {
+        check_web_url(&self.base_url).expect("publish.toml is checked before anything is rendered")
+    }
+
     /// The web page of issue `number`.
     pub fn issue_url(&self, number: u32) -> String {
         format!("{}/{number}/", self.base())
@@ -378,6 +385,29 @@ pub fn check_web_url(text: &str) -> Result<url::Url, String> {
         "http" | "https" => Err("it has no host".into()),
         other => Err(format!("the scheme \"{other}\" is not http or https")),
     }
+}
+
+/// What a path segment of a published file's URL keeps as it is: RFC 3986's unreserved
+/// characters. Everything else is percent-encoded, including what a URL may hold
+/// unencoded (`+`, `;`, `=`, `(`): static hosts disagree on those (S3 reads a `+` in
+/// a path as a space), and never on `%2B`.
+const SEGMENT: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
+
+/// The public URL of a workspace file published at the same path under `base`:
+/// `media/Episode 9 – Sora.mp3` under `https://www.analyse.asia/this-week-in-asia` is
+/// `https://www.analyse.asia/this-week-in-asia/media/Episode%209%20%E2%80%93%20Sora.mp3`.
+/// Each segment of `rel` (a relative path with `/` between segments) is percent-encoded
+/// as UTF-8, so the URL is valid and a server that decodes it finds the file by its name.
+/// The base's query and fragment, if any, are dropped.
+pub fn file_url(base: &url::Url, rel: &str) -> url::Url {
+    let segments: Vec<String> =
+        rel.split('/').map(|s| percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()).collect();
+    let mut url = base.clone();
+    url.set_path(&format!("{}/{}", base.path().trim_end_matches('/'), segments.join("/")));
+    url.set_query(None);
+    url.set_fragment(None);
+    url
 }
 
 /// Parses "6h", "90m", "2d", "45s", "500ms" or combinations like "1h30m".
@@ -420,6 +450,36 @@ mod tests {
         assert_eq!(parse_duration("6x"), None);
         assert_eq!(parse_duration("250ms"), Some(jiff::SignedDuration::from_millis(250)));
         assert_eq!(parse_duration(""), None);
+    }
+
+    #[test]
+    fn file_urls_encode_each_segment_under_the_base_path() {
+        let base = |text: &str| url::Url::parse(text).unwrap();
+        let twia = base("https://www.analyse.asia/this-week-in-asia");
+        assert_eq!(
+            file_url(&twia, "media/009.mp3").as_str(),
+            "https://www.analyse.asia/this-week-in-asia/media/009.mp3",
+            "plain names are kept as they are"
+        );
+        assert_eq!(
+            file_url(&twia, "media/Episode 9 – Sora #1 (50%).mp3").as_str(),
+            "https://www.analyse.asia/this-week-in-asia/media/Episode%209%20%E2%80%93%20Sora%20%231%20%2850%25%29.mp3"
+        );
+        assert_eq!(
+            file_url(&base("https://example.com/"), "media/封面 图.png").as_str(),
+            "https://example.com/media/%E5%B0%81%E9%9D%A2%20%E5%9B%BE.png"
+        );
+        assert_eq!(
+            file_url(&base("https://example.com/n/?utm=x#top"), "a+b?c=d&e;f/x.vtt").as_str(),
+            "https://example.com/n/a%2Bb%3Fc%3Dd%26e%3Bf/x.vtt",
+            "the base's trailing slash, query and fragment go; every reserved character is encoded"
+        );
+        for name in ["Episode 9 – Sora #1 (50%).mp3", "封面 图.png", "a+b?c=d&e;f.vtt", "%2F..%.json"] {
+            let url = file_url(&twia, &format!("media/{name}"));
+            let last = url.path_segments().and_then(|mut s| s.next_back()).unwrap();
+            assert_eq!(percent_encoding::percent_decode_str(last).decode_utf8().unwrap(), name, "{url}");
+            assert_eq!(url::Url::parse(url.as_str()).unwrap(), url, "{url} reads back as itself");
+        }
     }
 
     #[test]

@@ -136,12 +136,14 @@ impl Artifacts {
             (PathBuf::from("newsletter.xml"), newsletter.into_bytes()),
         ];
         files.extend(social.files());
+        // Published under the same path as in the workspace, by the name its URL encodes.
         let mut local: Vec<String> = issue
             .image
             .iter()
-            .filter_map(|img| img.src.as_deref())
-            .filter(|src| !src.starts_with("http://") && !src.starts_with("https://"))
-            .map(|src| src.trim_start_matches("./").trim_start_matches('/').to_string())
+            .filter_map(|img| match img.file()? {
+                Ok(Source::Local(rel)) => Some(rel),
+                _ => None,
+            })
             .collect();
         if let Some(xml) = podcast_feed {
             files.push((PathBuf::from("feed.xml"), xml.into_bytes()));

@@ -13,6 +13,7 @@ use crate::content::issue::{Issue, IssueFile};
 use crate::content::sponsor::{Sponsors, SponsorsFile};
 use crate::content::toml_file::{Seg, TomlFile};
 use crate::diag::{Diagnostic, Diagnostics, Severity, SourceFile};
+use crate::media::Source;
 
 /// An issue file found in `issues/`, checked or not.
 #[derive(Debug)]
@@ -142,10 +143,10 @@ impl Workspace {
 }
 
 /// What no single issue file can show: an episode needs `[podcast]`, and no two
-/// episodes share a GUID or an audio URL. An issue that fails here is not valid.
+/// episodes share a GUID or an audio file or URL. An issue that fails here is not valid.
 fn check_episodes(config: &Config, issues: &mut BTreeMap<u32, IssueEntry>, diags: &mut Diagnostics) {
     let mut guids: HashMap<String, u32> = HashMap::new();
-    let mut audio: HashMap<String, u32> = HashMap::new();
+    let mut audio: HashMap<Source, u32> = HashMap::new();
     for (&number, entry) in issues.iter_mut() {
         let (Some(issue), Some(toml)) = (&entry.issue, &entry.toml) else { continue };
         let Some(episode) = &issue.episode else { continue };
@@ -171,13 +172,12 @@ fn check_episodes(config: &Config, issues: &mut BTreeMap<u32, IssueEntry>, diags
                     .with_hint("podcast apps tell episodes apart by GUID: remove `guid`, or give this episode its own"),
             );
         }
-        let url = episode.audio.url(config.base());
-        if let Some(first) = audio.insert(url.clone(), number) {
+        if let Some(first) = audio.insert(episode.audio.clone(), number) {
             diags.push(
                 toml.diag_at(
                     Severity::Error,
                     &[Seg::Key("episode"), Seg::Key("audio")],
-                    format!("issue {first}'s episode has the same audio ({url})"),
+                    format!("issue {first}'s episode has the same audio ({})", episode.audio.as_str()),
                 )
                 .with_hint("each episode needs its own audio file"),
             );

@@ -132,7 +132,7 @@ pub fn podcast<'a>(
         author: podcast.author.clone(),
         owner_name: podcast.owner.name.clone(),
         owner_email: podcast.owner.email.clone(),
-        image_url: podcast.artwork().map(|s| s.url(config.base())).unwrap_or_default(),
+        image_url: podcast.artwork().map(|s| s.url(&config.base_url())).unwrap_or_default(),
         categories: podcast
             .apple_categories()
             .into_iter()
@@ -151,7 +151,7 @@ pub fn podcast<'a>(
 }
 
 fn episode(config: &Config, podcast: &Podcast, issue: &Issue, e: &Episode) -> EpisodeOut {
-    let base = config.base();
+    let base = &config.base_url();
     let link = config.issue_url(issue.number);
     let published = published(issue, config);
     EpisodeOut {

@@ -356,7 +356,7 @@ fn check_transcript(
             return None;
         }
     };
-    let Some(kind) = Kind::from_name(text) else {
+    let Some(kind) = Kind::of(&source) else {
         diags.push(
             toml.diag_at(Severity::Error, &at, "a transcript must be a SubRip (.srt) or WebVTT (.vtt) file")
                 .with_hint("podcast apps show these as captions; export the transcript in one of them"),

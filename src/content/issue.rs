@@ -13,6 +13,7 @@ use crate::content::markdown_check::bad_links;
 use crate::content::sponsor::{SponsorChoice, Sponsors, date_of};
 use crate::content::toml_file::{Seg, TomlFile};
 use crate::diag::{Diagnostics, Severity, nearest};
+use crate::media::Source;
 
 /// The title `publish new` writes, for the publisher to replace (`check` warns while it is there).
 pub const TITLE_PLACEHOLDER: &str = "TODO: this issue's title";
@@ -100,6 +101,16 @@ pub struct Image {
     pub generation_id: Option<String>,
     /// A longer description of the picture.
     pub description: Option<String>,
+}
+
+impl Image {
+    /// The picture as a file of the workspace, when `src` names one (a leading `/` is
+    /// the workspace's root); `None` without `src` or for a web address.
+    pub fn file(&self) -> Option<Result<Source, String>> {
+        let src = self.src.as_deref()?;
+        let web = src.starts_with("http://") || src.starts_with("https://");
+        (!web).then(|| Source::parse(src.trim_start().trim_start_matches('/')))
+    }
 }
 
 /// A checked issue.
@@ -213,16 +224,13 @@ impl Issue {
                     "add alt = \"what the image shows\" for readers who cannot see it".into(),
                 );
             }
-            if let Some(src) = &image.src
-                && (src.starts_with("http://") || src.starts_with("https://"))
-                && let Err(why) = check_web_url(src)
-            {
-                error(
-                    diags,
-                    &at("src"),
-                    format!("not a web address: {why}"),
-                    "write a file under media/ or an https:// URL".into(),
-                );
+            let problem = match (image.file(), &image.src) {
+                (Some(file), _) => file.err(),
+                (None, Some(url)) => check_web_url(url).err().map(|why| format!("not a web address: {why}")),
+                (None, None) => None,
+            };
+            if let Some(why) = problem {
+                error(diags, &at("src"), why, "write a file under media/ or an https:// URL".into());
             }
             if let Some(credit) = &image.credit {
                 check_markdown(credit, &at("credit"), toml, diags);
@@ -395,6 +403,16 @@ pub fn parse_send_at(value: &toml::Value, tz: &jiff::tz::TimeZone) -> Result<Tim
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_image_is_a_workspace_file_or_a_web_address() {
+        let file = |src: &str| toml::from_str::<Image>(&format!("src = {src:?}")).unwrap().file();
+        assert_eq!(file("./media/封面 图.png"), Some(Ok(Source::Local("media/封面 图.png".into()))));
+        assert_eq!(file("/media/9.png"), Some(Ok(Source::Local("media/9.png".into()))), "as it always was");
+        assert!(file("media/../../9.png").unwrap().unwrap_err().contains("inside the workspace"));
+        assert_eq!(file("http://example.com/9.png"), None);
+        assert_eq!(toml::from_str::<Image>("alt = \"x\"").unwrap().file(), None);
+    }
 
     #[test]
     fn send_at_forms() {

@@ -9,12 +9,13 @@ pub mod transcript;
 
 use std::path::{Component, Path, PathBuf};
 
-use crate::config::check_web_url;
+use crate::config::{check_web_url, file_url};
 
 /// Where a media reference in a TOML file points.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Source {
-    /// A file inside the workspace, by its path relative to the root ("media/009.mp3").
+    /// A file inside the workspace, by its path relative to the root ("media/009.mp3"),
+    /// its segments separated by single `/`, none of them `.` or `..`.
     Local(String),
     /// Somewhere on the web (always https).
     Remote(String),
@@ -22,6 +23,7 @@ pub enum Source {
 
 impl Source {
     /// Reads a reference: an https URL, or a relative path that stays inside the workspace.
+    /// Any file name is fine ("media/Episode 9 – Sora #1 (50%).mp3"): [`Source::url`] encodes it.
     pub fn parse(text: &str) -> Result<Source, String> {
         let text = text.trim();
         if text.starts_with("http://") {
@@ -38,12 +40,19 @@ impl Source {
         if rel.is_empty() {
             return Err("this is empty".into());
         }
-        if path.is_absolute() || path.components().any(|c| !matches!(c, Component::Normal(_))) {
-            return Err(
-                "a media file must be inside the workspace, written as a relative path like media/009.mp3".into()
-            );
+        let mut segments = Vec::new();
+        for component in path.components() {
+            match component {
+                Component::Normal(segment) => segments.push(segment.to_string_lossy()),
+                _ => {
+                    return Err(
+                        "a media file must be inside the workspace, written as a relative path like media/009.mp3"
+                            .into(),
+                    );
+                }
+            }
         }
-        Ok(Source::Local(rel.to_string()))
+        Ok(Source::Local(segments.join("/")))
     }
 
     /// The file on disk, for a local source.
@@ -54,11 +63,20 @@ impl Source {
         }
     }
 
-    /// The public URL: local files are published under `base` at the same path.
-    pub fn url(&self, base: &str) -> String {
+    /// The public URL: local files are published under `base` at the same path, their
+    /// names percent-encoded ([`file_url`]); a URL stays as it was written.
+    pub fn url(&self, base: &url::Url) -> String {
         match self {
-            Source::Local(rel) => format!("{}/{rel}", base.trim_end_matches('/')),
+            Source::Local(rel) => file_url(base, rel).into(),
             Source::Remote(url) => url.clone(),
+        }
+    }
+
+    /// The path or URL, as written (a path without its leading `./`).
+    pub fn as_str(&self) -> &str {
+        match self {
+            Source::Local(rel) => rel,
+            Source::Remote(url) => url,
         }
     }
 
@@ -110,8 +128,20 @@ mod tests {
         assert!(Source::parse("/etc/passwd").is_err());
         assert!(Source::parse("ftp://x/9.mp3").is_err());
         let local = Source::parse("media/9.MP3").unwrap();
-        assert_eq!(local.url("https://example.com/n/"), "https://example.com/n/media/9.MP3");
+        let base = url::Url::parse("https://example.com/n/").unwrap();
+        assert_eq!(local.url(&base), "https://example.com/n/media/9.MP3");
         assert_eq!(local.extension().as_deref(), Some("mp3"));
+        assert_eq!(Source::parse("media//./9.mp3"), Ok(Source::Local("media/9.mp3".into())), "one path, one URL");
+        assert!(Source::parse("media/../../9.mp3").is_err());
+        let hostile = Source::parse("./media/Episode 9 – Sora #1 (50%).mp3").unwrap();
+        assert_eq!(hostile, Source::Local("media/Episode 9 – Sora #1 (50%).mp3".into()), "a legitimate name");
+        assert_eq!(
+            hostile.url(&base),
+            "https://example.com/n/media/Episode%209%20%E2%80%93%20Sora%20%231%20%2850%25%29.mp3"
+        );
+        assert_eq!(hostile.extension().as_deref(), Some("mp3"), "a # in a file name is part of the name");
+        let remote = Source::parse("https://cdn.example.com/9.mp3?x=1").unwrap();
+        assert_eq!(remote.url(&base), "https://cdn.example.com/9.mp3?x=1", "a URL is published as written");
         assert_eq!(Source::parse("https://x.com/a.b/feed?x=1.m4a").unwrap().extension(), None);
     }
 }

@@ -3,6 +3,8 @@
 
 use std::ops::Range;
 
+use crate::media::Source;
+
 /// The two timed formats podcast apps show as captions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
@@ -11,11 +13,9 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// From a file name or URL's extension.
-    pub fn from_name(name: &str) -> Option<Kind> {
-        let path = name.split(['?', '#']).next().unwrap_or(name);
-        let ext = path.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase())?;
-        match ext.as_str() {
+    /// From the extension of the file or of the URL's path.
+    pub fn of(source: &Source) -> Option<Kind> {
+        match source.extension()?.as_str() {
             "srt" => Some(Kind::Srt),
             "vtt" => Some(Kind::Vtt),
             _ => None,
@@ -183,8 +183,10 @@ mod tests {
     fn good_files_count_their_cues() {
         assert_eq!(check(VTT, Kind::Vtt, Some(6.1)), Ok(2));
         assert_eq!(check(SRT, Kind::Srt, Some(6.1)), Ok(2));
-        assert_eq!(Kind::from_name("media/9.VTT?x=1"), Some(Kind::Vtt));
-        assert_eq!(Kind::from_name("media/9.txt"), None);
+        let kind = |text: &str| Kind::of(&Source::parse(text).unwrap());
+        assert_eq!(kind("https://cdn.example.com/9.VTT?x=1"), Some(Kind::Vtt));
+        assert_eq!(kind("media/9.txt"), None);
+        assert_eq!(kind("media/Episode 9 #1?.srt"), Some(Kind::Srt), "# and ? are part of a file's name");
     }
 
     #[test]

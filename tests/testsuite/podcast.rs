@@ -1,10 +1,13 @@
 //! The podcast: `out/feed.xml` read back field by field, GUID stability, the
-//! newsletter feed, and every check `publish check` applies to `[podcast]` and `[episode]`.
+//! newsletter feed, the URLs of published media files (as podcast apps, mail clients
+//! and static servers read them), and every check `publish check` applies to
+//! `[podcast]` and `[episode]`.
 
 use rss::Channel;
 use rss::extension::Extension;
+use sha2::{Digest, Sha256};
 
-use crate::support::{Fixture, repo, without_episode};
+use crate::support::{Fixture, python, repo, without_episode};
 
 const BASE: &str = "https://www.analyse.asia/this-week-in-asia";
 
@@ -488,7 +491,7 @@ fn two_episodes_cannot_share_a_guid_or_an_audio_file() {
         &fixture,
         "issues/010.toml",
         "\"media/009.mp3\"",
-        &format!("issue 9's episode has the same audio ({BASE}/media/009.mp3)"),
+        "issue 9's episode has the same audio (media/009.mp3)",
     );
     assert!(err.contains("each episode needs its own audio file"), "{err}");
     fixture.run(&["build", "10"]).failure(1);
@@ -539,10 +542,7 @@ fn a_local_length_or_duration_is_ignored_with_a_warning() {
 
 #[test]
 fn podcastparser_reads_every_episode_enclosure_and_duration() {
-    let Some(python) = std::env::var_os("MASTHEAD_PYTHON").filter(|p| !p.is_empty()) else {
-        eprintln!("skipped: MASTHEAD_PYTHON is not set (bash scripts/test installs podcastparser and sets it)");
-        return;
-    };
+    let python = python();
     let fixture = built();
     add_issue_10(
         &fixture,
@@ -612,4 +612,99 @@ fn podcastparser_reads_every_episode_enclosure_and_duration() {
     // podcastparser 0.6 knows the Podcasting 2.0 namespace only by its GitHub URL, not by
     // https://podcastindex.org/namespace/1.0 which the spec names first, so it does not see
     // podcast:transcript or podcast:chapters here; the rss crate reads them back above.
+}
+
+/// Whether `url` holds only what RFC 3986 lets a URL hold, every `%` starting an escape.
+fn is_uri(url: &str) -> bool {
+    let bytes = url.as_bytes();
+    bytes.iter().enumerate().all(|(i, &b)| match b {
+        b'%' => bytes.get(i + 1..i + 3).is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)),
+        _ => b.is_ascii_alphanumeric() || b"-._~:/?#[]@!$&'()*+,;=".contains(&b),
+    })
+}
+
+#[test]
+fn media_files_with_any_name_get_valid_percent_encoded_urls_that_find_them() {
+    let fixture = Fixture::reference();
+    let audio = "media/Episode 9 – Sora #1 (50%).mp3";
+    let cover = "media/封面 图.png";
+    let artwork = "media/Show art + logo; v=2.png";
+    let episode_art = "media/Épisode 9 art.png";
+    let chapters = "media/Chapters? & notes 9.json";
+    let transcript = "media/Транскрипт #9 100%20.vtt";
+    for (from, to) in [
+        ("media/009.mp3", audio),
+        ("media/009-cover.png", cover),
+        ("media/podcast-cover.png", artwork),
+        ("media/podcast-cover.png", episode_art),
+        ("media/009-chapters.json", chapters),
+        ("media/009.vtt", transcript),
+    ] {
+        std::fs::copy(fixture.path().join(from), fixture.path().join(to)).unwrap();
+    }
+    fixture.edit("publish.toml", "image = \"media/podcast-cover.png\"", &format!("image = \"{artwork}\""));
+    for (old, new) in [
+        ("src = \"media/009-cover.png\"".to_string(), format!("src = \"./{cover}\"")),
+        ("audio = \"media/009.mp3\"".to_string(), format!("audio = \"{audio}\"\nimage = \"{episode_art}\"")),
+        ("chapters = \"media/009-chapters.json\"".to_string(), format!("chapters = \"{chapters}\"")),
+        ("transcript = \"media/009.vtt\"".to_string(), format!("transcript = \"{transcript}\"")),
+    ] {
+        fixture.edit("issues/009.toml", &old, &new);
+    }
+    fixture.run(&["build", "9"]).success();
+
+    let script = repo().join("tests/fixtures/python/published_urls.py");
+    let out = std::process::Command::new(python())
+        .arg(&script)
+        .arg(BASE)
+        .arg(fixture.path().join("out"))
+        .arg("9")
+        .output()
+        .expect("run the Python of MASTHEAD_PYTHON");
+    assert!(out.status.success(), "{} failed:\n{}", script.display(), String::from_utf8_lossy(&out.stderr));
+    let found: serde_json::Value = serde_json::from_slice(&out.stdout).expect("JSON from the script");
+    let found = found.as_array().expect("a list");
+
+    // Where a reader finds a URL of a workspace file, and which file it must be.
+    let want = [
+        ("feed cover (podcastparser)", artwork),
+        ("feed enclosure (podcastparser)", audio),
+        ("feed episode art (podcastparser)", episode_art),
+        ("feed <image><url>", artwork),
+        ("feed channel itunes:image", artwork),
+        ("feed item itunes:image", episode_art),
+        ("feed podcast:chapters", chapters),
+        ("feed podcast:transcript", transcript),
+        ("email.html img", cover),
+        ("index.html og:image", cover),
+        ("index.html img", cover),
+        ("newsletter.xml img", cover),
+    ];
+    let places: Vec<&str> = found.iter().filter_map(|f| f["where"].as_str()).collect();
+    assert_eq!(places, want.map(|(place, _)| place), "{found:#?}");
+    for (f, (place, file)) in found.iter().zip(want) {
+        let url = f["url"].as_str().unwrap_or_default();
+        assert!(is_uri(url), "{place}: {url:?} is not a valid URL");
+        assert_eq!(url::Url::parse(url).map(String::from).as_deref(), Ok(url), "{place}: {url:?}");
+        assert_eq!(f["path"], file, "{place}: {url} read back with urllib.parse.unquote");
+        let published = fixture.path().join("out").join(file);
+        assert!(published.is_file(), "{place}: out/{file} is published under its own name");
+        let sha = format!("{:x}", Sha256::digest(std::fs::read(fixture.path().join(file)).unwrap()));
+        assert_eq!(f["sha256"], sha, "{place}: a static server given {url} answers with {file}");
+    }
+}
+
+#[test]
+fn media_outside_the_workspace_is_refused_by_check() {
+    let fixture = Fixture::reference();
+    fixture.edit("issues/009.toml", "src = \"media/009-cover.png\"", "src = \"media/../../outside.png\"");
+    let err = assert_error_at(
+        &fixture,
+        "issues/009.toml",
+        "\"media/../../outside.png\"",
+        "a media file must be inside the workspace, written as a relative path like media/009.mp3",
+    );
+    assert!(err.contains("write a file under media/ or an https:// URL"), "{err}");
+    fixture.run(&["build", "9"]).failure(1);
+    assert!(!fixture.path().join("out").exists(), "nothing is written");
 }

@@ -126,13 +126,17 @@ impl OutputChild for Command {
     }
 }
 
-/// The Python interpreter with the test tools (aiosmtpd, dkimpy) that `scripts/test` installs.
+/// The Python interpreter with the test tools (aiosmtpd, dkimpy, pynacl, podcastparser) that
+/// `scripts/test` installs: `MASTHEAD_PYTHON`, else the repository's `.venv`; a test needing it fails without it.
 pub fn python() -> PathBuf {
     if let Some(p) = std::env::var_os("MASTHEAD_PYTHON") {
         return PathBuf::from(p);
     }
     let venv = repo().join(".venv/bin/python");
-    assert!(venv.exists(), "no Python with aiosmtpd: run the tests with `bash scripts/test`, which installs it");
+    assert!(
+        venv.exists(),
+        "no Python with the test tools (MASTHEAD_PYTHON is not set): run the tests with `bash scripts/test`, which installs them"
+    );
     venv
 }
 
