@@ -1,14 +1,20 @@
 //! `publish build`: social posts for X, Bluesky, Mastodon, Threads and LinkedIn,
-//! every one within its platform's limit as counted here, independently of the
-//! binary, from each platform's published rule.
+//! every one within its platform's limit under every plausible count, counted
+//! here independently of the binary from each platform's published rule and
+//! the ways its clients count, and X's by twitter-text itself (npm, in node).
 
 use std::collections::BTreeSet;
+use std::ffi::OsStr;
+use std::path::PathBuf;
+use std::process::Command;
 
+use icu_properties::CodePointMapData;
+use icu_properties::props::IndicConjunctBreak;
 use serde_json::Value;
 use unicode_normalization::UnicodeNormalization;
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::support::Fixture;
+use crate::support::{Fixture, repo};
 
 /// (file name, limit) of every platform.
 const PLATFORMS: [(&str, usize); 5] =
@@ -52,8 +58,10 @@ fn emoji_sequence(g: &str) -> bool {
         })
 }
 
-/// X (twitter-text v3, config/v3.json): NFC; URL 23; emoji 2; code points in
-/// U+0000–U+10FF, U+2000–U+200D, U+2010–U+201F, U+2032–U+2037 weigh 1, others 2.
+/// X with current emoji data (twitter-text v3's weights, config/v3.json): NFC;
+/// URL 23; every emoji cluster 2; code points in U+0000–U+10FF, U+2000–U+200D,
+/// U+2010–U+201F, U+2032–U+2037 weigh 1, others 2. twitter-text 3.1.0 itself,
+/// whose emoji data is older, runs in [`hard_unicode_posts_fit_x_as_twitter_text_counts_them`].
 fn x_length(text: &str) -> usize {
     let text: String = text.nfc().collect();
     let weight = |c: char| match c as u32 {
@@ -72,23 +80,23 @@ fn x_length(text: &str) -> usize {
         .sum()
 }
 
-/// Mastodon: graphemes, a URL as 23, `@user@domain` as `@user`.
-fn mastodon_length(text: &str) -> usize {
+/// Mastodon's text as it counts it: a URL as 23 characters, `@user@domain` as `@user`.
+fn mastodon_countable(text: &str) -> String {
     pieces(text)
         .map(|(word, space)| {
             let counted = if is_url(word) {
-                23
+                "x".repeat(23)
             } else if let Some(user) = word.strip_prefix('@').and_then(|w| w.split_once('@')).map(|(u, _)| u) {
-                1 + user.graphemes(true).count()
+                format!("@{user}")
             } else {
-                word.graphemes(true).count()
+                word.to_string()
             };
-            counted + space.graphemes(true).count()
+            counted + space
         })
-        .sum()
+        .collect()
 }
 
-/// Threads: characters, an emoji as its UTF-8 bytes (anything pictographic).
+/// Threads' documented rule: characters, an emoji as its UTF-8 bytes (anything pictographic).
 fn threads_length(text: &str) -> usize {
     text.graphemes(true)
         .map(|g| {
@@ -104,16 +112,50 @@ fn threads_length(text: &str) -> usize {
         .sum()
 }
 
-/// The length each platform compares with its limit.
-fn length(platform: &str, text: &str) -> usize {
+/// Grapheme clusters as a segmenter before Unicode 15.1 finds them: a
+/// consonant after a virama (Indic conjunct) starts a cluster of its own.
+fn graphemes_before_15_1(text: &str) -> usize {
+    let incb = CodePointMapData::<IndicConjunctBreak>::new();
+    text.graphemes(true)
+        .map(|g| 1 + g.chars().skip(1).filter(|&c| incb.get(c) == IndicConjunctBreak::Consonant).count())
+        .sum()
+}
+
+/// Every plausible count of `text` on `platform`, each from a published rule
+/// or a way a client counts: a post must fit under all of them.
+fn plausible_lengths(platform: &str, text: &str) -> Vec<(&'static str, usize)> {
+    let utf16 = |t: &str| t.encode_utf16().count();
     match platform {
-        "x" => x_length(text),
-        "bluesky" => text.graphemes(true).count(),
-        "mastodon" => mastodon_length(text),
-        "threads" => threads_length(text),
-        "linkedin" => text.encode_utf16().count(),
+        "x" => vec![("twitter-text weights, current emoji data", x_length(text))],
+        "bluesky" => vec![
+            ("grapheme clusters", text.graphemes(true).count()),
+            ("grapheme clusters before Unicode 15.1", graphemes_before_15_1(text)),
+        ],
+        "mastodon" => {
+            let countable = mastodon_countable(text);
+            vec![
+                ("grapheme clusters (the server)", countable.graphemes(true).count()),
+                ("code points", countable.chars().count()),
+                ("UTF-16 code units (JavaScript)", utf16(&countable)),
+            ]
+        }
+        "threads" => {
+            vec![("characters, emoji as UTF-8 bytes", threads_length(text)), ("UTF-16 code units", utf16(text))]
+        }
+        "linkedin" => vec![
+            ("UTF-16 code units", utf16(text)),
+            ("code points", text.chars().count()),
+            ("grapheme clusters", text.graphemes(true).count()),
+        ],
         other => panic!("unknown platform {other}"),
     }
+}
+
+/// Whether every link of `text` is plain ASCII: then the plausible counts
+/// above are all there is (a link such as `https://例え.jp/検索` is counted
+/// more ways, by the binary only).
+fn ascii_links(text: &str) -> bool {
+    text.split_whitespace().filter(|w| is_url(w)).all(str::is_ascii)
 }
 
 /// Checks every post of issue `number` against every platform's rule; returns
@@ -127,9 +169,16 @@ fn assert_all_within_limits(fixture: &Fixture, number: u32) -> Value {
         assert_eq!(posts.len(), listed.len(), "{platform}: the .txt and the .json hold the same posts");
         for (post, entry) in posts.iter().zip(listed) {
             assert_eq!(entry["text"], post.as_str(), "{platform}");
-            let counted = length(platform, post);
-            assert!(counted <= limit, "{platform}: {counted} > {limit}:\n{post}");
-            assert_eq!(entry["length"], counted, "{platform}: social.json's length is the platform's count:\n{post}");
+            let length = entry["length"].as_u64().unwrap() as usize;
+            assert!(length <= limit, "{platform}: {length} > {limit}:\n{post}");
+            let counts = plausible_lengths(platform, post);
+            for &(rule, counted) in &counts {
+                assert!(counted <= length, "{platform}: {rule} counts {counted}, social.json only {length}:\n{post}");
+            }
+            let largest = counts.iter().map(|&(_, c)| c).max().unwrap();
+            if platform != "x" && ascii_links(post) {
+                assert_eq!(length, largest, "{platform}: social.json's length is the largest plausible count:\n{post}");
+            }
             assert!(
                 post.trim() == post && !post.is_empty() && !post.contains("\n\n\n"),
                 "{platform}: tidy post {post:?}"
@@ -387,4 +436,132 @@ fn check_reports_hashtags_with_a_hash_and_unknown_platforms() {
     );
     let run = fixture.run(&["build", "9"]).failure(1);
     assert!(run.stderr().contains("nothing was written"), "{}", run.stderr());
+}
+
+/// The `node_modules` holding twitter-text and twemoji-parser, which `scripts/test` installs.
+fn node_modules() -> PathBuf {
+    let dir = std::env::var_os("MASTHEAD_NODE_MODULES")
+        .map_or_else(|| repo().join("tests/browser/node_modules"), PathBuf::from);
+    for package in ["twitter-text", "twemoji-parser"] {
+        assert!(
+            dir.join(package).is_dir(),
+            "no {package} in {}: run the tests with `bash scripts/test`, which installs it",
+            dir.display()
+        );
+    }
+    dir
+}
+
+/// Runs `tests/tools/twitter_text.mjs` with `args`; its standard output.
+fn twitter_text(args: &[&OsStr]) -> String {
+    let output = Command::new("node")
+        .arg(repo().join("tests/tools/twitter_text.mjs"))
+        .args(args)
+        .env("MASTHEAD_NODE_MODULES", node_modules())
+        .output()
+        .expect("node must be installed to run twitter-text");
+    assert!(output.status.success(), "twitter_text.mjs failed:\n{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+/// Emoji newer than twitter-text 3.1.0's data (Emoji 11): each counts 2 as
+/// an emoji today and 5 to 9 code point by code point there.
+const NEW_EMOJI: &str = "❤️‍🔥🫠🧑‍🧑‍🧒🫱🏻‍🫲🏿🐦‍⬛🙂‍↔️🍋‍🟩😶‍🌫️🧔‍♀️🫶🏽";
+const FLAGS: &str = "🇯🇵🇨🇳🇰🇷🇸🇬🇹🇼🇮🇳🇻🇳🇹🇭🇮🇩🇵🇭🇲🇾🇭🇰🇺🇳🇪🇺";
+const IDN_URL: &str = "https://例え.jp/検索/深圳?q=芯片";
+
+/// An issue of hard Unicode: emoji newer than twitter-text's data, runs of
+/// flags, an IDN URL with a CJK path, combining marks, right-to-left text, CJK.
+fn hard_issue() -> String {
+    let zalgo = "Z̷̢̛a̴̡͝l̵̨̛g̶̢͠o̷̧͘ t̸̨͝e̵̡͠x̶̢̛t̷̨͝ ";
+    let nfd = "Tie\u{302}\u{301}ng Vie\u{323}\u{302}t, cafe\u{301}, क्षत्रिय क्ष ";
+    let rtl = "مَرْحَبًا بِالْعَالَمِ \u{200F}שָׁלוֹם עוֹלָם\u{200F} العربية والعبرية ";
+    let cjk = "中国的人工智能与日本的半导体：深圳、東京、서울。";
+    format!(
+        r#"title = "{NEW_EMOJI} Hard Unicode {FLAGS}"
+date = 2024-03-15
+sponsor = "none"
+intro = """
+{NEW_EMOJI} See {IDN_URL} for more. {rtl}{FLAGS} {zalgo}{nfd}{cjk}
+"""
+
+[[sections]]
+name = "Emoji 🫠"
+
+[[sections.recommendations]]
+title = "New emoji ❤️‍🔥 every week 🧑‍🧑‍🧒"
+url = "https://example.com/emoji"
+take = """{new_emoji_take}"""
+
+[[sections.recommendations]]
+title = "Flags of Asia {FLAGS}"
+url = "https://example.com/flags"
+take = """{flags_take}"""
+
+[[sections]]
+name = "例え"
+
+[[sections.recommendations]]
+title = "例え 検索"
+url = "{IDN_URL}"
+take = """The link is {IDN_URL} and so is this, {IDN_URL}，看https://例え.jp/検索 {cjk}{NEW_EMOJI}"""
+
+[[sections.recommendations]]
+title = "Marks and scripts"
+url = "https://example.com/marks"
+take = """{marks_take}"""
+
+[[sections.recommendations]]
+title = "{rtl}"
+url = "https://example.com/rtl"
+take = """{rtl_take}"""
+"#,
+        new_emoji_take = format!("{NEW_EMOJI} ").repeat(12),
+        flags_take = format!("{FLAGS} ").repeat(10),
+        marks_take = format!("{zalgo}{nfd}").repeat(12),
+        rtl_take = format!("{rtl}{NEW_EMOJI} ").repeat(8),
+    )
+}
+
+#[test]
+fn hard_unicode_posts_fit_x_as_twitter_text_counts_them() {
+    let fixture = Fixture::reference();
+    fixture.write("issues/011-hard.toml", &hard_issue());
+    fixture.run(&["build", "9"]).success();
+    fixture.run(&["build", "11"]).success();
+    let json = assert_all_within_limits(&fixture, 11);
+    assert_all_within_limits(&fixture, 9);
+    assert_eq!(json["platforms"]["x"]["posts"].as_array().unwrap().len(), 6);
+
+    let files = [fixture.path().join("out/9/social.json"), fixture.path().join("out/11/social.json")];
+    let parsed: Value =
+        serde_json::from_str(&twitter_text(&[OsStr::new("parse"), files[0].as_os_str(), files[1].as_os_str()]))
+            .unwrap();
+    let parsed = parsed.as_array().unwrap();
+    assert_eq!(parsed.len(), 8 + 6, "every X post of both issues");
+    for post in parsed {
+        let (text, length, weighted) = (&post["text"], &post["length"], &post["weightedLength"]);
+        assert!(
+            weighted.as_f64().unwrap() <= length.as_f64().unwrap(),
+            "twitter-text counts {weighted}, social.json only {length}:\n{text}"
+        );
+        assert_eq!(post["valid"], true, "X refuses this post (twitter-text counts {weighted}):\n{text}");
+    }
+    // The hard parts made it into the posts, and some were cut to fit.
+    let x = posts(&fixture, 11, "x");
+    assert!(x[1].contains("❤️‍🔥🫠") && x[1].contains('…'), "new emoji, cut to fit: {}", x[1]);
+    assert!(x[2].contains("🇯🇵🇨🇳🇰🇷") && x[2].contains('…'), "flags, cut to fit: {}", x[2]);
+    assert!(x[3].ends_with(IDN_URL), "the IDN link survives: {}", x[3]);
+    assert!(x[5].contains("שָׁלוֹם"), "right-to-left text: {}", x[5]);
+}
+
+#[test]
+fn the_twemoji_regex_is_the_one_twitter_text_counts_with() {
+    let generated = twitter_text(&[OsStr::new("emoji-regex")]);
+    let committed = std::fs::read_to_string(repo().join("src/render/social/twemoji.regex")).unwrap();
+    assert!(
+        generated == committed,
+        "src/render/social/twemoji.regex differs from the installed twemoji-parser's: \
+         regenerate it with `node tests/tools/twitter_text.mjs emoji-regex > src/render/social/twemoji.regex`"
+    );
 }

@@ -1,34 +1,60 @@
-//! How long a post is, counted the way each platform counts it.
+//! How long a post is, counted so that it fits its platform under every
+//! plausible way of counting: each platform's length is the largest of the
+//! counts below, and [`super::fit`] cuts until that largest one fits.
 //!
 //! - **X**: twitter-text v3 (`config/v3.json` and `js/src/parseTweet.js` in
-//!   twitter/twitter-text). The text is NFC-normalised; every URL counts
-//!   `transformedURLLength` 23; every emoji, however many code points it has
-//!   (skin tones, ZWJ families, flags, keycaps), counts `defaultWeight` 2; any
-//!   other code point counts 1 in the light ranges U+0000–U+10FF,
-//!   U+2000–U+200D, U+2010–U+201F, U+2032–U+2037 and 2 elsewhere (CJK, "…").
+//!   twitter/twitter-text), counted twice and the larger taken:
+//!   1. as npm `twitter-text` 3.1.0 counts (what X publishes): NFC; every URL
+//!      it finds counts `transformedURLLength` 23; every emoji its
+//!      twemoji-parser 11.0.2 knows (the regex in `twemoji.regex`) counts
+//!      `defaultWeight` 2; any other code point counts 1 in the light ranges
+//!      U+0000–U+10FF, U+2000–U+200D, U+2010–U+201F, U+2032–U+2037 and 2
+//!      elsewhere (CJK, "…"). An emoji newer than its data (❤️‍🔥, 🧑‍🧑‍🧒) so
+//!      counts per code point: ❤️ 2, the ZWJ 1, 🔥 2;
+//!   2. with current emoji data: every grapheme cluster that is an emoji (a
+//!      flag, a keycap, a pictograph with VS16, a skin tone, a ZWJ or tags)
+//!      counts 2.
+//!
 //!   The limit is `maxWeightedTweetLength` 280.
 //! - **Bluesky**: the `app.bsky.feed.post` lexicon
 //!   (`lexicons/app/bsky/feed/post.json` in bluesky-social/atproto): `text` has
 //!   `maxGraphemes` 300 and `maxLength` 3000 (UTF-8 bytes). Links are not
-//!   shortened by the server: what the text holds is what counts.
+//!   shortened by the server: what the text holds is what counts. Grapheme
+//!   clusters are counted by Unicode's current rules and by those before
+//!   Unicode 15.1 (a segmenter such as npm `graphemer` does not join Indic
+//!   conjuncts: क्ष is 2 there), and the larger taken.
 //! - **Mastodon**: `app/validators/status_length_validator.rb` in
-//!   mastodon/mastodon: 500 extended grapheme clusters, after every http(s) URL
-//!   is replaced by 23 characters and every `@user@domain` by `@user`.
+//!   mastodon/mastodon counts 500 grapheme clusters, after every http(s) URL
+//!   is replaced by 23 characters and every `@user@domain` by `@user`; its web
+//!   composer counts with JavaScript, where code points or UTF-16 code units
+//!   are as plausible. The largest of the three is UTF-16 code units, of the
+//!   text with the same replacements.
 //! - **Threads**: the Threads API's "Limitations" (developers.facebook.com,
 //!   Threads Posts): 500 characters, "emojis are counted as the number of
 //!   UTF-8 bytes"; at most 5 links, "all unique URLs found in the text field".
+//!   Characters are code points, an emoji cluster (or any cluster holding a
+//!   pictograph) its UTF-8 bytes; UTF-16 code units, as a JavaScript client
+//!   counts, are as plausible, and the larger taken.
 //! - **LinkedIn**: 3,000 characters (the Posts API's `commentary`). LinkedIn
 //!   does not say how it counts; we count UTF-16 code units, which is what its
 //!   JavaScript composer measures and never fewer than code points or graphemes.
 //!
-//! Emoji are recognised with Unicode's emoji properties (ICU4X data): a grapheme
-//! cluster is one emoji when it is a flag (two regional indicators), a keycap,
-//! or a pictograph followed by VS16, a skin tone, a ZWJ or tag characters.
+//! Links on X and Mastodon: a URL twitter-text finds counts 23. One it may not
+//! take whole ([`entities::uncertain_links`]: `https://例え.jp/検索/深圳?q=芯片`,
+//! of which it takes `https://例え.jp/` and counts `検索/深圳?q=芯片` as text) is
+//! counted three ways, the largest taken: as twitter-text reads it, as plain
+//! text, and as one whole link of 23.
+//!
+//! Emoji are recognised with Unicode's emoji properties (ICU4X data).
 
 use std::collections::BTreeSet;
+use std::ops::Range;
+use std::sync::LazyLock;
 
-use icu_properties::CodePointSetData;
-use icu_properties::props::{EmojiModifier, EmojiPresentation, ExtendedPictographic, RegionalIndicator};
+use icu_properties::props::{
+    Emoji, EmojiModifier, EmojiPresentation, ExtendedPictographic, IndicConjunctBreak, RegionalIndicator,
+};
+use icu_properties::{CodePointMapData, CodePointSetData};
 use unicode_normalization::UnicodeNormalization;
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -65,7 +91,7 @@ impl Count {
 pub fn count(platform: Platform, text: &str) -> Count {
     let length = match platform {
         Platform::X => x_length(text),
-        Platform::Bluesky => graphemes(text),
+        Platform::Bluesky => bluesky_length(text),
         Platform::Mastodon => mastodon_length(text),
         Platform::Threads => threads_length(text),
         Platform::LinkedIn => text.encode_utf16().count(),
@@ -74,25 +100,84 @@ pub fn count(platform: Platform, text: &str) -> Count {
     Count { length, bytes: text.len(), links: links.len() }
 }
 
-/// Extended grapheme clusters: what Bluesky and Mastodon call characters.
+/// Extended grapheme clusters, by Unicode's current rules.
 pub fn graphemes(text: &str) -> usize {
     text.graphemes(true).count()
 }
 
-/// twitter-text v3's weighted length.
-pub fn x_length(text: &str) -> usize {
-    let text: String = text.nfc().collect();
-    let mut length = 0;
-    let mut at = 0;
-    for url in entities::x_urls(&text) {
-        length += x_plain_length(&text[at..url.start]) + URL_LENGTH;
-        at = url.end;
-    }
-    length + x_plain_length(&text[at..])
+/// Bluesky's length: grapheme clusters by current rules, or by those before
+/// Unicode 15.1, where a consonant after a virama starts a cluster of its own.
+pub fn bluesky_length(text: &str) -> usize {
+    let incb = CodePointMapData::<IndicConjunctBreak>::new();
+    text.graphemes(true)
+        .map(|g| 1 + g.chars().skip(1).filter(|&c| incb.get(c) == IndicConjunctBreak::Consonant).count())
+        .sum()
 }
 
-fn x_plain_length(text: &str) -> usize {
-    text.graphemes(true).map(|g| if is_emoji_sequence(g) { 2 } else { g.chars().map(x_weight).sum() }).sum()
+/// The length X gives `text`: the larger of twitter-text 3.1.0's count and the
+/// count with current emoji data, each with every plausible reading of its links.
+pub fn x_length(text: &str) -> usize {
+    let text: String = text.nfc().collect();
+    let twemoji = twitter_text_emoji(&text);
+    link_readings(&text, entities::x_urls(&text))
+        .iter()
+        .flat_map(|urls| [x_weighted(&text, urls, Some(&twemoji)), x_weighted(&text, urls, None)])
+        .max()
+        .unwrap_or(0)
+}
+
+/// The links found (`found`, each counting 23) as a platform finds them and,
+/// when some link may not be taken whole, the other readings: that link as
+/// plain text, and that link whole.
+fn link_readings(text: &str, found: Vec<Range<usize>>) -> Vec<Vec<Range<usize>>> {
+    let uncertain = entities::uncertain_links(text, &found);
+    if uncertain.is_empty() {
+        return vec![found];
+    }
+    let outside = |r: &Range<usize>| !uncertain.iter().any(|u| u.start < r.end && r.start < u.end);
+    let as_text: Vec<Range<usize>> = found.iter().filter(|r| outside(r)).cloned().collect();
+    let mut whole = as_text.clone();
+    whole.extend(uncertain);
+    whole.sort_by_key(|r| r.start);
+    vec![found, as_text, whole]
+}
+
+/// `text` weighted as twitter-text weighs it, with `urls` counting 23 and
+/// emoji as twitter-text finds them (`twemoji`), or by current data (`None`).
+fn x_weighted(text: &str, urls: &[Range<usize>], twemoji: Option<&[Range<usize>]>) -> usize {
+    let mut length = 0;
+    let mut at = 0;
+    for url in urls {
+        length += x_plain_length(text, at..url.start, twemoji) + URL_LENGTH;
+        at = url.end;
+    }
+    length + x_plain_length(text, at..text.len(), twemoji)
+}
+
+fn x_plain_length(text: &str, range: Range<usize>, twemoji: Option<&[Range<usize>]>) -> usize {
+    let Some(emoji) = twemoji else {
+        return text[range]
+            .graphemes(true)
+            .map(|g| if is_emoji_sequence(g) { 2 } else { g.chars().map(x_weight).sum() })
+            .sum();
+    };
+    // As parseTweet does: an emoji starting here counts 2, else the code point its weight.
+    let mut next = emoji.partition_point(|e| e.start < range.start);
+    let mut length = 0;
+    let mut at = range.start;
+    while at < range.end {
+        if let Some(e) = emoji.get(next).filter(|e| e.start == at) {
+            length += 2;
+            at = e.end;
+            next += 1;
+            continue;
+        }
+        let c = text[at..].chars().next().expect("at is a char boundary");
+        length += x_weight(c);
+        at += c.len_utf8();
+        next += emoji[next..].iter().take_while(|e| e.start < at).count();
+    }
+    length
 }
 
 /// The weight of one code point outside URLs and emoji.
@@ -101,14 +186,61 @@ pub fn x_weight(c: char) -> usize {
     if X_LIGHT_RANGES.iter().any(|&(start, end)| (start..=end).contains(&c)) { 1 } else { 2 }
 }
 
-/// Mastodon's length: graphemes, with URLs as 23 and `@user@domain` as `@user`.
+/// The emoji regex of twemoji-parser 11.0.2, which twitter-text 3.1.0 counts
+/// with, anchored: `tests/tools/twitter_text.mjs emoji-regex` writes it from
+/// the npm package, and a test checks that it still does.
+static TWEMOJI: LazyLock<regex_lite::Regex> = LazyLock::new(|| {
+    let pattern: String = include_str!("twemoji.regex").lines().filter(|l| !l.starts_with('#')).collect();
+    regex_lite::Regex::new(&format!("^(?:{pattern})")).expect("the twemoji regex compiles")
+});
+
+/// Where twitter-text 3.1.0 sees emoji in `text` (NFC): byte ranges, found as
+/// twemoji-parser's global regex finds them, leftmost first.
+pub fn twitter_text_emoji(text: &str) -> Vec<Range<usize>> {
+    let mut found = Vec::new();
+    let mut at = 0;
+    while let Some(c) = text[at..].chars().next() {
+        if may_start_emoji(c)
+            && let Some(m) = TWEMOJI.find(&text[at..])
+        {
+            let end = at + m.end();
+            // The regex's `(?!\uFE0E)`: a lone text-style symbol asked for in text style is no emoji.
+            let lone = m.as_str().chars().nth(1).is_none();
+            if !(lone && text[end..].starts_with('\u{FE0E}')) {
+                found.push(at..end);
+                at = end;
+                continue;
+            }
+        }
+        at += c.len_utf8();
+    }
+    found
+}
+
+/// Whether an emoji of twemoji-parser may start with `c`: an emoji code point,
+/// VS16 (which it takes for an emoji alone) or a private-use one (Twitter's own).
+fn may_start_emoji(c: char) -> bool {
+    c == '\u{FE0F}' || ('\u{E000}'..='\u{F8FF}').contains(&c) || CodePointSetData::new::<Emoji>().contains(c)
+}
+
+/// Mastodon's length: UTF-16 code units (never fewer than its server's
+/// grapheme clusters or code points), with URLs as 23 and `@user@domain` as
+/// `@user`, under every plausible reading of its links.
 pub fn mastodon_length(text: &str) -> usize {
-    let urls = entities::urls(text);
+    link_readings(text, entities::urls(text))
+        .iter()
+        .map(|urls| mastodon_countable(text, urls).encode_utf16().count())
+        .max()
+        .unwrap_or(0)
+}
+
+/// The text Mastodon counts: every URL in `urls` as 23 characters and every
+/// `@user@domain` as `@user`.
+fn mastodon_countable(text: &str, urls: &[Range<usize>]) -> String {
     let mentions = entities::mentions(text);
     let mut countable = String::with_capacity(text.len());
     let mut at = 0;
-    let mut edits: Vec<(std::ops::Range<usize>, String)> =
-        urls.iter().map(|r| (r.clone(), "x".repeat(URL_LENGTH))).collect();
+    let mut edits: Vec<(Range<usize>, String)> = urls.iter().map(|r| (r.clone(), "x".repeat(URL_LENGTH))).collect();
     for m in mentions {
         if !urls.iter().any(|u| u.start < m.range.end && m.range.start < u.end) {
             edits.push((m.range.clone(), text[m.range.start..m.user_end].to_string()));
@@ -116,17 +248,23 @@ pub fn mastodon_length(text: &str) -> usize {
     }
     edits.sort_by_key(|(r, _)| r.start);
     for (range, replacement) in edits {
+        if range.start < at {
+            continue;
+        }
         countable.push_str(&text[at..range.start]);
         countable.push_str(&replacement);
         at = range.end;
     }
     countable.push_str(&text[at..]);
-    graphemes(&countable)
+    countable
 }
 
-/// Threads' length: code points, except that an emoji counts its UTF-8 bytes.
+/// Threads' length: code points, except that an emoji counts its UTF-8 bytes;
+/// or UTF-16 code units, when that is more.
 pub fn threads_length(text: &str) -> usize {
-    text.graphemes(true).map(|g| if starts_like_emoji(g) { g.len() } else { g.chars().count() }).sum()
+    let documented: usize =
+        text.graphemes(true).map(|g| if holds_emoji(g) { g.len() } else { g.chars().count() }).sum();
+    documented.max(text.encode_utf16().count())
 }
 
 /// Whether a cluster of two or more code points is a single emoji: a flag, a
@@ -154,15 +292,19 @@ pub fn is_emoji_sequence(g: &str) -> bool {
         })
 }
 
-/// Whether a cluster is, or starts as, an emoji (Threads counts those in bytes;
-/// counting any pictograph this way errs on the safe side).
-fn starts_like_emoji(g: &str) -> bool {
-    let Some(first) = g.chars().next() else { return false };
+/// Whether a cluster is or holds an emoji (Threads counts those in bytes;
+/// counting any cluster with a pictograph, VS16 or a keycap this way errs on
+/// the safe side).
+fn holds_emoji(g: &str) -> bool {
     is_emoji_sequence(g)
-        || CodePointSetData::new::<ExtendedPictographic>().contains(first)
-        || CodePointSetData::new::<EmojiPresentation>().contains(first)
-        || CodePointSetData::new::<RegionalIndicator>().contains(first)
-        || CodePointSetData::new::<EmojiModifier>().contains(first)
+        || g.chars().any(|c| {
+            c == '\u{FE0F}'
+                || c == '\u{20E3}'
+                || CodePointSetData::new::<ExtendedPictographic>().contains(c)
+                || CodePointSetData::new::<EmojiPresentation>().contains(c)
+                || CodePointSetData::new::<RegionalIndicator>().contains(c)
+                || CodePointSetData::new::<EmojiModifier>().contains(c)
+        })
 }
 
 #[cfg(test)]
@@ -223,6 +365,34 @@ mod tests {
     }
 
     #[test]
+    fn x_counts_emoji_newer_than_twitter_texts_data_per_code_point() {
+        // parseTweet of npm twitter-text 3.1.0: its twemoji-parser 11 knows ❤️ and 🔥, not ❤️‍🔥.
+        assert_eq!(x_length("❤\u{FE0F}\u{200D}🔥"), 2 + 1 + 2);
+        assert_eq!(x_length("🧑\u{200D}🧑\u{200D}🧒"), 8);
+        assert_eq!(x_length("🫱🏻\u{200D}🫲🏿"), 9);
+        assert_eq!(x_length("🫠"), 2);
+        assert_eq!(x_length("🇯🇵🇨🇳🇰🇷🇸🇬"), 8);
+        assert_eq!(x_length("🇦🇯🇵"), 4);
+        // Text style: a lone VS16 is an emoji to it, U+FE0E makes ❤ text.
+        assert_eq!(x_length("a\u{FE0F}"), 3);
+        assert_eq!(x_length("❤\u{FE0E}"), 4);
+        assert_eq!(x_length("©\u{FE0E}"), 3);
+        let found = twitter_text_emoji("a❤\u{FE0F}\u{200D}🔥 ☝🏻 ⛹\u{FE0E}");
+        assert_eq!(found.len(), 3, "{found:?}");
+    }
+
+    #[test]
+    fn every_emoji_twitter_text_knows_starts_where_it_is_looked_for() {
+        // twitter_text_emoji tries the regex only where may_start_emoji says; nothing else starts one.
+        let planes = ('\0'..='\u{1FFFF}').chain('\u{E0000}'..='\u{E01EF}');
+        for c in planes.filter(|&c| !may_start_emoji(c)) {
+            for text in [c.to_string(), format!("{c}\u{FE0F}\u{20E3}"), format!("{c}\u{1F3FB}")] {
+                assert!(TWEMOJI.find(&text).is_none(), "{:?} starts an emoji", c);
+            }
+        }
+    }
+
+    #[test]
     fn x_normalises_to_nfc_first() {
         // twitter-text conformance: "'Á' is normalized into 1 char" and "שּׁ is normalized into 3 chars".
         assert_eq!(x_length("A\u{0301}B"), 2);
@@ -244,14 +414,18 @@ mod tests {
         let cjk = "漢".repeat(1001);
         let c = count(Platform::Bluesky, &cjk);
         assert!(c.length > 300 && c.bytes == 3003 && !c.fits(Platform::Bluesky));
+        // An Indic conjunct is one cluster since Unicode 15.1, two before.
+        assert_eq!(graphemes("क्ष"), 1);
+        assert_eq!(bluesky_length("क्ष"), 2);
     }
 
     #[test]
-    fn mastodon_counts_graphemes_urls_as_23_and_mentions_without_domain() {
+    fn mastodon_counts_utf16_units_urls_as_23_and_mentions_without_domain() {
         assert_eq!(mastodon_length("hello"), 5);
-        assert_eq!(mastodon_length(&format!("{FAMILY}{FLAG_JP}{WAVE_DARK}")), 3);
+        // Its server counts 3 grapheme clusters, a JavaScript client 19 UTF-16 units.
+        assert_eq!(mastodon_length(&format!("{FAMILY}{FLAG_JP}{WAVE_DARK}")), 11 + 4 + 4);
         assert_eq!(mastodon_length("漢字かな"), 4);
-        assert_eq!(mastodon_length(NFD_CAFE), 4);
+        assert_eq!(mastodon_length(NFD_CAFE), 5);
         assert_eq!(
             mastodon_length("a https://example.com/a/very/long/path/indeed?x=1 b http://x.example c"),
             7 + 23 + 23
@@ -259,6 +433,25 @@ mod tests {
         assert_eq!(mastodon_length("@analyseasia@mastodon.social"), "@analyseasia".len());
         // Mastodon does not discount a domain without a protocol.
         assert_eq!(mastodon_length("example.com"), 11);
+    }
+
+    #[test]
+    fn an_idn_link_counts_as_the_larger_of_its_readings() {
+        // twitter-text takes `https://例え.jp/` for the URL (23) and counts the CJK path as text.
+        let idn = "https://例え.jp/検索/深圳?q=芯片";
+        assert_eq!(x_length(idn), 23 + 4 + 1 + 4 + 3 + 4);
+        assert_eq!(x_length(&format!("see {idn} ok")), 46);
+        assert_eq!(mastodon_length(idn), 23 + "検索/深圳?q=芯片".encode_utf16().count());
+        // Its punycode form is plain ASCII: one URL.
+        assert_eq!(x_length("https://xn--r8jz45g.jp/x"), 23);
+        // A host twitter-text may not know is text when that is longer than 23.
+        let unknown = "https://example.unknowntld/a/long/path/that/goes/on";
+        assert_eq!(x_length(unknown), unknown.len());
+        assert_eq!(mastodon_length(unknown), unknown.len());
+        // …and 23 when shorter, as a client that links it counts it.
+        assert_eq!(x_length("https://例.テスト"), 23);
+        // Without a protocol, twitter-text finds no IDN domain: text.
+        assert_eq!(x_length("例え.jp"), 7);
     }
 
     #[test]
@@ -276,6 +469,8 @@ mod tests {
         assert!(!c.fits(Platform::Threads));
         let same = "https://example.com/1 ".repeat(6);
         assert_eq!(count(Platform::Threads, &same).links, 1, "Threads counts unique URLs");
+        // Beyond the Basic Multilingual Plane, UTF-16 counts 2.
+        assert_eq!(threads_length("𠀀𠀁"), 4);
     }
 
     #[test]

@@ -7,6 +7,11 @@
 //! mentions it discounts. Only what a post of ours can hold is covered: http(s)
 //! URLs, URLs without a protocol (X finds `example.com` and `OX.Fun` as links),
 //! Mastodon's `@user@domain` mentions and hashtags.
+//!
+//! A link twitter-text may not take whole (an IDN such as
+//! `https://例え.jp/検索/深圳?q=芯片`, where it stops at the first CJK
+//! character of the path, or a host whose top-level domain it may not know) is
+//! one of [`uncertain_links`]: [`super::count`] counts it every plausible way.
 
 use std::ops::Range;
 
@@ -30,7 +35,7 @@ pub fn urls(text: &str) -> Vec<Range<usize>> {
         let preceded_ok =
             text[..start].chars().next_back().is_none_or(|c| !(c.is_ascii_alphanumeric() || "@＠$#＃".contains(c)));
         let body = start + scheme.len();
-        let end = body + url_body_len(&text[body..]);
+        let end = body + idn_url_len(&text[body..]).unwrap_or_else(|| url_body_len(&text[body..]));
         if preceded_ok && valid_host(host_of(&text[body..end])) {
             found.push(start..end);
             from = end;
@@ -56,9 +61,16 @@ pub fn x_urls(text: &str) -> Vec<Range<usize>> {
             continue;
         }
         if is_domain_char(c) && preceded_ok_without_protocol(&text[..at]) {
-            if let Some(end) = domain_url_at(text, at) {
-                found.push(at..end);
-                at = end;
+            // twitter-text takes a leading accented letter for the character
+            // before the domain when the rest is one: `example.com` of `éexample.com`.
+            let after = at + c.len_utf8();
+            let url = (!c.is_ascii())
+                .then(|| domain_url_at(text, after).map(|end| after..end))
+                .flatten()
+                .or_else(|| domain_url_at(text, at).map(|end| at..end));
+            if let Some(url) = url {
+                at = url.end;
+                found.push(url);
                 continue;
             }
             // Skip the rest of this run of domain characters: a URL never starts inside a word.
@@ -69,6 +81,44 @@ pub fn x_urls(text: &str) -> Vec<Range<usize>> {
     }
     found.sort_by_key(|r| r.start);
     found
+}
+
+/// What a reader takes for a link: `http(s)://` up to the next space, less
+/// the punctuation that ends a sentence around it. Holds [`urls`] and more: the
+/// CJK path of `https://例え.jp/検索`, but not the `」` of `https://a.example/x」`.
+pub fn link_spans(text: &str) -> Vec<Range<usize>> {
+    let lower = text.to_ascii_lowercase();
+    let mut found = Vec::new();
+    let mut from = 0;
+    while let Some(offset) = lower[from..].find("http") {
+        let start = from + offset;
+        let Some(scheme) = ["https://", "http://"].into_iter().find(|s| lower[start..].starts_with(s)) else {
+            from = start + 4;
+            continue;
+        };
+        let body = start + scheme.len();
+        let run = text[body..].find(char::is_whitespace).unwrap_or(text.len() - body);
+        let len = trim_trailing_punctuation(&text[body..body + run]);
+        if len > 0 {
+            found.push(start..body + len);
+        }
+        from = body + run;
+    }
+    found
+}
+
+/// The [`link_spans`] that `found` (the links a platform finds, from [`urls`] or
+/// [`x_urls`]) does not hold exactly, or whose top-level domain is not one
+/// twitter-text surely knows: how a platform counts these is uncertain.
+pub fn uncertain_links(text: &str, found: &[Range<usize>]) -> Vec<Range<usize>> {
+    link_spans(text)
+        .into_iter()
+        .filter(|span| {
+            let body = text[span.clone()].split_once("://").map_or("", |(_, b)| b);
+            let tld = host_of(body).rsplit('.').next().unwrap_or("");
+            !found.contains(span) || !is_tld(tld)
+        })
+        .collect()
 }
 
 /// A Mastodon mention: `@user` or `@user@domain` (Mastodon's `Account::MENTION_RE`).
@@ -160,20 +210,73 @@ fn dotted_run(text: &str, word: impl Fn(char) -> bool) -> usize {
 /// accents and Cyrillic it allows there.
 fn is_url_char(c: char) -> bool {
     (c.is_ascii_graphic() && !matches!(c, '"' | '<' | '>' | '\\' | '^' | '`' | '{' | '}'))
-        || matches!(c, '\u{00C0}'..='\u{024F}' | '\u{0400}'..='\u{04FF}' | '\u{1E00}'..='\u{1EFF}')
+        || (!c.is_ascii() && is_domain_char(c))
+        || ('\u{0400}'..='\u{04FF}').contains(&c)
 }
 
 /// How much of `text` (what follows `https://`) belongs to the URL.
 fn url_body_len(text: &str) -> usize {
     let end = text.find(|c: char| !is_url_char(c)).unwrap_or(text.len());
-    let mut body = &text[..end];
+    trim_trailing_punctuation(&text[..end])
+}
+
+/// How much of `text` (what follows `https://`) twitter-text takes for a URL
+/// whose host holds letters beyond ASCII (`例え.jp`): the host, up to a
+/// top-level domain it knows (`jp` of `例え.jp検索`), then a port and a path
+/// of ASCII, Latin and Cyrillic characters (it stops at `検` of `/検索`).
+/// `None` when the host is plain ASCII or has no such top-level domain.
+fn idn_url_len(text: &str) -> Option<usize> {
+    let host_end = text.find(|c: char| !(is_host_char(c) || c == '.')).unwrap_or(text.len());
+    let host = &text[..host_end];
+    if host.is_ascii() {
+        return None;
+    }
+    // The last dot after which a top-level domain starts: the letters the label
+    // starts with, followed by anything but an ASCII letter, a digit, `@`, `+` or `-`.
+    let end = host.match_indices('.').rev().find_map(|(dot, _)| {
+        let label = &host[dot + 1..];
+        let letters = label.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(label.len());
+        let after = label[letters..].chars().next();
+        let labels = &host[..dot];
+        let bounded = !after.is_some_and(|c| c.is_ascii_alphanumeric() || "@+-".contains(c));
+        (letters > 0 && bounded && is_tld(&label[..letters]) && !labels.split('.').any(str::is_empty))
+            .then_some(dot + 1 + letters)
+    })?;
+    let rest = &text[end..];
+    let more = if rest.starts_with([':', '/', '?', '#']) { url_body_len(rest) } else { 0 };
+    Some(end + more)
+}
+
+/// A character of a host name as twitter-text reads one: anything but
+/// punctuation (`-` and `_` aside), spaces and its invalid and directional characters.
+fn is_host_char(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric() || c == '-' || c == '_';
+    }
+    !(c.is_whitespace()
+        || is_punctuation(c)
+        || matches!(c, '\u{FFFE}' | '\u{FEFF}' | '\u{FFFF}' | '\u{061C}' | '\u{200E}' | '\u{200F}')
+        || ('\u{202A}'..='\u{202E}').contains(&c)
+        || ('\u{2066}'..='\u{2069}').contains(&c))
+}
+
+/// Unicode punctuation (`。`, `」`, `…`).
+fn is_punctuation(c: char) -> bool {
+    use icu_properties::props::{GeneralCategory, GeneralCategoryGroup};
+    GeneralCategoryGroup::Punctuation.contains(icu_properties::CodePointMapData::<GeneralCategory>::new().get(c))
+}
+
+/// The length of `body` without the punctuation that ends a sentence after a
+/// link: `.`, `,`, `!`, an unbalanced `)` or `]`, and any non-ASCII punctuation.
+fn trim_trailing_punctuation(body: &str) -> usize {
+    let mut body = body;
     while let Some(last) = body.chars().next_back() {
         let unbalanced = |open: char, close: char| body.matches(close).count() > body.matches(open).count();
         let strip = match last {
             '.' | ',' | ';' | ':' | '!' | '?' | '\'' | '*' => true,
             ')' => unbalanced('(', ')'),
             ']' => unbalanced('[', ']'),
-            _ => false,
+            c => !c.is_ascii() && is_punctuation(c),
         };
         if !strip {
             break;
@@ -198,14 +301,26 @@ fn valid_host(host: &str) -> bool {
 }
 
 /// A letter, digit or hyphen of a domain label (twitter-text's
-/// `validAsciiDomain`: ASCII and Latin accents).
+/// `validAsciiDomain`: ASCII and its `latinAccentChars`, combining accents included).
 fn is_domain_char(c: char) -> bool {
-    c.is_ascii_alphanumeric() || c == '-' || matches!(c, '\u{00C0}'..='\u{024F}' | '\u{1E00}'..='\u{1EFF}')
+    c.is_ascii_alphanumeric()
+        || c == '-'
+        || matches!(c,
+            '\u{00C0}'..='\u{00D6}' | '\u{00D8}'..='\u{00F6}' | '\u{00F8}'..='\u{024F}' | '\u{0253}' | '\u{0254}'
+            | '\u{0256}' | '\u{0257}' | '\u{0259}' | '\u{025B}' | '\u{0263}' | '\u{0268}' | '\u{026F}' | '\u{0272}'
+            | '\u{0289}' | '\u{028B}' | '\u{02BB}' | '\u{0300}'..='\u{036F}' | '\u{1E00}'..='\u{1EFF}')
 }
 
-/// twitter-text's `validUrlPrecedingChars` and `invalidUrlWithoutProtocolPrecedingChars`.
+/// twitter-text's `validUrlPrecedingChars` and `invalidUrlWithoutProtocolPrecedingChars`,
+/// as they apply to a domain inside a run of other letters: twitter-text takes
+/// `example.com` out of `漢example.com` and `jpexample.com` out of `例え.jpexample.com`.
 fn preceded_ok_without_protocol(before: &str) -> bool {
-    before.chars().next_back().is_none_or(|c| !(c.is_alphanumeric() || "@＠$#＃-_./".contains(c) || is_domain_char(c)))
+    let mut chars = before.chars().rev();
+    let Some(c) = chars.next() else { return true };
+    if matches!(c, '-' | '_' | '.' | '/') {
+        return chars.next().is_some_and(|p| !p.is_ascii() && is_host_char(p) && !is_domain_char(p));
+    }
+    !(c.is_ascii_alphanumeric() || "@＠$#＃".contains(c) || is_domain_char(c))
 }
 
 /// A URL without a protocol starting at `start`: labels separated by dots, the
@@ -229,6 +344,13 @@ fn domain_url_at(text: &str, start: usize) -> Option<usize> {
         }
     }
     // The longest run of labels that ends in a top-level domain not followed by a letter, digit or `@`.
+    // A top-level domain may end before accented letters: `com` of `example.comé`.
+    for label in labels.iter_mut().skip(1) {
+        let letters = rest[label.clone()].find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(label.len());
+        if letters > 0 && letters < label.len() && is_tld(&rest[label.start..label.start + letters]) {
+            label.end = label.start + letters;
+        }
+    }
     let last = (1..labels.len()).rev().find(|&i| {
         let after = rest[labels[i].end..].chars().next();
         is_tld(&rest[labels[i].clone()]) && !after.is_some_and(|c| c.is_ascii_alphanumeric() || c == '@')
@@ -294,6 +416,35 @@ mod tests {
         assert!(x_urls(&long).is_empty(), "a 64-character label is not a domain");
         let mixed = "https://a.example/x and example.com/path?q=1 too";
         assert_eq!(texts(mixed, &x_urls(mixed)), ["https://a.example/x", "example.com/path?q=1"]);
+    }
+
+    #[test]
+    fn idn_urls_end_where_twitter_text_ends_them() {
+        let text = "See https://例え.jp/検索/深圳?q=芯片 and https://例え.jp検索, https://例え.テスト/x";
+        assert_eq!(texts(text, &urls(text)), ["https://例え.jp/", "https://例え.jp"]);
+        let spans = link_spans(text);
+        assert_eq!(
+            texts(text, &spans),
+            ["https://例え.jp/検索/深圳?q=芯片", "https://例え.jp検索", "https://例え.テスト/x"]
+        );
+        assert_eq!(uncertain_links(text, &urls(text)), spans, "none is taken whole");
+        let plain = "See https://example.com/a, (https://example.com/b) and https://example.zzz/c.";
+        assert_eq!(texts(plain, &uncertain_links(plain, &urls(plain))), ["https://example.zzz/c"]);
+    }
+
+    #[test]
+    fn a_domain_inside_other_letters_is_found_as_twitter_text_finds_it() {
+        for (text, url) in [
+            ("漢example.com", "example.com"),
+            ("例え.jpexample.com", "jpexample.com"),
+            ("éexample.com", "example.com"),
+            ("example.comé", "example.com"),
+            ("z\u{337}a\u{334}example.com", "z\u{337}a\u{334}example.com"),
+        ] {
+            assert_eq!(texts(text, &x_urls(text)), [url], "{text}");
+        }
+        assert!(x_urls("aexample.com").len() == 1 && x_urls("a.example.com/").len() == 1);
+        assert!(x_urls("_example.com").is_empty() && x_urls("@example.com").is_empty());
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Social post snippets: for every platform, an announcement of the issue and a
 //! thread with one post per recommendation, each within the platform's limit
-//! as the platform itself counts it.
+//! under every plausible way the platform may count it (see [`count`]).
 //!
 //! The templates `social/announcement.txt` and `social/recommendation.txt`
 //! decide what a post says. They render markers where the flexible parts go
@@ -92,10 +92,19 @@ impl Platform {
     /// What `length` counts, as `social.json` says it.
     pub fn unit(self) -> &'static str {
         match self {
-            Platform::X => "twitter-text v3 weighted characters (URLs 23, emoji 2, CJK 2)",
-            Platform::Bluesky => "grapheme clusters (and at most 3000 UTF-8 bytes)",
-            Platform::Mastodon => "grapheme clusters (URLs 23, @user@domain as @user)",
-            Platform::Threads => "characters, emoji as their UTF-8 bytes (and at most 5 links)",
+            Platform::X => {
+                "twitter-text v3 weighted characters (URLs 23, emoji 2, CJK 2), the larger of twitter-text 3.1.0's count \
+                 and the count with current emoji data"
+            }
+            Platform::Bluesky => {
+                "grapheme clusters, Indic conjuncts split as before Unicode 15.1 (and at most 3000 UTF-8 bytes)"
+            }
+            Platform::Mastodon => {
+                "UTF-16 code units, never fewer than grapheme clusters (URLs 23, @user@domain as @user)"
+            }
+            Platform::Threads => {
+                "characters, emoji as their UTF-8 bytes, or UTF-16 code units when more (and at most 5 links)"
+            }
             Platform::LinkedIn => "UTF-16 code units",
         }
     }
