@@ -4,11 +4,11 @@
 use jiff::Timestamp;
 
 use crate::assemble::{Edition, join_names, shorten};
-use crate::config::Config;
-use crate::config::podcast::{Person, Podcast};
-use crate::content::episode::Episode;
-use crate::content::issue::{Issue, Recommendation, Section};
-use crate::markdown;
+use crate::text::markdown;
+use crate::workspace::config::Config;
+use crate::workspace::config::podcast::{Person, Podcast};
+use crate::workspace::content::episode::Episode;
+use crate::workspace::content::issue::{Issue, Recommendation, Section};
 
 /// Apple Podcasts shows at most this much of an episode's show notes.
 pub const SHOW_NOTES_MAX_BYTES: usize = 4000;
@@ -184,11 +184,11 @@ pub fn show_notes(issue: &Issue, episode: &Episode, web_url: &str) -> String {
     let summary_md = episode.summary.as_deref().unwrap_or(&issue.intro);
     let mut summary = markdown::to_html(summary_md);
     if summary.len() > SHOW_NOTES_MAX_BYTES / 3 {
-        summary = format!("<p>{}</p>", crate::markdown::escape_html(&shorten(&markdown::to_plain(summary_md), 600)));
+        summary = format!("<p>{}</p>", crate::text::escape_html(&shorten(&markdown::to_plain(summary_md), 600)));
     }
     let trailer = format!(
         "<p>Read the full issue with our take on every link: <a href=\"{0}\">{0}</a></p>",
-        crate::markdown::escape_html(web_url)
+        crate::text::escape_html(web_url)
     );
     let sections = |takes: bool| -> Vec<(&str, Vec<String>)> {
         let items = |s: &Section| s.recommendations.iter().map(|r| note_item(r, takes)).collect();
@@ -209,18 +209,15 @@ pub fn show_notes(issue: &Issue, episode: &Episode, web_url: &str) -> String {
 
 /// One recommendation as a list item: its link, byline, maybe its take, its related links.
 fn note_item(r: &Recommendation, take: bool) -> String {
-    let mut li = format!(
-        "<li><a href=\"{}\">{}</a>",
-        crate::markdown::escape_html(&r.url),
-        crate::markdown::escape_html(&r.title)
-    );
+    let mut li =
+        format!("<li><a href=\"{}\">{}</a>", crate::text::escape_html(&r.url), crate::text::escape_html(&r.title));
     let by = join_names(&r.authors);
     match (by.is_empty(), &r.source) {
         (false, Some(src)) => {
-            li.push_str(&format!(", by {} ({})", crate::markdown::escape_html(&by), crate::markdown::escape_html(src)))
+            li.push_str(&format!(", by {} ({})", crate::text::escape_html(&by), crate::text::escape_html(src)))
         }
-        (false, None) => li.push_str(&format!(", by {}", crate::markdown::escape_html(&by))),
-        (true, Some(src)) => li.push_str(&format!(" ({})", crate::markdown::escape_html(src))),
+        (false, None) => li.push_str(&format!(", by {}", crate::text::escape_html(&by))),
+        (true, Some(src)) => li.push_str(&format!(" ({})", crate::text::escape_html(src))),
         (true, None) => {}
     }
     if take && let Some(text) = r.take.as_deref().filter(|t| !t.trim().is_empty()) {
@@ -229,8 +226,8 @@ fn note_item(r: &Recommendation, take: bool) -> String {
     for rel in &r.related {
         li.push_str(&format!(
             " Also: <a href=\"{}\">{}</a>",
-            crate::markdown::escape_html(&rel.url),
-            crate::markdown::escape_html(&rel.title)
+            crate::text::escape_html(&rel.url),
+            crate::text::escape_html(&rel.title)
         ));
     }
     li.push_str("</li>");
@@ -249,12 +246,12 @@ fn notes(summary: &str, sections: &[(&str, Vec<String>)], limit: usize, trailer:
             continue;
         }
         shown += fits;
-        out.push_str(&format!("<p><strong>{}</strong></p><ul>", crate::markdown::escape_html(name)));
+        out.push_str(&format!("<p><strong>{}</strong></p><ul>", crate::text::escape_html(name)));
         items[..fits].iter().for_each(|li| out.push_str(li));
         out.push_str("</ul>");
     }
     if left_out > 0 {
-        let s = if left_out == 1 { "" } else { "s" };
+        let s = crate::text::plural(left_out);
         out.push_str(&format!("<p>…and {left_out} more link{s} in the full issue.</p>"));
     }
     out.push_str(trailer);
@@ -305,20 +302,20 @@ fn issue_html(e: &Edition) -> String {
     {
         out.push_str(&format!(
             "<p><img src=\"{}\" alt=\"{}\"></p>",
-            crate::markdown::escape_html(url),
-            crate::markdown::escape_html(&img.alt)
+            crate::text::escape_html(url),
+            crate::text::escape_html(&img.alt)
         ));
     }
     for s in &e.sections {
-        out.push_str(&format!("<h2>{}</h2>", crate::markdown::escape_html(&s.name)));
+        out.push_str(&format!("<h2>{}</h2>", crate::text::escape_html(&s.name)));
         for r in &s.recommendations {
             out.push_str(&format!(
                 "<h3><a href=\"{}\">{}</a></h3>",
-                crate::markdown::escape_html(&r.url),
-                crate::markdown::escape_html(&r.title)
+                crate::text::escape_html(&r.url),
+                crate::text::escape_html(&r.title)
             ));
             if !r.byline.is_empty() {
-                out.push_str(&format!("<p><em>{}</em></p>", crate::markdown::escape_html(&r.byline)));
+                out.push_str(&format!("<p><em>{}</em></p>", crate::text::escape_html(&r.byline)));
             }
             if let Some(take) = &r.take {
                 out.push_str(&take.html);
@@ -326,15 +323,15 @@ fn issue_html(e: &Edition) -> String {
             for rel in &r.related {
                 out.push_str(&format!(
                     "<p>Also: <a href=\"{}\">{}</a></p>",
-                    crate::markdown::escape_html(&rel.url),
-                    crate::markdown::escape_html(&rel.title)
+                    crate::text::escape_html(&rel.url),
+                    crate::text::escape_html(&rel.title)
                 ));
             }
         }
     }
     out.push_str(&format!(
         "<p><a href=\"{0}\">Read this issue on the web</a></p>",
-        crate::markdown::escape_html(&e.web_url)
+        crate::text::escape_html(&e.web_url)
     ));
     out
 }

@@ -5,12 +5,12 @@ use std::path::{Path, PathBuf};
 use anyhow::Result;
 
 use crate::cmd::Outcome;
-use crate::config::Config;
-use crate::content::record::LinkRecord;
 use crate::curate::append::{Addition, add};
 use crate::diag::{Diagnostics, SourceFile};
-use crate::output::plural;
+use crate::text::plural;
 use crate::workspace::Workspace;
+use crate::workspace::config::Config;
+use crate::workspace::content::record::LinkRecord;
 
 /// What `publish add` was asked to do.
 pub struct Options<'a> {

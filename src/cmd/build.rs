@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use crate::cmd::Outcome;
 use crate::deliver::token::Secret;
-use crate::output::{Artifacts, check_issue};
+use crate::publication::build::{Artifacts, check_issue};
 use crate::workspace::Workspace;
 
 pub fn run(root: &Path, number: u32) -> Result<Outcome> {

@@ -5,8 +5,8 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::cmd::Outcome;
-use crate::output::plural;
 use crate::render::Renderer;
+use crate::text::plural;
 use crate::workspace::Workspace;
 
 pub fn run(root: &Path, number: Option<u32>, json: bool) -> Result<Outcome> {

@@ -8,7 +8,6 @@ use anyhow::Result;
 
 use crate::cmd::Outcome;
 use crate::cmd::issue::{self, Mode, Sent};
-use crate::config::parse_duration;
 use crate::deliver::lock::{Lock, TryLock};
 use crate::deliver::store::Store;
 use crate::schedule::{self, State};
@@ -22,8 +21,8 @@ pub fn run(root: &Path, now: Option<&str>) -> Result<Outcome> {
         TryLock::Held(_) => return Ok(Outcome::Done),
     };
     let now = crate::clock::now_or(now)?;
-    let config = ws.config()?;
-    let max_late = parse_duration(&config.schedule.max_late).unwrap_or(jiff::SignedDuration::from_hours(6));
+    let config = ws.checked_config()?;
+    let max_late = config.schedule.max_late.get();
     let mut outcome = Outcome::Done;
     // A scheduled issue with errors in its file is due and cannot go: say so.
     for entry in ws.issues.values().filter(|e| e.issue.is_none()) {

@@ -16,7 +16,7 @@ use crate::deliver::send::{self, MessageFactory, group_replies};
 use crate::deliver::store::Store;
 use crate::deliver::token::Secret;
 use crate::deliver::transport::Transport;
-use crate::output::Artifacts;
+use crate::publication::build::Artifacts;
 use crate::workspace::Workspace;
 
 /// The `--json` summary.
@@ -191,7 +191,7 @@ struct PlannedFile {
 /// Renders in memory and reads the ledger without writing anything: no
 /// secret is made (a stand-in signs the sample's links) and no database created.
 fn dry_run(ws: &Workspace, n: u32, transport: &Transport, json: bool) -> Result<Outcome> {
-    crate::output::check_issue(ws, n)?;
+    crate::publication::build::check_issue(ws, n)?;
     let secret =
         Secret::load_existing(&ws.state_dir())?.unwrap_or_else(|| Secret::from_bytes(b"dry-run: no secret yet"));
     let artifacts = match Artifacts::render(ws, n, &secret, crate::clock::system(crate::clock::now()?)) {
@@ -253,6 +253,6 @@ fn print_summary(s: &Summary) {
         s.issue, s.sent, s.failed, s.pending, s.skipped, s.duration_secs, s.rate_per_sec, s.transport
     );
     for group in &s.failures {
-        println!("  {} recipient{}: {}", group.recipients, if group.recipients == 1 { "" } else { "s" }, group.reply);
+        println!("  {} recipient{}: {}", group.recipients, crate::text::plural(group.recipients), group.reply);
     }
 }

@@ -6,16 +6,15 @@ use std::path::Path;
 use anyhow::Result;
 
 use crate::cmd::Outcome;
-use crate::config::parse_duration;
 use crate::deliver::store::Store;
 use crate::schedule;
 use crate::workspace::Workspace;
 
 pub fn run(root: &Path, now: Option<&str>) -> Result<Outcome> {
     let ws = Workspace::load(root)?;
-    let config = ws.config()?;
+    let config = ws.checked_config()?;
     let now = crate::clock::now_or(now)?;
-    let max_late = parse_duration(&config.schedule.max_late).unwrap_or(jiff::SignedDuration::from_hours(6));
+    let max_late = config.schedule.max_late.get();
     let store = Store::open(&ws.state_dir())?;
     let tz = config.tz();
     let mut rows = Vec::new();

@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use crate::cmd::Outcome;
 use crate::deliver::token::Secret;
-use crate::serve::{self, ServeConfig};
+use crate::server::{self, ServeConfig};
 use crate::workspace::Workspace;
 
 pub fn run(root: &Path, bind: &str) -> Result<Outcome> {
@@ -18,9 +18,9 @@ pub fn run(root: &Path, bind: &str) -> Result<Outcome> {
         secret: Secret::load_or_create(&state_dir)?,
         state_dir,
         publication: config.name.clone(),
-        origins: serve::origins_of(&[config.base(), config.email.unsubscribe_url.as_deref().unwrap_or("")]),
-        prefixes: serve::prefixes_of(&[config.base(), config.email.unsubscribe_url.as_deref().unwrap_or("")]),
+        origins: server::origins_of(&[config.base(), config.email.unsubscribe_url.as_deref().unwrap_or("")]),
+        prefixes: server::prefixes_of(&[config.base(), config.email.unsubscribe_url.as_deref().unwrap_or("")]),
     };
-    serve::run(serve_config, bind)?;
+    server::run(serve_config, bind)?;
     Ok(Outcome::Done)
 }

@@ -9,6 +9,7 @@ use crate::cmd::Outcome;
 use crate::deliver::bounces;
 use crate::deliver::import::{KeptOutWhy, check_address, read_csv};
 use crate::deliver::store::{Status, Store, Suppressed, Suppression};
+use crate::text::plural;
 use crate::workspace::Workspace;
 
 pub fn run(root: &Path, command: &SubscribersCommand) -> Result<Outcome> {
@@ -91,7 +92,6 @@ fn import(store: &mut Store, file: &Path, now: &str) -> Result<()> {
     }
     let counts = store.upsert_subscribers(&parsed.rows, now)?;
     let export = parsed.service.map_or_else(String::new, |s| format!(" (a {} export)", s.name()));
-    let plural = |n: usize| if n == 1 { "" } else { "s" };
     println!(
         "imported {name}{export}: {} added, {} updated, {} kept unsubscribed, removed, bounced or complained, {} bad row{}",
         counts.added,
@@ -175,7 +175,7 @@ fn record_bounces(store: &mut Store, paths: &[std::path::PathBuf], now: &str) ->
         "read {} message{}: {marked} marked bounced, {already} not mailed already, {unknown} not subscribers, \
          {kept} failures kept (a full mailbox, a delay, a policy refusal), {not_reports} not bounce reports",
         messages.len(),
-        if messages.len() == 1 { "" } else { "s" },
+        plural(messages.len()),
     );
     println!("{} active subscribers", store.count_active()?);
     Ok(())

@@ -13,8 +13,8 @@ use toml_edit::{ArrayOfTables, Document, DocumentMut, Item, Table, TableLike, Va
 
 use super::comment;
 use super::link::link_key;
-use crate::content::record::LinkRecord;
 use crate::diag::{Diagnostic, Diagnostics, Severity, SourceFile, nearest};
+use crate::workspace::content::record::LinkRecord;
 
 /// What to add where.
 pub struct Addition<'a> {

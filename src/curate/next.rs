@@ -13,8 +13,8 @@ use jiff::tz::TimeZone;
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, Value, value};
 
 use super::comment;
-use crate::content::issue::TITLE_PLACEHOLDER;
 use crate::workspace::Workspace;
+use crate::workspace::content::issue::TITLE_PLACEHOLDER;
 
 /// The file `publish new` writes.
 #[derive(Debug)]

@@ -14,7 +14,7 @@ use lettre::message::dkim::{
 };
 use lettre::message::header::HeaderName;
 
-use crate::config::Dkim;
+use crate::workspace::config::Dkim;
 
 /// The headers `h=` covers: every header a message carries, then once more
 /// the ones a replayed copy could gain a second of (RFC 6376 §8.15,

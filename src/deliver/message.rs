@@ -9,10 +9,10 @@ use lettre::Message;
 use lettre::message::header::{ContentTransferEncoding, ContentType, HeaderName, HeaderValue, MIME_VERSION_1_0};
 use lettre::message::{Body, Mailbox, MultiPart, SinglePart};
 
-use crate::config::Config;
 use crate::deliver::token::{Purpose, Secret};
 use crate::render::email::EmailBody;
 use crate::render::personal::Recipient;
+use crate::workspace::config::Config;
 
 /// What is the same in every message of one issue.
 #[derive(Debug, Clone)]

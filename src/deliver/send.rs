@@ -15,7 +15,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use lettre::transport::smtp::extension::ClientId;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
@@ -500,10 +500,8 @@ fn without_addresses(reply: &str) -> String {
 }
 
 /// Reads the `[email]` retry settings into options.
-pub fn options(config: &crate::config::Config, issue: u32, progress: bool) -> Result<Options> {
-    let backoff = crate::config::parse_duration(&config.email.retry_backoff)
-        .map(|d| Duration::from_millis(d.as_millis().max(0) as u64))
-        .context("publish.toml: [email] retry_backoff")?;
+pub fn options(config: &crate::workspace::config::Config, issue: u32, progress: bool) -> Result<Options> {
+    let backoff = Duration::from_millis(config.email.retry_backoff.get().as_millis().max(0) as u64);
     Ok(Options {
         issue,
         concurrency: config.email.concurrency,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::config::{Config, TransportKind};
+use crate::workspace::config::{Config, TransportKind};
 
 /// How an SMTP connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,7 +118,7 @@ impl SmtpTarget {
                     bail!("tls={other} is not one of required, opportunistic, none (smtps:// is always TLS)")
                 }
                 ("timeout", text) => {
-                    timeout = crate::config::parse_duration(text)
+                    timeout = crate::text::duration::parse_duration(text)
                         .and_then(|d| std::time::Duration::try_from(d).ok())
                         .filter(|d| !d.is_zero())
                         .with_context(|| format!("timeout={text} is not a duration such as 10s or 2m"))?;

@@ -39,9 +39,9 @@ use tokio::sync::watch;
 
 use crate::deliver::token::Secret;
 use crate::diag::Diagnostic;
-use crate::markdown::escape_html;
-use crate::output::Artifacts;
+use crate::publication::build::Artifacts;
 use crate::render::social::SocialPosts;
+use crate::text::escape_html;
 use crate::workspace::Workspace;
 
 /// How long the watcher waits for a burst of changes to end.

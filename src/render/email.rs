@@ -6,9 +6,9 @@ use minijinja::value::{Serde, Value};
 
 use crate::assemble::Edition;
 use crate::diag::Diagnostic;
-use crate::markdown::wrap;
 use crate::render::Renderer;
 use crate::render::personal::{Escape, MarkerRecipient, Personal, Recipient};
+use crate::text::markdown::wrap;
 
 /// Width of the plain-text part.
 pub const TEXT_WIDTH: usize = 72;

@@ -10,8 +10,8 @@ use rss::extension::{Extension, ExtensionMap};
 use rss::{Channel, Enclosure, Guid, Image, Item};
 
 use crate::assemble::feed::{EpisodeOut, NewsletterFeed, PodcastFeed};
-use crate::config::podcast::Person;
-use crate::media::chapters;
+use crate::workspace::config::podcast::Person;
+use crate::workspace::media::chapters;
 
 /// The Podcasting 2.0 namespace.
 pub const PODCAST_NS: &str = "https://podcastindex.org/namespace/1.0";

@@ -167,7 +167,7 @@ impl Personal {
                 Part::Hole(var) => {
                     value.clear();
                     match self.escape {
-                        Escape::Html => crate::markdown::push_escaped_html(&mut value, recipient.value(var)),
+                        Escape::Html => crate::text::push_escaped_html(&mut value, recipient.value(var)),
                         Escape::None => value.push_str(recipient.value(var)),
                     }
                     out.extend_from_slice(quoted_printable_piece(&value).as_bytes());
@@ -189,7 +189,7 @@ impl Personal {
                 Part::Hole(var) => {
                     let value = recipient.value(var);
                     match self.escape {
-                        Escape::Html => crate::markdown::push_escaped_html(&mut out, value),
+                        Escape::Html => crate::text::push_escaped_html(&mut out, value),
                         Escape::None => out.push_str(value),
                     }
                 }

@@ -22,9 +22,9 @@ use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
 
 use crate::assemble::Edition;
-use crate::config;
 use crate::diag::{Diagnostic, Severity};
 use crate::render::Renderer;
+use crate::workspace::config;
 use count::Count;
 use fit::Slot;
 

@@ -64,7 +64,7 @@ fn links_of(post: &Post) -> Vec<String> {
 
 #[test]
 fn publish_toml_knows_the_same_platforms() {
-    assert_eq!(Platform::ALL.map(Platform::id), crate::config::SOCIAL_PLATFORMS);
+    assert_eq!(Platform::ALL.map(Platform::id), crate::workspace::config::SOCIAL_PLATFORMS);
 }
 
 #[test]

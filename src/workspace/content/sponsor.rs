@@ -6,10 +6,10 @@
 use jiff::civil::Date;
 use serde::Deserialize;
 
-use crate::config::check_web_url;
-use crate::content::markdown_check::bad_links;
-use crate::content::toml_file::{Seg, TomlFile};
 use crate::diag::{Diagnostics, Severity};
+use crate::text::url::check_web_url;
+use crate::workspace::content::markdown_check::bad_links;
+use crate::workspace::content::toml_file::{Seg, TomlFile};
 
 /// The whole file.
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -11,8 +11,10 @@ use serde::Deserialize;
 
 pub use podcast::Podcast;
 
-use crate::content::toml_file::{Seg, TomlFile};
 use crate::diag::{Diagnostics, Severity};
+use crate::text::duration::Duration;
+use crate::text::url::check_web_url;
+use crate::workspace::content::toml_file::{Seg, TomlFile};
 
 /// `publish.toml`.
 #[derive(Debug, Clone, Deserialize)]
@@ -108,7 +110,7 @@ pub struct EmailConfig {
     pub max_attempts: u32,
     /// The wait before the first retry, doubled each time ("1s", "500ms").
     #[serde(default = "default_retry_backoff")]
-    pub retry_backoff: String,
+    pub retry_backoff: Duration,
     /// DKIM signing.
     pub dkim: Option<Dkim>,
 }
@@ -117,8 +119,8 @@ fn default_max_attempts() -> u32 {
     5
 }
 
-fn default_retry_backoff() -> String {
-    "1s".into()
+fn default_retry_backoff() -> Duration {
+    Duration::new("1s")
 }
 
 impl Default for EmailConfig {
@@ -181,7 +183,7 @@ pub struct Social {
 pub struct Schedule {
     /// How late a scheduled issue may still go out by itself, e.g. "6h" or "90m".
     #[serde(default = "default_max_late")]
-    pub max_late: String,
+    pub max_late: Duration,
 }
 
 impl Default for Schedule {
@@ -190,8 +192,8 @@ impl Default for Schedule {
     }
 }
 
-fn default_max_late() -> String {
-    "6h".into()
+fn default_max_late() -> Duration {
+    Duration::new("6h")
 }
 
 impl Config {
@@ -274,7 +276,7 @@ impl Config {
                 "5 is the default",
             );
         }
-        if parse_duration(&self.email.retry_backoff).is_none() {
+        if !self.email.retry_backoff.is_valid() {
             err(
                 diags,
                 &[Seg::Key("email"), Seg::Key("retry_backoff")],
@@ -282,7 +284,7 @@ impl Config {
                 "write it as \"1s\" or \"500ms\"",
             );
         }
-        if parse_duration(&self.schedule.max_late).is_none() {
+        if !self.schedule.max_late.is_valid() {
             err(
                 diags,
                 &[Seg::Key("schedule"), Seg::Key("max_late")],
@@ -371,122 +373,5 @@ impl Config {
     /// The publication's time zone (checked by `validate`; UTC if it was wrong).
     pub fn tz(&self) -> jiff::tz::TimeZone {
         jiff::tz::TimeZone::get(&self.timezone).unwrap_or(jiff::tz::TimeZone::UTC)
-    }
-}
-
-/// Accepts only absolute http(s) URLs with a host.
-pub fn check_web_url(text: &str) -> Result<url::Url, String> {
-    if text.contains(char::is_whitespace) {
-        return Err("it contains a space or line break".into());
-    }
-    let url = url::Url::parse(text).map_err(|e| e.to_string())?;
-    match url.scheme() {
-        "http" | "https" if url.host_str().is_some_and(|h| !h.is_empty()) => Ok(url),
-        "http" | "https" => Err("it has no host".into()),
-        other => Err(format!("the scheme \"{other}\" is not http or https")),
-    }
-}
-
-/// What a path segment of a published file's URL keeps as it is: RFC 3986's unreserved
-/// characters. Everything else is percent-encoded, including what a URL may hold
-/// unencoded (`+`, `;`, `=`, `(`): static hosts disagree on those (S3 reads a `+` in
-/// a path as a space), and never on `%2B`.
-const SEGMENT: &percent_encoding::AsciiSet =
-    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~');
-
-/// The public URL of a workspace file published at the same path under `base`:
-/// `media/Episode 9 – Sora.mp3` under `https://www.analyse.asia/this-week-in-asia` is
-/// `https://www.analyse.asia/this-week-in-asia/media/Episode%209%20%E2%80%93%20Sora.mp3`.
-/// Each segment of `rel` (a relative path with `/` between segments) is percent-encoded
-/// as UTF-8, so the URL is valid and a server that decodes it finds the file by its name.
-/// The base's query and fragment, if any, are dropped.
-pub fn file_url(base: &url::Url, rel: &str) -> url::Url {
-    let segments: Vec<String> =
-        rel.split('/').map(|s| percent_encoding::utf8_percent_encode(s, SEGMENT).to_string()).collect();
-    let mut url = base.clone();
-    url.set_path(&format!("{}/{}", base.path().trim_end_matches('/'), segments.join("/")));
-    url.set_query(None);
-    url.set_fragment(None);
-    url
-}
-
-/// Parses "6h", "90m", "2d", "45s", "500ms" or combinations like "1h30m".
-pub fn parse_duration(text: &str) -> Option<jiff::SignedDuration> {
-    let mut rest = text.trim();
-    if rest.is_empty() {
-        return None;
-    }
-    let mut total_ms: i64 = 0;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        let letters = rest[digits..].bytes().take_while(u8::is_ascii_alphabetic).count();
-        if digits == 0 || letters == 0 {
-            return None;
-        }
-        let n: i64 = rest[..digits].parse().ok()?;
-        let unit_ms = match &rest[digits..digits + letters] {
-            "ms" => 1,
-            "s" => 1000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            _ => return None,
-        };
-        total_ms = total_ms.checked_add(n.checked_mul(unit_ms)?)?;
-        rest = &rest[digits + letters..];
-    }
-    Some(jiff::SignedDuration::from_millis(total_ms))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations() {
-        assert_eq!(parse_duration("6h"), Some(jiff::SignedDuration::from_hours(6)));
-        assert_eq!(parse_duration("1h30m"), Some(jiff::SignedDuration::from_mins(90)));
-        assert_eq!(parse_duration("6"), None);
-        assert_eq!(parse_duration("6x"), None);
-        assert_eq!(parse_duration("250ms"), Some(jiff::SignedDuration::from_millis(250)));
-        assert_eq!(parse_duration(""), None);
-    }
-
-    #[test]
-    fn file_urls_encode_each_segment_under_the_base_path() {
-        let base = |text: &str| url::Url::parse(text).unwrap();
-        let twia = base("https://www.analyse.asia/this-week-in-asia");
-        assert_eq!(
-            file_url(&twia, "media/009.mp3").as_str(),
-            "https://www.analyse.asia/this-week-in-asia/media/009.mp3",
-            "plain names are kept as they are"
-        );
-        assert_eq!(
-            file_url(&twia, "media/Episode 9 – Sora #1 (50%).mp3").as_str(),
-            "https://www.analyse.asia/this-week-in-asia/media/Episode%209%20%E2%80%93%20Sora%20%231%20%2850%25%29.mp3"
-        );
-        assert_eq!(
-            file_url(&base("https://example.com/"), "media/封面 图.png").as_str(),
-            "https://example.com/media/%E5%B0%81%E9%9D%A2%20%E5%9B%BE.png"
-        );
-        assert_eq!(
-            file_url(&base("https://example.com/n/?utm=x#top"), "a+b?c=d&e;f/x.vtt").as_str(),
-            "https://example.com/n/a%2Bb%3Fc%3Dd%26e%3Bf/x.vtt",
-            "the base's trailing slash, query and fragment go; every reserved character is encoded"
-        );
-        for name in ["Episode 9 – Sora #1 (50%).mp3", "封面 图.png", "a+b?c=d&e;f.vtt", "%2F..%.json"] {
-            let url = file_url(&twia, &format!("media/{name}"));
-            let last = url.path_segments().and_then(|mut s| s.next_back()).unwrap();
-            assert_eq!(percent_encoding::percent_decode_str(last).decode_utf8().unwrap(), name, "{url}");
-            assert_eq!(url::Url::parse(url.as_str()).unwrap(), url, "{url} reads back as itself");
-        }
-    }
-
-    #[test]
-    fn web_urls() {
-        assert!(check_web_url("https://example.com/a").is_ok());
-        assert!(check_web_url("javascript:alert(1)").is_err());
-        assert!(check_web_url("example.com").is_err());
-        assert!(check_web_url("https://exa mple.com").is_err());
     }
 }

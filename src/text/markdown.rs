@@ -6,7 +6,7 @@
 
 use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd, html};
 
-use crate::content::markdown_check::is_followable;
+use crate::text::url::is_followable;
 
 fn parser(markdown: &str) -> Parser<'_> {
     Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH)
@@ -46,27 +46,6 @@ pub fn to_html(markdown: &str) -> String {
     let mut out = String::with_capacity(markdown.len() * 5 / 4);
     html::push_html(&mut out, events);
     out.trim_end().to_string()
-}
-
-/// Appends `text` to `out` escaped for HTML text and attribute values.
-pub fn push_escaped_html(out: &mut String, text: &str) {
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-}
-
-/// `text` escaped for HTML text and attribute values.
-pub fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    push_escaped_html(&mut out, text);
-    out
 }
 
 /// The links of a plain-text email, numbered in order of first appearance.

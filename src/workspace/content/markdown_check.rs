@@ -3,6 +3,8 @@
 
 use pulldown_cmark::{Event, Parser, Tag};
 
+use crate::text::url::is_followable;
+
 /// The link targets in `markdown` that are not http(s) or mailto addresses.
 pub fn bad_links(markdown: &str) -> Vec<String> {
     Parser::new(markdown)
@@ -14,13 +16,6 @@ pub fn bad_links(markdown: &str) -> Vec<String> {
         })
         .filter(|url| !is_followable(url))
         .collect()
-}
-
-/// An absolute http(s) URL or a mailto: address.
-pub fn is_followable(url: &str) -> bool {
-    let lower = url.trim_start().to_ascii_lowercase();
-    (lower.starts_with("https://") || lower.starts_with("http://") || lower.starts_with("mailto:"))
-        && (lower.starts_with("mailto:") || crate::config::check_web_url(url).is_ok())
 }
 
 #[cfg(test)]

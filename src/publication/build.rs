@@ -14,12 +14,13 @@ use crate::deliver::message::Envelope;
 use crate::deliver::token::Secret;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::fsutil::write_atomic;
-use crate::media::Source;
 use crate::render::email::{self, EmailBody, GMAIL_CLIP_BYTES};
 use crate::render::personal::Recipient;
 use crate::render::social::{self, SocialPosts};
 use crate::render::{Renderer, feed, web};
+use crate::text::plural;
 use crate::workspace::Workspace;
+use crate::workspace::media::Source;
 
 /// Above this, a warning: Gmail clips at 102 KB and tracking and links add up.
 const EMAIL_WARN_BYTES: usize = 80 * 1024;
@@ -214,13 +215,9 @@ fn archive_page(ws: &Workspace, renderer: &Renderer) -> Result<String, Diagnosti
             summary: i
                 .preheader
                 .clone()
-                .unwrap_or_else(|| assemble::shorten(&crate::markdown::to_plain(&i.intro), 200)),
+                .unwrap_or_else(|| assemble::shorten(&crate::text::markdown::to_plain(&i.intro), 200)),
         })
         .collect();
     let publication = context! { name => &config.name, description => &config.description, base_url => config.base(), language => &config.language };
     renderer.render("archive.html", context! { publication => publication, issues => Value::from(Serde(&entries)) })
-}
-
-pub fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
 }

@@ -7,14 +7,14 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::config::podcast::{Person, check_persons};
-use crate::content::has_line_break;
-use crate::content::markdown_check::bad_links;
-use crate::content::toml_file::{Seg, TomlFile};
 use crate::diag::{Diagnostics, Severity, SourceFile, nearest};
-use crate::media::chapters::{self, Problem};
-use crate::media::transcript::{self, Kind};
-use crate::media::{self, Source, audio};
+use crate::workspace::config::podcast::{Person, check_persons};
+use crate::workspace::content::has_line_break;
+use crate::workspace::content::markdown_check::bad_links;
+use crate::workspace::content::toml_file::{Seg, TomlFile};
+use crate::workspace::media::chapters::{self, Problem};
+use crate::workspace::media::transcript::{self, Kind};
+use crate::workspace::media::{self, Source, audio};
 
 /// `[episode]` as written.
 #[derive(Debug, Clone, Deserialize)]

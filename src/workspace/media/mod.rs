@@ -9,7 +9,7 @@ pub mod transcript;
 
 use std::path::{Component, Path, PathBuf};
 
-use crate::config::{check_web_url, file_url};
+use crate::text::url::{check_web_url, file_url};
 
 /// Where a media reference in a TOML file points.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]

@@ -5,10 +5,10 @@ pub mod feed;
 
 use serde::Serialize;
 
-use crate::config::Config;
-use crate::content::issue::{Issue, Recommendation};
-use crate::content::sponsor::Sponsors;
-use crate::markdown::{self, LinkRefs};
+use crate::text::markdown::{self, LinkRefs};
+use crate::workspace::config::Config;
+use crate::workspace::content::issue::{Issue, Recommendation};
+use crate::workspace::content::sponsor::Sponsors;
 
 /// Markdown rendered three ways.
 #[derive(Debug, Clone, Serialize)]

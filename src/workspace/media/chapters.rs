@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::config::check_web_url;
+use crate::text::url::check_web_url;
 
 /// The MIME type the `podcast:chapters` tag declares.
 pub const MIME: &str = "application/json+chapters";

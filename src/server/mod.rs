@@ -182,7 +182,7 @@ async fn unsubscribe_page(State(state): State<Arc<AppState>>, Query(q): Query<To
         Err(e) => return unavailable(e),
     };
     let token = q.t.unwrap_or_default();
-    let name = crate::markdown::escape_html(&state.publication);
+    let name = crate::text::escape_html(&state.publication);
     // The form posts to a relative URL: the same path, behind a proxy that
     // keeps the prefix or strips it.
     let token = url::form_urlencoded::byte_serialize(token.trim().as_bytes()).collect::<String>();
@@ -193,8 +193,8 @@ async fn unsubscribe_page(State(state): State<Arc<AppState>>, Query(q): Query<To
 <input type="hidden" name="confirm" value="page">
 <button type="submit">Unsubscribe</button>
 </form>"#,
-        email = crate::markdown::escape_html(&email),
-        token = crate::markdown::escape_html(&token),
+        email = crate::text::escape_html(&email),
+        token = crate::text::escape_html(&token),
     );
     let page = page(&format!("Unsubscribe from {}", state.publication), &body);
     ([(header::CACHE_CONTROL, "no-store")], Html(page)).into_response()
@@ -246,10 +246,10 @@ async fn unsubscribe(
     .await;
     match recorded.map_err(anyhow::Error::from).and_then(|r| r) {
         Ok(()) if source == "page" => {
-            let name = crate::markdown::escape_html(&state.publication);
+            let name = crate::text::escape_html(&state.publication);
             let body = format!(
                 "<h1>You are unsubscribed</h1><p>{} will get no more issues of {name}.</p>",
-                crate::markdown::escape_html(&email)
+                crate::text::escape_html(&email)
             );
             Html(page("Unsubscribed", &body)).into_response()
         }
@@ -264,7 +264,7 @@ fn bad_token(publication: &str) -> Response {
         "<h1>This unsubscribe link is broken</h1>\
          <p>It may have been cut short when it was copied. Use the unsubscribe link at the end of \
          an issue of {} (copy it whole), or reply to any issue and ask to be taken off the list.</p>",
-        crate::markdown::escape_html(publication)
+        crate::text::escape_html(publication)
     );
     (StatusCode::BAD_REQUEST, [(header::CACHE_CONTROL, "no-store")], Html(page("Broken unsubscribe link", &body)))
         .into_response()
@@ -286,6 +286,6 @@ fn page(title: &str, body: &str) -> String {
 {body}
 </body></html>
 "#,
-        title = crate::markdown::escape_html(title)
+        title = crate::text::escape_html(title)
     )
 }

@@ -3,7 +3,7 @@
 
 use std::ops::Range;
 
-use crate::media::Source;
+use crate::workspace::media::Source;
 
 /// The two timed formats podcast apps show as captions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,10 +7,11 @@ use std::path::Path;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use crate::config::{Config, check_web_url};
-use crate::content::toml_file::{Seg, TomlFile};
 use crate::diag::{Diagnostics, Severity, nearest};
-use crate::media::{self, Source};
+use crate::text::url::check_web_url;
+use crate::workspace::config::Config;
+use crate::workspace::content::toml_file::{Seg, TomlFile};
+use crate::workspace::media::{self, Source};
 
 /// `[podcast]`.
 #[derive(Debug, Clone, Deserialize)]
@@ -283,7 +284,7 @@ impl Podcast {
             );
         }
         let title = self.title(config);
-        if title.trim().is_empty() || crate::content::has_line_break(title) {
+        if title.trim().is_empty() || crate::workspace::content::has_line_break(title) {
             let title_at = at("title");
             let path: &[Seg] = if self.title.is_some() { &title_at } else { &[Seg::Key("name")] };
             err(diags, path, "the podcast needs a one-line title".into(), "write title = \"…\" under [podcast]".into());
@@ -405,7 +406,7 @@ pub fn check_persons(persons: &[Person], parent: &[Seg], file: &TomlFile, diags:
             p
         };
         let name = person.name.trim();
-        if name.is_empty() || name.chars().count() > 128 || crate::content::has_line_break(name) {
+        if name.is_empty() || name.chars().count() > 128 || crate::workspace::content::has_line_break(name) {
             diags.push(
                 file.diag_at(Severity::Error, &path("name"), "a person's name must be one line of 1 to 128 characters")
                     .with_hint("write their full name or alias"),

@@ -9,8 +9,8 @@ use std::path::Path;
 use jiff::Timestamp;
 use serde_yaml_ng::Value;
 
-use crate::config::check_web_url;
 use crate::diag::{Diagnostic, Diagnostics, Severity, SourceFile};
+use crate::text::url::check_web_url;
 
 /// A checked link record: it has a title and a web address.
 #[derive(Debug, Clone)]

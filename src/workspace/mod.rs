@@ -3,17 +3,21 @@
 //! [`Workspace::load`] reads and checks everything once; later stages only
 //! look at the typed values it holds.
 
+pub mod config;
+pub mod content;
+pub mod media;
+
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
-use crate::config::Config;
-use crate::content::issue::{Issue, IssueFile};
-use crate::content::sponsor::{Sponsors, SponsorsFile};
-use crate::content::toml_file::{Seg, TomlFile};
 use crate::diag::{Diagnostic, Diagnostics, Severity, SourceFile};
-use crate::media::Source;
+use crate::workspace::config::Config;
+use crate::workspace::content::issue::{Issue, IssueFile};
+use crate::workspace::content::sponsor::{Sponsors, SponsorsFile};
+use crate::workspace::content::toml_file::{Seg, TomlFile};
+use crate::workspace::media::Source;
 
 /// An issue file found in `issues/`, checked or not.
 #[derive(Debug)]
@@ -118,9 +122,23 @@ impl Workspace {
         })
     }
 
-    /// The settings; an error when `publish.toml` has mistakes.
+    /// The settings as far as they could be read (an error when `publish.toml`
+    /// is not valid TOML or has unknown keys): enough to start an issue file.
     pub fn config(&self) -> Result<&Config> {
         self.config.as_ref().context("publish.toml has errors: run `publish check`")
+    }
+
+    /// The settings, when `publish.toml` has no error at all: what sending and
+    /// scheduling act on (a duration that did not parse never becomes a default).
+    pub fn checked_config(&self) -> Result<&Config> {
+        let errors = self.diags.items.iter().filter(|d| d.is_error() && d.file == "publish.toml").count();
+        anyhow::ensure!(
+            errors == 0,
+            "publish.toml has {errors} error{}: run `publish check` and fix {} first",
+            crate::text::plural(errors),
+            if errors == 1 { "it" } else { "them" }
+        );
+        self.config()
     }
 
     /// The valid issues, newest first.

@@ -6,14 +6,14 @@ use jiff::Timestamp;
 use jiff::civil::Date;
 use serde::Deserialize;
 
-use crate::config::check_web_url;
-use crate::content::episode::{Episode, EpisodeFile};
-use crate::content::has_line_break;
-use crate::content::markdown_check::bad_links;
-use crate::content::sponsor::{SponsorChoice, Sponsors, date_of};
-use crate::content::toml_file::{Seg, TomlFile};
 use crate::diag::{Diagnostics, Severity, nearest};
-use crate::media::Source;
+use crate::text::url::check_web_url;
+use crate::workspace::content::episode::{Episode, EpisodeFile};
+use crate::workspace::content::has_line_break;
+use crate::workspace::content::markdown_check::bad_links;
+use crate::workspace::content::sponsor::{SponsorChoice, Sponsors, date_of};
+use crate::workspace::content::toml_file::{Seg, TomlFile};
+use crate::workspace::media::Source;
 
 /// The title `publish new` writes, for the publisher to replace (`check` warns while it is there).
 pub const TITLE_PLACEHOLDER: &str = "TODO: this issue's title";
