@@ -158,10 +158,6 @@ impl Diagnostics {
         self.items.iter().filter(|d| d.is_error()).count()
     }
 
-    pub fn warning_count(&self) -> usize {
-        self.items.len() - self.error_count()
-    }
-
     /// Prints every diagnostic to stderr, errors and warnings alike.
     pub fn print(&self) {
         for d in &self.items {

@@ -4,7 +4,14 @@
 
 use jiff::{SignedDuration, Timestamp};
 
-use crate::deliver::store::IssueCounts;
+/// What the send ledger says of an issue, as far as the schedule cares.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Progress {
+    /// A send of it has begun.
+    pub started: bool,
+    pub pending: u64,
+    pub failed: u64,
+}
 
 /// Where a scheduled issue stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,10 +48,9 @@ impl State {
     }
 }
 
-/// The state of an issue due at `send_at`, given the ledger's counts.
-pub fn state(send_at: Timestamp, now: Timestamp, max_late: SignedDuration, counts: &IssueCounts) -> State {
-    let started = counts.started_at.is_some();
-    if started {
+/// The state of an issue due at `send_at`, given where its send stands.
+pub fn state(send_at: Timestamp, now: Timestamp, max_late: SignedDuration, counts: Progress) -> State {
+    if counts.started {
         return if counts.pending > 0 {
             State::Sending
         } else if counts.failed > 0 {
@@ -74,19 +80,19 @@ mod tests {
     fn before_at_and_long_after_send_at() {
         let send_at = at("2024-03-01T01:00:00Z");
         let six_hours = SignedDuration::from_hours(6);
-        let fresh = IssueCounts::default();
-        assert_eq!(state(send_at, at("2024-03-01T00:59:59Z"), six_hours, &fresh), State::Scheduled);
-        assert_eq!(state(send_at, at("2024-03-01T01:00:00Z"), six_hours, &fresh), State::Due);
-        assert_eq!(state(send_at, at("2024-03-01T07:00:00Z"), six_hours, &fresh), State::Due);
-        assert_eq!(state(send_at, at("2024-03-01T07:00:01Z"), six_hours, &fresh), State::Stale);
-        let half = IssueCounts { started_at: Some("x".into()), sent: 5, pending: 5, ..Default::default() };
+        let fresh = Progress::default();
+        assert_eq!(state(send_at, at("2024-03-01T00:59:59Z"), six_hours, fresh), State::Scheduled);
+        assert_eq!(state(send_at, at("2024-03-01T01:00:00Z"), six_hours, fresh), State::Due);
+        assert_eq!(state(send_at, at("2024-03-01T07:00:00Z"), six_hours, fresh), State::Due);
+        assert_eq!(state(send_at, at("2024-03-01T07:00:01Z"), six_hours, fresh), State::Stale);
+        let half = Progress { started: true, pending: 5, failed: 0 };
         assert_eq!(
-            state(send_at, at("2024-03-09T00:00:00Z"), six_hours, &half),
+            state(send_at, at("2024-03-09T00:00:00Z"), six_hours, half),
             State::Sending,
             "a started send is resumed however late"
         );
-        let done = IssueCounts { started_at: Some("x".into()), sent: 10, ..Default::default() };
-        assert_eq!(state(send_at, at("2024-03-01T02:00:00Z"), six_hours, &done), State::Sent);
+        let done = Progress { started: true, pending: 0, failed: 0 };
+        assert_eq!(state(send_at, at("2024-03-01T02:00:00Z"), six_hours, done), State::Sent);
         assert!(!State::Sent.cron_sends() && !State::Stale.cron_sends() && State::Due.cron_sends());
     }
 }

@@ -51,7 +51,7 @@ impl Lock {
             }
         }
         let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
-        let started = jiff::Timestamp::now().strftime("%Y-%m-%d %H:%M:%S UTC");
+        let started = crate::clock::now()?.strftime("%Y-%m-%d %H:%M:%S UTC");
         let info = format!(
             "pid {} on {} since {started} ({what})",
             std::process::id(),

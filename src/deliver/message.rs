@@ -16,7 +16,7 @@ use crate::workspace::config::Config;
 
 /// What is the same in every message of one issue.
 #[derive(Debug, Clone)]
-pub struct Envelope {
+pub struct IssueHeaders {
     pub from: Mailbox,
     pub reply_to: Option<Mailbox>,
     pub subject: String,
@@ -31,9 +31,9 @@ pub struct Envelope {
     pub test: bool,
 }
 
-impl Envelope {
+impl IssueHeaders {
     /// The envelope of issue `number`, from the publication's settings.
-    pub fn new(config: &Config, number: u32, subject: &str) -> Result<Envelope> {
+    pub fn new(config: &Config, number: u32, subject: &str) -> Result<IssueHeaders> {
         let address: lettre::Address = config.sender.email.parse().with_context(|| {
             format!("publish.toml: sender.email \"{}\" is not an email address", config.sender.email)
         })?;
@@ -58,7 +58,7 @@ impl Envelope {
             Some(id) => id.trim_matches(['<', '>']).to_string(),
             None => format!("{}.{domain}", if list_name.is_empty() { "newsletter" } else { &list_name }),
         };
-        Ok(Envelope {
+        Ok(IssueHeaders {
             from: Mailbox::new(Some(config.sender.name.clone()), address),
             reply_to,
             subject: subject.to_string(),

@@ -20,7 +20,7 @@ use lettre::transport::smtp::extension::ClientId;
 use tokio::sync::{Mutex, mpsc, oneshot};
 
 use crate::deliver::dkim::Signer;
-use crate::deliver::message::Envelope as Letter;
+use crate::deliver::message::IssueHeaders;
 use crate::deliver::smtp::{Connection, SendError};
 use crate::deliver::store::{Outcome, Store, Subscriber};
 use crate::deliver::token::Secret;
@@ -33,7 +33,7 @@ const PAGE: usize = 500;
 
 /// Everything that makes one recipient's message.
 pub struct MessageFactory {
-    pub letter: Letter,
+    pub headers: IssueHeaders,
     pub body: EmailBody,
     pub secret: Secret,
     pub signer: Option<Signer>,
@@ -44,12 +44,12 @@ impl MessageFactory {
     /// The finished bytes and SMTP envelope for `subscriber`.
     pub fn build(&self, subscriber: &Subscriber) -> Result<(Vec<u8>, lettre::address::Envelope)> {
         let recipient = Recipient {
-            unsubscribe_url: self.letter.unsubscribe_url(&self.secret, subscriber.id, &subscriber.email),
+            unsubscribe_url: self.headers.unsubscribe_url(&self.secret, subscriber.id, &subscriber.email),
             email: subscriber.email.clone(),
             name: subscriber.name.clone(),
             fields: subscriber.fields.clone(),
         };
-        let mut message = self.letter.message(&self.body, &recipient, self.date)?;
+        let mut message = self.headers.message(&self.body, &recipient, self.date)?;
         if let Some(signer) = &self.signer {
             signer.sign(&mut message);
         }
@@ -127,7 +127,7 @@ pub fn run(
     let feeder_dir = state_dir.to_path_buf();
     let feeder = std::thread::Builder::new().name("feeder".into()).spawn(move || feed(&feeder_dir, issue, job_tx))?;
 
-    let hello = ClientId::Domain(factory.letter.domain.clone());
+    let hello = ClientId::Domain(factory.headers.domain.clone());
     let shared = Arc::new(Shared {
         throttle: Throttle::new(options.rate_per_sec),
         breaker: Breaker::default(),
@@ -200,7 +200,7 @@ fn ledger_loop(state_dir: &Path, issue: u32, acks: std::sync::mpsc::Receiver<Ack
         }
         let rows: Vec<(i64, u32, Outcome)> =
             batch.iter().map(|a| (a.subscriber, a.attempts, a.outcome.clone())).collect();
-        let now = jiff::Timestamp::now().to_string();
+        let now = crate::clock::now()?.to_string();
         let result = store.record(issue, &rows, &now).map_err(|e| format!("{e:#}"));
         for ack in batch {
             let _ = ack.done.send(result.clone());
@@ -361,7 +361,7 @@ async fn deliver(
 /// Sends one message now, outside any ledger (`publish test`); the server's reply.
 pub fn send_one(factory: &MessageFactory, transport: &Transport, subscriber: &Subscriber) -> Result<String> {
     let (bytes, envelope) = factory.build(subscriber)?;
-    let hello = ClientId::Domain(factory.letter.domain.clone());
+    let hello = ClientId::Domain(factory.headers.domain.clone());
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let mut conn = None;

@@ -23,7 +23,7 @@ use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use axum::Router;
@@ -39,10 +39,9 @@ use tokio::sync::watch;
 
 use crate::deliver::token::Secret;
 use crate::diag::Diagnostic;
-use crate::publication::build::Artifacts;
+use crate::publication::Publication;
 use crate::render::social::SocialPosts;
 use crate::text::escape_html;
-use crate::workspace::Workspace;
 
 /// How long the watcher waits for a burst of changes to end.
 const DEBOUNCE: Duration = Duration::from_millis(200);
@@ -83,30 +82,22 @@ struct AppState {
 /// Renders issue `number` (default: the newest) of the publication at `root`.
 fn render(root: &Path, number: Option<u32>, version: u64) -> Snapshot {
     let mut snapshot = Snapshot { version, number, ..Snapshot::default() };
-    let ws = match Workspace::load(root) {
-        Ok(ws) => ws,
+    let publication = match Publication::load(root) {
+        Ok(p) => p,
         Err(e) => {
             snapshot.errors = Some(format!("{e:#}"));
             return snapshot;
         }
     };
+    let ws = publication.workspace();
     let Some(number) = number.or_else(|| ws.issues.keys().next_back().copied()) else {
         snapshot.errors = Some("there are no issues in issues/ yet: run `publish new`".into());
         return snapshot;
     };
     snapshot.number = Some(number);
     snapshot.issues = ws.issues.keys().copied().collect();
-    let entry_file = ws.issues.get(&number).map(|e| e.file.as_str());
-    let (errors, warnings): (Vec<&Diagnostic>, Vec<&Diagnostic>) = ws
-        .diags
-        .items
-        .iter()
-        .filter(|d| {
-            matches!(d.file.as_str(), "publish.toml" | "sponsors.toml")
-                || d.file.starts_with("templates/")
-                || Some(d.file.as_str()) == entry_file
-        })
-        .partition(|d| d.is_error());
+    let (errors, warnings): (Vec<&Diagnostic>, Vec<&Diagnostic>) =
+        publication.diagnostics(Some(number)).partition(|d| d.is_error());
     snapshot.warnings = warnings.iter().map(|d| format!("{d}\n")).collect::<Vec<_>>().join("\n");
     if !errors.is_empty() {
         snapshot.errors = Some(errors.iter().map(|d| format!("{d}\n")).collect::<Vec<_>>().join("\n"));
@@ -119,8 +110,7 @@ fn render(root: &Path, number: Option<u32>, version: u64) -> Snapshot {
     // A fixed key: preview must not create the publication's secret, and its
     // unsubscribe links are never followed.
     let secret = Secret::from_bytes(b"masthead preview: not a real secret");
-    let now = crate::clock::now().map_or_else(|_| SystemTime::now(), SystemTime::from);
-    match Artifacts::render(&ws, number, &secret, now) {
+    match publication.render(number, &secret) {
         Ok(artifacts) => {
             snapshot.title = artifacts.edition.subject.clone();
             snapshot.web_url = artifacts.social.web_url.clone();
@@ -347,8 +337,7 @@ async fn send_test(State(state): State<Arc<AppState>>, headers: axum::http::Head
     let root = state.root.clone();
     let result = tokio::task::spawn_blocking(move || {
         let number = number.ok_or_else(|| anyhow::anyhow!("no issue renders: fix the errors first"))?;
-        let ws = crate::workspace::Workspace::load(&root)?;
-        crate::cmd::test::send_test(&ws, number, None)
+        Publication::load(&root)?.send_test(number, None)
     })
     .await;
     match result {

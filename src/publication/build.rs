@@ -10,7 +10,7 @@ use minijinja::value::{Serde, Value};
 use serde::Serialize;
 
 use crate::assemble::{self, Edition};
-use crate::deliver::message::Envelope;
+use crate::deliver::message::IssueHeaders;
 use crate::deliver::token::Secret;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
 use crate::fsutil::write_atomic;
@@ -18,7 +18,6 @@ use crate::render::email::{self, EmailBody, GMAIL_CLIP_BYTES};
 use crate::render::personal::Recipient;
 use crate::render::social::{self, SocialPosts};
 use crate::render::{Renderer, feed, web};
-use crate::text::plural;
 use crate::workspace::Workspace;
 use crate::workspace::media::Source;
 
@@ -29,7 +28,7 @@ const EMAIL_WARN_BYTES: usize = 80 * 1024;
 pub struct Artifacts {
     pub edition: Edition,
     pub email: EmailBody,
-    pub envelope: Envelope,
+    pub headers: IssueHeaders,
     /// Every platform's posts (also in `files`, as `N/social/*.txt` and `N/social.json`).
     pub social: SocialPosts,
     pub files: Vec<(PathBuf, Vec<u8>)>,
@@ -48,34 +47,6 @@ struct ArchiveEntry {
     date_display: String,
     url: String,
     summary: String,
-}
-
-/// Checks the files issue `number` depends on; prints every problem; fails on errors.
-pub fn check_issue(ws: &Workspace, number: u32) -> Result<()> {
-    let entry_file = ws.issues.get(&number).map(|e| e.file.as_str());
-    let relevant = |d: &&Diagnostic| {
-        matches!(d.file.as_str(), "publish.toml" | "sponsors.toml")
-            || d.file.starts_with("templates/")
-            || Some(d.file.as_str()) == entry_file
-    };
-    let shown: Vec<&Diagnostic> = ws.diags.items.iter().filter(relevant).collect();
-    for d in &shown {
-        eprintln!("{d}\n");
-    }
-    let errors = shown.iter().filter(|d| d.is_error()).count();
-    if errors > 0 {
-        anyhow::bail!(
-            "{errors} error{} found: nothing was written (run `publish check {number}` after fixing)",
-            plural(errors)
-        );
-    }
-    for (other, entry) in ws.issues.iter().filter(|(n, e)| **n != number && e.issue.is_none()) {
-        let left_out = format!("issue {other} has errors, so it is left out of the feeds and the archive");
-        let d = Diagnostic::file(Severity::Warning, &entry.file, left_out)
-            .with_hint(format!("run `publish check {other}`"));
-        eprintln!("{d}\n");
-    }
-    ws.issue(number).map(|_| ())
 }
 
 impl Artifacts {
@@ -100,7 +71,7 @@ impl Artifacts {
             .podcast
             .as_ref()
             .map(|podcast| feed::podcast(&assemble::feed::podcast(config, podcast, ws.valid_issues(), now_ts)));
-        let envelope = Envelope::new(config, number, &edition.subject)
+        let headers = IssueHeaders::new(config, number, &edition.subject)
             .map_err(|e| fail(Diagnostic::file(Severity::Error, "publish.toml", e.to_string())))?;
 
         let mut warnings = Vec::new();
@@ -121,9 +92,9 @@ impl Artifacts {
         }
         let mut sample = Recipient::sample();
         // The sample is no subscriber: row 0 never exists, so its link unsubscribes nobody.
-        sample.unsubscribe_url = envelope.unsubscribe_url(secret, 0, &sample.email);
+        sample.unsubscribe_url = headers.unsubscribe_url(secret, 0, &sample.email);
         let (html, text) = email.fill(&sample);
-        let eml = envelope
+        let eml = headers
             .message(&email, &sample, now)
             .map_err(|e| fail(Diagnostic::file(Severity::Error, &issue.file, format!("{e:#}"))))?
             .formatted();
@@ -162,7 +133,7 @@ impl Artifacts {
         local.sort();
         local.dedup();
         let media = local.into_iter().map(|rel| (ws.root.join(&rel), PathBuf::from(rel))).collect();
-        Ok(Artifacts { edition, email, envelope, social, files, media, warnings })
+        Ok(Artifacts { edition, email, headers, social, files, media, warnings })
     }
 
     /// Writes every file under `out`, each atomically.

@@ -1,3 +1,167 @@
-//! The publication as one value: load it, check it, build an issue, send it.
+//! The publication as one value, and every workflow a command, the preview or
+//! the server runs on it: load → check → build (in memory) → write → send.
+//!
+//! ```text
+//! let publication = Publication::load(root)?;
+//! let built = publication.build(9)?;   // checked and rendered, nothing written yet
+//! built.write()?;
+//! publication.send(9, Mode::Cron, &mut |_| Ok(true))?;
+//! ```
+//!
+//! The rooms below it do one stage each (workspace, assemble, render, deliver,
+//! schedule); this is the only place that knows their order.
 
+pub mod audience;
 pub mod build;
+pub mod cron;
+pub mod send;
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Result, bail};
+
+use crate::deliver::token::Secret;
+use crate::diag::{Diagnostic, Diagnostics, Severity};
+use crate::render::Renderer;
+use crate::text::plural;
+use crate::workspace::Workspace;
+
+pub use build::Artifacts;
+pub use send::{Mode, Sent};
+
+/// A publication on disk, loaded and checked once.
+pub struct Publication {
+    ws: Workspace,
+}
+
+/// What `check` found, for the caller to print.
+pub struct Checked {
+    pub diagnostics: Vec<Diagnostic>,
+    /// "the workspace" or "issue 9".
+    pub scope: String,
+}
+
+impl Checked {
+    pub fn errors(&self) -> usize {
+        self.diagnostics.iter().filter(|d| d.is_error()).count()
+    }
+
+    pub fn warnings(&self) -> usize {
+        self.diagnostics.len() - self.errors()
+    }
+
+    /// "issue 9: 2 errors, 1 warning" or "the workspace: no errors, 2 warnings".
+    pub fn summary(&self) -> String {
+        let (errors, warnings) = (self.errors(), self.warnings());
+        match errors {
+            0 => format!("{}: no errors, {warnings} warning{}", self.scope, plural(warnings)),
+            _ => format!("{}: {errors} error{}, {warnings} warning{}", self.scope, plural(errors), plural(warnings)),
+        }
+    }
+}
+
+/// Issue `number`, rendered in memory: [`Built::write`] puts it in `out/`.
+pub struct Built {
+    pub artifacts: Artifacts,
+    pub out_dir: PathBuf,
+}
+
+impl Built {
+    /// Writes every file, each atomically (an error leaves the others as they were).
+    pub fn write(&self) -> Result<()> {
+        self.artifacts.write(&self.out_dir)
+    }
+
+    /// How many files [`Built::write`] writes or copies.
+    pub fn file_count(&self) -> usize {
+        self.artifacts.files.len() + self.artifacts.media.len()
+    }
+}
+
+impl Publication {
+    /// Reads and checks the publication at `root` (see [`Workspace::load`]).
+    pub fn load(root: &Path) -> Result<Publication> {
+        Ok(Publication { ws: Workspace::load(root)? })
+    }
+
+    pub fn workspace(&self) -> &Workspace {
+        &self.ws
+    }
+
+    /// The diagnostics that matter for issue `number` (every one when `None`):
+    /// the publication's own files and that issue's file, not other issues'.
+    pub fn diagnostics(&self, number: Option<u32>) -> impl Iterator<Item = &Diagnostic> {
+        let file = number.and_then(|n| self.ws.issues.get(&n)).map(|e| e.file.as_str());
+        self.ws
+            .diags
+            .items
+            .iter()
+            .filter(move |d| number.is_none() || !d.file.starts_with("issues/") || Some(d.file.as_str()) == file)
+    }
+
+    /// Every problem in the workspace (or with issue `number`), templates included.
+    pub fn check(&self, number: Option<u32>) -> Result<Checked> {
+        if let Some(n) = number {
+            self.ws.entry(n)?;
+        }
+        let mut diagnostics: Vec<Diagnostic> = self.diagnostics(number).cloned().collect();
+        diagnostics.extend(Renderer::new(&self.ws.templates).check());
+        let scope = number.map_or("the workspace".to_string(), |n| format!("issue {n}"));
+        Ok(Checked { diagnostics, scope })
+    }
+
+    /// Renders issue `number` in memory, links signed with `secret`: the one
+    /// rendering `build`, `send`, the dry run and the preview share.
+    pub fn render(&self, number: u32, secret: &Secret) -> Result<Artifacts, Diagnostics> {
+        let now = crate::clock::now().map_err(|e| Diagnostics {
+            items: vec![Diagnostic::file(Severity::Error, "PUBLISH_NOW", format!("{e:#}"))],
+        })?;
+        Artifacts::render(&self.ws, number, secret, crate::clock::system(now))
+    }
+
+    /// Checks issue `number` (printing what `check N` would), then renders it
+    /// in memory. Fails, with everything printed, when anything is wrong:
+    /// then nothing is written.
+    pub fn build(&self, number: u32) -> Result<Built> {
+        self.checked(number)?;
+        let secret = Secret::load_or_create(&self.ws.state_dir())?;
+        self.build_with(number, &secret)
+    }
+
+    fn build_with(&self, number: u32, secret: &Secret) -> Result<Built> {
+        let artifacts = match self.render(number, secret) {
+            Ok(a) => a,
+            Err(diags) => {
+                diags.print();
+                bail!("issue {number} did not render: nothing was written");
+            }
+        };
+        for w in &artifacts.warnings {
+            eprintln!("{w}\n");
+        }
+        Ok(Built { artifacts, out_dir: self.ws.out_dir() })
+    }
+
+    /// Prints the diagnostics that matter for issue `number`; fails on errors.
+    fn checked(&self, number: u32) -> Result<()> {
+        self.ws.entry(number)?;
+        let shown: Vec<&Diagnostic> = self.diagnostics(Some(number)).collect();
+        for d in &shown {
+            eprintln!("{d}\n");
+        }
+        let errors = shown.iter().filter(|d| d.is_error()).count();
+        if errors > 0 {
+            bail!(
+                "{errors} error{} found: nothing was written (run `publish check {number}` after fixing)",
+                plural(errors)
+            );
+        }
+        for (other, entry) in self.ws.issues.iter().filter(|(n, e)| **n != number && e.issue.is_none()) {
+            let left_out = format!("issue {other} has errors, so it is left out of the feeds and the archive");
+            let d = Diagnostic::file(Severity::Warning, &entry.file, left_out)
+                .with_hint(format!("run `publish check {other}`"));
+            eprintln!("{d}\n");
+        }
+        self.ws.issue(number).map(|_| ())
+    }
+}

@@ -1,0 +1,138 @@
+//! Scheduled sending: which issues are due (`publish schedule`), and sending
+//! them (`publish cron`), resuming interrupted sends.
+
+use anyhow::Result;
+use jiff::Timestamp;
+
+use crate::deliver::lock::{Lock, TryLock};
+use crate::deliver::store::{IssueCounts, Store};
+use crate::publication::Publication;
+use crate::publication::send::{Mode, SendReport, Sent};
+use crate::schedule::{self, Progress, State};
+
+/// What one `publish cron` run did.
+#[derive(Default)]
+pub struct CronReport {
+    /// The sends it made, in order.
+    pub sends: Vec<SendReport>,
+    /// What a person should hear of (cron mails what a job prints).
+    pub notes: Vec<String>,
+    /// A scheduled issue's file has errors, so it cannot go when due.
+    pub unsendable: bool,
+}
+
+/// One scheduled issue.
+pub struct Scheduled {
+    pub issue: u32,
+    pub title: String,
+    /// The send time in the publication's time zone.
+    pub when: String,
+    pub state: State,
+    pub counts: IssueCounts,
+}
+
+impl std::fmt::Display for Scheduled {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let c = &self.counts;
+        let detail = match self.state {
+            State::Sending => format!(" ({} of {} sent)", c.sent, c.sent + c.pending + c.failed),
+            State::Failed => format!(" ({} failed: `publish status {}`)", c.failed, self.issue),
+            State::Stale => format!(" (send it by hand: `publish issue {}`)", self.issue),
+            _ => String::new(),
+        };
+        write!(f, "#{:<4} {:<28} {}{detail}  {}", self.issue, self.when, self.state.as_str(), self.title)
+    }
+}
+
+fn progress(counts: &IssueCounts) -> Progress {
+    Progress { started: counts.started_at.is_some(), pending: counts.pending, failed: counts.failed }
+}
+
+impl Publication {
+    /// Every issue with a `send_at`, newest first, and its state at `now`.
+    pub fn schedule(&self, now: Timestamp) -> Result<Vec<Scheduled>> {
+        let config = self.ws.checked_config()?;
+        let max_late = config.schedule.max_late.get();
+        let store = Store::open(&self.ws.state_dir())?;
+        let mut rows = Vec::new();
+        for issue in self.ws.valid_issues() {
+            let Some(send_at) = issue.send_at else { continue };
+            let counts = store.counts(issue.number)?;
+            rows.push(Scheduled {
+                issue: issue.number,
+                title: issue.title.clone(),
+                when: send_at.to_zoned(config.tz()).strftime("%a %Y-%m-%d %H:%M %Z").to_string(),
+                state: schedule::state(send_at, now, max_late, progress(&counts)),
+                counts,
+            });
+        }
+        Ok(rows)
+    }
+
+    /// Sends every issue due at `now` and resumes interrupted ones. A second
+    /// run while one is busy does nothing. A send that stops ends the run with
+    /// its error, after the sends before it are reported.
+    pub fn cron(&self, now: Timestamp) -> Result<(CronReport, Option<anyhow::Error>)> {
+        let mut report = CronReport::default();
+        let _lock = match Lock::try_acquire(&self.ws.state_dir(), "cron", "publish cron")? {
+            TryLock::Acquired(lock) => lock,
+            // Another `publish cron` is at work: this one has nothing to do.
+            TryLock::Held(_) => return Ok((report, None)),
+        };
+        let config = self.ws.checked_config()?;
+        // A scheduled issue with errors in its file is due and cannot go: say so.
+        for entry in self.ws.issues.values().filter(|e| e.issue.is_none()) {
+            if std::fs::read_to_string(self.ws.root.join(&entry.file)).is_ok_and(|t| t.contains("send_at")) {
+                report
+                    .notes
+                    .push(format!("{} has errors and cannot be sent when due: run `publish check`", entry.file));
+                report.unsendable = true;
+            }
+        }
+        let max_late = config.schedule.max_late.get();
+        let mut store = Store::open(&self.ws.state_dir())?;
+        for issue in self.ws.valid_issues().collect::<Vec<_>>().into_iter().rev() {
+            let Some(send_at) = issue.send_at else { continue };
+            let counts = store.counts(issue.number)?;
+            match schedule::state(send_at, now, max_late, progress(&counts)) {
+                state if state.cron_sends() => {
+                    crate::clock::pin(now);
+                    match self.send(issue.number, Mode::Cron, &mut |_| Ok(true)) {
+                        Ok(Sent::Done(sent)) => {
+                            let stopped = sent.stopped();
+                            report.sends.push(sent);
+                            if stopped.is_some() {
+                                return Ok((report, stopped));
+                            }
+                        }
+                        Ok(Sent::Busy(_) | Sent::Declined) => {}
+                        Err(e) => return Ok((report, Some(e))),
+                    }
+                }
+                State::Stale if store.note_once(issue.number, "stale", &now.to_string())? => {
+                    report.notes.push(format!(
+                        "issue {} was due at {} ({} ago, more than max_late = {}): not sent by cron; send it with `publish issue {}`",
+                        issue.number,
+                        send_at.to_zoned(config.tz()).strftime("%Y-%m-%d %H:%M %Z"),
+                        human(now.duration_since(send_at)),
+                        config.schedule.max_late,
+                        issue.number
+                    ));
+                }
+                _ => {}
+            }
+        }
+        Ok((report, None))
+    }
+}
+
+/// "3h 20m", "2d 4h".
+fn human(d: jiff::SignedDuration) -> String {
+    let mins = d.as_secs().max(0) / 60;
+    let (days, hours, minutes) = (mins / 1440, (mins % 1440) / 60, mins % 60);
+    match (days, hours) {
+        (0, 0) => format!("{minutes}m"),
+        (0, _) => format!("{hours}h {minutes}m"),
+        _ => format!("{days}d {hours}h"),
+    }
+}
