@@ -43,7 +43,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Subscribers(command) => subscribers::run(&root, &command),
         Command::New => new::run(&root),
         Command::Add { number, files, section, new_section } => {
-            add::run(&root, &add::Options { number, files: &files, section: &section, new_section })
+            add::run(&root, &crate::curate::AddOptions { number, files: &files, section: &section, new_section })
         }
         Command::Serve { bind } => serve::run(&root, &bind),
     }

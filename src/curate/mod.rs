@@ -7,6 +7,52 @@ pub mod append;
 pub mod link;
 pub mod next;
 
+use std::path::{Path, PathBuf};
+
+use anyhow::Result;
+
+use crate::diag::{Diagnostics, SourceFile};
+use crate::workspace::Workspace;
+use crate::workspace::config::Config;
+use crate::workspace::content::record::LinkRecord;
+
+/// What `publish add` was asked to do.
+pub struct AddOptions<'a> {
+    pub number: u32,
+    pub files: &'a [PathBuf],
+    pub section: &'a str,
+    pub new_section: bool,
+}
+
+/// What `publish add` did: the issue file, how many records went in (none
+/// when anything was wrong), and what was wrong.
+pub struct Added {
+    pub file: String,
+    pub count: usize,
+    pub diagnostics: Diagnostics,
+}
+
+/// Turns the link records in `opts.files` into recommendations of issue
+/// `opts.number`. All are added, or (when any is wrong) none: the issue file
+/// is written once.
+pub fn add_records(ws: &Workspace, opts: &AddOptions) -> Result<Added> {
+    let file = ws.entry(opts.number)?.file.clone();
+    let issue = SourceFile::read(&ws.root, Path::new(&file))?;
+    let tz = ws.config.as_ref().map_or(jiff::tz::TimeZone::UTC, Config::tz);
+    let mut diagnostics = Diagnostics::default();
+    let records: Vec<LinkRecord> = opts.files.iter().filter_map(|f| LinkRecord::read(f, &mut diagnostics)).collect();
+    let addition =
+        append::Addition { section: opts.section, new_section: opts.new_section, records: &records, tz: &tz };
+    let count = match append::add(&issue, &addition, &mut diagnostics) {
+        Some(text) if diagnostics.error_count() == 0 => {
+            crate::fsutil::write_atomic(&ws.root.join(&file), text.as_bytes())?;
+            records.len()
+        }
+        _ => 0,
+    };
+    Ok(Added { file, count, diagnostics })
+}
+
 /// `text` as TOML comment lines (`# ...`), wrapped at 100 columns, each line after
 /// `indent`. Control characters, which TOML comments may not hold, become spaces.
 fn comment(text: &str, indent: &str) -> String {

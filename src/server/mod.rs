@@ -12,6 +12,8 @@
 //! (`/this-week-in-asia/unsubscribe`), so a reverse proxy may keep the prefix
 //! or strip it.
 
+mod unsubscribe;
+
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -19,17 +21,16 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use axum::Router;
-use axum::extract::{Query, Request, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
 use axum::routing::get;
-use serde::Deserialize;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::deliver::store::{Status, Store};
-use crate::deliver::token::{Claim, Purpose, Secret};
+use crate::deliver::store::Store;
+use crate::deliver::token::Secret;
+use crate::publication::Publication;
 
 /// The largest request body accepted (a one-click body is 26 bytes).
 const MAX_BODY: usize = 4 * 1024;
@@ -48,16 +49,29 @@ pub struct ServeConfig {
     pub origins: Vec<String>,
 }
 
-struct AppState {
-    store: Mutex<Store>,
-    secret: Secret,
-    publication: String,
-    origins: Vec<String>,
+pub(crate) struct AppState {
+    pub(crate) store: Mutex<Store>,
+    pub(crate) secret: Secret,
+    pub(crate) publication: String,
+    pub(crate) origins: Vec<String>,
 }
 
-#[derive(Deserialize)]
-struct TokenQuery {
-    t: Option<String>,
+impl ServeConfig {
+    /// What `publish serve` needs of `publication`: its files, its state, its
+    /// secret (made on first use) and the public URLs it answers under.
+    pub fn of(publication: &Publication) -> Result<ServeConfig> {
+        let ws = publication.workspace();
+        let config = ws.config()?;
+        let public = [config.base(), config.email.unsubscribe_url.as_deref().unwrap_or("")];
+        Ok(ServeConfig {
+            out_dir: ws.out_dir(),
+            secret: Secret::load_or_create(&ws.state_dir())?,
+            state_dir: ws.state_dir(),
+            publication: config.name.clone(),
+            origins: origins_of(&public),
+            prefixes: prefixes_of(&public),
+        })
+    }
 }
 
 /// The router, for the server and for tests.
@@ -71,7 +85,7 @@ pub fn router(config: ServeConfig) -> Result<Router> {
     });
     let files = ServeDir::new(&config.out_dir).append_index_html_on_directories(true);
     let routes = Router::new()
-        .route("/unsubscribe", get(unsubscribe_page).post(unsubscribe))
+        .route("/unsubscribe", get(unsubscribe::page).post(unsubscribe::unsubscribe))
         .fallback_service(files)
         .with_state(state);
     // A proxy may keep the public path or strip it: the prefix comes off
@@ -85,7 +99,7 @@ pub fn router(config: ServeConfig) -> Result<Router> {
 }
 
 /// The origins (`https://host[:port]`) of public URLs.
-pub fn origins_of(urls: &[&str]) -> Vec<String> {
+fn origins_of(urls: &[&str]) -> Vec<String> {
     let mut origins: Vec<String> = urls
         .iter()
         .filter_map(|u| url::Url::parse(u).ok())
@@ -98,7 +112,7 @@ pub fn origins_of(urls: &[&str]) -> Vec<String> {
 
 /// The paths of public URLs that are not the server's root: the base URL's,
 /// and the unsubscribe URL's folder (its path without `/unsubscribe`).
-pub fn prefixes_of(urls: &[&str]) -> Vec<String> {
+fn prefixes_of(urls: &[&str]) -> Vec<String> {
     let mut prefixes: Vec<String> = urls
         .iter()
         .filter_map(|u| url::Url::parse(u).ok())
@@ -155,128 +169,8 @@ pub fn run(config: ServeConfig, bind: &str) -> Result<()> {
     })
 }
 
-/// The address a token names, if it verifies; `Err` when the database failed.
-async fn holder(state: &Arc<AppState>, token: Option<&str>) -> Result<Option<String>> {
-    let Some(token) = token else { return Ok(None) };
-    match state.secret.claim(Purpose::Unsubscribe, token) {
-        None => Ok(None),
-        Some(Claim::Address(email)) => Ok(Some(email)),
-        Some(Claim::Subscriber(id)) => {
-            let (state, token) = (state.clone(), token.to_string());
-            tokio::task::spawn_blocking(move || {
-                let store = state.store.lock().map_err(|_| anyhow::anyhow!("the database lock was poisoned"))?;
-                Ok(store
-                    .email_of(id)?
-                    .filter(|email| state.secret.verify_subscriber(Purpose::Unsubscribe, &token, id, email)))
-            })
-            .await?
-        }
-    }
-}
-
-/// `GET /unsubscribe?t=…`: a confirmation page; changes nothing.
-async fn unsubscribe_page(State(state): State<Arc<AppState>>, Query(q): Query<TokenQuery>) -> Response {
-    let email = match holder(&state, q.t.as_deref()).await {
-        Ok(Some(email)) => email,
-        Ok(None) => return bad_token(&state.publication),
-        Err(e) => return unavailable(e),
-    };
-    let token = q.t.unwrap_or_default();
-    let name = crate::text::escape_html(&state.publication);
-    // The form posts to a relative URL: the same path, behind a proxy that
-    // keeps the prefix or strips it.
-    let token = url::form_urlencoded::byte_serialize(token.trim().as_bytes()).collect::<String>();
-    let body = format!(
-        r#"<h1>Unsubscribe from {name}?</h1>
-<p>{email} will get no more issues of {name}.</p>
-<form method="post" action="?t={token}">
-<input type="hidden" name="confirm" value="page">
-<button type="submit">Unsubscribe</button>
-</form>"#,
-        email = crate::text::escape_html(&email),
-        token = crate::text::escape_html(&token),
-    );
-    let page = page(&format!("Unsubscribe from {}", state.publication), &body);
-    ([(header::CACHE_CONTROL, "no-store")], Html(page)).into_response()
-}
-
-/// Whether a browser's POST comes from a page of this publication. Mail
-/// providers' one-click POSTs carry no `Origin`; a browser's always does. The
-/// page may be reached through the proxy (the base URL's origin) or directly
-/// (the `Host` it asked for).
-fn same_site(state: &AppState, headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN) else { return true };
-    let Ok(origin) = origin.to_str() else { return false };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-    state.origins.iter().any(|o| o.eq_ignore_ascii_case(origin))
-        || (!host.is_empty()
-            && [format!("http://{host}"), format!("https://{host}")].iter().any(|o| o.eq_ignore_ascii_case(origin)))
-}
-
-/// `POST /unsubscribe?t=…`: unsubscribes at once (idempotent).
-async fn unsubscribe(
-    State(state): State<Arc<AppState>>,
-    Query(q): Query<TokenQuery>,
-    headers: HeaderMap,
-    body: String,
-) -> Response {
-    if !same_site(&state, &headers) {
-        let body = "<h1>Not from this site</h1><p>This request came from another site's page, so nothing was \
-                    changed. Use the unsubscribe link in the newsletter itself.</p>";
-        return (StatusCode::FORBIDDEN, Html(page("Refused", body))).into_response();
-    }
-    let email = match holder(&state, q.t.as_deref()).await {
-        Ok(Some(email)) => email,
-        Ok(None) => return bad_token(&state.publication),
-        Err(e) => return unavailable(e),
-    };
-    let source = if body.contains("List-Unsubscribe=One-Click") { "one-click" } else { "page" };
-    let recorded = tokio::task::spawn_blocking({
-        let (state, email) = (state.clone(), email.clone());
-        move || {
-            let now = crate::clock::now()?.to_string();
-            let mut store = state.store.lock().map_err(|_| anyhow::anyhow!("the database lock was poisoned"))?;
-            if !store.set_status(&email, Status::Unsubscribed, source, &now)? {
-                // Unknown here (a restored database, say): remember it so it is never mailed.
-                store.suppress(&email, Status::Unsubscribed, source, &now)?;
-            }
-            anyhow::Ok(())
-        }
-    })
-    .await;
-    match recorded.map_err(anyhow::Error::from).and_then(|r| r) {
-        Ok(()) if source == "page" => {
-            let name = crate::text::escape_html(&state.publication);
-            let body = format!(
-                "<h1>You are unsubscribed</h1><p>{} will get no more issues of {name}.</p>",
-                crate::text::escape_html(&email)
-            );
-            Html(page("Unsubscribed", &body)).into_response()
-        }
-        Ok(()) => (StatusCode::OK, "unsubscribed\n").into_response(),
-        Err(e) => unavailable(e),
-    }
-}
-
-/// A forged, truncated or missing token: the route exists, the link is broken.
-fn bad_token(publication: &str) -> Response {
-    let body = format!(
-        "<h1>This unsubscribe link is broken</h1>\
-         <p>It may have been cut short when it was copied. Use the unsubscribe link at the end of \
-         an issue of {} (copy it whole), or reply to any issue and ask to be taken off the list.</p>",
-        crate::text::escape_html(publication)
-    );
-    (StatusCode::BAD_REQUEST, [(header::CACHE_CONTROL, "no-store")], Html(page("Broken unsubscribe link", &body)))
-        .into_response()
-}
-
-fn unavailable(e: anyhow::Error) -> Response {
-    eprintln!("unsubscribe failed: {e:#}");
-    (StatusCode::SERVICE_UNAVAILABLE, "could not record the unsubscribe, please try again\n").into_response()
-}
-
 /// A small page in the archive's type.
-fn page(title: &str, body: &str) -> String {
+pub(crate) fn page(title: &str, body: &str) -> String {
     format!(
         r#"<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
