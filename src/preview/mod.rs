@@ -1,5 +1,5 @@
 //! `publish preview`: a local server showing one issue as every reader sees it,
-//! re-rendered (through [`Artifacts::render`], the same code `publish build` uses)
+//! re-rendered (through [`Publication::render`], the same code `publish build` uses)
 //! whenever a file of the publication changes, with the page told over SSE.
 //!
 //! - `/?view=desktop|mobile|dark|text|web|social|feed[&issue=N]`: the preview page,

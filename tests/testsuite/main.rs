@@ -1,5 +1,6 @@
 //! The integration tests: the real `publish` binary run on fixture workspaces.
 
+mod architecture;
 mod build;
 mod check;
 mod cron;
