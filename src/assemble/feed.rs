@@ -3,15 +3,11 @@
 
 use jiff::Timestamp;
 
-use crate::assemble::{Edition, join_names, shorten};
-use crate::text::markdown;
+use crate::assemble::{Edition, join_names};
 use crate::workspace::config::Config;
 use crate::workspace::config::podcast::{Person, Podcast};
 use crate::workspace::content::episode::Episode;
-use crate::workspace::content::issue::{Issue, Recommendation, Section};
-
-/// Apple Podcasts shows at most this much of an episode's show notes.
-pub const SHOW_NOTES_MAX_BYTES: usize = 4000;
+use crate::workspace::content::issue::{Issue, Recommendation};
 
 /// The podcast channel and its episodes, newest first.
 #[derive(Debug, Clone)]
@@ -55,8 +51,8 @@ pub struct EpisodeOut {
     /// RFC 2822.
     pub pub_date: String,
     pub published: Timestamp,
-    /// HTML, under [`SHOW_NOTES_MAX_BYTES`].
-    pub notes_html: String,
+    /// What the show notes say; render makes them HTML under 4,000 bytes.
+    pub notes: ShowNotes,
     pub enclosure_url: String,
     pub length: u64,
     pub mime: String,
@@ -95,7 +91,51 @@ pub struct NewsletterItem {
     /// A sentence or two, plain text.
     pub summary: String,
     /// The issue as HTML, for RSS readers and RSS-to-email tools.
-    pub content_html: String,
+    pub edition: Edition,
+}
+
+/// What an episode's show notes say, before they become HTML (render's
+/// `feed::show_notes`): the summary, the issue's links by section, the web page.
+#[derive(Debug, Clone)]
+pub struct ShowNotes {
+    /// Markdown: the episode's summary, else the issue's intro.
+    pub summary: String,
+    pub sections: Vec<(String, Vec<NoteItem>)>,
+    pub web_url: String,
+}
+
+/// One recommendation in the show notes.
+#[derive(Debug, Clone)]
+pub struct NoteItem {
+    pub url: String,
+    pub title: String,
+    /// The authors, joined ("A, B and C"); empty when none.
+    pub by: String,
+    pub source: Option<String>,
+    /// Markdown; `None` when the take is empty.
+    pub take: Option<String>,
+    /// (url, title) of each related link.
+    pub related: Vec<(String, String)>,
+}
+
+fn show_notes(issue: &Issue, episode: &Episode, web_url: &str) -> ShowNotes {
+    let item = |r: &Recommendation| NoteItem {
+        url: r.url.clone(),
+        title: r.title.clone(),
+        by: join_names(&r.authors),
+        source: r.source.clone(),
+        take: r.take.clone().filter(|t| !t.trim().is_empty()),
+        related: r.related.iter().map(|rel| (rel.url.clone(), rel.title.clone())).collect(),
+    };
+    ShowNotes {
+        summary: episode.summary.clone().unwrap_or_else(|| issue.intro.clone()),
+        sections: issue
+            .sections
+            .iter()
+            .map(|s| (s.name.clone(), s.recommendations.iter().map(item).collect()))
+            .collect(),
+        web_url: web_url.to_string(),
+    }
 }
 
 /// When an issue is published: its `send_at`, or the start of its date in the publication's zone.
@@ -160,7 +200,7 @@ fn episode(config: &Config, podcast: &Podcast, issue: &Issue, e: &Episode) -> Ep
         guid: podcast.item_guid(config, issue.number, e.guid.as_deref()),
         pub_date: rfc2822(published, config),
         published,
-        notes_html: show_notes(issue, e, &link),
+        notes: show_notes(issue, e, &link),
         link,
         enclosure_url: e.audio.url(base),
         length: e.bytes,
@@ -175,87 +215,6 @@ fn episode(config: &Config, podcast: &Podcast, issue: &Issue, e: &Episode) -> Ep
         transcript: e.transcript.as_ref().map(|(s, kind)| (s.url(base), kind.mime().to_string())),
         persons: e.persons.clone(),
     }
-}
-
-/// The episode's show notes: its summary, then the issue's recommendations with
-/// links, then a link to the issue's web page. Under 4,000 bytes: when the whole
-/// does not fit, the takes are left out, then the last links, never cutting a tag.
-pub fn show_notes(issue: &Issue, episode: &Episode, web_url: &str) -> String {
-    let summary_md = episode.summary.as_deref().unwrap_or(&issue.intro);
-    let mut summary = markdown::to_html(summary_md);
-    if summary.len() > SHOW_NOTES_MAX_BYTES / 3 {
-        summary = format!("<p>{}</p>", crate::text::escape_html(&shorten(&markdown::to_plain(summary_md), 600)));
-    }
-    let trailer = format!(
-        "<p>Read the full issue with our take on every link: <a href=\"{0}\">{0}</a></p>",
-        crate::text::escape_html(web_url)
-    );
-    let sections = |takes: bool| -> Vec<(&str, Vec<String>)> {
-        let items = |s: &Section| s.recommendations.iter().map(|r| note_item(r, takes)).collect();
-        issue.sections.iter().map(|s| (s.name.as_str(), items(s))).collect()
-    };
-    let with_takes = notes(&summary, &sections(true), usize::MAX, &trailer);
-    if with_takes.len() < SHOW_NOTES_MAX_BYTES {
-        return with_takes;
-    }
-    let links = sections(false);
-    let total: usize = links.iter().map(|(_, items)| items.len()).sum();
-    (0..=total)
-        .rev()
-        .map(|n| notes(&summary, &links, n, &trailer))
-        .find(|notes| notes.len() < SHOW_NOTES_MAX_BYTES)
-        .unwrap_or(trailer)
-}
-
-/// One recommendation as a list item: its link, byline, maybe its take, its related links.
-fn note_item(r: &Recommendation, take: bool) -> String {
-    let mut li =
-        format!("<li><a href=\"{}\">{}</a>", crate::text::escape_html(&r.url), crate::text::escape_html(&r.title));
-    let by = join_names(&r.authors);
-    match (by.is_empty(), &r.source) {
-        (false, Some(src)) => {
-            li.push_str(&format!(", by {} ({})", crate::text::escape_html(&by), crate::text::escape_html(src)))
-        }
-        (false, None) => li.push_str(&format!(", by {}", crate::text::escape_html(&by))),
-        (true, Some(src)) => li.push_str(&format!(" ({})", crate::text::escape_html(src))),
-        (true, None) => {}
-    }
-    if take && let Some(text) = r.take.as_deref().filter(|t| !t.trim().is_empty()) {
-        li.push_str(&markdown::to_html(text));
-    }
-    for rel in &r.related {
-        li.push_str(&format!(
-            " Also: <a href=\"{}\">{}</a>",
-            crate::text::escape_html(&rel.url),
-            crate::text::escape_html(&rel.title)
-        ));
-    }
-    li.push_str("</li>");
-    li
-}
-
-/// The summary, the first `limit` items under their section names, how many were left out, the trailer.
-fn notes(summary: &str, sections: &[(&str, Vec<String>)], limit: usize, trailer: &str) -> String {
-    let mut out = summary.to_string();
-    let mut shown = 0;
-    let mut left_out = 0;
-    for (name, items) in sections {
-        let fits = items.len().min(limit - shown);
-        left_out += items.len() - fits;
-        if fits == 0 {
-            continue;
-        }
-        shown += fits;
-        out.push_str(&format!("<p><strong>{}</strong></p><ul>", crate::text::escape_html(name)));
-        items[..fits].iter().for_each(|li| out.push_str(li));
-        out.push_str("</ul>");
-    }
-    if left_out > 0 {
-        let s = crate::text::plural(left_out);
-        out.push_str(&format!("<p>…and {left_out} more link{s} in the full issue.</p>"));
-    }
-    out.push_str(trailer);
-    out
 }
 
 /// The newsletter feed of every valid issue, from their editions (newest first or in any order).
@@ -276,7 +235,7 @@ pub fn newsletter<'a>(
                     link: edition.web_url.clone(),
                     pub_date: rfc2822(t, config),
                     summary: edition.preheader.clone(),
-                    content_html: issue_html(&edition),
+                    edition,
                 },
             )
         })
@@ -291,47 +250,4 @@ pub fn newsletter<'a>(
         last_build_date: rfc2822(now, config),
         items: items.into_iter().map(|(_, _, item)| item).collect(),
     }
-}
-
-/// The issue's content as HTML for a feed reader: intro, image, every section
-/// with its recommendations and takes, and the link to the web page.
-fn issue_html(e: &Edition) -> String {
-    let mut out = e.intro.html.clone();
-    if let Some(img) = &e.image
-        && let Some(url) = &img.url
-    {
-        out.push_str(&format!(
-            "<p><img src=\"{}\" alt=\"{}\"></p>",
-            crate::text::escape_html(url),
-            crate::text::escape_html(&img.alt)
-        ));
-    }
-    for s in &e.sections {
-        out.push_str(&format!("<h2>{}</h2>", crate::text::escape_html(&s.name)));
-        for r in &s.recommendations {
-            out.push_str(&format!(
-                "<h3><a href=\"{}\">{}</a></h3>",
-                crate::text::escape_html(&r.url),
-                crate::text::escape_html(&r.title)
-            ));
-            if !r.byline.is_empty() {
-                out.push_str(&format!("<p><em>{}</em></p>", crate::text::escape_html(&r.byline)));
-            }
-            if let Some(take) = &r.take {
-                out.push_str(&take.html);
-            }
-            for rel in &r.related {
-                out.push_str(&format!(
-                    "<p>Also: <a href=\"{}\">{}</a></p>",
-                    crate::text::escape_html(&rel.url),
-                    crate::text::escape_html(&rel.title)
-                ));
-            }
-        }
-    }
-    out.push_str(&format!(
-        "<p><a href=\"{0}\">Read this issue on the web</a></p>",
-        crate::text::escape_html(&e.web_url)
-    ));
-    out
 }

@@ -9,7 +9,9 @@ use rss::extension::itunes::{ITunesCategory, ITunesChannelExtension, ITunesItemE
 use rss::extension::{Extension, ExtensionMap};
 use rss::{Channel, Enclosure, Guid, Image, Item};
 
-use crate::assemble::feed::{EpisodeOut, NewsletterFeed, PodcastFeed};
+use crate::assemble::feed::{EpisodeOut, NewsletterFeed, NoteItem, PodcastFeed, ShowNotes};
+use crate::assemble::{Edition, shorten};
+use crate::text::markdown;
 use crate::workspace::config::podcast::Person;
 use crate::workspace::media::chapters;
 
@@ -83,8 +85,8 @@ fn episode(e: &EpisodeOut) -> Item {
     Item {
         title: Some(e.title.clone()),
         link: Some(e.link.clone()),
-        description: Some(e.notes_html.clone()),
-        content: Some(e.notes_html.clone()),
+        description: Some(show_notes(&e.notes)),
+        content: Some(show_notes(&e.notes)),
         enclosure: Some(Enclosure {
             url: e.enclosure_url.clone(),
             length: e.length.to_string(),
@@ -125,7 +127,7 @@ pub fn newsletter(feed: &NewsletterFeed) -> String {
                 title: Some(i.title.clone()),
                 link: Some(i.link.clone()),
                 description: Some(i.summary.clone()),
-                content: Some(i.content_html.clone()),
+                content: Some(issue_html(&i.edition)),
                 guid: Some(Guid { value: i.link.clone(), permalink: true }),
                 pub_date: Some(i.pub_date.clone()),
                 ..Default::default()
@@ -213,4 +215,133 @@ impl Extensions {
             self.add("podcast", "podcast:person", Some(p.name.trim()), &attrs);
         }
     }
+}
+
+/// Apple Podcasts shows at most this much of an episode's show notes.
+pub const SHOW_NOTES_MAX_BYTES: usize = 4000;
+
+/// The episode's show notes: its summary, then the issue's recommendations with
+/// links, then a link to the issue's web page. Under 4,000 bytes: when the whole
+/// does not fit, the takes are left out, then the last links, never cutting a tag.
+pub fn show_notes(data: &ShowNotes) -> String {
+    let (summary_md, web_url) = (data.summary.as_str(), data.web_url.as_str());
+    let mut summary = markdown::to_html(summary_md);
+    if summary.len() > SHOW_NOTES_MAX_BYTES / 3 {
+        summary = format!("<p>{}</p>", crate::text::escape_html(&shorten(&markdown::to_plain(summary_md), 600)));
+    }
+    let trailer = format!(
+        "<p>Read the full issue with our take on every link: <a href=\"{0}\">{0}</a></p>",
+        crate::text::escape_html(web_url)
+    );
+    let sections = |takes: bool| -> Vec<(&str, Vec<String>)> {
+        data.sections
+            .iter()
+            .map(|(name, items)| (name.as_str(), items.iter().map(|r| note_item(r, takes)).collect()))
+            .collect()
+    };
+    let with_takes = notes(&summary, &sections(true), usize::MAX, &trailer);
+    if with_takes.len() < SHOW_NOTES_MAX_BYTES {
+        return with_takes;
+    }
+    let links = sections(false);
+    let total: usize = links.iter().map(|(_, items)| items.len()).sum();
+    (0..=total)
+        .rev()
+        .map(|n| notes(&summary, &links, n, &trailer))
+        .find(|notes| notes.len() < SHOW_NOTES_MAX_BYTES)
+        .unwrap_or(trailer)
+}
+
+/// One recommendation as a list item: its link, byline, maybe its take, its related links.
+fn note_item(r: &NoteItem, take: bool) -> String {
+    let mut li =
+        format!("<li><a href=\"{}\">{}</a>", crate::text::escape_html(&r.url), crate::text::escape_html(&r.title));
+    let by = &r.by;
+    match (by.is_empty(), &r.source) {
+        (false, Some(src)) => {
+            li.push_str(&format!(", by {} ({})", crate::text::escape_html(by), crate::text::escape_html(src)))
+        }
+        (false, None) => li.push_str(&format!(", by {}", crate::text::escape_html(by))),
+        (true, Some(src)) => li.push_str(&format!(" ({})", crate::text::escape_html(src))),
+        (true, None) => {}
+    }
+    if take && let Some(text) = r.take.as_deref() {
+        li.push_str(&markdown::to_html(text));
+    }
+    for (url, title) in &r.related {
+        li.push_str(&format!(
+            " Also: <a href=\"{}\">{}</a>",
+            crate::text::escape_html(url),
+            crate::text::escape_html(title)
+        ));
+    }
+    li.push_str("</li>");
+    li
+}
+
+/// The summary, the first `limit` items under their section names, how many were left out, the trailer.
+fn notes(summary: &str, sections: &[(&str, Vec<String>)], limit: usize, trailer: &str) -> String {
+    let mut out = summary.to_string();
+    let mut shown = 0;
+    let mut left_out = 0;
+    for (name, items) in sections {
+        let fits = items.len().min(limit - shown);
+        left_out += items.len() - fits;
+        if fits == 0 {
+            continue;
+        }
+        shown += fits;
+        out.push_str(&format!("<p><strong>{}</strong></p><ul>", crate::text::escape_html(name)));
+        items[..fits].iter().for_each(|li| out.push_str(li));
+        out.push_str("</ul>");
+    }
+    if left_out > 0 {
+        let s = crate::text::plural(left_out);
+        out.push_str(&format!("<p>…and {left_out} more link{s} in the full issue.</p>"));
+    }
+    out.push_str(trailer);
+    out
+}
+
+/// The issue's content as HTML for a feed reader: intro, image, every section
+/// with its recommendations and takes, and the link to the web page.
+pub fn issue_html(e: &Edition) -> String {
+    let mut out = e.intro.html.clone();
+    if let Some(img) = &e.image
+        && let Some(url) = &img.url
+    {
+        out.push_str(&format!(
+            "<p><img src=\"{}\" alt=\"{}\"></p>",
+            crate::text::escape_html(url),
+            crate::text::escape_html(&img.alt)
+        ));
+    }
+    for s in &e.sections {
+        out.push_str(&format!("<h2>{}</h2>", crate::text::escape_html(&s.name)));
+        for r in &s.recommendations {
+            out.push_str(&format!(
+                "<h3><a href=\"{}\">{}</a></h3>",
+                crate::text::escape_html(&r.url),
+                crate::text::escape_html(&r.title)
+            ));
+            if !r.byline.is_empty() {
+                out.push_str(&format!("<p><em>{}</em></p>", crate::text::escape_html(&r.byline)));
+            }
+            if let Some(take) = &r.take {
+                out.push_str(&take.html);
+            }
+            for rel in &r.related {
+                out.push_str(&format!(
+                    "<p>Also: <a href=\"{}\">{}</a></p>",
+                    crate::text::escape_html(&rel.url),
+                    crate::text::escape_html(&rel.title)
+                ));
+            }
+        }
+    }
+    out.push_str(&format!(
+        "<p><a href=\"{0}\">Read this issue on the web</a></p>",
+        crate::text::escape_html(&e.web_url)
+    ));
+    out
 }
