@@ -112,7 +112,9 @@ impl IssueHeaders {
                 .header(content_type)
                 .body(Body::dangerous_pre_encoded(bytes, ContentTransferEncoding::QuotedPrintable))
         };
+        let boundary = boundary(&text, &html);
         let alternative = MultiPart::alternative()
+            .boundary(boundary)
             .singlepart(part(ContentType::TEXT_PLAIN, text))
             .singlepart(part(ContentType::TEXT_HTML, html));
         // The multipart's Content-Type goes among the message's own headers
@@ -136,6 +138,17 @@ impl IssueHeaders {
         let kind = if self.test { "test" } else { "issue" };
         format!("<{kind}-{}.{hex}@{}>", self.issue, self.domain)
     }
+}
+
+/// The multipart boundary: made from the parts themselves, so the same
+/// message is the same bytes on every build (`out/N/email.eml` diffs cleanly),
+/// and it starts with `=_`, which quoted-printable text never holds (it writes
+/// `=` as `=3D`), so no part can contain it.
+fn boundary(text: &[u8], html: &[u8]) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::new().chain_update(text).chain_update([0]).chain_update(html).finalize();
+    let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
+    format!("=_{hex}")
 }
 
 /// Line breaks never reach a header.
