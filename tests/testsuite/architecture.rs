@@ -112,3 +112,23 @@ fn an_arrow_up_is_caught() {
     assert_eq!(found, ["deliver", "cmd", "render", "publication"]);
     assert!(floor("cmd") > floor("workspace"), "workspace → cmd would be flagged");
 }
+
+#[test]
+fn test_modules_share_helpers_only_through_support() {
+    let dir = repo().join("tests/testsuite");
+    let mut wrong = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        // This file names rooms of src/ in its checks.
+        if path.extension().is_none_or(|e| e != "rs") || path.ends_with("architecture.rs") {
+            continue;
+        }
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (line, module) in uses(&text) {
+            if module != "support" {
+                wrong.push(format!("{}:{line}: crate::{module}", path.display()));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "test modules importing each other:\n{}", wrong.join("\n"));
+}

@@ -3,8 +3,8 @@
 
 use std::time::Duration;
 
-use crate::smtp::{SmtpServer, subscribers_csv};
 use crate::support::{Fixture, OutputChild};
+use crate::support::{SmtpServer, subscribers_csv};
 
 const SCHEDULED: &str = "send_at = 2024-03-01T09:00:00+08:00";
 

@@ -11,7 +11,6 @@ mod preview;
 mod refusals;
 mod send;
 mod serve;
-mod smtp;
 mod social;
 mod subscribers;
 mod support;

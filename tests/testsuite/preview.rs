@@ -2,12 +2,10 @@
 //! every view renders, and edits show up live, errors included.
 
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::{Child, Command};
 use std::time::{Duration, Instant};
 
-use crate::smtp::free_port;
-use crate::support::{Fixture, repo};
+use crate::support::{Fixture, free_port, node_modules, repo};
 
 struct Preview(Child);
 
@@ -18,21 +16,9 @@ impl Drop for Preview {
     }
 }
 
-/// The `node_modules` holding playwright-core, which `scripts/test` installs.
-pub fn node_modules() -> PathBuf {
-    let dir = std::env::var_os("MASTHEAD_NODE_MODULES")
-        .map_or_else(|| repo().join("tests/browser/node_modules"), PathBuf::from);
-    assert!(
-        dir.join("playwright-core").is_dir(),
-        "no playwright-core in {}: run the tests with `bash scripts/test`, which installs it",
-        dir.display()
-    );
-    dir
-}
-
 #[test]
 fn preview_renders_every_view_and_reloads_live_in_a_browser() {
-    let modules = node_modules();
+    let modules = node_modules(&["playwright-core"]);
     let chromium = Command::new("which").arg("chromium").output().expect("which");
     assert!(
         chromium.status.success(),
@@ -69,7 +55,7 @@ fn preview_renders_every_view_and_reloads_live_in_a_browser() {
 
 #[test]
 fn the_send_me_a_test_button_sends_a_test_copy_to_test_to() {
-    let smtp = crate::smtp::SmtpServer::start(&[]);
+    let smtp = crate::support::SmtpServer::start(&[]);
     let fixture = Fixture::reference();
     let port = free_port();
     let _server = Preview(

@@ -4,9 +4,9 @@
 //! recipients who had nothing to do with it, and nobody gets a message twice
 //! beyond the one in flight when a connection drops.
 
-use crate::send::{per_recipient, send, with_subscribers};
-use crate::smtp::SmtpServer;
 use crate::support::Fixture;
+use crate::support::SmtpServer;
+use crate::support::{per_recipient, send, with_subscribers};
 
 /// Few connections, short backoff, two attempts: the failure shows quickly.
 fn quick(fixture: &Fixture) {
@@ -145,7 +145,7 @@ fn a_hard_bounce_is_never_mailed_again_even_when_reimported_and_retried() {
     send(&fixture, &server, &[]).failure(3);
     let list = fixture.run(&["subscribers", "list", "--unsubscribed"]).success().stdout();
     assert!(list.contains("reader001@example.com") && list.contains("bounced"), "{list}");
-    let csv = crate::smtp::subscribers_csv(fixture.path(), 4);
+    let csv = crate::support::subscribers_csv(fixture.path(), 4);
     fixture.run(&["subscribers", "import", csv.to_str().unwrap()]).success();
     assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "3");
     send(&fixture, &server, &["--retry-failed"]).failure(3);

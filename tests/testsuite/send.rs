@@ -1,35 +1,11 @@
 //! `publish issue N` end to end: subscribers in SQLite, messages over TCP to a
 //! real SMTP server process (aiosmtpd), the ledger across failures and kills.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use base64::Engine;
 
-use crate::smtp::{SmtpServer, subscribers_csv};
-use crate::support::{Fixture, python, repo};
-
-pub fn with_subscribers(n: usize) -> Fixture {
-    let fixture = Fixture::reference();
-    let csv = subscribers_csv(fixture.path(), n);
-    fixture.run(&["subscribers", "import", csv.to_str().unwrap()]).success();
-    fixture
-}
-
-pub fn send(fixture: &Fixture, server: &SmtpServer, extra: &[&str]) -> crate::support::Run {
-    let mut args = vec!["issue", "9", "--yes"];
-    args.extend_from_slice(extra);
-    fixture.command(&args).env("PUBLISH_SMTP_URL", &server.url()).run()
-}
-
-/// How many messages each recipient got.
-pub fn per_recipient(server: &SmtpServer) -> BTreeMap<String, usize> {
-    let mut counts = BTreeMap::new();
-    for m in server.received() {
-        *counts.entry(m.rcpt).or_default() += 1;
-    }
-    counts
-}
+use crate::support::{Fixture, SmtpServer, per_recipient, python, repo, send, subscribers_csv, with_subscribers};
 
 /// A header's value, unfolded.
 fn header(raw: &str, name: &str) -> String {

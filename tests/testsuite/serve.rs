@@ -4,8 +4,8 @@ use std::net::TcpStream;
 use std::process::Child;
 use std::time::{Duration, Instant};
 
-use crate::smtp::{SmtpServer, free_port, subscribers_csv};
 use crate::support::{Fixture, without_episode};
+use crate::support::{SmtpServer, free_port, subscribers_csv};
 
 struct Server {
     child: Child,
@@ -244,7 +244,7 @@ fn unsubscribe_works_behind_a_proxy_that_keeps_or_strips_the_base_path() {
     let output = std::process::Command::new("node")
         .arg(crate::support::repo().join("tests/browser/unsubscribe.mjs"))
         .arg(&clicked)
-        .env("MASTHEAD_NODE_MODULES", crate::preview::node_modules())
+        .env("MASTHEAD_NODE_MODULES", crate::support::node_modules(&["playwright-core"]))
         .output()
         .expect("node must be installed to run the browser test");
     let shown = String::from_utf8_lossy(&output.stdout);

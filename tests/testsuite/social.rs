@@ -5,7 +5,6 @@
 
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
-use std::path::PathBuf;
 use std::process::Command;
 
 use icu_properties::CodePointMapData;
@@ -14,7 +13,7 @@ use serde_json::Value;
 use unicode_normalization::UnicodeNormalization;
 use unicode_segmentation::UnicodeSegmentation;
 
-use crate::support::{Fixture, repo};
+use crate::support::{Fixture, node_modules, repo};
 
 /// (file name, limit) of every platform.
 const PLATFORMS: [(&str, usize); 5] =
@@ -438,26 +437,12 @@ fn check_reports_hashtags_with_a_hash_and_unknown_platforms() {
     assert!(run.stderr().contains("nothing was written"), "{}", run.stderr());
 }
 
-/// The `node_modules` holding twitter-text and twemoji-parser, which `scripts/test` installs.
-fn node_modules() -> PathBuf {
-    let dir = std::env::var_os("MASTHEAD_NODE_MODULES")
-        .map_or_else(|| repo().join("tests/browser/node_modules"), PathBuf::from);
-    for package in ["twitter-text", "twemoji-parser"] {
-        assert!(
-            dir.join(package).is_dir(),
-            "no {package} in {}: run the tests with `bash scripts/test`, which installs it",
-            dir.display()
-        );
-    }
-    dir
-}
-
 /// Runs `tests/tools/twitter_text.mjs` with `args`; its standard output.
 fn twitter_text(args: &[&OsStr]) -> String {
     let output = Command::new("node")
         .arg(repo().join("tests/tools/twitter_text.mjs"))
         .args(args)
-        .env("MASTHEAD_NODE_MODULES", node_modules())
+        .env("MASTHEAD_NODE_MODULES", node_modules(&["twitter-text", "twemoji-parser"]))
         .output()
         .expect("node must be installed to run twitter-text");
     assert!(output.status.success(), "twitter_text.mjs failed:\n{}", String::from_utf8_lossy(&output.stderr));

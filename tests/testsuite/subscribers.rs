@@ -250,7 +250,7 @@ fn dsn(recipients: &[(&str, &str, &str)]) -> String {
 
 #[test]
 fn bounce_reports_in_files_mbox_and_maildir_mark_bad_addresses_and_keep_the_rest() {
-    let fixture = crate::send::with_subscribers(6);
+    let fixture = crate::support::with_subscribers(6);
     let dir = fixture.path().join("bounces");
     std::fs::create_dir_all(dir.join("Maildir/new")).unwrap();
     std::fs::create_dir_all(dir.join("Maildir/cur")).unwrap();
@@ -297,7 +297,7 @@ fn bounce_reports_in_files_mbox_and_maildir_mark_bad_addresses_and_keep_the_rest
     // Read again: nothing changes; re-imported: the bounced stay out.
     let again = fixture.run(&["subscribers", "bounces", dir.to_str().unwrap()]).success().stdout();
     assert!(again.contains("0 marked bounced, 3 not mailed already, 0 not subscribers"), "{again}");
-    let csv = crate::smtp::subscribers_csv(fixture.path(), 6);
+    let csv = crate::support::subscribers_csv(fixture.path(), 6);
     fixture.run(&["subscribers", "import", csv.to_str().unwrap()]).success();
     assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "4");
 }

@@ -1,4 +1,10 @@
-//! Fixture workspaces in temp dirs and a way to run the real `publish` binary on them.
+//! Fixture workspaces in temp dirs and a way to run the real `publish` binary on them;
+//! the real servers and tools the tests drive (`smtp`: aiosmtpd). Test modules share
+//! helpers only through here.
+
+mod smtp;
+
+pub use smtp::{SmtpServer, free_port, per_recipient, send, subscribers_csv, with_subscribers};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -191,4 +197,19 @@ fn copy_dir(from: &Path, to: &Path) {
             std::fs::copy(entry.path(), &target).unwrap();
         }
     }
+}
+
+/// The `node_modules` that `scripts/test` installs (playwright-core,
+/// twitter-text, twemoji-parser), checked to hold `packages`.
+pub fn node_modules(packages: &[&str]) -> PathBuf {
+    let dir = std::env::var_os("MASTHEAD_NODE_MODULES")
+        .map_or_else(|| repo().join("tests/browser/node_modules"), PathBuf::from);
+    for package in packages {
+        assert!(
+            dir.join(package).is_dir(),
+            "no {package} in {}: run the tests with `bash scripts/test`, which installs it",
+            dir.display()
+        );
+    }
+    dir
 }

@@ -1,13 +1,14 @@
 //! A real SMTP server process (aiosmtpd) on 127.0.0.1 for the end-to-end tests,
 //! stopped by its PID when the test ends.
 
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{python, repo};
+use crate::support::{Fixture, Run, python, repo};
 
 pub struct SmtpServer {
     child: Child,
@@ -114,4 +115,27 @@ pub fn subscribers_csv(dir: &Path, n: usize) -> PathBuf {
     let path = dir.join("subscribers.csv");
     std::fs::write(&path, csv).unwrap();
     path
+}
+
+/// The reference publication with `n` made-up subscribers imported.
+pub fn with_subscribers(n: usize) -> Fixture {
+    let fixture = Fixture::reference();
+    let csv = subscribers_csv(fixture.path(), n);
+    fixture.run(&["subscribers", "import", csv.to_str().unwrap()]).success();
+    fixture
+}
+
+pub fn send(fixture: &Fixture, server: &SmtpServer, extra: &[&str]) -> Run {
+    let mut args = vec!["issue", "9", "--yes"];
+    args.extend_from_slice(extra);
+    fixture.command(&args).env("PUBLISH_SMTP_URL", &server.url()).run()
+}
+
+/// How many messages each recipient got.
+pub fn per_recipient(server: &SmtpServer) -> BTreeMap<String, usize> {
+    let mut counts = BTreeMap::new();
+    for m in server.received() {
+        *counts.entry(m.rcpt).or_default() += 1;
+    }
+    counts
 }
