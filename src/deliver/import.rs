@@ -37,6 +37,7 @@ use std::path::Path;
 use anyhow::{Context, Result};
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
+use crate::deliver::address::{check_address, is_invisible, quoted, shown};
 use crate::deliver::store::{NewSubscriber, Status};
 
 /// A row that could not be imported.
@@ -132,10 +133,6 @@ const LAST_HEADERS: &[&str] = &["lastname", "surname", "familyname", "lname", "n
 const PREAMBLE_LINES: usize = 10;
 /// How far into a file a NUL byte makes it binary rather than text.
 const BINARY_SNIFF: usize = 8192;
-/// The longest address SMTP carries (RFC 5321), and the longest part before the `@`.
-const MAX_ADDRESS: usize = 254;
-const MAX_LOCAL_PART: usize = 64;
-
 /// Reads `path`; fails only when the file cannot be read or has no email column.
 pub fn read_csv(path: &Path) -> Result<Parsed> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
@@ -860,70 +857,6 @@ fn one_line(text: &str) -> String {
 /// BOMs, no-break spaces) around it.
 fn clean(text: &str) -> &str {
     text.trim_matches(|c: char| c.is_whitespace() || is_invisible(c))
-}
-
-/// A format character (Unicode category Cf): zero-width spaces and joiners,
-/// BOMs, soft hyphens, direction marks.
-fn is_invisible(c: char) -> bool {
-    use icu_properties::props::GeneralCategory;
-    icu_properties::CodePointMapData::<GeneralCategory>::new().get(c) == GeneralCategory::Format
-}
-
-/// `text` for a message: at most `max` characters, control characters as U+FFFD.
-fn shown(text: &str, max: usize) -> String {
-    let mut shown: String = text.chars().take(max).map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect();
-    if text.chars().nth(max).is_some() {
-        shown.push('…');
-    }
-    shown
-}
-
-/// `text` in quotes for a message, shortened by [`shown`].
-fn quoted(text: &str) -> String {
-    format!("\"{}\"", shown(text, 60))
-}
-
-/// Accepts the addresses a newsletter can deliver to: what `lettre` parses, at
-/// most 254 bytes, without spaces, control or invisible characters or angle
-/// brackets, no dot at either end of a part or next to another, and a dot in
-/// the domain. The reason names the first problem found.
-pub fn check_address(email: &str) -> Result<(), String> {
-    let shown = quoted(email);
-    if email.is_empty() {
-        return Err("no email address".into());
-    }
-    if email.len() > MAX_ADDRESS {
-        return Err(format!("{shown} is longer than {MAX_ADDRESS} bytes"));
-    }
-    if email.contains(['<', '>']) {
-        return Err(format!("{shown} has stray angle brackets"));
-    }
-    if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("{shown} contains a space or control character"));
-    }
-    if let Some(c) = email.chars().find(|&c| is_invisible(c)) {
-        return Err(format!("{shown} contains an invisible character (U+{:04X})", u32::from(c)));
-    }
-    let Some((local, domain)) = email.rsplit_once('@').filter(|(l, d)| !l.is_empty() && !d.is_empty()) else {
-        return Err(format!("{shown} is not an email address"));
-    };
-    if email.contains("..") {
-        return Err(format!("{shown} has two dots in a row"));
-    }
-    if local.starts_with('.') || local.ends_with('.') {
-        return Err(format!("{shown} has a dot at the start or end of the part before the @"));
-    }
-    if domain.starts_with('.') || domain.ends_with('.') {
-        return Err(format!("{shown} has no valid domain: it starts or ends with a dot"));
-    }
-    if !domain.contains('.') {
-        return Err(format!("{shown} has no valid domain: it has no dot"));
-    }
-    if local.len() > MAX_LOCAL_PART {
-        return Err(format!("{shown} is longer than {MAX_LOCAL_PART} bytes before the @"));
-    }
-    email.parse::<lettre::Address>().map_err(|_| format!("{shown} is not an email address"))?;
-    Ok(())
 }
 
 #[cfg(test)]

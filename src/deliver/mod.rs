@@ -1,6 +1,7 @@
 //! Delivery: the message of each recipient, the transports that carry it,
 //! subscribers, the send ledger and unsubscribe tokens.
 
+pub mod address;
 pub mod bounces;
 pub mod dkim;
 pub mod import;

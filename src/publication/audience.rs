@@ -6,8 +6,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Result;
 
+use crate::deliver::address::check_address;
 use crate::deliver::bounces;
-use crate::deliver::import::{KeptOutWhy, Parsed, check_address, read_csv};
+use crate::deliver::import::{KeptOutWhy, Parsed, read_csv};
 use crate::deliver::store::{Status, Store, Subscriber, Suppressed, Suppression, UpsertCounts};
 use crate::publication::Publication;
 use crate::text::plural;

@@ -7,8 +7,8 @@ use std::io::IsTerminal;
 use anyhow::{Context, Result};
 use serde::Serialize;
 
+use crate::deliver::address::check_address;
 use crate::deliver::dkim::Signer;
-use crate::deliver::import::check_address;
 use crate::deliver::lock::{Lock, TryLock};
 use crate::deliver::send::{self, MessageFactory, group_replies, send_one};
 use crate::deliver::store::{IssueCounts, Status, Store, Subscriber};

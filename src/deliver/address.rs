@@ -1,0 +1,70 @@
+//! Which email addresses a newsletter can deliver to, and how to show a bad one.
+
+/// The longest address SMTP carries (RFC 5321's path limit, less the brackets).
+const MAX_ADDRESS: usize = 254;
+/// The longest part before the @ (RFC 5321).
+const MAX_LOCAL_PART: usize = 64;
+
+/// A format character (Unicode category Cf): zero-width spaces and joiners,
+/// BOMs, soft hyphens, direction marks.
+pub(crate) fn is_invisible(c: char) -> bool {
+    use icu_properties::props::GeneralCategory;
+    icu_properties::CodePointMapData::<GeneralCategory>::new().get(c) == GeneralCategory::Format
+}
+
+/// `text` for a message: at most `max` characters, control characters as U+FFFD.
+pub(crate) fn shown(text: &str, max: usize) -> String {
+    let mut shown: String = text.chars().take(max).map(|c| if c.is_control() { '\u{FFFD}' } else { c }).collect();
+    if text.chars().nth(max).is_some() {
+        shown.push('…');
+    }
+    shown
+}
+
+/// `text` in quotes for a message, shortened by [`shown`].
+pub(crate) fn quoted(text: &str) -> String {
+    format!("\"{}\"", shown(text, 60))
+}
+
+/// Accepts the addresses a newsletter can deliver to: what `lettre` parses, at
+/// most 254 bytes, without spaces, control or invisible characters or angle
+/// brackets, no dot at either end of a part or next to another, and a dot in
+/// the domain. The reason names the first problem found.
+pub fn check_address(email: &str) -> Result<(), String> {
+    let shown = quoted(email);
+    if email.is_empty() {
+        return Err("no email address".into());
+    }
+    if email.len() > MAX_ADDRESS {
+        return Err(format!("{shown} is longer than {MAX_ADDRESS} bytes"));
+    }
+    if email.contains(['<', '>']) {
+        return Err(format!("{shown} has stray angle brackets"));
+    }
+    if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("{shown} contains a space or control character"));
+    }
+    if let Some(c) = email.chars().find(|&c| is_invisible(c)) {
+        return Err(format!("{shown} contains an invisible character (U+{:04X})", u32::from(c)));
+    }
+    let Some((local, domain)) = email.rsplit_once('@').filter(|(l, d)| !l.is_empty() && !d.is_empty()) else {
+        return Err(format!("{shown} is not an email address"));
+    };
+    if email.contains("..") {
+        return Err(format!("{shown} has two dots in a row"));
+    }
+    if local.starts_with('.') || local.ends_with('.') {
+        return Err(format!("{shown} has a dot at the start or end of the part before the @"));
+    }
+    if domain.starts_with('.') || domain.ends_with('.') {
+        return Err(format!("{shown} has no valid domain: it starts or ends with a dot"));
+    }
+    if !domain.contains('.') {
+        return Err(format!("{shown} has no valid domain: it has no dot"));
+    }
+    if local.len() > MAX_LOCAL_PART {
+        return Err(format!("{shown} is longer than {MAX_LOCAL_PART} bytes before the @"));
+    }
+    email.parse::<lettre::Address>().map_err(|_| format!("{shown} is not an email address"))?;
+    Ok(())
+}
