@@ -133,6 +133,7 @@ const LAST_HEADERS: &[&str] = &["lastname", "surname", "familyname", "lname", "n
 const PREAMBLE_LINES: usize = 10;
 /// How far into a file a NUL byte makes it binary rather than text.
 const BINARY_SNIFF: usize = 8192;
+
 /// Reads `path`; fails only when the file cannot be read or has no email column.
 pub fn read_csv(path: &Path) -> Result<Parsed> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;

@@ -145,3 +145,18 @@ fn a_subscriber_who_joins_after_a_scheduled_send_does_not_get_old_issues() {
     cron(&fixture, &server, "2024-03-01T01:05:00Z").success();
     assert_eq!(server.count(), 2);
 }
+
+#[test]
+fn a_max_late_that_is_not_a_duration_stops_cron_instead_of_becoming_six_hours() {
+    let fixture = scheduled(2);
+    fixture.edit("publish.toml", "max_late = \"6h\"", "max_late = \"six hours\"");
+    let server = SmtpServer::start(&[]);
+    // Half an hour after send_at: due, but settings with a mistake are never acted on.
+    for command in [&["cron", "--now", "2024-03-01T01:30:00Z"][..], &["schedule", "--now", "2024-03-01T01:30:00Z"]] {
+        let run = fixture.command(command).env("PUBLISH_SMTP_URL", &server.url()).run().failure(1);
+        assert!(run.stderr().contains("publish.toml has 1 error"), "{}", run.stderr());
+    }
+    assert_eq!(server.count(), 0);
+    let check = fixture.run(&["check"]).failure(1);
+    assert!(check.stderr().contains("error: \"six hours\" is not a duration"), "{}", check.stderr());
+}
