@@ -123,9 +123,15 @@ pub enum SubscribersCommand {
     Import { file: PathBuf },
     /// List subscribers.
     List {
-        /// Only the unsubscribed ones.
+        /// Only the unsubscribed ones (every status but active).
         #[arg(long)]
         unsubscribed: bool,
+        /// Only these: active, unsubscribed, bounced, complained, removed, inactive or all.
+        #[arg(long, value_name = "STATUS")]
+        status: Option<String>,
+        /// One JSON array of people, each with email, name, status and fields.
+        #[arg(long)]
+        json: bool,
     },
     /// How many active subscribers there are.
     Count,
@@ -136,5 +142,38 @@ pub enum SubscribersCommand {
         /// Files or folders holding the bounce messages.
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+    },
+    /// Add one person; without --confirmed they get the confirmation mail first.
+    Add {
+        /// Their email address.
+        address: String,
+        /// Their name.
+        #[arg(long, default_value = "")]
+        name: String,
+        /// They asked already (in person, by mail): subscribe them at once.
+        #[arg(long)]
+        confirmed: bool,
+    },
+    /// Every field of one person and their consent record: how and when they joined, confirmed, left.
+    Show {
+        /// Their email address.
+        address: String,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// The list with every field and consent record; `subscribers import` reads the CSV back.
+    Export {
+        /// csv (default) or json.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// active (default) or all.
+        #[arg(long, default_value = "active")]
+        status: String,
+    },
+    /// Erase a person's data (GDPR); only a keyed hash stays, so the address is never imported or mailed again.
+    Forget {
+        /// Their email address.
+        address: String,
     },
 }

@@ -9,6 +9,6 @@ use crate::publication::Publication;
 use crate::server::{self, ServeConfig};
 
 pub fn run(root: &Path, bind: &str) -> Result<Outcome> {
-    server::run(ServeConfig::of(&Publication::load(root)?)?, bind)?;
+    server::run(ServeConfig::of(Publication::load(root)?)?, bind)?;
     Ok(Outcome::Done)
 }

@@ -159,7 +159,13 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, Refused> {
         name: find(NAME_HEADERS),
         first: find(FIRST_HEADERS),
         last: find(LAST_HEADERS),
-        field_keys: headers.iter().map(|h| field_key(h)).collect(),
+        field_keys: {
+            // Our own export's record columns (status, how they joined, the
+            // consent record) are read as such, not kept as fields.
+            let export = find(&["consent"]).is_some() && find(&["joinedby"]).is_some();
+            let record = |h: &String| export && matches!(header_key(h).as_str(), "status" | "consent" | "joinedby");
+            headers.iter().map(|h| if record(h) { String::new() } else { field_key(h) }).collect()
+        },
     };
     let mut lines = Lines::new(text);
     let body = &text[layout.offset..];
@@ -216,9 +222,9 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, Refused> {
         }
     }
     parsed.duplicates.sort_unstable();
-    for (_, entry) in entries {
+    for (line, entry) in entries {
         match entry {
-            Entry::Active(row) => parsed.rows.push(row),
+            Entry::Active(row) => parsed.rows.push(NewSubscriber { line, ..row }),
             Entry::Suppressed(row) => parsed.suppressed.push(row),
             Entry::KeptOut(row) => parsed.kept_out.push(row),
         }
@@ -246,6 +252,8 @@ impl Entry {
 /// The services whose exports say who must not be mailed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Service {
+    /// `publish subscribers export`, read back.
+    Masthead,
     Mailchimp,
     Substack,
     Ghost,
@@ -257,6 +265,7 @@ pub enum Service {
 impl Service {
     pub fn name(self) -> &'static str {
         match self {
+            Service::Masthead => "Masthead",
             Service::Mailchimp => "Mailchimp",
             Service::Substack => "Substack",
             Service::Ghost => "Ghost",
@@ -307,6 +316,20 @@ const NOT_CONFIRMED: Meaning = Meaning::Hold("not confirmed yet; import them aga
 ///   files); the values are Buttondown's subscriber types.
 /// - Kit: `state`, once a row holds one of Kit's states.
 const STATUS_COLUMNS: &[StatusColumn] = &[
+    StatusColumn {
+        service: Service::Masthead,
+        header: "status",
+        with: &["joinedby", "consent"],
+        shown_by_values: false,
+        values: &[
+            ("active", Meaning::Active),
+            ("unsubscribed", Meaning::Suppress(Status::Unsubscribed)),
+            ("bounced", Meaning::Suppress(Status::Bounced)),
+            ("complained", Meaning::Suppress(Status::Complained)),
+            ("removed", Meaning::Suppress(Status::Removed)),
+        ],
+        when: None,
+    },
     StatusColumn {
         service: Service::Substack,
         header: "emaildisabled",
@@ -764,7 +787,7 @@ fn subscriber(record: &csv::StringRecord, columns: &Columns, malformed: Option<&
         .filter(|(i, k)| *i != columns.email && !k.is_empty())
         .filter_map(|(i, k)| record.get(i).map(clean).filter(|v| !v.is_empty()).map(|v| (k.clone(), v.to_string())))
         .collect();
-    Ok(NewSubscriber { email, name: one_line(&name.unwrap_or_default()), fields })
+    Ok(NewSubscriber { email, name: one_line(&name.unwrap_or_default()), fields, line: 0 })
 }
 
 /// The address in an email cell and the display name beside it ("" when none):

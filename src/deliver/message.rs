@@ -26,6 +26,8 @@ pub struct IssueHeaders {
     pub domain: String,
     pub unsubscribe_base: String,
     pub unsubscribe_mailto: String,
+    /// `{base_url}/preferences`.
+    pub preferences_base: String,
     pub issue: u32,
     /// Marks test sends: "[TEST] " before the subject.
     pub test: bool,
@@ -70,9 +72,16 @@ impl IssueHeaders {
                 .clone()
                 .unwrap_or_else(|| format!("{}/unsubscribe", config.base())),
             unsubscribe_mailto: config.email.unsubscribe_mailto.clone().unwrap_or_else(|| config.sender.email.clone()),
+            preferences_base: format!("{}/preferences", config.base()),
             issue: number,
             test: false,
         })
+    }
+
+    /// The preferences page of subscriber `id` (`{base_url}/preferences`, with
+    /// the token of their unsubscribe link).
+    pub fn preferences_url(&self, secret: &Secret, id: i64, email: &str) -> String {
+        format!("{}?t={}", self.preferences_base, secret.token(Purpose::Unsubscribe, id, email))
     }
 
     /// The one-click unsubscribe URL of subscriber `id`, whose address is `email`
@@ -107,26 +116,50 @@ impl IssueHeaders {
         if let Some(reply_to) = &self.reply_to {
             builder = builder.reply_to(reply_to.clone());
         }
-        let part = |content_type: ContentType, bytes: Vec<u8>| {
-            SinglePart::builder()
-                .header(content_type)
-                .body(Body::dangerous_pre_encoded(bytes, ContentTransferEncoding::QuotedPrintable))
-        };
-        let boundary = boundary(&text, &html);
-        let alternative = MultiPart::alternative()
-            .boundary(boundary)
-            .singlepart(part(ContentType::TEXT_PLAIN, text))
-            .singlepart(part(ContentType::TEXT_HTML, html));
-        // The multipart's Content-Type goes among the message's own headers
-        // (lettre keeps it with the body, where DKIM cannot sign it).
-        let content_type = alternative.headers().get::<ContentType>().context("the multipart has no Content-Type")?;
-        let formatted = alternative.formatted();
-        let start = memchr::memmem::find(&formatted, b"\r\n\r\n").context("the multipart has no body")? + 4;
-        builder
-            .header(MIME_VERSION_1_0)
-            .header(content_type)
-            .body(Body::dangerous_pre_encoded(formatted[start..].to_vec(), ContentTransferEncoding::SevenBit))
-            .context("cannot build the message")
+        with_alternative_body(builder, text, html)
+    }
+
+    /// A mail that is not an issue (a confirmation, a welcome) to `to`, from
+    /// the publication's sender: text and HTML, an unsubscribe header when
+    /// `unsubscribe_url` is given. `kind` goes into its Message-ID.
+    pub fn single(
+        &self,
+        kind: &str,
+        to: &str,
+        name: &str,
+        (html, text): (&str, &str),
+        unsubscribe_url: Option<&str>,
+        date: SystemTime,
+    ) -> Result<Message> {
+        use sha2::Digest;
+        let address: lettre::Address = to.parse().with_context(|| format!("\"{to}\" is not an email address"))?;
+        let name = (!name.trim().is_empty()).then(|| one_line(name));
+        let stamp = date.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
+        let digest = sha2::Sha256::digest(format!("{kind}\0{}\0{stamp}", to.to_lowercase()).as_bytes());
+        let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let mut builder = Message::builder()
+            .from(self.from.clone())
+            .to(Mailbox::new(name, address))
+            .subject(one_line(&self.subject))
+            .date(date)
+            .message_id(Some(format!("<{kind}-{hex}@{}>", self.domain)));
+        if let Some(reply_to) = &self.reply_to {
+            builder = builder.reply_to(reply_to.clone());
+        }
+        if let Some(url) = unsubscribe_url {
+            builder = builder
+                .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Id"), self.list_id.clone()))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{url}>, <mailto:{}?subject=unsubscribe>", self.unsubscribe_mailto),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".into(),
+                ));
+        }
+        let qp = |s: &str| quoted_printable::encode_to_str(s.replace("\r\n", "\n").replace('\n', "\r\n")).into_bytes();
+        with_alternative_body(builder, qp(text), qp(html))
     }
 
     /// A Message-ID unique per issue and recipient, on the publication's domain.
@@ -138,6 +171,29 @@ impl IssueHeaders {
         let kind = if self.test { "test" } else { "issue" };
         format!("<{kind}-{}.{hex}@{}>", self.issue, self.domain)
     }
+}
+
+/// A `multipart/alternative` body, text then HTML, both already
+/// quoted-printable. Its Content-Type goes among the message's own headers
+/// (lettre keeps it with the body, where DKIM cannot sign it).
+fn with_alternative_body(builder: lettre::message::MessageBuilder, text: Vec<u8>, html: Vec<u8>) -> Result<Message> {
+    let part = |content_type: ContentType, bytes: Vec<u8>| {
+        SinglePart::builder()
+            .header(content_type)
+            .body(Body::dangerous_pre_encoded(bytes, ContentTransferEncoding::QuotedPrintable))
+    };
+    let alternative = MultiPart::alternative()
+        .boundary(boundary(&text, &html))
+        .singlepart(part(ContentType::TEXT_PLAIN, text))
+        .singlepart(part(ContentType::TEXT_HTML, html));
+    let content_type = alternative.headers().get::<ContentType>().context("the multipart has no Content-Type")?;
+    let formatted = alternative.formatted();
+    let start = memchr::memmem::find(&formatted, b"\r\n\r\n").context("the multipart has no body")? + 4;
+    builder
+        .header(MIME_VERSION_1_0)
+        .header(content_type)
+        .body(Body::dangerous_pre_encoded(formatted[start..].to_vec(), ContentTransferEncoding::SevenBit))
+        .context("cannot build the message")
 }
 
 /// The multipart boundary: made from the parts themselves, so the same

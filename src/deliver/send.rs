@@ -45,6 +45,7 @@ impl MessageFactory {
     pub fn build(&self, subscriber: &Subscriber) -> Result<(Vec<u8>, lettre::address::Envelope)> {
         let recipient = Recipient {
             unsubscribe_url: self.headers.unsubscribe_url(&self.secret, subscriber.id, &subscriber.email),
+            preferences_url: self.headers.preferences_url(&self.secret, subscriber.id, &subscriber.email),
             email: subscriber.email.clone(),
             name: subscriber.name.clone(),
             fields: subscriber.fields.clone(),
@@ -380,6 +381,39 @@ pub fn send_one(factory: &MessageFactory, transport: &Transport, subscriber: &Su
     })
 }
 
+/// Sends one finished message now (a confirmation or welcome mail), outside
+/// the issue ledger; `label` names its file in the outbox. The server's reply.
+pub fn send_message(
+    transport: &Transport,
+    domain: &str,
+    label: &str,
+    bytes: &[u8],
+    envelope: &lettre::address::Envelope,
+) -> Result<String, String> {
+    let hello = ClientId::Domain(domain.to_string());
+    let who = Subscriber {
+        id: -1,
+        email: label.to_string(),
+        name: String::new(),
+        fields: Default::default(),
+        status: crate::deliver::store::Status::Active,
+        status_at: None,
+        status_by: None,
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
+    runtime.block_on(async {
+        let mut conn = None;
+        let result = deliver(transport, &hello, &mut conn, &who, bytes, envelope).await;
+        if let Some(c) = conn {
+            c.quit().await;
+        }
+        result.map_err(|e| match e {
+            SendError::Permanent(r) | SendError::Content(r) | SendError::Refused(r) | SendError::Connection(r) => r,
+            SendError::Transient { reply, .. } => reply,
+        })
+    })
+}
+
 /// `out/outbox/N/<id>-<address>.eml`, written atomically.
 fn write_outbox(dir: &Path, subscriber: &Subscriber, bytes: &[u8]) -> Result<String> {
     let safe: String = subscriber
@@ -387,7 +421,12 @@ fn write_outbox(dir: &Path, subscriber: &Subscriber, bytes: &[u8]) -> Result<Str
         .chars()
         .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@' | '+') { c } else { '_' })
         .collect();
-    let name = if subscriber.id > 0 { format!("{:06}-{safe}.eml", subscriber.id) } else { format!("test-{safe}.eml") };
+    let name = match subscriber.id {
+        1.. => format!("{:06}-{safe}.eml", subscriber.id),
+        0 => format!("test-{safe}.eml"),
+        // A mail outside the ledger: its label is the whole name.
+        _ => format!("{safe}.eml"),
+    };
     let path: PathBuf = dir.join(name);
     crate::fsutil::write_atomic(&path, bytes)?;
     Ok(format!("written to {}", path.display()))

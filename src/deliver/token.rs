@@ -23,13 +23,17 @@ const MAC_LEN: usize = 16;
 /// purpose is worth nothing for another.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Purpose {
+    /// Unsubscribe links, and the preferences page they open.
     Unsubscribe,
+    /// A signup's confirmation link (made with an expiry).
+    Confirm,
 }
 
 impl Purpose {
     fn label(self) -> &'static [u8] {
         match self {
             Purpose::Unsubscribe => b"unsubscribe",
+            Purpose::Confirm => b"confirm",
         }
     }
 }
@@ -153,6 +157,50 @@ impl Secret {
             && self.mac(purpose, id, email).verify_truncated_left(tag).is_ok()
     }
 
+    /// A token for row `id` (address `email`) that stops working at `expires`
+    /// (Unix seconds): the id, the expiry and the MAC over purpose, id, expiry
+    /// and address, in one base64url word of 43 characters.
+    pub fn token_until(&self, purpose: Purpose, id: i64, email: &str, expires: i64) -> String {
+        let mut mac = self.mac(purpose, id, email);
+        mac.update(&expires.to_be_bytes());
+        let tag = mac.finalize().into_bytes();
+        let mut bytes = Vec::with_capacity(16 + MAC_LEN);
+        bytes.extend_from_slice(&id.to_be_bytes());
+        bytes.extend_from_slice(&expires.to_be_bytes());
+        bytes.extend_from_slice(&tag[..MAC_LEN]);
+        URL_SAFE_NO_PAD.encode(bytes)
+    }
+
+    /// The (row id, expiry) a [`Secret::token_until`] token names, MAC not yet checked.
+    pub fn claim_until(&self, token: &str) -> Option<(i64, i64)> {
+        let bytes = URL_SAFE_NO_PAD.decode(token.trim()).ok()?;
+        if bytes.len() != 16 + MAC_LEN {
+            return None;
+        }
+        let id = i64::from_be_bytes(bytes[..8].try_into().ok()?);
+        let expires = i64::from_be_bytes(bytes[8..16].try_into().ok()?);
+        Some((id, expires))
+    }
+
+    /// Whether `token` was made by [`Secret::token_until`] for `purpose`, row
+    /// `id` and `email` (expiry not judged here: the caller compares it with now).
+    pub fn verify_until(&self, purpose: Purpose, token: &str, id: i64, email: &str) -> bool {
+        let Some((claimed, expires)) = self.claim_until(token) else { return false };
+        let Ok(bytes) = URL_SAFE_NO_PAD.decode(token.trim()) else { return false };
+        let mut mac = self.mac(purpose, id, email);
+        mac.update(&expires.to_be_bytes());
+        claimed == id && mac.verify_truncated_left(&bytes[16..]).is_ok()
+    }
+
+    /// A keyed hash of an address: what stays of a forgotten person, so that
+    /// the address is never imported or mailed again, and nothing else is kept.
+    pub fn forget_hash(&self, email: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        mac.update(b"masthead-forgotten\0");
+        mac.update(email.trim().to_lowercase().as_bytes());
+        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// The address in an old-form token (`base64url(address).mac`), if this secret made it.
     fn verify_old(&self, token: &str) -> Option<String> {
         let (addr, tag) = token.split_once('.')?;
@@ -205,6 +253,26 @@ mod tests {
         }
         let big = secret.token(Purpose::Unsubscribe, i64::MAX, "ada@example.com");
         assert_eq!(secret.claim(Purpose::Unsubscribe, &big), Some(Claim::Subscriber(i64::MAX)));
+    }
+
+    #[test]
+    fn a_token_of_one_kind_is_useless_for_another() {
+        let secret = Secret::from_bytes(KEY);
+        let confirm = secret.token_until(Purpose::Confirm, 7, "ada@example.com", 1_700_000_000);
+        assert_eq!(secret.claim_until(&confirm), Some((7, 1_700_000_000)));
+        assert!(secret.verify_until(Purpose::Confirm, &confirm, 7, "ada@example.com"));
+        assert!(!secret.verify_until(Purpose::Unsubscribe, &confirm, 7, "ada@example.com"));
+        assert!(!secret.verify_until(Purpose::Confirm, &confirm, 7, "bob@example.com"));
+        assert!(!secret.verify_until(Purpose::Confirm, &confirm, 8, "ada@example.com"));
+        assert!(!secret.verify_subscriber(Purpose::Unsubscribe, &confirm, 7, "ada@example.com"));
+        // A later expiry written into the token breaks its MAC.
+        let mut bytes = URL_SAFE_NO_PAD.decode(&confirm).unwrap();
+        bytes[15] ^= 1;
+        assert!(!secret.verify_until(Purpose::Confirm, &URL_SAFE_NO_PAD.encode(bytes), 7, "ada@example.com"));
+        let unsubscribe = secret.token(Purpose::Unsubscribe, 7, "ada@example.com");
+        assert!(!secret.verify_until(Purpose::Confirm, &unsubscribe, 7, "ada@example.com"));
+        assert_ne!(secret.forget_hash("Ada@Example.com "), Secret::from_bytes(b"x").forget_hash("ada@example.com"));
+        assert_eq!(secret.forget_hash("Ada@Example.com "), secret.forget_hash("ada@example.com"));
     }
 
     #[test]

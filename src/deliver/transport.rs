@@ -53,13 +53,19 @@ pub enum Transport {
 impl Transport {
     /// The transport for issue `number`, from the environment or `publish.toml`.
     pub fn choose(config: &Config, out_dir: &Path, number: u32) -> Result<Transport> {
+        Transport::choose_for(config, out_dir, &number.to_string())
+    }
+
+    /// The transport for mail that is not an issue (`folder` of the outbox:
+    /// `audience` for confirmations and welcomes).
+    pub fn choose_for(config: &Config, out_dir: &Path, folder: &str) -> Result<Transport> {
         if let Ok(url) = std::env::var("PUBLISH_SMTP_URL")
             && !url.trim().is_empty()
         {
             return Ok(Transport::Smtp(SmtpTarget::parse(url.trim()).context("PUBLISH_SMTP_URL")?));
         }
         Ok(match config.email.transport {
-            TransportKind::Outbox => Transport::Outbox { dir: out_dir.join("outbox").join(number.to_string()) },
+            TransportKind::Outbox => Transport::Outbox { dir: out_dir.join("outbox").join(folder) },
             TransportKind::Smtp => {
                 let url = config.email.smtp_url.as_deref().context(
                     "publish.toml: [email] transport = \"smtp\" needs smtp_url = \"smtp://host:587\" (or set PUBLISH_SMTP_URL)",

@@ -9,7 +9,8 @@ use anyhow::Result;
 use crate::deliver::address::check_address;
 use crate::deliver::bounces;
 use crate::deliver::import::{KeptOutWhy, Parsed, read_csv};
-use crate::deliver::store::{Status, Store, Subscriber, Suppressed, Suppression, UpsertCounts};
+use crate::deliver::store::{Status, Store, Suppressed, Suppression, UpsertCounts};
+use crate::deliver::token::Secret;
 use crate::publication::Publication;
 use crate::text::plural;
 
@@ -20,6 +21,8 @@ pub struct ImportReport {
     parsed: Parsed,
     done: Vec<Suppressed>,
     counts: UpsertCounts,
+    /// Rows whose address was forgotten (`subscribers forget`): left out.
+    forgotten: usize,
     active: u64,
 }
 
@@ -85,6 +88,14 @@ impl fmt::Display for ImportReport {
                 why(KeptOutWhy::NotConfirmed),
             )?;
         }
+        if self.forgotten > 0 {
+            writeln!(
+                f,
+                "left out: {} forgotten address{} (erased on request; never imported again)",
+                self.forgotten,
+                if self.forgotten == 1 { "" } else { "es" }
+            )?;
+        }
         write!(f, "{} active subscribers", self.active)
     }
 }
@@ -104,7 +115,7 @@ pub enum Removed {
 }
 
 impl Publication {
-    fn store(&self) -> Result<Store> {
+    pub(super) fn store(&self) -> Result<Store> {
         Store::open(&self.ws.state_dir())
     }
 
@@ -127,14 +138,24 @@ impl Publication {
             })
             .collect();
         let done = store.record_suppressions(&suppressions, &now)?;
-        let counts = store.upsert_subscribers(&parsed.rows, &now)?;
-        Ok(ImportReport { name: file.display().to_string(), parsed, done, counts, active: store.count_active()? })
-    }
-
-    /// The active subscribers, or (`inactive`) the ones never mailed again.
-    pub fn subscribers(&self, inactive: bool) -> Result<Vec<Subscriber>> {
-        let store = self.store()?;
-        if inactive { store.list_inactive() } else { store.list(Status::Active) }
+        // A forgotten address is never imported again.
+        let secret = Secret::load_or_create(&self.ws.state_dir())?;
+        let mut parsed = parsed;
+        let mut forgotten = 0;
+        parsed.rows.retain(|row| {
+            let gone = store.is_forgotten(&secret.forget_hash(&row.email)).unwrap_or(false);
+            forgotten += usize::from(gone);
+            !gone
+        });
+        let counts = store.upsert_subscribers(&parsed.rows, &format!("import:{base}"), &now)?;
+        Ok(ImportReport {
+            name: file.display().to_string(),
+            parsed,
+            done,
+            counts,
+            forgotten,
+            active: store.count_active()?,
+        })
     }
 
     pub fn count_subscribers(&self) -> Result<u64> {

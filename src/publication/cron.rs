@@ -122,6 +122,10 @@ impl Publication {
                 _ => {}
             }
         }
+        // Confirmation and welcome mails a crash of `publish serve` left queued.
+        if let Err(e) = self.send_queued_mail() {
+            report.notes.push(format!("queued confirmation and welcome mails not sent: {e:#}"));
+        }
         Ok((report, None))
     }
 }

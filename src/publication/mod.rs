@@ -14,6 +14,7 @@
 pub mod audience;
 pub mod build;
 pub mod cron;
+pub mod readers;
 pub mod send;
 
 use std::path::{Path, PathBuf};

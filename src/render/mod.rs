@@ -2,6 +2,7 @@
 //! files, which override them by name. Rendering never reads files: the
 //! workspace hands its template texts over when the [`Renderer`] is made.
 
+pub mod audience;
 pub mod email;
 pub mod feed;
 pub mod personal;
@@ -23,6 +24,10 @@ pub const BUILTIN: &[(&str, &str)] = &[
     ("archive.html", include_str!("../../templates/archive.html")),
     ("social/announcement.txt", include_str!("../../templates/social/announcement.txt")),
     ("social/recommendation.txt", include_str!("../../templates/social/recommendation.txt")),
+    ("subscribe.html", include_str!("../../templates/subscribe.html")),
+    ("page.html", include_str!("../../templates/page.html")),
+    ("confirm.html", include_str!("../../templates/confirm.html")),
+    ("confirm.txt", include_str!("../../templates/confirm.txt")),
 ];
 
 /// The template environment of one workspace.
@@ -60,6 +65,11 @@ impl Renderer {
     /// Renders template `name` with `ctx`.
     pub fn render(&self, name: &str, ctx: Value) -> Result<String, Diagnostic> {
         self.env.get_template(name).and_then(|t| t.render(ctx)).map_err(|e| self.diagnostic(&e))
+    }
+
+    /// Whether the workspace has its own template `name`.
+    pub fn has_own(&self, name: &str) -> bool {
+        self.overrides.contains_key(name)
     }
 
     /// Checks that every template the workspace overrides compiles.

@@ -15,6 +15,7 @@ pub enum Var {
     Name,
     FirstName,
     UnsubscribeUrl,
+    PreferencesUrl,
     Field(String),
 }
 
@@ -25,6 +26,8 @@ pub struct Recipient {
     pub name: String,
     pub fields: BTreeMap<String, String>,
     pub unsubscribe_url: String,
+    /// Their preferences page (the name, leaving).
+    pub preferences_url: String,
 }
 
 impl Recipient {
@@ -34,6 +37,7 @@ impl Recipient {
             Var::Name => &self.name,
             Var::FirstName => self.name.split_whitespace().next().unwrap_or(""),
             Var::UnsubscribeUrl => &self.unsubscribe_url,
+            Var::PreferencesUrl => &self.preferences_url,
             Var::Field(key) => self.fields.get(key).map_or("", String::as_str),
         }
     }
@@ -76,6 +80,7 @@ impl Object for MarkerRecipient {
             "name" => Var::Name,
             "first_name" => Var::FirstName,
             "unsubscribe_url" => Var::UnsubscribeUrl,
+            "preferences_url" => Var::PreferencesUrl,
             "fields" => return Some(Value::from_object(FieldMarkers(Arc::clone(self)))),
             _ => return None,
         };
@@ -83,7 +88,7 @@ impl Object for MarkerRecipient {
     }
 
     fn enumerate(self: &Arc<Self>) -> Enumerator {
-        Enumerator::Str(&["email", "name", "first_name", "unsubscribe_url", "fields"])
+        Enumerator::Str(&["email", "name", "first_name", "unsubscribe_url", "preferences_url", "fields"])
     }
 }
 

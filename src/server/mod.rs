@@ -12,6 +12,7 @@
 //! (`/this-week-in-asia/unsubscribe`), so a reverse proxy may keep the prefix
 //! or strip it.
 
+mod audience;
 mod unsubscribe;
 
 use std::net::SocketAddr;
@@ -47,6 +48,11 @@ pub struct ServeConfig {
     /// Origins whose pages may post here (the base URL's); a page of any
     /// other site is refused.
     pub origins: Vec<String>,
+    /// Origins whose pages may post the signup form (`[serve] allowed_origins`,
+    /// default the base URL's): CORS answers them.
+    pub signup_origins: Vec<String>,
+    /// The publication, for the reader's pages and mails.
+    pub app: Arc<Publication>,
 }
 
 pub(crate) struct AppState {
@@ -54,22 +60,34 @@ pub(crate) struct AppState {
     pub(crate) secret: Secret,
     pub(crate) publication: String,
     pub(crate) origins: Vec<String>,
+    pub(crate) signup_origins: Vec<String>,
+    pub(crate) app: Arc<Publication>,
+    pub(crate) limits: audience::Limits,
+    /// Wakes the mailer after a signup or confirmation queued a mail.
+    pub(crate) mailer: Arc<tokio::sync::Notify>,
 }
 
 impl ServeConfig {
     /// What `publish serve` needs of `publication`: its files, its state, its
     /// secret (made on first use) and the public URLs it answers under.
-    pub fn of(publication: &Publication) -> Result<ServeConfig> {
+    pub fn of(publication: Publication) -> Result<ServeConfig> {
         let ws = publication.workspace();
         let config = ws.config()?;
         let public = [config.base(), config.email.unsubscribe_url.as_deref().unwrap_or("")];
+        let signup_origins = if config.serve.allowed_origins.is_empty() {
+            origins_of(&[config.base()])
+        } else {
+            config.serve.allowed_origins.iter().map(|o| o.trim_end_matches('/').to_string()).collect()
+        };
         Ok(ServeConfig {
+            signup_origins,
             out_dir: ws.out_dir(),
             secret: Secret::load_or_create(&ws.state_dir())?,
             state_dir: ws.state_dir(),
             publication: config.name.clone(),
             origins: origins_of(&public),
             prefixes: prefixes_of(&public),
+            app: Arc::new(publication),
         })
     }
 }
@@ -82,10 +100,18 @@ pub fn router(config: ServeConfig) -> Result<Router> {
         secret: config.secret,
         publication: config.publication,
         origins: config.origins,
+        signup_origins: config.signup_origins,
+        app: config.app,
+        limits: audience::Limits::default(),
+        mailer: Arc::new(tokio::sync::Notify::new()),
     });
+    audience::spawn_mailer(Arc::clone(&state));
     let files = ServeDir::new(&config.out_dir).append_index_html_on_directories(true);
     let routes = Router::new()
         .route("/unsubscribe", get(unsubscribe::page).post(unsubscribe::unsubscribe))
+        .route("/subscribe", get(audience::subscribe_page).post(audience::subscribe).options(audience::preflight))
+        .route("/confirm", get(audience::confirm_page).post(audience::confirm))
+        .route("/preferences", get(audience::preferences_page).post(audience::preferences))
         .fallback_service(files)
         .with_state(state);
     // A proxy may keep the public path or strip it: the prefix comes off
@@ -165,6 +191,7 @@ pub fn run(config: ServeConfig, bind: &str) -> Result<()> {
         let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
             let _ = tcp.set_nodelay(true);
         });
+        let app = app.into_make_service_with_connect_info::<SocketAddr>();
         axum::serve(listener, app).await.context("the server stopped")
     })
 }

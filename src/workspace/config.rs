@@ -48,6 +48,12 @@ pub struct Config {
     /// Scheduled sending.
     #[serde(default)]
     pub schedule: Schedule,
+    /// Signup, confirmation and welcome.
+    #[serde(default)]
+    pub audience: Audience,
+    /// `publish serve`.
+    #[serde(default)]
+    pub serve: Serve,
 }
 
 fn default_language() -> String {
@@ -177,6 +183,43 @@ pub struct Social {
     pub hashtags: Vec<String>,
 }
 
+/// `[audience]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Audience {
+    /// A signup becomes a subscriber only when the person confirms by mail (default true).
+    #[serde(default = "yes")]
+    pub double_opt_in: bool,
+    /// How long a confirmation link works ("7d").
+    #[serde(default = "default_confirm_within")]
+    pub confirm_within: Duration,
+    /// Send the welcome mail (default: when `templates/welcome.html` and `welcome.txt` exist).
+    pub welcome: Option<bool>,
+}
+
+impl Default for Audience {
+    fn default() -> Self {
+        Audience { double_opt_in: true, confirm_within: default_confirm_within(), welcome: None }
+    }
+}
+
+fn yes() -> bool {
+    true
+}
+
+fn default_confirm_within() -> Duration {
+    Duration::new("7d")
+}
+
+/// `[serve]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Serve {
+    /// Origins whose pages may post the signup form (default: the base URL's origin).
+    #[serde(default)]
+    pub allowed_origins: Vec<String>,
+}
+
 /// `[schedule]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -283,6 +326,28 @@ impl Config {
                 format!("\"{}\" is not a duration", self.email.retry_backoff),
                 "write it as \"1s\" or \"500ms\"",
             );
+        }
+        if !self.audience.confirm_within.is_valid() || self.audience.confirm_within.get().is_zero() {
+            err(
+                diags,
+                &[Seg::Key("audience"), Seg::Key("confirm_within")],
+                format!("\"{}\" is not a duration", self.audience.confirm_within),
+                "write it as \"7d\" or \"48h\"",
+            );
+        }
+        for (i, origin) in self.serve.allowed_origins.iter().enumerate() {
+            let ok = url::Url::parse(origin)
+                .ok()
+                .filter(|u| matches!(u.scheme(), "http" | "https") && u.host_str().is_some() && u.path() == "/")
+                .is_some_and(|u| u.origin().ascii_serialization() == origin.trim_end_matches('/'));
+            if !ok {
+                err(
+                    diags,
+                    &[Seg::Key("serve"), Seg::Key("allowed_origins"), Seg::Index(i)],
+                    format!("\"{origin}\" is not an origin"),
+                    "write it as https://example.com (scheme, host and port only, no path)",
+                );
+            }
         }
         if !self.schedule.max_late.is_valid() {
             err(

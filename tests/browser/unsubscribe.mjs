@@ -21,7 +21,7 @@ const browser = await chromium.launch({
 });
 try {
   const page = await browser.newPage();
-  page.setDefaultTimeout(10_000);
+  page.setDefaultTimeout(30_000);
   const opened = await page.goto(link);
   if (opened.status() !== 200) throw new Error(`the link answered ${opened.status()}`);
   await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Unsubscribe' }).click()]);

@@ -1,6 +1,7 @@
 //! The integration tests: the real `publish` binary run on fixture workspaces.
 
 mod architecture;
+mod audience;
 mod build;
 mod check;
 mod cron;

@@ -4,7 +4,7 @@
 
 mod smtp;
 
-pub use smtp::{SmtpServer, free_port, per_recipient, send, subscribers_csv, with_subscribers};
+pub use smtp::{Received, SmtpServer, free_port, per_recipient, send, subscribers_csv, with_subscribers};
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};

@@ -11,6 +11,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 
+pub mod audience;
+
 /// The schema; `user_version` says which of these steps a database has had.
 const MIGRATIONS: &[&str] = &[
     r#"
@@ -69,6 +71,72 @@ INSERT INTO subscribers_new (id, email, name, fields, status, created_at, status
     SELECT id, email, name, fields, status, created_at, status_at, status_by FROM subscribers;
 DROP TABLE subscribers;
 ALTER TABLE subscribers_new RENAME TO subscribers;
+"#,
+    // The audience: how each person joined and every change after (the
+    // consent record, written by triggers so that no path can skip it),
+    // signups waiting for confirmation, the confirmation and welcome mails
+    // queued for sending, and the keyed hashes of forgotten addresses.
+    r#"
+ALTER TABLE subscribers ADD COLUMN joined_by TEXT;
+CREATE TABLE consent (
+    id      INTEGER PRIMARY KEY,
+    email   TEXT NOT NULL COLLATE NOCASE,
+    at      TEXT NOT NULL,
+    event   TEXT NOT NULL,
+    how     TEXT NOT NULL,
+    detail  TEXT
+);
+CREATE INDEX consent_by_email ON consent (email, id);
+INSERT INTO consent (email, at, event, how)
+    SELECT email, created_at, 'joined', 'before consent records were kept' FROM subscribers;
+INSERT INTO consent (email, at, event, how, detail)
+    SELECT email, COALESCE(status_at, created_at), status, COALESCE(status_by, 'unknown'), status_reason
+    FROM subscribers WHERE status <> 'active';
+CREATE TRIGGER consent_on_insert AFTER INSERT ON subscribers BEGIN
+    INSERT INTO consent (email, at, event, how, detail) VALUES (
+        NEW.email,
+        COALESCE(NEW.status_at, NEW.created_at),
+        CASE NEW.status WHEN 'active' THEN 'joined' ELSE NEW.status END,
+        COALESCE(CASE NEW.status WHEN 'active' THEN NEW.joined_by ELSE NEW.status_by END, 'unknown'),
+        NEW.status_reason
+    );
+END;
+CREATE TRIGGER consent_on_status AFTER UPDATE OF status ON subscribers WHEN NEW.status <> OLD.status BEGIN
+    INSERT INTO consent (email, at, event, how, detail) VALUES (
+        NEW.email,
+        COALESCE(NEW.status_at, NEW.created_at),
+        CASE NEW.status WHEN 'active' THEN 'confirmed again' ELSE NEW.status END,
+        COALESCE(NEW.status_by, 'unknown'),
+        NEW.status_reason
+    );
+END;
+CREATE TABLE signups (
+    id          INTEGER PRIMARY KEY,
+    email       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    name        TEXT NOT NULL DEFAULT '',
+    source      TEXT,
+    ip          TEXT,
+    user_agent  TEXT,
+    created_at  TEXT NOT NULL,
+    expires_at  INTEGER NOT NULL,
+    mailed_at   INTEGER
+);
+CREATE TABLE mail_queue (
+    id         INTEGER PRIMARY KEY,
+    kind       TEXT NOT NULL CHECK (kind IN ('confirm', 'welcome')),
+    email      TEXT NOT NULL COLLATE NOCASE,
+    ref_id     INTEGER NOT NULL,
+    queued_at  TEXT NOT NULL,
+    state      TEXT NOT NULL DEFAULT 'pending' CHECK (state IN ('pending', 'sent', 'failed')),
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    reply      TEXT,
+    sent_at    TEXT
+);
+CREATE UNIQUE INDEX one_welcome_each ON mail_queue (email) WHERE kind = 'welcome';
+CREATE TABLE forgotten (
+    hash  TEXT PRIMARY KEY,
+    at    TEXT NOT NULL
+);
 "#,
 ];
 
@@ -233,19 +301,23 @@ impl Store {
     /// Adds or refreshes subscribers in one transaction. An address that is
     /// unsubscribed, removed, bounced or complained stays so: a re-import
     /// never revives it.
-    pub fn upsert_subscribers(&mut self, rows: &[NewSubscriber], now: &str) -> Result<UpsertCounts> {
+    /// `joined_by` says how (`import:list.csv`; the row's line is added to it).
+    pub fn upsert_subscribers(&mut self, rows: &[NewSubscriber], joined_by: &str, now: &str) -> Result<UpsertCounts> {
         let tx = self.conn.transaction()?;
         let mut counts = UpsertCounts::default();
         {
             let mut find = tx.prepare_cached("SELECT id, status FROM subscribers WHERE email = ?1")?;
-            let mut insert =
-                tx.prepare_cached("INSERT INTO subscribers (email, name, fields, created_at) VALUES (?1, ?2, ?3, ?4)")?;
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO subscribers (email, name, fields, created_at, joined_by) VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?;
             let mut update = tx.prepare_cached("UPDATE subscribers SET name = ?2, fields = ?3 WHERE id = ?1")?;
             for row in rows {
                 let fields = serde_json::to_string(&row.fields)?;
                 match find.query_row([&row.email], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).optional()? {
                     None => {
-                        insert.execute(params![row.email, row.name, fields, now])?;
+                        let how =
+                            if row.line > 0 { format!("{joined_by}:{}", row.line) } else { joined_by.to_string() };
+                        insert.execute(params![row.email, row.name, fields, now, how])?;
                         counts.added += 1;
                     }
                     Some((id, status)) => {
@@ -347,24 +419,6 @@ impl Store {
             .conn
             .query_row("SELECT count(*) FROM subscribers WHERE status = 'active'", [], |r| r.get::<_, i64>(0))?
             as u64)
-    }
-
-    /// Subscribers with the given status, in the order they joined.
-    pub fn list(&self, status: Status) -> Result<Vec<Subscriber>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, email, name, fields, status, status_at, status_by FROM subscribers WHERE status = ?1 ORDER BY id",
-        )?;
-        let rows = stmt.query_map([status.as_str()], row_to_subscriber)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
-    }
-
-    /// Subscribers who are not active (unsubscribed, removed, bounced, complained).
-    pub fn list_inactive(&self) -> Result<Vec<Subscriber>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT id, email, name, fields, status, status_at, status_by FROM subscribers WHERE status <> 'active' ORDER BY status_at, id",
-        )?;
-        let rows = stmt.query_map([], row_to_subscriber)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
     }
 
     /// Starts (or extends) the audience of `issue`: every active subscriber not
@@ -524,6 +578,8 @@ pub struct NewSubscriber {
     pub email: String,
     pub name: String,
     pub fields: BTreeMap<String, String>,
+    /// The line of the file it came from (0: not from a file).
+    pub line: u64,
 }
 
 /// What an import did.
@@ -560,7 +616,7 @@ pub enum Suppressed {
     Already(Status),
 }
 
-fn row_to_subscriber(r: &rusqlite::Row) -> rusqlite::Result<Subscriber> {
+pub(crate) fn row_to_subscriber(r: &rusqlite::Row) -> rusqlite::Result<Subscriber> {
     let fields: String = r.get(3)?;
     Ok(Subscriber {
         id: r.get(0)?,
@@ -578,7 +634,7 @@ mod tests {
     use super::*;
 
     fn sub(email: &str) -> NewSubscriber {
-        NewSubscriber { email: email.into(), name: String::new(), fields: BTreeMap::new() }
+        NewSubscriber { email: email.into(), name: String::new(), fields: BTreeMap::new(), line: 0 }
     }
 
     #[test]
@@ -586,7 +642,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path()).unwrap();
         let counts = store
-            .upsert_subscribers(&[sub("a@example.com"), sub("b@example.com"), sub("c@example.com")], "t0")
+            .upsert_subscribers(&[sub("a@example.com"), sub("b@example.com"), sub("c@example.com")], "test", "t0")
             .unwrap();
         assert_eq!(counts.added, 3);
         assert_eq!(store.enrol(9, false, "t1").unwrap(), 3);
@@ -599,12 +655,12 @@ mod tests {
         let counts = store.counts(9).unwrap();
         assert_eq!((counts.sent, counts.pending, counts.skipped), (1, 1, 1));
         // A re-import does not revive the unsubscribed address.
-        let again = store.upsert_subscribers(&[sub("b@EXAMPLE.com")], "t4").unwrap();
+        let again = store.upsert_subscribers(&[sub("b@EXAMPLE.com")], "test", "t4").unwrap();
         assert_eq!(again.suppressed, 1);
         assert_eq!(store.count_active().unwrap(), 2);
         // A sent row is never overwritten.
         store.record(9, &[(page[0].id, 1, Outcome::Failed { reply: "550".into() })], "t5").unwrap();
-        let first = store.list(Status::Active).unwrap()[0].id;
+        let first = store.list_all().unwrap().into_iter().find(|s| s.status == Status::Active).unwrap().id;
         store.record(9, &[(first, 1, Outcome::Failed { reply: "550".into() })], "t5").unwrap();
         assert_eq!(store.counts(9).unwrap().sent, 1);
     }
@@ -635,7 +691,7 @@ mod tests {
     fn imported_suppressions_add_strangers_stop_subscribers_and_keep_earlier_records() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path()).unwrap();
-        store.upsert_subscribers(&[sub("ada@example.com"), sub("bob@example.com")], "t0").unwrap();
+        store.upsert_subscribers(&[sub("ada@example.com"), sub("bob@example.com")], "test", "t0").unwrap();
         store.set_status("bob@example.com", Status::Removed, "cli", "t1").unwrap();
         let done = store
             .record_suppressions(
@@ -663,9 +719,9 @@ mod tests {
         );
         assert_eq!(store.count_active().unwrap(), 0);
         // A later plain list brings none of them back.
-        let again = store.upsert_subscribers(&[sub("ada@example.com"), sub("new@example.com")], "t3").unwrap();
+        let again = store.upsert_subscribers(&[sub("ada@example.com"), sub("new@example.com")], "test", "t3").unwrap();
         assert_eq!((again.added, again.updated, again.suppressed), (0, 0, 2));
-        assert_eq!(store.list_inactive().unwrap().len(), 3);
+        assert_eq!(store.list_all().unwrap().iter().filter(|s| s.status != Status::Active).count(), 3);
     }
 
     #[test]
@@ -709,9 +765,9 @@ mod tests {
     fn a_resumed_send_keeps_its_audience_unless_extended() {
         let dir = tempfile::tempdir().unwrap();
         let mut store = Store::open(dir.path()).unwrap();
-        store.upsert_subscribers(&[sub("a@example.com")], "t0").unwrap();
+        store.upsert_subscribers(&[sub("a@example.com")], "test", "t0").unwrap();
         store.enrol(9, false, "t1").unwrap();
-        store.upsert_subscribers(&[sub("late@example.com")], "t2").unwrap();
+        store.upsert_subscribers(&[sub("late@example.com")], "test", "t2").unwrap();
         assert_eq!(store.enrol(9, false, "t3").unwrap(), 0);
         assert_eq!(store.counts(9).unwrap().not_started, 1);
         assert_eq!(store.enrol(9, true, "t4").unwrap(), 1);

@@ -1,0 +1,382 @@
+//! The reader's journey: sign up, confirm, be welcomed, change the name,
+//! leave; and what the publisher asks of it: add, show, export, forget.
+//! Confirmation and welcome mails are queued with the change that causes
+//! them and sent by [`Publication::send_queued_mail`] (`publish serve` every
+//! few seconds, `publish cron` for what a crash left behind).
+
+use anyhow::{Context, Result, bail};
+use serde::Serialize;
+
+use crate::deliver::address::check_address;
+use crate::deliver::dkim::Signer;
+use crate::deliver::message::IssueHeaders;
+use crate::deliver::send::send_message;
+use crate::deliver::store::audience::{Confirmed, ConsentEvent, MailKind, SignupOutcome, SignupRequest};
+use crate::deliver::store::{Status, Subscriber};
+use crate::deliver::token::{Claim, Purpose, Secret};
+use crate::deliver::transport::Transport;
+use crate::publication::Publication;
+use crate::render::Renderer;
+use crate::render::audience::{self, Person, PublicationInfo};
+
+/// How many times a confirmation or welcome mail is tried.
+const MAIL_ATTEMPTS: u32 = 5;
+
+/// What a confirmation link is worth.
+pub enum ConfirmLink {
+    /// Valid: the address it confirms.
+    Valid { email: String },
+    /// Made by us, but too old: sign up again.
+    Expired,
+    /// Used already: the person is subscribed.
+    Used,
+    /// Not made by us, or cut short.
+    Broken,
+}
+
+/// The reader a preferences link opens.
+pub struct Reader {
+    pub email: String,
+    pub name: String,
+    pub subscribed: bool,
+}
+
+/// Everything stored about one person (`subscribers show`).
+#[derive(Serialize)]
+pub struct PersonRecord {
+    pub email: String,
+    pub name: String,
+    pub status: String,
+    pub fields: std::collections::BTreeMap<String, String>,
+    pub joined_by: Option<String>,
+    pub consent: Vec<ConsentEvent>,
+}
+
+/// Which people `list` and `export` include.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Which {
+    Active,
+    Inactive,
+    All,
+    Only(Status),
+}
+
+/// What `subscribers add` did.
+pub enum AddOutcome {
+    /// Subscribed (with `--confirmed`).
+    Subscribed,
+    /// A confirmation mail went out (the server's reply).
+    ConfirmationSent(String),
+    /// Already on the list or waiting: nothing changed.
+    Known,
+}
+
+impl Publication {
+    fn secret(&self) -> Result<Secret> {
+        Secret::load_or_create(&self.ws.state_dir())
+    }
+
+    /// What the reader pages and mails see of the publication.
+    pub fn info(&self) -> Result<PublicationInfo> {
+        let config = self.ws.config()?;
+        Ok(PublicationInfo {
+            name: config.name.clone(),
+            description: config.description.clone(),
+            base_url: config.base().to_string(),
+            language: config.language.clone(),
+        })
+    }
+
+    /// The template environment (built-in templates and the workspace's own).
+    pub fn renderer(&self) -> Renderer {
+        Renderer::new(&self.ws.templates)
+    }
+
+    /// Records a signup from the form (or `subscribers add`): with double
+    /// opt-in a pending signup and its confirmation mail, else a subscriber.
+    /// The caller answers the same whatever happened.
+    pub fn signup(&self, mut req: SignupRequest, double_opt_in: bool) -> Result<SignupOutcome> {
+        req.email = req.email.trim().to_string();
+        req.name = one_line(&req.name, 200);
+        req.source = req.source.map(|s| one_line(&s, 200)).filter(|s| !s.is_empty());
+        req.user_agent = req.user_agent.map(|s| one_line(&s, 300));
+        check_address(&req.email).map_err(|e| anyhow::anyhow!(e))?;
+        let config = self.ws.config()?;
+        let now = crate::clock::now()?;
+        let expires = now.as_second() + config.audience.confirm_within.get().as_secs();
+        let forgotten = self.store()?.is_forgotten(&self.secret()?.forget_hash(&req.email))?;
+        self.store()?.signup(&req, forgotten, double_opt_in, &now.to_string(), now.as_second(), expires)
+    }
+
+    /// What confirmation link `token` is worth, changing nothing.
+    pub fn check_confirm_link(&self, token: &str) -> Result<ConfirmLink> {
+        let secret = self.secret()?;
+        let Some((id, expires)) = secret.claim_until(token) else { return Ok(ConfirmLink::Broken) };
+        let store = self.store()?;
+        let Some(signup) = store.signup_of(id)? else {
+            // Gone: confirmed (the same token confirms no one twice) or purged.
+            return Ok(ConfirmLink::Used);
+        };
+        if !secret.verify_until(Purpose::Confirm, token, id, &signup.email) {
+            return Ok(ConfirmLink::Broken);
+        }
+        if expires < crate::clock::now()?.as_second() || signup.expires_at < crate::clock::now()?.as_second() {
+            return Ok(ConfirmLink::Expired);
+        }
+        Ok(ConfirmLink::Valid { email: signup.email })
+    }
+
+    /// Confirms the signup of `token`: the person becomes a subscriber and
+    /// their welcome mail is queued.
+    pub fn confirm(&self, token: &str) -> Result<(ConfirmLink, Option<Confirmed>)> {
+        let link = self.check_confirm_link(token)?;
+        let ConfirmLink::Valid { email } = &link else { return Ok((link, None)) };
+        let (id, _) = self.secret()?.claim_until(token).context("a valid link has a claim")?;
+        let done = self.store()?.confirm(id, email, &crate::clock::now()?.to_string())?;
+        Ok((link, Some(done)))
+    }
+
+    /// The reader an unsubscribe (preferences) token names, if it verifies.
+    pub fn reader(&self, token: &str) -> Result<Option<Reader>> {
+        let secret = self.secret()?;
+        let store = self.store()?;
+        let email = match secret.claim(Purpose::Unsubscribe, token) {
+            None => return Ok(None),
+            Some(Claim::Address(email)) => email,
+            Some(Claim::Subscriber(id)) => match store.email_of(id)? {
+                Some(email) if secret.verify_subscriber(Purpose::Unsubscribe, token, id, &email) => email,
+                _ => return Ok(None),
+            },
+        };
+        Ok(store.subscriber(&email)?.map(|s| Reader {
+            email: s.email,
+            name: s.name,
+            subscribed: s.status == Status::Active,
+        }))
+    }
+
+    /// Changes the name of the reader `token` names.
+    pub fn rename(&self, token: &str, name: &str) -> Result<Option<Reader>> {
+        let Some(reader) = self.reader(token)? else { return Ok(None) };
+        let name = one_line(name, 200);
+        self.store()?.set_name(&reader.email, &name, "preferences page", &crate::clock::now()?.to_string())?;
+        Ok(Some(Reader { name, ..reader }))
+    }
+
+    /// Sends every queued confirmation and welcome mail (and purges expired
+    /// signups). Returns how many went out.
+    pub fn send_queued_mail(&self) -> Result<usize> {
+        let config = self.ws.checked_config()?;
+        let mut store = self.store()?;
+        let now = crate::clock::now()?;
+        store.purge_expired_signups(now.as_second())?;
+        let queued = store.queued_mail(100)?;
+        if queued.is_empty() {
+            return Ok(0);
+        }
+        let secret = self.secret()?;
+        let renderer = self.renderer();
+        let info = self.info()?;
+        let transport = Transport::choose_for(config, &self.ws.out_dir(), "audience")?;
+        let signer = config.email.dkim.as_ref().map(|d| Signer::load(d, &self.ws.root)).transpose()?;
+        let welcome_on = config.audience.welcome.unwrap_or(true);
+        let base = config.base().to_string();
+        let mut sent = 0;
+        for mail in queued {
+            let name = store.subscriber(&mail.email)?.map(|s| s.name).unwrap_or_default();
+            let person = Person { email: mail.email.clone(), first_name: first_name(&name), name };
+            let composed = match mail.kind {
+                MailKind::Confirm => {
+                    let Some(signup) = store.signup_of(mail.ref_id)? else {
+                        store.mail_done(mail.id, Err("the signup is gone"), 1, &now.to_string())?;
+                        continue;
+                    };
+                    let person = Person { first_name: first_name(&signup.name), name: signup.name.clone(), ..person };
+                    let token = secret.token_until(Purpose::Confirm, signup.id, &signup.email, signup.expires_at);
+                    let expires = jiff::Timestamp::from_second(signup.expires_at)
+                        .map(|t| t.to_zoned(config.tz()).strftime("%-d %B %Y, %H:%M %Z").to_string())
+                        .unwrap_or_default();
+                    let url = format!("{base}/confirm?t={token}");
+                    audience::confirm_mail(&renderer, &info, &person, &url, &expires)
+                        .map(|(subject, html, text)| Some((subject, html, text, None)))
+                }
+                MailKind::Welcome if welcome_on => {
+                    let token = secret.token(Purpose::Unsubscribe, mail.ref_id, &mail.email);
+                    let unsubscribe = format!("{base}/unsubscribe?t={token}");
+                    let preferences = format!("{base}/preferences?t={token}");
+                    audience::welcome_mail(&renderer, &info, &person, &unsubscribe, &preferences)
+                        .map(|m| m.map(|(subject, html, text)| (subject, html, text, Some(unsubscribe))))
+                }
+                MailKind::Welcome => Ok(None),
+            };
+            let (subject, html, text, unsubscribe) = match composed {
+                Ok(Some(parts)) => parts,
+                Ok(None) => {
+                    store.mail_done(
+                        mail.id,
+                        Err("not sent: the publication has no welcome mail"),
+                        1,
+                        &now.to_string(),
+                    )?;
+                    continue;
+                }
+                Err(d) => bail!("{d}"),
+            };
+            let headers = IssueHeaders::new(config, 0, &subject)?;
+            let kind = if mail.kind == MailKind::Welcome { "welcome" } else { "confirm" };
+            let mut message = headers.single(
+                kind,
+                &mail.email,
+                &person.name,
+                (&html, &text),
+                unsubscribe.as_deref(),
+                crate::clock::system(now),
+            )?;
+            if let Some(signer) = &signer {
+                signer.sign(&mut message);
+            }
+            let label = format!("{kind}-{:06}-{}", mail.id, mail.email);
+            let result = send_message(&transport, &headers.domain, &label, &message.formatted(), message.envelope());
+            match &result {
+                Ok(reply) => {
+                    store.mail_done(mail.id, Ok(reply), MAIL_ATTEMPTS, &now.to_string())?;
+                    sent += 1;
+                }
+                Err(reply) => {
+                    eprintln!("{kind} mail to {} not sent: {reply}", mail.email);
+                    store.mail_done(mail.id, Err(reply), MAIL_ATTEMPTS, &now.to_string())?;
+                }
+            }
+        }
+        Ok(sent)
+    }
+
+    /// `subscribers add`: one person, subscribed at once (`confirmed`) or sent
+    /// the confirmation mail.
+    pub fn add_subscriber(&self, email: &str, name: &str, confirmed: bool) -> Result<AddOutcome> {
+        let email = email.trim();
+        check_address(email).map_err(|e| anyhow::anyhow!(e))?;
+        if self.store()?.is_forgotten(&self.secret()?.forget_hash(email))? {
+            bail!("{email} was forgotten on request (`subscribers forget`): it cannot be added again");
+        }
+        if confirmed {
+            let added =
+                self.store()?.add_subscriber(email, &one_line(name, 200), "cli", &crate::clock::now()?.to_string())?;
+            if added.is_some() {
+                self.send_queued_mail()?;
+            }
+            return Ok(if added.is_some() { AddOutcome::Subscribed } else { AddOutcome::Known });
+        }
+        let req = SignupRequest {
+            email: email.to_string(),
+            name: name.to_string(),
+            source: Some("cli".into()),
+            ..Default::default()
+        };
+        match self.signup(req, true)? {
+            SignupOutcome::ConfirmationQueued(_) => {
+                self.send_queued_mail()?;
+                Ok(AddOutcome::ConfirmationSent(format!("a confirmation mail went to {email}")))
+            }
+            SignupOutcome::Suppressed => {
+                bail!("{email} is bounced, complained or removed: it is never mailed again")
+            }
+            _ => Ok(AddOutcome::Known),
+        }
+    }
+
+    /// Everything stored about `email`.
+    pub fn person(&self, email: &str) -> Result<Option<PersonRecord>> {
+        let store = self.store()?;
+        let Some(s) = store.subscriber(email)? else {
+            let consent = store.consent_of(email)?;
+            return Ok((!consent.is_empty()).then(|| PersonRecord {
+                email: email.trim().to_string(),
+                name: String::new(),
+                status: "not subscribed".into(),
+                fields: Default::default(),
+                joined_by: None,
+                consent,
+            }));
+        };
+        Ok(Some(PersonRecord {
+            joined_by: store.joined_by(&s.email)?,
+            consent: store.consent_of(&s.email)?,
+            email: s.email,
+            name: s.name,
+            status: s.status.as_str().to_string(),
+            fields: s.fields,
+        }))
+    }
+
+    /// The people `which` names, in order of joining.
+    pub fn people(&self, which: Which) -> Result<Vec<Subscriber>> {
+        let store = self.store()?;
+        let all = store.list_all()?;
+        Ok(all
+            .into_iter()
+            .filter(|s| !s.email.starts_with("forgotten:"))
+            .filter(|s| match which {
+                Which::Active => s.status == Status::Active,
+                Which::Inactive => s.status != Status::Active,
+                Which::All => true,
+                Which::Only(status) => s.status == status,
+            })
+            .collect())
+    }
+
+    /// The list with every field and consent record, as CSV (which `import`
+    /// reads back) or JSON.
+    pub fn export(&self, which: Which, json: bool) -> Result<String> {
+        let people = self.people(which)?;
+        let store = self.store()?;
+        let mut records = Vec::with_capacity(people.len());
+        for s in people {
+            records.push(PersonRecord {
+                joined_by: store.joined_by(&s.email)?,
+                consent: store.consent_of(&s.email)?,
+                status: s.status.as_str().to_string(),
+                email: s.email,
+                name: s.name,
+                fields: s.fields,
+            });
+        }
+        if json {
+            return Ok(serde_json::to_string_pretty(&records)?);
+        }
+        let keys: std::collections::BTreeSet<&String> = records.iter().flat_map(|r| r.fields.keys()).collect();
+        let mut csv = csv::Writer::from_writer(Vec::new());
+        let mut header = vec!["email", "name", "status", "joined_by", "consent"];
+        header.extend(keys.iter().map(|k| k.as_str()));
+        csv.write_record(&header)?;
+        for r in &records {
+            let mut row = vec![
+                r.email.clone(),
+                r.name.clone(),
+                r.status.clone(),
+                r.joined_by.clone().unwrap_or_default(),
+                serde_json::to_string(&r.consent)?,
+            ];
+            row.extend(keys.iter().map(|k| r.fields.get(*k).cloned().unwrap_or_default()));
+            csv.write_record(&row)?;
+        }
+        Ok(String::from_utf8(csv.into_inner()?)?)
+    }
+
+    /// Erases `email` (GDPR): only a keyed hash remains, so the address is
+    /// never imported or mailed again. Returns whether anything was stored.
+    pub fn forget(&self, email: &str) -> Result<bool> {
+        let hash = self.secret()?.forget_hash(email);
+        self.store()?.forget(email.trim(), &hash, &crate::clock::now()?.to_string())
+    }
+}
+
+/// `text` on one line (no control characters), at most `max` characters.
+fn one_line(text: &str, max: usize) -> String {
+    let flat: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    flat.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(max).collect()
+}
+
+fn first_name(name: &str) -> String {
+    name.split_whitespace().next().unwrap_or("").to_string()
+}

@@ -1,0 +1,41 @@
+// A reader's signup in a real Chromium: the form on /subscribe, filled in and
+// sent; or (with a second argument "confirm") the confirmation link opened and
+// its button pressed. Prints the text of the page that follows.
+// Usage: node tests/browser/signup.mjs <url> <email> <name>
+//        node tests/browser/signup.mjs <confirm link> confirm
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+
+const modules = process.env.MASTHEAD_NODE_MODULES;
+const { chromium } = modules
+  ? await import(pathToFileURL(join(modules, 'playwright-core/index.mjs')).href)
+  : await import('playwright-core');
+
+const [url, email, name] = process.argv.slice(2);
+if (!url || !email) throw new Error('usage: signup.mjs <url> <email> <name> | <link> confirm');
+const executablePath = execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim();
+const browser = await chromium.launch({
+  executablePath,
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+try {
+  const page = await browser.newPage({ userAgent: 'masthead-signup-test' });
+  page.setDefaultTimeout(30_000);
+  const opened = await page.goto(url);
+  if (opened.status() !== 200) throw new Error(`${url} answered ${opened.status()}`);
+  if (email === 'confirm') {
+    const button = page.getByRole('button', { name: 'Confirm my subscription' });
+    if ((await button.count()) !== 1) throw new Error(`no confirm button on: ${await page.content()}`);
+    await Promise.all([page.waitForNavigation(), button.click()]);
+  } else {
+    await page.getByLabel('Your email address').fill(email);
+    await page.getByLabel('Your name (optional)').fill(name ?? '');
+    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Subscribe' }).click()]);
+  }
+  console.log(await page.locator('body').innerText());
+} finally {
+  await browser.close();
+}

@@ -1,0 +1,406 @@
+//! The reader's journey through `publish serve`: sign up (in Chromium),
+//! confirm by mail (aiosmtpd), be welcomed once, change the name, leave; and
+//! the publisher's side: add, show, export and import back, forget.
+
+use std::net::TcpStream;
+use std::process::{Child, Command};
+use std::time::{Duration, Instant};
+
+use crate::support::{Fixture, SmtpServer, free_port, node_modules, repo};
+
+const WELCOME_HTML: &str =
+    "<p>Welcome, {{ recipient.first_name }}! <a href=\"{{ preferences_url }}\">Your preferences</a></p>\n";
+const WELCOME_TXT: &str = "Welcome, {{ recipient.first_name }}!\nPreferences: {{ preferences_url }}\n";
+
+struct Serve {
+    child: Child,
+    base: String,
+}
+
+impl Serve {
+    fn start(fixture: &Fixture, port: u16, smtp: Option<&SmtpServer>, now: &str) -> Serve {
+        let mut cmd = fixture.command(&["serve", "--bind", &format!("127.0.0.1:{port}")]).env("PUBLISH_NOW", now);
+        if let Some(smtp) = smtp {
+            cmd = cmd.env("PUBLISH_SMTP_URL", &smtp.url());
+        }
+        let child = cmd.spawn();
+        let start = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(start.elapsed() < Duration::from_secs(30), "publish serve did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Serve { child, base: format!("http://127.0.0.1:{port}/this-week-in-asia") }
+    }
+
+    /// Stops it at once, as a crash would.
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+const NOW: &str = "2024-03-01T01:00:00Z";
+
+fn agent() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .http_status_as_error(false)
+        .timeout_global(Some(Duration::from_secs(30)))
+        .build()
+        .into()
+}
+
+/// (status, headers as "name: value" lines, body).
+fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
+    let agent = agent();
+    let mut response = match method {
+        "GET" => {
+            let mut r = agent.get(url);
+            for (k, v) in headers {
+                r = r.header(*k, *v);
+            }
+            r.call().unwrap()
+        }
+        "OPTIONS" => {
+            let mut r = agent.options(url);
+            for (k, v) in headers {
+                r = r.header(*k, *v);
+            }
+            r.call().unwrap()
+        }
+        _ => {
+            let mut r = agent.post(url);
+            for (k, v) in headers {
+                r = r.header(*k, *v);
+            }
+            r.send(body).unwrap()
+        }
+    };
+    let head: Vec<String> =
+        response.headers().iter().map(|(k, v)| format!("{}: {}", k, v.to_str().unwrap_or("?"))).collect();
+    (
+        response.status().as_u16(),
+        head.join("\n").to_lowercase(),
+        response.body_mut().read_to_string().unwrap_or_default(),
+    )
+}
+
+fn form(url: &str, body: &str) -> (u16, String, String) {
+    request("POST", url, &[("Content-Type", "application/x-www-form-urlencoded")], body)
+}
+
+/// The link of `path` (`confirm`, `preferences`) in a received message's text part.
+fn link_in(raw_path: &std::path::Path, path: &str) -> String {
+    let text = crate::support::run_python(
+        "import email, sys\nm = email.message_from_bytes(open(sys.argv[1], 'rb').read().split(b'\\r\\n', 1)[1])\n\
+         print(next(p.get_payload(decode=True).decode() for p in m.walk() if p.get_content_type() == 'text/plain'))",
+        &[raw_path],
+    );
+    let start = text.find(&format!("/{path}?t=")).unwrap_or_else(|| panic!("no {path} link in {text}"));
+    let start = text[..start].rfind("https://").unwrap();
+    text[start..].split_whitespace().next().unwrap().to_string()
+}
+
+/// A public link, as the proxy in front of `serve` would pass it on.
+fn local(link: &str, serve: &Serve) -> String {
+    link.replace("https://www.analyse.asia/this-week-in-asia", &serve.base)
+}
+
+fn browser(args: &[&str]) -> String {
+    let output = Command::new("node")
+        .arg(repo().join("tests/browser/signup.mjs"))
+        .args(args)
+        .env("MASTHEAD_NODE_MODULES", node_modules(&["playwright-core"]))
+        .output()
+        .expect("node must be installed to run the browser test");
+    let shown = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(output.status.success(), "{shown}{}", String::from_utf8_lossy(&output.stderr));
+    shown
+}
+
+fn with_welcome() -> Fixture {
+    let fixture = Fixture::reference();
+    fixture.write("templates/welcome.html", WELCOME_HTML);
+    fixture.write("templates/welcome.txt", WELCOME_TXT);
+    fixture
+}
+
+fn mails_to(smtp: &SmtpServer, rcpt: &str, subject: &str) -> Vec<crate::support::Received> {
+    smtp.received().into_iter().filter(|m| m.rcpt == rcpt && m.raw.contains(subject)).collect()
+}
+
+fn wait_for(smtp: &SmtpServer, rcpt: &str, subject: &str) -> crate::support::Received {
+    let start = Instant::now();
+    loop {
+        if let Some(m) = mails_to(smtp, rcpt, subject).into_iter().next() {
+            return m;
+        }
+        assert!(start.elapsed() < Duration::from_secs(30), "no \"{subject}\" mail to {rcpt}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn a_reader_signs_up_in_a_browser_confirms_by_mail_and_is_welcomed_once() {
+    let fixture = with_welcome();
+    let smtp = SmtpServer::start(&[]);
+    let serve = Serve::start(&fixture, free_port(), Some(&smtp), NOW);
+    let shown = browser(&[&format!("{}/subscribe", serve.base), "ada@example.com", "Ada Lovelace"]);
+    assert!(shown.contains("Check your inbox"), "{shown}");
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "0", "pending is not subscribed");
+
+    let confirmation = wait_for(&smtp, "ada@example.com", "Subject: Confirm your subscription");
+    let link = local(&link_in(&confirmation.path, "confirm"), &serve);
+    // A GET (a link scanner) confirms nothing.
+    assert_eq!(request("GET", &link, &[], "").0, 200);
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "0");
+    let shown = browser(&[&link, "confirm"]);
+    assert!(shown.contains("You are subscribed"), "{shown}");
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "1");
+
+    let welcome = wait_for(&smtp, "ada@example.com", "Subject: Welcome to This Week in Asia");
+    assert!(welcome.raw.contains("List-Unsubscribe: <https://"), "{}", &welcome.raw[..600]);
+    // The link again, and cron's pass over the queue: still one welcome.
+    let (status, _, again) = request("POST", &link, &[], "");
+    assert!(status == 200 && again.contains("was used already"), "{again}");
+    fixture.command(&["cron", "--now", NOW]).env("PUBLISH_SMTP_URL", &smtp.url()).run().success();
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(mails_to(&smtp, "ada@example.com", "Subject: Welcome").len(), 1, "exactly one welcome");
+    assert_eq!(mails_to(&smtp, "ada@example.com", "Subject: Confirm").len(), 1);
+
+    let record = fixture.run(&["subscribers", "show", "ada@example.com"]).success().stdout();
+    assert!(record.contains("joined  signup") && record.contains("ip: 127.0.0.1"), "{record}");
+    assert!(
+        record.contains("user agent: masthead-signup-test") && record.contains("confirmed  confirm link"),
+        "{record}"
+    );
+
+    // The welcome's preferences link shows the name and changes it.
+    let preferences = local(&link_in(&welcome.path, "preferences"), &serve);
+    let (status, _, page) = request("GET", &preferences, &[], "");
+    assert!(status == 200 && page.contains("ada@example.com") && page.contains("Ada Lovelace"), "{page}");
+    let (status, _, page) = form(&preferences, "name=Ada+%3Cb%3EKing%3C%2Fb%3E%0D%0ABcc%3A+x%40evil.example");
+    assert_eq!(status, 200, "{page}");
+    assert!(
+        page.contains("value=\"Ada &lt;b&gt;King&lt;&#x2f;b&gt; Bcc: x@evil.example\""),
+        "markup shows as text, on one line: {page}"
+    );
+    assert!(fixture.run(&["subscribers", "show", "ada@example.com"]).success().stdout().contains("name changed"));
+}
+
+#[test]
+fn a_welcome_queued_when_serve_died_is_sent_once_by_the_next_cron() {
+    let fixture = with_welcome();
+    let port = free_port();
+    let first = SmtpServer::start(&[]);
+    let serve = Serve::start(&fixture, port, Some(&first), NOW);
+    form(&format!("{}/subscribe", serve.base), "email=bob%40example.com");
+    let confirmation = wait_for(&first, "bob@example.com", "Subject: Confirm");
+    let link = local(&link_in(&confirmation.path, "confirm"), &serve);
+    // The relay goes away: the welcome stays queued; then serve is killed.
+    drop(first);
+    assert_eq!(form(&link, "").0, 200);
+    std::thread::sleep(Duration::from_millis(500));
+    serve.kill();
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "1");
+    let relay = SmtpServer::start(&[]);
+    for _ in 0..2 {
+        fixture.command(&["cron", "--now", NOW]).env("PUBLISH_SMTP_URL", &relay.url()).run().success();
+    }
+    assert_eq!(mails_to(&relay, "bob@example.com", "Subject: Welcome").len(), 1, "one welcome, never two");
+}
+
+#[test]
+fn forged_expired_and_swapped_tokens_get_a_page_saying_what_to_do() {
+    let fixture = Fixture::reference();
+    fixture.run(&["subscribers", "add", "old@example.com", "--confirmed"]).success();
+    fixture.run(&["issue", "9"]).success();
+    let smtp = SmtpServer::start(&[]);
+    let port = free_port();
+    let serve = Serve::start(&fixture, port, Some(&smtp), NOW);
+    form(&format!("{}/subscribe", serve.base), "email=cy%40example.com");
+    let confirm = local(&link_in(&wait_for(&smtp, "cy@example.com", "Subject: Confirm").path, "confirm"), &serve);
+    let issue = std::fs::read_dir(fixture.path().join("out/outbox/9")).unwrap().next().unwrap().unwrap().path();
+    let unsubscribe_token = {
+        let raw = std::fs::read_to_string(&issue).unwrap();
+        let at = raw.find("unsubscribe?t=").unwrap() + "unsubscribe?t=".len();
+        raw[at..].split(['>', '"', '\r', '\n']).next().unwrap().to_string()
+    };
+    let confirm_token = confirm.split_once("t=").unwrap().1.to_string();
+    let mut forged = confirm_token.clone().into_bytes();
+    let last = forged.len() - 2;
+    forged[last] = if forged[last] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+    for (url, status, says) in [
+        (format!("{}/confirm?t={forged}", serve.base), 400, "This confirmation link is broken"),
+        (format!("{}/confirm?t={unsubscribe_token}", serve.base), 400, "This confirmation link is broken"),
+        (format!("{}/confirm", serve.base), 400, "This confirmation link is broken"),
+        (format!("{}/unsubscribe?t={confirm_token}", serve.base), 400, "This unsubscribe link is broken"),
+        (format!("{}/preferences?t={confirm_token}", serve.base), 400, "This link is broken"),
+    ] {
+        for method in ["GET", "POST"] {
+            let (got, _, page) = request(method, &url, &[], "");
+            assert_eq!(got, status, "{method} {url}: {page}");
+            assert!(page.contains(says), "{method} {url}: {page}");
+        }
+    }
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "1");
+    // Eight days later the link has expired; the signup is purged.
+    serve.kill();
+    let later = Serve::start(&fixture, port, Some(&smtp), "2024-03-09T02:00:00Z");
+    let (got, _, page) = request("POST", &local(&confirm, &later), &[], "");
+    assert!(got == 410 || got == 200, "{got}: {page}");
+    assert!(page.contains("This link has expired") || page.contains("was used already"), "{page}");
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "1", "nobody joined");
+}
+
+#[test]
+fn the_answer_is_the_same_for_a_known_address_and_bots_fill_the_trap_for_nothing() {
+    let fixture = Fixture::reference();
+    fixture.run(&["subscribers", "add", "known@example.com", "--confirmed"]).success();
+    let smtp = SmtpServer::start(&[]);
+    let serve = Serve::start(&fixture, free_port(), Some(&smtp), NOW);
+    let url = format!("{}/subscribe", serve.base);
+    let known = form(&url, "email=known%40example.com");
+    let new = form(&url, "email=new%40example.com");
+    assert_eq!((known.0, &known.2), (new.0, &new.2), "no membership leak");
+    let json = request("POST", &url, &[("Content-Type", "application/json")], r#"{"email":"json@example.com"}"#);
+    assert_eq!(json.0, 200);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&json.2).unwrap()["ok"], true);
+    let trap = form(&url, "email=bot%40example.com&website=http%3A%2F%2Fspam.example");
+    assert_eq!((trap.0, &trap.2), (new.0, &new.2));
+    let bad = form(&url, "email=not-an-address");
+    assert_eq!(bad.0, 400);
+    assert!(bad.2.contains("not an email address"), "{}", bad.2);
+    wait_for(&smtp, "new@example.com", "Subject: Confirm");
+    wait_for(&smtp, "json@example.com", "Subject: Confirm");
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(mails_to(&smtp, "bot@example.com", "").is_empty(), "the honeypot stores and sends nothing");
+    assert!(mails_to(&smtp, "known@example.com", "Subject: Confirm").is_empty());
+    // A megabyte is refused: 413, or the connection closed before the client
+    // has finished sending (the server does not read it all).
+    let huge = format!("email={}", "a".repeat(1024 * 1024));
+    match agent().post(&url).content_type("application/x-www-form-urlencoded").send(huge.as_str()) {
+        Ok(response) => assert_eq!(response.status().as_u16(), 413),
+        Err(e) => assert!(matches!(e, ureq::Error::Io(_)), "{e}"),
+    }
+    assert_eq!(form(&url, &format!("email={}", "a".repeat(64 * 1024))).0, 413);
+    assert!(mails_to(&smtp, "", "").iter().all(|m| !m.rcpt.starts_with("aaaa")));
+}
+
+#[test]
+fn a_flood_of_signups_is_refused_with_retry_after_and_cors_answers_only_allowed_origins() {
+    let fixture = Fixture::reference();
+    let serve = Serve::start(&fixture, free_port(), None, NOW);
+    let url = format!("{}/subscribe", serve.base);
+    let mut refused = 0;
+    for i in 0..40 {
+        let (status, head, _) = form(&url, &format!("email=flood{i}%40example.com"));
+        if status == 429 {
+            refused += 1;
+            assert!(head.contains("retry-after: "), "{head}");
+        }
+    }
+    assert!(refused >= 30, "one client gets a handful of signups, not {}", 40 - refused);
+    // Through a proxy on this machine, every client has its own allowance, and
+    // the whole server a ceiling: a flood from many addresses is bounded too.
+    let mut accepted = 0;
+    for i in 0..260 {
+        let xff = format!("198.51.{}.{}", i / 250, i % 250 + 1);
+        let (status, _, _) = request(
+            "POST",
+            &url,
+            &[("Content-Type", "application/x-www-form-urlencoded"), ("X-Forwarded-For", xff.as_str())],
+            &format!("email=many{i}%40example.com"),
+        );
+        accepted += usize::from(status == 200);
+    }
+    assert!(accepted < 200, "{accepted} of 260 accepted: no overall ceiling");
+    let allowed = request(
+        "OPTIONS",
+        &url,
+        &[("Origin", "https://www.analyse.asia"), ("Access-Control-Request-Method", "POST")],
+        "",
+    );
+    assert_eq!(allowed.0, 204);
+    assert!(allowed.1.contains("access-control-allow-origin: https://www.analyse.asia"), "{}", allowed.1);
+    let foreign =
+        request("OPTIONS", &url, &[("Origin", "https://evil.example"), ("Access-Control-Request-Method", "POST")], "");
+    assert_eq!(foreign.0, 403);
+    assert!(!foreign.1.contains("access-control-allow-origin"), "{}", foreign.1);
+    let posted = request(
+        "POST",
+        &url,
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Origin", "https://evil.example"),
+            ("X-Forwarded-For", "203.0.113.9"),
+        ],
+        "email=csrf%40example.com",
+    );
+    assert_eq!(posted.0, 403, "another site's page cannot post the form");
+}
+
+#[test]
+fn the_export_imports_back_and_a_forgotten_address_never_returns() {
+    let fixture = Fixture::reference();
+    fixture.write(
+        "list.csv",
+        "email,name,company\nada@example.com,Ada,Analytical\nbob@example.com,Bob,\ncy@example.com,Cy,Yard\n",
+    );
+    let list_csv = fixture.path().join("list.csv");
+    fixture.run(&["subscribers", "import", list_csv.to_str().unwrap()]).success();
+    fixture.run(&["subscribers", "remove", "bob@example.com"]).success();
+    fixture.run(&["subscribers", "add", "dee@example.com", "--name", "Dee", "--confirmed"]).success();
+    let csv = fixture.run(&["subscribers", "export", "--status", "all"]).success().stdout();
+    assert!(csv.starts_with("email,name,status,joined_by,consent"), "{csv}");
+    assert!(csv.contains("import:list.csv:2"), "the consent record says the file and line: {csv}");
+    let json: serde_json::Value = serde_json::from_str(
+        &fixture.run(&["subscribers", "export", "--format", "json", "--status", "all"]).success().stdout(),
+    )
+    .unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 4);
+
+    let other = Fixture::reference();
+    other.write("export.csv", &csv);
+    other.run(&["subscribers", "import", other.path().join("export.csv").to_str().unwrap()]).success();
+    let list = |f: &Fixture| {
+        let v: serde_json::Value =
+            serde_json::from_str(&f.run(&["subscribers", "list", "--status", "all", "--json"]).success().stdout())
+                .unwrap();
+        // People not to be mailed come back as such; the others with their name and fields.
+        let mut rows: Vec<String> = v
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| match p["status"].as_str() {
+                Some("active") => format!("{} {} {}", p["email"], p["name"], p["fields"]["company"]),
+                _ => format!("{} {}", p["email"], p["status"]),
+            })
+            .collect();
+        rows.sort();
+        rows
+    };
+    assert_eq!(list(&fixture), list(&other), "the export imports back as it was");
+
+    fixture.run(&["subscribers", "forget", "ada@example.com"]).success();
+    let all = fixture.run(&["subscribers", "export", "--status", "all"]).success().stdout();
+    assert!(!all.contains("ada@example.com") && !all.contains("Analytical"), "{all}");
+    assert!(fixture.run(&["subscribers", "show", "ada@example.com"]).failure(1).stderr().contains("not on the list"));
+    let again = fixture.run(&["subscribers", "import", list_csv.to_str().unwrap()]).success().stdout();
+    assert!(again.contains("1 forgotten address"), "{again}");
+    assert!(!fixture.run(&["subscribers", "list"]).success().stdout().contains("ada@example.com"));
+    assert!(
+        fixture
+            .run(&["subscribers", "add", "ada@example.com", "--confirmed"])
+            .failure(1)
+            .stderr()
+            .contains("forgotten")
+    );
+}
