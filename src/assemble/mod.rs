@@ -130,6 +130,9 @@ pub struct ImageOut {
     /// Absolute URL of the picture, when there is one.
     pub url: Option<String>,
     pub alt: String,
+    /// The picture's size in pixels, when read from its file.
+    pub width: Option<u32>,
+    pub height: Option<u32>,
     pub credit: Option<Rich>,
     pub generator: Option<String>,
     pub prompt: Option<String>,
@@ -194,6 +197,8 @@ pub fn edition(issue: &Issue, config: &Config, sponsors: &Sponsors) -> Edition {
                 _ => img.src.clone(),
             },
             alt: img.alt.clone().unwrap_or_default(),
+            width: img.size.map(|(w, _)| w),
+            height: img.size.map(|(_, h)| h),
             credit: credit.map(|c| rich(&c, &mut refs)),
             generator: img.generator.clone(),
             prompt: img.prompt.clone(),

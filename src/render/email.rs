@@ -48,12 +48,51 @@ pub fn render(renderer: &Renderer, edition: &Edition) -> Result<EmailBody, Diagn
         }
     };
     let html = renderer.render("email.html", ctx())?;
-    let html = escape_brackets_in_attributes(&inline_css(&html)?);
-    let text = wrap(&renderer.render("email.txt", ctx())?, TEXT_WIDTH);
+    let html = charset_first(&escape_brackets_in_attributes(&inline_css(&html)?));
+    let text = plain_text(&renderer.render("email.txt", ctx())?);
     let vars = markers.vars();
     let html = Personal::new(&html, &vars, Escape::Html);
     let html_bytes = html.fill(&Recipient::sample()).len();
     Ok(EmailBody { html, text: Personal::new(&text, &vars, Escape::None), html_bytes })
+}
+
+/// Stands in for the space before a link reference while the text is wrapped:
+/// one column wide like the space, and no break opportunity.
+const GLUE: char = '\u{a0}';
+
+/// The plain-text part: wrapped at [`TEXT_WIDTH`], a link reference (`[12]`)
+/// never alone at the start of a line but kept with the word before it, and
+/// the signature separator as mail clients know it, `-- ` with its space.
+fn plain_text(text: &str) -> String {
+    // A no-break space of the issue's own text must come back as it was.
+    let glue = !text.contains(GLUE);
+    let glued = if glue { glue_references(text) } else { text.to_string() };
+    let mut wrapped = wrap(&glued, TEXT_WIDTH);
+    if glue {
+        wrapped = wrapped.replace(GLUE, " ");
+    }
+    let mut lines: Vec<&str> = wrapped.split('\n').collect();
+    if let Some(sig) = lines.iter().rposition(|l| l.trim_end() == "--") {
+        lines[sig] = "-- ";
+    }
+    lines.join("\n")
+}
+
+/// Joins each ` [n]` to the word before it with [`GLUE`].
+fn glue_references(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(" [") {
+        let after = &rest[at + 2..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        let is_ref = digits > 0 && after[digits..].starts_with(']');
+        out.push_str(&rest[..at]);
+        out.push(if is_ref { GLUE } else { ' ' });
+        out.push('[');
+        rest = after;
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Moves the `<style>` rules onto the elements; `@media` rules (mobile, dark
@@ -64,6 +103,30 @@ fn inline_css(html: &str) -> Result<String, Diagnostic> {
         Diagnostic::file(crate::diag::Severity::Error, "email.html", format!("cannot inline the CSS: {e}"))
             .with_hint("check the <style> block of templates/email.html")
     })
+}
+
+/// Moves the template's `<meta charset>` to the front of `<head>`. The CSS
+/// inliner writes the kept `<style>` block (the `@media` rules) first, and a
+/// browser or mail client only honours a charset declared in the first 1,024
+/// bytes. A page without one is left as it is.
+fn charset_first(html: &str) -> String {
+    let lower = html.to_ascii_lowercase();
+    let (Some(head), Some(meta)) = (lower.find("<head"), lower.find("<meta charset=")) else {
+        return html.to_string();
+    };
+    let (Some(head_end), Some(meta_len)) = (lower[head..].find('>'), lower[meta..].find('>')) else {
+        return html.to_string();
+    };
+    let (head_end, meta_end) = (head + head_end + 1, meta + meta_len + 1);
+    if meta < head_end || lower[head_end..meta].trim().is_empty() {
+        return html.to_string();
+    }
+    let mut out = String::with_capacity(html.len());
+    out.push_str(&html[..head_end]);
+    out.push_str(&html[meta..meta_end]);
+    out.push_str(&html[head_end..meta]);
+    out.push_str(&html[meta_end..]);
+    out
 }
 
 /// Writes `<` and `>` inside attribute values as `&lt;` and `&gt;`, as the HTML
@@ -126,6 +189,40 @@ mod tests {
             "<!-- <a title=\">\"> --><style>a > b { x: \"<\" }</style>\
              <img alt=\"&quot;&gt;&lt;img src=x onerror=alert(1)&gt;\" src=\"a.png\"><p>1 &lt; 2 &gt; 0</p>"
         );
+    }
+
+    #[test]
+    fn a_link_reference_stays_with_the_word_before_it() {
+        let line = format!("  Followed by: {} [8]\n", "word ".repeat(11).trim_end());
+        assert_eq!(
+            unicode_width::UnicodeWidthStr::width(line.trim_end()),
+            73,
+            "one column too many: [8] would start the next line"
+        );
+        let text = plain_text(&line);
+        assert!(text.lines().all(|l| !l.trim().starts_with('[')), "{text}");
+        assert!(text.contains("word [8]"), "{text}");
+        assert_eq!(plain_text("a [b] [12x] [3]\n"), "a [b] [12x] [3]\n");
+        assert_eq!(plain_text("x\u{a0}[3]\n"), "x\u{a0}[3]\n", "the issue's own no-break space stays");
+    }
+
+    #[test]
+    fn the_signature_separator_keeps_its_space() {
+        assert_eq!(plain_text("Hello\n--\nThe sender\n"), "Hello\n-- \nThe sender\n");
+        assert_eq!(plain_text("a\n--\nb\n--\nc\n"), "a\n--\nb\n-- \nc\n", "only the last one");
+    }
+
+    #[test]
+    fn the_charset_moves_to_the_front_of_head_and_nothing_else_changes() {
+        let page = "<html><head><style>a { b: c }</style>\n<meta charset=\"utf-8\"><title>T</title></head></html>";
+        assert_eq!(
+            charset_first(page),
+            "<html><head><meta charset=\"utf-8\"><style>a { b: c }</style>\n<title>T</title></head></html>"
+        );
+        let first = "<html><head>\n<meta charset=\"utf-8\"><style></style></head></html>";
+        assert_eq!(charset_first(first), first);
+        let none = "<html><head><style></style></head><body><p>&lt;meta charset=</p></body></html>";
+        assert_eq!(charset_first(none), none);
     }
 
     #[test]

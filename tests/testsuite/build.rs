@@ -61,7 +61,7 @@ fn html_email_is_inlined_small_and_has_what_mail_clients_need() {
     assert!(html.contains("max-width: 600px") || html.contains("max-width:600px"), "no 600px container");
     assert!(html.contains("prefers-color-scheme: dark"), "dark mode rules must survive inlining");
     // The class rules were moved onto the elements.
-    assert!(html.contains(r#"class="take" style=""#), "CSS was not inlined");
+    assert!(html.contains(r##"class="take" bgcolor="#f6f3ee" style=""##), "CSS was not inlined");
     assert!(html.contains(r#"alt="A red sun"#), "the image needs its alt text");
     assert!(
         html.contains(">Unsubscribe</a>") && html.contains("https://www.analyse.asia/this-week-in-asia/unsubscribe?t=")

@@ -6,6 +6,7 @@ mod build;
 mod check;
 mod cron;
 mod curate;
+mod email;
 mod hostile;
 mod podcast;
 mod preview;

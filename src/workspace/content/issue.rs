@@ -101,6 +101,10 @@ pub struct Image {
     pub generation_id: Option<String>,
     /// A longer description of the picture.
     pub description: Option<String>,
+    /// Width and height in pixels, read from the file when it is a PNG or JPEG of the
+    /// workspace (the email gives them to the `<img>`, so nothing jumps when it loads).
+    #[serde(skip)]
+    pub size: Option<(u32, u32)>,
 }
 
 impl Image {
@@ -214,6 +218,7 @@ impl Issue {
         if let Some(ask) = &raw.ask {
             check_markdown(ask, &[Seg::Key("ask")], toml, diags);
         }
+        let mut image_size = None;
         if let Some(image) = &raw.image {
             let at = |k| [Seg::Key("image"), Seg::Key(k)];
             if image.alt.as_deref().is_none_or(|a| a.trim().is_empty()) {
@@ -234,6 +239,19 @@ impl Issue {
             }
             if let Some(credit) = &image.credit {
                 check_markdown(credit, &at("credit"), toml, diags);
+            }
+            if let Some(Ok(source)) = image.file()
+                && let Some(path) = source.local_path(root).filter(|p| p.is_file())
+            {
+                match crate::workspace::media::image::read(&path) {
+                    Ok(info) => image_size = Some((info.width, info.height)),
+                    Err(_) => warn(
+                        diags,
+                        &at("src"),
+                        format!("cannot read the size of {}: it is not a PNG or JPEG picture", source.as_str()),
+                        "convert it to PNG or JPEG, so the email can reserve its place before it loads".into(),
+                    ),
+                }
             }
         }
         if raw.sections.is_empty() {
@@ -339,7 +357,7 @@ impl Issue {
             intro: raw.intro,
             sponsor,
             ask: raw.ask,
-            image: raw.image,
+            image: raw.image.map(|image| Image { size: image_size, ..image }),
             sections,
             episode,
         })
