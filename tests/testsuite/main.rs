@@ -14,3 +14,4 @@ mod serve;
 mod social;
 mod subscribers;
 mod support;
+mod tooling;
