@@ -153,7 +153,11 @@ fn json_output_has_the_documented_keys() {
     let count = json(&fixture.run(&["subscribers", "count", "--json"]).success());
     assert_eq!(count["active"], 3);
     let dry = json(&fixture.run(&["issue", "9", "--dry-run", "--json"]).success());
-    assert!(dry.is_object(), "{dry}");
+    assert_keys(
+        &dry,
+        &["issue", "subject", "transport", "recipients", "already_sent", "failed_earlier", "would_write"],
+    );
+    assert_eq!(dry["recipients"], 3);
     let schedule = json(&fixture.run(&["schedule", "--json"]).success());
     let row = &schedule.as_array().expect("an array")[0];
     assert_keys(row, &["issue", "title", "when", "state", "counts"]);
