@@ -2,15 +2,35 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand, ValueEnum};
+
+/// The environment variables, for `--help` and the man page.
+const ENVIRONMENT: &str = "\
+Environment:
+  PUBLISH_WORKSPACE      the publication's folder (as --workspace)
+  PUBLISH_SMTP_URL       send over SMTP: smtp://user@host:587, smtps://host:465, ?tls=none for a local relay
+  PUBLISH_SMTP_PASSWORD  the SMTP password (never put it in publish.toml)
+  PUBLISH_STATE_DIR      where the subscriber list and send records live (default .publish/)
+  PUBLISH_SECRET         the key that signs unsubscribe links (default a key kept in .publish/)
+  PUBLISH_NOW            pretend it is this time (RFC 3339), for rehearsals
+  PUBLISH_LOG, RUST_LOG  what -v traces, as a tracing filter (\"publish=debug\", \"publish::deliver::smtp=debug\")
+  NO_COLOR               no colour on a terminal";
 
 /// Publish a weekly newsletter and its podcast from plain files.
 #[derive(Debug, Parser)]
-#[command(name = "publish", version, about, propagate_version = true)]
+#[command(name = "publish", version, about, propagate_version = true, after_help = ENVIRONMENT)]
 pub struct Cli {
-    /// The publication's folder (where publish.toml is).
-    #[arg(long, global = true, default_value = ".", value_name = "DIR")]
-    pub workspace: PathBuf,
+    /// The publication's folder (default: the nearest folder up from here with a publish.toml).
+    #[arg(long, global = true, value_name = "DIR", env = "PUBLISH_WORKSPACE")]
+    pub workspace: Option<PathBuf>,
+
+    /// Say more on stderr: -v the SMTP conversation, files read and stage timings; -vv more.
+    #[arg(long, short, global = true, action = ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Print only errors.
+    #[arg(long, short, global = true)]
+    pub quiet: bool,
 
     #[command(subcommand)]
     pub command: Command,
@@ -37,6 +57,7 @@ pub enum Command {
     Preview(PreviewArgs),
     /// Send issue N to one address now, subject marked [TEST]; no send records are touched.
     Test {
+        /// The issue number.
         number: u32,
         /// The address to send to (default: [email] test_to).
         #[arg(long)]
@@ -47,15 +68,22 @@ pub enum Command {
         /// Pretend it is this time (RFC 3339).
         #[arg(long, value_name = "RFC3339")]
         now: Option<String>,
+        /// One JSON object per line for each send (the `issue --json` report).
+        #[arg(long)]
+        json: bool,
     },
     /// List scheduled issues with their send time and state.
     Schedule {
         /// Pretend it is this time (RFC 3339).
         #[arg(long, value_name = "RFC3339")]
         now: Option<String>,
+        /// Print a JSON array.
+        #[arg(long)]
+        json: bool,
     },
     /// How many subscribers issue N was sent to, failed for, and still has pending.
     Status {
+        /// The issue number.
         number: u32,
         /// Print JSON.
         #[arg(long)]
@@ -68,6 +96,7 @@ pub enum Command {
     New,
     /// Turn link records into recommendations of issue N.
     Add {
+        /// The issue to add to.
         number: u32,
         /// Link records (Markdown with YAML front matter).
         #[arg(required = true)]
@@ -85,6 +114,65 @@ pub enum Command {
         #[arg(long, default_value = "127.0.0.1:8080")]
         bind: String,
     },
+    /// Start a new publication in DIR: publish.toml, a first issue, sponsors.toml, templates/, media/.
+    Init(InitArgs),
+    /// Print shell completions (e.g. `publish completions bash > ~/.local/share/bash-completion/completions/publish`).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff): `publish man > ~/.local/share/man/man1/publish.1`.
+    Man,
+    /// DKIM keys: make one, and print the DNS record to publish.
+    #[command(subcommand)]
+    Dkim(DkimCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// The folder to create the publication in (it may exist, but none of the files may).
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// The publication's name.
+    #[arg(long)]
+    pub name: Option<String>,
+    /// Where out/ will be published, e.g. https://example.com/letter.
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// The sender's address, e.g. "Letter <letter@example.com>" or letter@example.com.
+    #[arg(long, value_name = "ADDRESS")]
+    pub from: Option<String>,
+    /// The time zone, an IANA name such as Europe/Paris (default UTC).
+    #[arg(long, value_name = "ZONE")]
+    pub timezone: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DkimCommand {
+    /// Make a key in .publish/ and print the TXT record for SELECTOR._domainkey.DOMAIN.
+    Keygen {
+        /// The selector: the record's name starts with it (e.g. "mh2024").
+        #[arg(long)]
+        selector: String,
+        /// The key type: rsa (2048 bits, every receiver checks it) or ed25519 (RFC 8463; few check it alone).
+        #[arg(long, value_enum, default_value_t = DkimAlgorithm::Rsa)]
+        algorithm: DkimAlgorithm,
+        /// The signing domain (default: the domain of [sender] email).
+        #[arg(long)]
+        domain: Option<String>,
+    },
+    /// Print the TXT record of the key [email.dkim] names (or of --selector's key in .publish/).
+    Show {
+        /// A key made by `dkim keygen` that publish.toml does not name yet.
+        #[arg(long)]
+        selector: Option<String>,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DkimAlgorithm {
+    Rsa,
+    Ed25519,
 }
 
 #[derive(Debug, Args)]
@@ -120,7 +208,10 @@ pub struct PreviewArgs {
 #[derive(Debug, Subcommand)]
 pub enum SubscribersCommand {
     /// Add subscribers from a CSV or TSV file (an `email` column; Substack, Mailchimp and Excel exports work as they are).
-    Import { file: PathBuf },
+    Import {
+        /// The CSV or TSV file.
+        file: PathBuf,
+    },
     /// List subscribers.
     List {
         /// Only the unsubscribed ones (every status but active).
@@ -134,9 +225,16 @@ pub enum SubscribersCommand {
         json: bool,
     },
     /// How many active subscribers there are.
-    Count,
+    Count {
+        /// Print {"active": N}.
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove an address; it is never mailed again.
-    Remove { address: String },
+    Remove {
+        /// The email address.
+        address: String,
+    },
     /// Mark bad addresses bounced, from the bounce reports (DSNs) a relay mailed back: `.eml` files, mbox files or Maildir folders.
     Bounces {
         /// Files or folders holding the bounce messages.
@@ -176,4 +274,33 @@ pub enum SubscribersCommand {
         /// Their email address.
         address: String,
     },
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// `--help`, the man page and completions describe every argument.
+    #[test]
+    fn every_argument_has_help() {
+        fn walk(cmd: &clap::Command, path: &str, missing: &mut Vec<String>) {
+            for arg in cmd.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    missing.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in cmd.get_subcommands() {
+                walk(sub, &format!("{path} {}", sub.get_name()), missing);
+            }
+        }
+        let mut missing = Vec::new();
+        walk(&super::Cli::command(), "publish", &mut missing);
+        assert!(missing.is_empty(), "arguments without help: {missing:?}");
+    }
+
+    #[test]
+    fn the_command_line_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
 }

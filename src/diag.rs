@@ -4,6 +4,30 @@
 use std::fmt;
 use std::ops::Range;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// `-q`: only errors reach stderr.
+static QUIET: AtomicBool = AtomicBool::new(false);
+/// Stderr is a terminal and `NO_COLOR` is not set.
+static COLOR: AtomicBool = AtomicBool::new(false);
+
+/// Sets, once at start, whether notes and warnings are printed and in colour.
+pub fn set_output(quiet: bool, color: bool) {
+    QUIET.store(quiet, Ordering::Relaxed);
+    COLOR.store(color, Ordering::Relaxed);
+}
+
+/// Whether `-q` was given.
+pub fn quiet() -> bool {
+    QUIET.load(Ordering::Relaxed)
+}
+
+/// Prints a note for a person on stderr, unless `-q`.
+pub fn note(text: impl fmt::Display) {
+    if !quiet() {
+        eprintln!("{text}");
+    }
+}
 
 /// How bad a problem is: errors stop a build or a send, warnings do not.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -27,6 +51,7 @@ impl SourceFile {
         let path = root.join(relative);
         let text =
             std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        tracing::debug!("read {} ({} bytes)", relative.display(), text.len());
         Ok(SourceFile { name: relative.to_string_lossy().replace('\\', "/"), text })
     }
 
@@ -117,6 +142,24 @@ impl Diagnostic {
     }
 }
 
+impl Diagnostic {
+    /// Prints it on stderr with a blank line after, the severity in colour on
+    /// a terminal; a warning not at all with `-q`.
+    pub fn eprint(&self) {
+        if quiet() && !self.is_error() {
+            return;
+        }
+        let text = self.to_string();
+        if !COLOR.load(Ordering::Relaxed) {
+            eprintln!("{text}\n");
+            return;
+        }
+        let (word, paint) = if self.is_error() { (": error:", "\x1b[1;31m") } else { (": warning:", "\x1b[1;33m") };
+        let painted = text.replacen(word, &format!(": {paint}{}\x1b[0m:", &word[2..word.len() - 1]), 1);
+        eprintln!("{painted}\n");
+    }
+}
+
 impl fmt::Display for Diagnostic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let kind = match self.severity {
@@ -161,7 +204,7 @@ impl Diagnostics {
     /// Prints every diagnostic to stderr, errors and warnings alike.
     pub fn print(&self) {
         for d in &self.items {
-            eprintln!("{d}\n");
+            d.eprint();
         }
     }
 }

@@ -40,6 +40,15 @@ pub fn write_new(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Creates `path` with `bytes`, refusing when something is already there, even a
 /// file made meanwhile by another process (atomically: all or nothing).
 pub fn create_new(path: &Path, bytes: &[u8]) -> Result<()> {
+    create(path, bytes, false)
+}
+
+/// [`create_new`] for a secret: readable by the owner only (mode 0600).
+pub fn create_new_private(path: &Path, bytes: &[u8]) -> Result<()> {
+    create(path, bytes, true)
+}
+
+fn create(path: &Path, bytes: &[u8], secret: bool) -> Result<()> {
     let exists = || anyhow::anyhow!("{} already exists; nothing was written", path.display());
     if path.symlink_metadata().is_ok() {
         return Err(exists());
@@ -47,6 +56,9 @@ pub fn create_new(path: &Path, bytes: &[u8]) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     let tmp = filled_temp(path, dir, bytes)?;
+    if secret {
+        private(tmp.as_file());
+    }
     match tmp.persist_noclobber(path) {
         Ok(_) => Ok(()),
         Err(e) if e.error.kind() == std::io::ErrorKind::AlreadyExists => Err(exists()),

@@ -17,12 +17,16 @@ mod server;
 mod text;
 mod workspace;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::Parser;
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
+    let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    diag::set_output(cli.quiet, color);
+    start_tracing(cli.verbose, cli.quiet, color);
     match cmd::run(cli) {
         Ok(cmd::Outcome::Done) => ExitCode::SUCCESS,
         Ok(cmd::Outcome::Failed) => ExitCode::from(1),
@@ -35,4 +39,33 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Sends `tracing` events to stderr: none by default (warnings the commands
+/// print themselves), the SMTP conversation, files read and stage timings with
+/// `-v`, everything of ours with `-vv`, errors only with `-q`. `PUBLISH_LOG`
+/// (or `RUST_LOG`) is a filter of its own, e.g. `publish::deliver::smtp=debug`.
+fn start_tracing(verbose: u8, quiet: bool, color: bool) {
+    use tracing_subscriber::EnvFilter;
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "publish=debug",
+        (false, _) => "publish=trace",
+    };
+    let from_env = ["PUBLISH_LOG", "RUST_LOG"].iter().find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
+    let filter = match from_env {
+        Some(spec) if !quiet && verbose == 0 => EnvFilter::try_new(&spec).unwrap_or_else(|e| {
+            eprintln!("warning: PUBLISH_LOG/RUST_LOG {spec:?} is not a tracing filter ({e}); using {level}");
+            EnvFilter::new(level)
+        }),
+        _ => EnvFilter::new(level),
+    };
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(color)
+        .with_target(false)
+        .without_time()
+        .init();
 }

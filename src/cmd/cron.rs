@@ -9,14 +9,16 @@ use anyhow::Result;
 use crate::cmd::Outcome;
 use crate::publication::Publication;
 
-pub fn run(root: &Path, now: Option<&str>) -> Result<Outcome> {
+pub fn run(root: &Path, now: Option<&str>, json: bool) -> Result<Outcome> {
     let publication = Publication::load(root)?;
     let (report, stopped) = publication.cron(crate::clock::now_or(now)?)?;
-    for note in &report.notes {
-        eprintln!("{note}");
-    }
+    report.notes.iter().for_each(crate::diag::note);
     for sent in &report.sends {
-        println!("{sent}");
+        if json {
+            println!("{}", serde_json::to_string(sent)?);
+        } else {
+            println!("{sent}");
+        }
     }
     if let Some(error) = stopped {
         return Err(error);

@@ -3,8 +3,12 @@
 pub mod add;
 pub mod build;
 pub mod check;
+pub mod completions;
 pub mod cron;
+pub mod dkim;
+pub mod init;
 pub mod issue;
+pub mod man;
 pub mod new;
 pub mod preview;
 pub mod schedule;
@@ -13,7 +17,9 @@ pub mod status;
 pub mod subscribers;
 pub mod test;
 
-use anyhow::Result;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
 
 use crate::cli::{Cli, Command};
 
@@ -30,15 +36,18 @@ pub enum Outcome {
 
 /// Runs the command the user asked for.
 pub fn run(cli: Cli) -> Result<Outcome> {
-    let root = cli.workspace;
+    let root = match &cli.command {
+        Command::Init(_) | Command::Completions { .. } | Command::Man => PathBuf::new(),
+        _ => workspace_root(cli.workspace.as_deref())?,
+    };
     match cli.command {
         Command::Build { number } => build::run(&root, number),
         Command::Check { number, json } => check::run(&root, number, json),
         Command::Issue(args) => issue::run(&root, &args),
         Command::Preview(args) => preview::run(&root, &args),
         Command::Test { number, to } => test::run(&root, number, to.as_deref()),
-        Command::Cron { now } => cron::run(&root, now.as_deref()),
-        Command::Schedule { now } => schedule::run(&root, now.as_deref()),
+        Command::Cron { now, json } => cron::run(&root, now.as_deref(), json),
+        Command::Schedule { now, json } => schedule::run(&root, now.as_deref(), json),
         Command::Status { number, json } => status::run(&root, number, json),
         Command::Subscribers(command) => subscribers::run(&root, &command),
         Command::New => new::run(&root),
@@ -46,5 +55,25 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             add::run(&root, &crate::curate::AddOptions { number, files: &files, section: &section, new_section })
         }
         Command::Serve { bind } => serve::run(&root, &bind),
+        Command::Init(args) => init::run(&args),
+        Command::Completions { shell } => completions::run(shell),
+        Command::Man => man::run(),
+        Command::Dkim(command) => dkim::run(&root, &command),
     }
+}
+
+/// `--workspace` or `PUBLISH_WORKSPACE` as given, else the nearest folder
+/// from here up with a `publish.toml` (else here, for the error to say so).
+fn workspace_root(given: Option<&Path>) -> Result<PathBuf> {
+    if let Some(dir) = given {
+        return Ok(dir.to_path_buf());
+    }
+    let here = std::env::current_dir().context("cannot tell the current folder")?;
+    Ok(match crate::workspace::Workspace::discover(&here) {
+        Some(dir) if dir != here => {
+            tracing::debug!("workspace: {}", dir.display());
+            dir
+        }
+        _ => PathBuf::from("."),
+    })
 }

@@ -1,4 +1,4 @@
-//! `publish schedule`: the scheduled issues, their send time in the
+//! `publish schedule [--json]`: the scheduled issues, their send time in the
 //! publication's time zone, and their state.
 
 use std::path::Path;
@@ -8,8 +8,12 @@ use anyhow::Result;
 use crate::cmd::Outcome;
 use crate::publication::Publication;
 
-pub fn run(root: &Path, now: Option<&str>) -> Result<Outcome> {
+pub fn run(root: &Path, now: Option<&str>, json: bool) -> Result<Outcome> {
     let rows = Publication::load(root)?.schedule(crate::clock::now_or(now)?)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(Outcome::Done);
+    }
     if rows.is_empty() {
         println!("no issue has a send_at (add send_at = 2024-03-01T09:00:00+08:00 to an issue file)");
     }

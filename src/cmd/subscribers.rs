@@ -44,7 +44,10 @@ pub fn run(root: &Path, command: &SubscribersCommand) -> Result<Outcome> {
                 }
             }
         }
-        SubscribersCommand::Count => println!("{}", publication.count_subscribers()?),
+        SubscribersCommand::Count { json: false } => println!("{}", publication.count_subscribers()?),
+        SubscribersCommand::Count { json: true } => {
+            println!("{}", serde_json::json!({ "active": publication.count_subscribers()? }))
+        }
         SubscribersCommand::Remove { address } => match publication.remove_subscriber(address)? {
             Removed::Subscriber => println!("removed {}: it will not be mailed again", address.trim()),
             Removed::Recorded => println!(

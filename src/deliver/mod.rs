@@ -4,6 +4,7 @@
 pub mod address;
 pub mod bounces;
 pub mod dkim;
+pub mod dkim_keys;
 pub mod import;
 pub mod lock;
 pub mod message;

@@ -108,7 +108,7 @@ pub fn run(
     pending: u64,
 ) -> Result<RunStats> {
     let started = Instant::now();
-    let progress = if options.progress {
+    let progress = if options.progress && !crate::diag::quiet() {
         let bar = indicatif::ProgressBar::new(pending);
         bar.set_style(
             indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} sent · {per_sec} · ETA {eta} {msg}")

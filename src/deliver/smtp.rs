@@ -9,6 +9,7 @@ use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
+use lettre::transport::smtp::response::Response;
 
 use crate::deliver::transport::{SmtpTarget, Tls};
 
@@ -69,6 +70,7 @@ impl Connection {
     }
 
     async fn handshake(target: &SmtpTarget, hello: &ClientId) -> Result<Connection, SendError> {
+        tracing::debug!("connecting to {}:{} ({:?})", target.host, target.port, target.tls);
         let tls =
             || TlsParameters::new(target.host.clone()).map_err(|e| SendError::Connection(format!("TLS setup: {e}")));
         let mut inner = if target.tls == Tls::Implicit {
@@ -97,7 +99,9 @@ impl Connection {
                     return Err(SendError::Refused("no STARTTLS offered, and the URL says tls=required".to_string()));
                 }
                 Tls::Required | Tls::Opportunistic if conn.can_starttls() => {
+                    tracing::debug!(">> STARTTLS (then EHLO again)");
                     timed(target.timeout, conn.starttls(tls()?, hello)).await?;
+                    tracing::debug!("TLS is on");
                 }
                 _ => {}
             }
@@ -117,13 +121,18 @@ impl Connection {
         };
         // lettre keeps no note of PIPELINING: greet again (RFC 5321 allows it
         // before a transaction) and read the keywords ourselves.
-        let keywords = timed(target.timeout, inner.command(Ehlo::new(hello.clone()))).await?;
+        let ehlo = Ehlo::new(hello.clone());
+        trace_out(&ehlo);
+        let keywords = timed(target.timeout, inner.command(ehlo)).await.inspect_err(trace_err)?;
+        trace_in(&keywords);
         let pipelining = keywords
             .message()
             .any(|line| line.split_whitespace().next().is_some_and(|k| k.eq_ignore_ascii_case("PIPELINING")));
         let mut conn = Connection { inner, broken: false, pipelining, timeout: target.timeout };
         if let Some(user) = &target.user {
             let credentials = Credentials::new(user.clone(), target.password.clone().unwrap_or_default());
+            // The user name and password never reach the trace.
+            tracing::debug!(">> AUTH PLAIN or LOGIN (credentials not shown)");
             timed(target.timeout, conn.inner.auth(&[Mechanism::Plain, Mechanism::Login], &credentials)).await.map_err(
                 |e| match e {
                     SendError::Permanent(reply) => SendError::Refused(format!(
@@ -133,6 +142,7 @@ impl Connection {
                 },
             )?;
         }
+        tracing::debug!("session open{}", if conn.inner.is_encrypted() { ", encrypted" } else { "" });
         Ok(conn)
     }
 
@@ -172,6 +182,7 @@ impl Connection {
         // lettre's `message` escapes the body a byte at a time (a quarter of the
         // send's CPU) and writes the end marker as a packet of its own; the
         // payload escaped here goes out in one write, with the same bytes.
+        tracing::debug!(">> (the message, {} bytes, not shown) .", bytes.len());
         let sent = match std::str::from_utf8(bytes) {
             Ok(text) => timed(self.timeout * DATA_END_FACTOR, self.inner.command(DataPayload(text))).await,
             Err(_) => timed(self.timeout * DATA_END_FACTOR, self.inner.message(bytes)).await,
@@ -179,8 +190,12 @@ impl Connection {
         let response = match sent {
             Ok(response) => response,
             // The transaction is over either way: nothing to reset.
-            Err(e) => return Err(at_stage(Stage::Content, e)),
+            Err(e) => {
+                trace_err(&e);
+                return Err(at_stage(Stage::Content, e));
+            }
         };
+        trace_in(&response);
         let code = response.code().to_string();
         Ok(match response.first_line() {
             Some(line) if !line.is_empty() => format!("{code} {line}"),
@@ -201,6 +216,7 @@ impl Connection {
         }
         batch.push_str(&Data.to_string());
         stages.push(Stage::Content);
+        trace_out(&Verbatim(&batch));
         let mut refused = None;
         let mut data_accepted = false;
         for (i, stage) in stages.into_iter().enumerate() {
@@ -209,6 +225,10 @@ impl Connection {
             } else {
                 timed(self.timeout, self.inner.read_response()).await
             };
+            match &reply {
+                Ok(response) => trace_in(response),
+                Err(e) => trace_err(e),
+            }
             match reply {
                 Ok(_) => data_accepted = stage == Stage::Content,
                 Err(SendError::Connection(why)) => {
@@ -237,9 +257,14 @@ impl Connection {
 
     /// One command of a transaction; on a refusal, the transaction is reset.
     async fn step(&mut self, stage: Stage, command: impl std::fmt::Display) -> Result<(), SendError> {
+        trace_out(&command);
         match timed(self.timeout, self.inner.command(command)).await {
-            Ok(_) => Ok(()),
+            Ok(response) => {
+                trace_in(&response);
+                Ok(())
+            }
             Err(e) => {
+                trace_err(&e);
                 let e = at_stage(stage, e);
                 if matches!(e, SendError::Connection(_)) {
                     self.broken = true;
@@ -253,7 +278,8 @@ impl Connection {
 
     /// Ends a refused transaction with RSET; a connection that cannot is not reused.
     async fn reset(&mut self) {
-        if timed(self.timeout, self.inner.command(Rset)).await.is_err() {
+        trace_out(&Rset);
+        if timed(self.timeout, self.inner.command(Rset)).await.inspect_err(trace_err).is_err() {
             self.broken = true;
         }
     }
@@ -265,6 +291,7 @@ impl Connection {
 
     /// Says goodbye politely.
     pub async fn quit(mut self) {
+        tracing::debug!(">> QUIT");
         let _ = tokio::time::timeout(Duration::from_secs(5), self.inner.quit()).await;
     }
 }
@@ -280,6 +307,30 @@ async fn timed<T>(
             limit.as_secs_f64()
         ))),
     }
+}
+
+/// Traces commands we send (`-v`), a line each. Only the envelope and
+/// greeting pass here: AUTH and the message are traced by a summary instead.
+fn trace_out(command: &impl std::fmt::Display) {
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        for line in command.to_string().lines() {
+            tracing::debug!(">> {line}");
+        }
+    }
+}
+
+/// Traces a server reply, every line of it.
+fn trace_in(response: &Response) {
+    if tracing::enabled!(tracing::Level::DEBUG) {
+        let code = response.code();
+        for line in response.message() {
+            tracing::debug!("<< {code} {line}");
+        }
+    }
+}
+
+fn trace_err(e: &SendError) {
+    tracing::debug!("<< {e:?}");
 }
 
 /// Sorts lettre's errors into what the send loop does next.

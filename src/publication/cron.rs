@@ -21,14 +21,20 @@ pub struct CronReport {
     pub unsendable: bool,
 }
 
-/// One scheduled issue.
+/// One scheduled issue (`schedule --json` prints these keys).
+#[derive(serde::Serialize)]
 pub struct Scheduled {
     pub issue: u32,
     pub title: String,
     /// The send time in the publication's time zone.
     pub when: String,
+    #[serde(serialize_with = "state_name")]
     pub state: State,
     pub counts: IssueCounts,
+}
+
+fn state_name<S: serde::Serializer>(state: &State, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(state.as_str())
 }
 
 impl std::fmt::Display for Scheduled {

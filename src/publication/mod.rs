@@ -15,6 +15,8 @@ pub mod audience;
 pub mod build;
 pub mod cron;
 pub mod readers;
+pub mod dkim;
+pub mod init;
 pub mod send;
 
 use std::path::{Path, PathBuf};
@@ -82,7 +84,10 @@ impl Built {
 impl Publication {
     /// Reads and checks the publication at `root` (see [`Workspace::load`]).
     pub fn load(root: &Path) -> Result<Publication> {
-        Ok(Publication { ws: Workspace::load(root)? })
+        let started = std::time::Instant::now();
+        let ws = Workspace::load(root)?;
+        tracing::debug!("loaded and checked {} issue files in {:.1?}", ws.issues.len(), started.elapsed());
+        Ok(Publication { ws })
     }
 
     pub fn workspace(&self) -> &Workspace {
@@ -130,6 +135,7 @@ impl Publication {
     }
 
     fn build_with(&self, number: u32, secret: &Secret) -> Result<Built> {
+        let started = std::time::Instant::now();
         let artifacts = match self.render(number, secret) {
             Ok(a) => a,
             Err(diags) => {
@@ -137,8 +143,9 @@ impl Publication {
                 bail!("issue {number} did not render: nothing was written");
             }
         };
+        tracing::debug!("rendered issue {number} ({} files) in {:.1?}", artifacts.files.len(), started.elapsed());
         for w in &artifacts.warnings {
-            eprintln!("{w}\n");
+            w.eprint();
         }
         Ok(Built { artifacts, out_dir: self.ws.out_dir() })
     }
@@ -148,7 +155,7 @@ impl Publication {
         self.ws.entry(number)?;
         let shown: Vec<&Diagnostic> = self.diagnostics(Some(number)).collect();
         for d in &shown {
-            eprintln!("{d}\n");
+            d.eprint();
         }
         let errors = shown.iter().filter(|d| d.is_error()).count();
         if errors > 0 {
@@ -161,7 +168,7 @@ impl Publication {
             let left_out = format!("issue {other} has errors, so it is left out of the feeds and the archive");
             let d = Diagnostic::file(Severity::Warning, &entry.file, left_out)
                 .with_hint(format!("run `publish check {other}`"));
-            eprintln!("{d}\n");
+            d.eprint();
         }
         self.ws.issue(number).map(|_| ())
     }

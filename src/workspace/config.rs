@@ -139,6 +139,28 @@ fn default_concurrency() -> usize {
     8
 }
 
+impl Config {
+    /// DMARC passes on DKIM only when the signing domain (`d=`) and the From
+    /// domain share their organisational domain (relaxed alignment, RFC 7489
+    /// §3.1.1): a signature for another domain counts for nothing there.
+    fn validate_dkim_alignment(&self, file: &TomlFile, diags: &mut Diagnostics) {
+        let Some(dkim) = &self.email.dkim else { return };
+        let Some((_, from)) = self.sender.email.rsplit_once('@') else { return };
+        let (from, signer) = (from.to_ascii_lowercase(), dkim.domain.trim_end_matches('.').to_ascii_lowercase());
+        let organisation = |d: &str| psl::domain_str(d).unwrap_or(d).to_string();
+        if organisation(&from) == organisation(&signer) {
+            return;
+        }
+        let path = [Seg::Key("email"), Seg::Key("dkim"), Seg::Key("domain")];
+        let message = format!(
+            "the DKIM domain \"{signer}\" does not align with the From domain \"{from}\": \
+             receivers that check DMARC will treat the mail as unsigned"
+        );
+        let hint = format!("sign as {from} (or a domain under it): `publish dkim keygen --selector S` does");
+        diags.push(file.diag_at(Severity::Warning, &path, message).with_hint(hint));
+    }
+}
+
 /// `[email.dkim]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -358,6 +380,7 @@ impl Config {
             );
         }
         self.validate_social(file, diags);
+        self.validate_dkim_alignment(file, diags);
         if let Some(ask) = &self.ask {
             for (i, link) in ask.links.iter().enumerate() {
                 if let Err(why) = check_web_url(&link.url) {

@@ -19,6 +19,9 @@ use crate::workspace::content::sponsor::{Sponsors, SponsorsFile};
 use crate::workspace::content::toml_file::{Seg, TomlFile};
 use crate::workspace::media::Source;
 
+/// How many folders up [`Workspace::discover`] looks (deeper than any real path).
+const MAX_DEPTH: usize = 256;
+
 /// An issue file found in `issues/`, checked or not.
 #[derive(Debug)]
 pub struct IssueEntry {
@@ -51,7 +54,8 @@ impl Workspace {
         let config_path = root.join("publish.toml");
         if !config_path.is_file() {
             anyhow::bail!(
-                "{} has no publish.toml: run publish in a publication's folder, or pass --workspace DIR",
+                "{} has no publish.toml: run publish in a publication's folder (or one below it), \
+                 pass --workspace DIR, or start one with `publish init`",
                 if root.as_os_str().is_empty() { Path::new(".") } else { &root }.display()
             );
         }
@@ -103,6 +107,14 @@ impl Workspace {
         }
         let templates = read_templates(&root.join("templates"))?;
         Ok(Workspace { root, config, sponsors, issues, templates, diags })
+    }
+
+    /// The publication `publish` works on when neither `--workspace` nor
+    /// `PUBLISH_WORKSPACE` names one: the nearest folder, from `start` up,
+    /// that has a `publish.toml` (as cargo finds `Cargo.toml`). `None` when
+    /// there is none up to the root.
+    pub fn discover(start: &Path) -> Option<PathBuf> {
+        start.ancestors().take(MAX_DEPTH).find(|dir| dir.join("publish.toml").is_file()).map(Path::to_path_buf)
     }
 
     /// Issue `number`, if it exists and is valid.

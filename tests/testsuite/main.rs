@@ -16,3 +16,4 @@ mod serve;
 mod social;
 mod subscribers;
 mod support;
+mod tooling;

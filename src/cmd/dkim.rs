@@ -1,0 +1,28 @@
+//! `publish dkim keygen|show`: a DKIM key and the DNS record to publish.
+
+use std::path::Path;
+
+use anyhow::Result;
+
+use crate::cli::{DkimAlgorithm, DkimCommand};
+use crate::cmd::Outcome;
+use crate::deliver::dkim_keys::Algorithm;
+use crate::publication::Publication;
+
+pub fn run(root: &Path, command: &DkimCommand) -> Result<Outcome> {
+    let publication = Publication::load(root)?;
+    let key = match command {
+        DkimCommand::Keygen { selector, algorithm, domain } => {
+            let algorithm = match algorithm {
+                DkimAlgorithm::Rsa => Algorithm::Rsa,
+                DkimAlgorithm::Ed25519 => Algorithm::Ed25519,
+            };
+            let key = publication.dkim_keygen(selector, algorithm, domain.as_deref())?;
+            crate::diag::note(format!("wrote {} (readable by you only; keep it out of git)", key.key_file));
+            key
+        }
+        DkimCommand::Show { selector } => publication.dkim_show(selector.as_deref())?,
+    };
+    print!("{key}");
+    Ok(Outcome::Done)
+}

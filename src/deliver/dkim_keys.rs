@@ -1,0 +1,129 @@
+//! DKIM keys made here, and the DNS TXT record that publishes a key's public
+//! half (RFC 6376 §3.6.1; Ed25519 per RFC 8463). The private key is written as
+//! PKCS#8 PEM, which [`crate::deliver::dkim::Signer`] reads.
+
+use anyhow::{Context, Result, bail};
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use rsa::pkcs1::DecodeRsaPrivateKey;
+use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
+
+/// The ASN.1 prefix of a PKCS#8 Ed25519 private key; the 32-byte seed follows (RFC 8410).
+const PKCS8_ED25519_PREFIX: [u8; 16] =
+    [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
+
+/// RSA keys of 2048 bits: what RFC 8301 asks for and every DNS host takes.
+const RSA_BITS: usize = 2048;
+
+/// Which kind of key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Algorithm {
+    Rsa,
+    Ed25519,
+}
+
+/// A new private key as PKCS#8 PEM.
+pub fn generate(algorithm: Algorithm) -> Result<String> {
+    match algorithm {
+        Algorithm::Rsa => {
+            let key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, RSA_BITS).context("cannot make an RSA key")?;
+            Ok(key.to_pkcs8_pem(LineEnding::LF).context("cannot encode the RSA key")?.to_string())
+        }
+        Algorithm::Ed25519 => {
+            let mut seed = [0u8; 32];
+            getrandom::getrandom(&mut seed).context("the system has no random numbers to make a key with")?;
+            let der = [&PKCS8_ED25519_PREFIX[..], &seed].concat();
+            Ok(format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", STANDARD.encode(der)))
+        }
+    }
+}
+
+/// The TXT record's value for the private key `pem` (any form the signer
+/// reads): `v=DKIM1; k=rsa; p=…`.
+pub fn record(pem: &str) -> Result<String> {
+    let text = pem.trim();
+    let (kind, public) = if let Some(seed) = ed25519_seed(text)? {
+        let key = ed25519_dalek::SigningKey::from_bytes(&seed);
+        ("ed25519", key.verifying_key().to_bytes().to_vec())
+    } else {
+        let key = if text.contains("BEGIN RSA PRIVATE KEY") {
+            rsa::RsaPrivateKey::from_pkcs1_pem(text).context("not a PKCS#1 RSA key")?
+        } else if text.contains("BEGIN PRIVATE KEY") {
+            rsa::RsaPrivateKey::from_pkcs8_pem(text).context("a PKCS#8 key that is neither Ed25519 nor RSA")?
+        } else {
+            bail!("expected a PEM private key (RSA or Ed25519) or a base64 Ed25519 seed")
+        };
+        let der = key.to_public_key().to_public_key_der().context("cannot encode the public key")?;
+        ("rsa", der.as_bytes().to_vec())
+    };
+    Ok(format!("v=DKIM1; k={kind}; p={}", STANDARD.encode(public)))
+}
+
+/// The record as a zone file writes it: strings of at most 255 characters (RFC 1035 §3.3.14).
+pub fn zone_strings(record: &str) -> String {
+    let bytes = record.as_bytes();
+    bytes.chunks(255).map(|c| format!("\"{}\"", String::from_utf8_lossy(c))).collect::<Vec<_>>().join(" ")
+}
+
+/// The Ed25519 seed of a PKCS#8 PEM or a bare base64 seed; `None` for other keys.
+fn ed25519_seed(text: &str) -> Result<Option<[u8; 32]>> {
+    let der = if text.contains("BEGIN PRIVATE KEY") {
+        let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
+        STANDARD.decode(body.trim()).context("the PEM body is not base64")?
+    } else if text.starts_with("-----") {
+        return Ok(None);
+    } else {
+        let seed = STANDARD.decode(text).context("expected a PEM private key or a base64 Ed25519 seed")?;
+        [&PKCS8_ED25519_PREFIX[..], &seed].concat()
+    };
+    Ok(match der.strip_prefix(&PKCS8_ED25519_PREFIX[..]) {
+        Some(seed) => Some(seed.try_into().context("an Ed25519 seed has 32 bytes")?),
+        None => None,
+    })
+}
+
+/// Whether `selector` can stand before `._domainkey.`: DNS labels of letters,
+/// digits and hyphens, joined by dots.
+pub fn check_selector(selector: &str) -> Result<()> {
+    let good = |label: &str| {
+        (1..=63).contains(&label.len())
+            && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !label.starts_with('-')
+            && !label.ends_with('-')
+    };
+    if selector.split('.').all(good) {
+        Ok(())
+    } else {
+        bail!("\"{selector}\" is not a DKIM selector: use letters, digits and hyphens, e.g. \"mh2024\"")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_ed25519_key_publishes_its_32_byte_public_half() {
+        let pem = generate(Algorithm::Ed25519).unwrap();
+        let record = record(&pem).unwrap();
+        let p = record.strip_prefix("v=DKIM1; k=ed25519; p=").unwrap();
+        assert_eq!(STANDARD.decode(p).unwrap().len(), 32);
+        assert_ne!(record, super::record(&generate(Algorithm::Ed25519).unwrap()).unwrap(), "keys differ");
+    }
+
+    #[test]
+    fn zone_strings_are_at_most_255_characters() {
+        let long = "p".repeat(600);
+        let zone = zone_strings(&long);
+        assert_eq!(zone.matches('"').count(), 6);
+        assert_eq!(zone.replace(['"', ' '], ""), long);
+    }
+
+    #[test]
+    fn selectors_are_dns_labels() {
+        assert!(check_selector("mh2024").is_ok() && check_selector("a.b-c").is_ok());
+        for bad in ["", "a b", "-a", "a..b", "é", "a/b"] {
+            assert!(check_selector(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,97 @@
+//! DKIM keys for the publication: `publish dkim keygen` makes one in the
+//! state folder (`.publish/`), `publish dkim show` prints its DNS record again.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+
+use crate::deliver::dkim_keys::{self, Algorithm};
+use crate::publication::Publication;
+
+/// A key and the DNS record that publishes it.
+pub struct DkimKey {
+    pub selector: String,
+    pub domain: String,
+    /// The key file as publish.toml's `key_file` names it.
+    pub key_file: String,
+    /// The TXT record's value, `v=DKIM1; k=…; p=…`.
+    pub record: String,
+    /// Whether `[email.dkim]` already names this key.
+    pub configured: bool,
+}
+
+impl std::fmt::Display for DkimKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = format!("{}._domainkey.{}", self.selector, self.domain);
+        writeln!(f, "Publish this TXT record at {name}:\n\n{}\n", self.record)?;
+        writeln!(f, "In a zone file:\n\n{name}. IN TXT {}", dkim_keys::zone_strings(&self.record))?;
+        if !self.configured {
+            write!(
+                f,
+                "\nThen sign with it: add to publish.toml\n\n[email.dkim]\ndomain = \"{}\"\nselector = \"{}\"\nkey_file = \"{}\"\n",
+                self.domain, self.selector, self.key_file
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl Publication {
+    /// Makes a key for `selector` (signing as `domain`, default the sender's
+    /// domain) in the state folder, readable by the owner only. Refuses to
+    /// replace a key that exists.
+    pub fn dkim_keygen(&self, selector: &str, algorithm: Algorithm, domain: Option<&str>) -> Result<DkimKey> {
+        dkim_keys::check_selector(selector)?;
+        let domain = match domain {
+            Some(d) => d.trim_end_matches('.').to_ascii_lowercase(),
+            None => self.sender_domain()?,
+        };
+        let path = self.key_path(selector);
+        let pem = dkim_keys::generate(algorithm)?;
+        crate::fsutil::create_new_private(&path, pem.as_bytes()).with_context(|| {
+            format!("keeping the key that is there: `publish dkim show --selector {selector}` prints its record")
+        })?;
+        self.describe(selector, domain, &path, &pem)
+    }
+
+    /// The record of the key `[email.dkim]` names, or of `selector`'s key made by keygen.
+    pub fn dkim_show(&self, selector: Option<&str>) -> Result<DkimKey> {
+        let config = self.ws.config()?;
+        let (selector, domain, path) = match (selector, &config.email.dkim) {
+            (Some(s), dkim) => {
+                dkim_keys::check_selector(s)?;
+                let domain = dkim.as_ref().map_or_else(|| self.sender_domain(), |d| Ok(d.domain.clone()))?;
+                (s.to_string(), domain, self.key_path(s))
+            }
+            (None, Some(dkim)) => (dkim.selector.clone(), dkim.domain.clone(), self.ws.root.join(&dkim.key_file)),
+            (None, None) => anyhow::bail!(
+                "publish.toml has no [email.dkim]: make a key with `publish dkim keygen --selector S`, \
+                 or name one with --selector"
+            ),
+        };
+        let pem =
+            std::fs::read_to_string(&path).with_context(|| format!("cannot read the DKIM key {}", path.display()))?;
+        self.describe(&selector, domain, &path, &pem)
+    }
+
+    fn describe(&self, selector: &str, domain: String, path: &Path, pem: &str) -> Result<DkimKey> {
+        let record = dkim_keys::record(pem).with_context(|| format!("{}: not a usable DKIM key", path.display()))?;
+        let key_file = path.strip_prefix(&self.ws.root).unwrap_or(path).to_string_lossy().into_owned();
+        let configured =
+            self.ws.config.as_ref().and_then(|c| c.email.dkim.as_ref()).is_some_and(|d| {
+                d.selector == selector && self.ws.root.join(&d.key_file) == self.ws.root.join(&key_file)
+            });
+        Ok(DkimKey { selector: selector.to_string(), domain, key_file, record, configured })
+    }
+
+    fn key_path(&self, selector: &str) -> PathBuf {
+        self.ws.state_dir().join(format!("dkim-{selector}.pem"))
+    }
+
+    fn sender_domain(&self) -> Result<String> {
+        let email = &self.ws.config()?.sender.email;
+        let (_, domain) =
+            email.rsplit_once('@').with_context(|| format!("[sender] email \"{email}\" has no domain"))?;
+        Ok(domain.to_ascii_lowercase())
+    }
+}

@@ -1,0 +1,174 @@
+//! `publish init`: a new publication a person can check, build and send at
+//! once: a commented `publish.toml`, a first issue, `sponsors.toml`,
+//! `templates/`, `media/` and a `.gitignore`. Nothing that exists is replaced.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+
+/// What a new publication starts from.
+pub struct Starter {
+    pub name: String,
+    pub base_url: String,
+    pub sender_name: String,
+    pub sender_email: String,
+    /// An IANA time zone.
+    pub timezone: String,
+}
+
+impl Starter {
+    /// Checks the values as `publish check` will, before anything is written.
+    pub fn check(&self) -> Result<()> {
+        if self.name.trim().is_empty() || self.name.contains(['\r', '\n']) {
+            bail!("--name: give the publication's name on one line");
+        }
+        if let Err(why) = crate::text::url::check_web_url(&self.base_url) {
+            bail!("--base-url {:?} is not a web address: {why}; write it as https://example.com/letter", self.base_url);
+        }
+        if self.sender_email.parse::<lettre::Address>().is_err() || self.sender_name.contains(['\r', '\n', '<']) {
+            bail!("--from: write it as \"Name <letter@example.com>\" or letter@example.com");
+        }
+        if jiff::tz::TimeZone::get(&self.timezone).is_err() {
+            bail!("--timezone {:?} is not a time zone: use an IANA name such as Europe/Paris", self.timezone);
+        }
+        Ok(())
+    }
+}
+
+/// Writes the new publication into `dir` (created if missing); the files
+/// written, relative to it. Refuses, writing nothing, when any of them exists.
+pub fn init(dir: &Path, starter: &Starter) -> Result<Vec<&'static str>> {
+    starter.check()?;
+    let tz = jiff::tz::TimeZone::get(&starter.timezone)?;
+    let today = crate::clock::now()?.to_zoned(tz).date();
+    let files: [(&str, String); 5] = [
+        ("publish.toml", publish_toml(starter)),
+        ("issues/001.toml", first_issue(starter, today)),
+        ("sponsors.toml", SPONSORS.to_string()),
+        ("templates/README.md", TEMPLATES_README.to_string()),
+        (".gitignore", ".publish/\nout/\n".to_string()),
+    ];
+    let taken: Vec<&str> = files.iter().map(|(f, _)| *f).filter(|f| dir.join(f).symlink_metadata().is_ok()).collect();
+    if !taken.is_empty() {
+        bail!(
+            "{} already has {}: nothing was written (publish init never replaces a file; pick an empty folder)",
+            dir.display(),
+            taken.join(", ")
+        );
+    }
+    for (file, text) in &files {
+        crate::fsutil::create_new(&dir.join(file), text.as_bytes())?;
+    }
+    let media = dir.join("media");
+    std::fs::create_dir_all(&media).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", media.display()))?;
+    Ok(files.iter().map(|(f, _)| *f).chain(["media/"]).collect())
+}
+
+/// A TOML string, quoted and escaped.
+fn quoted(text: &str) -> String {
+    toml_edit::Value::from(text).to_string().trim().to_string()
+}
+
+fn publish_toml(s: &Starter) -> String {
+    format!(
+        r#"# {name_comment}: the publication's settings. Every key is described in the README
+# ("The workspace"); `publish check` reports a typo with the nearest key.
+
+name = {name}
+description = ""          # one sentence, for the feeds and the archive page
+base_url = {base_url}     # where out/ is published: issue 1's page is {{base_url}}/1/
+language = "en"           # BCP 47
+timezone = {timezone}
+
+# Who the email comes from.
+[sender]
+name = {sender_name}
+email = {sender_email}
+# reply_to = "you@example.com"
+
+[email]
+# "outbox" writes every message to out/outbox/N/*.eml, to read before anything
+# leaves. Set PUBLISH_SMTP_URL (and PUBLISH_SMTP_PASSWORD) to send over SMTP.
+transport = "outbox"
+# test_to = "you@example.com"   # where `publish test N` sends
+
+# DKIM signing: `publish dkim keygen --selector S` makes a key in .publish/ and
+# prints the DNS record to publish and the [email.dkim] table to add here.
+
+[schedule]
+max_late = "6h"   # `publish cron` sends an issue at most this long after its send_at
+
+# The standing "Our Ask" at the end of every issue:
+# [ask]
+# text = "If you like this newsletter, forward it to a friend."
+"#,
+        name_comment = s.name.replace(['\r', '\n'], " "),
+        name = quoted(&s.name),
+        base_url = quoted(&s.base_url),
+        timezone = quoted(&s.timezone),
+        sender_name = quoted(&s.sender_name),
+        sender_email = quoted(&s.sender_email),
+    )
+}
+
+fn first_issue(s: &Starter, today: jiff::civil::Date) -> String {
+    format!(
+        r#"# {name} #1. Sections and recommendations appear in the order written here.
+# Text fields are Markdown; links must be full https:// URLs.
+# `publish issue 1` builds it into out/ and writes each email to out/outbox/1/.
+
+title = "Hello, readers"
+date = {today}
+# send_at = {today}T09:00:00   # uncomment for `publish cron` to send it ({tz})
+preheader = "What this newsletter is, and the first link worth your time."
+
+intro = """
+Welcome to the first issue. Every week: a few links worth reading, with our take.
+"""
+
+[[sections]]
+name = "Worth reading"
+
+[[sections.recommendations]]
+title = "The Rust Programming Language"
+url = "https://doc.rust-lang.org/book/"
+authors = ["Steve Klabnik", "Carol Nichols"]
+source = "rust-lang.org"
+take = """
+Why we recommend it, in a few sentences. Replace this with your own take.
+"""
+"#,
+        name = s.name.replace(['\r', '\n'], " "),
+        tz = s.timezone,
+    )
+}
+
+const SPONSORS: &str = r#"# Sponsors. An issue names one with `sponsor = "id"`, says `sponsor = "none"`,
+# or leaves the key out: then the sponsors whose flight (start..end) covers the
+# issue's date take turns. Copy this block and remove the # to add one.
+
+# [[sponsor]]
+# id = "acme"
+# name = "Acme"
+# url = "https://acme.example/"
+# copy = """
+# A few sentences about Acme, in Markdown.
+# """
+# cta = "Try Acme"
+# start = 2025-01-01
+# end = 2025-12-31
+"#;
+
+const TEMPLATES_README: &str = "Put a file here named like a built-in template (email.html, email.txt, web.html, \
+archive.html, social/x.txt, ...) to use it instead of the built-in one; see the README, \"Output\".\n";
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn quoted_escapes_what_toml_needs() {
+        for text in ["A \"B\" \\ C", "it's", "x'\"y\\z\n", "# not a comment", "🦀"] {
+            let parsed: toml::Table = toml::from_str(&format!("k = {}", super::quoted(text))).unwrap();
+            assert_eq!(parsed["k"].as_str(), Some(text));
+        }
+    }
+}

@@ -1,0 +1,300 @@
+//! The first hour: `publish init`, completions and the man page, `-v`,
+//! JSON output, DKIM keys with their record, and finding the workspace.
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+
+use crate::support::{Fixture, Run, SmtpServer, python, repo, subscribers_csv, with_subscribers};
+
+/// `publish ARGS` run in `dir` with no --workspace, the clock and secret pinned.
+fn publish_in(dir: &Path, args: &[&str]) -> Run {
+    let output = Command::new(env!("CARGO_BIN_EXE_publish"))
+        .current_dir(dir)
+        .args(args)
+        .env("PUBLISH_NOW", "2024-03-01T01:00:00Z")
+        .env("PUBLISH_SECRET", "test-secret-0123456789abcdef0123456789")
+        .env_remove("PUBLISH_WORKSPACE")
+        .env_remove("PUBLISH_SMTP_URL")
+        .env_remove("PUBLISH_STATE_DIR")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run publish");
+    Run { output }
+}
+
+fn init_args(dir: &str) -> Vec<&str> {
+    vec![
+        "init",
+        dir,
+        "--name",
+        "Tom's \"Weekly\"",
+        "--from",
+        "Tom <tom@example.org>",
+        "--base-url",
+        "https://example.org/w",
+    ]
+}
+
+#[test]
+fn init_makes_a_publication_that_checks_clean_and_sends_to_the_outbox() {
+    let tmp = tempfile::tempdir().unwrap();
+    publish_in(tmp.path(), &init_args("letter")).success();
+    let dir = tmp.path().join("letter");
+    for file in ["publish.toml", "issues/001.toml", "sponsors.toml", ".gitignore", "templates/README.md"] {
+        assert!(dir.join(file).is_file(), "{file} missing");
+    }
+    assert!(dir.join("media").is_dir());
+    let gitignore = std::fs::read_to_string(dir.join(".gitignore")).unwrap();
+    assert!(gitignore.lines().any(|l| l == ".publish/") && gitignore.lines().any(|l| l == "out/"), "{gitignore}");
+
+    let check = publish_in(&dir, &["check"]).success();
+    assert!(check.stderr().contains("no errors, 0 warnings"), "{}", check.stderr());
+    let csv = subscribers_csv(tmp.path(), 2);
+    publish_in(&dir, &["subscribers", "import", csv.to_str().unwrap()]).success();
+    publish_in(&dir, &["issue", "1", "--yes"]).success();
+    let outbox: Vec<_> = std::fs::read_dir(dir.join("out/outbox/1")).unwrap().collect();
+    assert_eq!(outbox.len(), 2, "one message per subscriber in the outbox");
+    let message = std::fs::read_to_string(outbox[0].as_ref().unwrap().path()).unwrap();
+    assert!(message.contains("From: Tom <tom@example.org>"), "{message}");
+    assert!(message.contains("Subject: Tom's \"Weekly\" #1: Hello, readers"), "{message}");
+}
+
+#[test]
+fn init_refuses_to_overwrite_anything() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("letter");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join(".gitignore"), "mine\n").unwrap();
+    let run = publish_in(tmp.path(), &init_args("letter")).failure(1);
+    assert!(run.stderr().contains(".gitignore") && run.stderr().contains("nothing was written"), "{}", run.stderr());
+    assert_eq!(std::fs::read_to_string(dir.join(".gitignore")).unwrap(), "mine\n");
+    assert!(!dir.join("publish.toml").exists(), "a refused init writes nothing");
+
+    std::fs::remove_file(dir.join(".gitignore")).unwrap();
+    publish_in(tmp.path(), &init_args("letter")).success();
+    let before = std::fs::read_to_string(dir.join("publish.toml")).unwrap();
+    publish_in(tmp.path(), &["init", "letter", "--name", "Other"]).failure(1);
+    assert_eq!(std::fs::read_to_string(dir.join("publish.toml")).unwrap(), before);
+}
+
+#[test]
+fn init_rejects_a_bad_value_before_writing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = publish_in(tmp.path(), &["init", "x", "--base-url", "example.org", "--from", "a@b.org"]).failure(1);
+    assert!(run.stderr().contains("--base-url"), "{}", run.stderr());
+    let run = publish_in(tmp.path(), &["init", "x", "--timezone", "Mars/Olympus"]).failure(1);
+    assert!(run.stderr().contains("--timezone"), "{}", run.stderr());
+    assert!(!tmp.path().join("x/publish.toml").exists());
+}
+
+#[test]
+fn bash_parses_the_completions_and_the_man_page_lists_the_environment() {
+    let tmp = tempfile::tempdir().unwrap();
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let run = publish_in(tmp.path(), &["completions", shell]).success();
+        assert!(run.stdout().contains("subscribers"), "{shell} completions lack the subcommands");
+        if shell == "bash" {
+            let file = tmp.path().join("publish.bash");
+            std::fs::write(&file, run.stdout()).unwrap();
+            let bash = Command::new("bash").arg("-n").arg(&file).output().expect("bash");
+            assert!(bash.status.success(), "bash -n: {}", String::from_utf8_lossy(&bash.stderr));
+            let script = format!(
+                "source {}; COMP_WORDS=(publish subscr); COMP_CWORD=1; _publish publish subscr publish; echo \"${{COMPREPLY[@]}}\"",
+                file.display()
+            );
+            let out = Command::new("bash").args(["-c", &script]).output().unwrap();
+            assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "subscribers", "completing `publish subscr`");
+        }
+    }
+    let man = publish_in(tmp.path(), &["man"]).success().stdout();
+    assert!(man.starts_with(".ie") || man.starts_with(".TH"), "{}", &man[..80.min(man.len())]);
+    for needle in ["PUBLISH_SMTP_URL", "PUBLISH_WORKSPACE", "completions", "\\-\\-verbose"] {
+        assert!(man.contains(needle), "the man page lacks {needle}");
+    }
+    let help = publish_in(tmp.path(), &["--help"]).success().stdout();
+    assert!(help.contains("PUBLISH_SMTP_PASSWORD") && help.contains("PUBLISH_STATE_DIR"), "{help}");
+}
+
+fn json(run: &Run) -> Value {
+    serde_json::from_str(&run.stdout()).unwrap_or_else(|e| panic!("not JSON ({e}): {}", run.stdout()))
+}
+
+fn assert_keys(value: &Value, keys: &[&str]) {
+    let object = value.as_object().unwrap_or_else(|| panic!("not an object: {value}"));
+    for key in keys {
+        assert!(object.contains_key(*key), "no \"{key}\" in {value}");
+    }
+}
+
+#[test]
+fn json_output_has_the_documented_keys() {
+    let fixture = with_subscribers(3);
+    fixture.edit("issues/009.toml", "# send_at = 2024-03-01T09:00:00+08:00", "send_at = 2024-03-01T08:00:00+08:00");
+    fixture.edit(
+        "issues/009.toml",
+        "title = \"China AI dreams of Sora\"",
+        "title = \"China AI dreams of Sora\"\nbogus = 1",
+    );
+    let check = fixture.run(&["check", "--json"]).failure(1);
+    let lines: Vec<Value> = check.stdout().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert!(!lines.is_empty());
+    for d in &lines {
+        assert_keys(d, &["file", "line", "column", "severity", "message", "help"]);
+    }
+    let bogus = lines.iter().find(|d| d["message"].as_str().unwrap().contains("bogus")).expect("the unknown key");
+    assert_eq!(
+        (bogus["file"].as_str(), bogus["line"].as_u64(), bogus["severity"].as_str()),
+        (Some("issues/009.toml"), Some(5), Some("error"))
+    );
+    fixture.edit("issues/009.toml", "\nbogus = 1", "");
+
+    let count = json(&fixture.run(&["subscribers", "count", "--json"]).success());
+    assert_eq!(count["active"], 3);
+    let dry = json(&fixture.run(&["issue", "9", "--dry-run", "--json"]).success());
+    assert_keys(
+        &dry,
+        &["issue", "subject", "transport", "recipients", "already_sent", "failed_earlier", "would_write"],
+    );
+    assert_eq!(dry["recipients"], 3);
+    let schedule = json(&fixture.run(&["schedule", "--json"]).success());
+    let row = &schedule.as_array().expect("an array")[0];
+    assert_keys(row, &["issue", "title", "when", "state", "counts"]);
+    assert_eq!((row["issue"].as_u64(), row["state"].as_str()), (Some(9), Some("due")));
+
+    let cron = fixture.run(&["cron", "--json"]).success();
+    let sends: Vec<Value> = cron.stdout().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(sends.len(), 1, "{}", cron.stdout());
+    assert_keys(&sends[0], &["issue", "transport", "sent", "failed", "skipped", "pending", "failures"]);
+    assert_eq!(sends[0]["sent"], 3);
+    let status = json(&fixture.run(&["status", "9", "--json"]).success());
+    assert_keys(&status, &["issue", "state", "counts", "failures"]);
+    assert_eq!(status["counts"]["sent"], 3);
+}
+
+#[test]
+fn verbose_shows_the_smtp_conversation_never_the_password() {
+    let fixture = with_subscribers(2);
+    let server = SmtpServer::start(&["--auth", "mailer:s3cret-Pa55"]);
+    let url = format!("smtp://mailer@127.0.0.1:{}?tls=none", server.port);
+    let run = fixture
+        .command(&["-v", "issue", "9", "--yes"])
+        .env("PUBLISH_SMTP_URL", &url)
+        .env("PUBLISH_SMTP_PASSWORD", "s3cret-Pa55")
+        .run()
+        .success();
+    let err = run.stderr();
+    assert_eq!(server.count(), 2);
+    for needle in
+        [">> EHLO", "<< 250", ">> MAIL FROM:", ">> RCPT TO:<reader000@example.com>", "AUTH", "read publish.toml"]
+    {
+        assert!(err.contains(needle), "-v lacks {needle}:\n{err}");
+    }
+    use base64::Engine;
+    let plain = base64::engine::general_purpose::STANDARD.encode("\0mailer\0s3cret-Pa55");
+    for secret in ["s3cret-Pa55", plain.as_str(), "czNjcmV0LVBhNTU"] {
+        assert!(!err.contains(secret), "the trace shows the password ({secret})");
+    }
+    assert!(!err.contains("Subject:"), "the trace shows the message");
+
+    let quiet = fixture.command(&["-q", "issue", "9", "--yes"]).env("PUBLISH_SMTP_URL", &url).run().success();
+    assert!(!quiet.stderr().contains(">>"), "{}", quiet.stderr());
+    let plain = fixture.run(&["check"]).success();
+    assert!(!plain.stderr().contains(">>") && !plain.stderr().contains("read publish.toml"), "{}", plain.stderr());
+}
+
+fn keygen_round_trip(algorithm: &str) {
+    let fixture = with_subscribers(1);
+    let run = fixture.run(&["dkim", "keygen", "--selector", "mh1", "--algorithm", algorithm]).success();
+    let out = run.stdout();
+    let key = fixture.path().join(".publish/dkim-mh1.pem");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+    }
+    assert!(out.contains("mh1._domainkey.analyse.asia"), "{out}");
+    let record = out.lines().find(|l| l.starts_with("v=DKIM1;")).expect("the record").to_string();
+    assert!(record.starts_with(&format!("v=DKIM1; k={algorithm}; p=")), "{record}");
+    let table = &out[out.find("[email.dkim]").expect("the table to add")..];
+    fixture.edit("publish.toml", "[schedule]", &format!("{table}\n[schedule]"));
+    let shown = fixture.run(&["dkim", "show"]).success().stdout();
+    assert!(shown.contains(&record) && !shown.contains("[email.dkim]"), "{shown}");
+    let again = fixture.run(&["dkim", "keygen", "--selector", "mh1"]).failure(1);
+    assert!(again.stderr().contains("already exists"), "{}", again.stderr());
+    assert!(fixture.run(&["dkim", "show"]).success().stdout().contains(&record), "a second keygen keeps the key");
+
+    let server = SmtpServer::start(&[]);
+    crate::support::send(&fixture, &server, &[]).success();
+    let record_file = fixture.path().join("record.txt");
+    std::fs::write(&record_file, &record).unwrap();
+    let message = &server.received()[0];
+    let verified = Command::new(python())
+        .arg(repo().join("tests/tools/dkim_verify.py"))
+        .arg(&message.path)
+        .arg(&record_file)
+        .output()
+        .unwrap();
+    assert!(verified.status.success(), "dkimpy: {}", String::from_utf8_lossy(&verified.stdout));
+    let other = fixture.path().join("other.txt");
+    let other_key = fixture.run(&["dkim", "keygen", "--selector", "mh2", "--algorithm", algorithm]).success().stdout();
+    std::fs::write(&other, other_key.lines().find(|l| l.starts_with("v=DKIM1;")).unwrap()).unwrap();
+    let wrong = Command::new(python())
+        .arg(repo().join("tests/tools/dkim_verify.py"))
+        .arg(&message.path)
+        .arg(&other)
+        .output()
+        .unwrap();
+    assert!(!wrong.status.success(), "another key's record must not verify");
+}
+
+#[test]
+fn dkim_keygen_rsa_record_verifies_with_dkimpy() {
+    keygen_round_trip("rsa");
+}
+
+#[test]
+fn dkim_keygen_ed25519_record_verifies_with_dkimpy() {
+    keygen_round_trip("ed25519");
+}
+
+#[test]
+fn check_warns_when_the_dkim_domain_does_not_align_with_from() {
+    let fixture = Fixture::reference();
+    fixture.write("k.pem", "unused");
+    let table = "[email.dkim]\ndomain = \"mailer.example.net\"\nselector = \"s\"\nkey_file = \"k.pem\"\n\n[schedule]";
+    fixture.edit("publish.toml", "[schedule]", table);
+    let run = fixture.run(&["check", "--json"]).success();
+    let warning = run
+        .stdout()
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|d| d["message"].as_str().unwrap().contains("does not align"));
+    let warning = warning.unwrap_or_else(|| panic!("no alignment warning: {}", run.stdout()));
+    assert_eq!(warning["severity"], "warning");
+    assert_eq!(warning["file"], "publish.toml");
+    fixture.edit("publish.toml", "mailer.example.net", "mail.analyse.asia");
+    let run = fixture.run(&["check", "--json"]).success();
+    assert!(!run.stdout().contains("does not align"), "a subdomain aligns: {}", run.stdout());
+}
+
+#[test]
+fn the_workspace_is_found_in_a_parent_folder_or_named_by_env() {
+    let fixture = Fixture::reference();
+    let deep = fixture.path().join("issues/drafts/deeper");
+    std::fs::create_dir_all(&deep).unwrap();
+    let run = publish_in(&deep, &["check", "9"]).success();
+    assert!(run.stderr().contains("issue 9: no errors"), "{}", run.stderr());
+    let elsewhere = tempfile::tempdir().unwrap();
+    let run = publish_in(elsewhere.path(), &["check", "9"]).failure(1);
+    assert!(run.stderr().contains("publish init"), "{}", run.stderr());
+    let output = Command::new(env!("CARGO_BIN_EXE_publish"))
+        .current_dir(elsewhere.path())
+        .args(["check", "9"])
+        .env("PUBLISH_WORKSPACE", fixture.path())
+        .env("PUBLISH_NOW", "2024-03-01T01:00:00Z")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+}
