@@ -833,6 +833,24 @@ mod tests {
     }
 
     #[test]
+    fn rhythms_become_rrules_and_bad_rules_say_which_part() {
+        assert_eq!(update_frequency("Weekly"), Ok(("FREQ=WEEKLY".into(), "Weekly".into())));
+        assert_eq!(update_frequency("fortnightly").unwrap().0, "FREQ=WEEKLY;INTERVAL=2");
+        assert_eq!(
+            update_frequency("FREQ=MONTHLY;BYDAY=-1FR").unwrap(),
+            ("FREQ=MONTHLY;BYDAY=-1FR".into(), "Monthly".into())
+        );
+        assert_eq!(update_frequency("RRULE:FREQ=DAILY;COUNT=10").unwrap().0, "FREQ=DAILY;COUNT=10");
+        assert!(update_frequency("FREQ=WEEKLY;BYDAY=XX").unwrap_err().starts_with("BYDAY=XX is not a valid value"));
+        assert!(update_frequency("BYDAY=FR").unwrap_err().contains("has no FREQ"));
+        assert!(update_frequency("FREQ=WEEKLY;FREQ=DAILY").unwrap_err().contains("given twice"));
+        assert!(update_frequency("FREQ=DAILY;COUNT=2;UNTIL=20250101").unwrap_err().contains("not both"));
+        assert!(update_frequency("FREQ=SOMETIMES").is_err());
+        assert!(update_frequency("every friday").is_err());
+        assert!(update_frequency("FREQ=WEEKLY;BYHOUR=24").is_err());
+    }
+
+    #[test]
     fn language_tags() {
         assert!(is_language_tag("en"));
         assert!(is_language_tag("zh-Hant-TW"));
