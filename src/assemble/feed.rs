@@ -2,12 +2,15 @@
 //! Pure: reads no files (the episodes' audio was measured when loading).
 
 use jiff::Timestamp;
+use serde::Serialize;
 
 use crate::assemble::{Edition, join_names};
 use crate::workspace::config::Config;
-use crate::workspace::config::podcast::{Person, Podcast};
-use crate::workspace::content::episode::Episode;
+use crate::workspace::config::podcast::{Person, Podcast, update_frequency};
+use crate::workspace::content::episode::{Chapters, Episode, Social, Soundbite};
 use crate::workspace::content::issue::{Issue, Recommendation};
+use crate::workspace::media::Source;
+use crate::workspace::media::chapters::{self, timestamp};
 
 /// The podcast channel and its episodes, newest first.
 #[derive(Debug, Clone)]
@@ -35,9 +38,42 @@ pub struct PodcastFeed {
     /// (url, label).
     pub funding: Vec<(String, String)>,
     pub persons: Vec<Person>,
+    /// `podcast:txt`: (value, purpose).
+    pub txt: Vec<(String, Option<String>)>,
+    pub medium: Option<String>,
+    /// `podcast:updateFrequency`: (rrule, label).
+    pub update_frequency: Option<(String, String)>,
+    /// `podcast:license`: (name, url).
+    pub license: Option<(String, Option<String>)>,
+    /// `podcast:podroll`'s remote items: (feed guid, feed url, title).
+    pub podroll: Vec<(String, Option<String>, Option<String>)>,
+    /// `podcast:image`s.
+    pub images: Vec<ImageTagOut>,
+    pub new_feed_url: Option<String>,
+    pub block: bool,
+    pub complete: bool,
     /// RFC 2822.
     pub last_build_date: String,
     pub episodes: Vec<EpisodeOut>,
+}
+
+/// One `podcast:image`.
+#[derive(Debug, Clone)]
+pub struct ImageTagOut {
+    pub href: String,
+    pub purpose: Option<String>,
+    pub alt: Option<String>,
+    pub width: Option<u32>,
+}
+
+/// One `podcast:alternateEnclosure`.
+#[derive(Debug, Clone)]
+pub struct AlternateOut {
+    pub url: String,
+    pub mime: String,
+    pub length: u64,
+    pub bitrate: u64,
+    pub title: Option<String>,
 }
 
 /// One `<item>` of the podcast feed.
@@ -67,6 +103,11 @@ pub struct EpisodeOut {
     /// (url, MIME type).
     pub transcript: Option<(String, String)>,
     pub persons: Vec<Person>,
+    pub soundbites: Vec<Soundbite>,
+    pub alternates: Vec<AlternateOut>,
+    pub social: Vec<Social>,
+    /// `podcast:location`: (name, geo, osm).
+    pub location: Option<(String, Option<String>, Option<String>)>,
 }
 
 /// The newsletter's RSS feed: every issue's web page, newest first.
@@ -185,6 +226,31 @@ pub fn podcast<'a>(
         locked: podcast.locked,
         funding: podcast.funding.iter().map(|f| (f.url.clone(), f.label.clone())).collect(),
         persons: podcast.persons.clone(),
+        txt: podcast.txt.iter().map(|t| (t.value.clone(), t.purpose.clone())).collect(),
+        medium: podcast.medium.clone(),
+        update_frequency: podcast.rhythm.as_deref().and_then(|r| update_frequency(r).ok()),
+        license: podcast.license.as_ref().map(|l| (l.trim().to_string(), podcast.license_url.clone())),
+        podroll: podcast
+            .podroll
+            .iter()
+            .map(|p| (p.feed_guid.trim().to_string(), p.feed_url.clone(), p.title.clone()))
+            .collect(),
+        images: podcast
+            .images
+            .iter()
+            .filter_map(|i| {
+                let source = Source::parse(&i.href).ok()?;
+                Some(ImageTagOut {
+                    href: source.url(&config.base_url()),
+                    purpose: i.purpose.clone(),
+                    alt: i.alt.clone(),
+                    width: i.width,
+                })
+            })
+            .collect(),
+        new_feed_url: podcast.new_feed_url.clone(),
+        block: podcast.block,
+        complete: podcast.complete,
         last_build_date: rfc2822(now, config),
         episodes,
     }
@@ -202,7 +268,7 @@ fn episode(config: &Config, podcast: &Podcast, issue: &Issue, e: &Episode) -> Ep
         published,
         notes: show_notes(issue, e, &link),
         link,
-        enclosure_url: e.audio.url(base),
+        enclosure_url: enclosure(podcast, e.audio.url(base)),
         length: e.bytes,
         mime: e.mime.clone(),
         duration: (e.seconds.round() as u64).max(1),
@@ -211,10 +277,129 @@ fn episode(config: &Config, podcast: &Podcast, issue: &Issue, e: &Episode) -> Ep
         season: e.season,
         number: e.number.unwrap_or(issue.number),
         episode_type: e.episode_type.clone(),
-        chapters_url: e.chapters.as_ref().map(|s| s.url(base)),
+        chapters_url: e.chapters.as_ref().map(|c| match c {
+            Chapters::File(s) => s.url(base),
+            Chapters::Written => chapters_url(config, issue.number),
+        }),
         transcript: e.transcript.as_ref().map(|(s, kind)| (s.url(base), kind.mime().to_string())),
         persons: e.persons.clone(),
+        soundbites: e.soundbites.clone(),
+        alternates: e
+            .alternates
+            .iter()
+            .map(|a| AlternateOut {
+                url: enclosure(podcast, a.source.url(base)),
+                mime: a.mime.clone(),
+                length: a.bytes,
+                bitrate: a.bitrate,
+                title: a.title.clone(),
+            })
+            .collect(),
+        social: e.social.clone(),
+        location: e.location.as_ref().map(|l| (l.name.trim().to_string(), l.geo.clone(), l.osm.clone())),
     }
+}
+
+/// An enclosure's URL behind `[podcast] enclosure_prefix` (a download counter such as OP3), when set.
+fn enclosure(podcast: &Podcast, url: String) -> String {
+    match &podcast.enclosure_prefix {
+        Some(prefix) => format!("{prefix}{url}"),
+        None => url,
+    }
+}
+
+/// Where the chapters written in issue `number` are published: `N/chapters.json`.
+pub fn chapters_url(config: &Config, number: u32) -> String {
+    format!("{}chapters.json", config.issue_url(number))
+}
+
+/// The chapters file to publish as `N/chapters.json`, when the issue writes its chapters.
+pub fn written_chapters(issue: &Issue) -> Option<String> {
+    let episode = issue.episode.as_ref()?;
+    matches!(episode.chapters, Some(Chapters::Written)).then(|| chapters::to_json(&episode.chapter_list))
+}
+
+/// The episode block of the issue's web page.
+#[derive(Debug, Clone, Serialize)]
+pub struct EpisodePage {
+    pub title: String,
+    /// The audio, relative to the page when it is published beside it (so a copy of `out/` plays).
+    pub audio_src: String,
+    /// The audio's public URL.
+    pub audio_url: String,
+    pub mime: String,
+    pub seconds: f64,
+    /// "6:05".
+    pub duration: String,
+    /// ISO 8601: "PT6M5S".
+    pub duration_iso: String,
+    /// "95 KB", "48.2 MB".
+    pub size: String,
+    pub chapters: Vec<ChapterLine>,
+    pub transcript: Vec<ChapterLine>,
+    pub transcript_url: Option<String>,
+    /// The episode's artwork, else the show's.
+    pub image_url: String,
+    pub show: String,
+    pub feed_url: String,
+    pub number: u32,
+    pub season: Option<u32>,
+    pub date: String,
+}
+
+/// A chapter or a cue on the page.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChapterLine {
+    pub start: f64,
+    /// "12:34".
+    pub at: String,
+    pub text: String,
+    pub url: Option<String>,
+}
+
+/// The episode of `issue` for its web page, when it has one and the publication a podcast.
+pub fn episode_page(config: &Config, issue: &Issue) -> Option<EpisodePage> {
+    let (podcast, e) = (config.podcast.as_ref()?, issue.episode.as_ref()?);
+    let base = config.base_url();
+    let audio_url = e.audio.url(&base);
+    let page_relative = |url: &str| match url.strip_prefix(config.base()) {
+        Some(rest) if matches!(e.audio, Source::Local(_)) => format!("..{rest}"),
+        _ => url.to_string(),
+    };
+    let s = e.seconds.round() as u64;
+    let mb = e.bytes as f64 / 1_000_000.0;
+    Some(EpisodePage {
+        title: e.title.clone().unwrap_or_else(|| issue.title.clone()),
+        audio_src: page_relative(&audio_url),
+        audio_url,
+        mime: e.mime.clone(),
+        seconds: e.seconds,
+        duration: timestamp(e.seconds),
+        duration_iso: format!("PT{}H{}M{}S", s / 3600, s / 60 % 60, s % 60).replace("PT0H", "PT"),
+        size: if mb >= 1.0 { format!("{mb:.1} MB") } else { format!("{} KB", (e.bytes as f64 / 1000.0).ceil()) },
+        chapters: e
+            .chapter_list
+            .iter()
+            .map(|c| ChapterLine {
+                start: c.start,
+                at: timestamp(c.start),
+                text: c.title.clone().unwrap_or_else(|| format!("Chapter at {}", timestamp(c.start))),
+                url: c.url.clone(),
+            })
+            .collect(),
+        transcript: e
+            .cues
+            .iter()
+            .map(|c| ChapterLine { start: c.start, at: timestamp(c.start), text: c.text.clone(), url: None })
+            .collect(),
+        transcript_url: e.transcript.as_ref().map(|(s, _)| s.url(&base)),
+        image_url: e.image.as_ref().or(podcast.artwork().as_ref()).map(|s| s.url(&base)).unwrap_or_default(),
+        show: podcast.title(config).to_string(),
+        feed_url: config.feed_url(),
+        number: e.number.unwrap_or(issue.number),
+        season: e.season,
+        date: issue.date.to_string(),
+    })
 }
 
 /// The newsletter feed of every valid issue, from their editions (newest first or in any order).

@@ -47,6 +47,8 @@ struct ArchiveEntry {
     date_display: String,
     url: String,
     summary: String,
+    /// Whether the issue has a podcast episode.
+    episode: bool,
 }
 
 impl Artifacts {
@@ -58,7 +60,8 @@ impl Artifacts {
         let renderer = Renderer::new(&ws.templates);
         let edition = assemble::edition(issue, config, &ws.sponsors);
         let email = email::render(&renderer, &edition).map_err(fail)?;
-        let page = web::page(&renderer, &edition).map_err(fail)?;
+        let episode_page = assemble::feed::episode_page(config, issue);
+        let page = web::page(&renderer, &edition, episode_page.as_ref()).map_err(fail)?;
         let archive = archive_page(ws, &renderer).map_err(fail)?;
         let social = social::render(&renderer, &edition, &config.social).map_err(fail)?;
         let now_ts = jiff::Timestamp::try_from(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
@@ -127,8 +130,12 @@ impl Artifacts {
                 Source::Local(rel) => Some(rel),
                 Source::Remote(_) => None,
             }));
-            for episode in ws.valid_issues().filter_map(|i| i.episode.as_ref()) {
-                local.extend(episode.local_files().map(str::to_string));
+            for i in ws.valid_issues() {
+                local.extend(i.episode.iter().flat_map(|e| e.local_files().map(str::to_string)));
+                // Chapters written in the issue file are published beside its page.
+                if let Some(json) = assemble::feed::written_chapters(i) {
+                    files.push((PathBuf::from(i.number.to_string()).join("chapters.json"), json.into_bytes()));
+                }
             }
         }
         local.sort();
@@ -188,6 +195,7 @@ fn archive_page(ws: &Workspace, renderer: &Renderer) -> Result<String, Diagnosti
                 .preheader
                 .clone()
                 .unwrap_or_else(|| assemble::shorten(&crate::text::markdown::to_plain(&i.intro), 200)),
+            episode: config.podcast.is_some() && i.episode.is_some(),
         })
         .collect();
     let publication = context! { name => &config.name, description => &config.description, base_url => config.base(), language => &config.language };

@@ -30,6 +30,47 @@ pub fn podcast(feed: &PodcastFeed) -> String {
         ext.add("podcast", "podcast:funding", Some(label), &[("url", url)]);
     }
     ext.persons(&feed.persons);
+    for (value, purpose) in &feed.txt {
+        let attrs: Vec<(&str, &str)> = purpose.iter().map(|p| ("purpose", p.as_str())).collect();
+        ext.add("podcast", "podcast:txt", Some(value), &attrs);
+    }
+    if let Some(medium) = &feed.medium {
+        ext.add("podcast", "podcast:medium", Some(medium), &[]);
+    }
+    if let Some((rrule, label)) = &feed.update_frequency {
+        ext.add("podcast", "podcast:updateFrequency", Some(label), &[("rrule", rrule)]);
+    }
+    if let Some((name, url)) = &feed.license {
+        let attrs: Vec<(&str, &str)> = url.iter().map(|u| ("url", u.as_str())).collect();
+        ext.add("podcast", "podcast:license", Some(name), &attrs);
+    }
+    if !feed.podroll.is_empty() {
+        let items = feed
+            .podroll
+            .iter()
+            .map(|(guid, url, title)| {
+                let mut attrs = vec![("feedGuid", guid.as_str())];
+                if let Some(url) = url {
+                    attrs.push(("feedUrl", url));
+                }
+                element("podcast:remoteItem", title.as_deref(), &attrs)
+            })
+            .collect();
+        let mut podroll = element("podcast:podroll", None, &[]);
+        podroll.children.insert("podcast:remoteItem".into(), items);
+        ext.push("podcast", podroll);
+    }
+    for image in &feed.images {
+        let width = image.width.map(|w| w.to_string());
+        let mut attrs = vec![("href", image.href.as_str())];
+        for (key, value) in [("alt", &image.alt), ("purpose", &image.purpose), ("width", &width)] {
+            if let Some(v) = value {
+                attrs.push((key, v));
+            }
+        }
+        ext.add("podcast", "podcast:image", None, &attrs);
+    }
+    let yes = |on: bool| on.then(|| "Yes".to_string());
     let channel = Channel {
         title: feed.title.clone(),
         link: feed.link.clone(),
@@ -59,6 +100,9 @@ pub fn podcast(feed: &PodcastFeed) -> String {
             explicit: Some(feed.explicit.to_string()),
             owner: Some(ITunesOwner { name: Some(feed.owner_name.clone()), email: Some(feed.owner_email.clone()) }),
             r#type: Some(feed.kind.clone()),
+            new_feed_url: feed.new_feed_url.clone(),
+            block: yes(feed.block),
+            complete: yes(feed.complete),
             ..Default::default()
         }),
         items: feed.episodes.iter().map(episode).collect(),
@@ -82,6 +126,41 @@ fn episode(e: &EpisodeOut) -> Item {
         ext.add("podcast", "podcast:transcript", None, &[("url", url), ("type", mime), ("rel", "captions")]);
     }
     ext.persons(&e.persons);
+    for bite in &e.soundbites {
+        let (start, duration) = (bite.start.to_string(), bite.duration.to_string());
+        ext.add(
+            "podcast",
+            "podcast:soundbite",
+            bite.title.as_deref(),
+            &[("startTime", &start), ("duration", &duration)],
+        );
+    }
+    for alt in &e.alternates {
+        let (length, bitrate) = (alt.length.to_string(), alt.bitrate.to_string());
+        let mut attrs = vec![("type", alt.mime.as_str()), ("length", &length), ("bitrate", &bitrate)];
+        if let Some(title) = &alt.title {
+            attrs.push(("title", title));
+        }
+        let mut tag = element("podcast:alternateEnclosure", None, &attrs);
+        tag.children.insert("podcast:source".into(), vec![element("podcast:source", None, &[("uri", &alt.url)])]);
+        ext.push("podcast", tag);
+    }
+    for post in &e.social {
+        let mut attrs = vec![("uri", post.uri.as_str()), ("protocol", post.protocol.as_str())];
+        if let Some(account) = &post.account_id {
+            attrs.push(("accountId", account));
+        }
+        ext.add("podcast", "podcast:socialInteract", None, &attrs);
+    }
+    if let Some((name, geo, osm)) = &e.location {
+        let mut attrs = Vec::new();
+        for (key, value) in [("geo", geo), ("osm", osm)] {
+            if let Some(v) = value {
+                attrs.push((key, v.as_str()));
+            }
+        }
+        ext.add("podcast", "podcast:location", Some(name), &attrs);
+    }
     Item {
         title: Some(e.title.clone()),
         link: Some(e.link.clone()),
@@ -185,15 +264,23 @@ struct Extensions {
     map: ExtensionMap,
 }
 
+/// One extension element, without children.
+fn element(name: &str, value: Option<&str>, attrs: &[(&str, &str)]) -> Extension {
+    Extension {
+        name: name.to_string(),
+        value: value.map(str::to_string),
+        attrs: attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        children: BTreeMap::new(),
+    }
+}
+
 impl Extensions {
     fn add(&mut self, prefix: &str, name: &str, value: Option<&str>, attrs: &[(&str, &str)]) {
-        let ext = Extension {
-            name: name.to_string(),
-            value: value.map(str::to_string),
-            attrs: attrs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
-            children: BTreeMap::new(),
-        };
-        self.map.entry(prefix.to_string()).or_default().entry(name.to_string()).or_default().push(ext);
+        self.push(prefix, element(name, value, attrs));
+    }
+
+    fn push(&mut self, prefix: &str, ext: Extension) {
+        self.map.entry(prefix.to_string()).or_default().entry(ext.name.clone()).or_default().push(ext);
     }
 
     fn atom_self(&mut self, url: &str) {

@@ -7,7 +7,7 @@ use rss::Channel;
 use rss::extension::Extension;
 use sha2::{Digest, Sha256};
 
-use crate::support::{Fixture, python, repo, without_episode};
+use crate::support::{Fixture, node_modules, python, repo, without_episode};
 
 const BASE: &str = "https://www.analyse.asia/this-week-in-asia";
 
@@ -707,4 +707,358 @@ fn media_outside_the_workspace_is_refused_by_check() {
     assert!(err.contains("write a file under media/ or an https:// URL"), "{err}");
     fixture.run(&["build", "9"]).failure(1);
     assert!(!fixture.path().join("out").exists(), "nothing is written");
+}
+
+// Issue 21: the Podcasting 2.0 tags directories read, chapters written in the issue,
+// the enclosure prefix, and the episode on the web.
+
+const TXT: &str = "appleverify-7f3e9a";
+const PODROLL_GUID: &str = "917393e3-1b1e-5cef-ace4-edaa54e1f810";
+const PODROLL_URL: &str = "https://mp3s.nashownotes.com/pc20rss.xml";
+const NEW_FEED_URL: &str = "https://feeds.example.com/this-week-in-asia.xml";
+const PREFIX: &str = "https://op3.dev/e,pg=6d3a1c2e-0b5e-5d0e-9c1a-2f4b8e7d6a51/";
+const SOCIAL_URI: &str = "https://mastodon.social/@analyseasia/112233";
+
+/// The reference publication with every new channel setting, and issue 9 with its
+/// chapters written in the issue, a soundbite, a low-bitrate copy, a post and a place.
+fn with_every_tag() -> Fixture {
+    let fixture = Fixture::reference();
+    fixture.edit(
+        "publish.toml",
+        "locked = true\n",
+        &format!(
+            "locked = true\nmedium = \"podcast\"\nrhythm = \"FREQ=WEEKLY;BYDAY=FR\"\nlicense = \"CC-BY-4.0\"\n\
+             new_feed_url = \"{NEW_FEED_URL}\"\nblock = true\ncomplete = true\nenclosure_prefix = \"{PREFIX}\"\n\n\
+             [[podcast.txt]]\nvalue = \"{TXT}\"\npurpose = \"applepodcastsverify\"\n\n\
+             [[podcast.podroll]]\nfeed_guid = \"{PODROLL_GUID}\"\nfeed_url = \"{PODROLL_URL}\"\n\n\
+             [[podcast.images]]\nhref = \"media/podcast-cover.png\"\npurpose = \"social\"\nalt = \"The cover\"\nwidth = 1400\n"
+        ),
+    );
+    std::fs::copy(repo().join("tests/fixtures/media/tone.mp3"), fixture.path().join("media/009-low.mp3")).unwrap();
+    fixture.edit("issues/009.toml", "chapters = \"media/009-chapters.json\"\n", "");
+    fixture.edit(
+        "issues/009.toml",
+        "transcript = \"media/009.vtt\"\n",
+        &format!(
+            "transcript = \"media/009.vtt\"\n\n[[episode.chapters]]\nstart = \"0:00\"\ntitle = \"Welcome\"\n\n\
+             [[episode.chapters]]\nstart = \"0:02\"\nrecommendation = \"AI/1\"\n\n\
+             [[episode.chapters]]\nstart = 4.5\nrecommendation = \"Crypto & Bad Boys in Asia/1\"\ntitle = \"The bad boys\"\n\n\
+             [[episode.soundbites]]\nstart = 1\nduration = 3\ntitle = \"Cold water\"\n\n\
+             [[episode.alternate]]\naudio = \"media/009-low.mp3\"\ntitle = \"Low bandwidth\"\n\n\
+             [[episode.social]]\nuri = \"{SOCIAL_URI}\"\naccount_id = \"@analyseasia@mastodon.social\"\n\n\
+             [episode.location]\nname = \"Singapore\"\ngeo = \"geo:1.29,103.85\"\n\n"
+        ),
+    );
+    fixture
+}
+
+/// (title, url) of recommendation `n` (from 1) of section `name` in issue 9, read from the file.
+fn recommendation(fixture: &Fixture, name: &str, n: usize) -> (String, String) {
+    let issue: toml::Value = toml::from_str(&fixture.read("issues/009.toml")).unwrap();
+    let section = issue["sections"].as_array().unwrap().iter().find(|s| s["name"].as_str() == Some(name)).unwrap();
+    let rec = &section["recommendations"][n - 1];
+    (rec["title"].as_str().unwrap().to_string(), rec["url"].as_str().unwrap().to_string())
+}
+
+fn size(fixture: &Fixture, rel: &str) -> u64 {
+    std::fs::metadata(fixture.path().join(rel)).unwrap().len()
+}
+
+#[test]
+fn every_new_podcast_tag_is_read_back_by_feedparser_podcastparser_and_feedsmith() {
+    let fixture = with_every_tag();
+    fixture.run(&["check"]).success();
+    fixture.run(&["build", "9"]).success();
+    let feed_xml = fixture.path().join("out/feed.xml");
+    let chapters = fixture.path().join("out/9/chapters.json");
+    let schema = repo().join("tests/fixtures/podcast/chapters.schema.json");
+
+    // Python: feedparser (attributes) and gPodder's podcastparser (enclosures).
+    let out = std::process::Command::new(python())
+        .arg(repo().join("tests/fixtures/python/feed_readers.py"))
+        .args([&feed_xml, &chapters, &schema])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let py: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (ch, item) = (&py["feedparser"]["feed"], &py["feedparser"]["item"]);
+    assert_eq!(ch["podcast_txt"]["purpose"], "applepodcastsverify");
+    assert_eq!(ch["podcast_medium"], "podcast");
+    assert_eq!(ch["podcast_updatefrequency"]["rrule"], "FREQ=WEEKLY;BYDAY=FR");
+    assert_eq!(ch["podcast_license"], "CC-BY-4.0");
+    assert_eq!(ch["podcast_remoteitem"]["feedguid"], PODROLL_GUID);
+    assert_eq!(ch["podcast_remoteitem"]["feedurl"], PODROLL_URL);
+    assert_eq!(ch["podcast_image"]["purpose"], "social");
+    assert_eq!(ch["podcast_image"]["href"], format!("{BASE}/media/podcast-cover.png"));
+    assert_eq!(ch["itunes_new-feed-url"], NEW_FEED_URL);
+    assert_eq!(ch["itunes_block"], 1);
+    assert_eq!(item["podcast_socialinteract"]["uri"], SOCIAL_URI);
+    assert_eq!(item["podcast_socialinteract"]["protocol"], "activitypub", "a Mastodon post speaks ActivityPub");
+    assert_eq!(item["podcast_location"]["geo"], "geo:1.29,103.85");
+    assert_eq!(item["podcast_soundbite"]["starttime"], "1");
+    assert_eq!(item["podcast_soundbite"]["duration"], "3");
+    assert_eq!(item["podcast_source"]["uri"], format!("{PREFIX}{BASE}/media/009-low.mp3"));
+    assert_eq!(item["podcast_chapters"]["url"], format!("{BASE}/9/chapters.json"), "never behind the prefix");
+    assert_eq!(py["schema_errors"], serde_json::json!([]), "the chapters file breaks the chapters schema");
+
+    let episode = &py["podcastparser"][0];
+    let enclosure = &episode["enclosures"][0];
+    assert_eq!(enclosure["url"], format!("{PREFIX}{BASE}/media/009.mp3"), "the enclosure goes through the prefix");
+    assert_eq!(enclosure["file_size"], size(&fixture, "out/media/009.mp3"), "length is the published file's size");
+
+    // Node: feedsmith, a reader of the whole podcast namespace.
+    let modules = node_modules(&["feedsmith"]);
+    let out = std::process::Command::new("node")
+        .arg(repo().join("tests/browser/feedsmith.mjs"))
+        .args([&feed_xml, &chapters])
+        .env("MASTHEAD_NODE_MODULES", &modules)
+        .output()
+        .expect("node must be installed");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let js: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let p = &js["podcast"];
+    assert_eq!(js["format"], "rss");
+    assert_eq!(p["txts"][0]["display"], TXT);
+    assert_eq!(p["txts"][0]["purpose"], "applepodcastsverify");
+    assert_eq!(p["medium"], "podcast");
+    assert_eq!(p["updateFrequency"]["rrule"], "FREQ=WEEKLY;BYDAY=FR");
+    assert_eq!(p["updateFrequency"]["display"], "Weekly");
+    assert_eq!(p["license"]["display"], "CC-BY-4.0");
+    assert_eq!(p["podroll"]["remoteItems"][0]["feedGuid"], PODROLL_GUID);
+    assert_eq!(p["images"][0]["alt"], "The cover");
+    assert_eq!(p["images"][0]["width"], 1400);
+    assert_eq!(js["itunes"]["newFeedUrl"], NEW_FEED_URL);
+    assert_eq!(js["itunes"]["block"], true);
+    assert_eq!(js["itunes"]["complete"], true);
+    let i = &js["items"][0]["podcast"];
+    assert_eq!(i["soundbites"][0]["display"], "Cold water");
+    assert_eq!(i["locations"][0]["display"], "Singapore");
+    assert_eq!(i["socialInteracts"][0]["accountId"], "@analyseasia@mastodon.social");
+    let alt = &i["alternateEnclosures"][0];
+    let low = size(&fixture, "out/media/009-low.mp3");
+    assert_eq!((alt["type"].as_str(), alt["length"].as_u64()), (Some("audio/mpeg"), Some(low)));
+    assert_eq!(alt["title"], "Low bandwidth");
+    // The copy is one second long (tests/fixtures/media/tone.mp3): its bitrate is its size over that.
+    let bitrate = alt["bitrate"].as_f64().unwrap();
+    assert!((bitrate - low as f64 * 8.0).abs() < 1.0, "bitrate {bitrate} for {low} bytes in 1 s");
+
+    // The chapters: the issue's recommendations' titles and links, in order.
+    let (sora, sora_url) = recommendation(&fixture, "AI", 1);
+    let (_, crypto_url) = recommendation(&fixture, "Crypto & Bad Boys in Asia", 1);
+    let list = js["chapters"]["chapters"].as_array().unwrap();
+    let got: Vec<(f64, &str, Option<&str>)> = list
+        .iter()
+        .map(|c| (c["startTime"].as_f64().unwrap(), c["title"].as_str().unwrap(), c["url"].as_str()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (0.0, "Welcome", None),
+            (2.0, sora.as_str(), Some(sora_url.as_str())),
+            (4.5, "The bad boys", Some(crypto_url.as_str()))
+        ]
+    );
+    // The email links the same recommendation's URL the chapter does.
+    assert!(fixture.read("out/9/email.html").contains(&sora_url));
+}
+
+#[test]
+fn a_chapters_file_still_wins_and_the_reference_feed_has_no_prefix() {
+    let fixture = built();
+    let ch = feed(&fixture);
+    let item = &ch.items[0];
+    let chapters = &ext(&item.extensions, "podcast", "chapters")[0];
+    assert_eq!(attr(chapters, "url"), format!("{BASE}/media/009-chapters.json"));
+    assert!(!std::path::Path::new(&fixture.path().join("out/9/chapters.json")).exists());
+    assert_eq!(item.enclosure.as_ref().unwrap().url, format!("{BASE}/media/009.mp3"));
+}
+
+#[test]
+fn written_chapter_mistakes_are_errors_at_their_key() {
+    let fixture = with_every_tag();
+    fixture.edit("issues/009.toml", "recommendation = \"AI/1\"", "recommendation = \"AI/7\"");
+    assert_error_at(
+        &fixture,
+        "issues/009.toml",
+        "recommendation = |\"AI/7\"",
+        "section \"AI\" has recommendations 1 to",
+    );
+
+    let fixture = with_every_tag();
+    fixture.edit("issues/009.toml", "recommendation = \"AI/1\"", "recommendation = \"Ai/1\"");
+    let err =
+        assert_error_at(&fixture, "issues/009.toml", "recommendation = |\"Ai/1\"", "this issue has no section \"Ai\"");
+    assert!(err.contains("did you mean \"AI\"?"), "{err}");
+
+    let fixture = with_every_tag();
+    fixture.edit("issues/009.toml", "start = \"0:02\"", "start = \"0:00\"");
+    assert_error_at(
+        &fixture,
+        "issues/009.toml",
+        "start = |\"0:00\"\nrecommendation",
+        "chapter 2 starts at 0:00, not after",
+    );
+
+    let fixture = with_every_tag();
+    fixture.edit("issues/009.toml", "start = 4.5", "start = \"1:30\"");
+    assert_error_at(&fixture, "issues/009.toml", "start = |\"1:30\"", "chapter 3 starts at 1:30, after the audio ends");
+
+    let fixture = with_every_tag();
+    fixture.edit("issues/009.toml", "title = \"Welcome\"", "titel = \"Welcome\"");
+    let err = fixture.run(&["check"]).failure(1).stderr();
+    assert!(err.contains("chapter 1: unknown field `titel`"), "{err}");
+}
+
+#[test]
+fn new_podcast_tag_values_are_checked() {
+    let cases: &[(&str, &str, &str, &str, &str)] = &[
+        (
+            "publish.toml",
+            "medium = \"podcast\"",
+            "medium = \"podcsat\"",
+            "medium = |\"podcsat\"",
+            "\"podcsat\" is not a podcast:medium",
+        ),
+        (
+            "publish.toml",
+            "rhythm = \"FREQ=WEEKLY;BYDAY=FR\"",
+            "rhythm = \"FREQ=WEEKLY;BYDAY=XX\"",
+            "rhythm = |\"FREQ",
+            "the rhythm \"FREQ=WEEKLY;BYDAY=XX\" is not a schedule: BYDAY=XX is not a valid value",
+        ),
+        (
+            "publish.toml",
+            "rhythm = \"FREQ=WEEKLY;BYDAY=FR\"",
+            "rhythm = \"every friday\"",
+            "rhythm = |\"every",
+            "the rhythm \"every friday\" is not a schedule",
+        ),
+        (
+            "publish.toml",
+            "license = \"CC-BY-4.0\"",
+            "license = \"My licence\"",
+            "license = |\"My",
+            "\"My licence\" is not an SPDX licence identifier",
+        ),
+        (
+            "publish.toml",
+            "enclosure_prefix = \"https://op3",
+            "enclosure_prefix = \"http://op3",
+            "enclosure_prefix = |\"http",
+            "the enclosure prefix is not an https prefix",
+        ),
+        (
+            "publish.toml",
+            "feed_guid = \"917393e3",
+            "feed_guid = \"x917393e3",
+            "feed_guid = |\"x9",
+            "\"x917393e3-1b1e-5cef-ace4-edaa54e1f810\" is not a podcast:guid",
+        ),
+        (
+            "publish.toml",
+            "new_feed_url = \"https://",
+            "new_feed_url = \"http://",
+            "new_feed_url = |\"http",
+            "not an https address",
+        ),
+        (
+            "issues/009.toml",
+            "duration = 3",
+            "duration = 30",
+            "duration = |30",
+            "the soundbite runs to 0:31, after the audio ends",
+        ),
+        (
+            "issues/009.toml",
+            "uri = \"https://mastodon",
+            "protocol = \"activitypb\"\nuri = \"https://mastodon",
+            "protocol = |\"activitypb\"",
+            "\"activitypb\" is not a podcast:socialInteract protocol",
+        ),
+        (
+            "issues/009.toml",
+            "geo = \"geo:1.29,103.85\"",
+            "geo = \"1.29,103.85\"",
+            "geo = |\"1.29",
+            "\"1.29,103.85\" is not a geo: URI",
+        ),
+        (
+            "issues/009.toml",
+            "audio = \"media/009-low.mp3\"",
+            "audio = \"media/009-cover.png\"",
+            "audio = |\"media/009-cover.png\"",
+            "media/009-cover.png is not an MP3 or M4A file",
+        ),
+    ];
+    for (file, old, new, at, message) in cases {
+        let fixture = with_every_tag();
+        fixture.edit(file, old, new);
+        assert_error_at(&fixture, file, at, message);
+    }
+    // podcast:txt holds at most 4,000 characters.
+    let fixture = with_every_tag();
+    fixture.edit("publish.toml", TXT, &"x".repeat(4001));
+    assert_error_at(
+        &fixture,
+        "publish.toml",
+        "value = |\"xxx",
+        "podcast:txt holds 1 to 4,000 characters; this one has 4001",
+    );
+    let fixture = with_every_tag();
+    fixture.edit("publish.toml", TXT, &"x".repeat(4000));
+    fixture.run(&["check"]).success();
+}
+
+#[test]
+fn the_archive_marks_the_issues_with_an_episode() {
+    let fixture = built();
+    add_issue_10(&fixture, "No episode this week", "");
+    fixture.run(&["build", "10"]).success();
+    let archive = fixture.read("out/index.html");
+    let entry = |n: u32| {
+        let start = archive.find(&format!("#{n} &middot;")).unwrap();
+        archive[start..].split("</li>").next().unwrap().to_string()
+    };
+    assert!(entry(9).contains("class=\"episode\""), "{}", entry(9));
+    assert!(!entry(10).contains("class=\"episode\""), "{}", entry(10));
+    assert!(!fixture.read("out/10/index.html").contains("<audio"));
+}
+
+#[test]
+fn the_episode_page_plays_in_chromium_and_a_chapter_click_seeks() {
+    let modules = node_modules(&["playwright-core"]);
+    let fixture = with_every_tag();
+    fixture.run(&["build", "9"]).success();
+    let output = std::process::Command::new("node")
+        .arg(repo().join("tests/browser/episode.mjs"))
+        .arg(fixture.path().join("out/9/index.html"))
+        .env("MASTHEAD_NODE_MODULES", &modules)
+        .output()
+        .expect("node must be installed to run the browser test");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "the browser test failed:\n{stderr}");
+    let got: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(got["controls"], true);
+    assert!(got["duration"].as_f64().unwrap() > 0.0, "Chromium read no duration: {got}");
+    assert_eq!(got["chapter_buttons"], 3, "every chapter jumps the player");
+    let (start, now) = (got["last_start"].as_f64().unwrap(), got["current_time"].as_f64().unwrap());
+    assert_eq!(start, 4.5);
+    assert!((now - start).abs() < 1.0, "the click moved currentTime to {now}, not {start}");
+    assert_eq!(got["transcript_in_details"], 1);
+    let cues = fixture.read("media/009.vtt").matches("-->").count();
+    assert_eq!(got["transcript_cues"].as_u64().unwrap() as usize, cues);
+    // Link previews: the cover, and JSON-LD for the issue and the episode.
+    assert_eq!(got["og_image"], format!("{BASE}/media/009-cover.png"));
+    let graph = got["json_ld"]["@graph"].as_array().unwrap();
+    let types: Vec<&str> = graph.iter().map(|g| g["@type"].as_str().unwrap()).collect();
+    assert_eq!(types, ["NewsArticle", "PodcastEpisode"]);
+    assert_eq!(graph[1]["associatedMedia"]["contentUrl"], format!("{BASE}/media/009.mp3"), "the player is not counted");
+    // Scripts off: a player with controls and a plain list.
+    let plain = &got["no_script"];
+    assert_eq!(
+        (plain["controls"].as_u64(), plain["buttons"].as_u64(), plain["chapters"].as_u64()),
+        (Some(1), Some(0), Some(3))
+    );
+    assert_eq!(plain["src"], "../media/009.mp3");
+    assert_eq!(plain["download"], "../media/009.mp3");
 }

@@ -53,7 +53,205 @@ pub struct Podcast {
     /// The show's `podcast:guid`. Leave it out to derive it from the feed's URL; once the feed is
     /// public, write that value here before moving `base_url`, so that apps keep the show.
     pub guid: Option<String>,
+    /// Free text for directories (`podcast:txt`), e.g. a verification token: up to 4,000 characters each.
+    #[serde(default)]
+    pub txt: Vec<Txt>,
+    /// What the feed is (`podcast:medium`): "podcast" (the default of apps), "music", "audiobook", ….
+    pub medium: Option<String>,
+    /// How often episodes come (`podcast:updateFrequency`): "daily", "weekly", "fortnightly",
+    /// "monthly", or an RFC 5545 rule such as "FREQ=WEEKLY;BYDAY=FR".
+    pub rhythm: Option<String>,
+    /// The show's licence (`podcast:license`): an SPDX identifier such as "CC-BY-4.0", or any name with `license_url`.
+    pub license: Option<String>,
+    /// Where the licence is written (https); needed when `license` is not an SPDX identifier.
+    pub license_url: Option<String>,
+    /// Other shows this one recommends (`podcast:podroll`), by their `podcast:guid`.
+    #[serde(default)]
+    pub podroll: Vec<Podroll>,
+    /// More artwork (`podcast:image`), each for a purpose: "artwork", "social", "banner", ….
+    #[serde(default)]
+    pub images: Vec<ImageTag>,
+    /// Where the feed moved to (`itunes:new-feed-url`): set it on the old host's feed when moving hosts.
+    pub new_feed_url: Option<String>,
+    /// Asks Apple Podcasts to hide the show (`itunes:block`).
+    #[serde(default)]
+    pub block: bool,
+    /// The show has ended: no more episodes will come (`itunes:complete`).
+    #[serde(default)]
+    pub complete: bool,
+    /// A prefix for enclosure URLs only, to count downloads through a service such as OP3:
+    /// "https://op3.dev/e,pg=<podcast guid>/". Must be https and end in "/".
+    pub enclosure_prefix: Option<String>,
 }
+
+/// `[[podcast.txt]]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Txt {
+    /// The text, up to 4,000 characters.
+    pub value: String,
+    /// What it is for, up to 128 characters: "verify", "applepodcastsverify".
+    pub purpose: Option<String>,
+}
+
+/// `[[podcast.podroll]]`: a show this one recommends.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Podroll {
+    /// That show's `podcast:guid`.
+    pub feed_guid: String,
+    /// That show's feed (https), optional.
+    pub feed_url: Option<String>,
+    /// Its title, for people reading the feed.
+    pub title: Option<String>,
+}
+
+/// `[[podcast.images]]`: a `podcast:image`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImageTag {
+    /// The picture: a PNG or JPEG in the workspace (its size is read) or an https URL.
+    pub href: String,
+    /// What apps use it for, space-separated: "artwork", "social", "banner", "canvas", ….
+    pub purpose: Option<String>,
+    /// A description of the picture for people who cannot see it.
+    pub alt: Option<String>,
+    /// Its width in pixels.
+    pub width: Option<u32>,
+}
+
+/// The values of `podcast:medium` (Podcasting 2.0), the list feeds' ones ending in "L".
+pub const MEDIUMS: &[&str] = &[
+    "podcast",
+    "music",
+    "video",
+    "film",
+    "audiobook",
+    "newsletter",
+    "blog",
+    "publisher",
+    "course",
+    "podcastL",
+    "musicL",
+    "videoL",
+    "filmL",
+    "audiobookL",
+    "newsletterL",
+    "blogL",
+    "publisherL",
+    "courseL",
+    "mixed",
+];
+
+/// `podcast:txt` and `podcast:license` limits.
+pub const TXT_MAX_CHARS: usize = 4000;
+
+/// The rhythms written as words, and their rule.
+const RHYTHMS: &[(&str, &str, &str)] = &[
+    ("daily", "FREQ=DAILY", "Daily"),
+    ("weekly", "FREQ=WEEKLY", "Weekly"),
+    ("fortnightly", "FREQ=WEEKLY;INTERVAL=2", "Fortnightly"),
+    ("biweekly", "FREQ=WEEKLY;INTERVAL=2", "Every two weeks"),
+    ("monthly", "FREQ=MONTHLY", "Monthly"),
+    ("yearly", "FREQ=YEARLY", "Yearly"),
+];
+
+/// `[podcast] rhythm` as `podcast:updateFrequency`: (rrule, label). The error says what is wrong.
+pub fn update_frequency(rhythm: &str) -> Result<(String, String), String> {
+    let text = rhythm.trim();
+    if let Some((_, rule, label)) = RHYTHMS.iter().find(|(w, _, _)| w.eq_ignore_ascii_case(text)) {
+        return Ok((rule.to_string(), label.to_string()));
+    }
+    let rule = text.strip_prefix("RRULE:").unwrap_or(text);
+    check_rrule(rule)?;
+    let freq = rule.split(';').find_map(|p| p.strip_prefix("FREQ=")).unwrap_or("");
+    let label = match freq {
+        "DAILY" => "Daily",
+        "WEEKLY" => "Weekly",
+        "MONTHLY" => "Monthly",
+        "YEARLY" => "Yearly",
+        "HOURLY" => "Hourly",
+        "MINUTELY" => "Every minute",
+        _ => "Secondly",
+    };
+    Ok((rule.to_string(), label.to_string()))
+}
+
+/// An RFC 5545 RRULE value: `NAME=VALUE` parts, FREQ once, each value of the right form.
+fn check_rrule(rule: &str) -> Result<(), String> {
+    let words = RHYTHMS.iter().map(|(w, _, _)| *w).collect::<Vec<_>>().join("\", \"");
+    let general = format!("write \"{words}\", or an RFC 5545 rule such as \"FREQ=WEEKLY;BYDAY=FR\"");
+    if rule.is_empty() {
+        return Err(format!("the rhythm is empty: {general}"));
+    }
+    let mut seen: Vec<&str> = Vec::new();
+    for part in rule.split(';') {
+        let Some((name, value)) = part.split_once('=') else {
+            return Err(format!("\"{part}\" is not NAME=VALUE: {general}"));
+        };
+        if seen.contains(&name) {
+            return Err(format!("{name} is given twice"));
+        }
+        seen.push(name);
+        let list = |ok: &dyn Fn(&str) -> bool| !value.is_empty() && value.split(',').all(ok);
+        let int_in = |lo: i64, hi: i64| move |v: &str| v.parse::<i64>().is_ok_and(|n| (lo..=hi).contains(&n.abs()));
+        let valid = match name {
+            "FREQ" => ["SECONDLY", "MINUTELY", "HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY"].contains(&value),
+            "INTERVAL" | "COUNT" => value.parse::<u32>().is_ok_and(|n| n >= 1),
+            "UNTIL" => {
+                let digits = value.trim_end_matches('Z').replace('T', "");
+                (digits.len() == 8 || digits.len() == 14) && digits.bytes().all(|b| b.is_ascii_digit())
+            }
+            "BYSECOND" => list(&|v| v.parse::<u8>().is_ok_and(|n| n <= 60)),
+            "BYMINUTE" => list(&|v| v.parse::<u8>().is_ok_and(|n| n <= 59)),
+            "BYHOUR" => list(&|v| v.parse::<u8>().is_ok_and(|n| n <= 23)),
+            "BYDAY" => list(&|v| {
+                let day = &v[v.len().saturating_sub(2)..];
+                let n = &v[..v.len().saturating_sub(2)];
+                ["MO", "TU", "WE", "TH", "FR", "SA", "SU"].contains(&day)
+                    && (n.is_empty() || int_in(1, 53)(n.trim_start_matches('+')))
+            }),
+            "BYMONTHDAY" => list(&|v| int_in(1, 31)(v.trim_start_matches('+'))),
+            "BYYEARDAY" => list(&|v| int_in(1, 366)(v.trim_start_matches('+'))),
+            "BYWEEKNO" => list(&|v| int_in(1, 53)(v.trim_start_matches('+'))),
+            "BYMONTH" => list(&|v| v.parse::<u8>().is_ok_and(|n| (1..=12).contains(&n))),
+            "BYSETPOS" => list(&|v| int_in(1, 366)(v.trim_start_matches('+'))),
+            "WKST" => ["MO", "TU", "WE", "TH", "FR", "SA", "SU"].contains(&value),
+            _ => return Err(format!("{name} is not a part of an RFC 5545 rule: {general}")),
+        };
+        if !valid {
+            return Err(format!("{name}={value} is not a valid value for {name}"));
+        }
+    }
+    if !seen.contains(&"FREQ") {
+        return Err(format!("the rule has no FREQ: {general}"));
+    }
+    if seen.contains(&"COUNT") && seen.contains(&"UNTIL") {
+        return Err("a rule has COUNT or UNTIL, not both".into());
+    }
+    Ok(())
+}
+
+/// A few SPDX licence identifiers podcasts use; others need `license_url`.
+const SPDX_LICENSES: &[&str] = &[
+    "CC0-1.0",
+    "CC-BY-4.0",
+    "CC-BY-SA-4.0",
+    "CC-BY-NC-4.0",
+    "CC-BY-NC-SA-4.0",
+    "CC-BY-ND-4.0",
+    "CC-BY-NC-ND-4.0",
+    "CC-BY-3.0",
+    "CC-BY-SA-3.0",
+    "CC-BY-NC-3.0",
+    "CC-BY-NC-SA-3.0",
+    "CC-BY-ND-3.0",
+    "CC-BY-NC-ND-3.0",
+    "CC-PDDC",
+    "MIT",
+    "Apache-2.0",
+    "GPL-3.0-or-later",
+];
 
 fn default_kind() -> String {
     "episodic".into()
@@ -394,6 +592,173 @@ impl Podcast {
                 ),
             );
         }
+        self.validate_namespace(config, file, root, diags);
+    }
+
+    /// The Podcasting 2.0 and Apple tags beyond the required ones: txt, medium, updateFrequency,
+    /// license, podroll, image, new-feed-url, the enclosure prefix.
+    fn validate_namespace(&self, config: &Config, file: &TomlFile, root: &Path, diags: &mut Diagnostics) {
+        let at = |k| [Seg::Key("podcast"), Seg::Key(k)];
+        let err = |diags: &mut Diagnostics, path: &[Seg], msg: String, hint: String| {
+            diags.push(file.diag_at(Severity::Error, path, msg).with_hint(hint));
+        };
+        for (i, txt) in self.txt.iter().enumerate() {
+            let p = |k| [Seg::Key("podcast"), Seg::Key("txt"), Seg::Index(i), Seg::Key(k)];
+            let n = txt.value.chars().count();
+            if txt.value.trim().is_empty() || n > TXT_MAX_CHARS {
+                err(
+                    diags,
+                    &p("value"),
+                    format!("podcast:txt holds 1 to 4,000 characters; this one has {n}"),
+                    "shorten it, or split it into two [[podcast.txt]]".into(),
+                );
+            }
+            if let Some(purpose) = &txt.purpose
+                && (purpose.trim().is_empty() || purpose.chars().count() > 128 || purpose.contains(char::is_whitespace))
+            {
+                err(
+                    diags,
+                    &p("purpose"),
+                    "the purpose is one word of up to 128 characters".into(),
+                    "write purpose = \"verify\"".into(),
+                );
+            }
+        }
+        if let Some(medium) = &self.medium
+            && !MEDIUMS.contains(&medium.as_str())
+        {
+            let hint = match nearest(medium, MEDIUMS.iter().copied()) {
+                Some(near) => format!("did you mean \"{near}\"?"),
+                None => format!("the Podcasting 2.0 mediums are: {}", MEDIUMS.join(", ")),
+            };
+            err(diags, &at("medium"), format!("\"{medium}\" is not a podcast:medium"), hint);
+        }
+        if let Some(rhythm) = &self.rhythm
+            && let Err(why) = update_frequency(rhythm)
+        {
+            err(
+                diags,
+                &at("rhythm"),
+                format!("the rhythm \"{rhythm}\" is not a schedule: {why}"),
+                "rhythm = \"weekly\" or \"FREQ=WEEKLY;BYDAY=FR\"".into(),
+            );
+        }
+        match (&self.license, &self.license_url) {
+            (Some(name), url) => {
+                if name.trim().is_empty() || name.chars().count() > 128 {
+                    err(
+                        diags,
+                        &at("license"),
+                        "the licence name has 1 to 128 characters".into(),
+                        "\"CC-BY-4.0\"".into(),
+                    );
+                } else if url.is_none() && !SPDX_LICENSES.iter().any(|l| l.eq_ignore_ascii_case(name.trim())) {
+                    err(
+                        diags,
+                        &at("license"),
+                        format!(
+                            "\"{name}\" is not an SPDX licence identifier podcast apps know, so it needs its text's URL"
+                        ),
+                        format!("add license_url = \"https://…\", or use one of: {}", SPDX_LICENSES.join(", ")),
+                    );
+                }
+                if let Some(url) = url
+                    && let Err(why) = https_url(url)
+                {
+                    err(diags, &at("license_url"), format!("not an https address: {why}"), "write https://…".into());
+                }
+            }
+            (None, Some(_)) => err(
+                diags,
+                &at("license_url"),
+                "license_url is given without license".into(),
+                "add license = \"<its name>\"".into(),
+            ),
+            (None, None) => {}
+        }
+        let own = self.guid(config);
+        for (i, show) in self.podroll.iter().enumerate() {
+            let p = |k| [Seg::Key("podcast"), Seg::Key("podroll"), Seg::Index(i), Seg::Key(k)];
+            match Uuid::parse_str(show.feed_guid.trim()) {
+                Err(_) => err(
+                    diags,
+                    &p("feed_guid"),
+                    format!("\"{}\" is not a podcast:guid (a UUID)", show.feed_guid),
+                    "copy the show's guid from its feed or podcastindex.org".into(),
+                ),
+                Ok(guid) if guid == own => err(
+                    diags,
+                    &p("feed_guid"),
+                    "this is this show's own guid: a podroll recommends other shows".into(),
+                    "remove it".into(),
+                ),
+                Ok(_) => {}
+            }
+            if let Some(url) = &show.feed_url
+                && let Err(why) = https_url(url)
+            {
+                err(diags, &p("feed_url"), format!("not an https address: {why}"), "write https://…".into());
+            }
+        }
+        for (i, image) in self.images.iter().enumerate() {
+            let p = |k| [Seg::Key("podcast"), Seg::Key("images"), Seg::Index(i), Seg::Key(k)];
+            if let Err(why) = image_tag_source(image, root) {
+                err(diags, &p("href"), why, "a PNG or JPEG under media/, or an https:// URL".into());
+            }
+            if let Some(purpose) = &image.purpose
+                && (purpose.trim().is_empty() || purpose.len() > 128)
+            {
+                err(
+                    diags,
+                    &p("purpose"),
+                    "the purpose is 1 to 128 characters of space-separated words".into(),
+                    "purpose = \"artwork social\"".into(),
+                );
+            }
+        }
+        if let Some(url) = &self.new_feed_url
+            && let Err(why) = https_url(url)
+        {
+            err(
+                diags,
+                &at("new_feed_url"),
+                format!("not an https address: {why}"),
+                "the new host's feed URL: https://…".into(),
+            );
+        }
+        if let Some(prefix) = &self.enclosure_prefix {
+            let why =
+                https_url(prefix).err().or_else(|| (!prefix.ends_with('/')).then(|| "it must end in \"/\"".into()));
+            if let Some(why) = why {
+                err(
+                    diags,
+                    &at("enclosure_prefix"),
+                    format!("the enclosure prefix is not an https prefix: {why}"),
+                    format!("for OP3 write \"https://op3.dev/e,pg={own}/\""),
+                );
+            }
+        }
+    }
+}
+
+/// A `podcast:image`'s picture: a local file must be a PNG or JPEG; a URL must name a picture.
+fn image_tag_source(image: &ImageTag, root: &Path) -> Result<Source, String> {
+    let source = Source::parse(&image.href)?;
+    match source.local_path(root) {
+        Some(path) => {
+            let rel = source.as_str();
+            if !path.is_file() {
+                return Err(format!("{rel} does not exist"));
+            }
+            media::image::read(&path).map_err(|_| format!("{rel} is not a PNG or JPEG picture"))?;
+            Ok(source)
+        }
+        None => {
+            if !matches!(source.extension().as_deref(), Some("jpg" | "jpeg" | "png" | "webp" | "gif")) {
+                return Err("a podcast:image URL ends in .jpg, .jpeg, .png, .webp or .gif".into());
+            }
+            Ok(source)
+        }
     }
 }
 
@@ -465,6 +830,24 @@ mod tests {
         assert_eq!(apple_category("Technolgy"), Err("Technology".into()));
         assert_eq!(apple_category("Investing"), Err("Business > Investing".into()));
         assert_eq!(apple_category("News > Technology News"), Err("News > Tech News".into()));
+    }
+
+    #[test]
+    fn rhythms_become_rrules_and_bad_rules_say_which_part() {
+        assert_eq!(update_frequency("Weekly"), Ok(("FREQ=WEEKLY".into(), "Weekly".into())));
+        assert_eq!(update_frequency("fortnightly").unwrap().0, "FREQ=WEEKLY;INTERVAL=2");
+        assert_eq!(
+            update_frequency("FREQ=MONTHLY;BYDAY=-1FR").unwrap(),
+            ("FREQ=MONTHLY;BYDAY=-1FR".into(), "Monthly".into())
+        );
+        assert_eq!(update_frequency("RRULE:FREQ=DAILY;COUNT=10").unwrap().0, "FREQ=DAILY;COUNT=10");
+        assert!(update_frequency("FREQ=WEEKLY;BYDAY=XX").unwrap_err().starts_with("BYDAY=XX is not a valid value"));
+        assert!(update_frequency("BYDAY=FR").unwrap_err().contains("has no FREQ"));
+        assert!(update_frequency("FREQ=WEEKLY;FREQ=DAILY").unwrap_err().contains("given twice"));
+        assert!(update_frequency("FREQ=DAILY;COUNT=2;UNTIL=20250101").unwrap_err().contains("not both"));
+        assert!(update_frequency("FREQ=SOMETIMES").is_err());
+        assert!(update_frequency("every friday").is_err());
+        assert!(update_frequency("FREQ=WEEKLY;BYHOUR=24").is_err());
     }
 
     #[test]

@@ -342,7 +342,7 @@ impl Issue {
                 }
             }
         }
-        let episode = raw.episode.and_then(|e| Episode::new(e, toml, root, diags));
+        let episode = raw.episode.and_then(|e| Episode::new(e, &raw.sections, toml, root, diags));
         if diags.error_count() > before {
             return None;
         }

@@ -13,6 +13,8 @@ pub const MIME: &str = "application/json+chapters";
 pub struct Chapter {
     pub start: f64,
     pub title: Option<String>,
+    /// A page about the chapter's topic (https).
+    pub url: Option<String>,
 }
 
 /// What is wrong with a chapters file.
@@ -86,9 +88,39 @@ pub fn check(text: &str, duration: Option<f64>) -> Result<Vec<Chapter>, Problem>
                 }
             }
         }
-        out.push(Chapter { start, title });
+        let url = item.get("url").and_then(Value::as_str).map(str::to_string);
+        out.push(Chapter { start, title, url });
     }
     Ok(out)
+}
+
+/// The Podcasting 2.0 chapters file of `chapters` (version 1.2.0), as JSON.
+pub fn to_json(chapters: &[Chapter]) -> String {
+    let list: Vec<Value> = chapters
+        .iter()
+        .map(|c| {
+            let mut item = serde_json::Map::new();
+            item.insert("startTime".into(), serde_json::json!(c.start));
+            if let Some(title) = &c.title {
+                item.insert("title".into(), Value::String(title.clone()));
+            }
+            if let Some(url) = &c.url {
+                item.insert("url".into(), Value::String(url.clone()));
+            }
+            Value::Object(item)
+        })
+        .collect();
+    let file = serde_json::json!({ "version": "1.2.0", "chapters": list });
+    serde_json::to_string_pretty(&file).expect("JSON values always serialise")
+}
+
+/// "0:05", "12:34" or "1:02:03": a time as players show it.
+pub fn timestamp(seconds: f64) -> String {
+    let s = seconds.floor() as u64;
+    match (s / 3600, s / 60 % 60, s % 60) {
+        (0, m, sec) => format!("{m}:{sec:02}"),
+        (h, m, sec) => format!("{h}:{m:02}:{sec:02}"),
+    }
 }
 
 /// "62 s" or "1:02:03".
@@ -114,7 +146,13 @@ mod tests {
         let ch =
             check(r#"{"version":"1.2.0","chapters":[{"startTime":0,"title":"Intro"},{"startTime":3.5}]}"#, Some(6.0))
                 .unwrap();
-        assert_eq!(ch, vec![Chapter { start: 0.0, title: Some("Intro".into()) }, Chapter { start: 3.5, title: None }]);
+        assert_eq!(
+            ch,
+            vec![
+                Chapter { start: 0.0, title: Some("Intro".into()), url: None },
+                Chapter { start: 3.5, title: None, url: None }
+            ]
+        );
     }
 
     #[test]
@@ -133,6 +171,19 @@ mod tests {
         assert!(order.contains("before the chapter above it"), "{order}");
         let url = content(r#"{"version":"1","chapters":[{"startTime":0,"url":"http://x.com"}]}"#, None);
         assert!(url.contains("\"url\" must be an https:// URL"), "{url}");
+    }
+
+    #[test]
+    fn written_chapters_read_back() {
+        let list = vec![
+            Chapter { start: 0.0, title: Some("Intro".into()), url: None },
+            Chapter { start: 3.5, title: Some("Sora".into()), url: Some("https://example.com/a".into()) },
+        ];
+        assert_eq!(check(&to_json(&list), Some(6.0)).unwrap(), list);
+        assert_eq!(
+            (timestamp(5.9), timestamp(754.0), timestamp(3723.0)),
+            ("0:05".into(), "12:34".into(), "1:02:03".into())
+        );
     }
 
     #[test]

@@ -42,8 +42,15 @@ pub struct Problem {
 /// Cues may run this far past the end of the audio (rounding, a trailing silence).
 const SLACK_SECONDS: f64 = 1.0;
 
-/// Checks a transcript; returns how many cues it has. `duration` is the audio's, when known.
-pub fn check(text: &str, kind: Kind, duration: Option<f64>) -> Result<usize, Problem> {
+/// One cue: when it starts and what is said (tags such as `<v Host>` left out).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cue {
+    pub start: f64,
+    pub text: String,
+}
+
+/// Checks a transcript; returns its cues. `duration` is the audio's, when known.
+pub fn check(text: &str, kind: Kind, duration: Option<f64>) -> Result<Vec<Cue>, Problem> {
     let lines = lines(text);
     let mut blocks = blocks(&lines);
     let hint = match kind {
@@ -63,7 +70,7 @@ pub fn check(text: &str, kind: Kind, duration: Option<f64>) -> Result<usize, Pro
         }
         blocks.remove(0);
     }
-    let mut cues = 0;
+    let mut cues = Vec::new();
     let mut last_start = 0.0;
     for block in blocks {
         let (first_at, first) = block[0];
@@ -104,12 +111,28 @@ pub fn check(text: &str, kind: Kind, duration: Option<f64>) -> Result<usize, Pro
             return Err(problem(at..at + timing.len(), "the cue has no text".into()));
         }
         last_start = start;
-        cues += 1;
+        let said: Vec<String> = block[timing_index + 1..].iter().map(|(_, l)| strip_tags(l)).collect();
+        cues.push(Cue { start, text: said.join(" ").trim().to_string() });
     }
-    if cues == 0 {
+    if cues.is_empty() {
         return Err(problem(0..0, "the transcript has no cues".into()));
     }
     Ok(cues)
+}
+
+/// A cue's line without its WebVTT tags (`<v Host>`, `<i>`).
+fn strip_tags(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut in_tag = false;
+    for c in line.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' if in_tag => in_tag = false,
+            _ if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").replace("&nbsp;", " ")
 }
 
 /// Lines with the byte offset where each starts, without line endings.
@@ -181,8 +204,9 @@ mod tests {
 
     #[test]
     fn good_files_count_their_cues() {
-        assert_eq!(check(VTT, Kind::Vtt, Some(6.1)), Ok(2));
-        assert_eq!(check(SRT, Kind::Srt, Some(6.1)), Ok(2));
+        assert_eq!(check(VTT, Kind::Vtt, Some(6.1)).map(|c| c.len()), Ok(2));
+        assert_eq!(check(SRT, Kind::Srt, Some(6.1)).map(|c| c.len()), Ok(2));
+        assert_eq!(check(VTT, Kind::Vtt, None).unwrap()[0], Cue { start: 0.0, text: "Hello.".into() });
         let kind = |text: &str| Kind::of(&Source::parse(text).unwrap());
         assert_eq!(kind("https://cdn.example.com/9.VTT?x=1"), Some(Kind::Vtt));
         assert_eq!(kind("media/9.txt"), None);

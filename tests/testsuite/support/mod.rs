@@ -213,3 +213,23 @@ pub fn node_modules(packages: &[&str]) -> PathBuf {
     }
     dir
 }
+
+/// A built web page without the two scripts the built-in template itself writes: the
+/// JSON-LD block (checked to be one JSON document with no `<` that could close it) and the
+/// episode player's script (checked to be the template's text, byte for byte). What is
+/// left must hold no script at all: publisher text never becomes one.
+pub fn without_template_scripts(html: &str) -> String {
+    let mut html = html.to_string();
+    let open = "<script type=\"application/ld+json\">";
+    if let Some(start) = html.find(open) {
+        let end = start + html[start..].find("</script>").expect("the JSON-LD script is closed");
+        let json = &html[start + open.len()..end];
+        assert!(!json.contains('<'), "the JSON-LD could close its element: {json}");
+        let _: serde_json::Value = serde_json::from_str(json).expect("the JSON-LD is one JSON document");
+        html.replace_range(start..end + "</script>".len(), "");
+    }
+    let template = std::fs::read_to_string(repo().join("templates/web.html")).unwrap();
+    let start = template.find("<script data-player>").expect("the template has the player script");
+    let end = start + template[start..].find("</script>").unwrap() + "</script>".len();
+    html.replace(&template[start..end], "")
+}
