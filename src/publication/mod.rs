@@ -14,9 +14,9 @@
 pub mod audience;
 pub mod build;
 pub mod cron;
-pub mod readers;
 pub mod dkim;
 pub mod init;
+pub mod readers;
 pub mod send;
 
 use std::path::{Path, PathBuf};

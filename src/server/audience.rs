@@ -22,18 +22,18 @@ use crate::server::AppState;
 /// Signups one client may make in a burst, and how fast the allowance comes back.
 const PER_CLIENT_BURST: f64 = 5.0;
 const PER_CLIENT_PER_SEC: f64 = 1.0 / 60.0;
-/// Signups the whole server takes in a burst, and per second after it.
-const OVERALL_BURST: f64 = 60.0;
-const OVERALL_PER_SEC: f64 = 5.0;
+/// The overall burst, in seconds of `[serve] signups_per_sec`.
+const OVERALL_BURST_SECS: f64 = 12.0;
 /// Clients remembered at once; the memory a flood can take is bounded by it.
 const MAX_CLIENTS: usize = 10_000;
 /// How often the mailer looks for queued mail when nothing wakes it.
 const MAILER_TICK: Duration = Duration::from_secs(5);
 
 /// Token buckets: one per client address (bounded) and one overall.
-#[derive(Default)]
 pub(crate) struct Limits {
     inner: Mutex<Buckets>,
+    /// Signups per second the whole server takes (`[serve] signups_per_sec`).
+    overall_per_sec: f64,
 }
 
 #[derive(Default)]
@@ -43,6 +43,10 @@ struct Buckets {
 }
 
 impl Limits {
+    pub(crate) fn new(overall_per_sec: f64) -> Limits {
+        Limits { inner: Mutex::default(), overall_per_sec }
+    }
+
     /// `Ok` to go ahead, or `Err(seconds)` to wait before trying again.
     fn take(&self, client: IpAddr) -> Result<(), u64> {
         let mut b = self.inner.lock().unwrap_or_else(|e| e.into_inner());
@@ -50,7 +54,8 @@ impl Limits {
         let refill = |(tokens, at): (f64, Instant), burst: f64, rate: f64| {
             ((tokens + now.duration_since(at).as_secs_f64() * rate).min(burst), now)
         };
-        let overall = refill(b.overall.unwrap_or((OVERALL_BURST, now)), OVERALL_BURST, OVERALL_PER_SEC);
+        let (rate, burst) = (self.overall_per_sec, self.overall_per_sec * OVERALL_BURST_SECS);
+        let overall = refill(b.overall.unwrap_or((burst, now)), burst, rate);
         if b.clients.len() >= MAX_CLIENTS && !b.clients.contains_key(&client) {
             // Forget the clients whose allowance is whole again; if none, wait.
             b.clients.retain(|_, v| refill(*v, PER_CLIENT_BURST, PER_CLIENT_PER_SEC).0 < PER_CLIENT_BURST);
@@ -69,7 +74,7 @@ impl Limits {
         }
         if overall.0 < 1.0 {
             b.overall = Some(overall);
-            return Err(((1.0 - overall.0) / OVERALL_PER_SEC).ceil().max(1.0) as u64);
+            return Err(((1.0 - overall.0) / rate).ceil().max(1.0) as u64);
         }
         b.clients.insert(client, (mine.0 - 1.0, now));
         b.overall = Some((overall.0 - 1.0, now));

@@ -53,6 +53,8 @@ pub struct ServeConfig {
     pub signup_origins: Vec<String>,
     /// The publication, for the reader's pages and mails.
     pub app: Arc<Publication>,
+    /// `[serve] signups_per_sec`.
+    pub signups_per_sec: f64,
 }
 
 pub(crate) struct AppState {
@@ -80,6 +82,7 @@ impl ServeConfig {
             config.serve.allowed_origins.iter().map(|o| o.trim_end_matches('/').to_string()).collect()
         };
         Ok(ServeConfig {
+            signups_per_sec: config.serve.signups_per_sec,
             signup_origins,
             out_dir: ws.out_dir(),
             secret: Secret::load_or_create(&ws.state_dir())?,
@@ -102,7 +105,7 @@ pub fn router(config: ServeConfig) -> Result<Router> {
         origins: config.origins,
         signup_origins: config.signup_origins,
         app: config.app,
-        limits: audience::Limits::default(),
+        limits: audience::Limits::new(config.signups_per_sec),
         mailer: Arc::new(tokio::sync::Notify::new()),
     });
     audience::spawn_mailer(Arc::clone(&state));

@@ -234,12 +234,25 @@ fn default_confirm_within() -> Duration {
 }
 
 /// `[serve]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Serve {
     /// Origins whose pages may post the signup form (default: the base URL's origin).
     #[serde(default)]
     pub allowed_origins: Vec<String>,
+    /// Signups the whole server takes per second, after a burst of 12 times as many (default 5).
+    #[serde(default = "default_signups_per_sec")]
+    pub signups_per_sec: f64,
+}
+
+fn default_signups_per_sec() -> f64 {
+    5.0
+}
+
+impl Default for Serve {
+    fn default() -> Self {
+        Serve { allowed_origins: Vec::new(), signups_per_sec: default_signups_per_sec() }
+    }
 }
 
 /// `[schedule]`.
@@ -355,6 +368,14 @@ impl Config {
                 &[Seg::Key("audience"), Seg::Key("confirm_within")],
                 format!("\"{}\" is not a duration", self.audience.confirm_within),
                 "write it as \"7d\" or \"48h\"",
+            );
+        }
+        if !(self.serve.signups_per_sec > 0.0 && self.serve.signups_per_sec <= 100_000.0) {
+            err(
+                diags,
+                &[Seg::Key("serve"), Seg::Key("signups_per_sec")],
+                "signups_per_sec must be above 0 and at most 100000".into(),
+                "5 is the default",
             );
         }
         for (i, origin) in self.serve.allowed_origins.iter().enumerate() {
