@@ -106,6 +106,63 @@ pub fn reports(raw: &[u8]) -> Vec<Report> {
         .collect()
 }
 
+/// A spam complaint, from a feedback loop's report (ARF, RFC 5965: what
+/// Yahoo's and Microsoft's loops send).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Complaint {
+    /// Who complained: `Original-Rcpt-To`, else the `To` of the returned message.
+    pub recipient: String,
+    /// `Feedback-Type`: abuse, fraud, virus, other, …
+    pub kind: String,
+}
+
+/// The complaint in a message, if it is an ARF report (`multipart/report;
+/// report-type=feedback-report` with a `message/feedback-report` part).
+pub fn complaint(raw: &[u8]) -> Option<Complaint> {
+    let message = MessageParser::default().parse(raw)?;
+    let is = |part: &mail_parser::MessagePart, ctype: &str, sub: &str| {
+        part.content_type().is_some_and(|ct| {
+            ct.ctype().eq_ignore_ascii_case(ctype) && ct.subtype().is_some_and(|s| s.eq_ignore_ascii_case(sub))
+        })
+    };
+    let report = message.parts.iter().find(|p| is(p, "message", "feedback-report"))?;
+    let text = match &report.body {
+        PartType::Text(text) => text.to_string(),
+        PartType::Binary(bytes) | PartType::InlineBinary(bytes) => String::from_utf8_lossy(bytes).into_owned(),
+        _ => return None,
+    };
+    let field = |name: &str| {
+        text.lines()
+            .filter_map(|l| l.split_once(':'))
+            .find(|(n, _)| n.trim().eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.trim().trim_start_matches('<').trim_end_matches('>').to_string())
+    };
+    let kind = field("feedback-type").unwrap_or_else(|| "abuse".into()).to_ascii_lowercase();
+    let returned_to = || {
+        message.parts.iter().find_map(|p| match &p.body {
+            PartType::Message(m) => m.to().and_then(|to| to.first()).and_then(|a| a.address()).map(str::to_string),
+            PartType::Text(t) if is(p, "text", "rfc822-headers") => {
+                t.lines().find_map(|l| l.strip_prefix("To:").or_else(|| l.strip_prefix("to:"))).map(|v| {
+                    let v = v.trim();
+                    v.rsplit_once('<').map_or(v, |(_, a)| a.trim_end_matches('>')).to_string()
+                })
+            }
+            _ => None,
+        })
+    };
+    let recipient = field("original-rcpt-to").or_else(returned_to)?;
+    Some(Complaint { recipient, kind })
+}
+
+/// The issue a bounce report is about, from the returned message's
+/// `Message-ID` (`<issue-9.…@domain>`), when the relay included it.
+pub fn issue_of(raw: &[u8]) -> Option<u32> {
+    let text = String::from_utf8_lossy(raw);
+    let at = text.find("<issue-")? + "<issue-".len();
+    let digits: String = text[at..].chars().take_while(char::is_ascii_digit).collect();
+    digits.parse().ok()
+}
+
 /// The fields of a `message/delivery-status` body: a block for the message,
 /// then one block per recipient, blocks split by empty lines, long fields
 /// folded onto lines that start with white space.
@@ -149,6 +206,43 @@ fn parse_status(body: &str) -> Vec<Report> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const ARF: &str = "From: feedback@arf.mail.yahoo.com\r
+To: newsletter@analyse.asia\r
+Subject: FW: This Week in Asia #9\r
+MIME-Version: 1.0\r
+Content-Type: multipart/report; report-type=feedback-report; boundary=\"F1\"\r
+\r
+--F1\r
+Content-Type: text/plain\r
+\r
+This is an email abuse report.\r
+--F1\r
+Content-Type: message/feedback-report\r
+\r
+Feedback-Type: abuse\r
+User-Agent: Yahoo!-Mail-Feedback/2.0\r
+Version: 1\r
+Original-Mail-From: <newsletter@analyse.asia>\r
+Arrival-Date: Fri, 01 Mar 2024 09:05:00 +0000\r
+--F1\r
+Content-Type: text/rfc822-headers\r
+\r
+From: This Week in Asia <newsletter@analyse.asia>\r
+To: \"Reader\" <angry@example.com>\r
+Message-ID: <issue-9.abc@analyse.asia>\r
+--F1--\r
+";
+
+    #[test]
+    fn a_feedback_loop_report_names_who_complained_and_the_issue() {
+        let c = complaint(ARF.as_bytes()).expect("an ARF report");
+        assert_eq!((c.recipient.as_str(), c.kind.as_str()), ("angry@example.com", "abuse"));
+        assert_eq!(issue_of(ARF.as_bytes()), Some(9));
+        let with_rcpt = ARF.replace("Version: 1\r\n", "Version: 1\r\nOriginal-Rcpt-To: <exact@example.com>\r\n");
+        assert_eq!(complaint(with_rcpt.as_bytes()).unwrap().recipient, "exact@example.com");
+        assert_eq!(complaint(POSTFIX_DSN.as_bytes()), None, "a DSN is not a complaint");
+    }
 
     const POSTFIX_DSN: &str = "From: MAILER-DAEMON@relay.example (Mail Delivery System)\r
 To: newsletter@analyse.asia\r

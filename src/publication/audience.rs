@@ -183,8 +183,19 @@ impl Publication {
             messages.extend(bounces::read_messages(path)?);
         }
         let mut report = BounceReport::default();
-        let (mut marked, mut already, mut unknown, mut kept, mut not_reports) = (0, 0, 0, 0, 0);
+        let (mut marked, mut already, mut unknown, mut kept, mut not_reports, mut complained) = (0, 0, 0, 0, 0, 0);
         for message in &messages {
+            if let Some(complaint) = bounces::complaint(&message.raw) {
+                complained += 1;
+                let why = format!("{} report from a feedback loop", complaint.kind);
+                if store.status_of(&complaint.recipient)?.is_some() {
+                    store.set_status_with_reason(&complaint.recipient, Status::Complained, "arf", &why, &now)?;
+                } else {
+                    store.suppress(&complaint.recipient, Status::Complained, "arf", &now)?;
+                }
+                report.lines.push(format!("complained: {} ({why})", complaint.recipient));
+                continue;
+            }
             let reports = bounces::reports(&message.raw);
             if reports.is_empty() {
                 not_reports += 1;
@@ -197,6 +208,17 @@ impl Publication {
                 let why = bounce.diagnostic.as_deref().unwrap_or(&bounce.status);
                 if !bounce.is_hard_bounce() {
                     kept += 1;
+                    // Three issues in a row that could not be delivered: as good as bad.
+                    if bounce.action == "failed"
+                        && let Some(issue) = bounces::issue_of(&message.raw)
+                        && store.record_soft_bounce(&bounce.recipient, issue, &now)?
+                    {
+                        report.lines.push(format!(
+                            "bounced: {} (soft bounces in three issues in a row, the last {why})",
+                            bounce.recipient
+                        ));
+                        continue;
+                    }
                     report.notes.push(format!(
                         "{}: kept {} ({} {why}): not a bad address",
                         message.origin, bounce.recipient, bounce.action
@@ -223,8 +245,9 @@ impl Publication {
             }
         }
         report.lines.push(format!(
-            "read {} message{}: {marked} marked bounced, {already} not mailed already, {unknown} not subscribers, \
-             {kept} failures kept (a full mailbox, a delay, a policy refusal), {not_reports} not bounce reports",
+            "read {} message{}: {marked} marked bounced, {complained} complaints, {already} not mailed already, \
+             {unknown} not subscribers, {kept} failures kept (a full mailbox, a delay, a policy refusal), \
+             {not_reports} not bounce reports",
             messages.len(),
             plural(messages.len()),
         ));

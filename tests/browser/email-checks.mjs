@@ -106,7 +106,7 @@ const measure = () => {
     const bg = background(el);
     const [a, b] = [lum(fg), lum(bg)].sort((x, y) => y - x);
     pairs.push({
-      text: el.textContent.trim().slice(0, 40), tag: el.tagName.toLowerCase(),
+      text: Array.from(el.textContent.trim()).slice(0, 40).join(""), tag: el.tagName.toLowerCase(),
       ratio: Math.round(((a + 0.05) / (b + 0.05)) * 100) / 100, fg: fg.join(','), bg: bg.join(','),
     });
   }

@@ -51,7 +51,10 @@ fn measure(fixture: &Fixture) -> serde_json::Value {
     for shot in ["email-light-600", "email-light-375", "email-dark-600", "email-dark-375"] {
         assert!(shots.join(format!("{shot}.png")).is_file(), "no screenshot {shot}");
     }
-    serde_json::from_slice(&output.stdout).expect("the checks print JSON")
+    serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+        let text = String::from_utf8_lossy(&output.stdout);
+        panic!("the checks print JSON: {e}: {:?}", text.lines().nth(e.line().saturating_sub(1)))
+    })
 }
 
 /// SpamAssassin's score with its local rules only (no network tests), and the rules that fired.

@@ -568,3 +568,64 @@ fn a_list_with_a_state_column_of_places_imports_everyone() {
     assert!(run.stderr().contains("column \"State\" holds none of Kit's subscriber states"), "{}", run.stderr());
     assert_eq!(list(&fixture), "ada@example.com\tAda\nbob@example.org\tBob\n");
 }
+
+/// A feedback loop's spam report (ARF, RFC 5965) about `to`, for issue 9.
+fn arf(to: &str) -> String {
+    format!(
+        "From: feedback@arf.mail.yahoo.com\r\nSubject: FW: This Week in Asia #9\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/report; report-type=feedback-report; boundary=\"F\"\r\n\r\n\
+         --F\r\nContent-Type: text/plain\r\n\r\nThis is an email abuse report.\r\n\
+         --F\r\nContent-Type: message/feedback-report\r\n\r\nFeedback-Type: abuse\r\nUser-Agent: Yahoo!-Mail-Feedback/2.0\r\nVersion: 1\r\n\
+         --F\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: newsletter@analyse.asia\r\nTo: <{to}>\r\n\
+         Message-ID: <issue-9.0a1b@analyse.asia>\r\n--F--\r\n"
+    )
+}
+
+#[test]
+fn a_spam_complaint_from_a_feedback_loop_stops_the_mail_and_is_in_the_consent_record() {
+    let fixture = crate::support::with_subscribers(3);
+    fixture.write("loop/1.eml", &arf("reader001@example.com"));
+    let dir = fixture.path().join("loop");
+    let run = fixture.run(&["subscribers", "bounces", dir.to_str().unwrap()]).success();
+    assert!(
+        run.stdout().contains("complained: reader001@example.com (abuse report from a feedback loop)"),
+        "{}",
+        run.stdout()
+    );
+    assert!(run.stdout().contains("1 complaints"), "{}", run.stdout());
+    let shown = fixture.run(&["subscribers", "show", "reader001@example.com"]).success().stdout();
+    assert!(shown.contains("complained") && shown.contains("arf"), "{shown}");
+    fixture.run(&["issue", "9"]).success();
+    let sent: Vec<String> = std::fs::read_dir(fixture.path().join("out/outbox/9"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(sent.len(), 2);
+    assert!(sent.iter().all(|f| !f.contains("reader001")), "{sent:?}");
+}
+
+#[test]
+fn soft_bounces_in_three_issues_in_a_row_mark_an_address_bounced() {
+    let fixture = crate::support::with_subscribers(2);
+    let nine = crate::support::without_episode(&fixture.read("issues/009.toml"));
+    for n in [10, 11] {
+        fixture.write(
+            &format!("issues/{n:03}.toml"),
+            &nine.replace("title = \"China AI dreams of Sora\"", &format!("title = \"Issue {n}\"")),
+        );
+    }
+    let mailbox_full = |n: u32| {
+        dsn(&[("reader000@example.com", "failed", "4.2.2")])
+            .replace("Subject: This Week in Asia #9\r\n", &format!("Message-ID: <issue-{n}.ab12@analyse.asia>\r\n"))
+    };
+    let dir = fixture.path().join("dsn");
+    for n in [9, 10, 11] {
+        fixture.run(&["issue", &n.to_string()]).success();
+        fixture.write(&format!("dsn/{n}.eml"), &mailbox_full(n));
+        let run = fixture.run(&["subscribers", "bounces", dir.to_str().unwrap()]).success();
+        let bounced = run.stdout().contains("bounced: reader000@example.com (soft bounces in three issues in a row");
+        assert_eq!(bounced, n == 11, "after issue {n}: {}", run.stdout());
+    }
+    let list = fixture.run(&["subscribers", "list", "--status", "bounced"]).success().stdout();
+    assert!(list.contains("reader000@example.com"), "{list}");
+}

@@ -318,6 +318,41 @@ impl Store {
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
     }
 
+    /// Records that issue `issue` soft-bounced for `email` (a full mailbox, a
+    /// delay that gave up). When the last three issues sent to them all did,
+    /// the address is marked bounced. Returns whether it was.
+    pub fn record_soft_bounce(&mut self, email: &str, issue: u32, now: &str) -> Result<bool> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
+            "INSERT OR IGNORE INTO soft_bounces (email, issue, at) VALUES (?1, ?2, ?3)",
+            params![email, issue, now],
+        )?;
+        let last_three: Vec<u32> = {
+            let mut stmt = tx.prepare(
+                "SELECT s.issue FROM sends s JOIN subscribers p ON p.id = s.subscriber_id
+                 WHERE p.email = ?1 AND s.state = 'sent' ORDER BY s.issue DESC LIMIT 3",
+            )?;
+            stmt.query_map([email], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?
+        };
+        let mut bounced = false;
+        if last_three.len() == 3 {
+            let soft: i64 = tx.query_row(
+                "SELECT COUNT(*) FROM soft_bounces WHERE email = ?1 AND issue IN (?2, ?3, ?4)",
+                params![email, last_three[0], last_three[1], last_three[2]],
+                |r| r.get(0),
+            )?;
+            if soft == 3 {
+                bounced = tx.execute(
+                    "UPDATE subscribers SET status = 'bounced', status_at = ?2, status_by = 'dsn',
+                     status_reason = 'soft bounces in three issues in a row' WHERE email = ?1 AND status = 'active'",
+                    params![email, now],
+                )? > 0;
+            }
+        }
+        tx.commit()?;
+        Ok(bounced)
+    }
+
     /// Erases `email`: its name, fields, consent record, pending signup and
     /// queued mail are deleted; its row in the ledger keeps only a keyed hash
     /// for an address, so counts stay right and the address is never imported

@@ -137,6 +137,12 @@ CREATE TABLE forgotten (
     hash  TEXT PRIMARY KEY,
     at    TEXT NOT NULL
 );
+CREATE TABLE soft_bounces (
+    email  TEXT NOT NULL COLLATE NOCASE,
+    issue  INTEGER NOT NULL,
+    at     TEXT NOT NULL,
+    PRIMARY KEY (email, issue)
+);
 "#,
 ];
 
@@ -350,6 +356,23 @@ impl Store {
             .query_row("SELECT 1 FROM subscribers WHERE email = ?1", [email.trim()], |_| Ok(()))
             .optional()?
             .is_some())
+    }
+
+    /// Like [`Store::set_status`], with the reason the change came with.
+    pub fn set_status_with_reason(
+        &mut self,
+        email: &str,
+        status: Status,
+        by: &str,
+        reason: &str,
+        now: &str,
+    ) -> Result<()> {
+        self.conn.execute(
+            "UPDATE subscribers SET status = ?2, status_at = ?3, status_by = ?4, status_reason = ?5
+             WHERE email = ?1 AND status <> ?2",
+            params![email.trim(), status.as_str(), now, by, reason],
+        )?;
+        Ok(())
     }
 
     /// A subscriber's status; `None` when the address is unknown.
