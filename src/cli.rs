@@ -108,7 +108,15 @@ pub enum Command {
         #[arg(long)]
         new_section: bool,
     },
-    /// Serve one-click unsubscribe and the web archive in out/.
+    /// Per issue: sent, failed, bounced, complained and unsubscribed after it; the list's growth per week.
+    Stats {
+        /// Only this issue.
+        number: Option<u32>,
+        /// As JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve one-click unsubscribe, signup, confirmation and preferences, and the web archive in out/.
     Serve {
         /// Address to listen on.
         #[arg(long, default_value = "127.0.0.1:8080")]

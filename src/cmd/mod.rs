@@ -13,6 +13,7 @@ pub mod new;
 pub mod preview;
 pub mod schedule;
 pub mod serve;
+pub mod stats;
 pub mod status;
 pub mod subscribers;
 pub mod test;
@@ -55,6 +56,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             add::run(&root, &crate::curate::AddOptions { number, files: &files, section: &section, new_section })
         }
         Command::Serve { bind } => serve::run(&root, &bind),
+        Command::Stats { number, json } => stats::run(&root, number, json),
         Command::Init(args) => init::run(&args),
         Command::Completions { shell } => completions::run(shell),
         Command::Man => man::run(),

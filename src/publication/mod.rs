@@ -18,6 +18,7 @@ pub mod dkim;
 pub mod init;
 pub mod readers;
 pub mod send;
+pub mod stats;
 
 use std::path::{Path, PathBuf};
 

@@ -629,3 +629,31 @@ fn soft_bounces_in_three_issues_in_a_row_mark_an_address_bounced() {
     let list = fixture.run(&["subscribers", "list", "--status", "bounced"]).success().stdout();
     assert!(list.contains("reader000@example.com"), "{list}");
 }
+
+#[test]
+fn stats_count_what_each_issue_did_to_the_list_and_its_weeks() {
+    let fixture = crate::support::with_subscribers(3);
+    fixture.run(&["issue", "9"]).success();
+    fixture.write("reports/arf.eml", &arf("reader001@example.com"));
+    fixture.write("reports/dsn.eml", &dsn(&[("reader000@example.com", "failed", "5.1.1")]));
+    let reports = fixture.path().join("reports");
+    fixture.run(&["subscribers", "bounces", reports.to_str().unwrap()]).success();
+    let substack = fixture.path().join("substack.csv");
+    std::fs::write(&substack, "email,active_subscription,expiry,plan,email_disabled,created_at\nreader002@example.com,false,,free,true,2024-01-01T00:00:00.000Z\n").unwrap();
+    fixture.run(&["subscribers", "import", substack.to_str().unwrap()]).success();
+    let stats: serde_json::Value =
+        serde_json::from_str(&fixture.run(&["stats", "9", "--json"]).success().stdout()).unwrap();
+    let nine = &stats["issues"][0];
+    assert_eq!(nine["issue"], 9);
+    assert_eq!(
+        (&nine["sent"], &nine["bounced"], &nine["complained"], &nine["unsubscribed"]),
+        (&serde_json::json!(3), &serde_json::json!(1), &serde_json::json!(1), &serde_json::json!(1)),
+        "{stats}"
+    );
+    assert_eq!(stats["active"], 0);
+    let week =
+        stats["weeks"].as_array().unwrap().iter().find(|w| w["week"] == "2024-W09").expect("the week of 1 March 2024");
+    assert_eq!((&week["joined"], &week["left"]), (&serde_json::json!(3), &serde_json::json!(3)), "{stats}");
+    let table = fixture.run(&["stats"]).success().stdout();
+    assert!(table.contains("#9") && table.contains("2024-W09"), "{table}");
+}

@@ -309,6 +309,22 @@ impl Store {
         rows.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
     }
 
+    /// Every consent event, oldest first: (address, event).
+    pub fn all_consent(&self) -> Result<Vec<(String, ConsentEvent)>> {
+        let mut stmt = self.conn.prepare("SELECT email, at, event, how, detail FROM consent ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((r.get(0)?, ConsentEvent { at: r.get(1)?, event: r.get(2)?, how: r.get(3)?, detail: r.get(4)? }))
+        })?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
+    }
+
+    /// Every issue a send was started for, with when: (issue, started_at).
+    pub fn issue_runs(&self) -> Result<Vec<(u32, String)>> {
+        let mut stmt = self.conn.prepare("SELECT issue, started_at FROM issue_runs ORDER BY issue")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
+    }
+
     /// Every subscriber, whatever their status, in order of joining.
     pub fn list_all(&self) -> Result<Vec<Subscriber>> {
         let mut stmt = self
