@@ -296,7 +296,7 @@ fn bounce_reports_in_files_mbox_and_maildir_mark_bad_addresses_and_keep_the_rest
     }
     // Read again: nothing changes; re-imported: the bounced stay out.
     let again = fixture.run(&["subscribers", "bounces", dir.to_str().unwrap()]).success().stdout();
-    assert!(again.contains("0 marked bounced, 3 not mailed already, 0 not subscribers"), "{again}");
+    assert!(again.contains("0 marked bounced, 0 complaints, 3 not mailed already, 0 not subscribers"), "{again}");
     let csv = crate::support::subscribers_csv(fixture.path(), 6);
     fixture.run(&["subscribers", "import", csv.to_str().unwrap()]).success();
     assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "4");
