@@ -281,7 +281,9 @@ fn bounce_reports_in_files_mbox_and_maildir_mark_bad_addresses_and_keep_the_rest
     );
     assert!(out.contains("bounced: READER003@Example.com"), "{out}");
     assert!(
-        out.contains("read 5 messages: 2 marked bounced, 0 complaints, 0 not mailed already, 1 not subscribers, 2 failures kept"),
+        out.contains(
+            "read 5 messages: 2 marked bounced, 0 complaints, 0 not mailed already, 1 not subscribers, 2 failures kept"
+        ),
         "{out}"
     );
     assert!(out.contains("1 not bounce reports"), "{out}");
