@@ -36,6 +36,8 @@ pub use send::{Mode, Sent};
 /// A publication on disk, loaded and checked once.
 pub struct Publication {
     ws: Workspace,
+    /// The signing secret, read (or made) on first use.
+    secret: std::sync::OnceLock<Secret>,
 }
 
 /// What `check` found, for the caller to print.
@@ -88,7 +90,7 @@ impl Publication {
         let started = std::time::Instant::now();
         let ws = Workspace::load(root)?;
         tracing::debug!("loaded and checked {} issue files in {:.1?}", ws.issues.len(), started.elapsed());
-        Ok(Publication { ws })
+        Ok(Publication { ws, secret: std::sync::OnceLock::new() })
     }
 
     pub fn workspace(&self) -> &Workspace {

@@ -73,7 +73,11 @@ pub enum AddOutcome {
 
 impl Publication {
     fn secret(&self) -> Result<Secret> {
-        Secret::load_or_create(&self.ws.state_dir())
+        if let Some(secret) = self.secret.get() {
+            return Ok(secret.clone());
+        }
+        let secret = Secret::load_or_create(&self.ws.state_dir())?;
+        Ok(self.secret.get_or_init(|| secret).clone())
     }
 
     /// What the reader pages and mails see of the publication.
@@ -104,8 +108,9 @@ impl Publication {
         let config = self.ws.config()?;
         let now = crate::clock::now()?;
         let expires = now.as_second() + config.audience.confirm_within.get().as_secs();
-        let forgotten = self.store()?.is_forgotten(&self.secret()?.forget_hash(&req.email))?;
-        self.store()?.signup(&req, forgotten, double_opt_in, &now.to_string(), now.as_second(), expires)
+        let mut store = self.store()?;
+        let forgotten = store.is_forgotten(&self.secret()?.forget_hash(&req.email))?;
+        store.signup(&req, forgotten, double_opt_in, &now.to_string(), now.as_second(), expires)
     }
 
     /// What confirmation link `token` is worth, changing nothing.

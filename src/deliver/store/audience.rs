@@ -103,7 +103,7 @@ impl Store {
         now_secs: i64,
         expires_at: i64,
     ) -> Result<SignupOutcome> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let status: Option<String> =
             tx.query_row("SELECT status FROM subscribers WHERE email = ?1", [&req.email], |r| r.get(0)).optional()?;
         let outcome = match status.as_deref().map(Status::parse) {
@@ -141,7 +141,7 @@ impl Store {
     /// Turns pending signup `id` (address `email`) into a subscriber, records
     /// the confirmation and queues the welcome mail, in one transaction.
     pub fn confirm(&mut self, id: i64, email: &str, now: &str) -> Result<Confirmed> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         type Row = (String, Option<String>, Option<String>, Option<String>, String);
         let signup: Option<Row> = tx
             .query_row(
@@ -198,7 +198,7 @@ impl Store {
     /// Deletes the signups whose confirmation expired (they were never
     /// subscribers) and their unsent mails. Returns how many.
     pub fn purge_expired_signups(&mut self, now_secs: i64) -> Result<usize> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "DELETE FROM mail_queue WHERE kind = 'confirm' AND state = 'pending'
              AND ref_id IN (SELECT id FROM signups WHERE expires_at < ?1)",
@@ -266,7 +266,7 @@ impl Store {
 
     /// Changes a subscriber's name, with a consent event saying how.
     pub fn set_name(&mut self, email: &str, name: &str, how: &str, now: &str) -> Result<bool> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let changed =
             tx.execute("UPDATE subscribers SET name = ?2 WHERE email = ?1 AND name <> ?2", params![email, name])?;
         if changed > 0 {
@@ -282,7 +282,7 @@ impl Store {
     /// Adds one person as an active subscriber (`subscribers add --confirmed`).
     /// Returns the row id, or `None` when the address is already on the list.
     pub fn add_subscriber(&mut self, email: &str, name: &str, how: &str, now: &str) -> Result<Option<i64>> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let exists =
             tx.query_row("SELECT 1 FROM subscribers WHERE email = ?1", [email], |_| Ok(())).optional()?.is_some();
         let id = if exists {
@@ -338,7 +338,7 @@ impl Store {
     /// delay that gave up). When the last three issues sent to them all did,
     /// the address is marked bounced. Returns whether it was.
     pub fn record_soft_bounce(&mut self, email: &str, issue: u32, now: &str) -> Result<bool> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         tx.execute(
             "INSERT OR IGNORE INTO soft_bounces (email, issue, at) VALUES (?1, ?2, ?3)",
             params![email, issue, now],
@@ -374,7 +374,7 @@ impl Store {
     /// for an address, so counts stay right and the address is never imported
     /// or mailed again. Returns whether anything of it was stored.
     pub fn forget(&mut self, email: &str, hash: &str, now: &str) -> Result<bool> {
-        let tx = self.conn.transaction()?;
+        let tx = self.conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let mut found = tx.execute("DELETE FROM signups WHERE email = ?1", [email])? > 0;
         tx.execute("DELETE FROM mail_queue WHERE email = ?1", [email])?;
         let placeholder = format!("forgotten:{hash}");
