@@ -91,6 +91,11 @@ impl Signer {
         Ok(Some(Signer { keys, rng: SystemRandom::new() }))
     }
 
+    /// The `a=` of each key, in order.
+    pub fn algorithms(&self) -> Vec<&'static str> {
+        self.keys.iter().map(|k| k.algorithm()).collect()
+    }
+
     /// `message` (the finished bytes, CRLF line ends) with one DKIM-Signature
     /// header per key put before its headers; `t=` is `date`.
     pub fn sign(&self, message: &[u8], date: SystemTime) -> Result<Vec<u8>> {
@@ -114,11 +119,15 @@ impl Signer {
 impl Key {
     /// The whole `DKIM-Signature: …\r\n` field over `signed` (the relaxed
     /// headers `h=` picks) and the body hash.
-    fn sign(&self, rng: &SystemRandom, signed: &[u8], body_hash: &str, time: u64) -> Result<String> {
-        let algorithm = match self.private {
+    fn algorithm(&self) -> &'static str {
+        match self.private {
             Private::Rsa(_) => "rsa-sha256",
             Private::Ed25519(_) => "ed25519-sha256",
-        };
+        }
+    }
+
+    fn sign(&self, rng: &SystemRandom, signed: &[u8], body_hash: &str, time: u64) -> Result<String> {
+        let algorithm = self.algorithm();
         let mut value = format!(
             " v=1; a={algorithm}; c=relaxed/relaxed; d={}; s={};\r\n\tt={time}; h=",
             self.domain, self.selector

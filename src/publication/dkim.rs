@@ -91,6 +91,29 @@ impl Publication {
         Ok(DkimKey { selector: selector.to_string(), domain, key_file, record, configured })
     }
 
+    /// Each configured key alone signing a small message on this thread for
+    /// `seconds`: (selector, algorithm, signatures per second).
+    pub fn dkim_speed(&self, seconds: f64) -> Result<Vec<(String, &'static str, f64)>> {
+        let config = self.ws.config()?;
+        anyhow::ensure!(!config.email.dkim.is_empty(), "publish.toml has no [email.dkim] key to time");
+        let budget = std::time::Duration::from_secs_f64(seconds.clamp(0.1, 600.0));
+        let message = b"From: a@example.com\r\nTo: b@example.com\r\nSubject: speed\r\n\r\nA line of text.\r\n";
+        let date = std::time::SystemTime::now();
+        let mut out = Vec::new();
+        for key in &config.email.dkim {
+            let signer = crate::deliver::dkim::Signer::load(std::slice::from_ref(key), &self.ws.root)?
+                .context("a key was named")?;
+            let started = std::time::Instant::now();
+            let mut signed = 0u64;
+            while started.elapsed() < budget {
+                signer.sign(message, date)?;
+                signed += 1;
+            }
+            out.push((key.selector.clone(), signer.algorithms()[0], signed as f64 / started.elapsed().as_secs_f64()));
+        }
+        Ok(out)
+    }
+
     fn key_path(&self, selector: &str) -> PathBuf {
         self.ws.state_dir().join(format!("dkim-{selector}.pem"))
     }
