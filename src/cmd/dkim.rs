@@ -1,4 +1,5 @@
-//! `publish dkim keygen|show`: a DKIM key and the DNS record to publish.
+//! `publish dkim keygen|show`: a DKIM key and the DNS record to publish;
+//! `publish dkim speed` (hidden): the signer's speed for scripts/bench-send.
 
 use std::path::Path;
 
@@ -22,6 +23,12 @@ pub fn run(root: &Path, command: &DkimCommand) -> Result<Outcome> {
             key
         }
         DkimCommand::Show { selector } => publication.dkim_show(selector.as_deref())?,
+        DkimCommand::Speed { seconds } => {
+            for (selector, algorithm, per_sec) in publication.dkim_speed(*seconds)? {
+                println!("{selector}\t{algorithm}\t{per_sec:.0} signatures/s");
+            }
+            return Ok(Outcome::Done);
+        }
     };
     print!("{key}");
     Ok(Outcome::Done)

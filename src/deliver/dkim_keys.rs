@@ -43,8 +43,7 @@ pub fn generate(algorithm: Algorithm) -> Result<String> {
 pub fn record(pem: &str) -> Result<String> {
     let text = pem.trim();
     let (kind, public) = if let Some(seed) = ed25519_seed(text)? {
-        let key = ed25519_dalek::SigningKey::from_bytes(&seed);
-        ("ed25519", key.verifying_key().to_bytes().to_vec())
+        ("ed25519", crate::deliver::dkim::ed25519_public(&seed)?.to_vec())
     } else {
         let key = if text.contains("BEGIN RSA PRIVATE KEY") {
             rsa::RsaPrivateKey::from_pkcs1_pem(text).context("not a PKCS#1 RSA key")?

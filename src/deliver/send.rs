@@ -50,11 +50,12 @@ impl MessageFactory {
             name: subscriber.name.clone(),
             fields: subscriber.fields.clone(),
         };
-        let mut message = self.headers.message(&self.body, &recipient, self.date)?;
+        let message = self.headers.message(&self.body, &recipient, self.date)?;
+        let mut bytes = message.formatted();
         if let Some(signer) = &self.signer {
-            signer.sign(&mut message);
+            bytes = signer.sign(&bytes, self.date)?;
         }
-        Ok((message.formatted(), message.envelope().clone()))
+        Ok((bytes, message.envelope().clone()))
     }
 }
 

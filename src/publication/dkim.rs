@@ -54,13 +54,18 @@ impl Publication {
         self.describe(selector, domain, &path, &pem)
     }
 
-    /// The record of the key `[email.dkim]` names, or of `selector`'s key made by keygen.
+    /// The record of the (first) key `[email.dkim]` names, or of `selector`'s key:
+    /// the configured one with that selector, else the one keygen made.
     pub fn dkim_show(&self, selector: Option<&str>) -> Result<DkimKey> {
         let config = self.ws.config()?;
-        let (selector, domain, path) = match (selector, &config.email.dkim) {
+        let named = selector.and_then(|s| config.email.dkim.iter().find(|d| d.selector == s));
+        let (selector, domain, path) = match (selector, named.or(config.email.dkim.first())) {
+            (Some(_), Some(dkim)) if named.is_some() => {
+                (dkim.selector.clone(), dkim.domain.clone(), self.ws.root.join(&dkim.key_file))
+            }
             (Some(s), dkim) => {
                 dkim_keys::check_selector(s)?;
-                let domain = dkim.as_ref().map_or_else(|| self.sender_domain(), |d| Ok(d.domain.clone()))?;
+                let domain = dkim.map_or_else(|| self.sender_domain(), |d| Ok(d.domain.clone()))?;
                 (s.to_string(), domain, self.key_path(s))
             }
             (None, Some(dkim)) => (dkim.selector.clone(), dkim.domain.clone(), self.ws.root.join(&dkim.key_file)),
@@ -77,11 +82,36 @@ impl Publication {
     fn describe(&self, selector: &str, domain: String, path: &Path, pem: &str) -> Result<DkimKey> {
         let record = dkim_keys::record(pem).with_context(|| format!("{}: not a usable DKIM key", path.display()))?;
         let key_file = path.strip_prefix(&self.ws.root).unwrap_or(path).to_string_lossy().into_owned();
-        let configured =
-            self.ws.config.as_ref().and_then(|c| c.email.dkim.as_ref()).is_some_and(|d| {
-                d.selector == selector && self.ws.root.join(&d.key_file) == self.ws.root.join(&key_file)
-            });
+        let configured = self.ws.config.as_ref().is_some_and(|c| {
+            c.email
+                .dkim
+                .iter()
+                .any(|d| d.selector == selector && self.ws.root.join(&d.key_file) == self.ws.root.join(&key_file))
+        });
         Ok(DkimKey { selector: selector.to_string(), domain, key_file, record, configured })
+    }
+
+    /// Each configured key alone signing a small message on this thread for
+    /// `seconds`: (selector, algorithm, signatures per second).
+    pub fn dkim_speed(&self, seconds: f64) -> Result<Vec<(String, &'static str, f64)>> {
+        let config = self.ws.config()?;
+        anyhow::ensure!(!config.email.dkim.is_empty(), "publish.toml has no [email.dkim] key to time");
+        let budget = std::time::Duration::from_secs_f64(seconds.clamp(0.1, 600.0));
+        let message = b"From: a@example.com\r\nTo: b@example.com\r\nSubject: speed\r\n\r\nA line of text.\r\n";
+        let date = std::time::SystemTime::now();
+        let mut out = Vec::new();
+        for key in &config.email.dkim {
+            let signer = crate::deliver::dkim::Signer::load(std::slice::from_ref(key), &self.ws.root)?
+                .context("a key was named")?;
+            let started = std::time::Instant::now();
+            let mut signed = 0u64;
+            while started.elapsed() < budget {
+                signer.sign(message, date)?;
+                signed += 1;
+            }
+            out.push((key.selector.clone(), signer.algorithms()[0], signed as f64 / started.elapsed().as_secs_f64()));
+        }
+        Ok(out)
     }
 
     fn key_path(&self, selector: &str) -> PathBuf {

@@ -183,7 +183,7 @@ impl Publication {
         let renderer = self.renderer();
         let info = self.info()?;
         let transport = Transport::choose_for(config, &self.ws.out_dir(), "audience")?;
-        let signer = config.email.dkim.as_ref().map(|d| Signer::load(d, &self.ws.root)).transpose()?;
+        let signer = Signer::load(&config.email.dkim, &self.ws.root)?;
         let welcome_on = config.audience.welcome.unwrap_or(true);
         let base = config.base().to_string();
         let mut sent = 0;
@@ -229,7 +229,7 @@ impl Publication {
             };
             let headers = IssueHeaders::new(config, 0, &subject)?;
             let kind = if mail.kind == MailKind::Welcome { "welcome" } else { "confirm" };
-            let mut message = headers.single(
+            let message = headers.single(
                 kind,
                 &mail.email,
                 &person.name,
@@ -237,11 +237,12 @@ impl Publication {
                 unsubscribe.as_deref(),
                 crate::clock::system(now),
             )?;
+            let mut bytes = message.formatted();
             if let Some(signer) = &signer {
-                signer.sign(&mut message);
+                bytes = signer.sign(&bytes, crate::clock::system(now))?;
             }
             let label = format!("{kind}-{:06}-{}", mail.id, mail.email);
-            let result = send_message(&transport, &headers.domain, &label, &message.formatted(), message.envelope());
+            let result = send_message(&transport, &headers.domain, &label, &bytes, message.envelope());
             match &result {
                 Ok(reply) => {
                     store.mail_done(mail.id, Ok(reply), MAIL_ATTEMPTS, &now.to_string())?;

@@ -307,7 +307,7 @@ impl Publication {
     /// The message maker of an issue; `test` marks the subject "[TEST]".
     fn factory(&self, artifacts: Artifacts, test: bool) -> Result<MessageFactory> {
         let config = self.ws.checked_config()?;
-        let signer = config.email.dkim.as_ref().map(|d| Signer::load(d, &self.ws.root)).transpose()?;
+        let signer = Signer::load(&config.email.dkim, &self.ws.root)?;
         let mut headers = artifacts.headers;
         headers.test = test;
         Ok(MessageFactory {

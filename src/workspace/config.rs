@@ -117,8 +117,31 @@ pub struct EmailConfig {
     /// The wait before the first retry, doubled each time ("1s", "500ms").
     #[serde(default = "default_retry_backoff")]
     pub retry_backoff: Duration,
-    /// DKIM signing.
-    pub dkim: Option<Dkim>,
+    /// DKIM signing keys: `[email.dkim]` (one) or `[[email.dkim]]` (several,
+    /// e.g. RSA and Ed25519, each message then signed once per key).
+    #[serde(default, deserialize_with = "one_or_many")]
+    pub dkim: Vec<Dkim>,
+}
+
+/// One table or an array of them.
+fn one_or_many<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<Dkim>, D::Error> {
+    struct Visitor;
+    impl<'de> serde::de::Visitor<'de> for Visitor {
+        type Value = Vec<Dkim>;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("a table [email.dkim] or tables [[email.dkim]]")
+        }
+
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<Vec<Dkim>, A::Error> {
+            Dkim::deserialize(serde::de::value::MapAccessDeserializer::new(map)).map(|d| vec![d])
+        }
+
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, seq: A) -> Result<Vec<Dkim>, A::Error> {
+            Vec::<Dkim>::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+        }
+    }
+    deserializer.deserialize_any(Visitor)
 }
 
 fn default_max_attempts() -> u32 {
@@ -144,21 +167,40 @@ impl Config {
     /// domain share their organisational domain (relaxed alignment, RFC 7489
     /// §3.1.1): a signature for another domain counts for nothing there.
     fn validate_dkim_alignment(&self, file: &TomlFile, diags: &mut Diagnostics) {
-        let Some(dkim) = &self.email.dkim else { return };
         let Some((_, from)) = self.sender.email.rsplit_once('@') else { return };
-        let (from, signer) = (from.to_ascii_lowercase(), dkim.domain.trim_end_matches('.').to_ascii_lowercase());
+        let from = from.to_ascii_lowercase();
         let organisation = |d: &str| psl::domain_str(d).unwrap_or(d).to_string();
-        if organisation(&from) == organisation(&signer) {
-            return;
+        for (i, dkim) in self.email.dkim.iter().enumerate() {
+            let signer = dkim.domain.trim_end_matches('.').to_ascii_lowercase();
+            if organisation(&from) == organisation(&signer) {
+                continue;
+            }
+            let message = format!(
+                "the DKIM domain \"{signer}\" does not align with the From domain \"{from}\": \
+                 receivers that check DMARC will treat the mail as unsigned"
+            );
+            let hint = format!("sign as {from} (or a domain under it): `publish dkim keygen --selector S` does");
+            diags.push(file.diag_at(Severity::Warning, &dkim_path(file, i, "domain"), message).with_hint(hint));
         }
-        let path = [Seg::Key("email"), Seg::Key("dkim"), Seg::Key("domain")];
-        let message = format!(
-            "the DKIM domain \"{signer}\" does not align with the From domain \"{from}\": \
-             receivers that check DMARC will treat the mail as unsigned"
-        );
-        let hint = format!("sign as {from} (or a domain under it): `publish dkim keygen --selector S` does");
-        diags.push(file.diag_at(Severity::Warning, &path, message).with_hint(hint));
+        for (i, dkim) in self.email.dkim.iter().enumerate() {
+            let same = |d: &&Dkim| d.selector == dkim.selector && d.domain.eq_ignore_ascii_case(&dkim.domain);
+            if self.email.dkim[..i].iter().any(|d| same(&d)) {
+                let message = format!(
+                    "a second DKIM key with the selector \"{}\" on {}: receivers find one public key per selector, \
+                     so one of the signatures would fail",
+                    dkim.selector, dkim.domain
+                );
+                let d = file.diag_at(Severity::Error, &dkim_path(file, i, "selector"), message);
+                diags.push(d.with_hint("give each key its own selector (e.g. \"mh-rsa\" and \"mh-ed\")"));
+            }
+        }
     }
+}
+
+/// Where key `i`'s `key` is: `[[email.dkim]]` number i, or the one `[email.dkim]`.
+fn dkim_path<'a>(file: &TomlFile, i: usize, key: &'a str) -> Vec<Seg<'a>> {
+    let indexed = vec![Seg::Key("email"), Seg::Key("dkim"), Seg::Index(i), Seg::Key(key)];
+    if file.span(&indexed).is_some() { indexed } else { vec![Seg::Key("email"), Seg::Key("dkim"), Seg::Key(key)] }
 }
 
 /// `[email.dkim]`.
@@ -167,7 +209,7 @@ impl Config {
 pub struct Dkim {
     pub domain: String,
     pub selector: String,
-    /// A PEM file: an RSA key (PKCS#1) or an Ed25519 key.
+    /// A PEM file: an RSA key (PKCS#1 or PKCS#8) or an Ed25519 key (PKCS#8, or a base64 seed).
     pub key_file: String,
 }
 

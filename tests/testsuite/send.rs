@@ -301,12 +301,7 @@ fn dkim_round_trip(genkey: &[&str], record_prefix: &str, pubkey_der: &dyn Fn(&st
     std::fs::write(&record_file, record).unwrap();
     for m in server.received() {
         assert!(m.raw.contains("DKIM-Signature:"), "not signed");
-        let out = std::process::Command::new(python())
-            .arg(repo().join("tests/tools/dkim_verify.py"))
-            .arg(&m.path)
-            .arg(&record_file)
-            .output()
-            .unwrap();
+        let out = dkim_verify(&m.path, &[record_file.as_os_str().to_owned()]);
         assert!(
             out.status.success(),
             "dkimpy: {}{}",
@@ -332,12 +327,23 @@ fn dkim_round_trip(genkey: &[&str], record_prefix: &str, pubkey_der: &dyn Fn(&st
             assert!(sig.to_lowercase().split([':', '=', ';', ' ']).any(|t| t == h), "h= lacks {h}: {sig}");
         }
     }
-    dkim_breaks_when_a_replayed_copy_gains_a_header(&server.received()[0].path, &record_file);
+    dkim_breaks_when_a_replayed_copy_gains_a_header(&server.received()[0].path, &[record_file.into_os_string()]);
+}
+
+/// dkimpy's verdict on every DKIM-Signature of `message`; `records` are
+/// record files, or `selector=file` pairs when there are several keys.
+fn dkim_verify(message: &std::path::Path, records: &[std::ffi::OsString]) -> std::process::Output {
+    std::process::Command::new(python())
+        .arg(repo().join("tests/tools/dkim_verify.py"))
+        .arg(message)
+        .args(records)
+        .output()
+        .unwrap()
 }
 
 /// A replayed copy with a second Subject, a new Reply-To or a second From
 /// no longer verifies (the signature over-signs them, RFC 6376 §8.15).
-fn dkim_breaks_when_a_replayed_copy_gains_a_header(message: &std::path::Path, record: &std::path::Path) {
+fn dkim_breaks_when_a_replayed_copy_gains_a_header(message: &std::path::Path, records: &[std::ffi::OsString]) {
     let raw = std::fs::read(message).unwrap();
     let split = raw.windows(2).position(|w| w == b"\r\n").unwrap() + 2;
     let (test_line, message_bytes) = raw.split_at(split);
@@ -346,12 +352,7 @@ fn dkim_breaks_when_a_replayed_copy_gains_a_header(message: &std::path::Path, re
     {
         let tampered = message.with_extension("tampered");
         std::fs::write(&tampered, [test_line, added.as_bytes(), message_bytes].concat()).unwrap();
-        let out = std::process::Command::new(python())
-            .arg(repo().join("tests/tools/dkim_verify.py"))
-            .arg(&tampered)
-            .arg(record)
-            .output()
-            .unwrap();
+        let out = dkim_verify(&tampered, records);
         assert_eq!(
             out.status.code(),
             Some(1),
@@ -383,6 +384,83 @@ fn ed25519_dkim_signatures_verify_with_dkimpy() {
         let der = public_key_der(k);
         der[der.len() - 32..].to_vec()
     });
+}
+
+fn openssl_key(path: &std::path::Path, args: &[&str]) {
+    let status = std::process::Command::new("openssl")
+        .arg("genpkey")
+        .arg("-out")
+        .arg(path)
+        .args(args)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[test]
+fn dual_dkim_signing_adds_one_signature_per_key_and_dkimpy_verifies_each() {
+    let fixture = with_subscribers(2);
+    // RSA as PKCS#8 (what genpkey writes), Ed25519 as PKCS#8; one selector each.
+    openssl_key(&fixture.path().join("rsa.pem"), &["-algorithm", "rsa", "-pkeyopt", "rsa_keygen_bits:2048"]);
+    openssl_key(&fixture.path().join("ed.pem"), &["-algorithm", "ed25519"]);
+    fixture.edit(
+        "publish.toml",
+        "[schedule]",
+        "[[email.dkim]]\ndomain = \"analyse.asia\"\nselector = \"mh-rsa\"\nkey_file = \"rsa.pem\"\n\n\
+         [[email.dkim]]\ndomain = \"analyse.asia\"\nselector = \"mh-ed\"\nkey_file = \"ed.pem\"\n\n[schedule]",
+    );
+    let server = SmtpServer::start(&[]);
+    send(&fixture, &server, &[]).success();
+    assert_eq!(server.count(), 2);
+    let mut records = Vec::new();
+    for (selector, file, kind) in [("mh-rsa", "rsa.pem", "rsa"), ("mh-ed", "ed.pem", "ed25519")] {
+        let der = public_key_der(&fixture.path().join(file));
+        let public = if kind == "ed25519" { der[der.len() - 32..].to_vec() } else { der };
+        let record = format!("v=DKIM1; k={kind}; p={}", base64::engine::general_purpose::STANDARD.encode(public));
+        let path = fixture.path().join(format!("{selector}.txt"));
+        std::fs::write(&path, record).unwrap();
+        let mut arg = std::ffi::OsString::from(format!("{selector}="));
+        arg.push(&path);
+        records.push(arg);
+    }
+    for m in server.received() {
+        let signatures: Vec<&str> = m.raw.split("DKIM-Signature:").skip(1).collect();
+        assert_eq!(signatures.len(), 2, "one signature per key");
+        assert!(signatures[0].contains("a=rsa-sha256") && signatures[0].contains("s=mh-rsa"), "{}", signatures[0]);
+        assert!(signatures[1].contains("a=ed25519-sha256") && signatures[1].contains("s=mh-ed"), "{}", signatures[1]);
+        let out = dkim_verify(&m.path, &records);
+        let said = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success() && said.matches("verified").count() == 2, "dkimpy: {said}");
+        // Only the RSA key's record: the Ed25519 signature fails, so the check does.
+        let out = dkim_verify(&m.path, &records[..1]);
+        assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stdout));
+    }
+    dkim_breaks_when_a_replayed_copy_gains_a_header(&server.received()[0].path, &records);
+}
+
+#[test]
+fn two_dkim_keys_with_one_selector_are_refused() {
+    let fixture = with_subscribers(1);
+    openssl_key(&fixture.path().join("ed.pem"), &["-algorithm", "ed25519"]);
+    let key = "domain = \"analyse.asia\"\nselector = \"mh\"\nkey_file = \"ed.pem\"\n\n";
+    fixture.edit("publish.toml", "[schedule]", &format!("[[email.dkim]]\n{key}[[email.dkim]]\n{key}[schedule]"));
+    let run = fixture.run(&["check"]).failure(1);
+    let said = run.stderr() + &run.stdout();
+    assert!(said.contains("a second DKIM key with the selector \"mh\"") && said.contains("publish.toml:"), "{said}");
+}
+
+#[test]
+fn an_unknown_key_in_a_dkim_array_table_is_named_with_its_line() {
+    let fixture = with_subscribers(1);
+    fixture.edit(
+        "publish.toml",
+        "[schedule]",
+        "[[email.dkim]]\ndomain = \"analyse.asia\"\nselector = \"mh\"\nkeyfile = \"k.pem\"\n\n[schedule]",
+    );
+    let run = fixture.run(&["check"]).failure(1);
+    let said = run.stderr() + &run.stdout();
+    assert!(said.contains("unknown key \"keyfile\"") && said.contains("key_file"), "{said}");
 }
 
 #[test]
