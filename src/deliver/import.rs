@@ -30,11 +30,12 @@
 //! per address (compared without case; a row saying not to mail someone wins
 //! over an earlier one that does not).
 
-use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::io::Read;
 use std::path::Path;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
 use crate::deliver::address::{check_address, is_invisible, quoted, shown};
@@ -82,6 +83,7 @@ pub enum KeptOutWhy {
 }
 
 /// The good rows (de-duplicated, case-insensitively) and the bad ones.
+#[cfg(test)]
 #[derive(Debug, Default)]
 pub struct Parsed {
     /// The people to mail.
@@ -134,25 +136,226 @@ const PREAMBLE_LINES: usize = 10;
 /// How far into a file a NUL byte makes it binary rather than text.
 const BINARY_SNIFF: usize = 8192;
 
-/// Reads `path`; fails only when the file cannot be read or has no email column.
-pub fn read_csv(path: &Path) -> Result<Parsed> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    parse(&bytes).map_err(|refused| match refused.line {
-        Some(line) => anyhow::anyhow!("{}:{line}: {}", path.display(), refused.reason),
-        None => anyhow::anyhow!("{} {}", path.display(), refused.reason),
+/// How much of a file's start (decoded) is read to find its header row: at
+/// least this much, and the first [`PREAMBLE_LINES`] lines ...
+const HEAD_MIN: usize = 64 * 1024;
+/// ... unless that takes more than this.
+const HEAD_MAX: usize = 8 * 1024 * 1024;
+/// The buffer of each read of the file.
+const CHUNK: usize = 256 * 1024;
+
+/// What a list says about itself before its rows.
+#[derive(Debug, Default)]
+pub struct Header {
+    /// Things about the whole file worth knowing (a guessed encoding, skipped preamble).
+    pub warnings: Vec<String>,
+    /// The service whose status columns the file has, when it has them.
+    pub service: Option<Service>,
+}
+
+/// One good row, by what it says about its person.
+#[derive(Debug)]
+pub enum Row {
+    /// Someone to mail.
+    Active(NewSubscriber),
+    /// Someone the file says must not be mailed.
+    Suppressed(SuppressedRow),
+    /// Someone whose status says neither.
+    KeptOut(KeptOut),
+}
+
+#[cfg(test)]
+impl Row {
+    pub fn email(&self) -> &str {
+        match self {
+            Row::Active(row) => &row.email,
+            Row::Suppressed(row) => &row.email,
+            Row::KeptOut(row) => &row.email,
+        }
+    }
+
+    pub fn line(&self) -> u64 {
+        match self {
+            Row::Active(row) => row.line,
+            Row::Suppressed(row) => row.line,
+            Row::KeptOut(row) => row.line,
+        }
+    }
+}
+
+/// Reads `path` row by row, in constant memory, giving `each` every row that
+/// is not blank: the row, or why it is bad. Fails only when the file cannot be
+/// read, has no email column, or `each` fails. Rows are not de-duplicated.
+pub fn stream_csv(path: &Path, each: &mut dyn FnMut(u64, Result<Row, String>) -> Result<()>) -> Result<Header> {
+    stream(&path, each).map_err(|e| match e.downcast::<Refused>() {
+        Ok(Refused { line: Some(line), reason }) => anyhow::anyhow!("{}:{line}: {reason}", path.display()),
+        Ok(Refused { line: None, reason }) => anyhow::anyhow!("{} {reason}", path.display()),
+        Err(e) => e.context(format!("cannot read {}", path.display())),
     })
 }
 
-/// Parses the bytes of a subscriber list (see the module docs for what it reads).
+/// Parses the bytes of a subscriber list (see the module docs for what it
+/// reads), de-duplicated as an import does.
+#[cfg(test)]
 pub fn parse(bytes: &[u8]) -> Result<Parsed, Refused> {
-    let decoded = decode(bytes)?;
-    let text: &str = &decoded.text;
-    let layout = locate(text)?;
+    use std::collections::HashMap;
     let mut parsed = Parsed::default();
-    parsed.warnings.extend(decoded.warning);
-    parsed.warnings.extend(layout.warning.clone());
+    let mut entries: Vec<Row> = Vec::new();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    let header = stream(&bytes, &mut |line, row| {
+        let row = match row {
+            Ok(row) => row,
+            Err(reason) => {
+                parsed.bad.push(BadRow { line, reason });
+                return Ok(());
+            }
+        };
+        let key = row.email().to_lowercase();
+        match seen.get(&key) {
+            None => {
+                seen.insert(key, entries.len());
+                entries.push(row);
+            }
+            // Not mailing someone the file also lists wins over mailing them.
+            Some(&i) if matches!(row, Row::Suppressed(_)) && !matches!(entries[i], Row::Suppressed(_)) => {
+                parsed.duplicates.push((entries[i].line(), line));
+                entries[i] = row;
+            }
+            Some(&i) => parsed.duplicates.push((line, entries[i].line())),
+        }
+        Ok(())
+    })
+    .map_err(|e| match e.downcast::<Refused>() {
+        Ok(refused) => refused,
+        Err(e) => Refused { line: None, reason: format!("cannot be read: {e:#}") },
+    })?;
+    parsed.duplicates.sort_unstable();
+    parsed.warnings = header.warnings;
+    parsed.service = header.service;
+    for entry in entries {
+        match entry {
+            Row::Active(row) => parsed.rows.push(row),
+            Row::Suppressed(row) => parsed.suppressed.push(row),
+            Row::KeptOut(row) => parsed.kept_out.push(row),
+        }
+    }
+    Ok(parsed)
+}
 
-    let headers = layout.headers.as_deref().unwrap_or_default();
+impl fmt::Display for Refused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "line {line}: {}", self.reason),
+            None => f.write_str(&self.reason),
+        }
+    }
+}
+
+impl std::error::Error for Refused {}
+
+/// Where a list's bytes come from: opened once per pass over them.
+trait Source {
+    fn open(&self) -> std::io::Result<Box<dyn Read + '_>>;
+}
+
+impl Source for &Path {
+    fn open(&self) -> std::io::Result<Box<dyn Read + '_>> {
+        Ok(Box::new(std::fs::File::open(*self)?))
+    }
+}
+
+impl Source for &[u8] {
+    fn open(&self) -> std::io::Result<Box<dyn Read + '_>> {
+        Ok(Box::new(*self))
+    }
+}
+
+/// How to read a file's rows, found in a first pass over it.
+struct Plan {
+    encoding: &'static Encoding,
+    /// The BOM's length.
+    bom: usize,
+    /// The encoding's name when some bytes were not valid in it (they read as U+FFFD).
+    malformed: Option<&'static str>,
+    layout: Layout,
+    headers: Vec<String>,
+    columns: Columns,
+    reading: Option<Reading>,
+    warnings: Vec<String>,
+}
+
+/// Reads `source` twice or, when a status column shows only in its values
+/// (Kit's `state`), up to three times; never whole into memory.
+fn stream(source: &dyn Source, each: &mut dyn FnMut(u64, Result<Row, String>) -> Result<()>) -> Result<Header> {
+    let plan = plan(source)?;
+    let Plan { malformed, ref columns, ref reading, ref headers, .. } = plan;
+    records(source, &plan, &mut |line, record| {
+        let record = match record {
+            Ok(record) => record,
+            Err(reason) => {
+                each(line, Err(reason))?;
+                return Ok(true);
+            }
+        };
+        let row = match subscriber(record, columns, malformed) {
+            Ok(row) => NewSubscriber { line, ..row },
+            Err(reason) => {
+                each(line, Err(reason))?;
+                return Ok(true);
+            }
+        };
+        let row = match reading.as_ref().map(|r| r.standing(record, headers)) {
+            None | Some(Standing::Active) => Row::Active(row),
+            Some(Standing::Suppressed { status, reason, at }) => {
+                Row::Suppressed(SuppressedRow { line, email: row.email, status, reason, at })
+            }
+            Some(Standing::KeptOut { why, reason }) => Row::KeptOut(KeptOut { line, email: row.email, why, reason }),
+        };
+        each(line, Ok(row))?;
+        Ok(true)
+    })?;
+    Ok(Header { service: plan.reading.as_ref().map(Reading::service), warnings: plan.warnings })
+}
+
+/// The first pass: the encoding (is every byte valid?), the header row, the
+/// columns, and the status column.
+fn plan(source: &dyn Source) -> Result<Plan> {
+    let mut input = source.open()?;
+    let mut start = Vec::with_capacity(4);
+    input.by_ref().take(3).read_to_end(&mut start)?;
+    let (encoding, bom) = Encoding::for_bom(&start).unwrap_or((UTF_8, 0));
+    let guessed = bom == 0 && !is_utf8(start.chain(input))?;
+    let encoding = if guessed { WINDOWS_1252 } else { encoding };
+    let malformed = match (bom, encoding == UTF_8) {
+        // A BOM says UTF-8: rows with bytes that are not are bad.
+        (0, _) => false,
+        (_, true) => !is_utf8(decoded(source, encoding, bom, false)?)?,
+        // Decoded, to see whether any byte was not valid.
+        (_, false) => {
+            let mut reader = Decoder::new(source.open()?, encoding, bom, true)?;
+            std::io::copy(&mut reader, &mut std::io::sink())?;
+            reader.malformed
+        }
+    };
+    let head = head(decoded(source, encoding, bom, malformed)?)?;
+    if head.as_bytes()[..head.len().min(BINARY_SNIFF)].contains(&0) {
+        return Err(Refused {
+            line: None,
+            reason: "is not CSV text: it has NUL bytes, as a spreadsheet workbook (.xlsx, .xls, .numbers) \
+                     or another binary file does; export the list as CSV UTF-8"
+                .into(),
+        }
+        .into());
+    }
+    let layout = locate(&head)?;
+    let mut warnings = Vec::new();
+    if guessed {
+        warnings.push("not UTF-8; read as Windows-1252 — save as UTF-8 to be sure".to_string());
+    } else if malformed {
+        warnings.push(format!("has bytes that are not valid {}; the rows with them are skipped", encoding.name()));
+    }
+    warnings.extend(layout.warning.clone());
+    let headers = layout.headers.clone().unwrap_or_default();
     let find = |names: &[&str]| headers.iter().position(|h| names.contains(&header_key(h).as_str()));
     let columns = Columns {
         email: layout.email_col,
@@ -167,85 +370,219 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, Refused> {
             headers.iter().map(|h| if record(h) { String::new() } else { field_key(h) }).collect()
         },
     };
-    let mut lines = Lines::new(text);
-    let body = &text[layout.offset..];
-    // All records first: whether a `state` column is Kit's shows in its values.
-    let mut records = Vec::new();
-    for record in reader(body, layout.delimiter, layout.headers.is_some()).records() {
-        match record {
-            Ok(record) => {
-                let line = lines.line_of(layout.offset + record.position().map_or(0, |p| p.byte() as usize));
-                if !record.iter().all(|f| clean(f).is_empty()) {
-                    records.push((line, record));
+    let mut plan = Plan {
+        encoding,
+        bom,
+        malformed: malformed.then(|| encoding.name()),
+        layout,
+        headers,
+        columns,
+        reading: None,
+        warnings,
+    };
+    // Whether a `state` column is Kit's shows in its values: read until one is Kit's.
+    let has_value = |column: usize, known: &dyn Fn(&str) -> bool| -> Result<bool> {
+        let mut found = false;
+        records(source, &plan, &mut |_, record| {
+            found = record.is_ok_and(|r| known(r.get(column).unwrap_or("")));
+            Ok(!found)
+        })?;
+        Ok(found)
+    };
+    let (reading, warning) = Reading::find(&plan.headers, has_value)?;
+    plan.reading = reading;
+    plan.warnings.extend(warning);
+    Ok(plan)
+}
+
+/// Whether all of `input` is UTF-8, read a chunk at a time.
+fn is_utf8(mut input: impl Read) -> std::io::Result<bool> {
+    let mut buffer = vec![0; CHUNK];
+    let mut kept = 0;
+    loop {
+        let n = input.read(&mut buffer[kept..])?;
+        if n == 0 {
+            return Ok(kept == 0);
+        }
+        let filled = kept + n;
+        match std::str::from_utf8(&buffer[..filled]) {
+            Ok(_) => kept = 0,
+            // A character cut at the chunk's end: kept for the next one.
+            Err(e) if e.error_len().is_none() => {
+                let valid = e.valid_up_to();
+                buffer.copy_within(valid..filled, 0);
+                kept = filled - valid;
+            }
+            Err(_) => return Ok(false),
+        }
+    }
+}
+
+/// The text of `source` (after its BOM), as UTF-8.
+fn decoded<'a>(
+    source: &'a dyn Source,
+    encoding: &'static Encoding,
+    bom: usize,
+    malformed: bool,
+) -> std::io::Result<Decoder<Box<dyn Read + 'a>>> {
+    Decoder::new(source.open()?, encoding, bom, malformed || encoding != UTF_8)
+}
+
+/// The start of a text: its first lines, enough to find the header row in.
+fn head(mut text: impl Read) -> std::io::Result<String> {
+    let mut head = Vec::new();
+    let mut buffer = vec![0; CHUNK];
+    loop {
+        let n = text.read(&mut buffer)?;
+        head.extend_from_slice(&buffer[..n]);
+        let lines = memchr::memchr2_iter(b'\n', b'\r', &head).count();
+        if n == 0 || head.len() >= HEAD_MAX || (head.len() >= HEAD_MIN && lines > PREAMBLE_LINES + 2) {
+            break;
+        }
+    }
+    // The text is UTF-8; a character cut at the end is left out.
+    let valid = match std::str::from_utf8(&head) {
+        Ok(_) => head.len(),
+        Err(e) => e.valid_up_to(),
+    };
+    head.truncate(valid);
+    Ok(String::from_utf8(head).unwrap_or_default())
+}
+
+/// What [`records`] gives each record to: its line and the record (or why
+/// it cannot be read); `false` stops the reading.
+type EachRecord<'a> = dyn FnMut(u64, Result<&csv::StringRecord, String>) -> Result<bool> + 'a;
+
+/// Gives `each` every record of `source` that is not blank (or why it cannot
+/// be read) with its line, until `each` says to stop.
+fn records(source: &dyn Source, plan: &Plan, each: &mut EachRecord<'_>) -> Result<()> {
+    let text = decoded(source, plan.encoding, plan.bom, plan.malformed.is_some())?;
+    let mut text = Counted { inner: text, window: Vec::new(), start: 0, at: 0, line: 1 };
+    let offset = plan.layout.offset;
+    std::io::copy(&mut text.by_ref().take(offset as u64), &mut std::io::sink())?;
+    let mut reader = reader(text, plan.layout.delimiter, plan.layout.headers.is_some());
+    let mut record = csv::StringRecord::new();
+    loop {
+        match reader.read_record(&mut record) {
+            Ok(false) => return Ok(()),
+            Ok(true) => {
+                let line = reader.get_mut().line_of(offset + record.position().map_or(0, |p| p.byte() as usize));
+                if !record.iter().all(|f| clean(f).is_empty()) && !each(line, Ok(&record))? {
+                    return Ok(());
                 }
             }
+            Err(e) if e.is_io_error() => return Err(e.into()),
             Err(e) => {
-                let line = lines.line_of(layout.offset + e.position().map_or(0, |p| p.byte() as usize));
-                parsed.bad.push(BadRow { line, reason: format!("unreadable CSV row: {e}") });
+                let line = reader.get_mut().line_of(offset + e.position().map_or(0, |p| p.byte() as usize));
+                if !each(line, Err(format!("unreadable CSV row: {e}")))? {
+                    return Ok(());
+                }
             }
         }
     }
-    let (reading, warning) = Reading::find(headers, &records);
-    parsed.warnings.extend(warning);
-    parsed.service = reading.as_ref().map(Reading::service);
-
-    let mut entries: Vec<(u64, Entry)> = Vec::new();
-    let mut seen: HashMap<String, usize> = HashMap::new();
-    for (line, record) in &records {
-        let line = *line;
-        let row = match subscriber(record, &columns, decoded.malformed) {
-            Ok(row) => row,
-            Err(reason) => {
-                parsed.bad.push(BadRow { line, reason });
-                continue;
-            }
-        };
-        let entry = match reading.as_ref().map(|r| r.standing(record, headers)) {
-            None | Some(Standing::Active) => Entry::Active(row),
-            Some(Standing::Suppressed { status, reason, at }) => {
-                Entry::Suppressed(SuppressedRow { line, email: row.email, status, reason, at })
-            }
-            Some(Standing::KeptOut { why, reason }) => Entry::KeptOut(KeptOut { line, email: row.email, why, reason }),
-        };
-        let key = entry.email().to_lowercase();
-        match seen.get(&key) {
-            None => {
-                seen.insert(key, entries.len());
-                entries.push((line, entry));
-            }
-            // Not mailing someone the file also lists wins over mailing them.
-            Some(&i) if matches!(entry, Entry::Suppressed(_)) && !matches!(entries[i].1, Entry::Suppressed(_)) => {
-                parsed.duplicates.push((entries[i].0, line));
-                entries[i] = (line, entry);
-            }
-            Some(&i) => parsed.duplicates.push((line, entries[i].0)),
-        }
-    }
-    parsed.duplicates.sort_unstable();
-    for (line, entry) in entries {
-        match entry {
-            Entry::Active(row) => parsed.rows.push(NewSubscriber { line, ..row }),
-            Entry::Suppressed(row) => parsed.suppressed.push(row),
-            Entry::KeptOut(row) => parsed.kept_out.push(row),
-        }
-    }
-    Ok(parsed)
 }
 
-/// One good row, by what it says about its person.
-enum Entry {
-    Active(NewSubscriber),
-    Suppressed(SuppressedRow),
-    KeptOut(KeptOut),
+/// A text decoded to UTF-8 as it is read; passed through as it is when it
+/// needs no decoding (UTF-8, every byte valid).
+struct Decoder<R> {
+    inner: R,
+    decoder: Option<encoding_rs::Decoder>,
+    input: Vec<u8>,
+    output: Vec<u8>,
+    at: usize,
+    done: bool,
+    /// Some bytes were not valid (and read as U+FFFD).
+    malformed: bool,
 }
 
-impl Entry {
-    fn email(&self) -> &str {
-        match self {
-            Entry::Active(row) => &row.email,
-            Entry::Suppressed(row) => &row.email,
-            Entry::KeptOut(row) => &row.email,
+impl<R: Read> Decoder<R> {
+    /// Skips the `bom` bytes of `inner`; decodes the rest when `decode`.
+    fn new(mut inner: R, encoding: &'static Encoding, bom: usize, decode: bool) -> std::io::Result<Decoder<R>> {
+        std::io::copy(&mut inner.by_ref().take(bom as u64), &mut std::io::sink())?;
+        Ok(Decoder {
+            inner,
+            decoder: decode.then(|| encoding.new_decoder_without_bom_handling()),
+            input: if decode { vec![0; CHUNK] } else { Vec::new() },
+            output: Vec::new(),
+            at: 0,
+            done: false,
+            malformed: false,
+        })
+    }
+}
+
+impl<R: Read> Read for Decoder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let Some(decoder) = self.decoder.as_mut() else { return self.inner.read(buf) };
+        while self.at == self.output.len() {
+            if self.done {
+                return Ok(0);
+            }
+            let n = self.inner.read(&mut self.input)?;
+            let last = n == 0;
+            let room = decoder.max_utf8_buffer_length(n).unwrap_or(4 * n + 16);
+            self.output.resize(room, 0);
+            let (_, read, written, replaced) = decoder.decode_to_utf8(&self.input[..n], &mut self.output, last);
+            debug_assert_eq!(read, n);
+            self.output.truncate(written);
+            self.at = 0;
+            self.malformed |= replaced;
+            self.done = last;
         }
+        let n = buf.len().min(self.output.len() - self.at);
+        buf[..n].copy_from_slice(&self.output[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
+    }
+}
+
+/// A reader that keeps what it has read since the last line asked for, to
+/// count line breaks (`\n`, `\r\n` or a lone `\r`, once each) up to the
+/// records the CSV reader finds.
+struct Counted<R> {
+    inner: R,
+    window: Vec<u8>,
+    /// The offset of `window[0]` in the text.
+    start: usize,
+    /// Where counting stopped.
+    at: usize,
+    line: u64,
+}
+
+impl<R: Read> Read for Counted<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.window.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+}
+
+impl<R> Counted<R> {
+    /// The line of the record at `offset` (offsets asked in increasing
+    /// order). The CSV reader's record positions can point at the line break
+    /// ending the line before (with CRLF, or after blank lines), so the record
+    /// starts after any line breaks there.
+    fn line_of(&mut self, offset: usize) -> u64 {
+        let end = self.start + self.window.len();
+        let byte = |i: usize| self.window.get(i.wrapping_sub(self.start)).copied();
+        let mut start = offset.clamp(self.at, end);
+        while byte(start).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
+            start += 1;
+        }
+        let from = self.at - self.start;
+        for i in memchr::memchr2_iter(b'\n', b'\r', &self.window[from..start - self.start]) {
+            let i = from + i;
+            if self.window[i] == b'\n' || self.window.get(i + 1) != Some(&b'\n') {
+                self.line += 1;
+            }
+        }
+        self.at = start;
+        // What is counted is let go, a chunk at a time.
+        if self.at - self.start > CHUNK {
+            self.window.drain(..self.at - self.start);
+            self.start = self.at;
+        }
+        self.line
     }
 }
 
@@ -454,7 +791,11 @@ enum Standing {
 impl Reading {
     /// The status columns of `headers`, if they are a service's; and a
     /// warning when a column looked like one and is not.
-    fn find(headers: &[String], records: &[(u64, csv::StringRecord)]) -> (Option<Reading>, Option<String>) {
+    /// `has_value(column, known)`: whether a row's cell in `column` is `known`.
+    fn find(
+        headers: &[String],
+        mut has_value: impl FnMut(usize, &dyn Fn(&str) -> bool) -> Result<bool>,
+    ) -> Result<(Option<Reading>, Option<String>)> {
         let keys: Vec<String> = headers.iter().map(|h| header_key(h)).collect();
         let find = |key: &str| keys.iter().position(|k| k == key);
         let (unsub_time, clean_time) = (find("unsubtime"), find("cleantime"));
@@ -467,7 +808,7 @@ impl Reading {
                 unsub_campaign: find("unsubcampaigntitle"),
                 clean_campaign: find("cleancampaigntitle"),
             };
-            return (Some(Reading::Mailchimp(mailchimp)), None);
+            return Ok((Some(Reading::Mailchimp(mailchimp)), None));
         }
         let mut warning = None;
         for spec in STATUS_COLUMNS {
@@ -476,7 +817,7 @@ impl Reading {
                 continue;
             }
             let known = |value: &str| spec.values.iter().any(|(v, _)| header_key(v) == header_key(value));
-            if spec.shown_by_values && !records.iter().any(|(_, r)| known(r.get(column).unwrap_or(""))) {
+            if spec.shown_by_values && !has_value(column, &known)? {
                 warning = Some(format!(
                     "column \"{}\" holds none of {}'s subscriber states ({}), so it is kept as a field, not read as one",
                     shown(&headers[column], 40),
@@ -486,9 +827,9 @@ impl Reading {
                 continue;
             }
             let when = spec.when.and_then(find);
-            return (Some(Reading::Column { spec, column, when }), None);
+            return Ok((Some(Reading::Column { spec, column, when }), None));
         }
-        (None, warning)
+        Ok((None, warning))
     }
 
     fn service(&self) -> Service {
@@ -562,40 +903,6 @@ fn parse_time(text: &str) -> Option<jiff::Timestamp> {
         let civil = text.parse::<jiff::civil::DateTime>().ok()?;
         civil.to_zoned(jiff::tz::TimeZone::UTC).ok().map(|z| z.timestamp())
     })
-}
-
-/// A file's text, and what decoding it found.
-struct Decoded<'a> {
-    text: Cow<'a, str>,
-    warning: Option<String>,
-    /// The encoding's name when some bytes were not valid in it (they read as U+FFFD).
-    malformed: Option<&'static str>,
-}
-
-/// Decodes by the BOM; without one, as UTF-8 when the bytes are, else as Windows-1252.
-fn decode(bytes: &[u8]) -> Result<Decoded<'_>, Refused> {
-    let (encoding, rest, guessed) = match Encoding::for_bom(bytes) {
-        Some((encoding, bom)) => (encoding, &bytes[bom..], false),
-        None if std::str::from_utf8(bytes).is_ok() => (UTF_8, bytes, false),
-        None => (WINDOWS_1252, bytes, true),
-    };
-    let (text, malformed) = encoding.decode_without_bom_handling(rest);
-    if text.as_bytes()[..text.len().min(BINARY_SNIFF)].contains(&0) {
-        return Err(Refused {
-            line: None,
-            reason: "is not CSV text: it has NUL bytes, as a spreadsheet workbook (.xlsx, .xls, .numbers) \
-                     or another binary file does; export the list as CSV UTF-8"
-                .into(),
-        });
-    }
-    let warning = if guessed {
-        Some("not UTF-8; read as Windows-1252 — save as UTF-8 to be sure".to_string())
-    } else if malformed {
-        Some(format!("has bytes that are not valid {}; the rows with them are skipped", encoding.name()))
-    } else {
-        None
-    };
-    Ok(Decoded { text, warning, malformed: malformed.then(|| encoding.name()) })
 }
 
 /// Where the rows start and how to read them.
@@ -727,19 +1034,20 @@ fn delimiters(line: &str) -> Vec<u8> {
 /// The cells of the first record of `text`.
 fn first_record(text: &str, delimiter: u8) -> Vec<String> {
     let mut record = csv::StringRecord::new();
-    match reader(text, delimiter, false).read_record(&mut record) {
+    match reader(text.as_bytes(), delimiter, false).read_record(&mut record) {
         Ok(true) => record.iter().map(|c| clean(c).to_string()).collect(),
         _ => Vec::new(),
     }
 }
 
-fn reader(text: &str, delimiter: u8, has_headers: bool) -> csv::Reader<&[u8]> {
+fn reader<R: Read>(text: R, delimiter: u8, has_headers: bool) -> csv::Reader<R> {
     csv::ReaderBuilder::new()
+        .buffer_capacity(CHUNK)
         .delimiter(delimiter)
         .has_headers(has_headers)
         .flexible(true)
         .trim(csv::Trim::All)
-        .from_reader(text.as_bytes())
+        .from_reader(text)
 }
 
 /// The email column: the first headed just "email" (or "E-mail", ...), else the
@@ -826,38 +1134,6 @@ fn unquote(display: &str) -> String {
 /// decoded bytes are not UTF-8.
 fn percent_decode(text: &str) -> Option<String> {
     percent_encoding::percent_decode_str(text).decode_utf8().ok().map(|s| s.into_owned())
-}
-
-/// Line numbers of byte offsets met in increasing order; it counts line breaks
-/// (`\n`, `\r\n` or a lone `\r`) once each, from where it last stopped.
-struct Lines<'a> {
-    text: &'a [u8],
-    at: usize,
-    line: u64,
-}
-
-impl<'a> Lines<'a> {
-    fn new(text: &'a str) -> Lines<'a> {
-        Lines { text: text.as_bytes(), at: 0, line: 1 }
-    }
-
-    /// The line of the record at `offset`. The CSV reader's record positions
-    /// can point at the line break ending the line before (with CRLF, or after
-    /// blank lines), so the record starts after any line breaks there.
-    fn line_of(&mut self, offset: usize) -> u64 {
-        let mut start = offset.min(self.text.len());
-        while self.text.get(start).is_some_and(|b| matches!(b, b'\r' | b'\n')) {
-            start += 1;
-        }
-        for i in self.at..start {
-            let byte = self.text[i];
-            if byte == b'\n' || (byte == b'\r' && self.text.get(i + 1) != Some(&b'\n')) {
-                self.line += 1;
-            }
-        }
-        self.at = self.at.max(start);
-        self.line
-    }
 }
 
 /// "First Name" → "first_name", for `recipient.fields.first_name` in templates.

@@ -8,8 +8,8 @@ use anyhow::Result;
 
 use crate::deliver::address::check_address;
 use crate::deliver::bounces;
-use crate::deliver::import::{KeptOutWhy, Parsed, read_csv};
-use crate::deliver::store::{Status, Store, Suppressed, Suppression, UpsertCounts};
+use crate::deliver::import::{BadRow, Header, KeptOut, KeptOutWhy, Row, stream_csv};
+use crate::deliver::store::{Gathered, ImportDone, ImportRow, Status, Store, Suppressed, Suppression};
 use crate::deliver::token::Secret;
 use crate::publication::Publication;
 use crate::text::plural;
@@ -18,54 +18,50 @@ use crate::text::plural;
 /// are the rows left out, by line.
 pub struct ImportReport {
     name: String,
-    parsed: Parsed,
-    done: Vec<Suppressed>,
-    counts: UpsertCounts,
-    /// Rows whose address was forgotten (`subscribers forget`): left out.
-    forgotten: usize,
+    header: Header,
+    bad: Vec<BadRow>,
+    /// Rows left out because another row has their address: (line, line kept).
+    duplicates: Vec<(u64, u64)>,
+    kept_out: Vec<KeptOut>,
+    /// Active subscribers the file stopped: (line, email, status, reason), in the file's order.
+    stopped: Vec<(u64, String, Status, String)>,
+    done: ImportDone,
     active: u64,
 }
 
 impl ImportReport {
     /// Every row skipped or kept out, as `file:line: …`.
     pub fn notes(&self) -> Vec<String> {
-        let (name, p) = (&self.name, &self.parsed);
-        let mut notes: Vec<String> = p.warnings.iter().map(|w| format!("{name}: {w}")).collect();
-        notes.extend(p.bad.iter().map(|b| format!("{name}:{}: skipped: {}", b.line, b.reason)));
-        notes.extend(p.duplicates.iter().map(|(l, k)| format!("{name}:{l}: skipped: the same address as line {k}")));
-        notes.extend(p.kept_out.iter().map(|r| format!("{name}:{}: kept out: {}: {}", r.line, r.email, r.reason)));
+        let name = &self.name;
+        let mut notes: Vec<String> = self.header.warnings.iter().map(|w| format!("{name}: {w}")).collect();
+        notes.extend(self.bad.iter().map(|b| format!("{name}:{}: skipped: {}", b.line, b.reason)));
+        notes.extend(self.duplicates.iter().map(|(l, k)| format!("{name}:{l}: skipped: the same address as line {k}")));
+        notes.extend(self.kept_out.iter().map(|r| format!("{name}:{}: kept out: {}: {}", r.line, r.email, r.reason)));
         notes
     }
 }
 
 impl fmt::Display for ImportReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let (name, parsed, done) = (&self.name, &self.parsed, &self.done);
-        for (row, what) in parsed.suppressed.iter().zip(done) {
-            if *what == Suppressed::WasActive {
-                writeln!(
-                    f,
-                    "{name}:{}: {} was subscribed, now {} ({})",
-                    row.line,
-                    row.email,
-                    row.status.as_str(),
-                    row.reason
-                )?;
-            }
+        let (name, done) = (&self.name, &self.done);
+        for (line, email, status, reason) in &self.stopped {
+            writeln!(f, "{name}:{line}: {email} was subscribed, now {} ({reason})", status.as_str())?;
         }
-        let export = parsed.service.map_or_else(String::new, |s| format!(" (a {} export)", s.name()));
+        let export = self.header.service.map_or_else(String::new, |s| format!(" (a {} export)", s.name()));
         writeln!(
             f,
             "imported {name}{export}: {} added, {} updated, {} kept unsubscribed, removed, bounced or complained, {} bad row{}",
-            self.counts.added,
-            self.counts.updated,
-            self.counts.suppressed,
-            parsed.bad.len(),
-            plural(parsed.bad.len())
+            done.counts.added,
+            done.counts.updated,
+            done.counts.suppressed,
+            self.bad.len(),
+            plural(self.bad.len())
         )?;
-        if !parsed.suppressed.is_empty() {
-            let kind = |status| parsed.suppressed.iter().filter(|r| r.status == status).count();
-            let was = |what: fn(&Suppressed) -> bool| done.iter().filter(|d| what(d)).count();
+        if !done.suppressed.is_empty() {
+            let count = |keep: &dyn Fn(Status, Suppressed) -> bool| -> u64 {
+                done.suppressed.iter().filter(|(s, d, _)| keep(*s, *d)).map(|(_, _, n)| n).sum()
+            };
+            let kind = |status| count(&|s, _| s == status);
             writeln!(
                 f,
                 "not to be mailed: {} unsubscribed, {} bounced, {} complained, {} removed \
@@ -74,13 +70,13 @@ impl fmt::Display for ImportReport {
                 kind(Status::Bounced),
                 kind(Status::Complained),
                 kind(Status::Removed),
-                was(|d| *d == Suppressed::Added),
-                was(|d| *d == Suppressed::WasActive),
-                was(|d| matches!(d, Suppressed::Already(_))),
+                count(&|_, d| d == Suppressed::Added),
+                count(&|_, d| d == Suppressed::WasActive),
+                count(&|_, d| matches!(d, Suppressed::Already(_))),
             )?;
         }
-        if !parsed.kept_out.is_empty() {
-            let why = |why| parsed.kept_out.iter().filter(|r| r.why == why).count();
+        if !self.kept_out.is_empty() {
+            let why = |why| self.kept_out.iter().filter(|r| r.why == why).count();
             writeln!(
                 f,
                 "kept out, neither imported nor recorded: {} with a status not known, {} not confirmed or on hold",
@@ -88,12 +84,12 @@ impl fmt::Display for ImportReport {
                 why(KeptOutWhy::NotConfirmed),
             )?;
         }
-        if self.forgotten > 0 {
+        if done.forgotten > 0 {
             writeln!(
                 f,
                 "left out: {} forgotten address{} (erased on request; never imported again)",
-                self.forgotten,
-                if self.forgotten == 1 { "" } else { "es" }
+                done.forgotten,
+                if done.forgotten == 1 { "" } else { "es" }
             )?;
         }
         write!(f, "{} active subscribers", self.active)
@@ -120,40 +116,71 @@ impl Publication {
     }
 
     /// Adds the people to mail from `file`, records the ones it says not to
-    /// mail, and reports every row left out by its line.
+    /// mail, and reports every row left out by its line. The file is read
+    /// row by row into one transaction, in constant memory (but for the rows
+    /// left out, kept for the report).
     pub fn import_subscribers(&self, file: &Path) -> Result<ImportReport> {
         let mut store = self.store()?;
         let now = crate::clock::now()?.to_string();
-        let parsed = read_csv(file)?;
         let base = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
-        let suppressions: Vec<Suppression> = parsed
-            .suppressed
-            .iter()
-            .map(|row| Suppression {
-                email: row.email.clone(),
-                status: row.status,
-                at: row.at.map_or_else(|| now.clone(), |at| at.to_string()),
-                by: format!("import:{base}:{}", row.line),
-                reason: row.reason.clone(),
-            })
-            .collect();
-        let done = store.record_suppressions(&suppressions, &now)?;
         // A forgotten address is never imported again.
         let secret = Secret::load_or_create(&self.ws.state_dir())?;
-        let mut parsed = parsed;
-        let mut forgotten = 0;
-        parsed.rows.retain(|row| {
-            let gone = store.is_forgotten(&secret.forget_hash(&row.email)).unwrap_or(false);
-            forgotten += usize::from(gone);
-            !gone
-        });
-        let counts = store.upsert_subscribers(&parsed.rows, &format!("import:{base}"), &now)?;
+        let mut import = store.begin_import()?;
+        let (mut bad, mut duplicates, mut kept_out) = (Vec::new(), Vec::new(), Vec::<KeptOut>::new());
+        let header = stream_csv(file, &mut |line, row| {
+            let row = match row {
+                Ok(row) => row,
+                Err(reason) => {
+                    bad.push(BadRow { line, reason });
+                    return Ok(());
+                }
+            };
+            let gathered = match &row {
+                Row::Active(row) => {
+                    let forgotten = import.any_forgotten() && import.is_forgotten(&secret.forget_hash(&row.email))?;
+                    import.add(ImportRow::Active { row, forgotten })?
+                }
+                Row::Suppressed(row) => {
+                    let suppression = Suppression {
+                        email: row.email.clone(),
+                        status: row.status,
+                        at: row.at.map_or_else(|| now.clone(), |at| at.to_string()),
+                        by: format!("import:{base}:{}", row.line),
+                        reason: row.reason.clone(),
+                    };
+                    import.add(ImportRow::Suppressed { line, row: &suppression })?
+                }
+                Row::KeptOut(row) => import.add(ImportRow::KeptOut { line, email: &row.email })?,
+            };
+            match gathered {
+                Gathered::First => {
+                    if let Row::KeptOut(row) = row {
+                        kept_out.push(row);
+                    }
+                }
+                Gathered::Duplicate { kept } => duplicates.push((line, kept)),
+                Gathered::Replaced { earlier, kept_out: was_kept_out } => {
+                    duplicates.push((earlier, line));
+                    if was_kept_out {
+                        kept_out.retain(|r| r.line != earlier);
+                    }
+                }
+            }
+            Ok(())
+        })?;
+        duplicates.sort_unstable();
+        let mut stopped = Vec::new();
+        let done = import.finish(&format!("import:{base}"), &now, &mut |line, email, status, reason| {
+            stopped.push((line, email.to_string(), status, reason.to_string()))
+        })?;
         Ok(ImportReport {
             name: file.display().to_string(),
-            parsed,
+            header,
+            bad,
+            duplicates,
+            kept_out,
+            stopped,
             done,
-            counts,
-            forgotten,
             active: store.count_active()?,
         })
     }

@@ -659,3 +659,42 @@ fn stats_count_what_each_issue_did_to_the_list_and_its_weeks() {
     let table = fixture.run(&["stats"]).success().stdout();
     assert!(table.contains("#9") && table.contains("2024-W09"), "{table}");
 }
+
+/// The import reads a file in chunks, never whole: line numbers, the
+/// de-duplication across the whole file and the status rule must hold across
+/// chunk ends (the file here is several read buffers long).
+#[test]
+fn a_streamed_import_keeps_line_numbers_and_lets_a_late_refusal_win_over_an_early_row() {
+    let mut csv = String::from("email,first_name,email_disabled\r\n");
+    csv += "early@example.com,Early,false\r\n"; // line 2
+    csv += "kept@example.com,Kept,\r\n"; // line 3: status not known, kept out
+    for n in 0..40_000 {
+        csv += &format!("reader{n}@example.com,Reader {n},false\r\n"); // lines 4..=40003
+    }
+    csv += "EARLY@example.com,Early,true\r\n"; // line 40004: says not to mail
+    csv += "not an address,X,false\r\n"; // line 40005
+    csv += "reader7@example.com,Again,false\r\n"; // line 40006
+    csv += "Kept@example.com,Kept,true\r\n"; // line 40007: replaces the kept-out row
+    assert!(csv.len() > 1_000_000, "{}", csv.len());
+    let (fixture, run) = import("list.csv", csv.as_bytes());
+    let run = run.success();
+    let (out, err) = (run.stdout(), run.stderr());
+    assert!(err.contains("list.csv:2: skipped: the same address as line 40004"), "{err}");
+    assert!(err.contains("list.csv:3: skipped: the same address as line 40007"), "{err}");
+    assert!(err.contains("list.csv:40005: skipped: \"not an address\" contains a space"), "{err}");
+    assert!(err.contains("list.csv:40006: skipped: the same address as line 11"), "{err}");
+    assert!(!err.contains("kept out"), "{err}");
+    assert!(out.contains("40000 added, 0 updated"), "{out}");
+    assert!(out.contains("not to be mailed: 2 unsubscribed, 0 bounced, 0 complained, 0 removed (2 recorded"), "{out}");
+    assert!(out.contains("40000 active subscribers"), "{out}");
+    let (status, _, by, _) = record(&fixture, "early@example.com");
+    assert_eq!((status.as_str(), by.as_str()), ("unsubscribed", "import:list.csv:40004"));
+    // Imported again, nothing changes and every address is known.
+    let again = fixture.run(&["subscribers", "import", fixture.path().join("list.csv").to_str().unwrap()]).success();
+    assert!(again.stdout().contains("0 added, 40000 updated, 0 kept"), "{}", again.stdout());
+    assert!(
+        again.stdout().contains("(0 recorded, 0 subscribed until now, 2 not mailed already)"),
+        "{}",
+        again.stdout()
+    );
+}

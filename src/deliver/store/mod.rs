@@ -304,41 +304,33 @@ impl Store {
         &self.path
     }
 
-    /// Adds or refreshes subscribers in one transaction. An address that is
-    /// unsubscribed, removed, bounced or complained stays so: a re-import
-    /// never revives it.
-    /// `joined_by` says how (`import:list.csv`; the row's line is added to it).
-    pub fn upsert_subscribers(&mut self, rows: &[NewSubscriber], joined_by: &str, now: &str) -> Result<UpsertCounts> {
+    /// Starts an import: one transaction, in which rows are gathered
+    /// (de-duplicated on disk, in constant memory) and then applied at once
+    /// by [`Import::finish`].
+    pub fn begin_import(&mut self) -> Result<Import<'_>> {
+        // A bigger page cache for the gathered rows and the list: the import
+        // writes both in one go.
+        self.conn.pragma_update(Some("temp"), "cache_size", -16_000)?;
+        self.conn.pragma_update(None, "cache_size", -16_000)?;
         let tx = self.conn.transaction()?;
-        let mut counts = UpsertCounts::default();
-        {
-            let mut find = tx.prepare_cached("SELECT id, status FROM subscribers WHERE email = ?1")?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO subscribers (email, name, fields, created_at, joined_by) VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?;
-            let mut update = tx.prepare_cached("UPDATE subscribers SET name = ?2, fields = ?3 WHERE id = ?1")?;
-            for row in rows {
-                let fields = serde_json::to_string(&row.fields)?;
-                match find.query_row([&row.email], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?))).optional()? {
-                    None => {
-                        let how =
-                            if row.line > 0 { format!("{joined_by}:{}", row.line) } else { joined_by.to_string() };
-                        insert.execute(params![row.email, row.name, fields, now, how])?;
-                        counts.added += 1;
-                    }
-                    Some((id, status)) => {
-                        update.execute(params![id, row.name, fields])?;
-                        if Status::parse(&status) == Status::Active {
-                            counts.updated += 1;
-                        } else {
-                            counts.suppressed += 1;
-                        }
-                    }
-                }
-            }
-        }
-        tx.commit()?;
-        Ok(counts)
+        tx.execute_batch(
+            "DROP TABLE IF EXISTS temp.import_rows;
+             CREATE TEMP TABLE import_rows (
+                 key        TEXT PRIMARY KEY,
+                 line       INTEGER NOT NULL,
+                 kind       TEXT NOT NULL,
+                 email      TEXT NOT NULL,
+                 name       TEXT NOT NULL DEFAULT '',
+                 fields     TEXT NOT NULL DEFAULT '{}',
+                 status     TEXT,
+                 at         TEXT,
+                 by         TEXT,
+                 reason     TEXT,
+                 forgotten  INTEGER NOT NULL DEFAULT 0
+             );",
+        )?;
+        let forgotten = tx.query_row("SELECT EXISTS (SELECT 1 FROM forgotten)", [], |r| r.get(0))?;
+        Ok(Import { tx, any_forgotten: forgotten })
     }
 
     /// Sets a subscriber's status (unsubscribe, remove, bounce, complaint); `by` says how.
@@ -398,43 +390,6 @@ impl Store {
             params![email.trim(), now, status.as_str(), by],
         )?;
         Ok(())
-    }
-
-    /// Records, in one transaction, the people an import says must not be
-    /// mailed. An unknown address is added with its status, so that a later
-    /// list cannot add it; an active subscriber takes the status; one already
-    /// not mailed keeps the status, time and source it has. Returns what
-    /// happened to each, in order.
-    pub fn record_suppressions(&mut self, rows: &[Suppression], now: &str) -> Result<Vec<Suppressed>> {
-        let tx = self.conn.transaction()?;
-        let mut done = Vec::with_capacity(rows.len());
-        {
-            let mut find = tx.prepare_cached("SELECT status FROM subscribers WHERE email = ?1")?;
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO subscribers (email, created_at, status, status_at, status_by, status_reason)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            let mut update = tx.prepare_cached(
-                "UPDATE subscribers SET status = ?2, status_at = ?3, status_by = ?4, status_reason = ?5
-                 WHERE email = ?1 AND status = 'active'",
-            )?;
-            for row in rows {
-                let status: Option<String> = find.query_row([&row.email], |r| r.get(0)).optional()?;
-                done.push(match status.as_deref().map(Status::parse) {
-                    None => {
-                        insert.execute(params![row.email, now, row.status.as_str(), row.at, row.by, row.reason])?;
-                        Suppressed::Added
-                    }
-                    Some(Status::Active) => {
-                        update.execute(params![row.email, row.status.as_str(), row.at, row.by, row.reason])?;
-                        Suppressed::WasActive
-                    }
-                    Some(status) => Suppressed::Already(status),
-                });
-            }
-        }
-        tx.commit()?;
-        Ok(done)
     }
 
     pub fn count_active(&self) -> Result<u64> {
@@ -639,6 +594,191 @@ pub enum Suppressed {
     Already(Status),
 }
 
+/// An import under way (see [`Store::begin_import`]).
+pub struct Import<'a> {
+    tx: rusqlite::Transaction<'a>,
+    any_forgotten: bool,
+}
+
+/// One row of an imported file.
+pub enum ImportRow<'r> {
+    /// Someone to mail; `forgotten`: their address was forgotten (never imported again).
+    Active { row: &'r NewSubscriber, forgotten: bool },
+    /// Someone the file says must not be mailed.
+    Suppressed { line: u64, row: &'r Suppression },
+    /// Someone neither imported nor recorded, who still takes their address.
+    KeptOut { line: u64, email: &'r str },
+}
+
+/// What [`Import::add`] did with a row, beside the rows before it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Gathered {
+    /// The first row with its address.
+    First,
+    /// Left out: the row on line `kept` has the address.
+    Duplicate { kept: u64 },
+    /// It says not to mail someone an earlier row (on line `earlier`) did
+    /// not: it takes that row's place. `kept_out`: that row was kept out.
+    Replaced { earlier: u64, kept_out: bool },
+}
+
+/// What [`Import::finish`] did.
+#[derive(Debug, Default)]
+pub struct ImportDone {
+    pub counts: UpsertCounts,
+    /// Active rows left out because their address was forgotten.
+    pub forgotten: u64,
+    /// The suppressed rows: (their status, what happened, how many).
+    pub suppressed: Vec<(Status, Suppressed, u64)>,
+}
+
+impl ImportRow<'_> {
+    fn kind(&self) -> &'static str {
+        match self {
+            ImportRow::Active { .. } => "a",
+            ImportRow::Suppressed { .. } => "s",
+            ImportRow::KeptOut { .. } => "k",
+        }
+    }
+}
+
+impl Import<'_> {
+    /// Whether any address was ever forgotten (else no row need be checked).
+    pub fn any_forgotten(&self) -> bool {
+        self.any_forgotten
+    }
+
+    /// Whether `hash` (see `Secret::forget_hash`) names a forgotten address.
+    pub fn is_forgotten(&self, hash: &str) -> Result<bool> {
+        let mut find = self.tx.prepare_cached("SELECT 1 FROM forgotten WHERE hash = ?1")?;
+        Ok(find.query_row([hash], |_| Ok(())).optional()?.is_some())
+    }
+
+    /// Gathers one row: the first with an address stays, unless a later one
+    /// says not to mail them and it does not.
+    pub fn add(&mut self, row: ImportRow) -> Result<Gathered> {
+        let kind = row.kind();
+        let (line, email, name, fields, status, at, by, reason, forgotten) = match row {
+            ImportRow::Active { row, forgotten } => {
+                let fields = serde_json::to_string(&row.fields)?;
+                (row.line, row.email.as_str(), row.name.as_str(), fields, None, None, None, None, forgotten)
+            }
+            ImportRow::Suppressed { line, row } => (
+                line,
+                row.email.as_str(),
+                "",
+                "{}".to_string(),
+                Some(row.status.as_str()),
+                Some(row.at.as_str()),
+                Some(row.by.as_str()),
+                Some(row.reason.as_str()),
+                false,
+            ),
+            ImportRow::KeptOut { line, email } => (line, email, "", "{}".to_string(), None, None, None, None, false),
+        };
+        let key = email.trim().to_lowercase();
+        let mut insert = self.tx.prepare_cached(
+            "INSERT INTO import_rows (key, line, kind, email, name, fields, status, at, by, reason, forgotten)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (key) DO NOTHING",
+        )?;
+        let params = params![key, line as i64, kind, email.trim(), name, fields, status, at, by, reason, forgotten];
+        if insert.execute(params)? == 1 {
+            return Ok(Gathered::First);
+        }
+        let mut find = self.tx.prepare_cached("SELECT line, kind FROM import_rows WHERE key = ?1")?;
+        let (earlier, earlier_kind): (i64, String) = find.query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        if kind != "s" || earlier_kind == "s" {
+            return Ok(Gathered::Duplicate { kept: earlier as u64 });
+        }
+        let mut replace = self.tx.prepare_cached(
+            "UPDATE import_rows SET line = ?2, kind = ?3, email = ?4, name = ?5, fields = ?6, status = ?7, at = ?8,
+             by = ?9, reason = ?10, forgotten = ?11 WHERE key = ?1",
+        )?;
+        replace.execute(params)?;
+        Ok(Gathered::Replaced { earlier: earlier as u64, kept_out: earlier_kind == "k" })
+    }
+
+    /// Applies the gathered rows and commits. The suppressed ones first: an
+    /// unknown address is added with its status, so that a later list cannot
+    /// add it; an active subscriber takes the status (`was_active` is told,
+    /// in the file's order); one already not mailed keeps the status, time and
+    /// source it has. Then the active ones: new addresses are added
+    /// (`joined_by` and their line say how), known ones get their name and
+    /// fields, and an unsubscribed, removed, bounced or complained address
+    /// stays so: a re-import never revives it.
+    pub fn finish(
+        self,
+        joined_by: &str,
+        now: &str,
+        was_active: &mut dyn FnMut(u64, &str, Status, &str),
+    ) -> Result<ImportDone> {
+        let tx = self.tx;
+        let mut done = ImportDone::default();
+        {
+            let mut tally = tx.prepare(
+                "SELECT t.status, s.status, count(*) FROM import_rows t
+                 LEFT JOIN subscribers s ON s.email = t.email WHERE t.kind = 's' GROUP BY 1, 2",
+            )?;
+            let mut rows = tally.query([])?;
+            while let Some(row) = rows.next()? {
+                let status = Status::parse(&row.get::<_, String>(0)?);
+                let what = match row.get::<_, Option<String>>(1)?.as_deref().map(Status::parse) {
+                    None => Suppressed::Added,
+                    Some(Status::Active) => Suppressed::WasActive,
+                    Some(before) => Suppressed::Already(before),
+                };
+                done.suppressed.push((status, what, row.get::<_, i64>(2)? as u64));
+            }
+            let mut stopped = tx.prepare(
+                "SELECT t.line, t.email, t.status, t.reason FROM import_rows t
+                 JOIN subscribers s ON s.email = t.email WHERE t.kind = 's' AND s.status = 'active' ORDER BY t.rowid",
+            )?;
+            let mut rows = stopped.query([])?;
+            while let Some(row) = rows.next()? {
+                let status = Status::parse(&row.get::<_, String>(2)?);
+                was_active(row.get::<_, i64>(0)? as u64, &row.get::<_, String>(1)?, status, &row.get::<_, String>(3)?);
+            }
+            let mut tally = tx.prepare(
+                "SELECT t.forgotten, s.status, count(*) FROM import_rows t
+                 LEFT JOIN subscribers s ON s.email = t.email WHERE t.kind = 'a' GROUP BY 1, 2",
+            )?;
+            let mut rows = tally.query([])?;
+            while let Some(row) = rows.next()? {
+                let n = row.get::<_, i64>(2)? as u64;
+                match (row.get::<_, bool>(0)?, row.get::<_, Option<String>>(1)?.as_deref().map(Status::parse)) {
+                    (true, _) => done.forgotten += n,
+                    (false, None) => done.counts.added += n,
+                    (false, Some(Status::Active)) => done.counts.updated += n,
+                    (false, Some(_)) => done.counts.suppressed += n,
+                }
+            }
+        }
+        tx.execute_batch(
+            "UPDATE subscribers SET status = t.status, status_at = t.at, status_by = t.by, status_reason = t.reason
+             FROM import_rows t WHERE t.kind = 's' AND subscribers.email = t.email AND subscribers.status = 'active';
+             UPDATE subscribers SET name = t.name, fields = t.fields
+             FROM import_rows t WHERE t.kind = 'a' AND NOT t.forgotten AND subscribers.email = t.email
+                 AND (subscribers.name IS NOT t.name OR subscribers.fields IS NOT t.fields);",
+        )?;
+        tx.execute(
+            "INSERT INTO subscribers (email, created_at, status, status_at, status_by, status_reason)
+             SELECT email, ?1, status, at, by, reason FROM import_rows t
+             WHERE t.kind = 's' AND NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email = t.email) ORDER BY t.rowid",
+            [now],
+        )?;
+        tx.execute(
+            "INSERT INTO subscribers (email, name, fields, created_at, joined_by)
+             SELECT email, name, fields, ?1, CASE WHEN line > 0 THEN ?2 || ':' || line ELSE ?2 END FROM import_rows t
+             WHERE t.kind = 'a' AND NOT t.forgotten AND NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email = t.email)
+             ORDER BY t.rowid",
+            params![now, joined_by],
+        )?;
+        tx.execute_batch("DROP TABLE temp.import_rows")?;
+        tx.commit()?;
+        Ok(done)
+    }
+}
+
 pub(crate) fn row_to_subscriber(r: &rusqlite::Row) -> rusqlite::Result<Subscriber> {
     let fields: String = r.get(3)?;
     Ok(Subscriber {
@@ -650,6 +790,36 @@ pub(crate) fn row_to_subscriber(r: &rusqlite::Row) -> rusqlite::Result<Subscribe
         status_at: r.get(5)?,
         status_by: r.get(6)?,
     })
+}
+
+#[cfg(test)]
+impl Store {
+    /// Adds or refreshes subscribers, as an import of them does.
+    pub fn upsert_subscribers(&mut self, rows: &[NewSubscriber], joined_by: &str, now: &str) -> Result<UpsertCounts> {
+        let mut import = self.begin_import()?;
+        for row in rows {
+            import.add(ImportRow::Active { row, forgotten: false })?;
+        }
+        Ok(import.finish(joined_by, now, &mut |_, _, _, _| ())?.counts)
+    }
+
+    /// Records the people an import says must not be mailed; what happened to each, in order.
+    pub fn record_suppressions(&mut self, rows: &[Suppression], now: &str) -> Result<Vec<Suppressed>> {
+        let before: Vec<Option<Status>> = rows.iter().map(|r| self.status_of(&r.email)).collect::<Result<_>>()?;
+        let mut import = self.begin_import()?;
+        for (line, row) in rows.iter().enumerate() {
+            import.add(ImportRow::Suppressed { line: line as u64 + 1, row })?;
+        }
+        import.finish("test", now, &mut |_, _, _, _| ())?;
+        Ok(before
+            .into_iter()
+            .map(|status| match status {
+                None => Suppressed::Added,
+                Some(Status::Active) => Suppressed::WasActive,
+                Some(status) => Suppressed::Already(status),
+            })
+            .collect())
+    }
 }
 
 #[cfg(test)]
