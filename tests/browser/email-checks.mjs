@@ -4,14 +4,11 @@
 // mode and the horizontal scroll at 600 and 375 px (with screenshots).
 // Usage: node tests/browser/email-checks.mjs <email.html> <index.html> <allowlist> <screenshot dir>
 // Prints one JSON object; judging it is the caller's business (tests/testsuite/email.rs).
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync } from 'node:fs';
+import { launch, load } from './chromium.mjs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
-const modules = process.env.MASTHEAD_NODE_MODULES ?? new URL('./node_modules', import.meta.url).pathname;
-const load = (name, file) => import(pathToFileURL(join(modules, name, file)).href);
-const { chromium } = await load('playwright-core', 'index.mjs');
 const { doIUseEmail } = await load('@jsx-email/doiuse-email', 'dist/index.mjs');
 const { HtmlValidate } = await load('html-validate', 'dist/esm/index.js');
 
@@ -75,13 +72,7 @@ const images = [...email.matchAll(/<img\b[^>]*>/gi)].map((m) => ({
   width: /\swidth="\d+"/.test(m[0]), height: /\sheight="\d+"/.test(m[0]), alt: /\salt="/.test(m[0]),
 }));
 
-const executablePath = execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim();
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 
 // Every element with text of its own, visible: its colour against the first
 // opaque background up its ancestors, and which role it plays.

@@ -3,27 +3,15 @@
 // chapter click moves currentTime to that chapter, the transcript is in a <details>;
 // with scripts off, the player still has its controls and the chapters are a plain list.
 // Prints one JSON line of what it measured. Usage: node tests/browser/episode.mjs <page.html>
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
+import { launch } from './chromium.mjs';
 import { pathToFileURL } from 'node:url';
 
-const modules = process.env.MASTHEAD_NODE_MODULES;
-const { chromium } = modules
-  ? await import(pathToFileURL(join(modules, 'playwright-core/index.mjs')).href)
-  : await import('playwright-core');
 
 const [file] = process.argv.slice(2);
 if (!file) throw new Error('usage: episode.mjs <page.html>');
 const url = pathToFileURL(file).href;
 
-const executablePath = execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim();
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync',
-    '--autoplay-policy=no-user-gesture-required'],
-});
+const browser = await launch(['--autoplay-policy=no-user-gesture-required']);
 const TIMEOUT = 10_000;
 const result = {};
 try {

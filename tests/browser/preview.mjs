@@ -1,28 +1,16 @@
 // Drives `publish preview` in a real Chromium: every view renders, and the page
 // follows edits to the issue (new title, an error, the fix) without a reload.
 // Usage: node tests/browser/preview.mjs <url> <fixture dir> <screenshot dir>
-import { execFileSync } from 'node:child_process';
+import { launch } from './chromium.mjs';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 
-// playwright-core from MASTHEAD_NODE_MODULES when set, else tests/browser/node_modules.
-const modules = process.env.MASTHEAD_NODE_MODULES;
-const { chromium } = modules
-  ? await import(pathToFileURL(join(modules, 'playwright-core/index.mjs')).href)
-  : await import('playwright-core');
 
 const [url, fixture, shots] = process.argv.slice(2);
 if (!url || !fixture || !shots) throw new Error('usage: preview.mjs <url> <fixture dir> <screenshot dir>');
 mkdirSync(shots, { recursive: true });
 
-const executablePath = execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim();
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 const TIMEOUT = 10_000;
 try {
   const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });

@@ -3,24 +3,12 @@
 // its button pressed. Prints the text of the page that follows.
 // Usage: node tests/browser/signup.mjs <url> <email> <name>
 //        node tests/browser/signup.mjs <confirm link> confirm
-import { execFileSync } from 'node:child_process';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { launch } from './chromium.mjs';
 
-const modules = process.env.MASTHEAD_NODE_MODULES;
-const { chromium } = modules
-  ? await import(pathToFileURL(join(modules, 'playwright-core/index.mjs')).href)
-  : await import('playwright-core');
 
 const [url, email, name] = process.argv.slice(2);
 if (!url || !email) throw new Error('usage: signup.mjs <url> <email> <name> | <link> confirm');
-const executablePath = execFileSync('which', ['chromium'], { encoding: 'utf8' }).trim();
-const browser = await chromium.launch({
-  executablePath,
-  headless: true,
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 try {
   const page = await browser.newPage({ userAgent: 'masthead-signup-test' });
   page.setDefaultTimeout(30_000);

@@ -56,30 +56,36 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-/// (status, headers as "name: value" lines, body).
+/// (status, headers as "name: value" lines, body). A connection the loaded
+/// test machine dropped before the request was read is tried again (twice).
 fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
     let agent = agent();
-    let mut response = match method {
-        "GET" => {
-            let mut r = agent.get(url);
-            for (k, v) in headers {
-                r = r.header(*k, *v);
+    let mut tries = 0;
+    let mut response = loop {
+        let result = match method {
+            "GET" | "OPTIONS" => {
+                let mut r = if method == "GET" { agent.get(url) } else { agent.options(url) };
+                for (k, v) in headers {
+                    r = r.header(*k, *v);
+                }
+                r.call()
             }
-            r.call().unwrap()
-        }
-        "OPTIONS" => {
-            let mut r = agent.options(url);
-            for (k, v) in headers {
-                r = r.header(*k, *v);
+            _ => {
+                let mut r = agent.post(url);
+                for (k, v) in headers {
+                    r = r.header(*k, *v);
+                }
+                r.send(body)
             }
-            r.call().unwrap()
-        }
-        _ => {
-            let mut r = agent.post(url);
-            for (k, v) in headers {
-                r = r.header(*k, *v);
+        };
+        match result {
+            Ok(response) => break response,
+            Err(ureq::Error::Io(e)) if tries < 2 => {
+                tries += 1;
+                eprintln!("{method} {url}: {e}; trying again");
+                std::thread::sleep(Duration::from_millis(200));
             }
-            r.send(body).unwrap()
+            Err(e) => panic!("{method} {url}: {e}"),
         }
     };
     let head: Vec<String> =
