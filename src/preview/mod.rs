@@ -356,7 +356,11 @@ fn from_this_preview(headers: &axum::http::HeaderMap, addr: SocketAddr) -> Resul
     let local = |authority: &str| {
         let name = authority.rsplit_once(':').map_or(authority, |(h, _)| h).trim_matches(['[', ']']);
         name.eq_ignore_ascii_case("localhost")
-            || name.parse::<std::net::IpAddr>().is_ok_and(|ip| ip.is_loopback() || ip == addr.ip())
+            // An address, not a name (a name could be pointed here by anyone's DNS):
+            // this machine's, the one bound, or any when bound to all interfaces.
+            || name.parse::<std::net::IpAddr>().is_ok_and(|ip| {
+                ip.is_loopback() || ip == addr.ip() || addr.ip().is_unspecified()
+            })
     };
     if !local(&host) {
         return Err(format!("the request names host \"{host}\", not this preview"));
