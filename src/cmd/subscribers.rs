@@ -6,10 +6,9 @@ use anyhow::{Result, bail};
 
 use crate::cli::SubscribersCommand;
 use crate::cmd::Outcome;
-use crate::deliver::store::Status;
 use crate::publication::Publication;
 use crate::publication::audience::Removed;
-use crate::publication::readers::{AddOutcome, Which};
+use crate::publication::readers::{AddOutcome, Which, list_json, list_line};
 
 pub fn run(root: &Path, command: &SubscribersCommand) -> Result<Outcome> {
     let publication = Publication::load(root)?;
@@ -21,27 +20,14 @@ pub fn run(root: &Path, command: &SubscribersCommand) -> Result<Outcome> {
         }
         SubscribersCommand::List { unsubscribed, status, json } => {
             let which = match (status.as_deref(), unsubscribed) {
-                (Some(s), _) => which(s)?,
+                (Some(s), _) => s.parse()?,
                 (None, true) => Which::Inactive,
                 (None, false) => Which::Active,
             };
             let people = publication.people(which)?;
-            if *json {
-                let list: Vec<_> = people.iter().map(|s| serde_json::json!({"email": s.email, "name": s.name,
-                    "status": s.status.as_str(), "status_at": s.status_at, "status_by": s.status_by, "fields": s.fields})).collect();
-                println!("{}", serde_json::to_string_pretty(&list)?);
-            }
-            for s in people.iter().filter(|_| !*json) {
-                match which {
-                    Which::Active => println!("{}\t{}", s.email, s.name),
-                    _ => println!(
-                        "{}\t{}\t{}\t{}",
-                        s.email,
-                        s.status.as_str(),
-                        s.status_at.as_deref().unwrap_or(""),
-                        s.status_by.as_deref().unwrap_or("")
-                    ),
-                }
+            match json {
+                true => println!("{}", serde_json::to_string_pretty(&list_json(&people))?),
+                false => people.iter().for_each(|s| println!("{}", list_line(s, which))),
             }
         }
         SubscribersCommand::Count { json: false } => println!("{}", publication.count_subscribers()?),
@@ -71,24 +57,13 @@ pub fn run(root: &Path, command: &SubscribersCommand) -> Result<Outcome> {
         }
         SubscribersCommand::Show { address, json } => {
             let Some(person) = publication.person(address)? else { bail!("{} is not on the list", address.trim()) };
-            if *json {
-                println!("{}", serde_json::to_string_pretty(&person)?);
-                return Ok(Outcome::Done);
-            }
-            println!("{}\t{}\t{}", person.email, person.status, person.name);
-            person.fields.iter().for_each(|(k, v)| println!("  {k}: {v}"));
-            for e in &person.consent {
-                println!(
-                    "  {}  {}  {}{}",
-                    e.at,
-                    e.event,
-                    e.how,
-                    e.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default()
-                );
+            match json {
+                true => println!("{}", serde_json::to_string_pretty(&person)?),
+                false => println!("{person}"),
             }
         }
         SubscribersCommand::Export { format, status } => {
-            let which = if status == "all" { Which::All } else { which(status)? };
+            let which: Which = status.parse()?;
             match format.as_str() {
                 "csv" | "json" => print!("{}", publication.export(which, format == "json")?),
                 other => bail!("--format {other}: use csv or json"),
@@ -102,17 +77,4 @@ pub fn run(root: &Path, command: &SubscribersCommand) -> Result<Outcome> {
         },
     }
     Ok(Outcome::Done)
-}
-
-fn which(status: &str) -> Result<Which> {
-    Ok(match status {
-        "active" => Which::Active,
-        "inactive" => Which::Inactive,
-        "all" => Which::All,
-        "unsubscribed" => Which::Only(Status::Unsubscribed),
-        "bounced" => Which::Only(Status::Bounced),
-        "complained" => Which::Only(Status::Complained),
-        "removed" => Which::Only(Status::Removed),
-        other => bail!("--status {other}: use active, unsubscribed, bounced, complained, removed, inactive or all"),
-    })
 }

@@ -61,6 +61,65 @@ pub enum Which {
     Only(Status),
 }
 
+impl std::str::FromStr for Which {
+    type Err = anyhow::Error;
+
+    /// `--status`: active, inactive, all, or one status.
+    fn from_str(status: &str) -> Result<Which> {
+        Ok(match status {
+            "active" => Which::Active,
+            "inactive" => Which::Inactive,
+            "all" => Which::All,
+            "unsubscribed" => Which::Only(Status::Unsubscribed),
+            "bounced" => Which::Only(Status::Bounced),
+            "complained" => Which::Only(Status::Complained),
+            "removed" => Which::Only(Status::Removed),
+            other => bail!("--status {other}: use active, unsubscribed, bounced, complained, removed, inactive or all"),
+        })
+    }
+}
+
+impl std::fmt::Display for PersonRecord {
+    /// The address, status and name, every field, then the consent record.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}\t{}\t{}", self.email, self.status, self.name)?;
+        for (k, v) in &self.fields {
+            write!(f, "\n  {k}: {v}")?;
+        }
+        for e in &self.consent {
+            let detail = e.detail.as_deref().map(|d| format!(" ({d})")).unwrap_or_default();
+            write!(f, "\n  {}  {}  {}{detail}", e.at, e.event, e.how)?;
+        }
+        Ok(())
+    }
+}
+
+/// One line of `subscribers list`: address and name, or (for people not
+/// mailed) address, status, when and how.
+pub fn list_line(s: &Subscriber, which: Which) -> String {
+    match which {
+        Which::Active => format!("{}\t{}", s.email, s.name),
+        _ => format!(
+            "{}\t{}\t{}\t{}",
+            s.email,
+            s.status.as_str(),
+            s.status_at.as_deref().unwrap_or(""),
+            s.status_by.as_deref().unwrap_or("")
+        ),
+    }
+}
+
+/// `subscribers list --json`.
+pub fn list_json(people: &[Subscriber]) -> serde_json::Value {
+    people
+        .iter()
+        .map(|s| {
+            serde_json::json!({"email": s.email, "name": s.name, "status": s.status.as_str(),
+                "status_at": s.status_at, "status_by": s.status_by, "fields": s.fields})
+        })
+        .collect()
+}
+
 /// What `subscribers add` did.
 pub enum AddOutcome {
     /// Subscribed (with `--confirmed`).
