@@ -78,17 +78,13 @@ impl IssueHeaders {
         })
     }
 
-    /// The preferences page of subscriber `id` (`{base_url}/preferences`, with
-    /// the token of their unsubscribe link).
-    pub fn preferences_url(&self, secret: &Secret, id: i64, email: &str) -> String {
-        format!("{}?t={}", self.preferences_base, secret.token(Purpose::Unsubscribe, id, email))
-    }
-
-    /// The one-click unsubscribe URL of subscriber `id`, whose address is `email`
-    /// (the token names neither; see [`crate::deliver::token`]).
-    pub fn unsubscribe_url(&self, secret: &Secret, id: i64, email: &str) -> String {
+    /// The one-click unsubscribe URL and the preferences page of subscriber
+    /// `id`, whose address is `email`: both carry one token (made once: this
+    /// runs for every recipient), which names neither (see [`crate::deliver::token`]).
+    pub fn reader_urls(&self, secret: &Secret, id: i64, email: &str) -> (String, String) {
+        let token = secret.token(Purpose::Unsubscribe, id, email);
         let sep = if self.unsubscribe_base.contains('?') { '&' } else { '?' };
-        format!("{}{sep}t={}", self.unsubscribe_base, secret.token(Purpose::Unsubscribe, id, email))
+        (format!("{}{sep}t={token}", self.unsubscribe_base), format!("{}?t={token}", self.preferences_base))
     }
 
     /// The whole message for `recipient` (whose `unsubscribe_url` is filled in).
@@ -98,12 +94,13 @@ impl IssueHeaders {
         let name = (!recipient.name.trim().is_empty()).then(|| one_line(&recipient.name));
         let (html, text) = body.fill_encoded(recipient);
         let subject = if self.test { format!("[TEST] {}", self.subject) } else { self.subject.clone() };
+        let message_id = self.message_id(&recipient.email);
         let mut builder = Message::builder()
             .from(self.from.clone())
             .to(Mailbox::new(name, to))
             .subject(one_line(&subject))
             .date(date)
-            .message_id(Some(self.message_id(&recipient.email)))
+            .message_id(Some(message_id.clone()))
             .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("List-Id"), self.list_id.clone()))
             .raw_header(HeaderValue::new(
                 HeaderName::new_from_ascii_str("List-Unsubscribe"),
@@ -116,7 +113,7 @@ impl IssueHeaders {
         if let Some(reply_to) = &self.reply_to {
             builder = builder.reply_to(reply_to.clone());
         }
-        with_alternative_body(builder, text, html)
+        with_alternative_body(builder, &message_id, text, html)
     }
 
     /// A mail that is not an issue (a confirmation, a welcome) to `to`, from
@@ -137,12 +134,13 @@ impl IssueHeaders {
         let stamp = date.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
         let digest = sha2::Sha256::digest(format!("{kind}\0{}\0{stamp}", to.to_lowercase()).as_bytes());
         let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let message_id = format!("<{kind}-{hex}@{}>", self.domain);
         let mut builder = Message::builder()
             .from(self.from.clone())
             .to(Mailbox::new(name, address))
             .subject(one_line(&self.subject))
             .date(date)
-            .message_id(Some(format!("<{kind}-{hex}@{}>", self.domain)));
+            .message_id(Some(message_id.clone()));
         if let Some(reply_to) = &self.reply_to {
             builder = builder.reply_to(reply_to.clone());
         }
@@ -159,7 +157,7 @@ impl IssueHeaders {
                 ));
         }
         let qp = |s: &str| quoted_printable::encode_to_str(s.replace("\r\n", "\n").replace('\n', "\r\n")).into_bytes();
-        with_alternative_body(builder, qp(text), qp(html))
+        with_alternative_body(builder, &message_id, qp(text), qp(html))
     }
 
     /// A Message-ID unique per issue and recipient, on the publication's domain.
@@ -176,14 +174,19 @@ impl IssueHeaders {
 /// A `multipart/alternative` body, text then HTML, both already
 /// quoted-printable. Its Content-Type goes among the message's own headers
 /// (lettre keeps it with the body, where DKIM cannot sign it).
-fn with_alternative_body(builder: lettre::message::MessageBuilder, text: Vec<u8>, html: Vec<u8>) -> Result<Message> {
+fn with_alternative_body(
+    builder: lettre::message::MessageBuilder,
+    message_id: &str,
+    text: Vec<u8>,
+    html: Vec<u8>,
+) -> Result<Message> {
     let part = |content_type: ContentType, bytes: Vec<u8>| {
         SinglePart::builder()
             .header(content_type)
             .body(Body::dangerous_pre_encoded(bytes, ContentTransferEncoding::QuotedPrintable))
     };
     let alternative = MultiPart::alternative()
-        .boundary(boundary(&text, &html))
+        .boundary(boundary(message_id))
         .singlepart(part(ContentType::TEXT_PLAIN, text))
         .singlepart(part(ContentType::TEXT_HTML, html));
     let content_type = alternative.headers().get::<ContentType>().context("the multipart has no Content-Type")?;
@@ -196,13 +199,14 @@ fn with_alternative_body(builder: lettre::message::MessageBuilder, text: Vec<u8>
         .context("cannot build the message")
 }
 
-/// The multipart boundary: made from the parts themselves, so the same
-/// message is the same bytes on every build (`out/N/email.eml` diffs cleanly),
-/// and it starts with `=_`, which quoted-printable text never holds (it writes
-/// `=` as `=3D`), so no part can contain it.
-fn boundary(text: &[u8], html: &[u8]) -> String {
+/// The multipart boundary: made from the message's own Message-ID (already
+/// one per issue and recipient), so the same message is the same bytes on
+/// every build (`out/N/email.eml` diffs cleanly) without hashing the body
+/// again per recipient. It starts with `=_`, which quoted-printable text
+/// never holds (it writes `=` as `=3D`), so no part can contain it.
+fn boundary(message_id: &str) -> String {
     use sha2::Digest;
-    let digest = sha2::Sha256::new().chain_update(text).chain_update([0]).chain_update(html).finalize();
+    let digest = sha2::Sha256::digest(message_id.as_bytes());
     let hex: String = digest[..16].iter().map(|b| format!("{b:02x}")).collect();
     format!("=_{hex}")
 }

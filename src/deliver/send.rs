@@ -43,9 +43,11 @@ pub struct MessageFactory {
 impl MessageFactory {
     /// The finished bytes and SMTP envelope for `subscriber`.
     pub fn build(&self, subscriber: &Subscriber) -> Result<(Vec<u8>, lettre::address::Envelope)> {
+        let (unsubscribe_url, preferences_url) =
+            self.headers.reader_urls(&self.secret, subscriber.id, &subscriber.email);
         let recipient = Recipient {
-            unsubscribe_url: self.headers.unsubscribe_url(&self.secret, subscriber.id, &subscriber.email),
-            preferences_url: self.headers.preferences_url(&self.secret, subscriber.id, &subscriber.email),
+            unsubscribe_url,
+            preferences_url,
             email: subscriber.email.clone(),
             name: subscriber.name.clone(),
             fields: subscriber.fields.clone(),

@@ -95,8 +95,7 @@ impl Artifacts {
         }
         let mut sample = Recipient::sample();
         // The sample is no subscriber: row 0 never exists, so its link unsubscribes nobody.
-        sample.unsubscribe_url = headers.unsubscribe_url(secret, 0, &sample.email);
-        sample.preferences_url = headers.preferences_url(secret, 0, &sample.email);
+        (sample.unsubscribe_url, sample.preferences_url) = headers.reader_urls(secret, 0, &sample.email);
         let (html, text) = email.fill(&sample);
         let eml = headers
             .message(&email, &sample, now)
