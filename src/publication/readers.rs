@@ -13,7 +13,7 @@ use crate::deliver::message::IssueHeaders;
 use crate::deliver::send::send_message;
 use crate::deliver::store::audience::{Confirmed, ConsentEvent, MailKind, SignupOutcome, SignupRequest};
 use crate::deliver::store::{Status, Subscriber};
-use crate::deliver::token::{Claim, Purpose, Secret};
+use crate::deliver::token::{Purpose, Secret};
 use crate::deliver::transport::Transport;
 use crate::publication::Publication;
 use crate::render::Renderer;
@@ -202,16 +202,8 @@ impl Publication {
 
     /// The reader an unsubscribe (preferences) token names, if it verifies.
     pub fn reader(&self, token: &str) -> Result<Option<Reader>> {
-        let secret = self.secret()?;
         let store = self.store()?;
-        let email = match secret.claim(Purpose::Unsubscribe, token) {
-            None => return Ok(None),
-            Some(Claim::Address(email)) => email,
-            Some(Claim::Subscriber(id)) => match store.email_of(id)? {
-                Some(email) if secret.verify_subscriber(Purpose::Unsubscribe, token, id, &email) => email,
-                _ => return Ok(None),
-            },
-        };
+        let Some(email) = store.unsubscribe_holder(&self.secret()?, token)? else { return Ok(None) };
         Ok(store.subscriber(&email)?.map(|s| Reader {
             email: s.email,
             name: s.name,

@@ -113,17 +113,6 @@ fn client(peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
     peer.ip()
 }
 
-/// Whether a browser request comes from this site or an allowed one
-/// (`None`: no `Origin`, not a browser's cross-site request).
-fn origin(state: &AppState, headers: &HeaderMap) -> Result<Option<String>, ()> {
-    let Some(origin) = headers.get(header::ORIGIN) else { return Ok(None) };
-    let origin = origin.to_str().map_err(|_| ())?.to_string();
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-    let own = !host.is_empty() && [format!("http://{host}"), format!("https://{host}")].contains(&origin);
-    let allowed = state.signup_origins.iter().chain(&state.origins).any(|o| o.eq_ignore_ascii_case(&origin));
-    if own || allowed { Ok(Some(origin)) } else { Err(()) }
-}
-
 fn cors(mut response: Response, origin: Option<&str>) -> Response {
     if let Some(value) = origin.and_then(|o| HeaderValue::from_str(o).ok()) {
         let headers = response.headers_mut();
@@ -181,7 +170,7 @@ pub(super) async fn subscribe_page(State(state): State<Arc<AppState>>) -> Respon
 
 /// `OPTIONS /subscribe`: the CORS preflight of a form on an allowed site.
 pub(super) async fn preflight(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
-    match origin(&state, &headers) {
+    match state.origin(&headers, true) {
         Ok(origin) => {
             let mut response = StatusCode::NO_CONTENT.into_response();
             let h = response.headers_mut();
@@ -217,7 +206,7 @@ pub(super) async fn subscribe(
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"));
-    let Ok(origin) = origin(&state, &headers) else {
+    let Ok(origin) = state.origin(&headers, true) else {
         return answer(
             &state,
             json,
@@ -409,7 +398,7 @@ pub(super) async fn confirm(
     Query(q): Query<TokenQuery>,
     headers: HeaderMap,
 ) -> Response {
-    if origin(&state, &headers).is_err() {
+    if state.origin(&headers, false).is_err() {
         return html_page(
             &state,
             StatusCode::FORBIDDEN,
@@ -513,7 +502,7 @@ pub(super) async fn preferences(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    if origin(&state, &headers).is_err() {
+    if state.origin(&headers, false).is_err() {
         return html_page(
             &state,
             StatusCode::FORBIDDEN,

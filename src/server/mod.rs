@@ -69,6 +69,24 @@ pub(crate) struct AppState {
     pub(crate) mailer: Arc<tokio::sync::Notify>,
 }
 
+impl AppState {
+    /// Where a browser request comes from, when it may change something:
+    /// `Ok(None)` without an `Origin` (mail providers' one-click POSTs, curl),
+    /// `Ok(Some(origin))` from this site (the base URL's origin, or the `Host`
+    /// the page was reached at directly) or, with `signup_form`, from a site in
+    /// `[serve] allowed_origins`; `Err` from any other site.
+    pub(crate) fn origin(&self, headers: &axum::http::HeaderMap, signup_form: bool) -> Result<Option<String>, ()> {
+        use axum::http::header;
+        let Some(origin) = headers.get(header::ORIGIN) else { return Ok(None) };
+        let origin = origin.to_str().map_err(|_| ())?.to_string();
+        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+        let own = !host.is_empty()
+            && [format!("http://{host}"), format!("https://{host}")].iter().any(|o| o.eq_ignore_ascii_case(&origin));
+        let allowed = self.origins.iter().chain(self.signup_origins.iter().filter(|_| signup_form));
+        if own || allowed.into_iter().any(|o| o.eq_ignore_ascii_case(&origin)) { Ok(Some(origin)) } else { Err(()) }
+    }
+}
+
 impl ServeConfig {
     /// What `publish serve` needs of `publication`: its files, its state, its
     /// secret (made on first use) and the public URLs it answers under.

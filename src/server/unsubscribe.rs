@@ -10,7 +10,6 @@ use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::deliver::store::Status;
-use crate::deliver::token::{Claim, Purpose};
 use crate::server::AppState;
 
 #[derive(Deserialize)]
@@ -21,20 +20,12 @@ pub(super) struct TokenQuery {
 /// The address a token names, if it verifies; `Err` when the database failed.
 async fn holder(state: &Arc<AppState>, token: Option<&str>) -> Result<Option<String>> {
     let Some(token) = token else { return Ok(None) };
-    match state.secret.claim(Purpose::Unsubscribe, token) {
-        None => Ok(None),
-        Some(Claim::Address(email)) => Ok(Some(email)),
-        Some(Claim::Subscriber(id)) => {
-            let (state, token) = (state.clone(), token.to_string());
-            tokio::task::spawn_blocking(move || {
-                let store = state.store.lock().map_err(|_| anyhow::anyhow!("the database lock was poisoned"))?;
-                Ok(store
-                    .email_of(id)?
-                    .filter(|email| state.secret.verify_subscriber(Purpose::Unsubscribe, &token, id, email)))
-            })
-            .await?
-        }
-    }
+    let (state, token) = (state.clone(), token.to_string());
+    tokio::task::spawn_blocking(move || {
+        let store = state.store.lock().map_err(|_| anyhow::anyhow!("the database lock was poisoned"))?;
+        store.unsubscribe_holder(&state.secret, &token)
+    })
+    .await?
 }
 
 /// `GET /unsubscribe?t=…`: a confirmation page; changes nothing.
@@ -63,19 +54,6 @@ pub(super) async fn page(State(state): State<Arc<AppState>>, Query(q): Query<Tok
     ([(header::CACHE_CONTROL, "no-store")], Html(page)).into_response()
 }
 
-/// Whether a browser's POST comes from a page of this publication. Mail
-/// providers' one-click POSTs carry no `Origin`; a browser's always does. The
-/// page may be reached through the proxy (the base URL's origin) or directly
-/// (the `Host` it asked for).
-fn same_site(state: &AppState, headers: &HeaderMap) -> bool {
-    let Some(origin) = headers.get(header::ORIGIN) else { return true };
-    let Ok(origin) = origin.to_str() else { return false };
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-    state.origins.iter().any(|o| o.eq_ignore_ascii_case(origin))
-        || (!host.is_empty()
-            && [format!("http://{host}"), format!("https://{host}")].iter().any(|o| o.eq_ignore_ascii_case(origin)))
-}
-
 /// `POST /unsubscribe?t=…`: unsubscribes at once (idempotent).
 pub(super) async fn unsubscribe(
     State(state): State<Arc<AppState>>,
@@ -83,7 +61,7 @@ pub(super) async fn unsubscribe(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    if !same_site(&state, &headers) {
+    if state.origin(&headers, false).is_err() {
         let body = "<h1>Not from this site</h1><p>This request came from another site's page, so nothing was \
                     changed. Use the unsubscribe link in the newsletter itself.</p>";
         return (StatusCode::FORBIDDEN, Html(super::page("Refused", body))).into_response();

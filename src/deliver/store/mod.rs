@@ -11,6 +11,8 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use crate::deliver::token::{Claim, Purpose, Secret};
+
 pub mod audience;
 
 /// The schema; `user_version` says which of these steps a database has had.
@@ -379,6 +381,19 @@ impl Store {
     /// The address of subscriber row `id` (what a link's token names).
     pub fn email_of(&self, id: i64) -> Result<Option<String>> {
         Ok(self.conn.query_row("SELECT email FROM subscribers WHERE id = ?1", [id], |r| r.get(0)).optional()?)
+    }
+
+    /// The address an unsubscribe (or preferences) link's token names, if it
+    /// verifies: an old-form token names it itself; an opaque one names a row,
+    /// whose address must be the one its MAC was made over.
+    pub fn unsubscribe_holder(&self, secret: &Secret, token: &str) -> Result<Option<String>> {
+        Ok(match secret.claim(Purpose::Unsubscribe, token) {
+            None => None,
+            Some(Claim::Address(email)) => Some(email),
+            Some(Claim::Subscriber(id)) => {
+                self.email_of(id)?.filter(|email| secret.verify_subscriber(Purpose::Unsubscribe, token, id, email))
+            }
+        })
     }
 
     /// Makes sure a suppressed address is known, so it stays suppressed if imported later.
