@@ -176,18 +176,20 @@ impl Publication {
     pub fn check_confirm_link(&self, token: &str) -> Result<ConfirmLink> {
         let secret = self.secret()?;
         let Some((id, expires)) = secret.claim_until(token) else { return Ok(ConfirmLink::Broken) };
-        let store = self.store()?;
-        let Some(signup) = store.signup_of(id)? else {
-            // Gone: confirmed (the same token confirms no one twice) or purged.
-            return Ok(ConfirmLink::Used);
+        let now = crate::clock::now()?.as_second();
+        let Some(signup) = self.store()?.signup_of(id)? else {
+            // Signups stay until they expire, confirmed or not: a link whose
+            // row is gone expired (and was purged), or never was ours.
+            return Ok(if expires < now { ConfirmLink::Expired } else { ConfirmLink::Broken });
         };
         if !secret.verify_until(Purpose::Confirm, token, id, &signup.email) {
             return Ok(ConfirmLink::Broken);
         }
-        if expires < crate::clock::now()?.as_second() || signup.expires_at < crate::clock::now()?.as_second() {
-            return Ok(ConfirmLink::Expired);
-        }
-        Ok(ConfirmLink::Valid { email: signup.email })
+        Ok(match signup {
+            s if s.confirmed => ConfirmLink::Used,
+            s if expires < now || s.expires_at < now => ConfirmLink::Expired,
+            s => ConfirmLink::Valid { email: s.email },
+        })
     }
 
     /// Confirms the signup of `token`: the person becomes a subscriber and

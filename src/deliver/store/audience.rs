@@ -46,6 +46,8 @@ pub struct Signup {
     pub email: String,
     pub name: String,
     pub expires_at: i64,
+    /// Its link was used: the person confirmed.
+    pub confirmed: bool,
 }
 
 /// What confirming did.
@@ -132,9 +134,19 @@ impl Store {
     pub fn signup_of(&self, id: i64) -> Result<Option<Signup>> {
         Ok(self
             .conn
-            .query_row("SELECT id, email, name, expires_at FROM signups WHERE id = ?1", [id], |r| {
-                Ok(Signup { id: r.get(0)?, email: r.get(1)?, name: r.get(2)?, expires_at: r.get(3)? })
-            })
+            .query_row(
+                "SELECT id, email, name, expires_at, confirmed_at IS NOT NULL FROM signups WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok(Signup {
+                        id: r.get(0)?,
+                        email: r.get(1)?,
+                        name: r.get(2)?,
+                        expires_at: r.get(3)?,
+                        confirmed: r.get(4)?,
+                    })
+                },
+            )
             .optional()?)
     }
 
@@ -145,7 +157,8 @@ impl Store {
         type Row = (String, Option<String>, Option<String>, Option<String>, String);
         let signup: Option<Row> = tx
             .query_row(
-                "SELECT name, source, ip, user_agent, created_at FROM signups WHERE id = ?1 AND email = ?2",
+                "SELECT name, source, ip, user_agent, created_at FROM signups
+                 WHERE id = ?1 AND email = ?2 AND confirmed_at IS NULL",
                 params![id, email],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
             )
@@ -189,7 +202,8 @@ impl Store {
             )?;
             queue(&tx, MailKind::Welcome, email, subscriber, now)?;
         }
-        tx.execute("DELETE FROM signups WHERE id = ?1", [id])?;
+        // Kept (confirmed) until it expires: its link then says it was used.
+        tx.execute("UPDATE signups SET confirmed_at = ?2 WHERE id = ?1", params![id, now])?;
         tx.execute("DELETE FROM mail_queue WHERE kind = 'confirm' AND ref_id = ?1 AND state = 'pending'", [id])?;
         tx.commit()?;
         Ok(outcome)
@@ -412,15 +426,20 @@ fn pending(
     now_secs: i64,
     expires: i64,
 ) -> Result<SignupOutcome> {
+    // A confirmed signup (the person left since) starts again as a new one.
     let existing: Option<(i64, Option<i64>)> = tx
-        .query_row("SELECT id, mailed_at FROM signups WHERE email = ?1", [&req.email], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(
+            "SELECT id, CASE WHEN confirmed_at IS NULL THEN mailed_at END FROM signups WHERE email = ?1",
+            [&req.email],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
         .optional()?;
     let id = match existing {
         Some((_, Some(mailed))) if now_secs - mailed < RESEND_AFTER_SECS => return Ok(SignupOutcome::RecentlyMailed),
         Some((id, _)) => {
             tx.execute(
-                "UPDATE signups SET name = ?2, source = ?3, ip = ?4, user_agent = ?5, expires_at = ?6, mailed_at = ?7
-                 WHERE id = ?1",
+                "UPDATE signups SET name = ?2, source = ?3, ip = ?4, user_agent = ?5, expires_at = ?6, mailed_at = ?7,
+                 confirmed_at = NULL WHERE id = ?1",
                 params![id, req.name, req.source, req.ip, req.user_agent, expires, now_secs],
             )?;
             id

@@ -121,7 +121,9 @@ CREATE TABLE signups (
     user_agent  TEXT,
     created_at  TEXT NOT NULL,
     expires_at  INTEGER NOT NULL,
-    mailed_at   INTEGER
+    mailed_at   INTEGER,
+    -- Kept until it expires, so that its link says "used", not "broken".
+    confirmed_at TEXT
 );
 CREATE TABLE mail_queue (
     id         INTEGER PRIMARY KEY,
