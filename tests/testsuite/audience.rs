@@ -166,6 +166,10 @@ fn a_reader_signs_up_in_a_browser_confirms_by_mail_and_is_welcomed_once() {
     // A GET (a link scanner) confirms nothing.
     assert_eq!(request("GET", &link, &[], "").0, 200);
     assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "0");
+    // Another site's page cannot press the button for the reader.
+    let foreign = [("Content-Type", "application/x-www-form-urlencoded"), ("Origin", "https://evil.example")];
+    assert_eq!(request("POST", &link, &foreign, "confirm=page").0, 403);
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "0");
     let shown = browser(&[&link, "confirm"]);
     assert!(shown.contains("You are subscribed"), "{shown}");
     assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "1");
@@ -191,6 +195,10 @@ fn a_reader_signs_up_in_a_browser_confirms_by_mail_and_is_welcomed_once() {
     let preferences = local(&link_in(&welcome.path, "preferences"), &serve);
     let (status, _, page) = request("GET", &preferences, &[], "");
     assert!(status == 200 && page.contains("ada@example.com") && page.contains("Ada Lovelace"), "{page}");
+    assert_eq!(request("POST", &preferences, &foreign, "name=Mallory").0, 403, "another site cannot rename");
+    // A proxy that strips the base path reaches the same page.
+    let bare = preferences.replace("/this-week-in-asia/", "/");
+    assert!(request("GET", &bare, &[], "").2.contains("Ada Lovelace"), "{bare}");
     let (status, _, page) = form(&preferences, "name=Ada+%3Cb%3EKing%3C%2Fb%3E%0D%0ABcc%3A+x%40evil.example");
     assert_eq!(status, 200, "{page}");
     assert!(
@@ -276,7 +284,8 @@ fn the_answer_is_the_same_for_a_known_address_and_bots_fill_the_trap_for_nothing
     let serve = Serve::start(&fixture, free_port(), Some(&smtp), NOW);
     let url = format!("{}/subscribe", serve.base);
     let known = form(&url, "email=known%40example.com");
-    let new = form(&url, "email=new%40example.com");
+    // At the bare path too (a proxy that strips the prefix).
+    let new = form(&url.replace("/this-week-in-asia/", "/"), "email=new%40example.com");
     assert_eq!((known.0, &known.2), (new.0, &new.2), "no membership leak");
     let json = request("POST", &url, &[("Content-Type", "application/json")], r#"{"email":"json@example.com"}"#);
     assert_eq!(json.0, 200);
@@ -299,7 +308,7 @@ fn the_answer_is_the_same_for_a_known_address_and_bots_fill_the_trap_for_nothing
         Err(e) => assert!(matches!(e, ureq::Error::Io(_)), "{e}"),
     }
     assert_eq!(form(&url, &format!("email={}", "a".repeat(64 * 1024))).0, 413);
-    assert!(mails_to(&smtp, "", "").iter().all(|m| !m.rcpt.starts_with("aaaa")));
+    assert!(smtp.received().iter().all(|m| !m.rcpt.starts_with("aaaa")), "a refused body queues no mail");
 }
 
 #[test]
