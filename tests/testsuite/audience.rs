@@ -2,18 +2,18 @@
 //! confirm by mail (aiosmtpd), be welcomed once, change the name, leave; and
 //! the publisher's side: add, show, export and import back, forget.
 
-use std::net::TcpStream;
-use std::process::{Child, Command};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::{Fixture, SmtpServer, free_port, node_modules, repo};
+use crate::support::{Fixture, Running, SmtpServer, agent, form, free_port, node_modules, repo, request};
 
 const WELCOME_HTML: &str =
     "<p>Welcome, {{ recipient.first_name }}! <a href=\"{{ preferences_url }}\">Your preferences</a></p>\n";
 const WELCOME_TXT: &str = "Welcome, {{ recipient.first_name }}!\nPreferences: {{ preferences_url }}\n";
 
+/// `publish serve`, with the public base path in front of its routes.
 struct Serve {
-    child: Child,
+    running: Running,
     base: String,
 }
 
@@ -23,83 +23,17 @@ impl Serve {
         if let Some(smtp) = smtp {
             cmd = cmd.env("PUBLISH_SMTP_URL", &smtp.url());
         }
-        let child = cmd.spawn();
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(start.elapsed() < Duration::from_secs(30), "publish serve did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Serve { child, base: format!("http://127.0.0.1:{port}/this-week-in-asia") }
+        let running = Running::start(cmd, port);
+        Serve { base: format!("{}/this-week-in-asia", running.base()), running }
     }
 
     /// Stops it at once, as a crash would.
-    fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+    fn kill(self) {
+        self.running.kill();
     }
 }
 
 const NOW: &str = "2024-03-01T01:00:00Z";
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into()
-}
-
-/// (status, headers as "name: value" lines, body). A connection the loaded
-/// test machine dropped before the request was read is tried again (twice).
-fn request(method: &str, url: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
-    let agent = agent();
-    let mut tries = 0;
-    let mut response = loop {
-        let result = match method {
-            "GET" | "OPTIONS" => {
-                let mut r = if method == "GET" { agent.get(url) } else { agent.options(url) };
-                for (k, v) in headers {
-                    r = r.header(*k, *v);
-                }
-                r.call()
-            }
-            _ => {
-                let mut r = agent.post(url);
-                for (k, v) in headers {
-                    r = r.header(*k, *v);
-                }
-                r.send(body)
-            }
-        };
-        match result {
-            Ok(response) => break response,
-            Err(ureq::Error::Io(e)) if tries < 2 => {
-                tries += 1;
-                eprintln!("{method} {url}: {e}; trying again");
-                std::thread::sleep(Duration::from_millis(200));
-            }
-            Err(e) => panic!("{method} {url}: {e}"),
-        }
-    };
-    let head: Vec<String> =
-        response.headers().iter().map(|(k, v)| format!("{}: {}", k, v.to_str().unwrap_or("?"))).collect();
-    (
-        response.status().as_u16(),
-        head.join("\n").to_lowercase(),
-        response.body_mut().read_to_string().unwrap_or_default(),
-    )
-}
-
-fn form(url: &str, body: &str) -> (u16, String, String) {
-    request("POST", url, &[("Content-Type", "application/x-www-form-urlencoded")], body)
-}
 
 /// The link of `path` (`confirm`, `preferences`) in a received message's text part.
 fn link_in(raw_path: &std::path::Path, path: &str) -> String {

@@ -1,20 +1,9 @@
 //! `publish preview` in a real browser (Chromium driven by playwright-core):
 //! every view renders, and edits show up live, errors included.
 
-use std::net::TcpStream;
-use std::process::{Child, Command};
-use std::time::{Duration, Instant};
+use std::process::Command;
 
-use crate::support::{Fixture, free_port, node_modules, repo};
-
-struct Preview(Child);
-
-impl Drop for Preview {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use crate::support::{Fixture, Running, agent, free_port, node_modules, repo};
 
 #[test]
 fn preview_renders_every_view_and_reloads_live_in_a_browser() {
@@ -27,12 +16,7 @@ fn preview_renders_every_view_and_reloads_live_in_a_browser() {
 
     let fixture = Fixture::reference();
     let port = free_port();
-    let _server = Preview(fixture.command(&["preview", "9", "--port", &port.to_string()]).spawn());
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(30), "publish preview did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let _server = Running::start(fixture.command(&["preview", "9", "--port", &port.to_string()]), port);
 
     let shots_dir = tempfile::tempdir().unwrap();
     let shots = shots_dir.path().to_path_buf();
@@ -58,19 +42,11 @@ fn the_send_me_a_test_button_sends_a_test_copy_to_test_to() {
     let smtp = crate::support::SmtpServer::start(&[]);
     let fixture = Fixture::reference();
     let port = free_port();
-    let _server = Preview(
-        fixture.command(&["preview", "9", "--port", &port.to_string()]).env("PUBLISH_SMTP_URL", &smtp.url()).spawn(),
+    let _server = Running::start(
+        fixture.command(&["preview", "9", "--port", &port.to_string()]).env("PUBLISH_SMTP_URL", &smtp.url()),
+        port,
     );
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(30), "publish preview did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(60)))
-        .build()
-        .into();
+    let agent = agent();
     let page = agent.get(&format!("http://127.0.0.1:{port}/")).call().unwrap().body_mut().read_to_string().unwrap();
     assert!(page.contains("Send me a test"), "the page has the button");
     // Another site's page open in the same browser cannot send mail through the preview.
@@ -102,13 +78,8 @@ fn the_send_me_a_test_button_sends_a_test_copy_to_test_to() {
 fn the_preview_shows_the_workspace_media_where_the_email_links_the_production_site() {
     let fixture = Fixture::reference();
     let port = free_port();
-    let _server = Preview(fixture.command(&["preview", "9", "--port", &port.to_string()]).spawn());
-    let start = Instant::now();
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(start.elapsed() < Duration::from_secs(30), "publish preview did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    let agent: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).build().into();
+    let _server = Running::start(fixture.command(&["preview", "9", "--port", &port.to_string()]), port);
+    let agent = agent();
     let get = |path: &str| agent.get(&format!("http://127.0.0.1:{port}{path}")).call().unwrap();
     let html = get("/raw/9/email.html").body_mut().read_to_string().unwrap();
     assert!(html.contains("src=\"/raw/media/009-cover.png\""), "the cover is not served locally");

@@ -1,52 +1,30 @@
 //! `publish serve` over real HTTP on 127.0.0.1: one-click unsubscribe and the archive.
 
-use std::net::TcpStream;
-use std::process::Child;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::{Fixture, without_episode};
-use crate::support::{SmtpServer, free_port, subscribers_csv};
+use crate::support::{Fixture, Running, SmtpServer, agent, form, free_port, request, subscribers_csv, without_episode};
 
+fn post(url: &str, body: &str) -> (u16, String) {
+    let (status, _, body) = form(url, body);
+    (status, body)
+}
+
+fn get(url: &str) -> (u16, String) {
+    let (status, _, body) = request("GET", url, &[], "");
+    (status, body)
+}
+
+/// `publish serve` on `port`, stopped when dropped.
 struct Server {
-    child: Child,
+    _running: Running,
     base: String,
 }
 
 impl Server {
     fn start(fixture: &Fixture, port: u16) -> Server {
-        let child = fixture.command(&["serve", "--bind", &format!("127.0.0.1:{port}")]).spawn();
-        let start = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(start.elapsed() < Duration::from_secs(30), "publish serve did not start");
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        Server { child, base: format!("http://127.0.0.1:{port}") }
+        let running = Running::start(fixture.command(&["serve", "--bind", &format!("127.0.0.1:{port}")]), port);
+        Server { base: running.base(), _running: running }
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(Duration::from_secs(30)))
-        .build()
-        .into()
-}
-
-fn post(url: &str, body: &str) -> (u16, String) {
-    let mut response = agent().post(url).content_type("application/x-www-form-urlencoded").send(body).expect("POST");
-    (response.status().as_u16(), response.body_mut().read_to_string().unwrap_or_default())
-}
-
-fn get(url: &str) -> (u16, String) {
-    let mut response = agent().get(url).call().expect("GET");
-    (response.status().as_u16(), response.body_mut().read_to_string().unwrap_or_default())
 }
 
 /// A publication whose unsubscribe links point at a local server, with `n` subscribers.

@@ -2,8 +2,10 @@
 //! the real servers and tools the tests drive (`smtp`: aiosmtpd). Test modules share
 //! helpers only through here.
 
+mod http;
 mod smtp;
 
+pub use http::{Running, agent, form, request};
 pub use smtp::{Received, SmtpServer, free_port, per_recipient, send, subscribers_csv, with_subscribers};
 
 use std::path::{Path, PathBuf};
