@@ -10,6 +10,7 @@ use minijinja::value::{Serde, Value};
 use serde::Serialize;
 
 use crate::assemble::{self, Edition};
+use crate::clock::timings;
 use crate::deliver::message::IssueHeaders;
 use crate::deliver::token::Secret;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
@@ -57,23 +58,32 @@ impl Artifacts {
         let fail = |d: Diagnostic| Diagnostics { items: vec![d] };
         let config = ws.config().map_err(|e| fail(Diagnostic::file(Severity::Error, "publish.toml", e.to_string())))?;
         let issue = ws.issue(number).map_err(|e| fail(Diagnostic::file(Severity::Error, "issues", e.to_string())))?;
+        let started = std::time::Instant::now();
         let renderer = Renderer::new(&ws.templates);
         let edition = assemble::edition(issue, config, &ws.sponsors);
         let email = email::render(&renderer, &edition).map_err(fail)?;
         let episode_page = assemble::feed::episode_page(config, issue);
         let page = web::page(&renderer, &edition, episode_page.as_ref()).map_err(fail)?;
-        let archive = archive_page(ws, &renderer).map_err(fail)?;
+        timings::add("render the issue (email, page, social)", started.elapsed());
+        let archive = timings::stage("render the archive page", || archive_page(ws, &renderer)).map_err(fail)?;
+        let started = std::time::Instant::now();
         let social = social::render(&renderer, &edition, &config.social).map_err(fail)?;
         let now_ts = jiff::Timestamp::try_from(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-        let newsletter = feed::newsletter(&assemble::feed::newsletter(
-            config,
-            ws.valid_issues().map(|i| (i, assemble::edition(i, config, &ws.sponsors))),
-            now_ts,
-        ));
-        let podcast_feed = config
-            .podcast
-            .as_ref()
-            .map(|podcast| feed::podcast(&assemble::feed::podcast(config, podcast, ws.valid_issues(), now_ts)));
+        timings::add("render the issue (email, page, social)", started.elapsed());
+        let newsletter = timings::stage("render newsletter.xml", || {
+            feed::newsletter(&assemble::feed::newsletter(
+                config,
+                ws.valid_issues().map(|i| (i, assemble::edition(i, config, &ws.sponsors))),
+                now_ts,
+            ))
+        });
+        let podcast_feed = timings::stage("render feed.xml", || {
+            config
+                .podcast
+                .as_ref()
+                .map(|podcast| feed::podcast(&assemble::feed::podcast(config, podcast, ws.valid_issues(), now_ts)))
+        });
+        let started = std::time::Instant::now();
         let headers = IssueHeaders::new(config, number, &edition.subject)
             .map_err(|e| fail(Diagnostic::file(Severity::Error, "publish.toml", e.to_string())))?;
 
@@ -140,6 +150,7 @@ impl Artifacts {
         local.sort();
         local.dedup();
         let media = local.into_iter().map(|rel| (ws.root.join(&rel), PathBuf::from(rel))).collect();
+        timings::add("render the issue (email, page, social)", started.elapsed());
         Ok(Artifacts { edition, email, headers, social, files, media, warnings })
     }
 

@@ -75,7 +75,7 @@ pub struct Built {
 impl Built {
     /// Writes every file, each atomically (an error leaves the others as they were).
     pub fn write(&self) -> Result<()> {
-        self.artifacts.write(&self.out_dir)
+        crate::clock::timings::stage("write out/", || self.artifacts.write(&self.out_dir))
     }
 
     /// How many files [`Built::write`] writes or copies.

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
+use crate::clock::timings::stage;
 use crate::diag::{Diagnostic, Diagnostics, Severity, SourceFile};
 use crate::workspace::config::Config;
 use crate::workspace::content::issue::{Issue, IssueFile};
@@ -60,13 +61,15 @@ impl Workspace {
             );
         }
         let mut diags = Diagnostics::default();
-        let config = SourceFile::read(&root, Path::new("publish.toml"))
+        let config = stage("read files", || SourceFile::read(&root, Path::new("publish.toml")))
             .map(|src| {
-                TomlFile::load::<Config>(src, &mut diags).map(|(config, file)| {
-                    config.validate(&file, &mut diags);
-                    if let Some(podcast) = &config.podcast {
-                        podcast.validate(&config, &file, &root, &mut diags);
-                    }
+                stage("parse TOML", || TomlFile::load::<Config>(src, &mut diags)).map(|(config, file)| {
+                    stage("check publish.toml", || {
+                        config.validate(&file, &mut diags);
+                        if let Some(podcast) = &config.podcast {
+                            podcast.validate(&config, &file, &root, &mut diags);
+                        }
+                    });
                     config
                 })
             })
@@ -95,17 +98,22 @@ impl Workspace {
                 );
                 continue;
             }
-            let src = SourceFile::read(&root, Path::new(&relative))?;
-            let (issue, toml) = match TomlFile::load::<IssueFile>(src, &mut diags) {
-                Some((raw, toml)) => (Issue::new(number, raw, &toml, &sponsors, &tz, &root, &mut diags), Some(toml)),
+            let src = stage("read files", || SourceFile::read(&root, Path::new(&relative)))?;
+            let (issue, toml) = match stage("parse TOML", || TomlFile::load::<IssueFile>(src, &mut diags)) {
+                Some((raw, toml)) => {
+                    let issue = stage("check issues (audio included)", || {
+                        Issue::new(number, raw, &toml, &sponsors, &tz, &root, &mut diags)
+                    });
+                    (issue, Some(toml))
+                }
                 None => (None, None),
             };
             issues.insert(number, IssueEntry { file: relative, issue, toml });
         }
         if let Some(config) = &config {
-            check_episodes(config, &mut issues, &mut diags);
+            stage("check issues (audio included)", || check_episodes(config, &mut issues, &mut diags));
         }
-        let templates = read_templates(&root.join("templates"))?;
+        let templates = stage("read files", || read_templates(&root.join("templates")))?;
         Ok(Workspace { root, config, sponsors, issues, templates, diags })
     }
 

@@ -258,7 +258,7 @@ impl Episode {
                 if !path.is_file() {
                     error(diags, "audio", format!("{rel} does not exist"), "put the episode's MP3 or M4A file there");
                 } else {
-                    match audio::read(&path) {
+                    match crate::clock::timings::stage("  of which: probe audio", || audio::read(&path)) {
                         Ok(info) => {
                             if !ENCLOSURE_TYPES.contains(&info.mime) {
                                 warn(
@@ -743,7 +743,7 @@ fn check_alternates(list: &[AlternateFile], toml: &TomlFile, root: &Path, diags:
             error("audio", format!("{rel} does not exist"), hint);
             continue;
         }
-        match audio::read(&path) {
+        match crate::clock::timings::stage("  of which: probe audio", || audio::read(&path)) {
             Ok(info) => out.push(Alternate {
                 bitrate: (info.bytes as f64 * 8.0 / info.seconds).round() as u64,
                 source: Source::Local(rel),
