@@ -90,6 +90,10 @@ impl Publication {
         let started = std::time::Instant::now();
         let ws = Workspace::load(root)?;
         tracing::debug!("loaded and checked {} issue files in {:.1?}", ws.issues.len(), started.elapsed());
+        // Only a shortcut for the next run: a cache that cannot be written is no error.
+        if let Err(e) = ws.media.save(&ws.state_dir()) {
+            tracing::debug!("the audio facts were not kept for the next run: {e:#}");
+        }
         Ok(Publication { ws, secret: std::sync::OnceLock::new() })
     }
 

@@ -15,10 +15,11 @@ use anyhow::{Context, Result};
 use crate::clock::timings::stage;
 use crate::diag::{Diagnostic, Diagnostics, Severity, SourceFile};
 use crate::workspace::config::Config;
-use crate::workspace::content::issue::{Issue, IssueFile};
+use crate::workspace::content::issue::{Issue, IssueContext, IssueFile};
 use crate::workspace::content::sponsor::{Sponsors, SponsorsFile};
 use crate::workspace::content::toml_file::{Seg, TomlFile};
 use crate::workspace::media::Source;
+use crate::workspace::media::facts::MediaFacts;
 
 /// How many folders up [`Workspace::discover`] looks (deeper than any real path).
 const MAX_DEPTH: usize = 256;
@@ -45,6 +46,8 @@ pub struct Workspace {
     pub templates: BTreeMap<String, String>,
     /// Everything found wrong, in every file.
     pub diags: Diagnostics,
+    /// What was read from media files, for [`MediaFacts::save`].
+    pub media: MediaFacts,
 }
 
 impl Workspace {
@@ -87,6 +90,7 @@ impl Workspace {
             Sponsors::default()
         };
         let tz = config.as_ref().map_or(jiff::tz::TimeZone::UTC, Config::tz);
+        let media = MediaFacts::open(&state_dir(&root));
 
         let mut issues = BTreeMap::new();
         for (number, relative) in issue_files(&root, &mut diags)? {
@@ -102,7 +106,8 @@ impl Workspace {
             let (issue, toml) = match stage("parse TOML", || TomlFile::load::<IssueFile>(src, &mut diags)) {
                 Some((raw, toml)) => {
                     let issue = stage("check issues (audio included)", || {
-                        Issue::new(number, raw, &toml, &sponsors, &tz, &root, &mut diags)
+                        let context = IssueContext { sponsors: &sponsors, tz: &tz, root: &root, facts: &media };
+                        Issue::new(number, raw, &toml, &context, &mut diags)
                     });
                     (issue, Some(toml))
                 }
@@ -114,7 +119,7 @@ impl Workspace {
             stage("check issues (audio included)", || check_episodes(config, &mut issues, &mut diags));
         }
         let templates = stage("read files", || read_templates(&root.join("templates")))?;
-        Ok(Workspace { root, config, sponsors, issues, templates, diags })
+        Ok(Workspace { root, config, sponsors, issues, templates, diags, media })
     }
 
     /// The publication `publish` works on when neither `--workspace` nor
@@ -173,10 +178,15 @@ impl Workspace {
 
     /// Where local state lives (`PUBLISH_STATE_DIR` or `.publish/`).
     pub fn state_dir(&self) -> PathBuf {
-        match std::env::var_os("PUBLISH_STATE_DIR") {
-            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-            _ => self.root.join(".publish"),
-        }
+        state_dir(&self.root)
+    }
+}
+
+/// Where the local state of the publication at `root` lives.
+fn state_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("PUBLISH_STATE_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => root.join(".publish"),
     }
 }
 
