@@ -30,12 +30,14 @@ use crate::render::Renderer;
 use crate::text::plural;
 use crate::workspace::Workspace;
 
-pub use build::Artifacts;
+pub use build::{Artifacts, FeedItems};
 pub use send::{Mode, Sent};
 
 /// A publication on disk, loaded and checked once.
 pub struct Publication {
     ws: Workspace,
+    /// Feed items written by earlier renders, for the next.
+    feed_items: FeedItems,
     /// The signing secret, read (or made) on first use.
     secret: std::sync::OnceLock<Secret>,
 }
@@ -94,7 +96,15 @@ impl Publication {
         if let Err(e) = ws.media.save(&ws.state_dir()) {
             tracing::debug!("the audio facts were not kept for the next run: {e:#}");
         }
-        Ok(Publication { ws, secret: std::sync::OnceLock::new() })
+        Ok(Publication { ws, feed_items: FeedItems::default(), secret: std::sync::OnceLock::new() })
+    }
+
+    /// Reads the issue files `changed` (relative paths) again and nothing else,
+    /// keeping what was rendered from the others (the preview, after an edit).
+    /// `false` when that is not enough and the publication must be loaded again
+    /// (see [`Workspace::reload_issues`]).
+    pub fn reload_issues(&mut self, changed: &[String]) -> Result<bool> {
+        self.ws.reload_issues(changed)
     }
 
     pub fn workspace(&self) -> &Workspace {
@@ -129,7 +139,7 @@ impl Publication {
         let now = crate::clock::now().map_err(|e| Diagnostics {
             items: vec![Diagnostic::file(Severity::Error, "PUBLISH_NOW", format!("{e:#}"))],
         })?;
-        Artifacts::render(&self.ws, number, secret, crate::clock::system(now))
+        Artifacts::render(&self.ws, number, secret, crate::clock::system(now), &self.feed_items)
     }
 
     /// Checks issue `number` (printing what `check N` would), then renders it
