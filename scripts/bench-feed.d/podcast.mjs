@@ -62,7 +62,7 @@ function build() {
     notes += `<p>Read the full issue with our take on every link: <a href="${page}">${page}</a></p>`;
     feed.addItem({
       title: ep.title ?? issue.title, description: notes, content: notes, url: page,
-      guid: uuid5(show, `issue/${number}`), date: midnight(String(issue.date), config.timezone),
+      guid: uuid5(show, `issue/${number}`), date: midnight(issue.date.toISOString().slice(0, 10), config.timezone),
       enclosure: { url: ep.audio, size: ep.length, type: "audio/mpeg" },
       itunesDuration: Number(ep.duration), itunesExplicit: !!(ep.explicit ?? pod.explicit),
       itunesEpisode: number, itunesEpisodeType: "full",
