@@ -118,6 +118,12 @@ pub enum Command {
         /// As JSON.
         #[arg(long)]
         json: bool,
+        /// Clicks of counted links ([insight] clicks): per link, section and sponsor, and the clicks kept out as bots.
+        #[arg(long)]
+        links: bool,
+        /// With --links: as CSV (one row per link and per section, with a header).
+        #[arg(long, requires = "links", conflicts_with = "json")]
+        csv: bool,
     },
     /// Serve one-click unsubscribe, signup, confirmation and preferences, and the web archive in out/.
     Serve {

@@ -2,9 +2,11 @@
 //! sends nothing; every template sees exactly this.
 
 pub mod feed;
+pub mod links;
 
 use serde::Serialize;
 
+use crate::assemble::links::{LinkKind, LinkMap, Linker, Place};
 use crate::text::markdown::{self, LinkRefs};
 use crate::workspace::config::Config;
 use crate::workspace::content::issue::{Issue, Recommendation};
@@ -21,10 +23,11 @@ pub struct Rich {
 }
 
 impl Rich {
-    fn new(markdown: &str, refs: &mut LinkRefs) -> Rich {
+    fn new(markdown: &str, refs: &mut LinkRefs, linker: &mut Linker) -> Rich {
+        let mut map = |url: &str| linker.url(url, LinkKind::Link);
         Rich {
-            html: markdown::to_html(markdown),
-            text: markdown::to_text(markdown, refs),
+            html: markdown::to_html_with(markdown, &mut map),
+            text: markdown::to_text_with(markdown, refs, &mut map),
             plain: markdown::to_plain(markdown),
         }
     }
@@ -55,6 +58,9 @@ pub struct Edition {
     /// Every link of the plain-text part, numbered from 1.
     pub links: Vec<LinkRef>,
     pub recommendation_count: usize,
+    /// The invisible link only scanners follow, when links are counted.
+    #[serde(skip)]
+    pub canary: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -145,39 +151,61 @@ pub struct LinkRef {
     pub url: String,
 }
 
-/// Builds the edition of `issue`.
+/// Builds the edition of `issue`, every link as written.
 pub fn edition(issue: &Issue, config: &Config, sponsors: &Sponsors) -> Edition {
+    edition_with(issue, config, sponsors, &mut Linker::plain())
+}
+
+/// Builds the edition of `issue` with counted links (`[insight] clicks`), and
+/// the map of its links.
+pub fn counted_edition(issue: &Issue, config: &Config, sponsors: &Sponsors) -> (Edition, LinkMap) {
+    let mut linker = Linker::counted(config.base(), issue.number);
+    let mut edition = edition_with(issue, config, sponsors, &mut linker);
+    edition.canary = linker.canary();
+    let map = linker.into_map(&edition.web_url).unwrap_or_default();
+    (edition, map)
+}
+
+fn edition_with(issue: &Issue, config: &Config, sponsors: &Sponsors, linker: &mut Linker) -> Edition {
     let mut refs = LinkRefs::default();
     let rich = Rich::new;
-    let intro = rich(&issue.intro, &mut refs);
+    let intro = rich(&issue.intro, &mut refs, linker);
     let sections = issue
         .sections
         .iter()
         .map(|s| SectionOut {
             name: s.name.clone(),
             anchor: anchor(&s.name),
-            recommendations: s.recommendations.iter().map(|r| recommendation(r, &mut refs)).collect(),
+            recommendations: s.recommendations.iter().map(|r| recommendation(r, &s.name, &mut refs, linker)).collect(),
         })
         .collect();
-    let sponsor = sponsors.choose(&issue.sponsor, issue.number, issue.date).map(|s| SponsorOut {
-        id: s.id.clone(),
-        name: s.name.clone(),
-        ref_n: refs.number(&s.url),
-        url: s.url.clone(),
-        copy: rich(&s.copy, &mut refs),
-        referral_code: s.referral_code.clone(),
-        offer: s.offer.clone(),
-        terms: s.terms.clone(),
-        cta: s.cta.clone().unwrap_or_else(|| format!("Check out {}", s.name)),
+    let sponsor = sponsors.choose(&issue.sponsor, issue.number, issue.date).map(|s| {
+        linker.place = Place { title: Some(s.name.clone()), ..Place::default() };
+        let url = linker.url(&s.url, LinkKind::Sponsor);
+        SponsorOut {
+            id: s.id.clone(),
+            name: s.name.clone(),
+            ref_n: refs.number(&url),
+            url,
+            copy: rich(&s.copy, &mut refs, linker),
+            referral_code: s.referral_code.clone(),
+            offer: s.offer.clone(),
+            terms: s.terms.clone(),
+            cta: s.cta.clone().unwrap_or_else(|| format!("Check out {}", s.name)),
+        }
     });
+    linker.place = Place::default();
     let ask = match (&issue.ask, &config.ask) {
-        (Some(text), _) => Some(AskOut { body: rich(text, &mut refs), links: Vec::new() }),
+        (Some(text), _) => Some(AskOut { body: rich(text, &mut refs, linker), links: Vec::new() }),
         (None, Some(ask)) => Some(AskOut {
-            body: rich(&ask.text, &mut refs),
+            body: rich(&ask.text, &mut refs, linker),
             links: ask
                 .links
                 .iter()
-                .map(|l| LinkOut { label: l.label.clone(), ref_n: refs.number(&l.url), url: l.url.clone() })
+                .map(|l| {
+                    let url = linker.url(&l.url, LinkKind::Link);
+                    LinkOut { label: l.label.clone(), ref_n: refs.number(&url), url }
+                })
                 .collect(),
         }),
         (None, None) => None,
@@ -199,7 +227,7 @@ pub fn edition(issue: &Issue, config: &Config, sponsors: &Sponsors) -> Edition {
             alt: img.alt.clone().unwrap_or_default(),
             width: img.size.map(|(w, _)| w),
             height: img.size.map(|(_, h)| h),
-            credit: credit.map(|c| rich(&c, &mut refs)),
+            credit: credit.map(|c| rich(&c, &mut refs, linker)),
             generator: img.generator.clone(),
             prompt: img.prompt.clone(),
             generation_id: img.generation_id.clone(),
@@ -231,6 +259,7 @@ pub fn edition(issue: &Issue, config: &Config, sponsors: &Sponsors) -> Edition {
         archive_url: format!("{}/", config.base()),
         links: refs.urls.into_iter().enumerate().map(|(i, url)| LinkRef { n: i + 1, url }).collect(),
         recommendation_count: issue.recommendations().count(),
+        canary: None,
     }
 }
 
@@ -240,16 +269,16 @@ pub fn subject(name: &str, number: u32, title: &str) -> String {
     s.split(['\r', '\n']).map(str::trim).filter(|p| !p.is_empty()).collect::<Vec<_>>().join(" ")
 }
 
-fn recommendation(r: &Recommendation, refs: &mut LinkRefs) -> RecOut {
-    let ref_n = refs.number(&r.url);
+fn recommendation(r: &Recommendation, section: &str, refs: &mut LinkRefs, linker: &mut Linker) -> RecOut {
+    linker.place = Place { title: Some(r.title.clone()), section: Some(section.to_string()), source: r.source.clone() };
+    let url = linker.url(&r.url, LinkKind::Recommendation);
+    let ref_n = refs.number(&url);
     let related = r
         .related
         .iter()
-        .map(|x| RelatedOut {
-            title: x.title.clone(),
-            ref_n: refs.number(&x.url),
-            url: x.url.clone(),
-            source: x.source.clone(),
+        .map(|x| {
+            let url = linker.url(&x.url, LinkKind::Related);
+            RelatedOut { title: x.title.clone(), ref_n: refs.number(&url), url, source: x.source.clone() }
         })
         .collect();
     let authors_display = join_names(&r.authors);
@@ -261,13 +290,13 @@ fn recommendation(r: &Recommendation, refs: &mut LinkRefs) -> RecOut {
     };
     RecOut {
         title: r.title.clone(),
-        url: r.url.clone(),
+        url,
         ref_n,
         authors: r.authors.clone(),
         authors_display,
         source: r.source.clone(),
         byline,
-        take: r.take.as_deref().filter(|t| !t.trim().is_empty()).map(|t| Rich::new(t, refs)),
+        take: r.take.as_deref().filter(|t| !t.trim().is_empty()).map(|t| Rich::new(t, refs, linker)),
         related,
     }
 }

@@ -56,7 +56,8 @@ pub fn run(cli: Cli) -> Result<Outcome> {
             add::run(&root, &crate::curate::AddOptions { number, files: &files, section: &section, new_section })
         }
         Command::Serve { bind } => serve::run(&root, &bind),
-        Command::Stats { number, json } => stats::run(&root, number, json),
+        Command::Stats { number, json, links: false, .. } => stats::run(&root, number, json),
+        Command::Stats { number, json, links: true, csv } => stats::links(&root, number, json, csv),
         Command::Init(args) => init::run(&args),
         Command::Completions { shell } => completions::run(shell),
         Command::Man => man::run(),

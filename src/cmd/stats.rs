@@ -30,3 +30,16 @@ pub fn run(root: &Path, number: Option<u32>, json: bool) -> Result<Outcome> {
     }
     Ok(Outcome::Done)
 }
+
+/// `publish stats [N] --links [--json|--csv]`.
+pub fn links(root: &Path, number: Option<u32>, json: bool, csv: bool) -> Result<Outcome> {
+    let stats = Publication::load(root)?.link_stats(number)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&stats)?);
+    } else if csv {
+        print!("{}", crate::publication::insight::to_csv(&stats)?);
+    } else {
+        print!("{}", crate::publication::insight::to_table(&stats));
+    }
+    Ok(Outcome::Done)
+}

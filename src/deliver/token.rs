@@ -201,6 +201,18 @@ impl Secret {
         mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
     }
 
+    /// Who clicked a counted link, as far as counting needs: a keyed hash of
+    /// the client's address, user agent and the day, cut to 16 hex digits.
+    /// It cannot be turned back into an address, and it changes every day.
+    pub fn client_hash(&self, ip: &str, user_agent: &str, day: &str) -> String {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
+        for part in [b"masthead-click".as_slice(), ip.as_bytes(), user_agent.as_bytes(), day.as_bytes()] {
+            mac.update(part);
+            mac.update(b"\0");
+        }
+        mac.finalize().into_bytes()[..8].iter().map(|b| format!("{b:02x}")).collect()
+    }
+
     /// The address in an old-form token (`base64url(address).mac`), if this secret made it.
     fn verify_old(&self, token: &str) -> Option<String> {
         let (addr, tag) = token.split_once('.')?;

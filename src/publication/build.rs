@@ -11,6 +11,7 @@ use minijinja::context;
 use minijinja::value::{Serde, Value};
 use serde::Serialize;
 
+use crate::assemble::links::LinkMap;
 use crate::assemble::{self, Edition};
 use crate::clock::timings;
 use crate::deliver::message::IssueHeaders;
@@ -39,6 +40,9 @@ pub struct Artifacts {
     /// Media files to copy: (from, to relative to `out/`).
     pub media: Vec<(PathBuf, PathBuf)>,
     pub warnings: Vec<Diagnostic>,
+    /// The counted links, when `[insight] clicks` is on: written to the
+    /// state folder by [`Built::write`](crate::publication::Built::write).
+    pub links: Option<LinkMap>,
 }
 
 /// Which feed an item is written for.
@@ -106,9 +110,13 @@ impl Artifacts {
         let started = std::time::Instant::now();
         let renderer = Renderer::new(&ws.templates);
         let edition = assemble::edition(issue, config, &ws.sponsors);
-        let email = email::render(&renderer, &edition).map_err(fail)?;
+        // Counted links ([insight]): the email's, and the page's with `web = true`.
+        let counted = config.insight.clicks.then(|| assemble::counted_edition(issue, config, &ws.sponsors));
+        let email_edition = counted.as_ref().map_or(&edition, |(e, _)| e);
+        let page_edition = if config.insight.web { email_edition } else { &edition };
+        let email = email::render(&renderer, email_edition).map_err(fail)?;
         let episode_page = assemble::feed::episode_page(config, issue);
-        let page = web::page(&renderer, &edition, episode_page.as_ref()).map_err(fail)?;
+        let page = web::page(&renderer, page_edition, episode_page.as_ref()).map_err(fail)?;
         timings::add("render the issue (email, page, social)", started.elapsed());
         let archive = timings::stage("render the archive page", || archive_page(ws, &renderer)).map_err(fail)?;
         let started = std::time::Instant::now();
@@ -215,7 +223,8 @@ impl Artifacts {
         local.dedup();
         let media = local.into_iter().map(|rel| (ws.root.join(&rel), PathBuf::from(rel))).collect();
         timings::add("render the issue (email, page, social)", started.elapsed());
-        Ok(Artifacts { edition, email, headers, social, files, media, warnings })
+        let links = counted.map(|(_, map)| map);
+        Ok(Artifacts { edition, email, headers, social, files, media, warnings, links })
     }
 
     /// Writes every file under `out`, each atomically.

@@ -16,6 +16,7 @@ pub mod build;
 pub mod cron;
 pub mod dkim;
 pub mod init;
+pub mod insight;
 pub mod readers;
 pub mod send;
 pub mod stats;
@@ -72,12 +73,18 @@ impl Checked {
 pub struct Built {
     pub artifacts: Artifacts,
     pub out_dir: PathBuf,
+    /// Where the map of counted links goes.
+    pub state_dir: PathBuf,
 }
 
 impl Built {
     /// Writes every file, each atomically (an error leaves the others as they were).
     pub fn write(&self) -> Result<()> {
-        crate::clock::timings::stage("write out/", || self.artifacts.write(&self.out_dir))
+        crate::clock::timings::stage("write out/", || self.artifacts.write(&self.out_dir))?;
+        match &self.artifacts.links {
+            Some(map) => crate::deliver::store::clicks::save_links(&self.state_dir, map),
+            None => Ok(()),
+        }
     }
 
     /// How many files [`Built::write`] writes or copies.
@@ -164,7 +171,7 @@ impl Publication {
         for w in &artifacts.warnings {
             w.eprint();
         }
-        Ok(Built { artifacts, out_dir: self.ws.out_dir() })
+        Ok(Built { artifacts, out_dir: self.ws.out_dir(), state_dir: self.ws.state_dir() })
     }
 
     /// Prints the diagnostics that matter for issue `number`; fails on errors.

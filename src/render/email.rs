@@ -48,12 +48,31 @@ pub fn render(renderer: &Renderer, edition: &Edition) -> Result<EmailBody, Diagn
         }
     };
     let html = renderer.render("email.html", ctx())?;
-    let html = charset_first(&escape_brackets_in_attributes(&inline_css(&html)?));
+    let mut html = charset_first(&escape_brackets_in_attributes(&inline_css(&html)?));
+    if let Some(canary) = &edition.canary {
+        html = with_canary(&html, canary);
+    }
     let text = plain_text(&renderer.render("email.txt", ctx())?);
     let vars = markers.vars();
     let html = Personal::new(&html, &vars, Escape::Html);
     let html_bytes = html.fill(&Recipient::sample()).len();
     Ok(EmailBody { html, text: Personal::new(&text, &vars, Escape::None), html_bytes })
+}
+
+/// Puts the canary of counted links right after `<body>`: a link with no text,
+/// hidden from people and screen readers, that only a program following every
+/// address of the message opens. Not in the plain-text part, where a person
+/// could not tell it from the others.
+fn with_canary(html: &str, canary: &str) -> String {
+    let lower = html.to_ascii_lowercase();
+    let Some(at) = lower.find("<body").and_then(|b| lower[b..].find('>').map(|e| b + e + 1)) else {
+        return html.to_string();
+    };
+    let link = format!(
+        "<a href=\"{}\" aria-hidden=\"true\" tabindex=\"-1\" style=\"display:none;font-size:0;line-height:0;max-height:0;overflow:hidden;mso-hide:all;\"></a>",
+        crate::text::escape_html(canary)
+    );
+    format!("{}{link}{}", &html[..at], &html[at..])
 }
 
 /// Stands in for the space before a link reference while the text is wrapped:
@@ -179,6 +198,15 @@ impl Recipient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_canary_sits_after_body_with_no_text() {
+        let page = "<html><head></head><BODY class=\"x\"><p>Hi</p></body></html>";
+        let with = with_canary(page, "https://n.example/r/9/abc");
+        assert!(with.contains("<BODY class=\"x\"><a href=\"https://n.example/r/9/abc\""), "{with}");
+        assert!(with.contains("></a><p>Hi</p>"), "{with}");
+        assert_eq!(with_canary("<p>no body</p>", "https://x.example/"), "<p>no body</p>");
+    }
 
     #[test]
     fn brackets_in_attribute_values_are_escaped_and_nothing_else_changes() {

@@ -100,7 +100,7 @@ pub(crate) fn spawn_mailer(state: Arc<AppState>) {
 
 /// The client's address: the peer, or, when the peer is a proxy on this
 /// machine, the last address it put in `X-Forwarded-For`.
-fn client(peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
+pub(super) fn client(peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
     if peer.ip().is_loopback()
         && let Some(ip) = headers
             .get("x-forwarded-for")

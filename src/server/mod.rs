@@ -6,6 +6,7 @@
 //!   a GET alone never unsubscribes, since link scanners prefetch GETs.
 //! - A token that does not verify changes nothing and answers 400 with a page
 //!   saying the link is broken.
+//! - `GET /r/{issue}/{id}`: a counted link (`[insight] clicks`), see [`clicks`].
 //! - Everything else is served from `out/`.
 //!
 //! Every route answers both at the bare path and under the public URLs' path
@@ -13,6 +14,7 @@
 //! or strip it.
 
 mod audience;
+mod clicks;
 mod unsubscribe;
 
 use std::net::SocketAddr;
@@ -67,6 +69,10 @@ pub(crate) struct AppState {
     pub(crate) limits: audience::Limits,
     /// Wakes the mailer after a signup or confirmation queued a mail.
     pub(crate) mailer: Arc<tokio::sync::Notify>,
+    /// The state folder (the maps of counted links).
+    pub(crate) state_dir: PathBuf,
+    /// Counted links: their maps, and recent clicks for burst detection.
+    pub(crate) clicks: clicks::Clicks,
 }
 
 impl AppState {
@@ -125,6 +131,8 @@ pub fn router(config: ServeConfig) -> Result<Router> {
         app: config.app,
         limits: audience::Limits::new(config.signups_per_sec),
         mailer: Arc::new(tokio::sync::Notify::new()),
+        state_dir: config.state_dir.clone(),
+        clicks: clicks::Clicks::default(),
     });
     audience::spawn_mailer(Arc::clone(&state));
     let files = ServeDir::new(&config.out_dir).append_index_html_on_directories(true);
@@ -133,6 +141,7 @@ pub fn router(config: ServeConfig) -> Result<Router> {
         .route("/subscribe", get(audience::subscribe_page).post(audience::subscribe).options(audience::preflight))
         .route("/confirm", get(audience::confirm_page).post(audience::confirm))
         .route("/preferences", get(audience::preferences_page).post(audience::preferences))
+        .route("/r/{issue}/{id}", get(clicks::redirect))
         .fallback_service(files)
         .with_state(state);
     // A proxy may keep the public path or strip it: the prefix comes off

@@ -14,6 +14,11 @@ fn parser(markdown: &str) -> Parser<'_> {
 
 /// Markdown to HTML, with raw HTML escaped and unsafe links dropped (their text kept).
 pub fn to_html(markdown: &str) -> String {
+    to_html_with(markdown, &mut |url| url.to_string())
+}
+
+/// [`to_html`], each followable link's address passed through `map` (counted links).
+pub fn to_html_with(markdown: &str, map: &mut dyn FnMut(&str) -> String) -> String {
     let mut dropped_links = Vec::new();
     let events = parser(markdown).filter_map(|event| match event {
         Event::Html(raw) | Event::InlineHtml(raw) => Some(Event::Text(raw)),
@@ -21,9 +26,9 @@ pub fn to_html(markdown: &str) -> String {
             dropped_links.push(true);
             None
         }
-        Event::Start(tag @ Tag::Link { .. }) => {
+        Event::Start(Tag::Link { link_type, dest_url, title, id }) => {
             dropped_links.push(false);
-            Some(Event::Start(tag))
+            Some(Event::Start(Tag::Link { link_type, dest_url: CowStr::from(map(&dest_url)), title, id }))
         }
         Event::End(TagEnd::Link) => match dropped_links.pop() {
             Some(true) => None,
@@ -31,6 +36,7 @@ pub fn to_html(markdown: &str) -> String {
         },
         // Images in prose become links to the image: emails are laid out by the template.
         Event::Start(Tag::Image { dest_url, title, id, .. }) if is_followable(&dest_url) => {
+            let dest_url = CowStr::from(map(&dest_url));
             Some(Event::Start(Tag::Link { link_type: pulldown_cmark::LinkType::Inline, dest_url, title, id }))
         }
         Event::Start(Tag::Image { .. }) => {
@@ -70,6 +76,11 @@ impl LinkRefs {
 /// Markdown to plain text: paragraphs separated by a blank line, list items
 /// as "- ", and every link's text followed by its reference number "[3]".
 pub fn to_text(markdown: &str, refs: &mut LinkRefs) -> String {
+    to_text_with(markdown, refs, &mut |url| url.to_string())
+}
+
+/// [`to_text`], each followable link's address passed through `map` before it is numbered.
+pub fn to_text_with(markdown: &str, refs: &mut LinkRefs, map: &mut dyn FnMut(&str) -> String) -> String {
     let mut out = String::new();
     let mut link_stack: Vec<Option<String>> = Vec::new();
     let mut list_depth = 0usize;
@@ -125,7 +136,7 @@ pub fn to_text(markdown: &str, refs: &mut LinkRefs) -> String {
             }
             Event::End(TagEnd::Link) | Event::End(TagEnd::Image) => {
                 if let Some(Some(url)) = link_stack.pop() {
-                    let n = refs.number(&url);
+                    let n = refs.number(&map(&url));
                     out.push_str(&format!(" [{n}]"));
                 }
             }

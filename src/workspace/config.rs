@@ -54,6 +54,9 @@ pub struct Config {
     /// `publish serve`.
     #[serde(default)]
     pub serve: Serve,
+    /// Counted links (off unless turned on).
+    #[serde(default)]
+    pub insight: Insight,
 }
 
 fn default_language() -> String {
@@ -297,6 +300,19 @@ impl Default for Serve {
     }
 }
 
+/// `[insight]`: click counts per link, never per person.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Insight {
+    /// Write each link of the email as `{base_url}/r/{issue}/{id}`, counted by
+    /// `publish serve` (default false: every link exactly as written).
+    #[serde(default)]
+    pub clicks: bool,
+    /// The issue's web page uses the counted links too (default false; needs `clicks`).
+    #[serde(default)]
+    pub web: bool,
+}
+
 /// `[schedule]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -328,6 +344,14 @@ impl Config {
                 &[Seg::Key("base_url")],
                 format!("base_url is not a web address: {why}"),
                 "write it as https://example.com/newsletter",
+            );
+        }
+        if self.insight.web && !self.insight.clicks {
+            err(
+                diags,
+                &[Seg::Key("insight"), Seg::Key("web")],
+                "web = true counts the web page's links, but clicks is off".into(),
+                "add `clicks = true` to [insight], or remove `web = true`",
             );
         }
         if jiff::tz::TimeZone::get(&self.timezone).is_err() {

@@ -8,6 +8,7 @@ mod cron;
 mod curate;
 mod email;
 mod hostile;
+mod insight;
 mod podcast;
 mod preview;
 mod refusals;

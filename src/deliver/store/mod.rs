@@ -14,6 +14,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use crate::deliver::token::{Claim, Purpose, Secret};
 
 pub mod audience;
+pub mod clicks;
 
 /// The schema; `user_version` says which of these steps a database has had.
 const MIGRATIONS: &[&str] = &[
@@ -148,6 +149,9 @@ CREATE TABLE soft_bounces (
     PRIMARY KEY (email, issue)
 );
 "#,
+    // Click counts of counted links ([insight] clicks): per link, day and
+    // keyed client hash; never an address, a cookie or a subscriber.
+    clicks::MIGRATION,
 ];
 
 /// A subscriber's standing.
