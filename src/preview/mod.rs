@@ -58,6 +58,8 @@ struct Snapshot {
     /// Media files the rendered pages link to: path relative to `out/` → file.
     media: BTreeMap<String, PathBuf>,
     social: Option<SocialPosts>,
+    /// The click figures of counted links, once the issue has been sent (HTML).
+    clicks: Option<String>,
     web_url: String,
     /// `{base_url}/media/`, as the rendered pages write it.
     media_url: String,
@@ -140,6 +142,9 @@ fn render(
             snapshot.media =
                 artifacts.media.into_iter().map(|(from, to)| (to.to_string_lossy().replace('\\', "/"), from)).collect();
             snapshot.social = Some(artifacts.social);
+            // A state that cannot be read only means no figures beside the preview.
+            snapshot.clicks =
+                publication.sent_link_figures(number).ok().flatten().map(|f| crate::publication::insight::to_html(&f));
             for d in &artifacts.warnings {
                 snapshot.warnings.push_str(&format!("{d}\n\n"));
             }
@@ -469,7 +474,10 @@ fn content_html(s: &Snapshot, view: &str) -> String {
             let entry = feed_entry(&feed, &s.web_url).unwrap_or(&feed);
             html.push_str(&format!("<pre id=\"feed\">{}</pre>", escape_html(entry)));
         }
-        _ => html.push_str(&iframe("desktop", format!("/raw/{number}/email.html"))),
+        _ => {
+            html.push_str(&iframe("desktop", format!("/raw/{number}/email.html")));
+            html.push_str(s.clicks.as_deref().unwrap_or_default());
+        }
     }
     html
 }

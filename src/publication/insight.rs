@@ -84,6 +84,55 @@ impl Publication {
     }
 }
 
+impl Publication {
+    /// Issue `n`'s click figures for the preview: only once it has been sent
+    /// with counted links (`None` before, and when there is no state yet).
+    /// Reads the state without writing or migrating it.
+    pub fn sent_link_figures(&self, n: u32) -> Result<Option<IssueLinks>> {
+        let state = self.ws.state_dir();
+        let Some(store) = crate::deliver::store::Store::open_read_only(&state)? else { return Ok(None) };
+        if !store.issue_runs()?.iter().any(|(issue, _)| *issue == n) {
+            return Ok(None);
+        }
+        let Some(map) = load_links(&state, n)? else { return Ok(None) };
+        Ok(Some(issue_figures(&map, &store.clicks(n)?)))
+    }
+}
+
+/// The figures beside each recommendation, as an HTML table (the preview's).
+pub fn to_html(figures: &IssueLinks) -> String {
+    use crate::text::escape_html;
+    let mut html = format!(
+        "<section id=\"clicks\"><h2>Clicks since it was sent</h2><p>{} counted ({} unique), {} discarded as bots</p>\
+         <table><tr><th>link</th><th>clicks</th><th>unique</th><th>share</th></tr>",
+        figures.clicks, figures.unique, figures.discarded
+    );
+    for l in figures.links.iter().filter(|l| matches!(l.kind, LinkKind::Recommendation | LinkKind::Sponsor)) {
+        let label = match l.kind {
+            LinkKind::Sponsor => format!("Sponsor: {}", l.title.as_deref().unwrap_or(&l.url)),
+            _ => l.title.clone().unwrap_or_else(|| l.url.clone()),
+        };
+        html.push_str(&format!(
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{:.0}%</td></tr>",
+            escape_html(&label),
+            l.clicks,
+            l.unique,
+            l.share * 100.0
+        ));
+    }
+    for s in &figures.sections {
+        html.push_str(&format!(
+            "<tr><td><b>Section: {}</b></td><td>{}</td><td>{}</td><td>{:.0}%</td></tr>",
+            escape_html(&s.section),
+            s.clicks,
+            s.unique,
+            s.share * 100.0
+        ));
+    }
+    html.push_str("</table></section>");
+    html
+}
+
 fn share(part: u64, total: u64) -> f64 {
     if total == 0 { 0.0 } else { part as f64 / total as f64 }
 }

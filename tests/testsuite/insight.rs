@@ -133,6 +133,13 @@ impl Drop for Site {
     }
 }
 
+/// The preview's page content for issue 9 (desktop view).
+fn preview_content(fixture: &Fixture) -> String {
+    let port = free_port();
+    let _preview = Running::start(fixture.command(&["preview", "9", "--port", &port.to_string()]), port);
+    request("GET", &format!("http://127.0.0.1:{port}/content?view=desktop"), &[], "").2
+}
+
 /// One request, redirects not followed, sent once (a retry would count twice):
 /// (status, headers as lower-case "name: value" lines, body).
 fn request(method: &str, url: &str, headers: &[(&str, &str)], _body: &str) -> (u16, String, String) {
@@ -188,6 +195,9 @@ fn a_counted_link_clicked_in_chromium_lands_on_the_article_and_counts_once_and_b
     with_insight(&fixture, "clicks = true");
     let csv = subscribers_csv(fixture.path(), 2);
     fixture.run(&["subscribers", "import", csv.to_str().unwrap()]).success();
+    // Built but not sent: the preview shows no figures.
+    fixture.run(&["build", "9"]).success();
+    assert!(!preview_content(&fixture).contains("id=\"clicks\""), "no figures before the issue is sent");
     let smtp = SmtpServer::start(&[]);
     fixture.command(&["issue", "9", "--yes"]).env("PUBLISH_SMTP_URL", &smtp.url()).run().success();
     let messages = smtp.received();
@@ -252,6 +262,12 @@ fn a_counted_link_clicked_in_chromium_lands_on_the_article_and_counts_once_and_b
     assert_eq!(get(&format!("{base}/r/9/https%3A%2F%2Fevil.example%2F"), SAFARI).0, 404);
     assert_eq!(get(&format!("{base}/r/nine/{}", id_of("recommendation", Some(&article))), SAFARI).0, 404);
     assert_eq!(figures(&fixture, &article), (2, 4));
+
+    // The preview shows the figures beside each recommendation, once sent.
+    let shown = preview_content(&fixture);
+    let at = shown.find("id=\"clicks\"").unwrap_or_else(|| panic!("no figures in the preview: {shown}"));
+    let row = format!("<tr><td>{}</td><td>2</td><td>2</td><td>100%</td></tr>", CHIPS_TITLE.replace('\'', "&#39;"));
+    assert!(shown[at..].contains(&row), "{}", &shown[at..]);
 
     // The table and the CSV.
     let table = fixture.run(&["stats", "9", "--links"]).success().stdout();
