@@ -1,21 +1,23 @@
 //! DKIM signing with `[email.dkim]` (RFC 6376): one DKIM-Signature per
-//! configured key, RSA-SHA256 (PKCS#1 or PKCS#8 PEM, at least 2048 bits) or
+//! configured key, RSA-SHA256 (PKCS#1 or PKCS#8 PEM, 2048 to 8192 bits) or
 //! Ed25519-SHA256 (RFC 8463: PKCS#8 PEM as `openssl genpkey -algorithm
-//! ed25519` writes it, or the raw 32-byte seed in base64), through `ring`.
+//! ed25519` writes it, or the raw 32-byte seed in base64), through `aws-lc-rs`
+//! (AWS-LC's assembly RSA, on a par with OpenSSL's).
 //!
 //! Canonicalization is relaxed/relaxed, done here over the finished message
-//! bytes: the body is canonicalized and hashed once per message whatever the
-//! number of keys; each key then hashes the signed headers and signs.
+//! bytes: the body is canonicalized straight into its SHA-256 (no copy of it
+//! is made), once per message whatever the number of keys; each key then
+//! hashes the signed headers and signs.
 
 use std::path::Path;
 use std::time::SystemTime;
 
 use anyhow::{Context, Result, bail};
+use aws_lc_rs::digest;
+use aws_lc_rs::rand::SystemRandom;
+use aws_lc_rs::signature::{Ed25519KeyPair, KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use ring::digest;
-use ring::rand::SystemRandom;
-use ring::signature::{Ed25519KeyPair, KeyPair, RSA_PKCS1_SHA256, RsaKeyPair};
 
 use crate::workspace::config::Dkim;
 
@@ -103,7 +105,7 @@ impl Signer {
         let (head, body) = message.split_at(split);
         let body = body.strip_prefix(b"\r\n").unwrap_or(body);
         let headers = parse_headers(head);
-        let body_hash = STANDARD.encode(digest::digest(&digest::SHA256, &relaxed_body(body)));
+        let body_hash = STANDARD.encode(body_hash(body));
         let time = date.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
         let signed = signed_headers(&headers);
         let mut out = Vec::with_capacity(message.len() + self.keys.len() * 600);
@@ -155,7 +157,7 @@ impl Key {
         data.truncate(data.len() - 2);
         let signature = match &self.private {
             Private::Rsa(key) => {
-                let mut sig = vec![0; key.public().modulus_len()];
+                let mut sig = vec![0; key.public_modulus_len()];
                 key.sign(&RSA_PKCS1_SHA256, rng, &data, &mut sig).map_err(|_| anyhow::anyhow!("RSA signing failed"))?;
                 sig
             }
@@ -242,13 +244,58 @@ fn relaxed_header(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {
     out.extend_from_slice(b"\r\n");
 }
 
-/// The body in the relaxed form (RFC 6376 §3.4.4): at each line's end no
-/// spaces or tabs, inside it runs of them made one space, no empty lines at
-/// the end, and a final CRLF unless the body is empty.
-fn relaxed_body(body: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(body.len());
+/// The SHA-256 of the body in the relaxed form (RFC 6376 §3.4.4), fed to
+/// the hash as it is made, through a small buffer.
+fn body_hash(body: &[u8]) -> digest::Digest {
+    let mut sink = HashSink { context: digest::Context::new(&digest::SHA256), buffer: Vec::with_capacity(8192) };
+    relaxed_body(body, &mut sink);
+    sink.flush();
+    sink.context.finish()
+}
+
+/// Where the relaxed body goes: a Vec in the tests, the hash when signing.
+trait Sink {
+    fn put(&mut self, bytes: &[u8]);
+}
+
+impl Sink for Vec<u8> {
+    fn put(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+struct HashSink {
+    context: digest::Context,
+    buffer: Vec<u8>,
+}
+
+impl HashSink {
+    fn flush(&mut self) {
+        self.context.update(&self.buffer);
+        self.buffer.clear();
+    }
+}
+
+impl Sink for HashSink {
+    fn put(&mut self, bytes: &[u8]) {
+        if self.buffer.len() + bytes.len() > self.buffer.capacity() {
+            self.flush();
+        }
+        if bytes.len() >= self.buffer.capacity() {
+            self.context.update(bytes);
+        } else {
+            self.buffer.extend_from_slice(bytes);
+        }
+    }
+}
+
+/// Writes the body in the relaxed form (RFC 6376 §3.4.4) to `out`: at each
+/// line's end no spaces or tabs, inside it runs of them made one space, no
+/// empty lines at the end, and a final CRLF unless the body is empty.
+fn relaxed_body(body: &[u8], out: &mut impl Sink) {
     let mut empty_lines = 0;
     let mut rest = body;
+    let mut collapsed = Vec::new();
     while !rest.is_empty() {
         let (line, next) = match memchr::memmem::find(rest, b"\r\n") {
             Some(i) => (&rest[..i], &rest[i + 2..]),
@@ -261,28 +308,29 @@ fn relaxed_body(body: &[u8]) -> Vec<u8> {
             continue;
         }
         for _ in 0..empty_lines {
-            out.extend_from_slice(b"\r\n");
+            out.put(b"\r\n");
         }
         empty_lines = 0;
         if memchr::memchr(b'\t', line).is_none() && memchr::memmem::find(line, b"  ").is_none() {
-            out.extend_from_slice(line);
+            out.put(line);
         } else {
+            collapsed.clear();
             let mut space = false;
             for &b in line {
                 if b == b' ' || b == b'\t' {
                     space = true;
                 } else {
                     if space {
-                        out.push(b' ');
+                        collapsed.push(b' ');
                     }
                     space = false;
-                    out.push(b);
+                    collapsed.push(b);
                 }
             }
+            out.put(&collapsed);
         }
-        out.extend_from_slice(b"\r\n");
+        out.put(b"\r\n");
     }
-    out
 }
 
 fn trim_wsp_end(bytes: &[u8]) -> &[u8] {
@@ -329,7 +377,7 @@ fn ed25519(seed: &[u8]) -> Result<Private> {
     Ok(Private::Ed25519(key))
 }
 
-fn rsa_error(e: ring::error::KeyRejected) -> anyhow::Error {
+fn rsa_error(e: aws_lc_rs::error::KeyRejected) -> anyhow::Error {
     anyhow::anyhow!(
         "the RSA key is rejected ({e}): it must be a 2048- to 8192-bit key; \
          `publish dkim keygen --selector S` makes one"
@@ -348,10 +396,33 @@ mod tests {
 
     #[test]
     fn relaxed_body_collapses_spaces_and_drops_trailing_empty_lines() {
-        assert_eq!(relaxed_body(b" C \r\nD \t E\r\n\r\n\r\n"), b" C\r\nD E\r\n");
-        assert_eq!(relaxed_body(b"a\r\n\r\nb"), b"a\r\n\r\nb\r\n");
-        assert_eq!(relaxed_body(b"\r\n\r\n"), b"");
-        assert_eq!(relaxed_body(b""), b"");
+        let relaxed = |body: &[u8]| {
+            let mut out = Vec::new();
+            relaxed_body(body, &mut out);
+            out
+        };
+        assert_eq!(relaxed(b" C \r\nD \t E\r\n\r\n\r\n"), b" C\r\nD E\r\n");
+        assert_eq!(relaxed(b"a\r\n\r\nb"), b"a\r\n\r\nb\r\n");
+        assert_eq!(relaxed(b"\r\n\r\n"), b"");
+        assert_eq!(relaxed(b""), b"");
+    }
+
+    #[test]
+    fn the_streamed_body_hash_is_the_hash_of_the_relaxed_body() {
+        // Long enough to go through the buffer many times, with lines to collapse and trim.
+        let mut body = Vec::new();
+        for i in 0..3000 {
+            body.extend_from_slice(format!("line {i}\t  with  spaces \r\n").as_bytes());
+            if i % 7 == 0 {
+                body.extend_from_slice(&[b'x'; 9000]);
+                body.extend_from_slice(b"\r\n\r\n");
+            }
+        }
+        body.extend_from_slice(b"\r\n\r\n");
+        let mut relaxed = Vec::new();
+        relaxed_body(&body, &mut relaxed);
+        assert_eq!(body_hash(&body).as_ref(), digest::digest(&digest::SHA256, &relaxed).as_ref());
+        assert!(relaxed.ends_with(b"spaces\r\n"));
     }
 
     #[test]
