@@ -12,6 +12,7 @@ mod insight;
 mod podcast;
 mod preview;
 mod refusals;
+mod relays;
 mod send;
 mod serve;
 mod social;

@@ -20,7 +20,7 @@ use super::Store;
 use crate::assemble::links::LinkMap;
 use crate::fsutil::write_atomic;
 
-/// The schema step that adds the tables (migration 5).
+/// The schema step that adds the tables (migration 6).
 pub const MIGRATION: &str = r#"
 CREATE TABLE clicks (
     issue      INTEGER NOT NULL,
