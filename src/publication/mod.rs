@@ -38,6 +38,9 @@ pub struct Publication {
     ws: Workspace,
     /// Feed items written by earlier renders, for the next.
     feed_items: FeedItems,
+    /// The templates, compiled on first use and kept for every later render
+    /// (a changed template means a new publication).
+    renderer: std::sync::OnceLock<Renderer>,
     /// The signing secret, read (or made) on first use.
     secret: std::sync::OnceLock<Secret>,
 }
@@ -96,7 +99,8 @@ impl Publication {
         if let Err(e) = ws.media.save(&ws.state_dir()) {
             tracing::debug!("the audio facts were not kept for the next run: {e:#}");
         }
-        Ok(Publication { ws, feed_items: FeedItems::default(), secret: std::sync::OnceLock::new() })
+        let feed_items = crate::clock::timings::stage("read the kept feed items", || FeedItems::load(&ws.state_dir()));
+        Ok(Publication { ws, feed_items, renderer: std::sync::OnceLock::new(), secret: std::sync::OnceLock::new() })
     }
 
     /// Reads the issue files `changed` (relative paths) again and nothing else,
@@ -128,7 +132,7 @@ impl Publication {
             self.ws.entry(n)?;
         }
         let mut diagnostics: Vec<Diagnostic> = self.diagnostics(number).cloned().collect();
-        diagnostics.extend(Renderer::new(&self.ws.templates).check());
+        diagnostics.extend(self.renderer().check());
         let scope = number.map_or("the workspace".to_string(), |n| format!("issue {n}"));
         Ok(Checked { diagnostics, scope })
     }
@@ -139,7 +143,7 @@ impl Publication {
         let now = crate::clock::now().map_err(|e| Diagnostics {
             items: vec![Diagnostic::file(Severity::Error, "PUBLISH_NOW", format!("{e:#}"))],
         })?;
-        Artifacts::render(&self.ws, number, secret, crate::clock::system(now), &self.feed_items)
+        Artifacts::render(&self.ws, self.renderer(), number, secret, crate::clock::system(now), &self.feed_items)
     }
 
     /// Checks issue `number` (printing what `check N` would), then renders it
@@ -148,7 +152,14 @@ impl Publication {
     pub fn build(&self, number: u32) -> Result<Built> {
         self.checked(number)?;
         let secret = Secret::load_or_create(&self.ws.state_dir())?;
-        self.build_with(number, &secret)
+        let built = self.build_with(number, &secret)?;
+        // Only a shortcut for the next build: items that cannot be kept are no error.
+        // (`build` alone keeps them: a dry run writes nothing.)
+        let kept = crate::clock::timings::stage("keep the feed items", || self.feed_items.save(&self.ws.state_dir()));
+        if let Err(e) = kept {
+            tracing::debug!("the feed items were not kept for the next build: {e:#}");
+        }
+        Ok(built)
     }
 
     fn build_with(&self, number: u32, secret: &Secret) -> Result<Built> {
