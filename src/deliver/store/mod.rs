@@ -148,6 +148,11 @@ CREATE TABLE soft_bounces (
     PRIMARY KEY (email, issue)
 );
 "#,
+    // Which of several relays (`[[email.relays]]`) accepted the message; NULL
+    // for a send through one server, and for every row before.
+    r#"
+ALTER TABLE sends ADD COLUMN relay TEXT;
+"#,
 ];
 
 /// A subscriber's standing.
@@ -200,6 +205,8 @@ pub struct Subscriber {
 pub enum Outcome {
     Sent {
         reply: String,
+        /// The relay that accepted it, when the send has several.
+        relay: Option<String>,
     },
     Failed {
         reply: String,
@@ -476,7 +483,7 @@ impl Store {
         let tx = self.conn.transaction()?;
         {
             let mut stmt = tx.prepare_cached(
-                "UPDATE sends SET state = ?3, reply = ?4, attempts = attempts + ?5, updated_at = ?6
+                "UPDATE sends SET state = ?3, reply = ?4, attempts = attempts + ?5, updated_at = ?6, relay = ?7
                  WHERE issue = ?1 AND subscriber_id = ?2 AND state <> 'sent'",
             )?;
             let mut bounce = tx.prepare_cached(
@@ -484,15 +491,15 @@ impl Store {
                  WHERE id = ?1 AND status = 'active'",
             )?;
             for (id, attempts, outcome) in outcomes {
-                let (state, reply) = match outcome {
-                    Outcome::Sent { reply } => ("sent", reply),
-                    Outcome::Failed { reply } => ("failed", reply),
+                let (state, reply, relay) = match outcome {
+                    Outcome::Sent { reply, relay } => ("sent", reply, relay.as_deref()),
+                    Outcome::Failed { reply } => ("failed", reply, None),
                     Outcome::Bounced { reply } => {
                         bounce.execute(params![id, now])?;
-                        ("failed", reply)
+                        ("failed", reply, None)
                     }
                 };
-                stmt.execute(params![issue, id, state, reply, attempts, now])?;
+                stmt.execute(params![issue, id, state, reply, attempts, now, relay])?;
             }
         }
         tx.commit()?;
@@ -545,6 +552,17 @@ impl Store {
             counts.finished_at = finish;
         }
         Ok(counts)
+    }
+
+    /// How many of `issue`'s messages each relay accepted (sends through
+    /// several relays only), by name.
+    pub fn relay_counts(&self, issue: u32) -> Result<Vec<(String, u64)>> {
+        let mut stmt = self.conn.prepare_cached(
+            "SELECT relay, count(*) FROM sends WHERE issue = ?1 AND state = 'sent' AND relay IS NOT NULL
+             GROUP BY relay ORDER BY relay",
+        )?;
+        let rows = stmt.query_map([issue], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
     }
 
     /// Records that `kind` was said about `issue`; true the first time only
@@ -858,7 +876,7 @@ mod tests {
         assert_eq!(store.enrol(9, false, "t1").unwrap(), 3);
         let page = store.pending_page(9, 0, 10).unwrap();
         assert_eq!(page.len(), 3);
-        store.record(9, &[(page[0].id, 1, Outcome::Sent { reply: "250 ok".into() })], "t2").unwrap();
+        store.record(9, &[(page[0].id, 1, Outcome::Sent { reply: "250 ok".into(), relay: None })], "t2").unwrap();
         store.set_status("B@example.com", Status::Unsubscribed, "cli", "t3").unwrap();
         let page = store.pending_page(9, 0, 10).unwrap();
         assert_eq!(page.iter().map(|s| s.email.as_str()).collect::<Vec<_>>(), ["c@example.com"]);
@@ -969,6 +987,23 @@ mod tests {
                 )
                 .is_err()
         );
+    }
+
+    #[test]
+    fn the_ledger_counts_what_each_relay_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(dir.path()).unwrap();
+        store
+            .upsert_subscribers(&[sub("a@example.com"), sub("b@example.com"), sub("c@example.com")], "t", "t0")
+            .unwrap();
+        store.enrol(9, false, "t1").unwrap();
+        let ids: Vec<i64> = store.pending_page(9, 0, 10).unwrap().iter().map(|s| s.id).collect();
+        let sent = |relay: &str| Outcome::Sent { reply: "250 ok".into(), relay: Some(relay.into()) };
+        store
+            .record(9, &[(ids[0], 1, sent("ses-eu")), (ids[1], 1, sent("ses-eu")), (ids[2], 2, sent("postmark"))], "t2")
+            .unwrap();
+        assert_eq!(store.relay_counts(9).unwrap(), [("postmark".to_string(), 1), ("ses-eu".to_string(), 2)]);
+        assert!(store.relay_counts(10).unwrap().is_empty());
     }
 
     #[test]
