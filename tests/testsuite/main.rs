@@ -13,6 +13,7 @@ mod preview;
 mod refusals;
 mod send;
 mod serve;
+mod shared_state;
 mod social;
 mod subscribers;
 mod support;
