@@ -105,7 +105,7 @@ impl Store {
         now_secs: i64,
         expires_at: i64,
     ) -> Result<SignupOutcome> {
-        self.tx(|tx| {
+        self.audience_tx(|tx| {
             let status = tx
                 .query_opt("SELECT status FROM subscribers WHERE email = $1", args![req.email.as_str()])?
                 .map(|r| r.text(0));
@@ -150,7 +150,7 @@ impl Store {
     /// Turns pending signup `id` (address `email`) into a subscriber, records
     /// the confirmation and queues the welcome mail, in one transaction.
     pub fn confirm(&mut self, id: i64, email: &str, now: &str) -> Result<Confirmed> {
-        self.tx(|tx| {
+        self.audience_tx(|tx| {
             let signup = tx.query_opt(
                 "SELECT name, source, ip, user_agent, created_at FROM signups
                  WHERE id = $1 AND email = $2 AND confirmed_at IS NULL",
@@ -214,7 +214,7 @@ impl Store {
     /// Deletes the signups whose confirmation expired (they were never
     /// subscribers) and their unsent mails. Returns how many.
     pub fn purge_expired_signups(&mut self, now_secs: i64) -> Result<usize> {
-        self.tx(|tx| {
+        self.audience_tx(|tx| {
             tx.execute(
                 "DELETE FROM mail_queue WHERE kind = 'confirm' AND state = 'pending'
                  AND ref_id IN (SELECT id FROM signups WHERE expires_at < $1)",
@@ -275,7 +275,7 @@ impl Store {
 
     /// Changes a subscriber's name, with a consent event saying how.
     pub fn set_name(&mut self, email: &str, name: &str, how: &str, now: &str) -> Result<bool> {
-        self.tx(|tx| {
+        self.audience_tx(|tx| {
             let changed =
                 tx.execute("UPDATE subscribers SET name = $2 WHERE email = $1 AND name <> $2", args![email, name])?;
             if changed > 0 {
@@ -291,7 +291,7 @@ impl Store {
     /// Adds one person as an active subscriber (`subscribers add --confirmed`).
     /// Returns the row id, or `None` when the address is already on the list.
     pub fn add_subscriber(&mut self, email: &str, name: &str, how: &str, now: &str) -> Result<Option<i64>> {
-        self.tx(|tx| {
+        self.audience_tx(|tx| {
             if tx.query_opt("SELECT 1 FROM subscribers WHERE email = $1", args![email])?.is_some() {
                 return Ok(None);
             }
@@ -346,7 +346,7 @@ impl Store {
     /// delay that gave up). When the last three issues sent to them all did,
     /// the address is marked bounced. Returns whether it was.
     pub fn record_soft_bounce(&mut self, email: &str, issue: u32, now: &str) -> Result<bool> {
-        self.tx(|tx| {
+        self.audience_tx(|tx| {
             tx.execute(
                 "INSERT INTO soft_bounces (email, issue, at) VALUES ($1, $2, $3) ON CONFLICT (email, issue) DO NOTHING",
                 args![email, issue, now],
@@ -385,7 +385,7 @@ impl Store {
     /// for an address, so counts stay right and the address is never imported
     /// or mailed again. Returns whether anything of it was stored.
     pub fn forget(&mut self, email: &str, hash: &str, now: &str) -> Result<bool> {
-        self.tx(|tx| {
+        self.audience_tx(|tx| {
             let mut found = tx.execute("DELETE FROM signups WHERE email = $1", args![email])? > 0;
             tx.execute("DELETE FROM mail_queue WHERE email = $1", args![email])?;
             let placeholder = format!("forgotten:{hash}");

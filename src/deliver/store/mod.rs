@@ -16,7 +16,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 
 use crate::deliver::token::{Claim, Purpose, Secret};
-use db::{Conn, Dialect, Row, args};
+use db::{Conn, Dialect, Row, Value, args};
 
 pub mod audience;
 pub mod copy;
@@ -159,12 +159,15 @@ CREATE TABLE soft_bounces (
 "#,
     // Several senders share one send: each claims batches of the ledger
     // (`claimed_by`, `claim_batch`) until `lease_until` (milliseconds since
-    // 1970), and the sender that handled a row is kept (`sent_by`).
+    // 1970), and the sender that handled a row is kept (`sent_by`). The rows
+    // claimed and not yet recorded (a few hundred per sender) are indexed, for
+    // reading a batch back and renewing its lease without scanning the issue.
     r#"
 ALTER TABLE sends ADD COLUMN claimed_by TEXT;
 ALTER TABLE sends ADD COLUMN claim_batch INTEGER;
 ALTER TABLE sends ADD COLUMN lease_until INTEGER;
 ALTER TABLE sends ADD COLUMN sent_by TEXT;
+CREATE INDEX sends_claimed ON sends (claimed_by, claim_batch) WHERE claimed_by IS NOT NULL;
 "#,
 ];
 
@@ -296,6 +299,9 @@ impl Location {
     }
 }
 
+/// The PostgreSQL advisory lock that serialises changes to the audience.
+const AUDIENCE_LOCK: i64 = 0x6d61_7374_6175_6469; // "mastaudi"
+
 /// An open state database.
 pub struct Store {
     conn: RefCell<Conn>,
@@ -385,6 +391,19 @@ impl Store {
                 Err(e)
             }
         }
+    }
+
+    /// Like [`Store::tx`], one change to the audience at a time, as SQLite's
+    /// single writer does it: on PostgreSQL the transaction first takes a lock
+    /// that every other audience change takes too (so two simultaneous signups
+    /// of one address queue up instead of colliding on its unique key).
+    fn audience_tx<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T>) -> Result<T> {
+        self.tx(|tx| {
+            if tx.dialect() == Dialect::Postgres {
+                tx.execute("SELECT pg_advisory_xact_lock($1)", args![AUDIENCE_LOCK])?;
+            }
+            f(tx)
+        })
     }
 
     /// Starts an import: one transaction, in which rows are gathered
@@ -555,16 +574,26 @@ impl Store {
                  SELECT d.subscriber_id FROM sends d JOIN subscribers s ON s.id = d.subscriber_id
                  WHERE d.issue = $1 AND d.state = 'pending' AND s.status = 'active'
                  AND (d.lease_until IS NULL OR d.lease_until < $5)
-                 ORDER BY d.subscriber_id LIMIT $6 {skip_locked})"
+                 ORDER BY d.subscriber_id LIMIT $6 {skip_locked})
+             RETURNING subscriber_id"
         );
         self.tx(|tx| {
-            tx.execute(&claim, args![issue, sender, batch, lease_until, now_ms, limit])?;
+            let ids: Vec<Value> = tx
+                .query(&claim, args![issue, sender, batch, lease_until, now_ms, limit])?
+                .iter()
+                .map(|r| Value::Int(r.int(0)))
+                .collect();
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
             let rows = tx.query(
-                "SELECT s.id, s.email, s.name, s.fields, s.status, s.status_at, s.status_by
-                 FROM sends d JOIN subscribers s ON s.id = d.subscriber_id
-                 WHERE d.issue = $1 AND d.claimed_by = $2 AND d.claim_batch = $3 AND d.state = 'pending'
-                 ORDER BY s.id",
-                args![issue, sender, batch],
+                &format!(
+                    "SELECT id, email, name, fields, status, status_at, status_by FROM subscribers
+                     WHERE id IN ({}) ORDER BY id",
+                    list.join(", ")
+                ),
+                &ids,
             )?;
             Ok(rows.iter().map(row_to_subscriber).collect())
         })
@@ -620,32 +649,67 @@ impl Store {
         })
     }
 
-    /// Records outcomes in one transaction (group commit of the send
-    /// workers); `sender` handled them.
+    /// Records outcomes at once (group commit of the send workers): one
+    /// statement for the ledger rows, so one round trip to PostgreSQL when no
+    /// address bounced; `sender` handled them. A row already sent stays sent.
     pub fn record(&mut self, issue: u32, outcomes: &[(i64, u32, Outcome)], sender: &str, now: &str) -> Result<()> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
+        let mut rows = Vec::with_capacity(outcomes.len());
+        let mut values: Vec<Value> = vec![issue.into(), now.into(), sender.into()];
+        for (id, attempts, outcome) in outcomes {
+            let (state, reply) = match outcome {
+                Outcome::Sent { reply } => ("sent", reply),
+                Outcome::Failed { reply } | Outcome::Bounced { reply } => ("failed", reply),
+            };
+            let at = values.len();
+            rows.push(format!(
+                "(CAST(${} AS BIGINT), CAST(${} AS TEXT), CAST(${} AS TEXT), CAST(${} AS BIGINT))",
+                at + 1,
+                at + 2,
+                at + 3,
+                at + 4
+            ));
+            values.extend([Value::from(*id), state.into(), reply.into(), (*attempts).into()]);
+        }
+        let ledger = format!(
+            "UPDATE sends SET state = v.column2, reply = v.column3, attempts = sends.attempts + v.column4,
+             updated_at = $2, sent_by = $3, claimed_by = NULL, claim_batch = NULL, lease_until = NULL
+             FROM (VALUES {}) AS v WHERE sends.issue = $1 AND sends.subscriber_id = v.column1 AND sends.state <> 'sent'",
+            rows.join(", ")
+        );
+        let bounced: Vec<i64> =
+            outcomes.iter().filter(|(_, _, o)| matches!(o, Outcome::Bounced { .. })).map(|(id, _, _)| *id).collect();
+        if bounced.is_empty() {
+            self.db().execute(&ledger, &values)?;
+            return Ok(());
+        }
         self.tx(|tx| {
-            for (id, attempts, outcome) in outcomes {
-                let (state, reply) = match outcome {
-                    Outcome::Sent { reply } => ("sent", reply),
-                    Outcome::Failed { reply } => ("failed", reply),
-                    Outcome::Bounced { reply } => {
-                        tx.execute(
-                            "UPDATE subscribers SET status = 'bounced', status_at = $2, status_by = 'smtp'
-                             WHERE id = $1 AND status = 'active'",
-                            args![*id, now],
-                        )?;
-                        ("failed", reply)
-                    }
-                };
+            for id in bounced {
                 tx.execute(
-                    "UPDATE sends SET state = $3, reply = $4, attempts = attempts + $5, updated_at = $6, sent_by = $7,
-                     claimed_by = NULL, claim_batch = NULL, lease_until = NULL
-                     WHERE issue = $1 AND subscriber_id = $2 AND state <> 'sent'",
-                    args![issue, *id, state, reply, *attempts, now, sender],
+                    "UPDATE subscribers SET status = 'bounced', status_at = $2, status_by = 'smtp'
+                     WHERE id = $1 AND status = 'active'",
+                    args![id, now],
                 )?;
             }
+            tx.execute(&ledger, &values)?;
             Ok(())
         })
+    }
+
+    /// Makes this connection's commits as durable as SQLite's WAL with
+    /// `synchronous=NORMAL`, for the send ledger's acknowledgements: safe
+    /// against the sender dying; a crash of the database server (or a power
+    /// cut) could forget the last fraction of a second of acceptances, which
+    /// then go twice. In PostgreSQL `synchronous_commit = off` for this
+    /// session only; the list, imports and unsubscribes stay fully durable.
+    pub fn acks_as_durable_as_sqlite(&mut self) -> Result<()> {
+        let mut db = self.db();
+        if db.dialect() == Dialect::Postgres {
+            db.batch("SET synchronous_commit = off")?;
+        }
+        Ok(())
     }
 
     /// Marks `issue` finished when nothing is left pending for active subscribers.

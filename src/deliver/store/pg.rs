@@ -139,6 +139,7 @@ ALTER TABLE sends ADD COLUMN claimed_by TEXT;
 ALTER TABLE sends ADD COLUMN claim_batch BIGINT;
 ALTER TABLE sends ADD COLUMN lease_until BIGINT;
 ALTER TABLE sends ADD COLUMN sent_by TEXT;
+CREATE INDEX sends_claimed ON sends (claimed_by, claim_batch) WHERE claimed_by IS NOT NULL;
 "#,
 ];
 
@@ -192,23 +193,25 @@ fn split_tls(url: &str) -> Result<(String, bool, Option<String>)> {
     let mut parsed = url::Url::parse(url)?;
     let mut tls = false;
     let mut root_cert = None;
+    // The other parameters stay as written (`options=-c%20…` must keep its encoding).
     let mut kept = Vec::new();
-    for (key, value) in parsed.query_pairs() {
-        match key.as_ref() {
-            "sslmode" => match value.as_ref() {
+    for raw in parsed.query().unwrap_or_default().split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = raw.split_once('=').unwrap_or((raw, ""));
+        let value = percent_encoding::percent_decode_str(value).decode_utf8_lossy().into_owned();
+        match key {
+            "sslmode" => match value.as_str() {
                 "disable" | "allow" | "prefer" => tls = false,
                 "require" | "verify-ca" | "verify-full" => tls = true,
-                other => anyhow::bail!("sslmode={other} is not a mode: write sslmode=require (TLS) or sslmode=disable"),
+                other => {
+                    anyhow::bail!("sslmode={other} is not a mode: write sslmode=require (TLS) or sslmode=disable")
+                }
             },
-            "sslrootcert" => root_cert = Some(value.into_owned()),
-            _ => kept.push((key.into_owned(), value.into_owned())),
+            "sslrootcert" => root_cert = Some(value),
+            _ => kept.push(raw.to_string()),
         }
     }
-    if kept.is_empty() {
-        parsed.set_query(None);
-    } else {
-        parsed.query_pairs_mut().clear().extend_pairs(kept);
-    }
+    let query = kept.join("&");
+    parsed.set_query(if query.is_empty() { None } else { Some(&query) });
     Ok((parsed.to_string(), tls, root_cert))
 }
 
@@ -268,5 +271,43 @@ pub fn migrate(conn: &mut Conn, name: &str, known: usize) -> Result<()> {
             let _ = conn.rollback();
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server() -> String {
+        std::env::var("MASTHEAD_TEST_DATABASE_URL")
+            .expect("MASTHEAD_TEST_DATABASE_URL is not set: run the tests through scripts/test")
+    }
+
+    fn uses_tls(conn: &mut Conn) -> bool {
+        conn.query_one("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", &[]).unwrap().bool(0)
+    }
+
+    #[test]
+    fn sslmode_require_speaks_tls_and_refuses_a_certificate_it_cannot_trust() {
+        let url = server();
+        let ca = std::env::var("MASTHEAD_TEST_DATABASE_CA")
+            .expect("MASTHEAD_TEST_DATABASE_CA is not set: run the tests through scripts/test");
+        assert!(!uses_tls(&mut connect(&url).unwrap()), "no sslmode: plain");
+        let mut tls = connect(&format!("{url}?sslmode=require&sslrootcert={ca}")).unwrap();
+        assert!(uses_tls(&mut tls));
+        // The test CA is not a public root: without it the server is not trusted,
+        // and nothing is sent in clear instead.
+        let refused = format!("{:#}", connect(&format!("{url}?sslmode=verify-full")).err().expect("refused"));
+        assert!(refused.contains("cannot connect") && refused.contains("certificate"), "{refused}");
+        let wrong = format!("{:#}", connect(&format!("{url}?sslmode=sometimes")).err().expect("refused"));
+        assert!(wrong.contains("sslmode=sometimes is not a mode"), "{wrong}");
+    }
+
+    #[test]
+    fn a_database_password_never_shows_in_messages() {
+        let shown = without_password("postgres://ann:hunter2@db.example:5432/news?sslmode=require");
+        assert!(!shown.contains("hunter2") && shown.contains("ann:***@db.example"), "{shown}");
+        let error = format!("{:#}", connect("postgres://ann:hunter2@127.0.0.1:1/news").err().expect("no server"));
+        assert!(!error.contains("hunter2") && error.contains("cannot connect"), "{error}");
     }
 }
