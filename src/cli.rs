@@ -48,6 +48,9 @@ pub enum Command {
     Build {
         /// The issue number.
         number: u32,
+        /// Print where the time went, stage by stage, on stderr (for benchmarks).
+        #[arg(long, hide = true)]
+        timings: bool,
     },
     /// Check the workspace (or one issue); report every error with file:line:column.
     Check {

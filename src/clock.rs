@@ -23,6 +23,54 @@ pub fn now_or(flag: Option<&str>) -> Result<Timestamp> {
     }
 }
 
+/// Where the time of one run goes, stage by stage (`publish build N --timings`):
+/// off unless switched on, then each [`timings::stage`] adds its wall time to
+/// its stage's total (summed over threads when stages run in parallel).
+pub mod timings {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::time::{Duration, Instant};
+
+    static ON: AtomicBool = AtomicBool::new(false);
+    static TOTALS: Mutex<Vec<(&'static str, Duration, u32)>> = Mutex::new(Vec::new());
+
+    /// Starts recording.
+    pub fn enable() {
+        ON.store(true, Ordering::Relaxed);
+    }
+
+    /// Runs `f`, counting its time under `name` when recording.
+    pub fn stage<T>(name: &'static str, f: impl FnOnce() -> T) -> T {
+        if !ON.load(Ordering::Relaxed) {
+            return f();
+        }
+        let started = Instant::now();
+        let out = f();
+        add(name, started.elapsed());
+        out
+    }
+
+    /// Counts `spent` under `name` when recording.
+    pub fn add(name: &'static str, spent: Duration) {
+        if !ON.load(Ordering::Relaxed) {
+            return;
+        }
+        let mut totals = TOTALS.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match totals.iter_mut().find(|(n, _, _)| *n == name) {
+            Some((_, total, count)) => {
+                *total += spent;
+                *count += 1;
+            }
+            None => totals.push((name, spent, 1)),
+        }
+    }
+
+    /// Every stage recorded, in the order first seen: (name, total time, times run).
+    pub fn report() -> Vec<(&'static str, Duration, u32)> {
+        TOTALS.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+}
+
 /// Pins "now" for the rest of this process (cron's `--now` reaches the send path).
 pub fn pin(t: Timestamp) {
     let _ = PINNED.set(t);

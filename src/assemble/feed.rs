@@ -54,7 +54,6 @@ pub struct PodcastFeed {
     pub complete: bool,
     /// RFC 2822.
     pub last_build_date: String,
-    pub episodes: Vec<EpisodeOut>,
 }
 
 /// One `podcast:image`.
@@ -79,14 +78,12 @@ pub struct AlternateOut {
 /// One `<item>` of the podcast feed.
 #[derive(Debug, Clone)]
 pub struct EpisodeOut {
-    pub issue: u32,
     pub title: String,
     /// The issue's web page.
     pub link: String,
     pub guid: String,
     /// RFC 2822.
     pub pub_date: String,
-    pub published: Timestamp,
     /// What the show notes say; render makes them HTML under 4,000 bytes.
     pub notes: ShowNotes,
     pub enclosure_url: String,
@@ -119,7 +116,6 @@ pub struct NewsletterFeed {
     pub language: String,
     pub feed_url: String,
     pub last_build_date: String,
-    pub items: Vec<NewsletterItem>,
 }
 
 /// One issue in the newsletter feed.
@@ -193,17 +189,7 @@ pub fn rfc2822(t: Timestamp, config: &Config) -> String {
 }
 
 /// The podcast feed of every valid issue with an episode (`issues` newest first or in any order).
-pub fn podcast<'a>(
-    config: &Config,
-    podcast: &Podcast,
-    issues: impl IntoIterator<Item = &'a Issue>,
-    now: Timestamp,
-) -> PodcastFeed {
-    let mut episodes: Vec<EpisodeOut> = issues
-        .into_iter()
-        .filter_map(|issue| issue.episode.as_ref().map(|e| episode(config, podcast, issue, e)))
-        .collect();
-    episodes.sort_by_key(|e| std::cmp::Reverse((e.published, e.issue)));
+pub fn podcast(config: &Config, podcast: &Podcast, now: Timestamp) -> PodcastFeed {
     PodcastFeed {
         title: podcast.title(config).to_string(),
         description: podcast.description(config).trim().to_string(),
@@ -252,8 +238,12 @@ pub fn podcast<'a>(
         block: podcast.block,
         complete: podcast.complete,
         last_build_date: rfc2822(now, config),
-        episodes,
     }
+}
+
+/// Issue `issue`'s item of the podcast feed, when it has an episode.
+pub fn podcast_episode(config: &Config, podcast: &Podcast, issue: &Issue) -> Option<EpisodeOut> {
+    issue.episode.as_ref().map(|e| episode(config, podcast, issue, e))
 }
 
 fn episode(config: &Config, podcast: &Podcast, issue: &Issue, e: &Episode) -> EpisodeOut {
@@ -261,11 +251,9 @@ fn episode(config: &Config, podcast: &Podcast, issue: &Issue, e: &Episode) -> Ep
     let link = config.issue_url(issue.number);
     let published = published(issue, config);
     EpisodeOut {
-        issue: issue.number,
         title: e.title.clone().unwrap_or_else(|| issue.title.clone()),
         guid: podcast.item_guid(config, issue.number, e.guid.as_deref()),
         pub_date: rfc2822(published, config),
-        published,
         notes: show_notes(issue, e, &link),
         link,
         enclosure_url: enclosure(podcast, e.audio.url(base)),
@@ -403,29 +391,18 @@ pub fn episode_page(config: &Config, issue: &Issue) -> Option<EpisodePage> {
 }
 
 /// The newsletter feed of every valid issue, from their editions (newest first or in any order).
-pub fn newsletter<'a>(
-    config: &Config,
-    editions: impl IntoIterator<Item = (&'a Issue, Edition)>,
-    now: Timestamp,
-) -> NewsletterFeed {
-    let mut items: Vec<(Timestamp, u32, NewsletterItem)> = editions
-        .into_iter()
-        .map(|(issue, edition)| {
-            let t = published(issue, config);
-            (
-                t,
-                issue.number,
-                NewsletterItem {
-                    title: edition.subject.clone(),
-                    link: edition.web_url.clone(),
-                    pub_date: rfc2822(t, config),
-                    summary: edition.preheader.clone(),
-                    edition,
-                },
-            )
-        })
-        .collect();
-    items.sort_by_key(|i| std::cmp::Reverse((i.0, i.1)));
+/// Issue `issue`'s item of the newsletter feed, `edition` being its edition.
+pub fn newsletter_item(config: &Config, issue: &Issue, edition: Edition) -> NewsletterItem {
+    NewsletterItem {
+        title: edition.subject.clone(),
+        link: edition.web_url.clone(),
+        pub_date: rfc2822(published(issue, config), config),
+        summary: edition.preheader.clone(),
+        edition,
+    }
+}
+
+pub fn newsletter(config: &Config, now: Timestamp) -> NewsletterFeed {
     NewsletterFeed {
         title: config.name.clone(),
         description: config.description.clone(),
@@ -433,6 +410,5 @@ pub fn newsletter<'a>(
         language: config.language.clone(),
         feed_url: config.newsletter_feed_url(),
         last_build_date: rfc2822(now, config),
-        items: items.into_iter().map(|(_, _, item)| item).collect(),
     }
 }

@@ -43,7 +43,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         _ => workspace_root(cli.workspace.as_deref())?,
     };
     match cli.command {
-        Command::Build { number } => build::run(&root, number),
+        Command::Build { number, timings } => build::run(&root, number, timings),
         Command::Check { number, json } => check::run(&root, number, json),
         Command::Issue(args) => issue::run(&root, &args),
         Command::Preview(args) => preview::run(&root, &args),

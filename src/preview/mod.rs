@@ -44,7 +44,7 @@ use crate::render::social::SocialPosts;
 use crate::text::escape_html;
 
 /// How long the watcher waits for a burst of changes to end.
-const DEBOUNCE: Duration = Duration::from_millis(200);
+const DEBOUNCE: Duration = Duration::from_millis(50);
 
 /// One rendering of the issue, or why there is none.
 #[derive(Default)]
@@ -73,22 +73,39 @@ struct AppState {
     addr: SocketAddr,
     /// The issue asked for (`None`: the newest).
     wanted: Mutex<Option<u32>>,
-    /// Held while rendering, so that versions follow each other.
-    rendering: Mutex<()>,
+    /// The publication as last loaded, held while rendering (so that versions
+    /// follow each other): an edit to an issue file reloads only that file, and
+    /// the feeds keep the other issues' items.
+    rendering: Mutex<Option<Publication>>,
     snapshot: RwLock<Snapshot>,
     versions: watch::Sender<u64>,
 }
 
-/// Renders issue `number` (default: the newest) of the publication at `root`.
-fn render(root: &Path, number: Option<u32>, version: u64) -> Snapshot {
+/// Renders issue `number` (default: the newest) of the publication at `root`:
+/// held in `held` when it was loaded before and `changed` names the only files
+/// that changed since (issue files, relative paths), else loaded again.
+fn render(
+    root: &Path,
+    held: &mut Option<Publication>,
+    changed: Option<&[String]>,
+    number: Option<u32>,
+    version: u64,
+) -> Snapshot {
     let mut snapshot = Snapshot { version, number, ..Snapshot::default() };
-    let publication = match Publication::load(root) {
-        Ok(p) => p,
-        Err(e) => {
-            snapshot.errors = Some(format!("{e:#}"));
-            return snapshot;
-        }
+    let kept = match (held.as_mut(), changed) {
+        (Some(publication), Some(changed)) => publication.reload_issues(changed).unwrap_or(false),
+        _ => false,
     };
+    if !kept {
+        *held = match Publication::load(root) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                snapshot.errors = Some(format!("{e:#}"));
+                return snapshot;
+            }
+        };
+    }
+    let Some(publication) = held.as_ref() else { return snapshot };
     let ws = publication.workspace();
     let Some(number) = number.or_else(|| ws.issues.keys().next_back().copied()) else {
         snapshot.errors = Some("there are no issues in issues/ yet: run `publish new`".into());
@@ -137,7 +154,8 @@ fn render(root: &Path, number: Option<u32>, version: u64) -> Snapshot {
 /// Serves the preview until the process is stopped.
 pub fn run(root: &Path, number: Option<u32>, addr: SocketAddr) -> Result<()> {
     let root = root.to_path_buf();
-    let first = render(&root, number, 1);
+    let mut held = None;
+    let first = render(&root, &mut held, None, number, 1);
     if let Some(errors) = &first.errors {
         eprintln!("{errors}");
     }
@@ -146,7 +164,7 @@ pub fn run(root: &Path, number: Option<u32>, addr: SocketAddr) -> Result<()> {
         root: root.clone(),
         addr,
         wanted: Mutex::new(number),
-        rendering: Mutex::new(()),
+        rendering: Mutex::new(held),
         snapshot: RwLock::new(first),
         versions,
     });
@@ -191,30 +209,56 @@ fn watch_files(root: &Path, state: Arc<AppState>) -> Result<()> {
             let first = rel.components().next().map(|c| c.as_os_str().to_string_lossy().into_owned());
             matches!(first.as_deref(), Some("publish.toml" | "sponsors.toml" | "issues" | "templates" | "media"))
         };
-        while let Ok(paths) = rx.recv() {
-            let mut relevant = paths.iter().any(|p| watched(p));
-            // Debounce: an editor's save is several events; render once they stop.
-            while let Ok(paths) = rx.recv_timeout(DEBOUNCE) {
-                relevant |= paths.iter().any(|p| watched(p));
+        // An issue file, by its path relative to the root ("issues/010.toml").
+        let issue_file = |path: &Path| {
+            let rel = path.strip_prefix(&root).ok()?;
+            let mut parts = rel.components().map(|c| c.as_os_str().to_string_lossy().into_owned());
+            match (parts.next().as_deref(), parts.next(), parts.next()) {
+                (Some("issues"), Some(name), None) if name.ends_with(".toml") => Some(format!("issues/{name}")),
+                _ => None,
             }
-            if !relevant {
+        };
+        while let Ok(first) = rx.recv() {
+            let mut paths = first;
+            // Debounce: an editor's save is several events; render once they stop.
+            while let Ok(more) = rx.recv_timeout(DEBOUNCE) {
+                paths.extend(more);
+            }
+            if !paths.iter().any(|p| watched(p)) {
                 continue;
             }
-            rerender(&state);
+            // Only issue files changed: those are read again, the rest is kept.
+            let mut issues: Option<Vec<String>> = Some(Vec::new());
+            for path in paths.iter().filter(|p| watched(p)) {
+                match (issue_file(path), issues.as_mut()) {
+                    (Some(rel), Some(list)) if !list.contains(&rel) => list.push(rel),
+                    (Some(_), _) => {}
+                    (None, _) => issues = None,
+                }
+            }
+            rerender(&state, issues.as_deref());
         }
     });
     Ok(())
 }
 
-/// Renders the wanted issue again, stores it and tells the pages.
-fn rerender(state: &AppState) {
-    let _rendering = state.rendering.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+/// Renders the wanted issue again, stores it and tells the pages. `changed`:
+/// the issue files that changed, when nothing else did (see [`render`]).
+fn rerender(state: &AppState, changed: Option<&[String]>) {
+    let started = std::time::Instant::now();
+    let mut held = state.rendering.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let number = *state.wanted.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let version = state.snapshot.read().map_or(0, |s| s.version) + 1;
-    let snapshot = render(&state.root, number, version);
+    let snapshot = render(&state.root, &mut held, changed, number, version);
+    let what = match changed {
+        Some(files) if !files.is_empty() => files.join(", "),
+        Some(_) => "nothing reloaded".to_string(),
+        None => "the whole publication reloaded".to_string(),
+    };
+    let took = format!("{:.1} ms", started.elapsed().as_secs_f64() * 1000.0);
     match &snapshot.errors {
-        Some(errors) => eprintln!("re-rendered (version {version}), with errors:\n{errors}"),
-        None => eprintln!("re-rendered (version {version})"),
+        Some(errors) => eprintln!("re-rendered (version {version}; {what}; {took}), with errors:\n{errors}"),
+        None => eprintln!("re-rendered (version {version}; {what}; {took})"),
     }
     if let Ok(mut current) = state.snapshot.write() {
         *current = snapshot;
@@ -265,7 +309,7 @@ async fn page(State(state): State<Arc<AppState>>, Query(q): Query<ViewQuery>) ->
             *wanted = Some(n);
         }
         let renderer = Arc::clone(&state);
-        let _ = tokio::task::spawn_blocking(move || rerender(&renderer)).await;
+        let _ = tokio::task::spawn_blocking(move || rerender(&renderer, Some(&[]))).await;
     }
     let Ok(snapshot) = state.snapshot.read() else { return Html("the preview failed".into()) };
     let index: String = snapshot

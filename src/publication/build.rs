@@ -1,7 +1,9 @@
 //! Everything `publish build N` writes, rendered in memory first and written
 //! only when all of it rendered: an error leaves `out/` as it was.
 
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use anyhow::{Context, Result};
@@ -10,6 +12,7 @@ use minijinja::value::{Serde, Value};
 use serde::Serialize;
 
 use crate::assemble::{self, Edition};
+use crate::clock::timings;
 use crate::deliver::message::IssueHeaders;
 use crate::deliver::token::Secret;
 use crate::diag::{Diagnostic, Diagnostics, Severity};
@@ -18,8 +21,9 @@ use crate::render::email::{self, EmailBody, GMAIL_CLIP_BYTES};
 use crate::render::personal::Recipient;
 use crate::render::social::{self, SocialPosts};
 use crate::render::{Renderer, feed, web};
-use crate::workspace::Workspace;
+use crate::workspace::content::issue::Issue;
 use crate::workspace::media::Source;
+use crate::workspace::{Workspace, par_map};
 
 /// Above this, a warning: Gmail clips at 102 KB and tracking and links add up.
 const EMAIL_WARN_BYTES: usize = 80 * 1024;
@@ -35,6 +39,42 @@ pub struct Artifacts {
     /// Media files to copy: (from, to relative to `out/`).
     pub media: Vec<(PathBuf, PathBuf)>,
     pub warnings: Vec<Diagnostic>,
+}
+
+/// Which feed an item is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    Newsletter,
+    Podcast,
+}
+
+/// Feed items already written, by the reading of the issue file they come from
+/// ([`IssueEntry::generation`](crate::workspace::IssueEntry)): kept by the
+/// [`Publication`](crate::publication::Publication) between renders, so that
+/// after an edit the preview writes only the edited issue's items again. A new
+/// `publish.toml`, `sponsors.toml`, template or media file means a new
+/// publication, so the items never outlive what they were written from.
+#[derive(Default)]
+pub struct FeedItems {
+    written: Mutex<HashMap<(u64, Kind), Arc<str>>>,
+}
+
+impl FeedItems {
+    /// The item of each issue of `issues`, in order: those written before are
+    /// taken as they are, the others written with `write` (on a few threads).
+    /// Items of issues no longer listed are forgotten.
+    fn get(&self, issues: &[(&Issue, u64)], kind: Kind, write: impl Fn(&Issue) -> String + Sync) -> Vec<Arc<str>> {
+        let mut written = self.written.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let missing: Vec<(&Issue, u64)> =
+            issues.iter().filter(|(_, generation)| !written.contains_key(&(*generation, kind))).copied().collect();
+        let fresh = par_map(&missing, |(issue, _)| Arc::from(write(issue)));
+        for ((_, generation), item) in missing.iter().zip(fresh) {
+            written.insert((*generation, kind), item);
+        }
+        let listed: HashSet<u64> = issues.iter().map(|(_, generation)| *generation).collect();
+        written.retain(|(generation, k), _| *k != kind || listed.contains(generation));
+        issues.iter().map(|(_, generation)| Arc::clone(&written[&(*generation, kind)])).collect()
+    }
 }
 
 /// One line of the archive page.
@@ -53,27 +93,61 @@ struct ArchiveEntry {
 
 impl Artifacts {
     /// Renders issue `number` of `ws`; the workspace must have been checked.
-    pub fn render(ws: &Workspace, number: u32, secret: &Secret, now: SystemTime) -> Result<Artifacts, Diagnostics> {
+    pub fn render(
+        ws: &Workspace,
+        number: u32,
+        secret: &Secret,
+        now: SystemTime,
+        items: &FeedItems,
+    ) -> Result<Artifacts, Diagnostics> {
         let fail = |d: Diagnostic| Diagnostics { items: vec![d] };
         let config = ws.config().map_err(|e| fail(Diagnostic::file(Severity::Error, "publish.toml", e.to_string())))?;
         let issue = ws.issue(number).map_err(|e| fail(Diagnostic::file(Severity::Error, "issues", e.to_string())))?;
+        let started = std::time::Instant::now();
         let renderer = Renderer::new(&ws.templates);
         let edition = assemble::edition(issue, config, &ws.sponsors);
         let email = email::render(&renderer, &edition).map_err(fail)?;
         let episode_page = assemble::feed::episode_page(config, issue);
         let page = web::page(&renderer, &edition, episode_page.as_ref()).map_err(fail)?;
-        let archive = archive_page(ws, &renderer).map_err(fail)?;
+        timings::add("render the issue (email, page, social)", started.elapsed());
+        let archive = timings::stage("render the archive page", || archive_page(ws, &renderer)).map_err(fail)?;
+        let started = std::time::Instant::now();
         let social = social::render(&renderer, &edition, &config.social).map_err(fail)?;
         let now_ts = jiff::Timestamp::try_from(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-        let newsletter = feed::newsletter(&assemble::feed::newsletter(
-            config,
-            ws.valid_issues().map(|i| (i, assemble::edition(i, config, &ws.sponsors))),
-            now_ts,
-        ));
-        let podcast_feed = config
-            .podcast
-            .as_ref()
-            .map(|podcast| feed::podcast(&assemble::feed::podcast(config, podcast, ws.valid_issues(), now_ts)));
+        timings::add("render the issue (email, page, social)", started.elapsed());
+        // Both feeds list every valid issue, newest first; each item is written
+        // once and kept in `items` for the next render.
+        let mut ordered: Vec<(&Issue, u64)> =
+            ws.issues.values().rev().filter_map(|e| e.issue.as_ref().map(|i| (i, e.generation))).collect();
+        ordered.sort_by_key(|(i, _)| std::cmp::Reverse((assemble::feed::published(i, config), i.number)));
+        let first_date = |list: &[(&Issue, u64)]| {
+            list.first().map(|(i, _)| assemble::feed::rfc2822(assemble::feed::published(i, config), config))
+        };
+        let newsletter = timings::stage("render newsletter.xml", || {
+            let rendered = items.get(&ordered, Kind::Newsletter, |i| {
+                feed::newsletter_item(&assemble::feed::newsletter_item(
+                    config,
+                    i,
+                    assemble::edition(i, config, &ws.sponsors),
+                ))
+            });
+            let channel = assemble::feed::newsletter(config, now_ts);
+            feed::newsletter_around(&channel, first_date(&ordered).as_deref(), &rendered)
+        });
+        let podcast_feed = timings::stage("render feed.xml", || {
+            config.podcast.as_ref().map(|podcast| {
+                let episodes: Vec<(&Issue, u64)> =
+                    ordered.iter().filter(|(i, _)| i.episode.is_some()).copied().collect();
+                let rendered = items.get(&episodes, Kind::Podcast, |i| {
+                    assemble::feed::podcast_episode(config, podcast, i)
+                        .map(|e| feed::podcast_item(&e))
+                        .unwrap_or_default()
+                });
+                let channel = assemble::feed::podcast(config, podcast, now_ts);
+                feed::podcast_around(&channel, first_date(&episodes).as_deref(), &rendered)
+            })
+        });
+        let started = std::time::Instant::now();
         let headers = IssueHeaders::new(config, number, &edition.subject)
             .map_err(|e| fail(Diagnostic::file(Severity::Error, "publish.toml", e.to_string())))?;
 
@@ -140,6 +214,7 @@ impl Artifacts {
         local.sort();
         local.dedup();
         let media = local.into_iter().map(|rel| (ws.root.join(&rel), PathBuf::from(rel))).collect();
+        timings::add("render the issue (email, page, social)", started.elapsed());
         Ok(Artifacts { edition, email, headers, social, files, media, warnings })
     }
 

@@ -30,12 +30,14 @@ use crate::render::Renderer;
 use crate::text::plural;
 use crate::workspace::Workspace;
 
-pub use build::Artifacts;
+pub use build::{Artifacts, FeedItems};
 pub use send::{Mode, Sent};
 
 /// A publication on disk, loaded and checked once.
 pub struct Publication {
     ws: Workspace,
+    /// Feed items written by earlier renders, for the next.
+    feed_items: FeedItems,
     /// The signing secret, read (or made) on first use.
     secret: std::sync::OnceLock<Secret>,
 }
@@ -75,7 +77,7 @@ pub struct Built {
 impl Built {
     /// Writes every file, each atomically (an error leaves the others as they were).
     pub fn write(&self) -> Result<()> {
-        self.artifacts.write(&self.out_dir)
+        crate::clock::timings::stage("write out/", || self.artifacts.write(&self.out_dir))
     }
 
     /// How many files [`Built::write`] writes or copies.
@@ -90,7 +92,19 @@ impl Publication {
         let started = std::time::Instant::now();
         let ws = Workspace::load(root)?;
         tracing::debug!("loaded and checked {} issue files in {:.1?}", ws.issues.len(), started.elapsed());
-        Ok(Publication { ws, secret: std::sync::OnceLock::new() })
+        // Only a shortcut for the next run: a cache that cannot be written is no error.
+        if let Err(e) = ws.media.save(&ws.state_dir()) {
+            tracing::debug!("the audio facts were not kept for the next run: {e:#}");
+        }
+        Ok(Publication { ws, feed_items: FeedItems::default(), secret: std::sync::OnceLock::new() })
+    }
+
+    /// Reads the issue files `changed` (relative paths) again and nothing else,
+    /// keeping what was rendered from the others (the preview, after an edit).
+    /// `false` when that is not enough and the publication must be loaded again
+    /// (see [`Workspace::reload_issues`]).
+    pub fn reload_issues(&mut self, changed: &[String]) -> Result<bool> {
+        self.ws.reload_issues(changed)
     }
 
     pub fn workspace(&self) -> &Workspace {
@@ -125,7 +139,7 @@ impl Publication {
         let now = crate::clock::now().map_err(|e| Diagnostics {
             items: vec![Diagnostic::file(Severity::Error, "PUBLISH_NOW", format!("{e:#}"))],
         })?;
-        Artifacts::render(&self.ws, number, secret, crate::clock::system(now))
+        Artifacts::render(&self.ws, number, secret, crate::clock::system(now), &self.feed_items)
     }
 
     /// Checks issue `number` (printing what `check N` would), then renders it

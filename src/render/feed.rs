@@ -9,7 +9,7 @@ use rss::extension::itunes::{ITunesCategory, ITunesChannelExtension, ITunesItemE
 use rss::extension::{Extension, ExtensionMap};
 use rss::{Channel, Enclosure, Guid, Image, Item};
 
-use crate::assemble::feed::{EpisodeOut, NewsletterFeed, NoteItem, PodcastFeed, ShowNotes};
+use crate::assemble::feed::{EpisodeOut, NewsletterFeed, NewsletterItem, NoteItem, PodcastFeed, ShowNotes};
 use crate::assemble::{Edition, shorten};
 use crate::text::markdown;
 use crate::workspace::config::podcast::Person;
@@ -20,8 +20,15 @@ pub const PODCAST_NS: &str = "https://podcastindex.org/namespace/1.0";
 /// The Atom namespace, for `atom:link rel="self"`.
 pub const ATOM_NS: &str = "http://www.w3.org/2005/Atom";
 
-/// `out/feed.xml`.
-pub fn podcast(feed: &PodcastFeed) -> String {
+/// One episode's `<item>` of `out/feed.xml`: [`podcast_around`] puts items
+/// written once (and kept) in the feed.
+pub fn podcast_item(e: &EpisodeOut) -> String {
+    item_xml(episode(e))
+}
+
+/// `out/feed.xml`: the channel `feed` with `items` from [`podcast_item`], newest
+/// first; `pub_date` is the newest episode's.
+pub fn podcast_around(feed: &PodcastFeed, pub_date: Option<&str>, items: &[impl AsRef<str>]) -> String {
     let mut ext = Extensions::default();
     ext.atom_self(&feed.feed_url);
     ext.add("podcast", "podcast:guid", Some(&feed.guid), &[]);
@@ -78,7 +85,7 @@ pub fn podcast(feed: &PodcastFeed) -> String {
         language: Some(feed.language.clone()),
         copyright: feed.copyright.clone(),
         generator: Some("Masthead".into()),
-        pub_date: feed.episodes.first().map(|e| e.pub_date.clone()),
+        pub_date: pub_date.map(str::to_string),
         last_build_date: Some(feed.last_build_date.clone()),
         image: Some(Image {
             url: feed.image_url.clone(),
@@ -105,12 +112,11 @@ pub fn podcast(feed: &PodcastFeed) -> String {
             complete: yes(feed.complete),
             ..Default::default()
         }),
-        items: feed.episodes.iter().map(episode).collect(),
         extensions: ext.map,
         namespaces: namespaces(true),
         ..Default::default()
     };
-    write(&channel)
+    around(channel, items)
 }
 
 fn episode(e: &EpisodeOut) -> Item {
@@ -187,8 +193,22 @@ fn episode(e: &EpisodeOut) -> Item {
     }
 }
 
-/// `out/newsletter.xml`.
-pub fn newsletter(feed: &NewsletterFeed) -> String {
+/// One issue's `<item>` of `out/newsletter.xml`.
+pub fn newsletter_item(i: &NewsletterItem) -> String {
+    item_xml(Item {
+        title: Some(i.title.clone()),
+        link: Some(i.link.clone()),
+        description: Some(i.summary.clone()),
+        content: Some(issue_html(&i.edition)),
+        guid: Some(Guid { value: i.link.clone(), permalink: true }),
+        pub_date: Some(i.pub_date.clone()),
+        ..Default::default()
+    })
+}
+
+/// `out/newsletter.xml`: the channel `feed` with `items` from [`newsletter_item`],
+/// newest first; `pub_date` is the newest item's.
+pub fn newsletter_around(feed: &NewsletterFeed, pub_date: Option<&str>, items: &[impl AsRef<str>]) -> String {
     let mut ext = Extensions::default();
     ext.atom_self(&feed.feed_url);
     let channel = Channel {
@@ -197,26 +217,41 @@ pub fn newsletter(feed: &NewsletterFeed) -> String {
         description: feed.description.clone(),
         language: Some(feed.language.clone()),
         generator: Some("Masthead".into()),
-        pub_date: feed.items.first().map(|i| i.pub_date.clone()),
+        pub_date: pub_date.map(str::to_string),
         last_build_date: Some(feed.last_build_date.clone()),
-        items: feed
-            .items
-            .iter()
-            .map(|i| Item {
-                title: Some(i.title.clone()),
-                link: Some(i.link.clone()),
-                description: Some(i.summary.clone()),
-                content: Some(issue_html(&i.edition)),
-                guid: Some(Guid { value: i.link.clone(), permalink: true }),
-                pub_date: Some(i.pub_date.clone()),
-                ..Default::default()
-            })
-            .collect(),
         extensions: ext.map,
         namespaces: namespaces(false),
         ..Default::default()
     };
-    write(&channel)
+    around(channel, items)
+}
+
+/// Stands in for the items while the channel is written; never in a feed.
+const ITEMS_GO_HERE: &str = "masthead: the items go here (9c1f5e0a)";
+
+/// `channel` written with `items` (each a whole `<item>` as [`item_xml`] writes
+/// it) where its items go: a placeholder item is written, then replaced.
+fn around(mut channel: Channel, items: &[impl AsRef<str>]) -> String {
+    // Every item has content (`content:encoded`): its namespace is declared when there are any.
+    let content = (!items.is_empty()).then(String::new);
+    channel.items = vec![Item { title: Some(ITEMS_GO_HERE.to_string()), content, ..Default::default() }];
+    let xml = write(&channel);
+    let mark = xml.find(ITEMS_GO_HERE).expect("the placeholder item is written");
+    let start = xml[..mark].rfind("<item>").and_then(|at| xml[..at].rfind('\n')).map_or(0, |nl| nl + 1);
+    let end = xml[mark..].find("</item>\n").map_or(xml.len(), |at| mark + at + "</item>\n".len());
+    let mut out = String::with_capacity(xml.len() + items.iter().map(|i| i.as_ref().len()).sum::<usize>());
+    out.push_str(&xml[..start]);
+    items.iter().for_each(|item| out.push_str(item.as_ref()));
+    out.push_str(&xml[end..]);
+    out
+}
+
+/// One `<item>`, indented and closed as in a channel, with its line break.
+fn item_xml(item: Item) -> String {
+    let xml = write(&Channel { items: vec![item], ..Default::default() });
+    let start = xml.find("<item>").and_then(|at| xml[..at].rfind('\n')).map_or(0, |nl| nl + 1);
+    let end = xml.rfind("</item>\n").map_or(xml.len(), |at| at + "</item>\n".len());
+    xml[start..end].to_string()
 }
 
 fn namespaces(podcast: bool) -> BTreeMap<String, String> {

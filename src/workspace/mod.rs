@@ -9,15 +9,18 @@ pub mod media;
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result};
 
+use crate::clock::timings::stage;
 use crate::diag::{Diagnostic, Diagnostics, Severity, SourceFile};
 use crate::workspace::config::Config;
-use crate::workspace::content::issue::{Issue, IssueFile};
+use crate::workspace::content::issue::{Issue, IssueContext, IssueFile};
 use crate::workspace::content::sponsor::{Sponsors, SponsorsFile};
 use crate::workspace::content::toml_file::{Seg, TomlFile};
 use crate::workspace::media::Source;
+use crate::workspace::media::facts::MediaFacts;
 
 /// How many folders up [`Workspace::discover`] looks (deeper than any real path).
 const MAX_DEPTH: usize = 256;
@@ -30,6 +33,39 @@ pub struct IssueEntry {
     pub issue: Option<Issue>,
     /// The parsed file, for checks that span files; `None` when it is not valid TOML.
     pub toml: Option<TomlFile>,
+    /// Which reading of the file this is: unique in the process, new each time it is read.
+    pub generation: u64,
+}
+
+/// Reads and checks one issue file alone.
+fn load_issue(number: u32, relative: &str, context: &IssueContext) -> Result<(IssueEntry, Diagnostics)> {
+    static GENERATIONS: AtomicU64 = AtomicU64::new(1);
+    let mut diags = Diagnostics::default();
+    let src = stage("read files", || SourceFile::read(context.root, Path::new(relative)))?;
+    let (issue, toml) = match stage("parse TOML", || TomlFile::load::<IssueFile>(src, &mut diags)) {
+        Some((raw, toml)) => {
+            let issue = stage("check issues (audio included)", || Issue::new(number, raw, &toml, context, &mut diags));
+            (issue, Some(toml))
+        }
+        None => (None, None),
+    };
+    let generation = GENERATIONS.fetch_add(1, Ordering::Relaxed);
+    Ok((IssueEntry { file: relative.to_string(), issue, toml, generation }, diags))
+}
+
+/// `f` applied to every item, on a few threads when there are many; in order.
+pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(4);
+    if threads < 2 || items.len() < 32 {
+        return items.iter().map(f).collect();
+    }
+    let chunk = items.len().div_ceil(threads);
+    std::thread::scope(|scope| {
+        let f = &f;
+        let handles: Vec<_> =
+            items.chunks(chunk).map(|part| scope.spawn(move || part.iter().map(f).collect::<Vec<R>>())).collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e))).collect()
+    })
 }
 
 /// The loaded publication.
@@ -44,6 +80,12 @@ pub struct Workspace {
     pub templates: BTreeMap<String, String>,
     /// Everything found wrong, in every file.
     pub diags: Diagnostics,
+    /// What was read from media files, for [`MediaFacts::save`].
+    pub media: MediaFacts,
+    /// Issues valid alone that a check across files failed.
+    set_aside: BTreeMap<u32, Issue>,
+    /// How many of the last diagnostics come from checks across files.
+    across: usize,
 }
 
 impl Workspace {
@@ -60,13 +102,15 @@ impl Workspace {
             );
         }
         let mut diags = Diagnostics::default();
-        let config = SourceFile::read(&root, Path::new("publish.toml"))
+        let config = stage("read files", || SourceFile::read(&root, Path::new("publish.toml")))
             .map(|src| {
-                TomlFile::load::<Config>(src, &mut diags).map(|(config, file)| {
-                    config.validate(&file, &mut diags);
-                    if let Some(podcast) = &config.podcast {
-                        podcast.validate(&config, &file, &root, &mut diags);
-                    }
+                stage("parse TOML", || TomlFile::load::<Config>(src, &mut diags)).map(|(config, file)| {
+                    stage("check publish.toml", || {
+                        config.validate(&file, &mut diags);
+                        if let Some(podcast) = &config.podcast {
+                            podcast.validate(&config, &file, &root, &mut diags);
+                        }
+                    });
                     config
                 })
             })
@@ -84,29 +128,98 @@ impl Workspace {
             Sponsors::default()
         };
         let tz = config.as_ref().map_or(jiff::tz::TimeZone::UTC, Config::tz);
+        let media = MediaFacts::open(&state_dir(&root));
 
+        // The first file of each number is read; the others are errors.
+        let files = issue_files(&root, &mut diags)?;
+        let mut first_of: HashMap<u32, &str> = HashMap::new();
+        let unique: Vec<(u32, &str)> = files
+            .iter()
+            .filter(|(number, relative)| first_of.entry(*number).or_insert(relative) == relative)
+            .map(|(number, relative)| (*number, relative.as_str()))
+            .collect();
+        let context = IssueContext { sponsors: &sponsors, tz: &tz, root: &root, facts: &media };
+        let mut loaded = par_map(&unique, |(number, relative)| load_issue(*number, relative, &context)).into_iter();
         let mut issues = BTreeMap::new();
-        for (number, relative) in issue_files(&root, &mut diags)? {
-            if let Some(first) = issues.get(&number) {
-                let first: &IssueEntry = first;
-                diags.push(
-                    Diagnostic::file(Severity::Error, &relative, format!("issue {number} is also {}", first.file))
+        for (number, relative) in &files {
+            match first_of.get(number) {
+                Some(first) if first != relative => diags.push(
+                    Diagnostic::file(Severity::Error, relative, format!("issue {number} is also {first}"))
                         .with_hint("one number, one file: rename or remove one of them"),
-                );
-                continue;
+                ),
+                _ => {
+                    let (entry, found) = loaded.next().expect("one loaded entry per unique file")?;
+                    diags.items.extend(found.items);
+                    issues.insert(*number, entry);
+                }
             }
-            let src = SourceFile::read(&root, Path::new(&relative))?;
-            let (issue, toml) = match TomlFile::load::<IssueFile>(src, &mut diags) {
-                Some((raw, toml)) => (Issue::new(number, raw, &toml, &sponsors, &tz, &root, &mut diags), Some(toml)),
-                None => (None, None),
-            };
-            issues.insert(number, IssueEntry { file: relative, issue, toml });
         }
-        if let Some(config) = &config {
-            check_episodes(config, &mut issues, &mut diags);
+        let mut ws = Workspace {
+            templates: stage("read files", || read_templates(&root.join("templates")))?,
+            root,
+            config,
+            sponsors,
+            issues,
+            diags,
+            media,
+            set_aside: BTreeMap::new(),
+            across: 0,
+        };
+        ws.check_across();
+        Ok(ws)
+    }
+
+    /// Reads the issue files `changed` (paths relative to the root, each an issue
+    /// file already loaded under the same number) again, and checks across files
+    /// again; every other file is left as it was loaded. `false` (and nothing
+    /// changed) when that is not enough: a file is new, gone or renamed, or is not
+    /// an issue file, so the caller must load the whole workspace again.
+    pub fn reload_issues(&mut self, changed: &[String]) -> Result<bool> {
+        let mut numbers = Vec::new();
+        for relative in changed {
+            let known = self.issues.iter().find(|(_, e)| &e.file == relative).map(|(n, _)| *n);
+            match known {
+                Some(n) if self.root.join(relative).is_file() => numbers.push(n),
+                _ => return Ok(false),
+            }
         }
-        let templates = read_templates(&root.join("templates"))?;
-        Ok(Workspace { root, config, sponsors, issues, templates, diags })
+        let listed = issue_files(&self.root, &mut Diagnostics::default())?;
+        let same = listed.len() == self.issues.len()
+            && listed.iter().all(|(n, rel)| self.issues.get(n).is_some_and(|e| &e.file == rel));
+        if !same {
+            return Ok(false);
+        }
+        // Undo the checks across files, then read the changed files again.
+        self.diags.items.truncate(self.diags.items.len() - self.across);
+        for (number, issue) in std::mem::take(&mut self.set_aside) {
+            if let Some(entry) = self.issues.get_mut(&number) {
+                entry.issue = Some(issue);
+            }
+        }
+        for number in numbers {
+            let tz = self.config.as_ref().map_or(jiff::tz::TimeZone::UTC, Config::tz);
+            let context = IssueContext { sponsors: &self.sponsors, tz: &tz, root: &self.root, facts: &self.media };
+            let file = self.issues[&number].file.clone();
+            let (entry, found) = load_issue(number, &file, &context)?;
+            self.diags.items.retain(|d| d.file != file);
+            self.diags.items.extend(found.items);
+            self.issues.insert(number, entry);
+        }
+        self.check_across();
+        Ok(true)
+    }
+
+    /// The checks that span issue files ([`check_episodes`]): their diagnostics
+    /// go last, and the issues they fail are set aside (for [`Workspace::reload_issues`]).
+    fn check_across(&mut self) {
+        let Some(config) = &self.config else { return };
+        let before = self.diags.items.len();
+        let mut found = Diagnostics::default();
+        stage("check issues (audio included)", || {
+            self.set_aside = check_episodes(config, &mut self.issues, &mut found);
+        });
+        self.diags.items.extend(found.items);
+        self.across = self.diags.items.len() - before;
     }
 
     /// The publication `publish` works on when neither `--workspace` nor
@@ -165,16 +278,27 @@ impl Workspace {
 
     /// Where local state lives (`PUBLISH_STATE_DIR` or `.publish/`).
     pub fn state_dir(&self) -> PathBuf {
-        match std::env::var_os("PUBLISH_STATE_DIR") {
-            Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-            _ => self.root.join(".publish"),
-        }
+        state_dir(&self.root)
+    }
+}
+
+/// Where the local state of the publication at `root` lives.
+fn state_dir(root: &Path) -> PathBuf {
+    match std::env::var_os("PUBLISH_STATE_DIR") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => root.join(".publish"),
     }
 }
 
 /// What no single issue file can show: an episode needs `[podcast]`, and no two
-/// episodes share a GUID or an audio file or URL. An issue that fails here is not valid.
-fn check_episodes(config: &Config, issues: &mut BTreeMap<u32, IssueEntry>, diags: &mut Diagnostics) {
+/// episodes share a GUID or an audio file or URL. An issue that fails here is not
+/// valid: it is taken out of its entry, and returned.
+fn check_episodes(
+    config: &Config,
+    issues: &mut BTreeMap<u32, IssueEntry>,
+    diags: &mut Diagnostics,
+) -> BTreeMap<u32, Issue> {
+    let mut set_aside = BTreeMap::new();
     let mut guids: HashMap<String, u32> = HashMap::new();
     let mut audio: HashMap<Source, u32> = HashMap::new();
     for (&number, entry) in issues.iter_mut() {
@@ -190,7 +314,7 @@ fn check_episodes(config: &Config, issues: &mut BTreeMap<u32, IssueEntry>, diags
                 )
                 .with_hint("add [podcast] to publish.toml (title, author, owner, image, categories)"),
             );
-            entry.issue = None;
+            set_aside.extend(entry.issue.take().map(|issue| (number, issue)));
             continue;
         };
         let guid = podcast.item_guid(config, number, episode.guid.as_deref());
@@ -213,9 +337,10 @@ fn check_episodes(config: &Config, issues: &mut BTreeMap<u32, IssueEntry>, diags
             );
         }
         if diags.error_count() > errors {
-            entry.issue = None;
+            set_aside.extend(entry.issue.take().map(|issue| (number, issue)));
         }
     }
+    set_aside
 }
 
 /// `issues/*.toml` with their numbers, in file-name order; odd names are warned about.

@@ -1062,3 +1062,70 @@ fn the_episode_page_plays_in_chromium_and_a_chapter_click_seeks() {
     assert_eq!(plain["src"], "../media/009.mp3");
     assert_eq!(plain["download"], "../media/009.mp3");
 }
+
+/// Issue 10's item in `out/feed.xml`: (enclosure length, type, itunes:duration).
+fn episode_10(fixture: &Fixture) -> (String, String, String) {
+    let ch = feed(fixture);
+    let ten = ch.items.iter().find(|i| i.title.as_deref() == Some("The tenth")).expect("issue 10 in the feed");
+    let enclosure = ten.enclosure.as_ref().unwrap();
+    let duration = ten.itunes_ext.as_ref().and_then(|i| i.duration.clone()).unwrap_or_default();
+    (enclosure.length.clone(), enclosure.mime_type.clone(), duration)
+}
+
+/// `.publish/audio-facts.json`'s entry for `media/010.mp3`.
+fn cached_facts(fixture: &Fixture) -> (serde_json::Value, String) {
+    let cache: serde_json::Value =
+        serde_json::from_str(&fixture.read(".publish/audio-facts.json")).expect("the cache is JSON");
+    let key = fixture.path().join("media/010.mp3").to_string_lossy().into_owned();
+    (cache, key)
+}
+
+#[test]
+fn audio_facts_are_cached_by_path_size_and_mtime_and_an_edited_file_is_probed_again() {
+    let fixture = Fixture::reference();
+    std::fs::copy(repo().join("tests/fixtures/media/tone.mp3"), fixture.path().join("media/010.mp3")).unwrap();
+    add_issue_10(&fixture, "The tenth", "[episode]\naudio = \"media/010.mp3\"\n");
+    fixture.run(&["build", "10"]).success();
+    assert_eq!(episode_10(&fixture), ("6480".into(), "audio/mpeg".into(), "1".into()));
+
+    // The first build kept what it measured, by path, size and modification time.
+    let (mut cache, key) = cached_facts(&fixture);
+    let entry = &cache["audio"][&key];
+    let meta = std::fs::metadata(fixture.path().join("media/010.mp3")).unwrap();
+    assert_eq!(entry["size"], 6480);
+    let mtime = meta.modified().unwrap().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+    assert_eq!(entry["mtime_ns"].as_u64().map(u128::from), Some(mtime));
+    assert!((entry["seconds"].as_f64().unwrap() - 1.0).abs() < 1e-6, "{entry}");
+    assert_eq!(entry["mime"], "audio/mpeg");
+    assert!(cache["audio"].as_object().unwrap().keys().any(|k| k.ends_with("media/009.mp3")), "{cache}");
+
+    // While the file keeps its size and time, a rebuild takes the cache's word
+    // for it without opening the file: a duration only the cache says shows up.
+    cache["audio"][&key]["seconds"] = serde_json::json!(4321.0);
+    fixture.write(".publish/audio-facts.json", &cache.to_string());
+    fixture.run(&["build", "10"]).success();
+    assert_eq!(episode_10(&fixture).2, "4321");
+
+    // The same bytes with a new modification time: probed again.
+    let file = std::fs::File::options().write(true).open(fixture.path().join("media/010.mp3")).unwrap();
+    file.set_modified(std::time::SystemTime::now() + std::time::Duration::from_secs(5)).unwrap();
+    drop(file);
+    fixture.run(&["build", "10"]).success();
+    assert_eq!(episode_10(&fixture).2, "1");
+    let (cache, key) = cached_facts(&fixture);
+    assert!((cache["audio"][&key]["seconds"].as_f64().unwrap() - 1.0).abs() < 1e-6, "the cache is corrected");
+
+    // Another recording in the same place (a new size): its own facts.
+    std::fs::copy(repo().join("tests/fixtures/media/tone.m4a"), fixture.path().join("media/010.mp3")).unwrap();
+    fixture.run(&["build", "10"]).success();
+    assert_eq!(episode_10(&fixture), ("2997".into(), "audio/x-m4a".into(), "2".into()));
+    let (cache, key) = cached_facts(&fixture);
+    assert_eq!(cache["audio"][&key]["size"], 2997);
+
+    // A damaged cache is no error: the build measures again and writes a good one.
+    fixture.write(".publish/audio-facts.json", "{\"format\": 1, \"audio\": [trunc");
+    fixture.run(&["build", "10"]).success();
+    assert_eq!(episode_10(&fixture).2, "2");
+    let (cache, key) = cached_facts(&fixture);
+    assert_eq!(cache["audio"][&key]["size"], 2997);
+}

@@ -95,3 +95,62 @@ fn the_preview_shows_the_workspace_media_where_the_email_links_the_production_si
         fixture.read("out/9/email.html").contains("https://www.analyse.asia/this-week-in-asia/media/009-cover.png")
     );
 }
+
+/// GETs `path` from the preview on `port`.
+fn fetch(port: u16, path: &str) -> String {
+    agent().get(&format!("http://127.0.0.1:{port}{path}")).call().unwrap().body_mut().read_to_string().unwrap()
+}
+
+/// Waits (at most 20 s) until the preview's `/content` satisfies `ok`.
+fn wait_for_content(port: u16, what: &str, ok: impl Fn(&str) -> bool) -> String {
+    let start = std::time::Instant::now();
+    loop {
+        let content = fetch(port, "/content?view=desktop");
+        if ok(&content) {
+            return content;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(20), "the preview never showed {what}:\n{content}");
+        std::thread::sleep(std::time::Duration::from_millis(25));
+    }
+}
+
+#[test]
+fn an_edited_issue_file_is_read_again_alone_and_the_feeds_keep_every_other_issue() {
+    let fixture = Fixture::reference();
+    let ten = crate::support::without_episode(&fixture.read("issues/009.toml"))
+        .replace("title = \"China AI dreams of Sora\"", "title = \"The tenth\"")
+        .replace("date = 2024-03-01", "date = 2024-03-08");
+    let episode = "[episode]\naudio = \"https://cdn.example.com/10.mp3\"\nlength = 1000\nduration = 60\n";
+    fixture.write("issues/010.toml", &format!("{ten}\n{episode}"));
+    let port = free_port();
+    let server = Running::start(fixture.command(&["preview", "10", "--port", &port.to_string()]), port);
+    assert!(fetch(port, "/content?view=desktop").contains("The tenth"));
+
+    fixture.edit("issues/010.toml", "title = \"The tenth\"", "title = \"The tenth, edited\"");
+    wait_for_content(port, "the new title", |c| c.contains("The tenth, edited"));
+    for feed in ["/raw/feed.xml", "/raw/newsletter.xml"] {
+        let xml = fetch(port, feed);
+        assert_eq!(xml.matches("<item>").count(), 2, "{feed}: both issues, once each");
+        assert!(xml.contains("The tenth, edited") && xml.contains("China AI dreams of Sora"), "{feed}:\n{xml}");
+    }
+
+    // A check across files: issue 10 takes issue 9's audio, and is refused...
+    fixture.edit("issues/010.toml", "audio = \"https://cdn.example.com/10.mp3\"", "audio = \"media/009.mp3\"");
+    wait_for_content(port, "the shared audio refused", |c| c.contains("has the same audio"));
+    // ...and stays refused while another file is edited, until it is mended.
+    fixture.edit("issues/009.toml", "title = \"China AI dreams of Sora\"", "title = \"Sora, again\"");
+    std::thread::sleep(std::time::Duration::from_millis(600));
+    wait_for_content(port, "issue 10 still refused", |c| c.contains("has the same audio"));
+    fixture.edit("issues/010.toml", "audio = \"media/009.mp3\"", "audio = \"https://cdn.example.com/10.mp3\"");
+    wait_for_content(port, "issue 10 back", |c| c.contains("The tenth, edited") && !c.contains("id=\"errors\""));
+    let feed = fetch(port, "/raw/feed.xml");
+    assert!(feed.contains("Sora, again") && !feed.contains("China AI dreams of Sora"), "issue 9 read again:\n{feed}");
+    assert_eq!(feed.matches("<item>").count(), 2);
+
+    // Each of those edits read the edited file alone.
+    let log = server.stop_and_read_stderr();
+    for file in ["issues/010.toml", "issues/009.toml"] {
+        assert!(log.contains(&format!("; {file}; ")), "{file} was not read again alone:\n{log}");
+    }
+    assert!(!log.contains("the whole publication reloaded"), "{log}");
+}

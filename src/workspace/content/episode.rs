@@ -15,8 +15,9 @@ use crate::workspace::content::issue::Section;
 use crate::workspace::content::markdown_check::bad_links;
 use crate::workspace::content::toml_file::{Seg, TomlFile};
 use crate::workspace::media::chapters::{self, Chapter, Problem};
+use crate::workspace::media::facts::MediaFacts;
 use crate::workspace::media::transcript::{self, Cue, Kind};
-use crate::workspace::media::{self, Source, audio};
+use crate::workspace::media::{self, Source};
 
 /// `[episode]` as written.
 #[derive(Debug, Clone, Deserialize)]
@@ -222,6 +223,7 @@ impl Episode {
         sections: &[Section],
         toml: &TomlFile,
         root: &Path,
+        facts: &MediaFacts,
         diags: &mut Diagnostics,
     ) -> Option<Episode> {
         let before = diags.error_count();
@@ -258,7 +260,7 @@ impl Episode {
                 if !path.is_file() {
                     error(diags, "audio", format!("{rel} does not exist"), "put the episode's MP3 or M4A file there");
                 } else {
-                    match audio::read(&path) {
+                    match crate::clock::timings::stage("  of which: probe audio", || facts.audio(&path)) {
                         Ok(info) => {
                             if !ENCLOSURE_TYPES.contains(&info.mime) {
                                 warn(
@@ -405,7 +407,7 @@ impl Episode {
                 None => (None, Vec::new()),
             };
         let soundbites = check_soundbites(&raw.soundbites, seconds, toml, diags);
-        let alternates = check_alternates(&raw.alternate, toml, root, diags);
+        let alternates = check_alternates(&raw.alternate, toml, root, facts, diags);
         let social = check_social(&raw.social, toml, diags);
         if let Some(location) = &raw.location {
             check_location(location, toml, diags);
@@ -719,7 +721,13 @@ fn check_soundbites(
     out
 }
 
-fn check_alternates(list: &[AlternateFile], toml: &TomlFile, root: &Path, diags: &mut Diagnostics) -> Vec<Alternate> {
+fn check_alternates(
+    list: &[AlternateFile],
+    toml: &TomlFile,
+    root: &Path,
+    facts: &MediaFacts,
+    diags: &mut Diagnostics,
+) -> Vec<Alternate> {
     let mut out = Vec::new();
     for (i, alt) in list.iter().enumerate() {
         let at = |k: &'static str| [Seg::Key("episode"), Seg::Key("alternate"), Seg::Index(i), Seg::Key(k)];
@@ -743,7 +751,7 @@ fn check_alternates(list: &[AlternateFile], toml: &TomlFile, root: &Path, diags:
             error("audio", format!("{rel} does not exist"), hint);
             continue;
         }
-        match audio::read(&path) {
+        match crate::clock::timings::stage("  of which: probe audio", || facts.audio(&path)) {
             Ok(info) => out.push(Alternate {
                 bitrate: (info.bytes as f64 * 8.0 / info.seconds).round() as u64,
                 source: Source::Local(rel),

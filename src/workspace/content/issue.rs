@@ -14,6 +14,7 @@ use crate::workspace::content::markdown_check::bad_links;
 use crate::workspace::content::sponsor::{SponsorChoice, Sponsors, date_of};
 use crate::workspace::content::toml_file::{Seg, TomlFile};
 use crate::workspace::media::Source;
+use crate::workspace::media::facts::MediaFacts;
 
 /// The title `publish new` writes, for the publisher to replace (`check` warns while it is there).
 pub const TITLE_PLACEHOLDER: &str = "TODO: this issue's title";
@@ -137,6 +138,16 @@ pub struct Issue {
     pub episode: Option<Episode>,
 }
 
+/// What checking an issue file needs from the rest of the publication.
+#[derive(Clone, Copy)]
+pub struct IssueContext<'a> {
+    pub sponsors: &'a Sponsors,
+    pub tz: &'a jiff::tz::TimeZone,
+    /// The workspace's folder, for the media files the issue names.
+    pub root: &'a Path,
+    pub facts: &'a MediaFacts,
+}
+
 impl Issue {
     /// Checks a parsed issue file, reading the media files it names under `root`;
     /// `None` when it has errors (all reported to `diags`).
@@ -144,11 +155,10 @@ impl Issue {
         number: u32,
         raw: IssueFile,
         toml: &TomlFile,
-        sponsors: &Sponsors,
-        tz: &jiff::tz::TimeZone,
-        root: &Path,
+        context: &IssueContext,
         diags: &mut Diagnostics,
     ) -> Option<Issue> {
+        let IssueContext { sponsors, tz, root, facts } = *context;
         let before = diags.error_count();
         let error = |diags: &mut Diagnostics, path: &[Seg], msg: String, hint: String| {
             diags.push(toml.diag_at(Severity::Error, path, msg).with_hint(hint))
@@ -243,7 +253,7 @@ impl Issue {
             if let Some(Ok(source)) = image.file()
                 && let Some(path) = source.local_path(root).filter(|p| p.is_file())
             {
-                match crate::workspace::media::image::read(&path) {
+                match facts.image(&path) {
                     Ok(info) => image_size = Some((info.width, info.height)),
                     Err(_) => warn(
                         diags,
@@ -342,7 +352,7 @@ impl Issue {
                 }
             }
         }
-        let episode = raw.episode.and_then(|e| Episode::new(e, &raw.sections, toml, root, diags));
+        let episode = raw.episode.and_then(|e| Episode::new(e, &raw.sections, toml, root, facts, diags));
         if diags.error_count() > before {
             return None;
         }

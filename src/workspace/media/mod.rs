@@ -1,9 +1,11 @@
 //! Media files the podcast points at (audio, artwork, chapters, transcripts),
 //! read from the workspace and checked when it is loaded, so that later stages
-//! only ever see files known to be good. Nothing here writes.
+//! only ever see files known to be good. Nothing here writes but the cache of
+//! audio facts ([`facts`]), and only when asked to.
 
 pub mod audio;
 pub mod chapters;
+pub mod facts;
 pub mod image;
 pub mod transcript;
 

@@ -30,6 +30,17 @@ impl Running {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    /// Stops it at once and returns what it wrote on stderr.
+    pub fn stop_and_read_stderr(mut self) -> String {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let mut text = String::new();
+        if let Some(mut stderr) = self.child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut stderr, &mut text);
+        }
+        text
+    }
+
     /// Stops it at once, as a crash would.
     pub fn kill(mut self) {
         let _ = self.child.kill();
