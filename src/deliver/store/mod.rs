@@ -161,13 +161,16 @@ CREATE TABLE soft_bounces (
     // (`claimed_by`, `claim_batch`) until `lease_until` (milliseconds since
     // 1970), and the sender that handled a row is kept (`sent_by`). The rows
     // claimed and not yet recorded (a few hundred per sender) are indexed, for
-    // reading a batch back and renewing its lease without scanning the issue.
+    // renewing a lease without scanning the issue; so are the pending rows,
+    // so that each claim starts at the first pending row instead of reading
+    // past every row sent before it (PostgreSQL's planner took the primary key).
     r#"
 ALTER TABLE sends ADD COLUMN claimed_by TEXT;
 ALTER TABLE sends ADD COLUMN claim_batch INTEGER;
 ALTER TABLE sends ADD COLUMN lease_until INTEGER;
 ALTER TABLE sends ADD COLUMN sent_by TEXT;
 CREATE INDEX sends_claimed ON sends (claimed_by, claim_batch) WHERE claimed_by IS NOT NULL;
+CREATE INDEX sends_pending ON sends (issue, subscriber_id) WHERE state = 'pending';
 "#,
 ];
 

@@ -140,6 +140,7 @@ ALTER TABLE sends ADD COLUMN claim_batch BIGINT;
 ALTER TABLE sends ADD COLUMN lease_until BIGINT;
 ALTER TABLE sends ADD COLUMN sent_by TEXT;
 CREATE INDEX sends_claimed ON sends (claimed_by, claim_batch) WHERE claimed_by IS NOT NULL;
+CREATE INDEX sends_pending ON sends (issue, subscriber_id) WHERE state = 'pending';
 "#,
 ];
 
