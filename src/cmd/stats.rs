@@ -20,6 +20,10 @@ pub fn run(root: &Path, number: Option<u32>, json: bool) -> Result<Outcome> {
             "#{:<5} {started:<24} {:>6} {:>7} {:>8} {:>11} {:>19}",
             i.issue, i.sent, i.failed, i.bounced, i.complained, i.unsubscribed
         );
+        if !i.relays.is_empty() {
+            let each: Vec<String> = i.relays.iter().map(|(relay, n)| format!("{relay} {n}")).collect();
+            println!("       sent via {}", each.join(", "));
+        }
     }
     if number.is_none() {
         println!("\nweek      joined  confirmed  left");

@@ -13,7 +13,10 @@ pub fn run(root: &Path, number: u32, json: bool) -> Result<Outcome> {
     if json {
         let failures: Vec<_> =
             status.failures.iter().map(|(r, n)| serde_json::json!({ "reply": r, "recipients": n })).collect();
-        let value = serde_json::json!({ "issue": number, "state": state, "counts": counts, "failures": failures });
+        let relays: serde_json::Map<_, _> = status.relays.iter().map(|(r, n)| (r.clone(), (*n).into())).collect();
+        let value = serde_json::json!({
+            "issue": number, "state": state, "counts": counts, "failures": failures, "relays": relays
+        });
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(Outcome::Done);
     }
@@ -33,6 +36,9 @@ pub fn run(root: &Path, number: u32, json: bool) -> Result<Outcome> {
             let percent = share.sent as f64 * 100.0 / counts.sent.max(1) as f64;
             println!("    {name}: {} ({percent:.0}%)", share.sent);
         }
+    }
+    for (relay, n) in &status.relays {
+        println!("  via {relay}: {n}");
     }
     for (reply, n) in &status.failures {
         println!("  {n} failed: {reply}");

@@ -12,22 +12,22 @@
 //! is ever marked sent without the server's acceptance; a dead sender's
 //! unsent rows come back to the others when its lease runs out.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Result;
 use lettre::transport::smtp::extension::ClientId;
-use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
 use crate::deliver::dkim::Signer;
 use crate::deliver::message::IssueHeaders;
 use crate::deliver::smtp::{Connection, SendError};
 use crate::deliver::store::{Location, Outcome, Store, Subscriber, wall_ms};
 use crate::deliver::token::Secret;
-use crate::deliver::transport::Transport;
+use crate::deliver::transport::{Relay, SmtpTarget, Transport};
 use crate::render::email::EmailBody;
 use crate::render::personal::Recipient;
 
@@ -77,6 +77,8 @@ pub struct Options {
     pub sender: String,
     /// How long a claimed batch stays this sender's without renewal.
     pub lease: Duration,
+    /// How long a failing relay is left out (a send through several relays).
+    pub cooldown: Duration,
 }
 
 /// What the run did.
@@ -86,6 +88,28 @@ pub struct RunStats {
     pub duration: Duration,
     /// Set when the run stopped early (server unreachable); the rest stays pending.
     pub aborted: Option<String>,
+    /// Each relay's part, when the send has several.
+    pub relays: Vec<RelayStats>,
+}
+
+/// What one relay of several did in a run.
+#[derive(Debug, Clone, Default, serde::Serialize)]
+pub struct RelayStats {
+    pub name: String,
+    /// Messages it accepted in this run.
+    pub sent: u64,
+    /// How many times it was taken out for a cool-down.
+    pub cool_downs: u32,
+    /// What went wrong last, if anything did.
+    pub last_failure: Option<String>,
+}
+
+/// A recipient on its way, with its message once built (so a message handed
+/// back by a failing relay is not built and signed again).
+struct Job {
+    subscriber: Subscriber,
+    attempts: u32,
+    built: Option<(Vec<u8>, lettre::address::Envelope)>,
 }
 
 struct Ack {
@@ -95,11 +119,32 @@ struct Ack {
     done: oneshot::Sender<Result<(), String>>,
 }
 
+/// One way out with its own connections and pace: the one transport, or one
+/// relay of several.
+struct Lane {
+    /// The relay's name, when the send has several (the ledger records it).
+    name: Option<String>,
+    transport: Transport,
+    concurrency: usize,
+    weight: u32,
+    throttle: Throttle,
+    /// Failures of the relay's session since it last accepted a message.
+    strikes: AtomicU32,
+    sent: AtomicU64,
+    cool_downs: AtomicU32,
+    last_failure: std::sync::Mutex<Option<String>>,
+}
+
 struct Shared {
     factory: MessageFactory,
-    transport: Transport,
     options: Options,
-    throttle: Throttle,
+    lanes: Vec<Lane>,
+    /// Several relays: one that fails is taken out for a while and its
+    /// messages go to the others, instead of the run stopping.
+    failover: bool,
+    /// `[email] rate_per_sec` over all relays together (several relays only;
+    /// with one transport it is that lane's own pace).
+    ceiling: Throttle,
     breaker: Breaker,
     acks: std::sync::mpsc::Sender<Ack>,
     abort: AtomicBool,
@@ -107,6 +152,85 @@ struct Shared {
     sent: AtomicU64,
     progress: indicatif::ProgressBar,
     hello: ClientId,
+    jobs: Mutex<mpsc::Receiver<Subscriber>>,
+    turns: std::sync::Mutex<Turns>,
+    /// Told when a turn, a cool-down or the end of the run may have changed.
+    changed: Notify,
+}
+
+/// Whose turn it is: each lane's pass grows by 1/weight for every message it
+/// takes, and a lane takes the next only while its pass is the lowest of the
+/// lanes in service (stride scheduling), so that the messages go out in the
+/// proportion of the weights. Messages handed back by a failing relay wait
+/// here for another.
+struct Turns {
+    pass: Vec<f64>,
+    cooling_until: Vec<Option<tokio::time::Instant>>,
+    returned: VecDeque<Box<Job>>,
+    /// Messages taken and not yet recorded or handed back.
+    held: usize,
+    /// The feeder has no more recipients.
+    fed: bool,
+}
+
+/// What a lane's worker may do now.
+enum Turn {
+    /// A message handed back by another relay, or `None`: take the next from the feeder.
+    Take(Option<Box<Job>>),
+    Wait(Option<tokio::time::Instant>),
+    Done,
+}
+
+impl Turns {
+    fn in_service(&self, lane: usize, now: tokio::time::Instant) -> bool {
+        self.cooling_until[lane].is_none_or(|until| until <= now)
+    }
+
+    /// Brings lanes whose cool-down is over back into service, level with the others.
+    fn refresh(&mut self, now: tokio::time::Instant) {
+        for lane in 0..self.pass.len() {
+            if self.cooling_until[lane].is_some_and(|until| until <= now) {
+                self.cooling_until[lane] = None;
+                let others = (0..self.pass.len())
+                    .filter(|&l| l != lane && self.in_service(l, now))
+                    .map(|l| self.pass[l])
+                    .fold(f64::INFINITY, f64::min);
+                if others.is_finite() {
+                    self.pass[lane] = self.pass[lane].max(others);
+                }
+            }
+        }
+    }
+
+    fn next(&mut self, lane: usize, weight: u32) -> Turn {
+        let now = tokio::time::Instant::now();
+        self.refresh(now);
+        // At the end turns no longer count: the lane with the lowest pass may have finished.
+        if self.fed && self.returned.is_empty() {
+            return if self.held == 0 { Turn::Done } else { Turn::Wait(None) };
+        }
+        if let Some(until) = self.cooling_until[lane] {
+            return Turn::Wait(Some(until));
+        }
+        let lowest = (0..self.pass.len())
+            .filter(|&l| self.in_service(l, now))
+            .map(|l| self.pass[l])
+            .fold(f64::INFINITY, f64::min);
+        if self.pass[lane] > lowest + 1e-9 {
+            return Turn::Wait(None);
+        }
+        if let Some(job) = self.returned.pop_front() {
+            self.took(lane, weight);
+            return Turn::Take(Some(job));
+        }
+        self.took(lane, weight);
+        Turn::Take(None)
+    }
+
+    fn took(&mut self, lane: usize, weight: u32) {
+        self.pass[lane] += 1.0 / f64::from(weight);
+        self.held += 1;
+    }
 }
 
 /// Sends issue `options.issue` to its pending recipients.
@@ -136,19 +260,29 @@ pub fn run(
         .name("ledger".into())
         .spawn(move || ledger_loop(&ledger_at, issue, &ledger_lease, ack_rx))?;
 
-    let (job_tx, job_rx) = mpsc::channel::<Subscriber>(options.concurrency * 4 + 64);
+    let (failover, lanes, ceiling) = lanes(transport, &options);
+    let connections: usize = lanes.iter().map(|l| l.concurrency).sum();
+    let (job_tx, job_rx) = mpsc::channel::<Subscriber>(connections * 4 + 64);
     let (feeder_at, feeder_lease) = (location.clone(), lease.clone());
-    let batch = (options.concurrency * 4).clamp(16, PAGE);
+    let batch = (connections * 4).clamp(16, PAGE);
     let feeder = std::thread::Builder::new()
         .name("feeder".into())
         .spawn(move || feed(&feeder_at, issue, &feeder_lease, batch, job_tx))?;
 
     let hello = ClientId::Domain(factory.headers.domain.clone());
     let shared = Arc::new(Shared {
-        throttle: Throttle::new(options.rate_per_sec),
+        turns: std::sync::Mutex::new(Turns {
+            pass: vec![0.0; lanes.len()],
+            cooling_until: vec![None; lanes.len()],
+            returned: VecDeque::new(),
+            held: 0,
+            fed: false,
+        }),
+        lanes,
+        failover,
+        ceiling,
         breaker: Breaker::default(),
         factory,
-        transport,
         options,
         acks: ack_tx,
         abort: AtomicBool::new(false),
@@ -156,28 +290,47 @@ pub fn run(
         sent: AtomicU64::new(0),
         progress,
         hello,
+        jobs: Mutex::new(job_rx),
+        changed: Notify::new(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
-    let jobs = Arc::new(Mutex::new(job_rx));
     let worker_results: Vec<Result<()>> = runtime.block_on(async {
-        let handles: Vec<_> = (0..shared.options.concurrency)
-            .map(|_| tokio::spawn(worker(Arc::clone(&shared), Arc::clone(&jobs))))
-            .collect();
+        let mut handles = Vec::new();
+        for (lane, l) in shared.lanes.iter().enumerate() {
+            for _ in 0..l.concurrency {
+                handles.push(tokio::spawn(worker(Arc::clone(&shared), lane)));
+            }
+        }
         let mut results = Vec::new();
         for h in handles {
             results.push(h.await.unwrap_or_else(|e| Err(anyhow::anyhow!("a send worker crashed: {e}"))));
         }
         results
     });
-    // Close the job queue so the feeder stops, then let the ledger drain.
-    drop(jobs);
-    let feed_result = feeder.join().map_err(|_| anyhow::anyhow!("the recipient feeder crashed"))?;
     let shared = Arc::into_inner(shared).expect("workers are done");
+    // Close the job queue so the feeder stops, then let the ledger drain.
+    drop(shared.jobs);
+    let feed_result = feeder.join().map_err(|_| anyhow::anyhow!("the recipient feeder crashed"))?;
     shared.progress.finish_and_clear();
+    let relays = if shared.failover {
+        shared
+            .lanes
+            .iter()
+            .map(|l| RelayStats {
+                name: l.name.clone().unwrap_or_default(),
+                sent: l.sent.load(Ordering::Relaxed),
+                cool_downs: l.cool_downs.load(Ordering::Relaxed),
+                last_failure: l.last_failure.lock().expect("lane lock").clone(),
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
     let stats = RunStats {
         sent: shared.sent.load(Ordering::Relaxed),
         duration: started.elapsed(),
         aborted: shared.abort_reason.lock().expect("abort lock").clone(),
+        relays,
     };
     drop(shared.acks);
     ledger.join().map_err(|_| anyhow::anyhow!("the ledger writer crashed"))??;
@@ -189,6 +342,34 @@ pub fn run(
     }
     feed_result?;
     Ok(stats)
+}
+
+/// The lanes of a transport: one per relay (with failover), or the one
+/// transport with `[email]`'s concurrency and pace. Also the pace over all.
+fn lanes(transport: Transport, options: &Options) -> (bool, Vec<Lane>, Throttle) {
+    let lane = |name, transport, concurrency, weight, rate| Lane {
+        name,
+        transport,
+        concurrency,
+        weight,
+        throttle: Throttle::new(rate),
+        strikes: AtomicU32::new(0),
+        sent: AtomicU64::new(0),
+        cool_downs: AtomicU32::new(0),
+        last_failure: std::sync::Mutex::new(None),
+    };
+    match transport {
+        Transport::Relays(relays) => {
+            let lanes = relays
+                .into_iter()
+                .map(|r| {
+                    lane(Some(r.name), Transport::Smtp(r.target), r.concurrency.max(1), r.weight.max(1), r.rate_per_sec)
+                })
+                .collect();
+            (true, lanes, Throttle::new(options.rate_per_sec))
+        }
+        one => (false, vec![lane(None, one, options.concurrency.max(1), 1, options.rate_per_sec)], Throttle::new(None)),
+    }
 }
 
 /// Who holds claimed rows, and for how long at a time.
@@ -276,98 +457,238 @@ fn ledger_loop(location: &Location, issue: u32, lease: &Lease, acks: std::sync::
     }
 }
 
-async fn worker(shared: Arc<Shared>, jobs: Arc<Mutex<mpsc::Receiver<Subscriber>>>) -> Result<()> {
+async fn worker(shared: Arc<Shared>, lane: usize) -> Result<()> {
     let mut conn: Option<Connection> = None;
-    let result = worker_loop(&shared, &jobs, &mut conn).await;
+    let result = worker_loop(&shared, lane, &mut conn).await;
+    if let Err(e) = &result {
+        // The others must not wait for this worker's turns.
+        stop(&shared, format!("{e:#}"));
+    }
     if let Some(c) = conn {
         c.quit().await;
     }
     result
 }
 
-async fn worker_loop(
-    shared: &Shared,
-    jobs: &Mutex<mpsc::Receiver<Subscriber>>,
-    conn: &mut Option<Connection>,
-) -> Result<()> {
-    let opts = &shared.options;
+/// The next recipient for a worker of `lane`, when it is that lane's turn;
+/// `None` when the run is over (or stopped).
+async fn next_job(shared: &Shared, lane: usize) -> Option<Job> {
+    let weight = shared.lanes[lane].weight;
     loop {
         if shared.abort.load(Ordering::Relaxed) {
-            return Ok(());
+            return None;
         }
-        let Some(subscriber) = jobs.lock().await.recv().await else { return Ok(()) };
-        let (bytes, envelope) = match shared.factory.build(&subscriber) {
-            Ok(built) => built,
-            Err(e) => {
-                record(shared, &subscriber, 0, Outcome::Failed { reply: format!("not sent: {e:#}") }).await?;
-                continue;
+        let notified = shared.changed.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        let turn = shared.turns.lock().expect("turns lock").next(lane, weight);
+        match turn {
+            Turn::Done => return None,
+            Turn::Take(Some(job)) => return Some(*job),
+            Turn::Take(None) => {
+                let next = shared.jobs.lock().await.recv().await;
+                if let Some(subscriber) = next {
+                    return Some(Job { subscriber, attempts: 0, built: None });
+                }
+                let mut turns = shared.turns.lock().expect("turns lock");
+                turns.fed = true;
+                turns.pass[lane] -= 1.0 / f64::from(weight);
+                turns.held -= 1;
+                drop(turns);
+                shared.changed.notify_waiters();
             }
+            // Waits are bounded: a missed wake-up costs a quarter of a second.
+            Turn::Wait(until) => {
+                let until = until.unwrap_or_else(|| tokio::time::Instant::now() + Duration::from_millis(250));
+                tokio::select! {
+                    _ = tokio::time::sleep_until(until) => {}
+                    _ = notified => {}
+                }
+            }
+        }
+    }
+}
+
+/// A message's fate on one lane.
+enum Step {
+    Done(Outcome),
+    /// Not this relay's to send now: another takes it.
+    HandBack,
+    /// The run stops; the recipient stays pending.
+    Stop,
+}
+
+async fn worker_loop(shared: &Shared, lane: usize, conn: &mut Option<Connection>) -> Result<()> {
+    while let Some(mut job) = next_job(shared, lane).await {
+        let (bytes, envelope) = match job.built.take() {
+            Some(built) => built,
+            None => match shared.factory.build(&job.subscriber) {
+                Ok(built) => built,
+                Err(e) => {
+                    let outcome = Outcome::Failed { reply: format!("not sent: {e:#}") };
+                    record(shared, lane, &job.subscriber, 0, outcome).await?;
+                    continue;
+                }
+            },
         };
-        let mut attempt = 0;
-        let outcome = loop {
-            attempt += 1;
-            shared.throttle.acquire().await;
-            let result = deliver(&shared.transport, &shared.hello, conn, &subscriber, &bytes, &envelope).await;
-            let error = match result {
-                Ok(reply) => {
-                    shared.throttle.succeeded().await;
-                    shared.breaker.accepted();
-                    break Outcome::Sent { reply };
-                }
-                Err(e) => e,
-            };
-            if conn.as_ref().is_some_and(|c| !c.is_usable()) {
-                *conn = None;
+        match attempt(shared, lane, conn, &job.subscriber, &bytes, &envelope, &mut job.attempts).await {
+            Step::Done(outcome) => record(shared, lane, &job.subscriber, job.attempts, outcome).await?,
+            Step::HandBack => {
+                job.built = Some((bytes, envelope));
+                let mut turns = shared.turns.lock().expect("turns lock");
+                turns.returned.push_back(Box::new(job));
+                turns.held -= 1;
+                drop(turns);
+                shared.changed.notify_waiters();
             }
-            match error {
-                SendError::Permanent(reply) if crate::deliver::smtp::is_hard_bounce(&reply) => {
-                    break Outcome::Bounced { reply };
-                }
-                SendError::Permanent(reply) | SendError::Content(reply) => {
-                    if shared.breaker.refused() {
-                        let why = format!("the server refused {BREAKER_LIMIT} messages in a row ({reply})");
-                        stop(shared, why);
-                    }
-                    break Outcome::Failed { reply };
-                }
-                SendError::Refused(reason) => {
-                    stop(shared, reason);
-                    return Ok(());
-                }
-                SendError::Transient { reply, slow_down, to_sender } => {
-                    if slow_down {
-                        shared.throttle.slow_down().await;
-                    }
-                    if attempt >= opts.max_attempts {
-                        if to_sender {
-                            stop(shared, format!("{reply} (after {attempt} attempts)"));
-                            return Ok(());
-                        }
-                        break Outcome::Failed { reply: format!("{reply} (gave up after {attempt} attempts)") };
-                    }
-                }
-                SendError::Connection(reason) => {
-                    *conn = None;
-                    if attempt >= opts.max_attempts {
-                        stop(shared, format!("{reason} (after {attempt} attempts)"));
-                        return Ok(());
-                    }
-                }
-            }
-            let wait = opts.backoff.saturating_mul(1 << (attempt - 1).min(6));
-            tokio::time::sleep(wait).await;
-            if shared.abort.load(Ordering::Relaxed) {
+            Step::Stop => {
+                shared.turns.lock().expect("turns lock").held -= 1;
+                shared.changed.notify_waiters();
                 return Ok(());
             }
-        };
-        record(shared, &subscriber, attempt, outcome).await?;
+        }
     }
+    Ok(())
+}
+
+/// Tries one message on `lane` until it is accepted, refused, handed back or the run stops.
+async fn attempt(
+    shared: &Shared,
+    lane_index: usize,
+    conn: &mut Option<Connection>,
+    subscriber: &Subscriber,
+    bytes: &[u8],
+    envelope: &lettre::address::Envelope,
+    attempt: &mut u32,
+) -> Step {
+    let opts = &shared.options;
+    let lane = &shared.lanes[lane_index];
+    loop {
+        *attempt += 1;
+        shared.ceiling.acquire().await;
+        lane.throttle.acquire().await;
+        let result = deliver(&lane.transport, &shared.hello, conn, subscriber, bytes, envelope).await;
+        let error = match result {
+            Ok(reply) => {
+                lane.throttle.succeeded().await;
+                lane.strikes.store(0, Ordering::Relaxed);
+                shared.breaker.accepted();
+                return Step::Done(Outcome::Sent { reply, relay: lane.name.clone() });
+            }
+            Err(e) => e,
+        };
+        if conn.as_ref().is_some_and(|c| !c.is_usable()) {
+            *conn = None;
+        }
+        match error {
+            SendError::Permanent(reply) if crate::deliver::smtp::is_hard_bounce(&reply) => {
+                return Step::Done(Outcome::Bounced { reply });
+            }
+            SendError::Permanent(reply) | SendError::Content(reply) => {
+                if shared.breaker.refused() {
+                    let why = format!("the server refused {BREAKER_LIMIT} messages in a row ({reply})");
+                    stop(shared, why);
+                }
+                return Step::Done(Outcome::Failed { reply });
+            }
+            SendError::Refused(reason) if shared.failover => {
+                strike(shared, lane_index, reason, true);
+                return Step::HandBack;
+            }
+            SendError::Refused(reason) => {
+                stop(shared, reason);
+                return Step::Stop;
+            }
+            SendError::Transient { reply, slow_down, to_sender } => {
+                if slow_down {
+                    lane.throttle.slow_down().await;
+                }
+                if shared.failover && reply.starts_with("421") {
+                    // The relay closes the door for now: the message tries another.
+                    strike(shared, lane_index, reply, false);
+                    return Step::HandBack;
+                }
+                if *attempt >= opts.max_attempts {
+                    if to_sender && shared.failover {
+                        strike(shared, lane_index, format!("{reply} (after {attempt} attempts)"), true);
+                        return Step::HandBack;
+                    }
+                    if to_sender {
+                        stop(shared, format!("{reply} (after {attempt} attempts)"));
+                        return Step::Stop;
+                    }
+                    return Step::Done(Outcome::Failed {
+                        reply: format!("{reply} (gave up after {attempt} attempts)"),
+                    });
+                }
+            }
+            SendError::Connection(reason) => {
+                *conn = None;
+                if shared.failover {
+                    strike(shared, lane_index, reason, false);
+                    return Step::HandBack;
+                }
+                if *attempt >= opts.max_attempts {
+                    stop(shared, format!("{reason} (after {attempt} attempts)"));
+                    return Step::Stop;
+                }
+            }
+        }
+        let wait = opts.backoff.saturating_mul(1 << (*attempt - 1).min(6));
+        tokio::time::sleep(wait).await;
+        if shared.abort.load(Ordering::Relaxed) {
+            return Step::Stop;
+        }
+    }
+}
+
+/// Failures of a relay's session in a row (nothing accepted between) that
+/// take it out for a cool-down: it could not be reached, timed out, dropped
+/// the connection or answered 421.
+const STRIKES: u32 = 3;
+
+/// Counts a failure of `lane`'s session; at [`STRIKES`] in a row, or `at_once`
+/// (it refused the session, the login or the sender), the relay is taken out
+/// for the cool-down and its messages go to the others. When every relay is
+/// out at once the run stops, everyone not yet sent left pending.
+fn strike(shared: &Shared, lane_index: usize, reason: String, at_once: bool) {
+    let lane = &shared.lanes[lane_index];
+    let name = lane.name.as_deref().unwrap_or("the server");
+    *lane.last_failure.lock().expect("lane lock") = Some(reason.clone());
+    let strikes = lane.strikes.fetch_add(1, Ordering::Relaxed) + 1;
+    if !at_once && strikes < STRIKES {
+        return;
+    }
+    let mut turns = shared.turns.lock().expect("turns lock");
+    let now = tokio::time::Instant::now();
+    if !turns.in_service(lane_index, now) {
+        return;
+    }
+    turns.cooling_until[lane_index] = Some(now + shared.options.cooldown);
+    lane.strikes.store(0, Ordering::Relaxed);
+    lane.cool_downs.fetch_add(1, Ordering::Relaxed);
+    tracing::warn!("relay {name} is left out for {:?}: {reason}", shared.options.cooldown);
+    let all_out = (0..shared.lanes.len()).all(|l| !turns.in_service(l, now));
+    drop(turns);
+    if all_out {
+        let reasons: Vec<String> = shared
+            .lanes
+            .iter()
+            .map(|l| {
+                let why = l.last_failure.lock().expect("lane lock").clone().unwrap_or_default();
+                format!("{}: {why}", l.name.as_deref().unwrap_or_default())
+            })
+            .collect();
+        stop(shared, format!("every relay failed and is cooling down ({})", reasons.join("; ")));
+    }
+    shared.changed.notify_waiters();
 }
 
 /// Stops the run: no worker takes another recipient; the first reason is kept.
 fn stop(shared: &Shared, reason: String) {
     shared.abort.store(true, Ordering::Relaxed);
     shared.abort_reason.lock().expect("abort lock").get_or_insert(reason);
+    shared.changed.notify_waiters();
 }
 
 /// How many refused messages in a row (nothing accepted between) stop a run.
@@ -406,11 +727,28 @@ async fn deliver(
         Transport::Outbox { dir } => {
             write_outbox(dir, subscriber, bytes).map_err(|e| SendError::Connection(format!("{e:#}")))
         }
-        Transport::Smtp(target) => {
-            if conn.is_none() {
-                *conn = Some(Connection::open(target, hello).await?);
+        Transport::Smtp(target) => deliver_smtp(target, hello, conn, bytes, envelope).await,
+        // One message alone (a test copy, a confirmation): the heaviest relay
+        // first, the next when one cannot take it now. A send's messages go
+        // through the lanes of `run` instead.
+        Transport::Relays(relays) => {
+            let mut order: Vec<&Relay> = relays.iter().collect();
+            order.sort_by_key(|r| std::cmp::Reverse(r.weight));
+            let mut failures = Vec::new();
+            for relay in order {
+                if let Some(c) = conn.take() {
+                    c.quit().await;
+                }
+                match deliver_smtp(&relay.target, hello, conn, bytes, envelope).await {
+                    Ok(reply) => return Ok(format!("{reply} (relay {})", relay.name)),
+                    Err(SendError::Connection(why) | SendError::Refused(why)) => {
+                        failures.push(format!("relay {}: {why}", relay.name));
+                    }
+                    Err(SendError::Transient { reply, .. }) => failures.push(format!("relay {}: {reply}", relay.name)),
+                    Err(refusal) => return Err(refusal),
+                }
             }
-            conn.as_mut().expect("just opened").send(envelope, bytes).await
+            Err(SendError::Connection(failures.join("; ")))
         }
         Transport::Sendmail { command } => {
             use lettre::AsyncTransport;
@@ -420,6 +758,20 @@ async fn deliver(
             })
         }
     }
+}
+
+/// Hands one message to an SMTP server, on `conn` or a connection opened now.
+async fn deliver_smtp(
+    target: &SmtpTarget,
+    hello: &ClientId,
+    conn: &mut Option<Connection>,
+    bytes: &[u8],
+    envelope: &lettre::address::Envelope,
+) -> Result<String, SendError> {
+    if conn.is_none() {
+        *conn = Some(Connection::open(target, hello).await?);
+    }
+    conn.as_mut().expect("just opened").send(envelope, bytes).await
 }
 
 /// Sends one message now, outside any ledger (`publish test`); the server's reply.
@@ -495,8 +847,22 @@ fn write_outbox(dir: &Path, subscriber: &Subscriber, bytes: &[u8]) -> Result<Str
     Ok(format!("written to {}", path.display()))
 }
 
-/// Sends an outcome to the ledger and waits until it is committed.
-async fn record(shared: &Shared, subscriber: &Subscriber, attempts: u32, outcome: Outcome) -> Result<()> {
+/// Sends an outcome to the ledger and waits until it is committed; then the
+/// worker's hold on the recipient ends.
+async fn record(shared: &Shared, lane: usize, subscriber: &Subscriber, attempts: u32, outcome: Outcome) -> Result<()> {
+    let committed = commit(shared, subscriber, attempts, outcome).await;
+    shared.turns.lock().expect("turns lock").held -= 1;
+    shared.changed.notify_waiters();
+    if committed? {
+        shared.sent.fetch_add(1, Ordering::Relaxed);
+        shared.lanes[lane].sent.fetch_add(1, Ordering::Relaxed);
+    }
+    shared.progress.inc(1);
+    Ok(())
+}
+
+/// Whether a message went, once its outcome is durable.
+async fn commit(shared: &Shared, subscriber: &Subscriber, attempts: u32, outcome: Outcome) -> Result<bool> {
     let (done, committed) = oneshot::channel();
     let sent = matches!(outcome, Outcome::Sent { .. });
     shared
@@ -504,11 +870,7 @@ async fn record(shared: &Shared, subscriber: &Subscriber, attempts: u32, outcome
         .send(Ack { subscriber: subscriber.id, attempts, outcome, done })
         .map_err(|_| anyhow::anyhow!("the ledger writer stopped"))?;
     committed.await.map_err(|_| anyhow::anyhow!("the ledger writer stopped"))?.map_err(|e| anyhow::anyhow!(e))?;
-    if sent {
-        shared.sent.fetch_add(1, Ordering::Relaxed);
-    }
-    shared.progress.inc(1);
-    Ok(())
+    Ok(sent)
 }
 
 /// A shared pace for all connections: the configured ceiling, slowed down
@@ -613,5 +975,65 @@ pub fn options(config: &crate::workspace::config::Config, issue: u32, progress: 
         progress,
         sender: config.state.sender_id(),
         lease: config.state.lease()?,
+        cooldown: Duration::from_millis(config.email.relay_cooldown.get().as_millis().max(1) as u64),
     })
+}
+
+#[cfg(test)]
+mod turn_tests {
+    use super::*;
+
+    fn turns(lanes: usize) -> Turns {
+        Turns {
+            pass: vec![0.0; lanes],
+            cooling_until: vec![None; lanes],
+            returned: VecDeque::new(),
+            held: 0,
+            fed: false,
+        }
+    }
+
+    #[test]
+    fn turns_follow_the_weights() {
+        let mut t = turns(2);
+        let weights = [3, 1];
+        let mut taken = [0; 2];
+        for lane in (0..2).cycle() {
+            if taken.iter().sum::<u32>() == 40 {
+                break;
+            }
+            if let Turn::Take(None) = t.next(lane, weights[lane]) {
+                taken[lane] += 1;
+            }
+        }
+        assert!((29..=31).contains(&taken[0]) && taken[0] + taken[1] == 40, "{taken:?}");
+    }
+
+    #[test]
+    fn a_cooling_lane_waits_and_its_share_goes_to_the_other() {
+        let mut t = turns(2);
+        t.cooling_until[0] = Some(tokio::time::Instant::now() + Duration::from_secs(60));
+        assert!(matches!(t.next(0, 1), Turn::Wait(Some(_))));
+        for _ in 0..5 {
+            assert!(matches!(t.next(1, 1), Turn::Take(None)));
+        }
+        // Back in service, it starts level with the other instead of taking five in a row.
+        t.cooling_until[0] = Some(tokio::time::Instant::now());
+        assert!(matches!(t.next(0, 1), Turn::Take(None)));
+        assert!(matches!(t.next(0, 1), Turn::Wait(None)));
+    }
+
+    #[test]
+    fn the_run_ends_for_every_lane_even_one_whose_turn_never_came_again() {
+        let mut t = turns(2);
+        assert!(matches!(t.next(0, 1), Turn::Take(None)));
+        assert!(matches!(t.next(0, 1), Turn::Wait(None)));
+        t.fed = true;
+        // Lane 0 waits for the one message still in hand, then finishes,
+        // though lane 1 (lower pass) will never take another.
+        assert!(matches!(t.next(0, 1), Turn::Wait(None)));
+        t.held = 0;
+        assert!(matches!(t.next(0, 1), Turn::Done));
+        assert!(matches!(t.next(1, 1), Turn::Done));
+    }
 }

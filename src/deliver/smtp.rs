@@ -135,9 +135,14 @@ impl Connection {
             tracing::debug!(">> AUTH PLAIN or LOGIN (credentials not shown)");
             timed(target.timeout, conn.inner.auth(&[Mechanism::Plain, Mechanism::Login], &credentials)).await.map_err(
                 |e| match e {
-                    SendError::Permanent(reply) => SendError::Refused(format!(
-                        "login as {user} failed: {reply}; check the user in PUBLISH_SMTP_URL and PUBLISH_SMTP_PASSWORD"
-                    )),
+                    SendError::Permanent(reply) => SendError::Refused(match target.password_variable.as_str() {
+                        "PUBLISH_SMTP_PASSWORD" => format!(
+                            "login as {user} failed: {reply}; check the user in PUBLISH_SMTP_URL and PUBLISH_SMTP_PASSWORD"
+                        ),
+                        variable => {
+                            format!("login as {user} failed: {reply}; check the user in the relay's url and {variable}")
+                        }
+                    }),
                     other => other,
                 },
             )?;

@@ -1,25 +1,15 @@
-//! Which way messages leave: the outbox folder (default), SMTP, or sendmail.
-//! `PUBLISH_SMTP_URL` overrides `publish.toml`; the password comes from
-//! `PUBLISH_SMTP_PASSWORD` (or the URL), never from a committed file.
+//! Which way messages leave: the outbox folder (default), SMTP (one server or
+//! several relays), or sendmail. `PUBLISH_SMTP_URL` overrides `publish.toml`;
+//! passwords come from the environment (`PUBLISH_SMTP_PASSWORD`, or
+//! `PUBLISH_SMTP_PASSWORD_<NAME>` for a relay), never from a committed file.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+pub use crate::text::smtp_url::Tls;
+use crate::text::smtp_url::{SmtpUrl, password_variable};
 use crate::workspace::config::{Config, TransportKind};
-
-/// How an SMTP connection is secured.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Tls {
-    /// `smtps://`: TLS from the first byte (port 465).
-    Implicit,
-    /// `?tls=required`: STARTTLS or fail.
-    Required,
-    /// The default for `smtp://`: STARTTLS when the server offers it.
-    Opportunistic,
-    /// `?tls=none`: plain text (local relays, tests).
-    None,
-}
 
 /// An SMTP server to send through.
 #[derive(Debug, Clone)]
@@ -29,13 +19,22 @@ pub struct SmtpTarget {
     pub tls: Tls,
     pub user: Option<String>,
     pub password: Option<String>,
+    /// Where the password comes from, for the message when a login fails.
+    pub password_variable: String,
     /// How long connecting, the greeting or one command may take; the end of a
     /// message gets four times as long.
     pub timeout: std::time::Duration,
 }
 
-/// The default of `?timeout=`: as long as Postfix waits to connect.
-pub const DEFAULT_SMTP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+/// One of several relays (`[[email.relays]]`).
+#[derive(Debug, Clone)]
+pub struct Relay {
+    pub name: String,
+    pub target: SmtpTarget,
+    pub concurrency: usize,
+    pub rate_per_sec: Option<f64>,
+    pub weight: u32,
+}
 
 /// The chosen transport.
 #[derive(Debug, Clone)]
@@ -45,6 +44,8 @@ pub enum Transport {
         dir: PathBuf,
     },
     Smtp(SmtpTarget),
+    /// Several SMTP relays, the send spread over them by weight.
+    Relays(Vec<Relay>),
     Sendmail {
         command: String,
     },
@@ -62,10 +63,20 @@ impl Transport {
         if let Ok(url) = std::env::var("PUBLISH_SMTP_URL")
             && !url.trim().is_empty()
         {
+            if !config.email.relays.is_empty() {
+                tracing::warn!(
+                    "PUBLISH_SMTP_URL is set: sending through it alone, not through the {} relays of publish.toml",
+                    config.email.relays.len()
+                );
+            }
             return Ok(Transport::Smtp(SmtpTarget::parse(url.trim()).context("PUBLISH_SMTP_URL")?));
         }
-        Ok(match config.email.transport {
+        Ok(match config.email.transport_kind() {
             TransportKind::Outbox => Transport::Outbox { dir: out_dir.join("outbox").join(folder) },
+            TransportKind::Smtp if !config.email.relays.is_empty() => {
+                let relays = config.email.relays.iter().map(|r| Relay::from_config(r, &config.email));
+                Transport::Relays(relays.collect::<Result<_>>()?)
+            }
             TransportKind::Smtp => {
                 let url = config.email.smtp_url.as_deref().context(
                     "publish.toml: [email] transport = \"smtp\" needs smtp_url = \"smtp://host:587\" (or set PUBLISH_SMTP_URL)",
@@ -87,66 +98,80 @@ impl Transport {
     pub fn describe(&self) -> String {
         match self {
             Transport::Outbox { dir } => format!("outbox ({})", dir.display()),
-            Transport::Smtp(t) => {
-                let tls = match t.tls {
-                    Tls::Implicit => "TLS",
-                    Tls::Required => "STARTTLS required",
-                    Tls::Opportunistic => "STARTTLS if offered",
-                    Tls::None => "no TLS",
-                };
-                let user = t.user.as_deref().map(|u| format!("{u}@")).unwrap_or_default();
-                format!("SMTP {user}{}:{} ({tls})", t.host, t.port)
+            Transport::Smtp(t) => format!("SMTP {}", t.describe()),
+            Transport::Relays(relays) => {
+                let each: Vec<String> =
+                    relays.iter().map(|r| format!("{} {} weight {}", r.name, r.target.describe(), r.weight)).collect();
+                format!("{} SMTP relays: {}", relays.len(), each.join("; "))
             }
             Transport::Sendmail { command } => format!("sendmail ({command})"),
         }
     }
 }
 
-impl SmtpTarget {
-    /// Parses `smtp://[user[:password]@]host[:port][?tls=required|none][&timeout=10s]` or `smtps://…`.
-    pub fn parse(text: &str) -> Result<SmtpTarget> {
-        let url =
-            url::Url::parse(text).with_context(|| format!("\"{text}\" is not a URL such as smtp://127.0.0.1:2525"))?;
-        let (default_port, mut tls) = match url.scheme() {
-            "smtp" => (587, Tls::Opportunistic),
-            "smtps" => (465, Tls::Implicit),
-            other => bail!("the scheme \"{other}\" is not smtp:// or smtps://"),
-        };
-        let host = url.host_str().filter(|h| !h.is_empty()).context("the URL has no host")?;
-        let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
-        let mut timeout = DEFAULT_SMTP_TIMEOUT;
-        for (key, value) in url.query_pairs() {
-            match (key.as_ref(), value.as_ref()) {
-                ("tls", "required") if tls != Tls::Implicit => tls = Tls::Required,
-                ("tls", "opportunistic") if tls != Tls::Implicit => tls = Tls::Opportunistic,
-                ("tls", "none") if tls != Tls::Implicit => tls = Tls::None,
-                ("tls", other) => {
-                    bail!("tls={other} is not one of required, opportunistic, none (smtps:// is always TLS)")
-                }
-                ("timeout", text) => {
-                    timeout = crate::text::duration::parse_duration(text)
-                        .and_then(|d| std::time::Duration::try_from(d).ok())
-                        .filter(|d| !d.is_zero())
-                        .with_context(|| format!("timeout={text} is not a duration such as 10s or 2m"))?;
-                }
-                (other, _) => {
-                    bail!("unknown URL parameter \"{other}\" (only tls=required|opportunistic|none and timeout=30s)")
-                }
-            }
+impl Relay {
+    /// A relay of `publish.toml` (checked: name, URL and numbers are valid),
+    /// with its password from `PUBLISH_SMTP_PASSWORD_<NAME>`.
+    fn from_config(
+        relay: &crate::workspace::config::Relay,
+        email: &crate::workspace::config::EmailConfig,
+    ) -> Result<Relay> {
+        let variable = password_variable(&relay.name);
+        let url = SmtpUrl::parse(&relay.url).with_context(|| format!("publish.toml: relay \"{}\"", relay.name))?;
+        if url.password.is_some() {
+            bail!("publish.toml: relay \"{}\": take the password out of its url and set {variable}", relay.name);
         }
-        let user = (!url.username().is_empty()).then(|| percent_decode(url.username()));
-        let password = match std::env::var("PUBLISH_SMTP_PASSWORD") {
-            Ok(p) if !p.is_empty() => Some(p),
-            _ => url.password().map(percent_decode),
-        };
-        Ok(SmtpTarget { host, port: url.port().unwrap_or(default_port), tls, user, password, timeout })
+        let password = std::env::var(&variable).ok().filter(|p| !p.is_empty());
+        if let Some(user) = &url.user
+            && password.is_none()
+        {
+            bail!("relay \"{}\" logs in as {user}: set its password in {variable}", relay.name);
+        }
+        Ok(Relay {
+            name: relay.name.clone(),
+            target: SmtpTarget::from_url(url, password, variable),
+            concurrency: relay.concurrency.unwrap_or(email.concurrency),
+            rate_per_sec: relay.rate_per_sec,
+            weight: relay.weight,
+        })
     }
 }
 
-/// A URL's user or password as written: `%40` is `@`, and `+` stays `+` (it
-/// means a space only in form data).
-fn percent_decode(s: &str) -> String {
-    percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned()
+impl SmtpTarget {
+    /// Parses `smtp://[user[:password]@]host[:port][?tls=required|none][&timeout=10s]` or `smtps://…`;
+    /// `PUBLISH_SMTP_PASSWORD`, when set, is the password.
+    pub fn parse(text: &str) -> Result<SmtpTarget> {
+        let url = SmtpUrl::parse(text)?;
+        let password = match std::env::var("PUBLISH_SMTP_PASSWORD") {
+            Ok(p) if !p.is_empty() => Some(p),
+            _ => url.password.clone(),
+        };
+        Ok(SmtpTarget::from_url(url, password, "PUBLISH_SMTP_PASSWORD".into()))
+    }
+
+    fn from_url(url: SmtpUrl, password: Option<String>, password_variable: String) -> SmtpTarget {
+        SmtpTarget {
+            host: url.host,
+            port: url.port,
+            tls: url.tls,
+            user: url.user,
+            password,
+            password_variable,
+            timeout: url.timeout,
+        }
+    }
+
+    /// "user@host:port (TLS)".
+    pub fn describe(&self) -> String {
+        let tls = match self.tls {
+            Tls::Implicit => "TLS",
+            Tls::Required => "STARTTLS required",
+            Tls::Opportunistic => "STARTTLS if offered",
+            Tls::None => "no TLS",
+        };
+        let user = self.user.as_deref().map(|u| format!("{u}@")).unwrap_or_default();
+        format!("{user}{}:{} ({tls})", self.host, self.port)
+    }
 }
 
 #[cfg(test)]
@@ -154,36 +179,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn smtp_urls() {
-        let t = SmtpTarget::parse("smtp://127.0.0.1:2525").unwrap();
-        assert_eq!((t.host.as_str(), t.port, t.tls), ("127.0.0.1", 2525, Tls::Opportunistic));
-        let t = SmtpTarget::parse("smtps://user@mail.example.com").unwrap();
-        assert_eq!((t.port, t.tls, t.user.as_deref()), (465, Tls::Implicit, Some("user")));
-        let t = SmtpTarget::parse("smtp://host:587?tls=required").unwrap();
-        assert_eq!(t.tls, Tls::Required);
-        assert!(SmtpTarget::parse("http://host").is_err());
-        assert!(SmtpTarget::parse("smtp://host?tls=maybe").is_err());
-        assert!(SmtpTarget::parse("smtp://host?x=1").is_err());
-    }
-
-    #[test]
-    fn user_and_password_keep_a_plus_and_decode_percent_escapes() {
-        let t = SmtpTarget::parse("smtp://news+letter%40example.com:p+ss%2Fw@host").unwrap();
-        assert_eq!(t.user.as_deref(), Some("news+letter@example.com"));
-        if std::env::var_os("PUBLISH_SMTP_PASSWORD").is_none() {
-            assert_eq!(t.password.as_deref(), Some("p+ss/w"));
-        }
-    }
-
-    #[test]
-    fn the_timeout_comes_from_the_url() {
-        assert_eq!(SmtpTarget::parse("smtp://host").unwrap().timeout, DEFAULT_SMTP_TIMEOUT);
-        let t = SmtpTarget::parse("smtp://host:25?tls=none&timeout=1m30s").unwrap();
-        assert_eq!((t.tls, t.timeout.as_secs()), (Tls::None, 90));
-        assert_eq!(SmtpTarget::parse("smtp://host?timeout=500ms").unwrap().timeout.as_millis(), 500);
-        for bad in ["smtp://host?timeout=0s", "smtp://host?timeout=soon", "smtp://host?timeout=-5s"] {
-            let e = SmtpTarget::parse(bad).unwrap_err().to_string();
-            assert!(e.contains("is not a duration such as 10s"), "{bad}: {e}");
-        }
+    fn the_password_of_the_single_url_is_the_environments_or_the_urls() {
+        let t = SmtpTarget::parse("smtp://user:in-url@host").unwrap();
+        let expected = std::env::var("PUBLISH_SMTP_PASSWORD").ok().filter(|p| !p.is_empty());
+        assert_eq!(t.password, expected.or(Some("in-url".into())));
+        assert_eq!(t.password_variable, "PUBLISH_SMTP_PASSWORD");
     }
 }

@@ -92,11 +92,20 @@ impl Publication {
         let started = std::time::Instant::now();
         let ws = Workspace::load(root)?;
         tracing::debug!("loaded and checked {} issue files in {:.1?}", ws.issues.len(), started.elapsed());
-        // Only a shortcut for the next run: a cache that cannot be written is no error.
-        if let Err(e) = ws.media.save(&ws.state_dir()) {
+        let publication = Publication { ws, feed_items: FeedItems::default(), secret: std::sync::OnceLock::new() };
+        // A command that only reads (a dry run, a check) leaves a fresh publication without state.
+        if publication.ws.state_dir().is_dir() {
+            publication.keep_audio_facts();
+        }
+        Ok(publication)
+    }
+
+    /// Writes what was learnt of the audio files for the next run; only a
+    /// shortcut, so a cache that cannot be written is no error.
+    fn keep_audio_facts(&self) {
+        if let Err(e) = self.ws.media.save(&self.ws.state_dir()) {
             tracing::debug!("the audio facts were not kept for the next run: {e:#}");
         }
-        Ok(Publication { ws, feed_items: FeedItems::default(), secret: std::sync::OnceLock::new() })
     }
 
     /// Reads the issue files `changed` (relative paths) again and nothing else,
@@ -148,6 +157,7 @@ impl Publication {
     pub fn build(&self, number: u32) -> Result<Built> {
         self.checked(number)?;
         let secret = Secret::load_or_create(&self.ws.state_dir())?;
+        self.keep_audio_facts();
         self.build_with(number, &secret)
     }
 

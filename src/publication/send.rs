@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::deliver::address::check_address;
 use crate::deliver::dkim::Signer;
 use crate::deliver::lock::{Lock, TryLock};
-use crate::deliver::send::{self, MessageFactory, group_replies, send_one};
+use crate::deliver::send::{self, MessageFactory, RelayStats, group_replies, send_one};
 use crate::deliver::store::{IssueCounts, Status, Store, Subscriber};
 use crate::deliver::token::Secret;
 use crate::deliver::transport::Transport;
@@ -58,6 +58,8 @@ pub struct SendReport {
     pub failures: Vec<FailureGroup>,
     /// Why the run stopped before everyone was tried.
     pub aborted: Option<String>,
+    /// Each relay's part of this run, when the send has several.
+    pub relays: Vec<RelayStats>,
 }
 
 #[derive(Serialize)]
@@ -97,6 +99,16 @@ impl std::fmt::Display for SendReport {
             self.rate_per_sec,
             self.transport
         )?;
+        for relay in &self.relays {
+            write!(f, "\n  relay {}: {} sent", relay.name, relay.sent)?;
+            match (relay.cool_downs, &relay.last_failure) {
+                (0, Some(why)) => write!(f, " (last failure: {why})")?,
+                (0, None) => {}
+                (n, why) => {
+                    write!(f, ", left out {n} time{} ({})", plural(n as usize), why.as_deref().unwrap_or("it failed"))?
+                }
+            }
+        }
         for group in &self.failures {
             write!(f, "\n  {} recipient{}: {}", group.recipients, plural(group.recipients), group.reply)?;
         }
@@ -148,6 +160,8 @@ pub struct IssueStatus {
     pub issue: u32,
     pub counts: IssueCounts,
     pub failures: Vec<(String, usize)>,
+    /// Messages each relay accepted, by name (sends through several relays).
+    pub relays: Vec<(String, u64)>,
     /// When cron will send it, in the publication's time zone.
     pub scheduled: Option<String>,
 }
@@ -228,6 +242,7 @@ impl Publication {
             rate_per_sec: if secs > 0.0 { stats.sent as f64 / secs } else { 0.0 },
             failures: failures.into_iter().map(|(reply, recipients)| FailureGroup { reply, recipients }).collect(),
             aborted: stats.aborted,
+            relays: stats.relays,
         }))
     }
 
@@ -311,7 +326,8 @@ impl Publication {
             let tz = self.ws.config().map(|c| c.tz()).unwrap_or(jiff::tz::TimeZone::UTC);
             t.to_zoned(tz).strftime("%Y-%m-%d %H:%M %Z").to_string()
         });
-        Ok(IssueStatus { issue: n, counts, failures, scheduled })
+        let relays = store.relay_counts(n)?;
+        Ok(IssueStatus { issue: n, counts, failures, relays, scheduled })
     }
 
     /// The message maker of an issue; `test` marks the subject "[TEST]".
@@ -347,6 +363,7 @@ mod tests {
             rate_per_sec: 1.0,
             failures: vec![],
             aborted: Some("the server refused the sender".into()),
+            relays: vec![],
         };
         let message = report.stopped().unwrap().to_string();
         assert!(message.contains("3 recipients are still pending: run `publish issue 9` again"), "{message}");

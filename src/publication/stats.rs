@@ -20,6 +20,8 @@ pub struct IssueStats {
     pub bounced: u64,
     pub complained: u64,
     pub unsubscribed: u64,
+    /// Messages each relay accepted (a send through several relays).
+    pub relays: BTreeMap<String, u64>,
 }
 
 /// One week of the list (ISO week, `2024-W09`).
@@ -61,6 +63,7 @@ impl Publication {
                 bounced: 0,
                 complained: 0,
                 unsubscribed: 0,
+                relays: store.relay_counts(*n)?.into_iter().collect(),
             };
             issues.insert(*n, row);
         }

@@ -3,6 +3,7 @@
 
 pub mod duration;
 pub mod markdown;
+pub mod smtp_url;
 pub mod url;
 
 /// "s" unless `n` is one: `format!("{n} error{}", plural(n))`.

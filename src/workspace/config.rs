@@ -13,6 +13,7 @@ pub use podcast::Podcast;
 
 use crate::diag::{Diagnostics, Severity};
 use crate::text::duration::Duration;
+use crate::text::smtp_url::{SmtpUrl, password_variable};
 use crate::text::url::check_web_url;
 use crate::workspace::content::toml_file::{Seg, TomlFile};
 
@@ -94,9 +95,8 @@ pub enum TransportKind {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct EmailConfig {
-    /// "outbox" (default), "smtp" or "sendmail".
-    #[serde(default)]
-    pub transport: TransportKind,
+    /// "outbox" (default; "smtp" when `[[email.relays]]` are listed), "smtp" or "sendmail".
+    pub transport: Option<TransportKind>,
     /// The SMTP server, e.g. "smtp://127.0.0.1:2525"; `PUBLISH_SMTP_URL` overrides it.
     pub smtp_url: Option<String>,
     /// The sendmail program (default "sendmail").
@@ -124,6 +124,38 @@ pub struct EmailConfig {
     /// e.g. RSA and Ed25519, each message then signed once per key).
     #[serde(default, deserialize_with = "one_or_many")]
     pub dkim: Vec<Dkim>,
+    /// Several SMTP relays the send is spread over, by weight (`[[email.relays]]`),
+    /// instead of the one `smtp_url`.
+    #[serde(default)]
+    pub relays: Vec<Relay>,
+    /// How long a relay that keeps failing is left out before it is tried again ("60s").
+    #[serde(default = "default_relay_cooldown")]
+    pub relay_cooldown: Duration,
+}
+
+/// `[[email.relays]]`: one SMTP relay of several.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Relay {
+    /// How reports name it; its password is in `PUBLISH_SMTP_PASSWORD_<NAME>`.
+    pub name: String,
+    /// "smtp://user@host:587" or "smtps://…", as `smtp_url`, without a password.
+    pub url: String,
+    /// Parallel connections to this relay (default: `[email] concurrency`).
+    pub concurrency: Option<usize>,
+    /// An optional ceiling on messages per second through this relay.
+    pub rate_per_sec: Option<f64>,
+    /// Its share of the messages beside the others' (default 1).
+    #[serde(default = "default_weight")]
+    pub weight: u32,
+}
+
+fn default_weight() -> u32 {
+    1
+}
+
+fn default_relay_cooldown() -> Duration {
+    Duration::new("60s")
 }
 
 /// One table or an array of them.
@@ -165,6 +197,18 @@ fn default_concurrency() -> usize {
     8
 }
 
+impl EmailConfig {
+    /// The transport `publish.toml` asks for: `transport` as written, else
+    /// SMTP when relays are listed, else the outbox.
+    pub fn transport_kind(&self) -> TransportKind {
+        match self.transport {
+            Some(kind) => kind,
+            None if !self.relays.is_empty() => TransportKind::Smtp,
+            None => TransportKind::Outbox,
+        }
+    }
+}
+
 impl Config {
     /// DMARC passes on DKIM only when the signing domain (`d=`) and the From
     /// domain share their organisational domain (relaxed alignment, RFC 7489
@@ -195,6 +239,136 @@ impl Config {
                 );
                 let d = file.diag_at(Severity::Error, &dkim_path(file, i, "selector"), message);
                 diags.push(d.with_hint("give each key its own selector (e.g. \"mh-rsa\" and \"mh-ed\")"));
+            }
+        }
+    }
+}
+
+impl Config {
+    /// The SMTP settings: the one `smtp_url`, or the relays, not both; each
+    /// relay's URL, name and numbers; no password in the file.
+    fn validate_smtp(&self, file: &TomlFile, diags: &mut Diagnostics) {
+        let email = &self.email;
+        let at = |path: &[Seg], severity, message: String, hint: &str| {
+            file.diag_at(severity, path, message).with_hint(hint.to_string())
+        };
+        if let Some(url) = &email.smtp_url
+            && let Ok(parsed) = SmtpUrl::parse(url)
+            && parsed.password.is_some()
+        {
+            diags.push(at(
+                &[Seg::Key("email"), Seg::Key("smtp_url")],
+                Severity::Warning,
+                "smtp_url holds a password: whoever reads publish.toml (or its history) can send as you".into(),
+                "take it out of the URL and set PUBLISH_SMTP_PASSWORD in the environment",
+            ));
+        }
+        if !email.relay_cooldown.is_valid() || email.relay_cooldown.get().is_zero() {
+            diags.push(at(
+                &[Seg::Key("email"), Seg::Key("relay_cooldown")],
+                Severity::Error,
+                format!("\"{}\" is not a duration", email.relay_cooldown),
+                "write it as \"60s\" or \"5m\"",
+            ));
+        }
+        if email.relays.is_empty() {
+            return;
+        }
+        if email.smtp_url.is_some() {
+            diags.push(at(
+                &[Seg::Key("email"), Seg::Key("smtp_url")],
+                Severity::Error,
+                "both smtp_url and [[email.relays]] are set: which one to send through is not clear".into(),
+                "keep one: move smtp_url into a [[email.relays]] table, or delete the relays",
+            ));
+        }
+        match email.transport {
+            Some(TransportKind::Sendmail) => diags.push(at(
+                &[Seg::Key("email"), Seg::Key("transport")],
+                Severity::Error,
+                "transport = \"sendmail\" with [[email.relays]]: the relays would never be used".into(),
+                "write transport = \"smtp\" (or remove the line) to send through the relays, or delete them",
+            )),
+            Some(TransportKind::Outbox) => diags.push(at(
+                &[Seg::Key("email"), Seg::Key("transport")],
+                Severity::Warning,
+                "transport = \"outbox\" wins over [[email.relays]]: messages are written to out/outbox/, \
+                 none goes to a relay"
+                    .into(),
+                "write transport = \"smtp\" (or remove the line) to send through the relays",
+            )),
+            _ => {}
+        }
+        for (i, relay) in email.relays.iter().enumerate() {
+            let path = |key| [Seg::Key("email"), Seg::Key("relays"), Seg::Index(i), Seg::Key(key)];
+            let name = relay.name.as_str();
+            if name.is_empty()
+                || name.len() > 64
+                || !name.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            {
+                diags.push(at(
+                    &path("name"),
+                    Severity::Error,
+                    format!("\"{name}\" is not a relay name"),
+                    "use letters, digits, - _ and . only (at most 64), e.g. \"ses-eu\"",
+                ));
+            } else if let Some(earlier) =
+                email.relays[..i].iter().find(|r| password_variable(&r.name) == password_variable(name))
+            {
+                let message = if earlier.name == relay.name {
+                    format!("a second relay named \"{name}\"")
+                } else {
+                    format!(
+                        "the relays \"{}\" and \"{name}\" would share the password variable {}",
+                        earlier.name,
+                        password_variable(name)
+                    )
+                };
+                diags.push(at(&path("name"), Severity::Error, message, "give each relay a name of its own"));
+            }
+            match SmtpUrl::parse(&relay.url) {
+                Err(why) => diags.push(at(
+                    &path("url"),
+                    Severity::Error,
+                    format!("the relay's url is not an SMTP URL: {why:#}"),
+                    "write it as smtp://user@host:587 or smtps://user@host:465",
+                )),
+                Ok(url) if url.password.is_some() => diags.push(at(
+                    &path("url"),
+                    Severity::Error,
+                    "the relay's url holds a password: whoever reads publish.toml (or its history) can send as you"
+                        .into(),
+                    &format!("take it out of the URL and set {} in the environment", password_variable(name)),
+                )),
+                Ok(_) => {}
+            }
+            if relay.weight == 0 {
+                diags.push(at(
+                    &path("weight"),
+                    Severity::Error,
+                    "a weight of 0 would send nothing through this relay".into(),
+                    "give it a weight of 1 or more, or delete the relay",
+                ));
+            }
+            if let Some(c) = relay.concurrency
+                && !(1..=256).contains(&c)
+            {
+                diags.push(at(
+                    &path("concurrency"),
+                    Severity::Error,
+                    "concurrency must be between 1 and 256".into(),
+                    "leave it out to use [email] concurrency",
+                ));
+            }
+            if let Some(rate) = relay.rate_per_sec
+                && !(rate > 0.0 && rate.is_finite())
+            {
+                diags.push(at(
+                    &path("rate_per_sec"),
+                    Severity::Error,
+                    "rate_per_sec must be a positive number".into(),
+                    "leave it out for no limit",
+                ));
             }
         }
     }
@@ -512,6 +686,7 @@ impl Config {
         self.validate_state(file, diags);
         self.validate_social(file, diags);
         self.validate_dkim_alignment(file, diags);
+        self.validate_smtp(file, diags);
         if let Some(ask) = &self.ask {
             for (i, link) in ask.links.iter().enumerate() {
                 if let Err(why) = check_web_url(&link.url) {

@@ -11,6 +11,7 @@ mod hostile;
 mod podcast;
 mod preview;
 mod refusals;
+mod relays;
 mod send;
 mod serve;
 mod shared_state;

@@ -9,6 +9,7 @@ stores every accepted message and can misbehave on purpose.
 --reject ADDR       answer 550 to RCPT TO:<ADDR>, always
 --delay S           wait S seconds before answering the end of DATA
 --throttle-every N  answer 421 (and close) to every Nth message's DATA end
+--throttle-first N  answer 421 to the first N messages' DATA end, then accept
 --refuse-session    answer 554 to EHLO and HELO (a server that will not talk to us)
 --refuse-sender     answer 553 to every MAIL FROM
 --defer-sender      answer 451 to every MAIL FROM
@@ -38,6 +39,7 @@ parser.add_argument("--tempfail", action="append", default=[])
 parser.add_argument("--reject", action="append", default=[])
 parser.add_argument("--delay", type=float, default=0.0)
 parser.add_argument("--throttle-every", type=int, default=0)
+parser.add_argument("--throttle-first", type=int, default=0)
 parser.add_argument("--refuse-session", action="store_true")
 parser.add_argument("--refuse-sender", action="store_true")
 parser.add_argument("--defer-sender", action="store_true")
@@ -100,7 +102,8 @@ class Handler:
         if args.delay:
             await asyncio.sleep(args.delay)
         n = next(data_count)
-        if args.throttle_every and n % args.throttle_every == 0:
+        if (args.throttle_every and n % args.throttle_every == 0) or n <= args.throttle_first:
+            log.write(f"DATA {n} 421\n")
             return "421 4.7.0 Too many messages, slow down"
         if args.refuse_content:
             log.write(f"DATA {n} 554\n")

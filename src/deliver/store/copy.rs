@@ -46,6 +46,7 @@ const TABLES: &[Table] = &[
             "claim_batch",
             "lease_until",
             "sent_by",
+            "relay",
         ],
         key: &["issue", "subscriber_id"],
     },

@@ -157,6 +157,11 @@ CREATE TABLE soft_bounces (
     PRIMARY KEY (email, issue)
 );
 "#,
+    // Which of several relays (`[[email.relays]]`) accepted the message; NULL
+    // for a send through one server, and for every row before.
+    r#"
+ALTER TABLE sends ADD COLUMN relay TEXT;
+"#,
     // Several senders share one send: each claims batches of the ledger
     // (`claimed_by`, `claim_batch`) until `lease_until` (milliseconds since
     // 1970), and the sender that handled a row is kept (`sent_by`). The rows
@@ -224,6 +229,8 @@ pub struct Subscriber {
 pub enum Outcome {
     Sent {
         reply: String,
+        /// The relay that accepted it, when the send has several.
+        relay: Option<String>,
     },
     Failed {
         reply: String,
@@ -662,22 +669,24 @@ impl Store {
         let mut rows = Vec::with_capacity(outcomes.len());
         let mut values: Vec<Value> = vec![issue.into(), now.into(), sender.into()];
         for (id, attempts, outcome) in outcomes {
-            let (state, reply) = match outcome {
-                Outcome::Sent { reply } => ("sent", reply),
-                Outcome::Failed { reply } | Outcome::Bounced { reply } => ("failed", reply),
+            let (state, reply, relay) = match outcome {
+                Outcome::Sent { reply, relay } => ("sent", reply, relay.as_deref()),
+                Outcome::Failed { reply } | Outcome::Bounced { reply } => ("failed", reply, None),
             };
             let at = values.len();
             rows.push(format!(
-                "(CAST(${} AS BIGINT), CAST(${} AS TEXT), CAST(${} AS TEXT), CAST(${} AS BIGINT))",
+                "(CAST(${} AS BIGINT), CAST(${} AS TEXT), CAST(${} AS TEXT), CAST(${} AS BIGINT), CAST(${} AS TEXT))",
                 at + 1,
                 at + 2,
                 at + 3,
-                at + 4
+                at + 4,
+                at + 5
             ));
-            values.extend([Value::from(*id), state.into(), reply.into(), (*attempts).into()]);
+            values.extend([Value::from(*id), state.into(), reply.into(), (*attempts).into(), relay.into()]);
         }
         let ledger = format!(
             "UPDATE sends SET state = v.column2, reply = v.column3, attempts = sends.attempts + v.column4,
+             relay = v.column5,
              updated_at = $2, sent_by = $3, claimed_by = NULL, claim_batch = NULL, lease_until = NULL
              FROM (VALUES {}) AS v WHERE sends.issue = $1 AND sends.subscriber_id = v.column1 AND sends.state <> 'sent'",
             rows.join(", ")
@@ -768,6 +777,17 @@ impl Store {
             .map(|r| SenderShare { sender: r.text(0), sent: r.int(1) as u64 })
             .collect();
         Ok(counts)
+    }
+
+    /// How many of `issue`'s messages each relay accepted (sends through
+    /// several relays only), by name.
+    pub fn relay_counts(&self, issue: u32) -> Result<Vec<(String, u64)>> {
+        let rows = self.db().query(
+            "SELECT relay, count(*) FROM sends WHERE issue = $1 AND state = 'sent' AND relay IS NOT NULL
+             GROUP BY relay ORDER BY relay",
+            args![issue],
+        )?;
+        Ok(rows.iter().map(|r| (r.text(0), r.int(1) as u64)).collect())
     }
 
     /// Records that `kind` was said about `issue`; true the first time only
@@ -1156,7 +1176,7 @@ mod tests {
         assert_eq!(store.enrol(9, false, "t1").unwrap(), 3);
         let page = store.pending_page(9, 0, 10).unwrap();
         assert_eq!(page.len(), 3);
-        store.record(9, &[(page[0].id, 1, Outcome::Sent { reply: "250 ok".into() })], "a", "t2").unwrap();
+        store.record(9, &[(page[0].id, 1, Outcome::Sent { reply: "250 ok".into(), relay: None })], "a", "t2").unwrap();
         store.set_status("B@example.com", Status::Unsubscribed, "cli", "t3").unwrap();
         let page = store.pending_page(9, 0, 10).unwrap();
         assert_eq!(page.iter().map(|s| s.email.as_str()).collect::<Vec<_>>(), ["c@example.com"]);
@@ -1271,6 +1291,30 @@ mod tests {
     }
 
     #[test]
+    fn the_ledger_counts_what_each_relay_accepted() {
+        testdb::each_store(the_ledger_counts_relays);
+    }
+
+    fn the_ledger_counts_relays(mut store: Store) {
+        store
+            .upsert_subscribers(&[sub("a@example.com"), sub("b@example.com"), sub("c@example.com")], "t", "t0")
+            .unwrap();
+        store.enrol(9, false, "t1").unwrap();
+        let ids: Vec<i64> = store.pending_page(9, 0, 10).unwrap().iter().map(|s| s.id).collect();
+        let sent = |relay: &str| Outcome::Sent { reply: "250 ok".into(), relay: Some(relay.into()) };
+        store
+            .record(
+                9,
+                &[(ids[0], 1, sent("ses-eu")), (ids[1], 1, sent("ses-eu")), (ids[2], 2, sent("postmark"))],
+                "a",
+                "t2",
+            )
+            .unwrap();
+        assert_eq!(store.relay_counts(9).unwrap(), [("postmark".to_string(), 1), ("ses-eu".to_string(), 2)]);
+        assert!(store.relay_counts(10).unwrap().is_empty());
+    }
+
+    #[test]
     fn a_resumed_send_keeps_its_audience_unless_extended() {
         testdb::each_store(a_resumed_send_keeps_its_audience);
     }
@@ -1332,7 +1376,7 @@ mod lease_tests {
     }
 
     fn sent(reply: &str) -> Outcome {
-        Outcome::Sent { reply: reply.into() }
+        Outcome::Sent { reply: reply.into(), relay: None }
     }
 
     #[test]
@@ -1414,7 +1458,9 @@ mod lease_tests {
         first.set_status("p1@example.com", Status::Unsubscribed, "cli", "t1").unwrap();
         first.enrol(9, false, "t2").unwrap();
         let page = first.claim(9, "a", 1, 2, 0, 10).unwrap();
-        first.record(9, &[(page[0].id, 1, Outcome::Sent { reply: "250".into() })], "a", "t3").unwrap();
+        first
+            .record(9, &[(page[0].id, 1, Outcome::Sent { reply: "250".into(), relay: Some("ses".into()) })], "a", "t3")
+            .unwrap();
         first.note_once(9, "late", "t3").unwrap();
         let audience::SignupOutcome::ConfirmationQueued(_) = first
             .signup(

@@ -135,6 +135,9 @@ CREATE TABLE soft_bounces (
 );
 "#,
     r#"
+ALTER TABLE sends ADD COLUMN relay TEXT;
+"#,
+    r#"
 ALTER TABLE sends ADD COLUMN claimed_by TEXT;
 ALTER TABLE sends ADD COLUMN claim_batch BIGINT;
 ALTER TABLE sends ADD COLUMN lease_until BIGINT;

@@ -121,9 +121,11 @@ impl MediaFacts {
         if !self.changed() {
             return Ok(());
         }
-        let audio = self.audio.lock().unwrap_or_else(std::sync::PoisonError::into_inner).used.clone();
-        let json = serde_json::to_vec_pretty(&CacheFile { format: FORMAT, audio })?;
-        crate::fsutil::write_atomic(&state_dir.join(AUDIO_CACHE), &json)
+        let mut cache = self.audio.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let json = serde_json::to_vec_pretty(&CacheFile { format: FORMAT, audio: cache.used.clone() })?;
+        crate::fsutil::write_atomic(&state_dir.join(AUDIO_CACHE), &json)?;
+        cache.stored = cache.used.clone();
+        Ok(())
     }
 }
 

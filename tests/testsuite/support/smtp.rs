@@ -95,6 +95,14 @@ impl SmtpServer {
     }
 }
 
+impl SmtpServer {
+    /// Stops the server at once (SIGKILL to its PID), as a relay that dies mid-send.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
+
 impl Drop for SmtpServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
