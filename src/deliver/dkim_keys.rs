@@ -3,17 +3,18 @@
 //! PKCS#8 PEM, which [`crate::deliver::dkim::Signer`] reads.
 
 use anyhow::{Context, Result, bail};
+use aws_lc_rs::encoding::AsDer;
+use aws_lc_rs::rsa::{KeyPair as RsaKeyPair, KeySize};
+use aws_lc_rs::signature::KeyPair;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use rsa::pkcs1::DecodeRsaPrivateKey;
-use rsa::pkcs8::{DecodePrivateKey, EncodePrivateKey, EncodePublicKey, LineEnding};
 
 /// The ASN.1 prefix of a PKCS#8 Ed25519 private key; the 32-byte seed follows (RFC 8410).
 const PKCS8_ED25519_PREFIX: [u8; 16] =
     [0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20];
 
 /// RSA keys of 2048 bits: what RFC 8301 asks for and every DNS host takes.
-const RSA_BITS: usize = 2048;
+const RSA_BITS: KeySize = KeySize::Rsa2048;
 
 /// Which kind of key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,14 +27,14 @@ pub enum Algorithm {
 pub fn generate(algorithm: Algorithm) -> Result<String> {
     match algorithm {
         Algorithm::Rsa => {
-            let key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, RSA_BITS).context("cannot make an RSA key")?;
-            Ok(key.to_pkcs8_pem(LineEnding::LF).context("cannot encode the RSA key")?.to_string())
+            let key = RsaKeyPair::generate(RSA_BITS).map_err(|_| anyhow::anyhow!("cannot make an RSA key"))?;
+            let der = key.as_der().map_err(|_| anyhow::anyhow!("cannot encode the RSA key"))?;
+            Ok(pem("PRIVATE KEY", der.as_ref()))
         }
         Algorithm::Ed25519 => {
             let mut seed = [0u8; 32];
             getrandom::getrandom(&mut seed).context("the system has no random numbers to make a key with")?;
-            let der = [&PKCS8_ED25519_PREFIX[..], &seed].concat();
-            Ok(format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", STANDARD.encode(der)))
+            Ok(pem("PRIVATE KEY", &[&PKCS8_ED25519_PREFIX[..], &seed].concat()))
         }
     }
 }
@@ -46,14 +47,16 @@ pub fn record(pem: &str) -> Result<String> {
         ("ed25519", crate::deliver::dkim::ed25519_public(&seed)?.to_vec())
     } else {
         let key = if text.contains("BEGIN RSA PRIVATE KEY") {
-            rsa::RsaPrivateKey::from_pkcs1_pem(text).context("not a PKCS#1 RSA key")?
+            RsaKeyPair::from_der(&pem_body(text)?).map_err(|e| anyhow::anyhow!("not a PKCS#1 RSA key: {e}"))?
         } else if text.contains("BEGIN PRIVATE KEY") {
-            rsa::RsaPrivateKey::from_pkcs8_pem(text).context("a PKCS#8 key that is neither Ed25519 nor RSA")?
+            RsaKeyPair::from_pkcs8(&pem_body(text)?)
+                .map_err(|e| anyhow::anyhow!("a PKCS#8 key that is neither Ed25519 nor a usable RSA key: {e}"))?
         } else {
             bail!("expected a PEM private key (RSA or Ed25519) or a base64 Ed25519 seed")
         };
-        let der = key.to_public_key().to_public_key_der().context("cannot encode the public key")?;
-        ("rsa", der.as_bytes().to_vec())
+        // SubjectPublicKeyInfo, as DKIM records carry it (RFC 6376 §3.6.1).
+        let der = key.public_key().as_der().map_err(|_| anyhow::anyhow!("cannot encode the public key"))?;
+        ("rsa", der.as_ref().to_vec())
     };
     Ok(format!("v=DKIM1; k={kind}; p={}", STANDARD.encode(public)))
 }
@@ -64,11 +67,28 @@ pub fn zone_strings(record: &str) -> String {
     bytes.chunks(255).map(|c| format!("\"{}\"", String::from_utf8_lossy(c))).collect::<Vec<_>>().join(" ")
 }
 
+/// `der` as PEM with `label`, in lines of 64 characters (RFC 7468).
+fn pem(label: &str, der: &[u8]) -> String {
+    let b64 = STANDARD.encode(der);
+    let mut out = format!("-----BEGIN {label}-----\n");
+    for line in b64.as_bytes().chunks(64) {
+        out.push_str(std::str::from_utf8(line).expect("base64 is ASCII"));
+        out.push('\n');
+    }
+    out.push_str(&format!("-----END {label}-----\n"));
+    out
+}
+
+/// The DER inside a PEM text.
+fn pem_body(text: &str) -> Result<Vec<u8>> {
+    let body: String = text.lines().filter(|l| !l.starts_with("-----")).map(str::trim).collect();
+    STANDARD.decode(body).context("the PEM body is not base64")
+}
+
 /// The Ed25519 seed of a PKCS#8 PEM or a bare base64 seed; `None` for other keys.
 fn ed25519_seed(text: &str) -> Result<Option<[u8; 32]>> {
     let der = if text.contains("BEGIN PRIVATE KEY") {
-        let body: String = text.lines().filter(|l| !l.starts_with("-----")).collect();
-        STANDARD.decode(body.trim()).context("the PEM body is not base64")?
+        pem_body(text)?
     } else if text.starts_with("-----") {
         return Ok(None);
     } else {
@@ -108,6 +128,19 @@ mod tests {
         let p = record.strip_prefix("v=DKIM1; k=ed25519; p=").unwrap();
         assert_eq!(STANDARD.decode(p).unwrap().len(), 32);
         assert_ne!(record, super::record(&generate(Algorithm::Ed25519).unwrap()).unwrap(), "keys differ");
+    }
+
+    #[test]
+    fn an_rsa_key_is_2048_bits_in_pkcs8_and_publishes_its_spki() {
+        let pem = generate(Algorithm::Rsa).unwrap();
+        assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----\n") && pem.lines().all(|l| l.len() <= 64));
+        let key = RsaKeyPair::from_pkcs8(&pem_body(&pem).unwrap()).unwrap();
+        assert_eq!(key.public_modulus_len(), 256);
+        let record = record(&pem).unwrap();
+        let p = STANDARD.decode(record.strip_prefix("v=DKIM1; k=rsa; p=").unwrap()).unwrap();
+        // SubjectPublicKeyInfo of rsaEncryption (OID 1.2.840.113549.1.1.1) with a 2048-bit modulus.
+        assert_eq!(p.len(), 294);
+        assert!(p.windows(9).any(|w| w == [0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x01]));
     }
 
     #[test]
