@@ -29,7 +29,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::deliver::store::Store;
+use crate::deliver::store::{Location, Store};
 use crate::deliver::token::Secret;
 use crate::publication::Publication;
 
@@ -39,7 +39,7 @@ const MAX_BODY: usize = 4 * 1024;
 /// What the server needs.
 pub struct ServeConfig {
     pub out_dir: PathBuf,
-    pub state_dir: PathBuf,
+    pub state: Location,
     pub secret: Secret,
     pub publication: String,
     /// Paths the public URLs live under (`/this-week-in-asia` of the base
@@ -104,7 +104,7 @@ impl ServeConfig {
             signup_origins,
             out_dir: ws.out_dir(),
             secret: Secret::load_or_create(&ws.state_dir())?,
-            state_dir: ws.state_dir(),
+            state: publication.state_location()?,
             publication: config.name.clone(),
             origins: origins_of(&public),
             prefixes: prefixes_of(&public),
@@ -115,7 +115,7 @@ impl ServeConfig {
 
 /// The router, for the server and for tests.
 pub fn router(config: ServeConfig) -> Result<Router> {
-    let store = Store::open(&config.state_dir)?;
+    let store = Store::open(&config.state)?;
     let state = Arc::new(AppState {
         store: Mutex::new(store),
         secret: config.secret,

@@ -14,6 +14,7 @@ mod refusals;
 mod relays;
 mod send;
 mod serve;
+mod shared_state;
 mod social;
 mod subscribers;
 mod support;
