@@ -13,6 +13,10 @@ Environment:
   PUBLISH_STATE_DIR      where the subscriber list and send records live (default .publish/)
   PUBLISH_SECRET         the key that signs unsubscribe links (default a key kept in .publish/)
   PUBLISH_NOW            pretend it is this time (RFC 3339), for rehearsals
+  PUBLISH_DATABASE_URL   keep the state in PostgreSQL (postgres://user:password@host/name[?sslmode=require]),
+                         shared by every machine that sends (then set PUBLISH_SECRET alike on each)
+  PUBLISH_SENDER         this sender's name in a shared send (default host:pid)
+  PUBLISH_LEASE          how long a claimed batch stays a sender's without renewal (default 60s)
   PUBLISH_LOG, RUST_LOG  what -v traces, as a tracing filter (\"publish=debug\", \"publish::deliver::smtp=debug\")
   NO_COLOR               no colour on a terminal";
 
@@ -143,6 +147,23 @@ pub enum Command {
     /// DKIM keys: make one, and print the DNS record to publish.
     #[command(subcommand)]
     Dkim(DkimCommand),
+    /// The state (subscribers, send records, consent): copy it to PostgreSQL or back.
+    #[command(subcommand)]
+    State(StateCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum StateCommand {
+    /// Copy the whole state from where it is now (.publish/state.db, or PUBLISH_DATABASE_URL)
+    /// to another database, in one transaction, checking every table's count.
+    Migrate {
+        /// The target: postgres://user:password@host/name[?sslmode=require] or sqlite:PATH/state.db.
+        #[arg(long, value_name = "URL")]
+        to: String,
+        /// Empty a target that already holds rows first (else it is refused).
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 #[derive(Debug, Args)]

@@ -13,6 +13,7 @@ pub mod new;
 pub mod preview;
 pub mod schedule;
 pub mod serve;
+pub mod state;
 pub mod stats;
 pub mod status;
 pub mod subscribers;
@@ -62,6 +63,7 @@ pub fn run(cli: Cli) -> Result<Outcome> {
         Command::Completions { shell } => completions::run(shell),
         Command::Man => man::run(),
         Command::Dkim(command) => dkim::run(&root, &command),
+        Command::State(command) => state::run(&root, &command),
     }
 }
 

@@ -29,6 +29,14 @@ pub fn run(root: &Path, number: u32, json: bool) -> Result<Outcome> {
         let n = counts.not_started;
         println!("  new:      {n} subscribers joined since; `publish issue {number}` sends to them too");
     }
+    if counts.senders.len() > 1 {
+        println!("  senders:");
+        for share in &counts.senders {
+            let name = if share.sender.is_empty() { "(before senders were recorded)" } else { &share.sender };
+            let percent = share.sent as f64 * 100.0 / counts.sent.max(1) as f64;
+            println!("    {name}: {} ({percent:.0}%)", share.sent);
+        }
+    }
     for (relay, n) in &status.relays {
         println!("  via {relay}: {n}");
     }

@@ -2,12 +2,15 @@
 //! connections, with each acceptance committed to the ledger before that
 //! connection carries its next message.
 //!
-//! Threads: a feeder streams pending recipients from SQLite page by page (an
-//! unsubscribe recorded meanwhile is seen at the next page); `concurrency`
-//! workers each own one connection; a ledger thread commits the workers'
-//! outcomes in groups and tells each worker when its outcome is durable. So
-//! after a crash at most the one message in flight per connection can go
-//! twice, and none is ever marked sent without the server's acceptance.
+//! Threads: a feeder claims pending recipients from the store batch by batch
+//! under a lease (an unsubscribe recorded meanwhile is seen at the next
+//! batch; another sender sharing the database claims other batches);
+//! `concurrency` workers each own one connection; a ledger thread commits the
+//! workers' outcomes in groups, tells each worker when its outcome is
+//! durable, and renews the lease on what this sender holds. So after a crash
+//! at most the one message in flight per connection can go twice, and none
+//! is ever marked sent without the server's acceptance; a dead sender's
+//! unsent rows come back to the others when its lease runs out.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
@@ -22,13 +25,13 @@ use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 use crate::deliver::dkim::Signer;
 use crate::deliver::message::IssueHeaders;
 use crate::deliver::smtp::{Connection, SendError};
-use crate::deliver::store::{Outcome, Store, Subscriber};
+use crate::deliver::store::{Location, Outcome, Store, Subscriber, wall_ms};
 use crate::deliver::token::Secret;
 use crate::deliver::transport::{Relay, SmtpTarget, Transport};
 use crate::render::email::EmailBody;
 use crate::render::personal::Recipient;
 
-/// Recipients read from the database at a time.
+/// Recipients claimed from the database at most at a time.
 const PAGE: usize = 500;
 
 /// Everything that makes one recipient's message.
@@ -70,6 +73,10 @@ pub struct Options {
     pub max_attempts: u32,
     pub backoff: Duration,
     pub progress: bool,
+    /// Who this sender is in the ledger (`PUBLISH_SENDER`, else host:pid).
+    pub sender: String,
+    /// How long a claimed batch stays this sender's without renewal.
+    pub lease: Duration,
     /// How long a failing relay is left out (a send through several relays).
     pub cooldown: Duration,
 }
@@ -228,7 +235,7 @@ impl Turns {
 
 /// Sends issue `options.issue` to its pending recipients.
 pub fn run(
-    state_dir: &Path,
+    location: &Location,
     factory: MessageFactory,
     transport: Transport,
     options: Options,
@@ -246,15 +253,21 @@ pub fn run(
         indicatif::ProgressBar::hidden()
     };
     let (ack_tx, ack_rx) = std::sync::mpsc::channel::<Ack>();
-    let ledger_dir = state_dir.to_path_buf();
     let issue = options.issue;
-    let ledger =
-        std::thread::Builder::new().name("ledger".into()).spawn(move || ledger_loop(&ledger_dir, issue, ack_rx))?;
+    let lease = Lease { sender: options.sender.clone(), length: options.lease };
+    let (ledger_at, ledger_lease) = (location.clone(), lease.clone());
+    let ledger = std::thread::Builder::new()
+        .name("ledger".into())
+        .spawn(move || ledger_loop(&ledger_at, issue, &ledger_lease, ack_rx))?;
 
     let (failover, lanes, ceiling) = lanes(transport, &options);
-    let (job_tx, job_rx) = mpsc::channel::<Subscriber>(lanes.iter().map(|l| l.concurrency).sum::<usize>() * 4 + 64);
-    let feeder_dir = state_dir.to_path_buf();
-    let feeder = std::thread::Builder::new().name("feeder".into()).spawn(move || feed(&feeder_dir, issue, job_tx))?;
+    let connections: usize = lanes.iter().map(|l| l.concurrency).sum();
+    let (job_tx, job_rx) = mpsc::channel::<Subscriber>(connections * 4 + 64);
+    let (feeder_at, feeder_lease) = (location.clone(), lease.clone());
+    let batch = (connections * 4).clamp(16, PAGE);
+    let feeder = std::thread::Builder::new()
+        .name("feeder".into())
+        .spawn(move || feed(&feeder_at, issue, &feeder_lease, batch, job_tx))?;
 
     let hello = ClientId::Domain(factory.headers.domain.clone());
     let shared = Arc::new(Shared {
@@ -321,6 +334,9 @@ pub fn run(
     };
     drop(shared.acks);
     ledger.join().map_err(|_| anyhow::anyhow!("the ledger writer crashed"))??;
+    // What this sender claimed and did not send (a stopped run) goes back now,
+    // not when the lease runs out.
+    Store::open(location)?.release(issue, Some(&lease.sender))?;
     for r in worker_results {
         r?;
     }
@@ -356,17 +372,49 @@ fn lanes(transport: Transport, options: &Options) -> (bool, Vec<Lane>, Throttle)
     }
 }
 
-/// Streams the issue's pending, still-active recipients into the job queue.
-fn feed(state_dir: &Path, issue: u32, jobs: mpsc::Sender<Subscriber>) -> Result<()> {
-    let store = Store::open(state_dir)?;
-    let mut after = 0;
+/// Who holds claimed rows, and for how long at a time.
+#[derive(Debug, Clone)]
+struct Lease {
+    sender: String,
+    length: Duration,
+}
+
+impl Lease {
+    fn until(&self, now_ms: i64) -> i64 {
+        now_ms + self.length.as_millis() as i64
+    }
+}
+
+/// Claims the issue's pending, still-active recipients batch by batch and
+/// streams them into the job queue. When every row left is claimed by
+/// another sender, waits for those leases: a live sender finishes its rows
+/// (then nothing is left), a dead one's rows come back when its lease runs
+/// out. So the wait lasts as long as the other senders' work at most.
+fn feed(
+    location: &Location,
+    issue: u32,
+    lease: &Lease,
+    batch_size: usize,
+    jobs: mpsc::Sender<Subscriber>,
+) -> Result<()> {
+    let mut store = Store::open(location)?;
+    // Batch numbers start at the clock, so that a later run under the same
+    // sender name never takes an earlier run's batch for its own.
+    let mut batch = wall_ms();
     loop {
-        let page = store.pending_page(issue, after, PAGE)?;
+        batch += 1;
+        let now = wall_ms();
+        let page = store.claim(issue, &lease.sender, batch, batch_size, now, lease.until(now))?;
         if page.is_empty() {
-            return Ok(());
+            let Some(expiry) = store.next_expiry(issue, &lease.sender, now)? else { return Ok(()) };
+            let wait = (expiry - now + 20).clamp(20, 1000);
+            std::thread::sleep(Duration::from_millis(wait as u64));
+            if jobs.is_closed() {
+                return Ok(());
+            }
+            continue;
         }
         for subscriber in page {
-            after = subscriber.id;
             if jobs.blocking_send(subscriber).is_err() {
                 return Ok(());
             }
@@ -374,10 +422,24 @@ fn feed(state_dir: &Path, issue: u32, jobs: mpsc::Sender<Subscriber>) -> Result<
     }
 }
 
-/// Commits outcomes as they come, in groups, and tells each worker when its outcome is durable.
-fn ledger_loop(state_dir: &Path, issue: u32, acks: std::sync::mpsc::Receiver<Ack>) -> Result<()> {
-    let mut store = Store::open(state_dir)?;
-    while let Ok(first) = acks.recv() {
+/// Commits outcomes as they come, in groups, and tells each worker when its
+/// outcome is durable; renews this sender's lease a few times per lease.
+fn ledger_loop(location: &Location, issue: u32, lease: &Lease, acks: std::sync::mpsc::Receiver<Ack>) -> Result<()> {
+    let mut store = Store::open(location)?;
+    store.acks_as_durable_as_sqlite()?;
+    let renew_every = lease.length / 3;
+    let mut renewed = Instant::now();
+    loop {
+        let first = match acks.recv_timeout(renew_every) {
+            Ok(ack) => Some(ack),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => None,
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
+        };
+        if renewed.elapsed() >= renew_every {
+            store.renew(issue, &lease.sender, lease.until(wall_ms()))?;
+            renewed = Instant::now();
+        }
+        let Some(first) = first else { continue };
         let mut batch = vec![first];
         while let Ok(more) = acks.try_recv() {
             batch.push(more);
@@ -385,15 +447,14 @@ fn ledger_loop(state_dir: &Path, issue: u32, acks: std::sync::mpsc::Receiver<Ack
         let rows: Vec<(i64, u32, Outcome)> =
             batch.iter().map(|a| (a.subscriber, a.attempts, a.outcome.clone())).collect();
         let now = crate::clock::now()?.to_string();
-        let result = store.record(issue, &rows, &now).map_err(|e| format!("{e:#}"));
+        let result = store.record(issue, &rows, &lease.sender, &now).map_err(|e| format!("{e:#}"));
         for ack in batch {
             let _ = ack.done.send(result.clone());
         }
         if let Err(e) = result {
-            anyhow::bail!("cannot record sends in {}: {e}", store.path().display());
+            anyhow::bail!("cannot record sends in {}: {e}", store.describe());
         }
     }
-    Ok(())
 }
 
 async fn worker(shared: Arc<Shared>, lane: usize) -> Result<()> {
@@ -902,7 +963,7 @@ fn without_addresses(reply: &str) -> String {
     out
 }
 
-/// Reads the `[email]` retry settings into options.
+/// Reads the `[email]` retry settings and the `[state]` sender settings into options.
 pub fn options(config: &crate::workspace::config::Config, issue: u32, progress: bool) -> Result<Options> {
     let backoff = Duration::from_millis(config.email.retry_backoff.get().as_millis().max(0) as u64);
     Ok(Options {
@@ -912,6 +973,8 @@ pub fn options(config: &crate::workspace::config::Config, issue: u32, progress: 
         max_attempts: config.email.max_attempts,
         backoff,
         progress,
+        sender: config.state.sender_id(),
+        lease: config.state.lease()?,
         cooldown: Duration::from_millis(config.email.relay_cooldown.get().as_millis().max(1) as u64),
     })
 }

@@ -9,7 +9,7 @@ use anyhow::Result;
 use crate::deliver::address::check_address;
 use crate::deliver::bounces;
 use crate::deliver::import::{BadRow, Header, KeptOut, KeptOutWhy, Row, stream_csv};
-use crate::deliver::store::{Gathered, ImportDone, ImportRow, Status, Store, Suppressed, Suppression};
+use crate::deliver::store::{Gathered, ImportDone, ImportRow, Location, Status, Store, Suppressed, Suppression};
 use crate::deliver::token::Secret;
 use crate::publication::Publication;
 use crate::text::plural;
@@ -103,6 +103,13 @@ pub struct BounceReport {
     pub notes: Vec<String>,
 }
 
+/// What `publish state migrate` did.
+pub struct MigratedState {
+    pub from: String,
+    pub to: String,
+    pub copied: Vec<crate::deliver::store::copy::Copied>,
+}
+
 /// What `subscribers remove` did.
 pub enum Removed {
     Subscriber,
@@ -111,8 +118,49 @@ pub enum Removed {
 }
 
 impl Publication {
-    pub(super) fn store(&self) -> Result<Store> {
-        Store::open(&self.ws.state_dir())
+    /// Opens (creating or upgrading) the state, where `[state]` says.
+    pub(crate) fn store(&self) -> Result<Store> {
+        Store::open(&self.state_location()?)
+    }
+
+    /// Where the state is: PostgreSQL when `PUBLISH_DATABASE_URL` or
+    /// `[state] database_url` names a database, else `.publish/state.db`.
+    /// Machines sharing a database must sign links alike: then
+    /// `PUBLISH_SECRET` must be set (the same on each).
+    pub(crate) fn state_location(&self) -> Result<Location> {
+        let location = self.configured_location()?;
+        if location.shared() && std::env::var("PUBLISH_SECRET").map_or(true, |s| s.trim().is_empty()) {
+            anyhow::bail!(
+                "the state is in {}, shared by every machine that sends or serves: set PUBLISH_SECRET, the same on each, so that the unsubscribe links one signs the others accept (make one with `openssl rand -hex 32`)",
+                location.describe()
+            );
+        }
+        Ok(location)
+    }
+
+    /// Where `[state]` (or `PUBLISH_DATABASE_URL`) puts the state.
+    fn configured_location(&self) -> Result<Location> {
+        match self.ws.config()?.state.database_url() {
+            Some(url) => Location::parse(&url),
+            None => Ok(Location::sqlite_in(&self.ws.state_dir())),
+        }
+    }
+
+    /// Copies the whole state from where it is now to `to` (`postgres://…`
+    /// or `sqlite:PATH`), in one transaction on the target, every table's
+    /// count checked before it commits. A target with rows is refused
+    /// unless `replace`.
+    pub fn migrate_state(&self, to: &str, replace: bool) -> Result<MigratedState> {
+        let from = self.configured_location()?;
+        let target = Location::parse(to)?;
+        anyhow::ensure!(from != target, "the state is already in {}: name another database", from.describe());
+        if let Location::Sqlite(path) = &from {
+            anyhow::ensure!(path.exists(), "there is no state to copy: {} does not exist", path.display());
+        }
+        let source = Store::open(&from)?;
+        let mut destination = Store::open(&target)?;
+        let copied = crate::deliver::store::copy::copy_state(&source, &mut destination, replace)?;
+        Ok(MigratedState { from: from.describe(), to: target.describe(), copied })
     }
 
     /// Adds the people to mail from `file`, records the ones it says not to

@@ -3,13 +3,14 @@
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use anyhow::{Context, Result};
 use minijinja::context;
 use minijinja::value::{Serde, Value};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::assemble::links::LinkMap;
 use crate::assemble::{self, Edition};
@@ -58,27 +59,111 @@ pub enum Kind {
 /// after an edit the preview writes only the edited issue's items again. A new
 /// `publish.toml`, `sponsors.toml`, template or media file means a new
 /// publication, so the items never outlive what they were written from.
+///
+/// Between runs, the items are kept on disk too ([`FeedItems::load`],
+/// [`FeedItems::save`]), each by a hash of all it is written from: the checked
+/// issue (its text, its media facts), `publish.toml`, `sponsors.toml` and the
+/// binary itself. A cold build writes them all; a warm one only those of
+/// issues that changed.
 #[derive(Default)]
 pub struct FeedItems {
-    written: Mutex<HashMap<(u64, Kind), Arc<str>>>,
+    written: Mutex<HashMap<(u64, Kind), KeptItem>>,
+    /// Items read from `.publish/feed-items.json`, by key.
+    stored: HashMap<String, Arc<str>>,
+    /// Whether an item was written that the file does not hold.
+    fresh: AtomicBool,
+}
+
+/// An item written (or read from disk) and its key there.
+type KeptItem = (String, Arc<str>);
+
+/// `.publish/feed-items.json`.
+#[derive(Serialize, Deserialize)]
+struct StoredItems {
+    format: u32,
+    /// The binary that wrote the items: another one's are not used.
+    binary: String,
+    items: HashMap<String, String>,
+}
+
+const STORED_FORMAT: u32 = 1;
+const STORED_FILE: &str = "feed-items.json";
+
+/// The running binary, as its version, size and modification time: a rebuilt
+/// `publish` may write items differently, so it does not use the old ones.
+fn binary_stamp() -> String {
+    let meta = std::env::current_exe().and_then(std::fs::metadata);
+    let (len, modified) = meta.map_or((0, None), |m| (m.len(), m.modified().ok()));
+    let ns = modified.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
+    format!("{} {len} {ns}", env!("CARGO_PKG_VERSION"))
 }
 
 impl FeedItems {
-    /// The item of each issue of `issues`, in order: those written before are
-    /// taken as they are, the others written with `write` (on a few threads).
-    /// Items of issues no longer listed are forgotten.
-    fn get(&self, issues: &[(&Issue, u64)], kind: Kind, write: impl Fn(&Issue) -> String + Sync) -> Vec<Arc<str>> {
+    /// The items kept in `state_dir` by an earlier run of this binary; none when
+    /// the file is missing, damaged, of another format or of another binary.
+    pub fn load(state_dir: &Path) -> FeedItems {
+        let stored = std::fs::read(state_dir.join(STORED_FILE))
+            .ok()
+            .and_then(|bytes| serde_json::from_slice::<StoredItems>(&bytes).ok())
+            .filter(|file| file.format == STORED_FORMAT && file.binary == binary_stamp())
+            .map(|file| file.items.into_iter().map(|(k, v)| (k, Arc::from(v))).collect())
+            .unwrap_or_default();
+        FeedItems { stored, ..FeedItems::default() }
+    }
+
+    /// Keeps the items of the last render in `state_dir` (atomically), when
+    /// any was written that the file does not hold.
+    pub fn save(&self, state_dir: &Path) -> Result<()> {
+        let written = self.written.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let same = written.len() == self.stored.len() && written.values().all(|(k, _)| self.stored.contains_key(k));
+        if !self.fresh.load(Ordering::Relaxed) && same {
+            return Ok(());
+        }
+        let items = written.values().map(|(k, item)| (k.clone(), item.to_string())).collect();
+        let json = serde_json::to_vec(&StoredItems { format: STORED_FORMAT, binary: binary_stamp(), items })?;
+        write_atomic(&state_dir.join(STORED_FILE), &json)
+    }
+
+    /// The item of each issue of `issues`, in order: those written before (in
+    /// this process, or kept on disk under the same `key`) are taken as they
+    /// are, the others written with `write` (on a few threads). Items of issues
+    /// no longer listed are forgotten.
+    fn get(
+        &self,
+        issues: &[(&Issue, u64)],
+        kind: Kind,
+        key: impl Fn(&Issue) -> String + Sync,
+        write: impl Fn(&Issue) -> String + Sync,
+    ) -> Vec<Arc<str>> {
         let mut written = self.written.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let missing: Vec<(&Issue, u64)> =
             issues.iter().filter(|(_, generation)| !written.contains_key(&(*generation, kind))).copied().collect();
-        let fresh = par_map(&missing, |(issue, _)| Arc::from(write(issue)));
-        for ((_, generation), item) in missing.iter().zip(fresh) {
+        let found = par_map(&missing, |(issue, _)| {
+            let key = key(issue);
+            match self.stored.get(&key) {
+                Some(item) => (key, Arc::clone(item)),
+                None => {
+                    self.fresh.store(true, Ordering::Relaxed);
+                    (key, Arc::from(write(issue)))
+                }
+            }
+        });
+        for ((_, generation), item) in missing.iter().zip(found) {
             written.insert((*generation, kind), item);
         }
         let listed: HashSet<u64> = issues.iter().map(|(_, generation)| *generation).collect();
         written.retain(|(generation, k), _| *k != kind || listed.contains(generation));
-        issues.iter().map(|(_, generation)| Arc::clone(&written[&(*generation, kind)])).collect()
+        issues.iter().map(|(_, generation)| Arc::clone(&written[&(*generation, kind)].1)).collect()
     }
+}
+
+/// What a feed item of `issue` is written from, hashed: the checked issue
+/// (with its media facts) and `context` (the publication's settings).
+fn item_key(kind: Kind, context: &str, issue: &Issue) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hash = Sha256::new();
+    hash.update(format!("{kind:?}\n{context}\n{issue:?}"));
+    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// One line of the archive page.
@@ -99,6 +184,7 @@ impl Artifacts {
     /// Renders issue `number` of `ws`; the workspace must have been checked.
     pub fn render(
         ws: &Workspace,
+        renderer: &Renderer,
         number: u32,
         secret: &Secret,
         now: SystemTime,
@@ -108,19 +194,18 @@ impl Artifacts {
         let config = ws.config().map_err(|e| fail(Diagnostic::file(Severity::Error, "publish.toml", e.to_string())))?;
         let issue = ws.issue(number).map_err(|e| fail(Diagnostic::file(Severity::Error, "issues", e.to_string())))?;
         let started = std::time::Instant::now();
-        let renderer = Renderer::new(&ws.templates);
         let edition = assemble::edition(issue, config, &ws.sponsors);
         // Counted links ([insight]): the email's, and the page's with `web = true`.
         let counted = config.insight.clicks.then(|| assemble::counted_edition(issue, config, &ws.sponsors));
         let email_edition = counted.as_ref().map_or(&edition, |(e, _)| e);
         let page_edition = if config.insight.web { email_edition } else { &edition };
-        let email = email::render(&renderer, email_edition).map_err(fail)?;
+        let email = email::render(renderer, email_edition).map_err(fail)?;
         let episode_page = assemble::feed::episode_page(config, issue);
-        let page = web::page(&renderer, page_edition, episode_page.as_ref()).map_err(fail)?;
+        let page = web::page(renderer, page_edition, episode_page.as_ref()).map_err(fail)?;
         timings::add("render the issue (email, page, social)", started.elapsed());
-        let archive = timings::stage("render the archive page", || archive_page(ws, &renderer)).map_err(fail)?;
+        let archive = timings::stage("render the archive page", || archive_page(ws, renderer)).map_err(fail)?;
         let started = std::time::Instant::now();
-        let social = social::render(&renderer, &edition, &config.social).map_err(fail)?;
+        let social = social::render(renderer, &edition, &config.social).map_err(fail)?;
         let now_ts = jiff::Timestamp::try_from(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
         timings::add("render the issue (email, page, social)", started.elapsed());
         // Both feeds list every valid issue, newest first; each item is written
@@ -131,8 +216,11 @@ impl Artifacts {
         let first_date = |list: &[(&Issue, u64)]| {
             list.first().map(|(i, _)| assemble::feed::rfc2822(assemble::feed::published(i, config), config))
         };
+        // What every item is also written from, for the keys of the items kept on disk.
+        let context = format!("{config:?}\n{:?}", ws.sponsors);
         let newsletter = timings::stage("render newsletter.xml", || {
-            let rendered = items.get(&ordered, Kind::Newsletter, |i| {
+            let key = |i: &Issue| item_key(Kind::Newsletter, &context, i);
+            let rendered = items.get(&ordered, Kind::Newsletter, key, |i| {
                 feed::newsletter_item(&assemble::feed::newsletter_item(
                     config,
                     i,
@@ -146,7 +234,8 @@ impl Artifacts {
             config.podcast.as_ref().map(|podcast| {
                 let episodes: Vec<(&Issue, u64)> =
                     ordered.iter().filter(|(i, _)| i.episode.is_some()).copied().collect();
-                let rendered = items.get(&episodes, Kind::Podcast, |i| {
+                let key = |i: &Issue| item_key(Kind::Podcast, &context, i);
+                let rendered = items.get(&episodes, Kind::Podcast, key, |i| {
                     assemble::feed::podcast_episode(config, podcast, i)
                         .map(|e| feed::podcast_item(&e))
                         .unwrap_or_default()

@@ -5,7 +5,7 @@ use anyhow::Result;
 use jiff::Timestamp;
 
 use crate::deliver::lock::{Lock, TryLock};
-use crate::deliver::store::{IssueCounts, Store};
+use crate::deliver::store::IssueCounts;
 use crate::publication::Publication;
 use crate::publication::send::{Mode, SendReport, Sent};
 use crate::schedule::{self, Progress, State};
@@ -59,7 +59,7 @@ impl Publication {
     pub fn schedule(&self, now: Timestamp) -> Result<Vec<Scheduled>> {
         let config = self.ws.checked_config()?;
         let max_late = config.schedule.max_late.get();
-        let store = Store::open(&self.ws.state_dir())?;
+        let store = self.store()?;
         let mut rows = Vec::new();
         for issue in self.ws.valid_issues() {
             let Some(send_at) = issue.send_at else { continue };
@@ -96,7 +96,7 @@ impl Publication {
             }
         }
         let max_late = config.schedule.max_late.get();
-        let mut store = Store::open(&self.ws.state_dir())?;
+        let mut store = self.store()?;
         for issue in self.ws.valid_issues().collect::<Vec<_>>().into_iter().rev() {
             let Some(send_at) = issue.send_at else { continue };
             let counts = store.counts(issue.number)?;

@@ -90,7 +90,9 @@ impl Publication {
     /// Reads the state without writing or migrating it.
     pub fn sent_link_figures(&self, n: u32) -> Result<Option<IssueLinks>> {
         let state = self.ws.state_dir();
-        let Some(store) = crate::deliver::store::Store::open_read_only(&state)? else { return Ok(None) };
+        let Some(store) = crate::deliver::store::Store::open_read_only(&self.state_location()?)? else {
+            return Ok(None);
+        };
         if !store.issue_runs()?.iter().any(|(issue, _)| *issue == n) {
             return Ok(None);
         }

@@ -39,6 +39,9 @@ pub struct Publication {
     ws: Workspace,
     /// Feed items written by earlier renders, for the next.
     feed_items: FeedItems,
+    /// The templates, compiled on first use and kept for every later render
+    /// (a changed template means a new publication).
+    renderer: std::sync::OnceLock<Renderer>,
     /// The signing secret, read (or made) on first use.
     secret: std::sync::OnceLock<Secret>,
 }
@@ -99,7 +102,9 @@ impl Publication {
         let started = std::time::Instant::now();
         let ws = Workspace::load(root)?;
         tracing::debug!("loaded and checked {} issue files in {:.1?}", ws.issues.len(), started.elapsed());
-        let publication = Publication { ws, feed_items: FeedItems::default(), secret: std::sync::OnceLock::new() };
+        let feed_items = crate::clock::timings::stage("read the kept feed items", || FeedItems::load(&ws.state_dir()));
+        let publication =
+            Publication { ws, feed_items, renderer: std::sync::OnceLock::new(), secret: std::sync::OnceLock::new() };
         // A command that only reads (a dry run, a check) leaves a fresh publication without state.
         if publication.ws.state_dir().is_dir() {
             publication.keep_audio_facts();
@@ -144,7 +149,7 @@ impl Publication {
             self.ws.entry(n)?;
         }
         let mut diagnostics: Vec<Diagnostic> = self.diagnostics(number).cloned().collect();
-        diagnostics.extend(Renderer::new(&self.ws.templates).check());
+        diagnostics.extend(self.renderer().check());
         let scope = number.map_or("the workspace".to_string(), |n| format!("issue {n}"));
         Ok(Checked { diagnostics, scope })
     }
@@ -155,7 +160,7 @@ impl Publication {
         let now = crate::clock::now().map_err(|e| Diagnostics {
             items: vec![Diagnostic::file(Severity::Error, "PUBLISH_NOW", format!("{e:#}"))],
         })?;
-        Artifacts::render(&self.ws, number, secret, crate::clock::system(now), &self.feed_items)
+        Artifacts::render(&self.ws, self.renderer(), number, secret, crate::clock::system(now), &self.feed_items)
     }
 
     /// Checks issue `number` (printing what `check N` would), then renders it
@@ -165,7 +170,14 @@ impl Publication {
         self.checked(number)?;
         let secret = Secret::load_or_create(&self.ws.state_dir())?;
         self.keep_audio_facts();
-        self.build_with(number, &secret)
+        let built = self.build_with(number, &secret)?;
+        // Only a shortcut for the next build: items that cannot be kept are no error.
+        // (`build` alone keeps them: a dry run writes nothing.)
+        let kept = crate::clock::timings::stage("keep the feed items", || self.feed_items.save(&self.ws.state_dir()));
+        if let Err(e) = kept {
+            tracing::debug!("the feed items were not kept for the next build: {e:#}");
+        }
+        Ok(built)
     }
 
     fn build_with(&self, number: u32, secret: &Secret) -> Result<Built> {

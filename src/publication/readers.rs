@@ -150,9 +150,10 @@ impl Publication {
         })
     }
 
-    /// The template environment (built-in templates and the workspace's own).
-    pub fn renderer(&self) -> Renderer {
-        Renderer::new(&self.ws.templates)
+    /// The template environment (built-in templates and the workspace's own),
+    /// made once: each template is compiled on first use and kept.
+    pub fn renderer(&self) -> &Renderer {
+        self.renderer.get_or_init(|| Renderer::new(&self.ws.templates))
     }
 
     /// Records a signup from the form (or `subscribers add`): with double
@@ -255,14 +256,14 @@ impl Publication {
                         .map(|t| t.to_zoned(config.tz()).strftime("%-d %B %Y, %H:%M %Z").to_string())
                         .unwrap_or_default();
                     let url = format!("{base}/confirm?t={token}");
-                    audience::confirm_mail(&renderer, &info, &person, &url, &expires)
+                    audience::confirm_mail(renderer, &info, &person, &url, &expires)
                         .map(|(subject, html, text)| Some((subject, html, text, None)))
                 }
                 MailKind::Welcome if welcome_on => {
                     let token = secret.token(Purpose::Unsubscribe, mail.ref_id, &mail.email);
                     let unsubscribe = format!("{base}/unsubscribe?t={token}");
                     let preferences = format!("{base}/preferences?t={token}");
-                    audience::welcome_mail(&renderer, &info, &person, &unsubscribe, &preferences)
+                    audience::welcome_mail(renderer, &info, &person, &unsubscribe, &preferences)
                         .map(|m| m.map(|(subject, html, text)| (subject, html, text, Some(unsubscribe))))
                 }
                 MailKind::Welcome => Ok(None),

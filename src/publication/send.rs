@@ -191,14 +191,24 @@ impl Publication {
     pub fn send(&self, n: u32, mode: Mode, confirm: &mut dyn FnMut(&Plan) -> Result<bool>) -> Result<Sent> {
         let config = self.ws.checked_config()?;
         let transport = Transport::choose(config, &self.ws.out_dir(), n)?;
-        let state = self.ws.state_dir();
-        let _lock = match Lock::try_acquire(&state, &format!("send-{n}"), &format!("publish issue {n}"))? {
-            TryLock::Acquired(lock) => lock,
-            TryLock::Held(holder) => return Ok(Sent::Busy(holder)),
+        let location = self.state_location()?;
+        // On one machine's SQLite, one sender per issue; on a shared database,
+        // any number, each claiming its own batches.
+        let _lock = if location.shared() {
+            None
+        } else {
+            match Lock::try_acquire(&self.ws.state_dir(), &format!("send-{n}"), &format!("publish issue {n}"))? {
+                TryLock::Acquired(lock) => Some(lock),
+                TryLock::Held(holder) => return Ok(Sent::Busy(holder)),
+            }
         };
         let built = self.build(n)?;
         built.write()?;
-        let mut store = Store::open(&state)?;
+        let mut store = Store::open(&location)?;
+        if !location.shared() {
+            // The lock is held: rows claimed by an earlier run that died are free now.
+            store.release(n, None)?;
+        }
         let now = crate::clock::now()?;
         store.enrol(n, matches!(mode, Mode::Manual { .. }), &now.to_string())?;
         if let Mode::Manual { retry_failed: true, .. } = mode {
@@ -213,7 +223,7 @@ impl Publication {
         let factory = self.factory(built.artifacts, false)?;
         let options = send::options(config, n, std::io::stderr().is_terminal() && !json && mode != Mode::Cron)?;
         let stats = if before.pending > 0 {
-            send::run(&state, factory, transport.clone(), options, before.pending)?
+            send::run(&location, factory, transport.clone(), options, before.pending)?
         } else {
             send::RunStats::default()
         };
@@ -244,7 +254,7 @@ impl Publication {
         let secret = Secret::load_existing(&self.ws.state_dir())?
             .unwrap_or_else(|| Secret::from_bytes(b"dry-run: no secret yet"));
         let built = self.build_with(n, &secret)?;
-        let counts = match Store::open_read_only(&self.ws.state_dir())? {
+        let counts = match Store::open_read_only(&self.state_location()?)? {
             Some(store) => store.counts(n)?,
             None => Default::default(),
         };
@@ -304,7 +314,7 @@ impl Publication {
     /// Where the send of issue `n` stands. An issue that is in neither
     /// `issues/` nor the ledger is an error.
     pub fn status(&self, n: u32) -> Result<IssueStatus> {
-        let store = Store::open(&self.ws.state_dir())?;
+        let store = self.store()?;
         let counts = store.counts(n)?;
         if counts.started_at.is_none() {
             // Nothing in the ledger: a number that names no issue is a mistake,

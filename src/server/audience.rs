@@ -127,7 +127,7 @@ fn html_page(state: &AppState, status: StatusCode, page: &Page) -> Response {
         .app
         .info()
         .map_err(|e| e.to_string())
-        .and_then(|info| audience::page(&state.app.renderer(), &info, page).map_err(|d| d.to_string()));
+        .and_then(|info| audience::page(state.app.renderer(), &info, page).map_err(|d| d.to_string()));
     match rendered {
         Ok(html) => (status, [(header::CACHE_CONTROL, "no-store")], Html(html)).into_response(),
         Err(e) => {
@@ -158,7 +158,7 @@ pub(super) async fn subscribe_page(State(state): State<Arc<AppState>>) -> Respon
         .app
         .info()
         .map_err(|e| e.to_string())
-        .and_then(|info| audience::subscribe_page(&state.app.renderer(), &info, double).map_err(|d| d.to_string()));
+        .and_then(|info| audience::subscribe_page(state.app.renderer(), &info, double).map_err(|d| d.to_string()));
     match rendered {
         Ok(html) => Html(html).into_response(),
         Err(e) => {

@@ -31,7 +31,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::services::ServeDir;
 use tower_http::timeout::TimeoutLayer;
 
-use crate::deliver::store::Store;
+use crate::deliver::store::{Location, Store};
 use crate::deliver::token::Secret;
 use crate::publication::Publication;
 
@@ -41,7 +41,7 @@ const MAX_BODY: usize = 4 * 1024;
 /// What the server needs.
 pub struct ServeConfig {
     pub out_dir: PathBuf,
-    pub state_dir: PathBuf,
+    pub state: Location,
     pub secret: Secret,
     pub publication: String,
     /// Paths the public URLs live under (`/this-week-in-asia` of the base
@@ -110,7 +110,7 @@ impl ServeConfig {
             signup_origins,
             out_dir: ws.out_dir(),
             secret: Secret::load_or_create(&ws.state_dir())?,
-            state_dir: ws.state_dir(),
+            state: publication.state_location()?,
             publication: config.name.clone(),
             origins: origins_of(&public),
             prefixes: prefixes_of(&public),
@@ -121,7 +121,9 @@ impl ServeConfig {
 
 /// The router, for the server and for tests.
 pub fn router(config: ServeConfig) -> Result<Router> {
-    let store = Store::open(&config.state_dir)?;
+    let store = Store::open(&config.state)?;
+    // The maps of counted links are files of the state folder, beside the secret.
+    let state_dir = config.app.workspace().state_dir();
     let state = Arc::new(AppState {
         store: Mutex::new(store),
         secret: config.secret,
@@ -131,7 +133,7 @@ pub fn router(config: ServeConfig) -> Result<Router> {
         app: config.app,
         limits: audience::Limits::new(config.signups_per_sec),
         mailer: Arc::new(tokio::sync::Notify::new()),
-        state_dir: config.state_dir.clone(),
+        state_dir,
         clicks: clicks::Clicks::default(),
     });
     audience::spawn_mailer(Arc::clone(&state));

@@ -58,6 +58,9 @@ pub struct Config {
     /// Counted links (off unless turned on).
     #[serde(default)]
     pub insight: Insight,
+    /// Where the state (subscribers, ledger, consent) is kept, and how senders share it.
+    #[serde(default)]
+    pub state: State,
 }
 
 fn default_language() -> String {
@@ -487,6 +490,70 @@ pub struct Insight {
     pub web: bool,
 }
 
+/// `[state]`: SQLite in `.publish/` unless a PostgreSQL database is named.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct State {
+    /// A PostgreSQL database, `postgres://user@host:port/name` (add `?sslmode=require` for TLS);
+    /// `PUBLISH_DATABASE_URL` overrides it. Keep the password in the variable, not here.
+    pub database_url: Option<String>,
+    /// This machine's name in the ledger when several share one send (`PUBLISH_SENDER`
+    /// overrides it; default host:pid). Each running sender needs its own.
+    pub sender: Option<String>,
+    /// How long a claimed batch of recipients stays a sender's without renewal, e.g. "60s"
+    /// (`PUBLISH_LEASE` overrides it): a dead sender's batch goes to the others after it.
+    #[serde(default = "default_lease")]
+    pub lease: Duration,
+}
+
+fn default_lease() -> Duration {
+    Duration::new("60s")
+}
+
+impl Default for State {
+    fn default() -> Self {
+        State { database_url: None, sender: None, lease: default_lease() }
+    }
+}
+
+impl State {
+    /// `PUBLISH_DATABASE_URL`, else `database_url`; `None`: SQLite in the state folder.
+    pub fn database_url(&self) -> Option<String> {
+        match std::env::var("PUBLISH_DATABASE_URL") {
+            Ok(url) if !url.trim().is_empty() => Some(url.trim().to_string()),
+            _ => self.database_url.clone().filter(|u| !u.trim().is_empty()),
+        }
+    }
+
+    /// `PUBLISH_SENDER`, else `sender`, else host:pid.
+    pub fn sender_id(&self) -> String {
+        if let Ok(name) = std::env::var("PUBLISH_SENDER")
+            && !name.trim().is_empty()
+        {
+            return name.trim().to_string();
+        }
+        if let Some(name) = self.sender.as_deref().filter(|n| !n.trim().is_empty()) {
+            return name.trim().to_string();
+        }
+        let host = std::fs::read_to_string("/etc/hostname").map(|h| h.trim().to_string()).unwrap_or_default();
+        format!("{}:{}", if host.is_empty() { "localhost" } else { &host }, std::process::id())
+    }
+
+    /// `PUBLISH_LEASE`, else `lease`: between 1 second and 1 hour.
+    pub fn lease(&self) -> anyhow::Result<std::time::Duration> {
+        let (text, from) = match std::env::var("PUBLISH_LEASE") {
+            Ok(text) if !text.trim().is_empty() => (Duration::new(text.trim()), "PUBLISH_LEASE"),
+            _ => (self.lease.clone(), "[state] lease in publish.toml"),
+        };
+        let secs = text.get().as_secs_f64();
+        anyhow::ensure!(
+            text.is_valid() && (1.0..=3600.0).contains(&secs),
+            "{from} is \"{text}\": write a duration from \"1s\" to \"1h\", e.g. \"60s\""
+        );
+        Ok(std::time::Duration::from_secs_f64(secs))
+    }
+}
+
 /// `[schedule]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -640,6 +707,7 @@ impl Config {
                 "write it as \"6h\", \"90m\" or \"2d\"",
             );
         }
+        self.validate_state(file, diags);
         self.validate_social(file, diags);
         self.validate_dkim_alignment(file, diags);
         self.validate_smtp(file, diags);
@@ -654,6 +722,38 @@ impl Config {
                     );
                 }
             }
+        }
+    }
+
+    /// `[state]`: a database URL that is one, without its password; a lease that is a duration.
+    fn validate_state(&self, file: &TomlFile, diags: &mut Diagnostics) {
+        if let Some(text) = &self.state.database_url {
+            let path = [Seg::Key("state"), Seg::Key("database_url")];
+            match url::Url::parse(text.trim()) {
+                Ok(url) if matches!(url.scheme(), "postgres" | "postgresql") => {
+                    if url.password().is_some() {
+                        diags.push(
+                            file.diag_at(Severity::Warning, &path, "the database password is written in publish.toml".to_string())
+                                .with_hint("leave it out here and set PUBLISH_DATABASE_URL (with the password) in the environment of each sender".to_string()),
+                        );
+                    }
+                }
+                _ => diags.push(
+                    file.diag_at(Severity::Error, &path, format!("\"{text}\" is not a PostgreSQL URL"))
+                        .with_hint("write it as postgres://user@host:5432/newsletter (add ?sslmode=require for TLS), or leave it out to keep the state in .publish/".to_string()),
+                ),
+            }
+        }
+        let secs = self.state.lease.get().as_secs_f64();
+        if !self.state.lease.is_valid() || !(1.0..=3600.0).contains(&secs) {
+            diags.push(
+                file.diag_at(
+                    Severity::Error,
+                    &[Seg::Key("state"), Seg::Key("lease")],
+                    format!("\"{}\" is not a lease length", self.state.lease),
+                )
+                .with_hint("write a duration from \"1s\" to \"1h\"; \"60s\" is the default".to_string()),
+            );
         }
     }
 

@@ -215,3 +215,47 @@ fn a_failed_rebuild_leaves_the_previous_output_intact() {
     assert!(run.stderr().contains("templates/email.txt:1"), "{}", run.stderr());
     assert_eq!(fixture.read("out/9/email.html"), before);
 }
+
+/// Feed items are kept in `.publish/feed-items.json` between builds: a rebuild
+/// takes them from there (a planted change shows), an edited issue's items are
+/// written again, and a damaged file is ignored and rewritten.
+#[test]
+fn feed_items_kept_between_builds_are_used_until_their_issue_changes_and_a_damaged_file_is_ignored() {
+    let fixture = Fixture::reference();
+    fixture.run(&["build", "9"]).success();
+    let feeds = |f: &Fixture| (f.read("out/newsletter.xml"), f.read("out/feed.xml"));
+    let first = feeds(&fixture);
+    let kept: serde_json::Value = serde_json::from_str(&fixture.read(".publish/feed-items.json")).unwrap();
+    let items = kept["items"].as_object().unwrap();
+    assert_eq!(items.len(), 2, "issue 9's newsletter item and its episode: {kept}");
+
+    // Unchanged: the same feeds, from the kept items.
+    fixture.run(&["build", "9"]).success();
+    assert_eq!(feeds(&fixture), first);
+
+    // A kept item is taken as it is (its text changed only in the file shows up).
+    let planted = kept.to_string().replace("China AI dreams of Sora", "Planted in the kept items");
+    fixture.write(".publish/feed-items.json", &planted);
+    fixture.run(&["build", "9"]).success();
+    let (newsletter, podcast) = feeds(&fixture);
+    assert!(newsletter.contains("Planted in the kept items"), "{newsletter}");
+    assert!(podcast.contains("Planted in the kept items"), "{podcast}");
+
+    // A damaged file: ignored, the items written again, the file mended.
+    for junk in ["{not json", r#"{"format": 0, "binary": "", "items": {}}"#, ""] {
+        fixture.write(".publish/feed-items.json", junk);
+        fixture.run(&["build", "9"]).success();
+        assert_eq!(feeds(&fixture), first, "after {junk:?}");
+        let mended: serde_json::Value = serde_json::from_str(&fixture.read(".publish/feed-items.json")).unwrap();
+        assert_eq!(mended["items"].as_object().unwrap().len(), 2);
+    }
+
+    // The issue edited: its items are written again, with the new title.
+    fixture.write(".publish/feed-items.json", &planted);
+    fixture.edit("issues/009.toml", "title = \"China AI dreams of Sora\"", "title = \"An edited title\"");
+    fixture.run(&["build", "9"]).success();
+    let (newsletter, podcast) = feeds(&fixture);
+    for xml in [&newsletter, &podcast] {
+        assert!(xml.contains("An edited title") && !xml.contains("Planted"), "{xml}");
+    }
+}

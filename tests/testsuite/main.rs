@@ -15,6 +15,7 @@ mod refusals;
 mod relays;
 mod send;
 mod serve;
+mod shared_state;
 mod social;
 mod subscribers;
 mod support;

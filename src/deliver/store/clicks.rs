@@ -14,13 +14,13 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
-use rusqlite::params;
 
 use super::Store;
+use super::db::args;
 use crate::assemble::links::LinkMap;
 use crate::fsutil::write_atomic;
 
-/// The schema step that adds the tables (migration 6).
+/// The schema step that adds the tables (migration 7), in SQLite.
 pub const MIGRATION: &str = r#"
 CREATE TABLE clicks (
     issue      INTEGER NOT NULL,
@@ -33,6 +33,26 @@ CREATE TABLE clicks (
 );
 CREATE TABLE click_marks (
     issue   INTEGER NOT NULL,
+    day     TEXT NOT NULL,
+    client  TEXT NOT NULL,
+    reason  TEXT NOT NULL,
+    PRIMARY KEY (issue, day, client)
+);
+"#;
+
+/// The same step in PostgreSQL (counts as BIGINT).
+pub const PG_MIGRATION: &str = r#"
+CREATE TABLE clicks (
+    issue      BIGINT NOT NULL,
+    link       TEXT NOT NULL,
+    day        TEXT NOT NULL,
+    client     TEXT NOT NULL,
+    counted    BIGINT NOT NULL DEFAULT 0,
+    discarded  BIGINT NOT NULL DEFAULT 0,
+    PRIMARY KEY (issue, link, day, client)
+);
+CREATE TABLE click_marks (
+    issue   BIGINT NOT NULL,
     day     TEXT NOT NULL,
     client  TEXT NOT NULL,
     reason  TEXT NOT NULL,
@@ -110,33 +130,31 @@ pub fn issues_with_links(state_dir: &Path) -> Result<Vec<u32>> {
 impl Store {
     /// Adds one click (counted or discarded).
     pub fn record_click(&mut self, click: &Click) -> Result<()> {
-        let (counted, discarded) = if click.counted { (1, 0) } else { (0, 1) };
-        self.conn
-            .prepare_cached(
-                "INSERT INTO clicks (issue, link, day, client, counted, discarded) VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (issue, link, day, client) DO UPDATE
-                 SET counted = clicks.counted + excluded.counted, discarded = clicks.discarded + excluded.discarded",
-            )?
-            .execute(params![click.issue, click.link, click.day, click.client, counted, discarded])?;
+        let (counted, discarded) = if click.counted { (1i64, 0i64) } else { (0, 1) };
+        self.db().execute(
+            "INSERT INTO clicks (issue, link, day, client, counted, discarded) VALUES ($1, $2, $3, $4, $5, $6)
+             ON CONFLICT (issue, link, day, client) DO UPDATE
+             SET counted = clicks.counted + excluded.counted, discarded = clicks.discarded + excluded.discarded",
+            args![click.issue, click.link, click.day, click.client, counted, discarded],
+        )?;
         Ok(())
     }
 
     /// Marks a client of `day` as a scanner for issue `issue` (`reason`:
     /// "canary" or "burst"): its clicks of that day are discarded.
     pub fn mark_client(&mut self, issue: u32, day: &str, client: &str, reason: &str) -> Result<()> {
-        self.conn
-            .prepare_cached(
-                "INSERT INTO click_marks (issue, day, client, reason) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (issue, day, client) DO NOTHING",
-            )?
-            .execute(params![issue, day, client, reason])?;
+        self.db().execute(
+            "INSERT INTO click_marks (issue, day, client, reason) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (issue, day, client) DO NOTHING",
+            args![issue, day, client, reason],
+        )?;
         Ok(())
     }
 
     /// Issue `issue`'s clicks, one row per link, day and client. A marked
     /// client's clicks (canary, burst) come as discarded.
     pub fn clicks(&self, issue: u32) -> Result<Vec<ClickRow>> {
-        let mut stmt = self.conn.prepare_cached(
+        let rows = self.db().query(
             "SELECT c.link, c.day, c.client,
                     CASE WHEN m.client IS NULL THEN c.counted ELSE 0 END,
                     c.discarded + CASE WHEN m.client IS NULL THEN 0 ELSE c.counted END
@@ -144,17 +162,17 @@ impl Store {
              LEFT JOIN click_marks m ON m.issue = c.issue AND m.day = c.day AND m.client = c.client
              WHERE c.issue = $1
              ORDER BY c.link, c.day, c.client",
+            args![issue],
         )?;
-        let rows = stmt
-            .query_map(params![issue], |r| {
-                Ok(ClickRow {
-                    link: r.get(0)?,
-                    client: format!("{}/{}", r.get::<_, String>(1)?, r.get::<_, String>(2)?),
-                    counted: r.get::<_, i64>(3)? as u64,
-                    discarded: r.get::<_, i64>(4)? as u64,
-                })
-            })?
-            .collect::<rusqlite::Result<Vec<_>>>()?;
+        let rows = rows
+            .iter()
+            .map(|r| ClickRow {
+                link: r.text(0),
+                client: format!("{}/{}", r.text(1), r.text(2)),
+                counted: r.int(3) as u64,
+                discarded: r.int(4) as u64,
+            })
+            .collect();
         Ok(rows)
     }
 }
@@ -165,19 +183,21 @@ mod tests {
 
     #[test]
     fn a_marked_clients_clicks_that_day_are_discarded_and_issues_stay_apart() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(dir.path()).unwrap();
-        let click = |link, client, counted| Click { issue: 9, link, day: "2024-03-01", client, counted };
-        store.record_click(&click("a", "person", true)).unwrap();
-        store.record_click(&click("a", "person", true)).unwrap();
-        store.record_click(&click("b", "person", true)).unwrap();
-        store.record_click(&click("a", "scanner", true)).unwrap();
-        store.record_click(&click("a", "curl", false)).unwrap();
-        store.mark_client(9, "2024-03-01", "scanner", "canary").unwrap();
-        store.record_click(&Click { issue: 8, link: "a", day: "2024-03-01", client: "person", counted: true }).unwrap();
-        let rows: Vec<(String, u64, u64)> =
-            store.clicks(9).unwrap().into_iter().map(|r| (r.link, r.counted, r.discarded)).collect();
-        let row = |l: &str, c, d| (l.to_string(), c, d);
-        assert_eq!(rows, vec![row("a", 0, 1), row("a", 2, 0), row("a", 0, 1), row("b", 1, 0)]);
+        super::super::testdb::each_store(|mut store| {
+            let click = |link, client, counted| Click { issue: 9, link, day: "2024-03-01", client, counted };
+            store.record_click(&click("a", "person", true)).unwrap();
+            store.record_click(&click("a", "person", true)).unwrap();
+            store.record_click(&click("b", "person", true)).unwrap();
+            store.record_click(&click("a", "scanner", true)).unwrap();
+            store.record_click(&click("a", "curl", false)).unwrap();
+            store.mark_client(9, "2024-03-01", "scanner", "canary").unwrap();
+            store
+                .record_click(&Click { issue: 8, link: "a", day: "2024-03-01", client: "person", counted: true })
+                .unwrap();
+            let rows: Vec<(String, u64, u64)> =
+                store.clicks(9).unwrap().into_iter().map(|r| (r.link, r.counted, r.discarded)).collect();
+            let row = |l: &str, c, d| (l.to_string(), c, d);
+            assert_eq!(rows, vec![row("a", 0, 1), row("a", 2, 0), row("a", 0, 1), row("b", 1, 0)]);
+        });
     }
 }

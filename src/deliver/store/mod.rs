@@ -1,22 +1,31 @@
-//! Local state in SQLite (`.publish/state.db`): subscribers, their status, and
-//! the send ledger, one row per (issue, subscriber).
+//! The state: subscribers, their status, the send ledger (one row per
+//! (issue, subscriber)) and the audience records, in SQLite
+//! (`.publish/state.db`, the default) or in PostgreSQL
+//! (`PUBLISH_DATABASE_URL` or `[state] database_url`), behind one interface.
 //!
-//! WAL mode with a busy timeout, so that `publish serve` can record an
-//! unsubscribe while a send is running, and a reader never blocks the writer.
+//! SQLite runs in WAL mode with a busy timeout, so that `publish serve` can
+//! record an unsubscribe while a send is running, and a reader never blocks
+//! the writer. PostgreSQL lets several senders on several machines share one
+//! send: each claims batches of the ledger under a lease (see [`Store::claim`]).
 
+use std::cell::{RefCell, RefMut};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{Context, Result};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::deliver::token::{Claim, Purpose, Secret};
+use db::{Conn, Dialect, Row, Value, args};
 
 pub mod audience;
 pub mod clicks;
+pub mod copy;
+pub mod db;
+mod pg;
 
-/// The schema; `user_version` says which of these steps a database has had.
+/// The schema in SQLite; `user_version` says which of these steps a database
+/// has had. [`pg::MIGRATIONS`] has the same steps for PostgreSQL.
 const MIGRATIONS: &[&str] = &[
     r#"
 CREATE TABLE subscribers (
@@ -154,6 +163,21 @@ CREATE TABLE soft_bounces (
     r#"
 ALTER TABLE sends ADD COLUMN relay TEXT;
 "#,
+    // Several senders share one send: each claims batches of the ledger
+    // (`claimed_by`, `claim_batch`) until `lease_until` (milliseconds since
+    // 1970), and the sender that handled a row is kept (`sent_by`). The rows
+    // claimed and not yet recorded (a few hundred per sender) are indexed, for
+    // renewing a lease without scanning the issue; so are the pending rows,
+    // so that each claim starts at the first pending row instead of reading
+    // past every row sent before it (PostgreSQL's planner took the primary key).
+    r#"
+ALTER TABLE sends ADD COLUMN claimed_by TEXT;
+ALTER TABLE sends ADD COLUMN claim_batch INTEGER;
+ALTER TABLE sends ADD COLUMN lease_until INTEGER;
+ALTER TABLE sends ADD COLUMN sent_by TEXT;
+CREATE INDEX sends_claimed ON sends (claimed_by, claim_batch) WHERE claimed_by IS NOT NULL;
+CREATE INDEX sends_pending ON sends (issue, subscriber_id) WHERE state = 'pending';
+"#,
     // Click counts of counted links ([insight] clicks): per link, day and
     // keyed client hash; never an address, a cookie or a subscriber.
     clicks::MIGRATION,
@@ -235,12 +259,67 @@ pub struct IssueCounts {
     pub not_started: u64,
     pub started_at: Option<String>,
     pub finished_at: Option<String>,
+    /// Who sent how many, most first (several senders share a send on PostgreSQL).
+    pub senders: Vec<SenderShare>,
 }
+
+/// How many of an issue's messages one sender handed over.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SenderShare {
+    /// The sender's id (`PUBLISH_SENDER`, else host:pid); empty for sends recorded before senders were.
+    pub sender: String,
+    pub sent: u64,
+}
+
+/// Where the state lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A SQLite file (`<state>/state.db`).
+    Sqlite(PathBuf),
+    /// A PostgreSQL database, by URL (`postgres://user:password@host:port/name?sslmode=require`).
+    Postgres(String),
+}
+
+impl Location {
+    /// `state.db` in the state folder.
+    pub fn sqlite_in(state_dir: &Path) -> Location {
+        Location::Sqlite(db_path(state_dir))
+    }
+
+    /// A URL (`postgres://…`, `postgresql://…`, `sqlite:PATH`), as `publish state migrate --to` takes.
+    pub fn parse(text: &str) -> Result<Location> {
+        let text = text.trim();
+        if text.starts_with("postgres://") || text.starts_with("postgresql://") {
+            Ok(Location::Postgres(text.to_string()))
+        } else if let Some(path) = text.strip_prefix("sqlite:") {
+            anyhow::ensure!(!path.is_empty(), "sqlite: needs a file: sqlite:PATH/state.db");
+            Ok(Location::Sqlite(PathBuf::from(path)))
+        } else {
+            anyhow::bail!("\"{text}\" is not a database URL: write postgres://user@host/name or sqlite:PATH")
+        }
+    }
+
+    /// Whether several machines may share it (then senders claim rows under leases).
+    pub fn shared(&self) -> bool {
+        matches!(self, Location::Postgres(_))
+    }
+
+    /// For messages: the path, or the URL without its password.
+    pub fn describe(&self) -> String {
+        match self {
+            Location::Sqlite(path) => path.display().to_string(),
+            Location::Postgres(url) => pg::without_password(url),
+        }
+    }
+}
+
+/// The PostgreSQL advisory lock that serialises changes to the audience.
+const AUDIENCE_LOCK: i64 = 0x6d61_7374_6175_6469; // "mastaudi"
 
 /// An open state database.
 pub struct Store {
-    conn: Connection,
-    path: PathBuf,
+    conn: RefCell<Conn>,
+    location: Location,
 }
 
 /// The database file inside the state folder.
@@ -248,121 +327,157 @@ pub fn db_path(state_dir: &Path) -> PathBuf {
     state_dir.join("state.db")
 }
 
+/// Milliseconds since 1970 on this machine's clock: leases are about real
+/// time passing (not `PUBLISH_NOW`), compared across machines.
+pub fn wall_ms() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
+}
+
 impl Store {
-    /// Opens (creating and migrating) `<state_dir>/state.db`.
-    pub fn open(state_dir: &Path) -> Result<Store> {
-        std::fs::create_dir_all(state_dir).with_context(|| format!("cannot create {}", state_dir.display()))?;
-        let path = db_path(state_dir);
-        let conn = Connection::open(&path).with_context(|| format!("cannot open {}", path.display()))?;
-        conn.busy_timeout(Duration::from_secs(30))?;
-        conn.pragma_update(None, "journal_mode", "WAL")
-            .with_context(|| format!("{}: cannot use WAL mode", path.display()))?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        let mut store = Store { conn, path };
+    /// Opens (creating and migrating) the database at `location`.
+    pub fn open(location: &Location) -> Result<Store> {
+        let conn = match location {
+            Location::Sqlite(path) => Conn::Sqlite(open_sqlite(path)?),
+            Location::Postgres(url) => pg::connect(url)?,
+        };
+        let mut store = Store { conn: RefCell::new(conn), location: location.clone() };
         store.migrate()?;
         Ok(store)
     }
 
-    /// Opens `<state_dir>/state.db` for reading only, if it exists: for what
-    /// must write nothing (`publish issue N --dry-run`).
-    pub fn open_read_only(state_dir: &Path) -> Result<Option<Store>> {
-        let path = db_path(state_dir);
-        if !path.exists() {
-            return Ok(None);
-        }
-        let conn = Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
-            .with_context(|| format!("cannot open {}", path.display()))?;
-        conn.busy_timeout(Duration::from_secs(30))?;
-        let version = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+    /// Opens the database for reading only, if it exists: for what must write
+    /// nothing (`publish issue N --dry-run`). Its schema must be this publish's.
+    pub fn open_read_only(location: &Location) -> Result<Option<Store>> {
+        let (conn, version) = match location {
+            Location::Sqlite(path) => {
+                if !path.exists() {
+                    return Ok(None);
+                }
+                let conn = rusqlite::Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+                    .with_context(|| format!("cannot open {}", path.display()))?;
+                conn.busy_timeout(Duration::from_secs(30))?;
+                let version = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+                (Conn::Sqlite(conn), version)
+            }
+            Location::Postgres(url) => {
+                let mut conn = pg::connect(url)?;
+                let Some(version) = pg::version(&mut conn)? else { return Ok(None) };
+                (conn, version)
+            }
+        };
         anyhow::ensure!(
             version == MIGRATIONS.len(),
             "{} has schema {version}, this publish uses {}: run a command that writes (`publish status 1`) to upgrade it, or upgrade publish",
-            path.display(),
+            location.describe(),
             MIGRATIONS.len()
         );
-        Ok(Some(Store { conn, path }))
+        Ok(Some(Store { conn: RefCell::new(conn), location: location.clone() }))
     }
 
     fn migrate(&mut self) -> Result<()> {
-        let version = self.conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
-        anyhow::ensure!(
-            version <= MIGRATIONS.len(),
-            "{} was written by a newer Masthead (schema {version}): upgrade publish",
-            self.path.display()
-        );
-        if version == MIGRATIONS.len() {
-            return Ok(());
+        let name = self.location.describe();
+        match self.conn.get_mut() {
+            Conn::Sqlite(conn) => migrate_sqlite(conn, &name),
+            conn @ Conn::Postgres { .. } => pg::migrate(conn, &name, MIGRATIONS.len()),
         }
-        // A step may rebuild a table the ledger refers to; the references are
-        // checked before each step commits instead (SQLite's own procedure).
-        self.conn.pragma_update(None, "foreign_keys", "OFF")?;
-        for (i, step) in MIGRATIONS.iter().enumerate().skip(version) {
-            let tx = self.conn.transaction()?;
-            tx.execute_batch(step).with_context(|| format!("{}: migration {} failed", self.path.display(), i + 1))?;
-            let broken: Option<String> = tx.query_row("PRAGMA foreign_key_check", [], |r| r.get(0)).optional()?;
-            anyhow::ensure!(
-                broken.is_none(),
-                "{}: migration {} left rows in {} pointing nowhere",
-                self.path.display(),
-                i + 1,
-                broken.unwrap_or_default()
-            );
-            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-            tx.commit()?;
-        }
-        self.conn.pragma_update(None, "foreign_keys", "ON")?;
-        Ok(())
     }
 
-    pub fn path(&self) -> &Path {
-        &self.path
+    /// Where it is, for messages (a PostgreSQL URL without its password).
+    pub fn describe(&self) -> String {
+        self.location.describe()
+    }
+
+    fn db(&self) -> RefMut<'_, Conn> {
+        self.conn.borrow_mut()
+    }
+
+    /// Runs `f` in one transaction that writes: committed if it succeeds, rolled back if not.
+    fn tx<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T>) -> Result<T> {
+        let mut conn = self.db();
+        conn.begin()?;
+        match f(&mut conn) {
+            Ok(value) => {
+                conn.commit()?;
+                Ok(value)
+            }
+            Err(e) => {
+                let _ = conn.rollback();
+                Err(e)
+            }
+        }
+    }
+
+    /// Like [`Store::tx`], one change to the audience at a time, as SQLite's
+    /// single writer does it: on PostgreSQL the transaction first takes a lock
+    /// that every other audience change takes too (so two simultaneous signups
+    /// of one address queue up instead of colliding on its unique key).
+    fn audience_tx<T>(&self, f: impl FnOnce(&mut Conn) -> Result<T>) -> Result<T> {
+        self.tx(|tx| {
+            if tx.dialect() == Dialect::Postgres {
+                tx.execute("SELECT pg_advisory_xact_lock($1)", args![AUDIENCE_LOCK])?;
+            }
+            f(tx)
+        })
     }
 
     /// Starts an import: one transaction, in which rows are gathered
-    /// (de-duplicated on disk, in constant memory) and then applied at once
-    /// by [`Import::finish`].
+    /// (de-duplicated in the database, in constant memory) and then applied
+    /// at once by [`Import::finish`].
     pub fn begin_import(&mut self) -> Result<Import<'_>> {
-        // A bigger page cache for the gathered rows and the list: the import
-        // writes both in one go.
-        self.conn.pragma_update(Some("temp"), "cache_size", -16_000)?;
-        self.conn.pragma_update(None, "cache_size", -16_000)?;
-        let tx = self.conn.transaction()?;
-        tx.execute_batch(
-            "DROP TABLE IF EXISTS temp.import_rows;
-             CREATE TEMP TABLE import_rows (
-                 key        TEXT PRIMARY KEY,
-                 line       INTEGER NOT NULL,
-                 kind       TEXT NOT NULL,
-                 email      TEXT NOT NULL,
-                 name       TEXT NOT NULL DEFAULT '',
-                 fields     TEXT NOT NULL DEFAULT '{}',
-                 status     TEXT,
-                 at         TEXT,
-                 by         TEXT,
-                 reason     TEXT,
-                 forgotten  INTEGER NOT NULL DEFAULT 0
-             );",
-        )?;
-        let forgotten = tx.query_row("SELECT EXISTS (SELECT 1 FROM forgotten)", [], |r| r.get(0))?;
-        Ok(Import { tx, any_forgotten: forgotten })
+        let conn = self.conn.get_mut();
+        if let Conn::Sqlite(c) = conn {
+            // A bigger page cache for the gathered rows and the list: the import
+            // writes both in one go.
+            c.pragma_update(Some("temp"), "cache_size", -16_000)?;
+            c.pragma_update(None, "cache_size", -16_000)?;
+        }
+        // Addresses compare without case, as in the list.
+        let email_type = match conn.dialect() {
+            Dialect::Sqlite => "TEXT COLLATE NOCASE",
+            Dialect::Postgres => "CITEXT",
+        };
+        conn.begin()?;
+        let started = (|| -> Result<bool> {
+            conn.batch(&format!(
+                "DROP TABLE IF EXISTS import_rows;
+                 CREATE TEMP TABLE import_rows (
+                     key        TEXT PRIMARY KEY,
+                     seq        BIGINT NOT NULL,
+                     line       BIGINT NOT NULL,
+                     kind       TEXT NOT NULL,
+                     email      {email_type} NOT NULL,
+                     name       TEXT NOT NULL DEFAULT '',
+                     fields     TEXT NOT NULL DEFAULT '{{}}',
+                     status     TEXT,
+                     at         TEXT,
+                     by         TEXT,
+                     reason     TEXT,
+                     forgotten  BOOLEAN NOT NULL DEFAULT FALSE
+                 );"
+            ))?;
+            Ok(conn.query_one("SELECT EXISTS (SELECT 1 FROM forgotten)", &[])?.bool(0))
+        })();
+        match started {
+            Ok(any_forgotten) => Ok(Import { conn, seq: 0, any_forgotten, open: true }),
+            Err(e) => {
+                let _ = conn.rollback();
+                Err(e)
+            }
+        }
     }
 
     /// Sets a subscriber's status (unsubscribe, remove, bounce, complaint); `by` says how.
     /// Returns false when the address is unknown.
     pub fn set_status(&mut self, email: &str, status: Status, by: &str, now: &str) -> Result<bool> {
-        let changed = self.conn.execute(
-            "UPDATE subscribers SET status = ?2, status_at = ?3, status_by = ?4 WHERE email = ?1 AND status <> ?2",
-            params![email.trim(), status.as_str(), now, by],
+        let mut db = self.db();
+        let changed = db.execute(
+            "UPDATE subscribers SET status = $2, status_at = $3, status_by = $4 WHERE email = $1 AND status <> $2",
+            args![email.trim(), status.as_str(), now, by],
         )?;
         if changed > 0 {
             return Ok(true);
         }
-        Ok(self
-            .conn
-            .query_row("SELECT 1 FROM subscribers WHERE email = ?1", [email.trim()], |_| Ok(()))
-            .optional()?
-            .is_some())
+        Ok(db.query_opt("SELECT 1 FROM subscribers WHERE email = $1", args![email.trim()])?.is_some())
     }
 
     /// Like [`Store::set_status`], with the reason the change came with.
@@ -374,26 +489,23 @@ impl Store {
         reason: &str,
         now: &str,
     ) -> Result<()> {
-        self.conn.execute(
-            "UPDATE subscribers SET status = ?2, status_at = ?3, status_by = ?4, status_reason = ?5
-             WHERE email = ?1 AND status <> ?2",
-            params![email.trim(), status.as_str(), now, by, reason],
+        self.db().execute(
+            "UPDATE subscribers SET status = $2, status_at = $3, status_by = $4, status_reason = $5
+             WHERE email = $1 AND status <> $2",
+            args![email.trim(), status.as_str(), now, by, reason],
         )?;
         Ok(())
     }
 
     /// A subscriber's status; `None` when the address is unknown.
     pub fn status_of(&self, email: &str) -> Result<Option<Status>> {
-        let status: Option<String> = self
-            .conn
-            .query_row("SELECT status FROM subscribers WHERE email = ?1", [email.trim()], |r| r.get(0))
-            .optional()?;
-        Ok(status.as_deref().map(Status::parse))
+        let row = self.db().query_opt("SELECT status FROM subscribers WHERE email = $1", args![email.trim()])?;
+        Ok(row.map(|r| Status::parse(&r.text(0))))
     }
 
     /// The address of subscriber row `id` (what a link's token names).
     pub fn email_of(&self, id: i64) -> Result<Option<String>> {
-        Ok(self.conn.query_row("SELECT email FROM subscribers WHERE id = ?1", [id], |r| r.get(0)).optional()?)
+        Ok(self.db().query_opt("SELECT email FROM subscribers WHERE id = $1", args![id])?.map(|r| r.text(0)))
     }
 
     /// The address an unsubscribe (or preferences) link's token names, if it
@@ -411,102 +523,208 @@ impl Store {
 
     /// Makes sure a suppressed address is known, so it stays suppressed if imported later.
     pub fn suppress(&mut self, email: &str, status: Status, by: &str, now: &str) -> Result<()> {
-        self.conn.execute(
-            "INSERT INTO subscribers (email, created_at, status, status_at, status_by) VALUES (?1, ?2, ?3, ?2, ?4)
+        self.db().execute(
+            "INSERT INTO subscribers (email, created_at, status, status_at, status_by) VALUES ($1, $2, $3, $2, $4)
              ON CONFLICT (email) DO UPDATE SET status = excluded.status, status_at = excluded.status_at, status_by = excluded.status_by
              WHERE subscribers.status <> excluded.status",
-            params![email.trim(), now, status.as_str(), by],
+            args![email.trim(), now, status.as_str(), by],
         )?;
         Ok(())
     }
 
     pub fn count_active(&self) -> Result<u64> {
-        Ok(self
-            .conn
-            .query_row("SELECT count(*) FROM subscribers WHERE status = 'active'", [], |r| r.get::<_, i64>(0))?
-            as u64)
+        Ok(self.db().query_one("SELECT count(*) FROM subscribers WHERE status = 'active'", &[])?.int(0) as u64)
     }
 
     /// Starts (or extends) the audience of `issue`: every active subscriber not
     /// yet in its ledger gets a pending row. `extend` false only starts: a
-    /// resumed scheduled send keeps the audience it started with.
+    /// resumed scheduled send keeps the audience it started with. Several
+    /// senders may do this at once: a row or a run already there is kept.
     pub fn enrol(&mut self, issue: u32, extend: bool, now: &str) -> Result<u64> {
-        let tx = self.conn.transaction()?;
-        let started: bool =
-            tx.query_row("SELECT 1 FROM issue_runs WHERE issue = ?1", [issue], |_| Ok(())).optional()?.is_some();
-        let added = if started && !extend {
-            0
-        } else {
+        self.tx(|tx| {
+            let started = tx.query_opt("SELECT 1 FROM issue_runs WHERE issue = $1", args![issue])?.is_some();
+            let added = if started && !extend {
+                0
+            } else {
+                tx.execute(
+                    "INSERT INTO sends (issue, subscriber_id, state, updated_at)
+                     SELECT $1, id, 'pending', $2 FROM subscribers WHERE status = 'active'
+                     ON CONFLICT (issue, subscriber_id) DO NOTHING",
+                    args![issue, now],
+                )?
+            };
             tx.execute(
-                "INSERT OR IGNORE INTO sends (issue, subscriber_id, state, updated_at)
-                 SELECT ?1, id, 'pending', ?2 FROM subscribers WHERE status = 'active'",
-                params![issue, now],
-            )? as u64
-        };
-        tx.execute("INSERT OR IGNORE INTO issue_runs (issue, started_at) VALUES (?1, ?2)", params![issue, now])?;
-        tx.execute(
-            "UPDATE issue_runs SET finished_at = NULL WHERE issue = ?1 AND ?2 > 0",
-            params![issue, added as i64],
-        )?;
-        tx.commit()?;
-        Ok(added)
+                "INSERT INTO issue_runs (issue, started_at) VALUES ($1, $2) ON CONFLICT (issue) DO NOTHING",
+                args![issue, now],
+            )?;
+            if added > 0 {
+                tx.execute("UPDATE issue_runs SET finished_at = NULL WHERE issue = $1", args![issue])?;
+            }
+            Ok(added)
+        })
     }
 
-    /// Up to `limit` recipients of `issue` still pending and still active, after `after_id`.
-    pub fn pending_page(&self, issue: u32, after_id: i64, limit: usize) -> Result<Vec<Subscriber>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT s.id, s.email, s.name, s.fields, s.status, s.status_at, s.status_by
-             FROM sends d JOIN subscribers s ON s.id = d.subscriber_id
-             WHERE d.issue = ?1 AND d.state = 'pending' AND s.status = 'active' AND s.id > ?2
-             ORDER BY s.id LIMIT ?3",
+    /// Claims up to `limit` recipients of `issue` for `sender` until
+    /// `lease_until` (ms, see [`wall_ms`]): pending, still active, and not
+    /// under another sender's live lease. Rows another sender holds are
+    /// skipped, not waited for (PostgreSQL: `FOR UPDATE SKIP LOCKED`); rows
+    /// whose lease ran out (their sender died) are claimed again.
+    pub fn claim(
+        &mut self,
+        issue: u32,
+        sender: &str,
+        batch: i64,
+        limit: usize,
+        now_ms: i64,
+        lease_until: i64,
+    ) -> Result<Vec<Subscriber>> {
+        let skip_locked = match self.db().dialect() {
+            Dialect::Postgres => "FOR UPDATE OF d SKIP LOCKED",
+            Dialect::Sqlite => "",
+        };
+        let claim = format!(
+            "UPDATE sends SET claimed_by = $2, claim_batch = $3, lease_until = $4
+             WHERE issue = $1 AND subscriber_id IN (
+                 SELECT d.subscriber_id FROM sends d JOIN subscribers s ON s.id = d.subscriber_id
+                 WHERE d.issue = $1 AND d.state = 'pending' AND s.status = 'active'
+                 AND (d.lease_until IS NULL OR d.lease_until < $5)
+                 ORDER BY d.subscriber_id LIMIT $6 {skip_locked})
+             RETURNING subscriber_id"
+        );
+        self.tx(|tx| {
+            let ids: Vec<Value> = tx
+                .query(&claim, args![issue, sender, batch, lease_until, now_ms, limit])?
+                .iter()
+                .map(|r| Value::Int(r.int(0)))
+                .collect();
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let list: Vec<String> = (1..=ids.len()).map(|i| format!("${i}")).collect();
+            let rows = tx.query(
+                &format!(
+                    "SELECT id, email, name, fields, status, status_at, status_by FROM subscribers
+                     WHERE id IN ({}) ORDER BY id",
+                    list.join(", ")
+                ),
+                &ids,
+            )?;
+            Ok(rows.iter().map(row_to_subscriber).collect())
+        })
+    }
+
+    /// Extends `sender`'s lease on the rows of `issue` it still holds.
+    pub fn renew(&mut self, issue: u32, sender: &str, lease_until: i64) -> Result<u64> {
+        self.db().execute(
+            "UPDATE sends SET lease_until = $3 WHERE issue = $1 AND claimed_by = $2 AND state = 'pending'",
+            args![issue, sender, lease_until],
+        )
+    }
+
+    /// Gives back the rows of `issue` that `sender` claimed and did not send
+    /// (`None`: every sender's; only when no other sender can be running).
+    pub fn release(&mut self, issue: u32, sender: Option<&str>) -> Result<u64> {
+        self.db().execute(
+            "UPDATE sends SET claimed_by = NULL, claim_batch = NULL, lease_until = NULL
+             WHERE issue = $1 AND state = 'pending' AND lease_until IS NOT NULL
+             AND (CAST($2 AS TEXT) IS NULL OR claimed_by = $2)",
+            args![issue, sender],
+        )
+    }
+
+    /// When the first live lease of another sender on a pending row of
+    /// `issue` runs out (ms), if any such row is left.
+    pub fn next_expiry(&self, issue: u32, sender: &str, now_ms: i64) -> Result<Option<i64>> {
+        let row = self.db().query_one(
+            "SELECT min(d.lease_until) FROM sends d JOIN subscribers s ON s.id = d.subscriber_id
+             WHERE d.issue = $1 AND d.state = 'pending' AND s.status = 'active'
+             AND d.lease_until >= $3 AND d.claimed_by <> $2",
+            args![issue, sender, now_ms],
         )?;
-        let rows = stmt.query_map(params![issue, after_id, limit as i64], row_to_subscriber)?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
+        Ok(row.opt_int(0))
     }
 
     /// Puts `issue`'s failed recipients who are still active back in the
     /// queue (after the cause was fixed); bounced addresses stay out. Returns
     /// how many were re-queued.
     pub fn retry_failed(&mut self, issue: u32, now: &str) -> Result<u64> {
-        let tx = self.conn.transaction()?;
-        let requeued = tx.execute(
-            "UPDATE sends SET state = 'pending', updated_at = ?2
-             WHERE issue = ?1 AND state = 'failed'
-             AND subscriber_id IN (SELECT id FROM subscribers WHERE status = 'active')",
-            params![issue, now],
-        )?;
-        if requeued > 0 {
-            tx.execute("UPDATE issue_runs SET finished_at = NULL WHERE issue = ?1", [issue])?;
-        }
-        tx.commit()?;
-        Ok(requeued as u64)
+        self.tx(|tx| {
+            let requeued = tx.execute(
+                "UPDATE sends SET state = 'pending', updated_at = $2, claimed_by = NULL, claim_batch = NULL,
+                 lease_until = NULL
+                 WHERE issue = $1 AND state = 'failed'
+                 AND subscriber_id IN (SELECT id FROM subscribers WHERE status = 'active')",
+                args![issue, now],
+            )?;
+            if requeued > 0 {
+                tx.execute("UPDATE issue_runs SET finished_at = NULL WHERE issue = $1", args![issue])?;
+            }
+            Ok(requeued)
+        })
     }
 
-    /// Records outcomes in one transaction (group commit of the send workers).
-    pub fn record(&mut self, issue: u32, outcomes: &[(i64, u32, Outcome)], now: &str) -> Result<()> {
-        let tx = self.conn.transaction()?;
-        {
-            let mut stmt = tx.prepare_cached(
-                "UPDATE sends SET state = ?3, reply = ?4, attempts = attempts + ?5, updated_at = ?6, relay = ?7
-                 WHERE issue = ?1 AND subscriber_id = ?2 AND state <> 'sent'",
-            )?;
-            let mut bounce = tx.prepare_cached(
-                "UPDATE subscribers SET status = 'bounced', status_at = ?2, status_by = 'smtp'
-                 WHERE id = ?1 AND status = 'active'",
-            )?;
-            for (id, attempts, outcome) in outcomes {
-                let (state, reply, relay) = match outcome {
-                    Outcome::Sent { reply, relay } => ("sent", reply, relay.as_deref()),
-                    Outcome::Failed { reply } => ("failed", reply, None),
-                    Outcome::Bounced { reply } => {
-                        bounce.execute(params![id, now])?;
-                        ("failed", reply, None)
-                    }
-                };
-                stmt.execute(params![issue, id, state, reply, attempts, now, relay])?;
-            }
+    /// Records outcomes at once (group commit of the send workers): one
+    /// statement for the ledger rows, so one round trip to PostgreSQL when no
+    /// address bounced; `sender` handled them. A row already sent stays sent.
+    pub fn record(&mut self, issue: u32, outcomes: &[(i64, u32, Outcome)], sender: &str, now: &str) -> Result<()> {
+        if outcomes.is_empty() {
+            return Ok(());
         }
-        tx.commit()?;
+        let mut rows = Vec::with_capacity(outcomes.len());
+        let mut values: Vec<Value> = vec![issue.into(), now.into(), sender.into()];
+        for (id, attempts, outcome) in outcomes {
+            let (state, reply, relay) = match outcome {
+                Outcome::Sent { reply, relay } => ("sent", reply, relay.as_deref()),
+                Outcome::Failed { reply } | Outcome::Bounced { reply } => ("failed", reply, None),
+            };
+            let at = values.len();
+            rows.push(format!(
+                "(CAST(${} AS BIGINT), CAST(${} AS TEXT), CAST(${} AS TEXT), CAST(${} AS BIGINT), CAST(${} AS TEXT))",
+                at + 1,
+                at + 2,
+                at + 3,
+                at + 4,
+                at + 5
+            ));
+            values.extend([Value::from(*id), state.into(), reply.into(), (*attempts).into(), relay.into()]);
+        }
+        let ledger = format!(
+            "UPDATE sends SET state = v.column2, reply = v.column3, attempts = sends.attempts + v.column4,
+             relay = v.column5,
+             updated_at = $2, sent_by = $3, claimed_by = NULL, claim_batch = NULL, lease_until = NULL
+             FROM (VALUES {}) AS v WHERE sends.issue = $1 AND sends.subscriber_id = v.column1 AND sends.state <> 'sent'",
+            rows.join(", ")
+        );
+        let bounced: Vec<i64> =
+            outcomes.iter().filter(|(_, _, o)| matches!(o, Outcome::Bounced { .. })).map(|(id, _, _)| *id).collect();
+        if bounced.is_empty() {
+            self.db().execute(&ledger, &values)?;
+            return Ok(());
+        }
+        self.tx(|tx| {
+            for id in bounced {
+                tx.execute(
+                    "UPDATE subscribers SET status = 'bounced', status_at = $2, status_by = 'smtp'
+                     WHERE id = $1 AND status = 'active'",
+                    args![id, now],
+                )?;
+            }
+            tx.execute(&ledger, &values)?;
+            Ok(())
+        })
+    }
+
+    /// Makes this connection's commits as durable as SQLite's WAL with
+    /// `synchronous=NORMAL`, for the send ledger's acknowledgements: safe
+    /// against the sender dying; a crash of the database server (or a power
+    /// cut) could forget the last fraction of a second of acceptances, which
+    /// then go twice. In PostgreSQL `synchronous_commit = off` for this
+    /// session only; the list, imports and unsubscribes stay fully durable.
+    pub fn acks_as_durable_as_sqlite(&mut self) -> Result<()> {
+        let mut db = self.db();
+        if db.dialect() == Dialect::Postgres {
+            db.batch("SET synchronous_commit = off")?;
+        }
         Ok(())
     }
 
@@ -514,9 +732,9 @@ impl Store {
     pub fn finish_if_done(&mut self, issue: u32, now: &str) -> Result<bool> {
         let counts = self.counts(issue)?;
         if counts.pending == 0 {
-            self.conn.execute(
-                "UPDATE issue_runs SET finished_at = ?2 WHERE issue = ?1 AND finished_at IS NULL",
-                params![issue, now],
+            self.db().execute(
+                "UPDATE issue_runs SET finished_at = $2 WHERE issue = $1 AND finished_at IS NULL",
+                args![issue, now],
             )?;
         }
         Ok(counts.pending == 0)
@@ -525,68 +743,123 @@ impl Store {
     /// The state of `issue`'s ledger.
     pub fn counts(&self, issue: u32) -> Result<IssueCounts> {
         let mut counts = IssueCounts::default();
-        let mut stmt = self.conn.prepare_cached(
+        let mut db = self.db();
+        let rows = db.query(
             "SELECT d.state, s.status = 'active', count(*) FROM sends d JOIN subscribers s ON s.id = d.subscriber_id
-             WHERE d.issue = ?1 GROUP BY 1, 2",
+             WHERE d.issue = $1 GROUP BY 1, 2",
+            args![issue],
         )?;
-        let rows = stmt
-            .query_map([issue], |r| Ok((r.get::<_, String>(0)?, r.get::<_, bool>(1)?, r.get::<_, i64>(2)? as u64)))?;
         for row in rows {
-            match row? {
-                (state, _, n) if state == "sent" => counts.sent += n,
-                (state, _, n) if state == "failed" => counts.failed += n,
-                (_, true, n) => counts.pending += n,
-                (_, false, n) => counts.skipped += n,
+            let n = row.int(2) as u64;
+            match (row.text(0).as_str(), row.bool(1)) {
+                ("sent", _) => counts.sent += n,
+                ("failed", _) => counts.failed += n,
+                (_, true) => counts.pending += n,
+                (_, false) => counts.skipped += n,
             }
         }
-        counts.not_started = self.conn.query_row(
-            "SELECT count(*) FROM subscribers s WHERE s.status = 'active'
-             AND NOT EXISTS (SELECT 1 FROM sends d WHERE d.issue = ?1 AND d.subscriber_id = s.id)",
-            [issue],
-            |r| r.get::<_, i64>(0),
-        )? as u64;
-        if let Some((start, finish)) = self
-            .conn
-            .query_row("SELECT started_at, finished_at FROM issue_runs WHERE issue = ?1", [issue], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?
+        counts.not_started = db
+            .query_one(
+                "SELECT count(*) FROM subscribers s WHERE s.status = 'active'
+                 AND NOT EXISTS (SELECT 1 FROM sends d WHERE d.issue = $1 AND d.subscriber_id = s.id)",
+                args![issue],
+            )?
+            .int(0) as u64;
+        if let Some(row) =
+            db.query_opt("SELECT started_at, finished_at FROM issue_runs WHERE issue = $1", args![issue])?
         {
-            counts.started_at = Some(start);
-            counts.finished_at = finish;
+            counts.started_at = row.opt_text(0);
+            counts.finished_at = row.opt_text(1);
         }
+        counts.senders = db
+            .query(
+                "SELECT COALESCE(sent_by, ''), count(*) FROM sends WHERE issue = $1 AND state = 'sent'
+                 GROUP BY 1 ORDER BY 2 DESC, 1",
+                args![issue],
+            )?
+            .iter()
+            .map(|r| SenderShare { sender: r.text(0), sent: r.int(1) as u64 })
+            .collect();
         Ok(counts)
     }
 
     /// How many of `issue`'s messages each relay accepted (sends through
     /// several relays only), by name.
     pub fn relay_counts(&self, issue: u32) -> Result<Vec<(String, u64)>> {
-        let mut stmt = self.conn.prepare_cached(
-            "SELECT relay, count(*) FROM sends WHERE issue = ?1 AND state = 'sent' AND relay IS NOT NULL
+        let rows = self.db().query(
+            "SELECT relay, count(*) FROM sends WHERE issue = $1 AND state = 'sent' AND relay IS NOT NULL
              GROUP BY relay ORDER BY relay",
+            args![issue],
         )?;
-        let rows = stmt.query_map([issue], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
+        Ok(rows.iter().map(|r| (r.text(0), r.int(1) as u64)).collect())
     }
 
     /// Records that `kind` was said about `issue`; true the first time only
     /// (so cron warns about a stale issue once, not every minute).
     pub fn note_once(&mut self, issue: u32, kind: &str, now: &str) -> Result<bool> {
-        let added = self
-            .conn
-            .execute("INSERT OR IGNORE INTO notes (issue, kind, at) VALUES (?1, ?2, ?3)", params![issue, kind, now])?;
+        let added = self.db().execute(
+            "INSERT INTO notes (issue, kind, at) VALUES ($1, $2, $3) ON CONFLICT (issue, kind) DO NOTHING",
+            args![issue, kind, now],
+        )?;
         Ok(added > 0)
     }
 
     /// The failed recipients of `issue` with the server's reply.
     pub fn failures(&self, issue: u32) -> Result<Vec<(String, String)>> {
-        let mut stmt = self.conn.prepare(
-            "SELECT s.email, coalesce(d.reply, '') FROM sends d JOIN subscribers s ON s.id = d.subscriber_id
-             WHERE d.issue = ?1 AND d.state = 'failed' ORDER BY s.id",
+        let rows = self.db().query(
+            "SELECT s.email, COALESCE(d.reply, '') FROM sends d JOIN subscribers s ON s.id = d.subscriber_id
+             WHERE d.issue = $1 AND d.state = 'failed' ORDER BY s.id",
+            args![issue],
         )?;
-        let rows = stmt.query_map([issue], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(Into::into)
+        Ok(rows.iter().map(|r| (r.text(0), r.text(1))).collect())
     }
+}
+
+fn open_sqlite(path: &Path) -> Result<rusqlite::Connection> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let conn = rusqlite::Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
+    conn.busy_timeout(Duration::from_secs(30))?;
+    conn.pragma_update(None, "journal_mode", "WAL")
+        .with_context(|| format!("{}: cannot use WAL mode", path.display()))?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(conn)
+}
+
+fn migrate_sqlite(conn: &mut rusqlite::Connection, name: &str) -> Result<()> {
+    let version = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+    anyhow::ensure!(
+        version <= MIGRATIONS.len(),
+        "{name} was written by a newer Masthead (schema {version}, this publish knows {}): upgrade publish",
+        MIGRATIONS.len()
+    );
+    if version == MIGRATIONS.len() {
+        return Ok(());
+    }
+    // A step may rebuild a table the ledger refers to; the references are
+    // checked before each step commits instead (SQLite's own procedure).
+    conn.pragma_update(None, "foreign_keys", "OFF")?;
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(version) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(step).with_context(|| format!("{name}: migration {} failed", i + 1))?;
+        let broken: Option<String> = {
+            let mut stmt = tx.prepare("PRAGMA foreign_key_check")?;
+            let mut rows = stmt.query([])?;
+            rows.next()?.map(|r| r.get(0)).transpose()?
+        };
+        anyhow::ensure!(
+            broken.is_none(),
+            "{name}: migration {} left rows in {} pointing nowhere",
+            i + 1,
+            broken.unwrap_or_default()
+        );
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.commit()?;
+    }
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    Ok(())
 }
 
 /// A row to import.
@@ -635,8 +908,20 @@ pub enum Suppressed {
 
 /// An import under way (see [`Store::begin_import`]).
 pub struct Import<'a> {
-    tx: rusqlite::Transaction<'a>,
+    conn: &'a mut Conn,
+    /// The order rows were gathered in.
+    seq: i64,
     any_forgotten: bool,
+    /// Not yet committed: dropped, it rolls back.
+    open: bool,
+}
+
+impl Drop for Import<'_> {
+    fn drop(&mut self) {
+        if self.open {
+            let _ = self.conn.rollback();
+        }
+    }
 }
 
 /// One row of an imported file.
@@ -688,9 +973,8 @@ impl Import<'_> {
     }
 
     /// Whether `hash` (see `Secret::forget_hash`) names a forgotten address.
-    pub fn is_forgotten(&self, hash: &str) -> Result<bool> {
-        let mut find = self.tx.prepare_cached("SELECT 1 FROM forgotten WHERE hash = ?1")?;
-        Ok(find.query_row([hash], |_| Ok(())).optional()?.is_some())
+    pub fn is_forgotten(&mut self, hash: &str) -> Result<bool> {
+        Ok(self.conn.query_opt("SELECT 1 FROM forgotten WHERE hash = $1", args![hash])?.is_some())
     }
 
     /// Gathers one row: the first with an address stays, unless a later one
@@ -716,24 +1000,28 @@ impl Import<'_> {
             ImportRow::KeptOut { line, email } => (line, email, "", "{}".to_string(), None, None, None, None, false),
         };
         let key = email.trim().to_lowercase();
-        let mut insert = self.tx.prepare_cached(
-            "INSERT INTO import_rows (key, line, kind, email, name, fields, status, at, by, reason, forgotten)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) ON CONFLICT (key) DO NOTHING",
+        self.seq += 1;
+        let params =
+            args![key.as_str(), self.seq, line, kind, email.trim(), name, fields, status, at, by, reason, forgotten];
+        let inserted = self.conn.execute(
+            "INSERT INTO import_rows (key, seq, line, kind, email, name, fields, status, at, by, reason, forgotten)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (key) DO NOTHING",
+            params,
         )?;
-        let params = params![key, line as i64, kind, email.trim(), name, fields, status, at, by, reason, forgotten];
-        if insert.execute(params)? == 1 {
+        if inserted == 1 {
             return Ok(Gathered::First);
         }
-        let mut find = self.tx.prepare_cached("SELECT line, kind FROM import_rows WHERE key = ?1")?;
-        let (earlier, earlier_kind): (i64, String) = find.query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let found = self.conn.query_one("SELECT line, kind FROM import_rows WHERE key = $1", args![key.as_str()])?;
+        let (earlier, earlier_kind) = (found.int(0), found.text(1));
         if kind != "s" || earlier_kind == "s" {
             return Ok(Gathered::Duplicate { kept: earlier as u64 });
         }
-        let mut replace = self.tx.prepare_cached(
-            "UPDATE import_rows SET line = ?2, kind = ?3, email = ?4, name = ?5, fields = ?6, status = ?7, at = ?8,
-             by = ?9, reason = ?10, forgotten = ?11 WHERE key = ?1",
+        // It takes the earlier row's place, and its turn.
+        self.conn.execute(
+            "UPDATE import_rows SET line = $3, kind = $4, email = $5, name = $6, fields = $7, status = $8, at = $9,
+             by = $10, reason = $11, forgotten = $12 WHERE key = $1 AND $2 > 0",
+            params,
         )?;
-        replace.execute(params)?;
         Ok(Gathered::Replaced { earlier: earlier as u64, kept_out: earlier_kind == "k" })
     }
 
@@ -746,93 +1034,103 @@ impl Import<'_> {
     /// fields, and an unsubscribed, removed, bounced or complained address
     /// stays so: a re-import never revives it.
     pub fn finish(
-        self,
+        mut self,
         joined_by: &str,
         now: &str,
         was_active: &mut dyn FnMut(u64, &str, Status, &str),
     ) -> Result<ImportDone> {
-        let tx = self.tx;
+        let tx = &mut *self.conn;
         let mut done = ImportDone::default();
-        {
-            let mut tally = tx.prepare(
-                "SELECT t.status, s.status, count(*) FROM import_rows t
-                 LEFT JOIN subscribers s ON s.email = t.email WHERE t.kind = 's' GROUP BY 1, 2",
-            )?;
-            let mut rows = tally.query([])?;
-            while let Some(row) = rows.next()? {
-                let status = Status::parse(&row.get::<_, String>(0)?);
-                let what = match row.get::<_, Option<String>>(1)?.as_deref().map(Status::parse) {
-                    None => Suppressed::Added,
-                    Some(Status::Active) => Suppressed::WasActive,
-                    Some(before) => Suppressed::Already(before),
-                };
-                done.suppressed.push((status, what, row.get::<_, i64>(2)? as u64));
-            }
-            let mut stopped = tx.prepare(
-                "SELECT t.line, t.email, t.status, t.reason FROM import_rows t
-                 JOIN subscribers s ON s.email = t.email WHERE t.kind = 's' AND s.status = 'active' ORDER BY t.rowid",
-            )?;
-            let mut rows = stopped.query([])?;
-            while let Some(row) = rows.next()? {
-                let status = Status::parse(&row.get::<_, String>(2)?);
-                was_active(row.get::<_, i64>(0)? as u64, &row.get::<_, String>(1)?, status, &row.get::<_, String>(3)?);
-            }
-            let mut tally = tx.prepare(
-                "SELECT t.forgotten, s.status, count(*) FROM import_rows t
-                 LEFT JOIN subscribers s ON s.email = t.email WHERE t.kind = 'a' GROUP BY 1, 2",
-            )?;
-            let mut rows = tally.query([])?;
-            while let Some(row) = rows.next()? {
-                let n = row.get::<_, i64>(2)? as u64;
-                match (row.get::<_, bool>(0)?, row.get::<_, Option<String>>(1)?.as_deref().map(Status::parse)) {
-                    (true, _) => done.forgotten += n,
-                    (false, None) => done.counts.added += n,
-                    (false, Some(Status::Active)) => done.counts.updated += n,
-                    (false, Some(_)) => done.counts.suppressed += n,
-                }
+        let tally = tx.query(
+            "SELECT t.status, s.status, count(*) FROM import_rows t
+             LEFT JOIN subscribers s ON s.email = t.email WHERE t.kind = 's' GROUP BY 1, 2",
+            &[],
+        )?;
+        for row in tally {
+            let status = Status::parse(&row.text(0));
+            let what = match row.opt_text(1).as_deref().map(Status::parse) {
+                None => Suppressed::Added,
+                Some(Status::Active) => Suppressed::WasActive,
+                Some(before) => Suppressed::Already(before),
+            };
+            done.suppressed.push((status, what, row.int(2) as u64));
+        }
+        let stopped = tx.query(
+            "SELECT t.line, t.email, t.status, t.reason FROM import_rows t
+             JOIN subscribers s ON s.email = t.email WHERE t.kind = 's' AND s.status = 'active' ORDER BY t.seq",
+            &[],
+        )?;
+        for row in stopped {
+            was_active(row.int(0) as u64, &row.text(1), Status::parse(&row.text(2)), &row.text(3));
+        }
+        let tally = tx.query(
+            "SELECT t.forgotten, s.status, count(*) FROM import_rows t
+             LEFT JOIN subscribers s ON s.email = t.email WHERE t.kind = 'a' GROUP BY 1, 2",
+            &[],
+        )?;
+        for row in tally {
+            let n = row.int(2) as u64;
+            match (row.bool(0), row.opt_text(1).as_deref().map(Status::parse)) {
+                (true, _) => done.forgotten += n,
+                (false, None) => done.counts.added += n,
+                (false, Some(Status::Active)) => done.counts.updated += n,
+                (false, Some(_)) => done.counts.suppressed += n,
             }
         }
-        tx.execute_batch(
+        tx.batch(
             "UPDATE subscribers SET status = t.status, status_at = t.at, status_by = t.by, status_reason = t.reason
              FROM import_rows t WHERE t.kind = 's' AND subscribers.email = t.email AND subscribers.status = 'active';
              UPDATE subscribers SET name = t.name, fields = t.fields
              FROM import_rows t WHERE t.kind = 'a' AND NOT t.forgotten AND subscribers.email = t.email
-                 AND (subscribers.name IS NOT t.name OR subscribers.fields IS NOT t.fields);",
+                 AND (subscribers.name IS DISTINCT FROM t.name OR subscribers.fields IS DISTINCT FROM t.fields);",
         )?;
         tx.execute(
             "INSERT INTO subscribers (email, created_at, status, status_at, status_by, status_reason)
-             SELECT email, ?1, status, at, by, reason FROM import_rows t
-             WHERE t.kind = 's' AND NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email = t.email) ORDER BY t.rowid",
-            [now],
+             SELECT email, $1, status, at, by, reason FROM import_rows t
+             WHERE t.kind = 's' AND NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email = t.email) ORDER BY t.seq",
+            args![now],
         )?;
         tx.execute(
             "INSERT INTO subscribers (email, name, fields, created_at, joined_by)
-             SELECT email, name, fields, ?1, CASE WHEN line > 0 THEN ?2 || ':' || line ELSE ?2 END FROM import_rows t
+             SELECT email, name, fields, $1, CASE WHEN line > 0 THEN CAST($2 AS TEXT) || ':' || line ELSE $2 END
+             FROM import_rows t
              WHERE t.kind = 'a' AND NOT t.forgotten AND NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email = t.email)
-             ORDER BY t.rowid",
-            params![now, joined_by],
+             ORDER BY t.seq",
+            args![now, joined_by],
         )?;
-        tx.execute_batch("DROP TABLE temp.import_rows")?;
+        tx.batch("DROP TABLE import_rows")?;
         tx.commit()?;
+        self.open = false;
         Ok(done)
     }
 }
 
-pub(crate) fn row_to_subscriber(r: &rusqlite::Row) -> rusqlite::Result<Subscriber> {
-    let fields: String = r.get(3)?;
-    Ok(Subscriber {
-        id: r.get(0)?,
-        email: r.get(1)?,
-        name: r.get(2)?,
-        fields: serde_json::from_str(&fields).unwrap_or_default(),
-        status: Status::parse(&r.get::<_, String>(4)?),
-        status_at: r.get(5)?,
-        status_by: r.get(6)?,
-    })
+pub(crate) fn row_to_subscriber(r: &Row) -> Subscriber {
+    Subscriber {
+        id: r.int(0),
+        email: r.text(1),
+        name: r.text(2),
+        fields: serde_json::from_str(&r.text(3)).unwrap_or_default(),
+        status: Status::parse(&r.text(4)),
+        status_at: r.opt_text(5),
+        status_by: r.opt_text(6),
+    }
 }
 
 #[cfg(test)]
 impl Store {
+    /// Up to `limit` recipients of `issue` still pending and still active, after `after_id`.
+    pub fn pending_page(&self, issue: u32, after_id: i64, limit: usize) -> Result<Vec<Subscriber>> {
+        let rows = self.db().query(
+            "SELECT s.id, s.email, s.name, s.fields, s.status, s.status_at, s.status_by
+             FROM sends d JOIN subscribers s ON s.id = d.subscriber_id
+             WHERE d.issue = $1 AND d.state = 'pending' AND s.status = 'active' AND s.id > $2
+             ORDER BY s.id LIMIT $3",
+            args![issue, after_id, limit],
+        )?;
+        Ok(rows.iter().map(row_to_subscriber).collect())
+    }
+
     /// Adds or refreshes subscribers, as an import of them does.
     pub fn upsert_subscribers(&mut self, rows: &[NewSubscriber], joined_by: &str, now: &str) -> Result<UpsertCounts> {
         let mut import = self.begin_import()?;
@@ -871,8 +1169,10 @@ mod tests {
 
     #[test]
     fn ledger_sends_each_subscriber_once_and_keeps_suppressed_ones_out() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(dir.path()).unwrap();
+        testdb::each_store(ledger_sends_each_subscriber_once);
+    }
+
+    fn ledger_sends_each_subscriber_once(mut store: Store) {
         let counts = store
             .upsert_subscribers(&[sub("a@example.com"), sub("b@example.com"), sub("c@example.com")], "test", "t0")
             .unwrap();
@@ -880,7 +1180,7 @@ mod tests {
         assert_eq!(store.enrol(9, false, "t1").unwrap(), 3);
         let page = store.pending_page(9, 0, 10).unwrap();
         assert_eq!(page.len(), 3);
-        store.record(9, &[(page[0].id, 1, Outcome::Sent { reply: "250 ok".into(), relay: None })], "t2").unwrap();
+        store.record(9, &[(page[0].id, 1, Outcome::Sent { reply: "250 ok".into(), relay: None })], "a", "t2").unwrap();
         store.set_status("B@example.com", Status::Unsubscribed, "cli", "t3").unwrap();
         let page = store.pending_page(9, 0, 10).unwrap();
         assert_eq!(page.iter().map(|s| s.email.as_str()).collect::<Vec<_>>(), ["c@example.com"]);
@@ -891,9 +1191,9 @@ mod tests {
         assert_eq!(again.suppressed, 1);
         assert_eq!(store.count_active().unwrap(), 2);
         // A sent row is never overwritten.
-        store.record(9, &[(page[0].id, 1, Outcome::Failed { reply: "550".into() })], "t5").unwrap();
+        store.record(9, &[(page[0].id, 1, Outcome::Failed { reply: "550".into() })], "a", "t5").unwrap();
         let first = store.list_all().unwrap().into_iter().find(|s| s.status == Status::Active).unwrap().id;
-        store.record(9, &[(first, 1, Outcome::Failed { reply: "550".into() })], "t5").unwrap();
+        store.record(9, &[(first, 1, Outcome::Failed { reply: "550".into() })], "a", "t5").unwrap();
         assert_eq!(store.counts(9).unwrap().sent, 1);
     }
 
@@ -909,20 +1209,22 @@ mod tests {
 
     /// (status, status_at, status_by, status_reason) of `email`.
     fn record_of(store: &Store, email: &str) -> (String, Option<String>, Option<String>, Option<String>) {
-        store
-            .conn
-            .query_row(
-                "SELECT status, status_at, status_by, status_reason FROM subscribers WHERE email = ?1",
-                [email],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        let r = store
+            .db()
+            .query_one(
+                "SELECT status, status_at, status_by, status_reason FROM subscribers WHERE email = $1",
+                args![email],
             )
-            .unwrap()
+            .unwrap();
+        (r.text(0), r.opt_text(1), r.opt_text(2), r.opt_text(3))
     }
 
     #[test]
     fn imported_suppressions_add_strangers_stop_subscribers_and_keep_earlier_records() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(dir.path()).unwrap();
+        testdb::each_store(imported_suppressions);
+    }
+
+    fn imported_suppressions(mut store: Store) {
         store.upsert_subscribers(&[sub("ada@example.com"), sub("bob@example.com")], "test", "t0").unwrap();
         store.set_status("bob@example.com", Status::Removed, "cli", "t1").unwrap();
         let done = store
@@ -960,7 +1262,7 @@ mod tests {
     fn a_schema_2_database_gains_complaints_and_keeps_its_ledger() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let conn = Connection::open(db_path(dir.path())).unwrap();
+            let conn = rusqlite::Connection::open(db_path(dir.path())).unwrap();
             conn.execute_batch(MIGRATIONS[0]).unwrap();
             conn.execute_batch(MIGRATIONS[1]).unwrap();
             conn.pragma_update(None, "user_version", 2).unwrap();
@@ -971,8 +1273,8 @@ mod tests {
             )
             .unwrap();
         }
-        let mut store = Store::open(dir.path()).unwrap();
-        let version: i64 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        let mut store = Store::open(&Location::sqlite_in(dir.path())).unwrap();
+        let version = store.db().query_one("PRAGMA user_version", &[]).unwrap().int(0);
         assert_eq!(version as usize, MIGRATIONS.len());
         let counts = store.counts(9).unwrap();
         assert_eq!((counts.sent, counts.failed), (1, 1));
@@ -980,14 +1282,13 @@ mod tests {
         assert!(store.set_status("a@example.com", Status::Complained, "fbl", "t2").unwrap());
         assert_eq!(store.status_of("A@example.com").unwrap(), Some(Status::Complained));
         // The ledger's references are enforced again after the rebuild.
-        let on: i64 = store.conn.pragma_query_value(None, "foreign_keys", |r| r.get(0)).unwrap();
-        assert_eq!(on, 1);
+        assert_eq!(store.db().query_one("PRAGMA foreign_keys", &[]).unwrap().int(0), 1);
         assert!(
             store
-                .conn
+                .db()
                 .execute(
                     "INSERT INTO sends (issue, subscriber_id, state, updated_at) VALUES (10, 999, 'sent', 't')",
-                    []
+                    &[]
                 )
                 .is_err()
         );
@@ -995,8 +1296,10 @@ mod tests {
 
     #[test]
     fn the_ledger_counts_what_each_relay_accepted() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(dir.path()).unwrap();
+        testdb::each_store(the_ledger_counts_relays);
+    }
+
+    fn the_ledger_counts_relays(mut store: Store) {
         store
             .upsert_subscribers(&[sub("a@example.com"), sub("b@example.com"), sub("c@example.com")], "t", "t0")
             .unwrap();
@@ -1004,7 +1307,12 @@ mod tests {
         let ids: Vec<i64> = store.pending_page(9, 0, 10).unwrap().iter().map(|s| s.id).collect();
         let sent = |relay: &str| Outcome::Sent { reply: "250 ok".into(), relay: Some(relay.into()) };
         store
-            .record(9, &[(ids[0], 1, sent("ses-eu")), (ids[1], 1, sent("ses-eu")), (ids[2], 2, sent("postmark"))], "t2")
+            .record(
+                9,
+                &[(ids[0], 1, sent("ses-eu")), (ids[1], 1, sent("ses-eu")), (ids[2], 2, sent("postmark"))],
+                "a",
+                "t2",
+            )
             .unwrap();
         assert_eq!(store.relay_counts(9).unwrap(), [("postmark".to_string(), 1), ("ses-eu".to_string(), 2)]);
         assert!(store.relay_counts(10).unwrap().is_empty());
@@ -1012,13 +1320,191 @@ mod tests {
 
     #[test]
     fn a_resumed_send_keeps_its_audience_unless_extended() {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(dir.path()).unwrap();
+        testdb::each_store(a_resumed_send_keeps_its_audience);
+    }
+
+    fn a_resumed_send_keeps_its_audience(mut store: Store) {
         store.upsert_subscribers(&[sub("a@example.com")], "test", "t0").unwrap();
         store.enrol(9, false, "t1").unwrap();
         store.upsert_subscribers(&[sub("late@example.com")], "test", "t2").unwrap();
         assert_eq!(store.enrol(9, false, "t3").unwrap(), 0);
         assert_eq!(store.counts(9).unwrap().not_started, 1);
         assert_eq!(store.enrol(9, true, "t4").unwrap(), 1);
+    }
+}
+
+/// Stores for tests: SQLite in a temporary folder, and a fresh database on
+/// the PostgreSQL server that scripts/test starts.
+#[cfg(test)]
+pub(crate) mod testdb {
+    use super::{Location, Store, pg};
+
+    /// A new, empty database on the test server (`MASTHEAD_TEST_DATABASE_URL`).
+    /// Missing, the test fails: scripts/test starts the server and sets it.
+    pub fn fresh_postgres() -> Location {
+        let url = std::env::var("MASTHEAD_TEST_DATABASE_URL").expect(
+            "MASTHEAD_TEST_DATABASE_URL is not set: run the tests through scripts/test, which starts a PostgreSQL server",
+        );
+        let mut admin = pg::connect(&url).expect("the test PostgreSQL server answers");
+        let mut bytes = [0u8; 8];
+        getrandom::getrandom(&mut bytes).unwrap();
+        let name = format!("t_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        admin.batch(&format!("CREATE DATABASE {name}")).unwrap();
+        let mut parsed = url::Url::parse(&url).unwrap();
+        parsed.set_path(&format!("/{name}"));
+        Location::Postgres(parsed.to_string())
+    }
+
+    /// Runs `scenario` on a new SQLite store, then on a new PostgreSQL one.
+    pub fn each_store(scenario: impl Fn(Store)) {
+        let dir = tempfile::tempdir().unwrap();
+        scenario(Store::open(&Location::sqlite_in(dir.path())).unwrap());
+        scenario(Store::open(&fresh_postgres()).unwrap());
+    }
+}
+
+#[cfg(test)]
+mod lease_tests {
+    use super::*;
+
+    fn people(store: &mut Store, n: usize) {
+        let rows: Vec<NewSubscriber> = (0..n)
+            .map(|i| NewSubscriber {
+                email: format!("p{i}@example.com"),
+                name: String::new(),
+                fields: BTreeMap::new(),
+                line: 0,
+            })
+            .collect();
+        store.upsert_subscribers(&rows, "test", "t0").unwrap();
+    }
+
+    fn sent(reply: &str) -> Outcome {
+        Outcome::Sent { reply: reply.into(), relay: None }
+    }
+
+    #[test]
+    fn two_senders_claim_disjoint_batches_and_a_dead_senders_rows_come_back_after_its_lease() {
+        let location = testdb::fresh_postgres();
+        let mut a = Store::open(&location).unwrap();
+        let mut b = Store::open(&location).unwrap();
+        people(&mut a, 10);
+        a.enrol(9, false, "t1").unwrap();
+        b.enrol(9, false, "t1").unwrap();
+        let now = 1_000_000;
+        let mine = a.claim(9, "a", 1, 4, now, now + 60_000).unwrap();
+        let theirs = b.claim(9, "b", 1, 4, now, now + 60_000).unwrap();
+        assert_eq!((mine.len(), theirs.len()), (4, 4));
+        assert!(mine.iter().all(|m| theirs.iter().all(|t| t.id != m.id)), "no row is claimed twice");
+        // a sends two and dies; its other two stay leased to it.
+        a.record(9, &[(mine[0].id, 1, sent("250 a")), (mine[1].id, 1, sent("250 a"))], "a", "t2").unwrap();
+        let rest = b.claim(9, "b", 2, 10, now + 1, now + 60_000).unwrap();
+        assert_eq!(rest.len(), 2, "only the unclaimed rows: {rest:?}");
+        assert_eq!(b.next_expiry(9, "b", now + 1).unwrap(), Some(now + 60_000));
+        // After a's lease (b renewed its own), a's two unsent rows are b's to send.
+        b.renew(9, "b", now + 120_000).unwrap();
+        let back = b.claim(9, "b", 3, 10, now + 60_001, now + 120_000).unwrap();
+        assert_eq!(back.iter().map(|s| s.id).collect::<Vec<_>>(), [mine[2].id, mine[3].id]);
+        let all: Vec<(i64, u32, Outcome)> =
+            theirs.iter().chain(&rest).chain(&back).map(|s| (s.id, 1, sent("250 b"))).collect();
+        b.record(9, &all, "b", "t3").unwrap();
+        let counts = b.counts(9).unwrap();
+        assert_eq!((counts.sent, counts.pending), (10, 0));
+        let shares: Vec<(String, u64)> = counts.senders.into_iter().map(|s| (s.sender, s.sent)).collect();
+        assert_eq!(shares, [("b".to_string(), 8), ("a".to_string(), 2)]);
+        assert_eq!(b.next_expiry(9, "b", now + 60_001).unwrap(), None);
+    }
+
+    #[test]
+    fn a_renewed_lease_keeps_rows_and_a_released_one_gives_them_back() {
+        testdb::each_store(|mut store| {
+            people(&mut store, 3);
+            store.enrol(9, false, "t1").unwrap();
+            let held = store.claim(9, "a", 1, 3, 0, 1_000).unwrap();
+            assert_eq!(held.len(), 3);
+            store.renew(9, "a", 5_000).unwrap();
+            assert!(store.claim(9, "b", 1, 3, 2_000, 10_000).unwrap().is_empty(), "renewed: still a's");
+            assert_eq!(store.release(9, Some("a")).unwrap(), 3);
+            assert_eq!(store.claim(9, "b", 2, 3, 2_000, 10_000).unwrap().len(), 3);
+        });
+    }
+
+    #[test]
+    fn a_database_newer_than_this_publish_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let sqlite = Location::sqlite_in(dir.path());
+        drop(Store::open(&sqlite).unwrap());
+        rusqlite::Connection::open(db_path(dir.path()))
+            .unwrap()
+            .pragma_update(None, "user_version", MIGRATIONS.len() as i64 + 1)
+            .unwrap();
+        let postgres = testdb::fresh_postgres();
+        Store::open(&postgres).unwrap().db().execute("UPDATE schema_version SET version = version + 1", &[]).unwrap();
+        for location in [sqlite, postgres] {
+            for error in [Store::open(&location).err(), Store::open_read_only(&location).err()] {
+                let error = format!("{:#}", error.expect("refused"));
+                assert!(error.contains(&format!("schema {}", MIGRATIONS.len() + 1)), "{error}");
+                assert!(error.contains("upgrade publish"), "{error}");
+            }
+        }
+    }
+
+    #[test]
+    fn every_sqlite_migration_has_its_postgres_port() {
+        assert_eq!(MIGRATIONS.len(), pg::MIGRATIONS.len());
+    }
+
+    #[test]
+    fn the_state_copies_from_sqlite_to_postgres_and_back_with_every_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut first = Store::open(&Location::sqlite_in(dir.path())).unwrap();
+        people(&mut first, 5);
+        first.set_status("p1@example.com", Status::Unsubscribed, "cli", "t1").unwrap();
+        first.enrol(9, false, "t2").unwrap();
+        let page = first.claim(9, "a", 1, 2, 0, 10).unwrap();
+        first
+            .record(9, &[(page[0].id, 1, Outcome::Sent { reply: "250".into(), relay: Some("ses".into()) })], "a", "t3")
+            .unwrap();
+        first.note_once(9, "late", "t3").unwrap();
+        let audience::SignupOutcome::ConfirmationQueued(_) = first
+            .signup(
+                &audience::SignupRequest { email: "new@example.com".into(), ..Default::default() },
+                false,
+                true,
+                "t4",
+                1,
+                99,
+            )
+            .unwrap()
+        else {
+            panic!()
+        };
+        first.forget("p2@example.com", "hash2", "t5").unwrap();
+        let pg = Store::open(&testdb::fresh_postgres()).unwrap();
+        let mut pg = pg;
+        let copied = copy::copy_state(&first, &mut pg, false).unwrap();
+        assert!(copied.iter().any(|c| c.table == "consent" && c.rows == 5), "{copied:?}");
+        // A second copy into a database that holds rows is refused, and changes nothing.
+        let refused = copy::copy_state(&first, &mut pg, false).unwrap_err();
+        assert!(format!("{refused:#}").contains("--replace"), "{refused:#}");
+        let back_dir = tempfile::tempdir().unwrap();
+        let mut back = Store::open(&Location::sqlite_in(back_dir.path())).unwrap();
+        copy::copy_state(&pg, &mut back, false).unwrap();
+        for table in ["subscribers", "sends", "issue_runs", "notes", "consent", "signups", "mail_queue", "forgotten"] {
+            let dump = |s: &Store| {
+                s.db()
+                    .query(&format!("SELECT * FROM {table} ORDER BY 1, 2"), &[])
+                    .unwrap()
+                    .into_iter()
+                    .map(|r| r.0)
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(dump(&first), dump(&back), "{table} round-trips");
+            assert_eq!(dump(&first).len(), dump(&pg).len(), "{table} in PostgreSQL");
+        }
+        assert_eq!(first.counts(9).unwrap().sent, pg.counts(9).unwrap().sent);
+        // New rows in PostgreSQL take ids after the copied ones.
+        let id = pg.add_subscriber("later@example.com", "", "cli", "t6").unwrap().unwrap();
+        assert!(id > first.list_all().unwrap().iter().map(|s| s.id).max().unwrap());
     }
 }

@@ -50,11 +50,29 @@ pub struct IssueFile {
 
 /// A group of recommendations ("AI", "India").
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(from = "SectionFile")]
 pub struct Section {
     pub name: String,
-    #[serde(default)]
+    /// Where `name`'s value is written in the file, for the warnings about it
+    /// (without parsing the file a second time for its places).
+    pub name_span: std::ops::Range<usize>,
     pub recommendations: Vec<Recommendation>,
+}
+
+/// A section as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SectionFile {
+    name: toml::Spanned<String>,
+    #[serde(default)]
+    recommendations: Vec<Recommendation>,
+}
+
+impl From<SectionFile> for Section {
+    fn from(file: SectionFile) -> Section {
+        let name_span = file.name.span();
+        Section { name: file.name.into_inner(), name_span, recommendations: file.recommendations }
+    }
 }
 
 /// One recommended link with the editor's take.
@@ -278,20 +296,22 @@ impl Issue {
             if section.name.trim().is_empty() {
                 error(diags, &sec("name"), "a section needs a name".into(), "write name = \"AI\"".into());
             }
+            // Both warnings point at the name by its own span: no second parse for them.
+            let warn_at_name = |diags: &mut Diagnostics, msg: String, hint: &str| {
+                diags.push(toml.source.diag(Severity::Warning, Some(section.name_span.clone()), msg).with_hint(hint));
+            };
             if raw.sections[..si].iter().any(|s| s.name == section.name) {
-                warn(
+                warn_at_name(
                     diags,
-                    &sec("name"),
                     format!("section \"{}\" appears twice", section.name),
-                    "merge the two, or rename one".into(),
+                    "merge the two, or rename one",
                 );
             }
             if section.recommendations.is_empty() {
-                warn(
+                warn_at_name(
                     diags,
-                    &sec("name"),
                     format!("section \"{}\" has no recommendations and is left out", section.name),
-                    "add [[sections.recommendations]] under it, or remove it".into(),
+                    "add [[sections.recommendations]] under it, or remove it",
                 );
             }
             for (ri, rec) in section.recommendations.iter().enumerate() {

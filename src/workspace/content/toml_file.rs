@@ -4,8 +4,14 @@
 //! So unknown keys are collected one by one: each is reported, then blanked out
 //! of the text (replaced by spaces, so that every byte offset stays true) and
 //! the file is read again. What is left after that is reported once.
+//!
+//! A file without problems is parsed once, by serde. The spanned document
+//! (toml_edit) that diagnostics point into is parsed only when one needs it:
+//! a file with an error, a check that reports a place, or text that may hold
+//! a control character.
 
 use std::ops::Range;
+use std::sync::OnceLock;
 
 use serde::de::DeserializeOwned;
 use toml_edit::{Document, Item, Table, Value};
@@ -15,11 +21,12 @@ use crate::diag::{Diagnostics, Severity, SourceFile, nearest};
 /// How many unknown keys one file may have before we stop looking for more.
 const MAX_UNKNOWN_KEYS: usize = 50;
 
-/// A parsed TOML file: its source and a spanned document to find values in.
+/// A parsed TOML file: its source and a spanned document to find values in,
+/// parsed the first time a place is asked for.
 #[derive(Debug)]
 pub struct TomlFile {
     pub source: SourceFile,
-    doc: Document<String>,
+    doc: OnceLock<Option<Document<String>>>,
 }
 
 /// One step of a path into a TOML document: a key or an array index.
@@ -40,6 +47,12 @@ impl TomlFile {
     }
 
     fn load_unsorted<T: DeserializeOwned>(source: SourceFile, diags: &mut Diagnostics) -> Option<(T, TomlFile)> {
+        // The usual case: valid TOML of the right shape, parsed once.
+        if let Ok(value) = toml::from_str::<T>(&source.text) {
+            let file = TomlFile { source, doc: OnceLock::new() };
+            let controls = may_hold_control_characters(&file.source.text) && file.report_control_characters(diags);
+            return if controls { None } else { Some((value, file)) };
+        }
         let doc = match Document::parse(source.text.clone()) {
             Ok(doc) => doc,
             Err(e) => {
@@ -52,7 +65,7 @@ impl TomlFile {
                 return None;
             }
         };
-        let file = TomlFile { source, doc };
+        let file = TomlFile { source, doc: OnceLock::from(Some(doc)) };
         let controls = file.report_control_characters(diags);
         let mut text = file.source.text.clone();
         let mut unknown = 0;
@@ -90,6 +103,12 @@ impl TomlFile {
         }
     }
 
+    /// The spanned document, parsed on first use; `None` if it is not TOML
+    /// (which serde, having read it, rules out).
+    fn doc(&self) -> Option<&Document<String>> {
+        self.doc.get_or_init(|| Document::parse(self.source.text.clone()).ok()).as_ref()
+    }
+
     /// The span of the value at `path`, for pointing a later check at it.
     pub fn span(&self, path: &[Seg]) -> Option<Range<usize>> {
         enum Node<'a> {
@@ -97,7 +116,7 @@ impl TomlFile {
             Table(&'a Table),
             Value(&'a Value),
         }
-        let mut node = Node::Table(self.doc.as_table());
+        let mut node = Node::Table(self.doc()?.as_table());
         for seg in path {
             node = match (seg, node) {
                 (Seg::Key(k), Node::Table(t)) | (Seg::Key(k), Node::Item(Item::Table(t))) => Node::Item(t.get(k)?),
@@ -146,7 +165,9 @@ impl TomlFile {
             }
         }
         let mut found = Vec::new();
-        walk(self.doc.as_item(), &mut found);
+        if let Some(doc) = self.doc() {
+            walk(doc.as_item(), &mut found);
+        }
         let any = !found.is_empty();
         for (span, c) in found {
             let span = span.map(|span| self.narrow_to(span, c));
@@ -186,8 +207,20 @@ impl TomlFile {
 
     /// The byte range of the `key = value` entry whose key starts at `key_start`.
     fn entry_span(&self, key_start: usize) -> Option<Range<usize>> {
-        find_entry(self.doc.as_table(), key_start)
+        find_entry(self.doc()?.as_table(), key_start)
     }
+}
+
+/// Whether `text` may hold a string with a control character (a tab or a line
+/// break excepted), written raw or as an escape (`\u0007`, `\b`, `\f`, `\e`,
+/// `\U...`). A quick scan of the bytes; when it says yes, the document is walked.
+fn may_hold_control_characters(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    let raw = bytes.iter().any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
+        // U+0080..U+009F are C2 80..C2 9F in UTF-8.
+        || bytes.windows(2).any(|w| w[0] == 0xc2 && (0x80..=0x9f).contains(&w[1]));
+    raw || memchr::memchr_iter(b'\\', bytes)
+        .any(|at| matches!(bytes.get(at + 1), Some(b'u' | b'U' | b'b' | b'f' | b'e')))
 }
 
 fn find_entry(table: &Table, key_start: usize) -> Option<Range<usize>> {
@@ -349,5 +382,25 @@ mod tests {
         let (_, file) = TomlFile::load::<Doc>(source, &mut diags).unwrap();
         let span = file.span(&[Seg::Key("recs"), Seg::Index(1), Seg::Key("title")]).unwrap();
         assert_eq!(&file.source.text[span], "\"y\"");
+    }
+
+    #[test]
+    fn a_control_character_written_any_way_sends_the_file_to_the_full_walk() {
+        for text in
+            ["t = \"a\u{7}b\"", "t = \"a\\u0007\"", "t = \"\\e[0m\"", "t = \"\\b\"", "t = \"x\u{85}\"", "t = 'a\u{7f}'"]
+        {
+            assert!(may_hold_control_characters(text), "{text:?}");
+        }
+        for text in ["t = \"\"\"\nline \\\nnext\"\"\"\n", "t = \"tab\\there\\n\"", "t = \"本周亚洲 é\""] {
+            assert!(!may_hold_control_characters(text), "{text:?}");
+        }
+        // And the fast path still reports one: parsed by serde alone, then walked.
+        let (doc, diags) = load("title = \"a\\u0007\"\n");
+        assert!(doc.is_none());
+        assert!(
+            diags.items[0].to_string().starts_with("t.toml:1:11: error: this text has an invisible control"),
+            "{}",
+            diags.items[0]
+        );
     }
 }

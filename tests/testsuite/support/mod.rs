@@ -91,10 +91,31 @@ impl Fixture {
         cmd.env("PUBLISH_NOW", "2024-03-01T01:00:00Z")
             .env("PUBLISH_SECRET", "test-secret-0123456789abcdef0123456789")
             .env_remove("PUBLISH_SMTP_URL")
-            .env_remove("PUBLISH_STATE_DIR");
+            .env_remove("PUBLISH_STATE_DIR")
+            .env_remove("PUBLISH_DATABASE_URL")
+            .env_remove("PUBLISH_SENDER")
+            .env_remove("PUBLISH_LEASE");
         Cmd(cmd)
     }
 }
+
+/// A new, empty database on the PostgreSQL server that scripts/test starts
+/// (`MASTHEAD_TEST_DATABASE_URL`); its URL. A test needing it fails without it.
+pub fn fresh_database() -> String {
+    let admin = std::env::var("MASTHEAD_TEST_DATABASE_URL").expect(
+        "MASTHEAD_TEST_DATABASE_URL is not set: run the tests with `bash scripts/test`, which starts a PostgreSQL server",
+    );
+    let mut client = postgres::Client::connect(&admin, postgres::NoTls).expect("the test PostgreSQL server answers");
+    let name =
+        format!("it_{}_{}", std::process::id(), NEXT_DATABASE.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+    client.batch_execute(&format!("DROP DATABASE IF EXISTS {name}")).unwrap();
+    client.batch_execute(&format!("CREATE DATABASE {name}")).unwrap();
+    let mut url = url::Url::parse(&admin).unwrap();
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+static NEXT_DATABASE: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// An issue file's text without its `[episode]` table (which ends at a blank line),
 /// for copies of issue 9 that must not share its audio.

@@ -1,0 +1,187 @@
+//! The state in PostgreSQL (a real server that scripts/test starts): the send
+//! and the list behave as on SQLite, several `publish issue 9` processes share
+//! one send, a sender killed mid-send leaves its rows to the others after its
+//! lease, and `publish state migrate` copies the state both ways.
+
+use std::time::Duration;
+
+use crate::support::{Fixture, SmtpServer, fresh_database, per_recipient, send, subscribers_csv};
+
+/// The reference publication keeping its state in a new PostgreSQL database
+/// (`[state] database_url`), with `n` subscribers; a lease of 2 s.
+fn on_postgres(n: usize) -> (Fixture, String) {
+    let fixture = Fixture::reference();
+    let url = fresh_database();
+    let toml = fixture.read("publish.toml");
+    fixture.write("publish.toml", &format!("{toml}\n[state]\ndatabase_url = \"{url}\"\nlease = \"2s\"\n"));
+    let csv = subscribers_csv(fixture.path(), n);
+    fixture.run(&["subscribers", "import", csv.to_str().unwrap()]).success();
+    (fixture, url)
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).expect("--json prints JSON")
+}
+
+#[test]
+fn a_send_on_postgres_mails_everyone_once_and_keeps_nothing_in_the_state_folder() {
+    let (fixture, _) = on_postgres(30);
+    fixture.run(&["subscribers", "remove", "READER003@example.com"]).success();
+    let server = SmtpServer::start(&[]);
+    send(&fixture, &server, &[]).success();
+    let counts = per_recipient(&server);
+    assert_eq!(counts.len(), 29);
+    assert!(counts.values().all(|&n| n == 1), "{counts:?}");
+    assert!(!counts.contains_key("reader003@example.com"));
+    // A second run sends nothing; the list and the ledger are in PostgreSQL only.
+    send(&fixture, &server, &[]).success();
+    assert_eq!(server.count(), 29);
+    let status = fixture.run(&["status", "9"]).success().stdout();
+    assert!(status.contains("sent:     29") && status.contains("pending:  0"), "{status}");
+    assert!(!fixture.path().join(".publish/state.db").exists(), "no SQLite state beside PostgreSQL");
+    // A re-import does not bring the removed address back (case does not matter).
+    fixture.write("again.csv", "email\nreader003@EXAMPLE.com\n");
+    fixture.run(&["subscribers", "import", fixture.path().join("again.csv").to_str().unwrap()]).success();
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "29");
+}
+
+#[test]
+fn two_senders_on_one_database_share_the_send_and_mail_everyone_exactly_once() {
+    let n = 300;
+    let (fixture, _) = on_postgres(n);
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 2");
+    let server = SmtpServer::start(&["--delay", "0.01"]);
+    let senders: Vec<_> = ["sender-a", "sender-b"]
+        .iter()
+        .map(|name| {
+            fixture
+                .command(&["issue", "9", "--yes"])
+                .env("PUBLISH_SMTP_URL", &server.url())
+                .env("PUBLISH_SENDER", name)
+                .spawn()
+        })
+        .collect();
+    for mut child in senders {
+        let status = child.wait().unwrap();
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+        assert!(status.success(), "a sender failed: {stderr}");
+    }
+    let counts = per_recipient(&server);
+    assert_eq!(counts.len(), n, "every recipient got the issue");
+    assert!(counts.values().all(|&c| c == 1), "nobody twice without a crash: {counts:?}");
+    let status = json(&fixture.run(&["status", "9", "--json"]).success().stdout());
+    let shares: Vec<(String, u64)> = status["counts"]["senders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["sender"].as_str().unwrap().to_string(), s["sent"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(shares.len(), 2, "each sender sent some: {shares:?}");
+    assert_eq!(shares.iter().map(|s| s.1).sum::<u64>(), n as u64, "{shares:?}");
+    let text = fixture.run(&["status", "9"]).success().stdout();
+    assert!(text.contains("senders:") && text.contains("sender-a:") && text.contains("sender-b:"), "{text}");
+}
+
+#[test]
+fn a_sender_killed_mid_send_leaves_its_rows_to_the_other_after_its_lease() {
+    let n = 200;
+    let concurrency = 2;
+    let (fixture, _) = on_postgres(n);
+    fixture.edit("publish.toml", "concurrency = 8", &format!("concurrency = {concurrency}"));
+    let server = SmtpServer::start(&["--delay", "0.02"]);
+    let start = |name: &str| {
+        fixture
+            .command(&["issue", "9", "--yes"])
+            .env("PUBLISH_SMTP_URL", &server.url())
+            .env("PUBLISH_SENDER", name)
+            .spawn()
+    };
+    let mut doomed = start("doomed");
+    assert!(server.wait_for(10, Duration::from_secs(60)), "the send did not start");
+    let mut survivor = start("survivor");
+    assert!(server.wait_for(40, Duration::from_secs(60)), "the send stalled");
+    doomed.kill().unwrap(); // SIGKILL: its claimed batch stays leased to it
+    doomed.wait().unwrap();
+    assert!(server.count() < n, "killed too late to test anything");
+    let status = survivor.wait().unwrap();
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(survivor.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+    assert!(status.success(), "the survivor failed: {stderr}");
+    let counts = per_recipient(&server);
+    assert_eq!(counts.len(), n, "the survivor finished the whole list, the dead sender's batch included");
+    let duplicates: usize = counts.values().map(|&c| c - 1).sum();
+    assert!(duplicates <= concurrency, "{duplicates} duplicates, more than one per open connection");
+    let status = json(&fixture.run(&["status", "9", "--json"]).success().stdout());
+    assert_eq!(status["counts"]["sent"], n, "{status}");
+    assert_eq!(status["counts"]["pending"], 0, "{status}");
+    assert_eq!(status["state"], "sent", "{status}");
+}
+
+#[test]
+fn the_state_migrates_from_sqlite_to_postgres_and_back_with_the_same_rows() {
+    let fixture = Fixture::reference();
+    let csv = subscribers_csv(fixture.path(), 12);
+    fixture.run(&["subscribers", "import", csv.to_str().unwrap()]).success();
+    fixture.run(&["subscribers", "remove", "reader004@example.com"]).success();
+    fixture.run(&["issue", "9", "--yes"]).success(); // to the outbox: a ledger to copy
+    let list = |f: &Fixture, url: Option<&str>| {
+        let mut cmd = f.command(&["subscribers", "list", "--status", "all", "--json"]);
+        if let Some(url) = url {
+            cmd = cmd.env("PUBLISH_DATABASE_URL", url);
+        }
+        cmd.run().success().stdout()
+    };
+    let status = |f: &Fixture, url: Option<&str>| {
+        let mut cmd = f.command(&["status", "9", "--json"]);
+        if let Some(url) = url {
+            cmd = cmd.env("PUBLISH_DATABASE_URL", url);
+        }
+        json(&cmd.run().success().stdout())["counts"].clone()
+    };
+    let (before, sent_before) = (list(&fixture, None), status(&fixture, None));
+    let url = fresh_database();
+    let copied = fixture.run(&["state", "migrate", "--to", &url]).success().stdout();
+    assert!(copied.contains("subscribers") && copied.contains("12 rows"), "{copied}");
+    assert_eq!(list(&fixture, Some(&url)), before);
+    assert_eq!(status(&fixture, Some(&url))["sent"], sent_before["sent"]);
+    // A target that holds rows is refused, whole.
+    let refused = fixture.run(&["state", "migrate", "--to", &url]).failure(1).stderr();
+    assert!(refused.contains("already holds rows") && refused.contains("--replace"), "{refused}");
+    // And back, from PostgreSQL to a new SQLite file.
+    let back = fixture.path().join("back/state.db");
+    fixture
+        .command(&["state", "migrate", "--to", &format!("sqlite:{}", back.display())])
+        .env("PUBLISH_DATABASE_URL", &url)
+        .run()
+        .success();
+    let returned = fixture
+        .command(&["subscribers", "list", "--status", "all", "--json"])
+        .env("PUBLISH_STATE_DIR", back.parent().unwrap().to_str().unwrap());
+    assert_eq!(returned.run().success().stdout(), before);
+}
+
+#[test]
+fn a_shared_database_needs_the_same_secret_on_every_machine() {
+    let (fixture, url) = on_postgres(1);
+    let run = fixture.command(&["status", "9"]).env("PUBLISH_SECRET", "").env("PUBLISH_DATABASE_URL", &url).run();
+    let stderr = run.failure(1).stderr();
+    assert!(stderr.contains("set PUBLISH_SECRET"), "{stderr}");
+}
+
+#[test]
+fn check_points_at_a_database_url_with_a_password_or_that_is_not_one() {
+    let fixture = Fixture::reference();
+    let toml = fixture.read("publish.toml");
+    let line = toml.lines().count() + 3;
+    fixture
+        .write("publish.toml", &format!("{toml}\n[state]\ndatabase_url = \"postgres://u:hunter2@db.example/news\"\n"));
+    let out = fixture.run(&["check"]);
+    let text = format!("{}{}", out.stdout(), out.stderr());
+    assert!(text.contains(&format!("publish.toml:{line}")), "{text}");
+    assert!(text.contains("password") && text.contains("PUBLISH_DATABASE_URL"), "{text}");
+    fixture.write("publish.toml", &format!("{toml}\n[state]\ndatabase_url = \"mysql://db.example/news\"\n"));
+    let out = fixture.run(&["check"]).failure(1);
+    let text = format!("{}{}", out.stdout(), out.stderr());
+    assert!(text.contains(&format!("publish.toml:{line}")) && text.contains("not a PostgreSQL URL"), "{text}");
+}
