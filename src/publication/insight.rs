@@ -288,19 +288,7 @@ pub fn to_csv(stats: &LinkStats) -> Result<String> {
             ])?;
         }
         for s in &issue.sections {
-            w.write_record([
-                "section",
-                &number,
-                "",
-                &s.section,
-                "",
-                "",
-                "",
-                &n(s.clicks),
-                &n(s.unique),
-                "",
-                &share(s.share),
-            ])?;
+            section_row(&mut w, &number, s)?;
         }
         w.write_record([
             "issue",
@@ -318,22 +306,27 @@ pub fn to_csv(stats: &LinkStats) -> Result<String> {
     }
     if stats.issues.len() > 1 {
         for s in &stats.sections {
-            w.write_record([
-                "section",
-                "",
-                "",
-                &s.section,
-                "",
-                "",
-                "",
-                &n(s.clicks),
-                &n(s.unique),
-                "",
-                &share(s.share),
-            ])?;
+            section_row(&mut w, "", s)?;
         }
     }
     Ok(String::from_utf8(w.into_inner()?)?)
+}
+
+/// One section's CSV row: of one issue (`number`), or across issues (`""`).
+fn section_row(w: &mut csv::Writer<Vec<u8>>, number: &str, s: &SectionFigures) -> csv::Result<()> {
+    w.write_record([
+        "section",
+        number,
+        "",
+        &s.section,
+        "",
+        "",
+        "",
+        &s.clicks.to_string(),
+        &s.unique.to_string(),
+        "",
+        &format!("{:.4}", s.share),
+    ])
 }
 
 #[cfg(test)]
