@@ -30,7 +30,7 @@ pub fn note(text: impl fmt::Display) {
 }
 
 /// How bad a problem is: errors stop a build or a send, warnings do not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Severity {
     Error,
     Warning,
@@ -88,7 +88,7 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 }
 
 /// Where in a file a problem is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Location {
     pub line: usize,
     pub col: usize,
@@ -99,7 +99,7 @@ pub struct Location {
 }
 
 /// One problem in one file.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Diagnostic {
     pub severity: Severity,
     pub file: String,

@@ -14,7 +14,7 @@ pub fn run(root: &Path, number: u32, show_timings: bool) -> Result<Outcome> {
     if show_timings {
         timings::enable();
     }
-    let publication = Publication::load(root)?;
+    let publication = Publication::load_reusing(root, Some(number))?;
     let built = publication.build(number)?;
     built.write()?;
     eprintln!("built issue {number}: {} files in {}", built.file_count(), built.out_dir.display());

@@ -24,6 +24,7 @@ use crate::render::personal::Recipient;
 use crate::render::social::{self, SocialPosts};
 use crate::render::{Renderer, feed, web};
 use crate::workspace::content::issue::Issue;
+use crate::workspace::content::kept::{Key, binary_stamp};
 use crate::workspace::media::Source;
 use crate::workspace::{Workspace, par_map};
 
@@ -47,7 +48,7 @@ pub struct Artifacts {
 }
 
 /// Which feed an item is written for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Kind {
     Newsletter,
     Podcast,
@@ -61,42 +62,37 @@ pub enum Kind {
 /// publication, so the items never outlive what they were written from.
 ///
 /// Between runs, the items are kept on disk too ([`FeedItems::load`],
-/// [`FeedItems::save`]), each by a hash of all it is written from: the checked
-/// issue (its text, its media facts), `publish.toml`, `sponsors.toml` and the
-/// binary itself. A cold build writes them all; a warm one only those of
-/// issues that changed.
+/// [`FeedItems::save`]), each under its issue's key
+/// ([`IssueEntry::key`](crate::workspace::IssueEntry)): a hash of all the issue
+/// is checked from (its file, its media files' stamps, `publish.toml`,
+/// `sponsors.toml`, the binary itself). A cold build writes them all; a warm
+/// one only those of issues that changed.
 #[derive(Default)]
 pub struct FeedItems {
     written: Mutex<HashMap<(u64, Kind), KeptItem>>,
-    /// Items read from `.publish/feed-items.json`, by key.
-    stored: HashMap<String, Arc<str>>,
+    /// Items read from `.publish/feed-items.bin`, by key.
+    stored: HashMap<ItemKey, Arc<str>>,
     /// Whether an item was written that the file does not hold.
     fresh: AtomicBool,
 }
 
-/// An item written (or read from disk) and its key there.
-type KeptItem = (String, Arc<str>);
+/// What an item is kept under: its issue's key, and the feed.
+type ItemKey = (Key, Kind);
 
-/// `.publish/feed-items.json`.
+/// An item written (or read from disk) and its key there.
+type KeptItem = (ItemKey, Arc<str>);
+
+/// `.publish/feed-items.bin` (postcard).
 #[derive(Serialize, Deserialize)]
 struct StoredItems {
     format: u32,
     /// The binary that wrote the items: another one's are not used.
     binary: String,
-    items: HashMap<String, String>,
+    items: Vec<(Key, Kind, String)>,
 }
 
-const STORED_FORMAT: u32 = 1;
-const STORED_FILE: &str = "feed-items.json";
-
-/// The running binary, as its version, size and modification time: a rebuilt
-/// `publish` may write items differently, so it does not use the old ones.
-fn binary_stamp() -> String {
-    let meta = std::env::current_exe().and_then(std::fs::metadata);
-    let (len, modified) = meta.map_or((0, None), |m| (m.len(), m.modified().ok()));
-    let ns = modified.and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok()).map_or(0, |d| d.as_nanos());
-    format!("{} {len} {ns}", env!("CARGO_PKG_VERSION"))
-}
+const STORED_FORMAT: u32 = 2;
+const STORED_FILE: &str = "feed-items.bin";
 
 impl FeedItems {
     /// The items kept in `state_dir` by an earlier run of this binary; none when
@@ -104,9 +100,9 @@ impl FeedItems {
     pub fn load(state_dir: &Path) -> FeedItems {
         let stored = std::fs::read(state_dir.join(STORED_FILE))
             .ok()
-            .and_then(|bytes| serde_json::from_slice::<StoredItems>(&bytes).ok())
+            .and_then(|bytes| postcard::from_bytes::<StoredItems>(&bytes).ok())
             .filter(|file| file.format == STORED_FORMAT && file.binary == binary_stamp())
-            .map(|file| file.items.into_iter().map(|(k, v)| (k, Arc::from(v))).collect())
+            .map(|file| file.items.into_iter().map(|(key, kind, item)| ((key, kind), Arc::from(item))).collect())
             .unwrap_or_default();
         FeedItems { stored, ..FeedItems::default() }
     }
@@ -119,27 +115,23 @@ impl FeedItems {
         if !self.fresh.load(Ordering::Relaxed) && same {
             return Ok(());
         }
-        let items = written.values().map(|(k, item)| (k.clone(), item.to_string())).collect();
-        let json = serde_json::to_vec(&StoredItems { format: STORED_FORMAT, binary: binary_stamp(), items })?;
-        write_atomic(&state_dir.join(STORED_FILE), &json)
+        let mut items: Vec<(Key, Kind, String)> =
+            written.values().map(|((key, kind), item)| (*key, *kind, item.to_string())).collect();
+        items.sort_by_key(|(key, kind, _)| (*key, *kind == Kind::Podcast));
+        let bytes = postcard::to_allocvec(&StoredItems { format: STORED_FORMAT, binary: binary_stamp(), items })?;
+        write_atomic(&state_dir.join(STORED_FILE), &bytes)
     }
 
-    /// The item of each issue of `issues`, in order: those written before (in
-    /// this process, or kept on disk under the same `key`) are taken as they
-    /// are, the others written with `write` (on a few threads). Items of issues
-    /// no longer listed are forgotten.
-    fn get(
-        &self,
-        issues: &[(&Issue, u64)],
-        kind: Kind,
-        key: impl Fn(&Issue) -> String + Sync,
-        write: impl Fn(&Issue) -> String + Sync,
-    ) -> Vec<Arc<str>> {
+    /// The item of each issue of `issues` (with its reading and its key), in
+    /// order: those written before (in this process, or kept on disk under the
+    /// same key) are taken as they are, the others written with `write` (on a
+    /// few threads). Items of issues no longer listed are forgotten.
+    fn get(&self, issues: &[Listed], kind: Kind, write: impl Fn(&Issue) -> String + Sync) -> Vec<Arc<str>> {
         let mut written = self.written.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-        let missing: Vec<(&Issue, u64)> =
-            issues.iter().filter(|(_, generation)| !written.contains_key(&(*generation, kind))).copied().collect();
-        let found = par_map(&missing, |(issue, _)| {
-            let key = key(issue);
+        let missing: Vec<Listed> =
+            issues.iter().filter(|(_, generation, _)| !written.contains_key(&(*generation, kind))).copied().collect();
+        let found = par_map(&missing, |(issue, _, key)| {
+            let key = (**key, kind);
             match self.stored.get(&key) {
                 Some(item) => (key, Arc::clone(item)),
                 None => {
@@ -148,23 +140,17 @@ impl FeedItems {
                 }
             }
         });
-        for ((_, generation), item) in missing.iter().zip(found) {
+        for ((_, generation, _), item) in missing.iter().zip(found) {
             written.insert((*generation, kind), item);
         }
-        let listed: HashSet<u64> = issues.iter().map(|(_, generation)| *generation).collect();
+        let listed: HashSet<u64> = issues.iter().map(|(_, generation, _)| *generation).collect();
         written.retain(|(generation, k), _| *k != kind || listed.contains(generation));
-        issues.iter().map(|(_, generation)| Arc::clone(&written[&(*generation, kind)].1)).collect()
+        issues.iter().map(|(_, generation, _)| Arc::clone(&written[&(*generation, kind)].1)).collect()
     }
 }
 
-/// What a feed item of `issue` is written from, hashed: the checked issue
-/// (with its media facts) and `context` (the publication's settings).
-fn item_key(kind: Kind, context: &str, issue: &Issue) -> String {
-    use sha2::{Digest, Sha256};
-    let mut hash = Sha256::new();
-    hash.update(format!("{kind:?}\n{context}\n{issue:?}"));
-    hash.finalize().iter().map(|b| format!("{b:02x}")).collect()
-}
+/// An issue in a feed: the issue, the reading of its file and its key.
+type Listed<'a> = (&'a Issue, u64, &'a Key);
 
 /// One line of the archive page.
 #[derive(Serialize)]
@@ -210,17 +196,14 @@ impl Artifacts {
         timings::add("render the issue (email, page, social)", started.elapsed());
         // Both feeds list every valid issue, newest first; each item is written
         // once and kept in `items` for the next render.
-        let mut ordered: Vec<(&Issue, u64)> =
-            ws.issues.values().rev().filter_map(|e| e.issue.as_ref().map(|i| (i, e.generation))).collect();
-        ordered.sort_by_key(|(i, _)| std::cmp::Reverse((assemble::feed::published(i, config), i.number)));
-        let first_date = |list: &[(&Issue, u64)]| {
-            list.first().map(|(i, _)| assemble::feed::rfc2822(assemble::feed::published(i, config), config))
+        let mut ordered: Vec<Listed> =
+            ws.issues.values().rev().filter_map(|e| e.issue.as_ref().map(|i| (i, e.generation, &e.key))).collect();
+        ordered.sort_by_key(|(i, _, _)| std::cmp::Reverse((assemble::feed::published(i, config), i.number)));
+        let first_date = |list: &[Listed]| {
+            list.first().map(|(i, _, _)| assemble::feed::rfc2822(assemble::feed::published(i, config), config))
         };
-        // What every item is also written from, for the keys of the items kept on disk.
-        let context = format!("{config:?}\n{:?}", ws.sponsors);
         let newsletter = timings::stage("render newsletter.xml", || {
-            let key = |i: &Issue| item_key(Kind::Newsletter, &context, i);
-            let rendered = items.get(&ordered, Kind::Newsletter, key, |i| {
+            let rendered = items.get(&ordered, Kind::Newsletter, |i| {
                 feed::newsletter_item(&assemble::feed::newsletter_item(
                     config,
                     i,
@@ -232,10 +215,8 @@ impl Artifacts {
         });
         let podcast_feed = timings::stage("render feed.xml", || {
             config.podcast.as_ref().map(|podcast| {
-                let episodes: Vec<(&Issue, u64)> =
-                    ordered.iter().filter(|(i, _)| i.episode.is_some()).copied().collect();
-                let key = |i: &Issue| item_key(Kind::Podcast, &context, i);
-                let rendered = items.get(&episodes, Kind::Podcast, key, |i| {
+                let episodes: Vec<Listed> = ordered.iter().filter(|(i, _, _)| i.episode.is_some()).copied().collect();
+                let rendered = items.get(&episodes, Kind::Podcast, |i| {
                     assemble::feed::podcast_episode(config, podcast, i)
                         .map(|e| feed::podcast_item(&e))
                         .unwrap_or_default()
@@ -326,7 +307,10 @@ impl Artifacts {
             );
         }
         for (rel, bytes) in &self.files {
-            write_atomic(&out.join(rel), bytes)?;
+            let path = out.join(rel);
+            if !holds(&path, bytes) {
+                write_atomic(&path, bytes)?;
+            }
         }
         for (from, to) in &self.media {
             let to = out.join(to);
@@ -338,6 +322,12 @@ impl Artifacts {
         }
         Ok(())
     }
+}
+
+/// Whether the file at `path` holds `bytes` already (then it is not written again).
+fn holds(path: &Path, bytes: &[u8]) -> bool {
+    let same_size = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64);
+    same_size && std::fs::read(path).is_ok_and(|held| held == bytes)
 }
 
 /// Whether `copy` was written from `original` already: as large and not older.

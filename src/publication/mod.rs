@@ -99,9 +99,19 @@ impl Built {
 impl Publication {
     /// Reads and checks the publication at `root` (see [`Workspace::load`]).
     pub fn load(root: &Path) -> Result<Publication> {
-        let started = std::time::Instant::now();
-        let ws = Workspace::load(root)?;
-        tracing::debug!("loaded and checked {} issue files in {:.1?}", ws.issues.len(), started.elapsed());
+        Publication::of(Workspace::load(root)?)
+    }
+
+    /// [`Publication::load`] for a build or a check: the issue files that did
+    /// not change since the last `publish build` are taken as it checked them,
+    /// all but issue `fresh`'s, which is read and checked in full (see
+    /// [`Workspace::load_reusing`]).
+    pub fn load_reusing(root: &Path, fresh: Option<u32>) -> Result<Publication> {
+        Publication::of(Workspace::load_reusing(root, fresh)?)
+    }
+
+    fn of(ws: Workspace) -> Result<Publication> {
+        tracing::debug!("loaded and checked {} issue files", ws.issues.len());
         let feed_items = crate::clock::timings::stage("read the kept feed items", || FeedItems::load(&ws.state_dir()));
         let publication =
             Publication { ws, feed_items, renderer: std::sync::OnceLock::new(), secret: std::sync::OnceLock::new() };
@@ -176,6 +186,9 @@ impl Publication {
         let kept = crate::clock::timings::stage("keep the feed items", || self.feed_items.save(&self.ws.state_dir()));
         if let Err(e) = kept {
             tracing::debug!("the feed items were not kept for the next build: {e:#}");
+        }
+        if let Err(e) = crate::clock::timings::stage("keep the checked issues", || self.ws.keep_issues()) {
+            tracing::debug!("the checked issues were not kept for the next build: {e:#}");
         }
         Ok(built)
     }

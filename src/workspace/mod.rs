@@ -17,6 +17,7 @@ use crate::clock::timings::stage;
 use crate::diag::{Diagnostic, Diagnostics, Severity, SourceFile};
 use crate::workspace::config::Config;
 use crate::workspace::content::issue::{Issue, IssueContext, IssueFile};
+use crate::workspace::content::kept::{self, Kept, Key, KeyBase};
 use crate::workspace::content::sponsor::{Sponsors, SponsorsFile};
 use crate::workspace::content::toml_file::{Seg, TomlFile};
 use crate::workspace::media::Source;
@@ -35,13 +36,49 @@ pub struct IssueEntry {
     pub toml: Option<TomlFile>,
     /// Which reading of the file this is: unique in the process, new each time it is read.
     pub generation: u64,
+    /// A hash of everything the issue was checked from ([`kept`]): what the
+    /// issues kept between builds and the feed items are filed under.
+    pub key: Key,
+    /// What checking this file alone found (also in [`Workspace::diags`]).
+    pub found: Vec<Diagnostic>,
 }
 
-/// Reads and checks one issue file alone.
-fn load_issue(number: u32, relative: &str, context: &IssueContext) -> Result<(IssueEntry, Diagnostics)> {
+/// Which issues a load may take as the last build kept them ([`kept`]):
+/// every unchanged file but `fresh`'s, which is read and checked in full.
+struct Reuse<'a> {
+    kept: &'a Kept,
+    fresh: Option<u32>,
+}
+
+/// Reads and checks one issue file alone, unless `reuse` holds it unchanged.
+fn load_issue(
+    number: u32,
+    relative: &str,
+    context: &IssueContext,
+    keys: &KeyBase,
+    reuse: Option<&Reuse>,
+) -> Result<(IssueEntry, Diagnostics)> {
     static GENERATIONS: AtomicU64 = AtomicU64::new(1);
-    let mut diags = Diagnostics::default();
+    let generation = GENERATIONS.fetch_add(1, Ordering::Relaxed);
     let src = stage("read files", || SourceFile::read(context.root, Path::new(relative)))?;
+    let file_key = keys.file(relative, number, &src.text);
+    if let Some(reuse) = reuse.filter(|r| r.fresh != Some(number)) {
+        let started = std::time::Instant::now();
+        if let Some(taken) = reuse.kept.take(relative, number, &file_key, context.root) {
+            crate::clock::timings::add("issue files kept by the last build", started.elapsed());
+            context.facts.keep(context.root, &taken.issue.local_files());
+            let entry = IssueEntry {
+                file: relative.to_string(),
+                issue: Some(taken.issue),
+                toml: Some(TomlFile::unparsed(src)),
+                generation,
+                key: taken.key,
+                found: taken.diags.clone(),
+            };
+            return Ok((entry, Diagnostics { items: taken.diags }));
+        }
+    }
+    let mut diags = Diagnostics::default();
     let (issue, toml) = match stage("parse TOML", || TomlFile::load::<IssueFile>(src, &mut diags)) {
         Some((raw, toml)) => {
             let issue = stage("check issues (audio included)", || Issue::new(number, raw, &toml, context, &mut diags));
@@ -49,8 +86,12 @@ fn load_issue(number: u32, relative: &str, context: &IssueContext) -> Result<(Is
         }
         None => (None, None),
     };
-    let generation = GENERATIONS.fetch_add(1, Ordering::Relaxed);
-    Ok((IssueEntry { file: relative.to_string(), issue, toml, generation }, diags))
+    let key = file_key.with_media(context.root, &issue.as_ref().map(Issue::local_files).unwrap_or_default());
+    if let Some(reuse) = reuse {
+        reuse.kept.read_again(relative, number, &key);
+    }
+    let entry = IssueEntry { file: relative.to_string(), issue, toml, generation, key, found: diags.items.clone() };
+    Ok((entry, diags))
 }
 
 /// `f` applied to every item, on a few threads when there are many; in order.
@@ -86,12 +127,28 @@ pub struct Workspace {
     set_aside: BTreeMap<u32, Issue>,
     /// How many of the last diagnostics come from checks across files.
     across: usize,
+    /// What every issue's key starts from.
+    keys: KeyBase,
+    /// The issues kept by the last build, when this load took from them.
+    kept: Option<Kept>,
 }
 
 impl Workspace {
     /// Reads the publication at `root`. Fails only when it is not a publication
     /// at all; problems in its files are in [`Workspace::diags`].
     pub fn load(root: &Path) -> Result<Workspace> {
+        Workspace::load_with(root, None)
+    }
+
+    /// [`Workspace::load`], taking every issue file that did not change since
+    /// the last `publish build` as that build checked it ([`kept`]), except
+    /// issue `fresh`, which is read and checked in full. Checks across files
+    /// run over every issue, as in a full load.
+    pub fn load_reusing(root: &Path, fresh: Option<u32>) -> Result<Workspace> {
+        Workspace::load_with(root, Some(fresh))
+    }
+
+    fn load_with(root: &Path, reuse: Option<Option<u32>>) -> Result<Workspace> {
         let root = root.to_path_buf();
         let config_path = root.join("publish.toml");
         if !config_path.is_file() {
@@ -102,7 +159,9 @@ impl Workspace {
             );
         }
         let mut diags = Diagnostics::default();
-        let config = stage("read files", || SourceFile::read(&root, Path::new("publish.toml")))
+        let config_src = stage("read files", || SourceFile::read(&root, Path::new("publish.toml")));
+        let config_text = config_src.as_ref().ok().map(|src| src.text.clone());
+        let config = config_src
             .map(|src| {
                 stage("parse TOML", || TomlFile::load::<Config>(src, &mut diags)).map(|(config, file)| {
                     stage("check publish.toml", || {
@@ -118,8 +177,10 @@ impl Workspace {
                 diags.push(Diagnostic::file(Severity::Error, "publish.toml", e.to_string()));
                 None
             });
+        let mut sponsors_text = None;
         let sponsors = if root.join("sponsors.toml").is_file() {
             let src = SourceFile::read(&root, Path::new("sponsors.toml"))?;
+            sponsors_text = Some(src.text.clone());
             match TomlFile::load::<SponsorsFile>(src, &mut diags) {
                 Some((file, toml)) => Sponsors::new(file, &toml, &mut diags),
                 None => Sponsors::default(),
@@ -129,6 +190,9 @@ impl Workspace {
         };
         let tz = config.as_ref().map_or(jiff::tz::TimeZone::UTC, Config::tz);
         let media = MediaFacts::open(&state_dir(&root));
+        let keys = KeyBase::new(&root, config_text.as_deref(), sponsors_text.as_deref());
+        let kept = reuse.map(|_| stage("read the kept issues", || Kept::open(&state_dir(&root))));
+        let reuse = kept.as_ref().map(|kept| Reuse { kept, fresh: reuse.flatten() });
 
         // The first file of each number is read; the others are errors.
         let files = issue_files(&root, &mut diags)?;
@@ -139,7 +203,9 @@ impl Workspace {
             .map(|(number, relative)| (*number, relative.as_str()))
             .collect();
         let context = IssueContext { sponsors: &sponsors, tz: &tz, root: &root, facts: &media };
-        let mut loaded = par_map(&unique, |(number, relative)| load_issue(*number, relative, &context)).into_iter();
+        let mut loaded =
+            par_map(&unique, |(number, relative)| load_issue(*number, relative, &context, &keys, reuse.as_ref()))
+                .into_iter();
         let mut issues = BTreeMap::new();
         for (number, relative) in &files {
             match first_of.get(number) {
@@ -164,6 +230,8 @@ impl Workspace {
             media,
             set_aside: BTreeMap::new(),
             across: 0,
+            keys,
+            kept,
         };
         ws.check_across();
         Ok(ws)
@@ -200,7 +268,7 @@ impl Workspace {
             let tz = self.config.as_ref().map_or(jiff::tz::TimeZone::UTC, Config::tz);
             let context = IssueContext { sponsors: &self.sponsors, tz: &tz, root: &self.root, facts: &self.media };
             let file = self.issues[&number].file.clone();
-            let (entry, found) = load_issue(number, &file, &context)?;
+            let (entry, found) = load_issue(number, &file, &context, &self.keys, None)?;
             self.diags.items.retain(|d| d.file != file);
             self.diags.items.extend(found.items);
             self.issues.insert(number, entry);
@@ -220,6 +288,25 @@ impl Workspace {
         });
         self.diags.items.extend(found.items);
         self.across = self.diags.items.len() - before;
+    }
+
+    /// Keeps every issue valid alone in the state folder for the next build
+    /// ([`kept`]), unless the kept file holds exactly these already.
+    pub fn keep_issues(&self) -> Result<()> {
+        let valid = || {
+            self.issues.iter().filter_map(|(n, e)| e.issue.as_ref().or_else(|| self.set_aside.get(n)).map(|i| (e, i)))
+        };
+        let count = valid().count();
+        if self.kept.as_ref().is_some_and(|k| k.holds_exactly(count)) {
+            return Ok(());
+        }
+        let issues = valid().map(|(entry, issue)| kept::ToKeep {
+            file: &entry.file,
+            key: entry.key,
+            issue,
+            diags: &entry.found,
+        });
+        kept::save(&self.state_dir(), issues)
     }
 
     /// The publication `publish` works on when neither `--workspace` nor
