@@ -55,6 +55,15 @@ impl SourceFile {
         Ok(SourceFile { name: relative.to_string_lossy().replace('\\', "/"), text })
     }
 
+    /// The file at `path` (shown as `relative`), already read as `bytes`: the
+    /// same checks and error as [`SourceFile::read`].
+    pub fn from_bytes(path: &Path, relative: &str, bytes: Vec<u8>) -> anyhow::Result<SourceFile> {
+        let text = String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("cannot read {}: stream did not contain valid UTF-8", path.display()))?;
+        tracing::debug!("read {relative} ({} bytes)", text.len());
+        Ok(SourceFile { name: relative.replace('\\', "/"), text })
+    }
+
     /// A diagnostic pointing at `span` (byte offsets into the file's text).
     pub fn diag(&self, severity: Severity, span: Option<Range<usize>>, message: impl Into<String>) -> Diagnostic {
         let mut d = Diagnostic::file(severity, &self.name, message);

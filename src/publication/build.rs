@@ -2,6 +2,7 @@
 //! only when all of it rendered: an error leaves `out/` as it was.
 
 use std::collections::{HashMap, HashSet};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -71,7 +72,7 @@ pub enum Kind {
 pub struct FeedItems {
     written: Mutex<HashMap<(u64, Kind), KeptItem>>,
     /// Items read from `.publish/feed-items.bin`, by key.
-    stored: HashMap<ItemKey, Arc<str>>,
+    stored: HashMap<ItemKey, ItemText>,
     /// Whether an item was written that the file does not hold.
     fresh: AtomicBool,
 }
@@ -80,30 +81,66 @@ pub struct FeedItems {
 type ItemKey = (Key, Kind);
 
 /// An item written (or read from disk) and its key there.
-type KeptItem = (ItemKey, Arc<str>);
+type KeptItem = (ItemKey, ItemText);
 
-/// `.publish/feed-items.bin` (postcard).
+/// The text of one feed item: written in this process, or a part of the
+/// items read from disk (all in one string, not copied item by item).
+#[derive(Clone)]
+pub enum ItemText {
+    Written(Arc<str>),
+    Read(Arc<String>, Range<usize>),
+}
+
+impl AsRef<str> for ItemText {
+    fn as_ref(&self) -> &str {
+        match self {
+            ItemText::Written(text) => text,
+            ItemText::Read(all, range) => &all[range.clone()],
+        }
+    }
+}
+
+/// `.publish/feed-items.bin`: every item's text one after the other (UTF-8),
+/// then this index (postcard), then the length of the texts (8 bytes, little
+/// endian). Reading it costs one read and one UTF-8 check, whatever the count.
 #[derive(Serialize, Deserialize)]
-struct StoredItems {
+struct StoredIndex {
     format: u32,
     /// The binary that wrote the items: another one's are not used.
     binary: String,
-    items: Vec<(Key, Kind, String)>,
+    /// Each item's key and where its text is.
+    items: Vec<(Key, Kind, u64, u64)>,
 }
 
-const STORED_FORMAT: u32 = 2;
+const STORED_FORMAT: u32 = 3;
 const STORED_FILE: &str = "feed-items.bin";
+
+/// The items of a `feed-items.bin`'s bytes; `None` when it is damaged, of
+/// another format or of another binary.
+fn read_stored(mut bytes: Vec<u8>) -> Option<HashMap<ItemKey, ItemText>> {
+    let trailer = bytes.len().checked_sub(8)?;
+    let texts = usize::try_from(u64::from_le_bytes(bytes[trailer..].try_into().ok()?)).ok()?;
+    let index: StoredIndex = postcard::from_bytes(bytes.get(texts..trailer)?).ok()?;
+    if index.format != STORED_FORMAT || index.binary != binary_stamp() {
+        return None;
+    }
+    bytes.truncate(texts);
+    let all = Arc::new(String::from_utf8(bytes).ok()?);
+    let mut items = HashMap::with_capacity(index.items.len());
+    for (key, kind, start, len) in index.items {
+        let start = usize::try_from(start).ok()?;
+        let range = start..start.checked_add(usize::try_from(len).ok()?)?;
+        all.get(range.clone())?;
+        items.insert((key, kind), ItemText::Read(Arc::clone(&all), range));
+    }
+    Some(items)
+}
 
 impl FeedItems {
     /// The items kept in `state_dir` by an earlier run of this binary; none when
     /// the file is missing, damaged, of another format or of another binary.
     pub fn load(state_dir: &Path) -> FeedItems {
-        let stored = std::fs::read(state_dir.join(STORED_FILE))
-            .ok()
-            .and_then(|bytes| postcard::from_bytes::<StoredItems>(&bytes).ok())
-            .filter(|file| file.format == STORED_FORMAT && file.binary == binary_stamp())
-            .map(|file| file.items.into_iter().map(|(key, kind, item)| ((key, kind), Arc::from(item))).collect())
-            .unwrap_or_default();
+        let stored = std::fs::read(state_dir.join(STORED_FILE)).ok().and_then(read_stored).unwrap_or_default();
         FeedItems { stored, ..FeedItems::default() }
     }
 
@@ -115,10 +152,18 @@ impl FeedItems {
         if !self.fresh.load(Ordering::Relaxed) && same {
             return Ok(());
         }
-        let mut items: Vec<(Key, Kind, String)> =
-            written.values().map(|((key, kind), item)| (*key, *kind, item.to_string())).collect();
-        items.sort_by_key(|(key, kind, _)| (*key, *kind == Kind::Podcast));
-        let bytes = postcard::to_allocvec(&StoredItems { format: STORED_FORMAT, binary: binary_stamp(), items })?;
+        let mut items: Vec<&KeptItem> = written.values().collect();
+        items.sort_by_key(|((key, kind), _)| (*key, *kind == Kind::Podcast));
+        let mut bytes = Vec::with_capacity(items.iter().map(|(_, text)| text.as_ref().len()).sum::<usize>() + 1024);
+        let mut index = StoredIndex { format: STORED_FORMAT, binary: binary_stamp(), items: Vec::new() };
+        for ((key, kind), text) in items {
+            let text = text.as_ref().as_bytes();
+            index.items.push((*key, *kind, bytes.len() as u64, text.len() as u64));
+            bytes.extend_from_slice(text);
+        }
+        let texts = bytes.len() as u64;
+        bytes.extend(postcard::to_allocvec(&index)?);
+        bytes.extend(texts.to_le_bytes());
         write_atomic(&state_dir.join(STORED_FILE), &bytes)
     }
 
@@ -126,17 +171,17 @@ impl FeedItems {
     /// order: those written before (in this process, or kept on disk under the
     /// same key) are taken as they are, the others written with `write` (on a
     /// few threads). Items of issues no longer listed are forgotten.
-    fn get(&self, issues: &[Listed], kind: Kind, write: impl Fn(&Issue) -> String + Sync) -> Vec<Arc<str>> {
+    fn get(&self, issues: &[Listed], kind: Kind, write: impl Fn(&Issue) -> String + Sync) -> Vec<ItemText> {
         let mut written = self.written.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let missing: Vec<Listed> =
             issues.iter().filter(|(_, generation, _)| !written.contains_key(&(*generation, kind))).copied().collect();
         let found = par_map(&missing, |(issue, _, key)| {
             let key = (**key, kind);
             match self.stored.get(&key) {
-                Some(item) => (key, Arc::clone(item)),
+                Some(item) => (key, item.clone()),
                 None => {
                     self.fresh.store(true, Ordering::Relaxed);
-                    (key, Arc::from(write(issue)))
+                    (key, ItemText::Written(Arc::from(write(issue))))
                 }
             }
         });
@@ -145,7 +190,7 @@ impl FeedItems {
         }
         let listed: HashSet<u64> = issues.iter().map(|(_, generation, _)| *generation).collect();
         written.retain(|(generation, k), _| *k != kind || listed.contains(generation));
-        issues.iter().map(|(_, generation, _)| Arc::clone(&written[&(*generation, kind)].1)).collect()
+        issues.iter().map(|(_, generation, _)| written[&(*generation, kind)].1.clone()).collect()
     }
 }
 
@@ -324,10 +369,21 @@ impl Artifacts {
     }
 }
 
-/// Whether the file at `path` holds `bytes` already (then it is not written again).
+/// Whether the file at `path` holds `bytes` already (then it is not written
+/// again): compared piece by piece, without reading it whole into memory.
 fn holds(path: &Path, bytes: &[u8]) -> bool {
+    use std::io::Read;
     let same_size = std::fs::symlink_metadata(path).is_ok_and(|m| m.is_file() && m.len() == bytes.len() as u64);
-    same_size && std::fs::read(path).is_ok_and(|held| held == bytes)
+    let Some(mut file) = same_size.then(|| std::fs::File::open(path).ok()).flatten() else { return false };
+    let mut buffer = vec![0; 64 * 1024];
+    let mut rest = bytes;
+    loop {
+        match file.read(&mut buffer) {
+            Ok(0) => return rest.is_empty(),
+            Ok(n) if n <= rest.len() && buffer[..n] == rest[..n] => rest = &rest[n..],
+            _ => return false,
+        }
+    }
 }
 
 /// Whether `copy` was written from `original` already: as large and not older.

@@ -8,6 +8,7 @@ pub mod content;
 pub mod media;
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -60,24 +61,42 @@ fn load_issue(
 ) -> Result<(IssueEntry, Diagnostics)> {
     static GENERATIONS: AtomicU64 = AtomicU64::new(1);
     let generation = GENERATIONS.fetch_add(1, Ordering::Relaxed);
-    let src = stage("read files", || SourceFile::read(context.root, Path::new(relative)))?;
-    let file_key = keys.file(relative, number, &src.text);
-    if let Some(reuse) = reuse.filter(|r| r.fresh != Some(number)) {
-        let started = std::time::Instant::now();
-        if let Some(taken) = reuse.kept.take(relative, number, &file_key, context.root) {
-            crate::clock::timings::add("issue files kept by the last build", started.elapsed());
-            context.facts.keep(context.root, &taken.issue.local_files());
-            let entry = IssueEntry {
-                file: relative.to_string(),
-                issue: Some(taken.issue),
-                toml: Some(TomlFile::unparsed(src)),
-                generation,
-                key: taken.key,
-                found: taken.diags.clone(),
-            };
-            return Ok((entry, Diagnostics { items: taken.diags }));
-        }
+    thread_local! {
+        /// The bytes of the file being read, in a buffer each loading thread reuses.
+        static BYTES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
+    let path = context.root.join(relative);
+    // The file's bytes give its key; an issue kept under that key is taken as
+    // it is, without the file's text (read again only should a check across
+    // files need a place in it).
+    let read = BYTES.with_borrow_mut(|bytes| {
+        bytes.clear();
+        stage("read files", || std::fs::File::open(&path).and_then(|mut f| f.read_to_end(bytes)))?;
+        let file_key = keys.file(relative, number, bytes);
+        let started = std::time::Instant::now();
+        let taken = reuse
+            .filter(|r| r.fresh != Some(number))
+            .and_then(|r| r.kept.take(relative, number, &file_key, context.root));
+        if taken.is_some() {
+            crate::clock::timings::add("issue files kept by the last build", started.elapsed());
+        }
+        let text = if taken.is_none() { Some(bytes.clone()) } else { None };
+        Ok::<_, std::io::Error>((file_key, taken, text))
+    });
+    let (file_key, taken, text) = read.map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    if let Some(taken) = taken {
+        context.facts.keep(context.root, &taken.issue.local_files());
+        let entry = IssueEntry {
+            file: relative.to_string(),
+            issue: Some(taken.issue),
+            toml: None,
+            generation,
+            key: taken.key,
+            found: taken.diags.clone(),
+        };
+        return Ok((entry, Diagnostics { items: taken.diags }));
+    }
+    let src = SourceFile::from_bytes(&path, relative, text.unwrap_or_default())?;
     let mut diags = Diagnostics::default();
     let (issue, toml) = match stage("parse TOML", || TomlFile::load::<IssueFile>(src, &mut diags)) {
         Some((raw, toml)) => {
@@ -284,7 +303,7 @@ impl Workspace {
         let before = self.diags.items.len();
         let mut found = Diagnostics::default();
         stage("check issues (audio included)", || {
-            self.set_aside = check_episodes(config, &mut self.issues, &mut found);
+            self.set_aside = check_episodes(config, &self.root, &mut self.issues, &mut found);
         });
         self.diags.items.extend(found.items);
         self.across = self.diags.items.len() - before;
@@ -382,50 +401,60 @@ fn state_dir(root: &Path) -> PathBuf {
 /// valid: it is taken out of its entry, and returned.
 fn check_episodes(
     config: &Config,
+    root: &Path,
     issues: &mut BTreeMap<u32, IssueEntry>,
     diags: &mut Diagnostics,
 ) -> BTreeMap<u32, Issue> {
+    const EPISODE: &[Seg<'static>] = &[Seg::Key("episode")];
+    const GUID: &[Seg<'static>] = &[Seg::Key("episode"), Seg::Key("guid")];
+    const AUDIO: &[Seg<'static>] = &[Seg::Key("episode"), Seg::Key("audio")];
     let mut set_aside = BTreeMap::new();
     let mut guids: HashMap<String, u32> = HashMap::new();
     let mut audio: HashMap<Source, u32> = HashMap::new();
     for (&number, entry) in issues.iter_mut() {
-        let (Some(issue), Some(toml)) = (&entry.issue, &entry.toml) else { continue };
+        let Some(issue) = &entry.issue else { continue };
         let Some(episode) = &issue.episode else { continue };
-        let errors = diags.error_count();
-        let Some(podcast) = &config.podcast else {
-            diags.push(
-                toml.diag_at(
-                    Severity::Error,
-                    &[Seg::Key("episode")],
-                    "this issue has an episode, but there is no podcast",
-                )
-                .with_hint("add [podcast] to publish.toml (title, author, owner, image, categories)"),
-            );
-            set_aside.extend(entry.issue.take().map(|issue| (number, issue)));
+        // (where in the file, what is wrong, what to do)
+        let mut problems: Vec<(&[Seg], String, &str)> = Vec::new();
+        match &config.podcast {
+            None => problems.push((
+                EPISODE,
+                "this issue has an episode, but there is no podcast".into(),
+                "add [podcast] to publish.toml (title, author, owner, image, categories)",
+            )),
+            Some(podcast) => {
+                let guid = podcast.item_guid(config, number, episode.guid.as_deref());
+                if let Some(first) = guids.insert(guid.clone(), number) {
+                    problems.push((
+                        if episode.guid.is_some() { GUID } else { EPISODE },
+                        format!("the episode's GUID \"{guid}\" is also issue {first}'s"),
+                        "podcast apps tell episodes apart by GUID: remove `guid`, or give this episode its own",
+                    ));
+                }
+                if let Some(first) = audio.insert(episode.audio.clone(), number) {
+                    problems.push((
+                        AUDIO,
+                        format!("issue {first}'s episode has the same audio ({})", episode.audio.as_str()),
+                        "each episode needs its own audio file",
+                    ));
+                }
+            }
+        }
+        if problems.is_empty() {
             continue;
-        };
-        let guid = podcast.item_guid(config, number, episode.guid.as_deref());
-        if let Some(first) = guids.insert(guid.clone(), number) {
-            let path: &[Seg] =
-                if episode.guid.is_some() { &[Seg::Key("episode"), Seg::Key("guid")] } else { &[Seg::Key("episode")] };
-            diags.push(
-                toml.diag_at(Severity::Error, path, format!("the episode's GUID \"{guid}\" is also issue {first}'s"))
-                    .with_hint("podcast apps tell episodes apart by GUID: remove `guid`, or give this episode its own"),
-            );
         }
-        if let Some(first) = audio.insert(episode.audio.clone(), number) {
-            diags.push(
-                toml.diag_at(
-                    Severity::Error,
-                    &[Seg::Key("episode"), Seg::Key("audio")],
-                    format!("issue {first}'s episode has the same audio ({})", episode.audio.as_str()),
-                )
-                .with_hint("each episode needs its own audio file"),
-            );
+        // A kept issue's file was not kept in memory: read now, for the places.
+        if entry.toml.is_none() {
+            entry.toml = SourceFile::read(root, Path::new(&entry.file)).ok().map(TomlFile::unparsed);
         }
-        if diags.error_count() > errors {
-            set_aside.extend(entry.issue.take().map(|issue| (number, issue)));
+        for (path, message, hint) in problems {
+            let d = match &entry.toml {
+                Some(toml) => toml.diag_at(Severity::Error, path, message),
+                None => Diagnostic::file(Severity::Error, &entry.file, message),
+            };
+            diags.push(d.with_hint(hint));
         }
+        set_aside.extend(entry.issue.take().map(|issue| (number, issue)));
     }
     set_aside
 }

@@ -18,6 +18,7 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::ops::Range;
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -32,7 +33,7 @@ use crate::workspace::content::issue::Issue;
 /// The file's name in the state folder.
 pub const KEPT_FILE: &str = "issues.bin";
 /// Bumped whenever what is kept changes shape.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 
 /// The running binary, as its version, size and modification time: a rebuilt
 /// `publish` may check or write differently, so nothing an older one kept is used.
@@ -87,11 +88,11 @@ impl KeyBase {
     }
 
     /// The issue file `relative`, numbered `number`, holding `text`.
-    pub fn file(&self, relative: &str, number: u32, text: &str) -> FileKey {
+    pub fn file(&self, relative: &str, number: u32, bytes: &[u8]) -> FileKey {
         let mut hash = self.0.clone();
         put(&mut hash, relative.as_bytes());
         put(&mut hash, &number.to_le_bytes());
-        put(&mut hash, text.as_bytes());
+        put(&mut hash, bytes);
         FileKey(hash)
     }
 }
@@ -121,24 +122,56 @@ impl FileKey {
     }
 }
 
-/// One kept issue file.
-#[derive(Serialize, Deserialize)]
-struct Entry<'a> {
-    file: Cow<'a, str>,
+/// One kept issue file, as written: what decides whether it is taken, and
+/// the issue with its diagnostics encoded apart (`body`, postcard), so that
+/// reading the file decodes only the entries taken (on the loading threads).
+#[derive(Serialize)]
+struct EntryOut<'a> {
+    file: &'a str,
     number: u32,
     key: Key,
     /// The workspace files the issue names, whose stamps are in `key`.
     media: Vec<String>,
+    #[serde(serialize_with = "as_bytes")]
+    body: Vec<u8>,
+}
+
+/// [`EntryOut`] as read, borrowing from the file's bytes.
+#[derive(Deserialize)]
+struct EntryIn<'a> {
+    file: &'a str,
+    number: u32,
+    key: Key,
+    media: Vec<String>,
+    body: &'a [u8],
+}
+
+fn as_bytes<S: serde::Serializer>(bytes: &[u8], to: S) -> Result<S::Ok, S::Error> {
+    to.serialize_bytes(bytes)
+}
+
+/// The body of an entry: the checked issue and what checking its file alone
+/// found (warnings only: it is valid).
+#[derive(Serialize, Deserialize)]
+struct Body<'a> {
     issue: Cow<'a, Issue>,
-    /// What checking the file alone found (warnings only: it is valid).
     diags: Cow<'a, [Diagnostic]>,
 }
 
 #[derive(Serialize, Deserialize)]
-struct KeptFileContents<'a> {
+struct KeptFileContents<E> {
     format: u32,
     binary: String,
-    entries: Vec<Entry<'a>>,
+    entries: Vec<E>,
+}
+
+/// An entry of the kept file, its body not decoded yet.
+struct Held {
+    number: u32,
+    key: Key,
+    media: Vec<String>,
+    /// Where its body is in the file's bytes.
+    body: Range<usize>,
 }
 
 /// An issue taken from the kept file: the checked issue and what checking it found.
@@ -151,7 +184,9 @@ pub struct Taken {
 /// The kept issues of the last build, for one load to take from.
 #[derive(Default)]
 pub struct Kept {
-    entries: Mutex<HashMap<String, Entry<'static>>>,
+    /// The file as read.
+    bytes: Vec<u8>,
+    entries: Mutex<HashMap<String, Held>>,
     /// How many entries the file held.
     held: usize,
     /// How many of them were found with the same key (taken, or read again and the same).
@@ -164,20 +199,33 @@ impl std::fmt::Debug for Kept {
     }
 }
 
+/// The entries of a kept file's `bytes`; `None` when it is damaged, of
+/// another format or of another binary.
+fn entries(bytes: &[u8]) -> Option<HashMap<String, Held>> {
+    let file: KeptFileContents<EntryIn> = postcard::from_bytes(bytes).ok()?;
+    if file.format != FORMAT || file.binary != binary_stamp() {
+        return None;
+    }
+    let base = bytes.as_ptr() as usize;
+    let held = file.entries.into_iter().map(|e| {
+        // The body is a part of `bytes` (postcard borrows it): where?
+        let start = (e.body.as_ptr() as usize).checked_sub(base).filter(|s| s + e.body.len() <= bytes.len())?;
+        let held = Held { number: e.number, key: e.key, media: e.media, body: start..start + e.body.len() };
+        Some((e.file.to_string(), held))
+    });
+    held.collect()
+}
+
 impl Kept {
     /// The issues kept in `state_dir` by this binary; none when the file is
     /// missing, damaged, of another format or of another binary.
     pub fn open(state_dir: &Path) -> Kept {
-        let entries: HashMap<String, Entry<'static>> = std::fs::read(state_dir.join(KEPT_FILE))
-            .ok()
-            .and_then(|bytes| postcard::from_bytes::<KeptFileContents>(&bytes).ok())
-            .filter(|file| file.format == FORMAT && file.binary == binary_stamp())
-            .map(|file| file.entries.into_iter().map(|e| (e.file.to_string(), e)).collect())
-            .unwrap_or_default();
-        Kept { held: entries.len(), entries: Mutex::new(entries), same: AtomicUsize::new(0) }
+        let bytes = std::fs::read(state_dir.join(KEPT_FILE)).unwrap_or_default();
+        let entries = entries(&bytes).unwrap_or_default();
+        Kept { bytes, held: entries.len(), entries: Mutex::new(entries), same: AtomicUsize::new(0) }
     }
 
-    fn remove(&self, relative: &str, number: u32) -> Option<Entry<'static>> {
+    fn remove(&self, relative: &str, number: u32) -> Option<Held> {
         let mut entries = self.entries.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         entries.remove(relative).filter(|e| e.number == number)
     }
@@ -185,12 +233,13 @@ impl Kept {
     /// The issue kept for `relative` (numbered `number`), when its key is the
     /// one `key` gives for its media files now.
     pub fn take(&self, relative: &str, number: u32, key: &FileKey, root: &Path) -> Option<Taken> {
-        let entry = self.remove(relative, number)?;
-        if key.with_media(root, &entry.media) != entry.key {
+        let held = self.remove(relative, number)?;
+        if key.with_media(root, &held.media) != held.key {
             return None;
         }
+        let body: Body = postcard::from_bytes(self.bytes.get(held.body)?).ok()?;
         self.same.fetch_add(1, Ordering::Relaxed);
-        Some(Taken { key: entry.key, issue: entry.issue.into_owned(), diags: entry.diags.into_owned() })
+        Some(Taken { key: held.key, issue: body.issue.into_owned(), diags: body.diags.into_owned() })
     }
 
     /// Notes that `relative` was read again (it is the issue being built) and
@@ -218,16 +267,11 @@ pub struct ToKeep<'a> {
 
 /// Writes `issues` to `state_dir` (atomically).
 pub fn save<'a>(state_dir: &Path, issues: impl Iterator<Item = ToKeep<'a>>) -> anyhow::Result<()> {
-    let entries = issues
-        .map(|k| Entry {
-            file: Cow::Borrowed(k.file),
-            number: k.issue.number,
-            key: k.key,
-            media: k.issue.local_files(),
-            issue: Cow::Borrowed(k.issue),
-            diags: Cow::Borrowed(k.diags),
-        })
-        .collect();
+    let mut entries = Vec::new();
+    for k in issues {
+        let body = postcard::to_allocvec(&Body { issue: Cow::Borrowed(k.issue), diags: Cow::Borrowed(k.diags) })?;
+        entries.push(EntryOut { file: k.file, number: k.issue.number, key: k.key, media: k.issue.local_files(), body });
+    }
     let bytes = postcard::to_allocvec(&KeptFileContents { format: FORMAT, binary: binary_stamp(), entries })?;
     crate::fsutil::write_atomic(&state_dir.join(KEPT_FILE), &bytes)
 }
@@ -257,7 +301,7 @@ mod tests {
             std::fs::read_to_string(root.join("publish.toml")).ok().as_deref(),
             std::fs::read_to_string(root.join("sponsors.toml")).ok().as_deref(),
         );
-        let file_key = keys.file(&entry.file, 9, &text);
+        let file_key = keys.file(&entry.file, 9, text.as_bytes());
         let taken = kept.take(&entry.file, 9, &file_key, root).expect("same key");
         assert_eq!(format!("{:?}", taken.issue), format!("{issue:?}"));
         assert_eq!(format!("{:?}", taken.diags), format!("{:?}", entry.found));
@@ -267,7 +311,7 @@ mod tests {
         let kept = Kept::open(dir.path());
         assert!(kept.take(&entry.file, 10, &file_key, root).is_none());
         let kept = Kept::open(dir.path());
-        let other = keys.file(&entry.file, 9, &text.replacen("title", "title ", 1));
+        let other = keys.file(&entry.file, 9, text.replacen("title", "title ", 1).as_bytes());
         assert!(kept.take(&entry.file, 9, &other, root).is_none());
     }
 }
