@@ -226,120 +226,129 @@ impl Artifacts {
         let issue = ws.issue(number).map_err(|e| fail(Diagnostic::file(Severity::Error, "issues", e.to_string())))?;
         let started = std::time::Instant::now();
         let edition = assemble::edition(issue, config, &ws.sponsors);
-        // Counted links ([insight]): the email's, and the page's with `web = true`.
-        let counted = config.insight.clicks.then(|| assemble::counted_edition(issue, config, &ws.sponsors));
-        let email_edition = counted.as_ref().map_or(&edition, |(e, _)| e);
-        let page_edition = if config.insight.web { email_edition } else { &edition };
-        let email = email::render(renderer, email_edition).map_err(fail)?;
-        let episode_page = assemble::feed::episode_page(config, issue);
-        let page = web::page(renderer, page_edition, episode_page.as_ref()).map_err(fail)?;
-        timings::add("render the issue (email, page, social)", started.elapsed());
-        let archive = timings::stage("render the archive page", || archive_page(ws, renderer)).map_err(fail)?;
-        let started = std::time::Instant::now();
-        let social = social::render(renderer, &edition, &config.social).map_err(fail)?;
-        let now_ts = jiff::Timestamp::try_from(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
-        timings::add("render the issue (email, page, social)", started.elapsed());
-        // Both feeds list every valid issue, newest first; each item is written
-        // once and kept in `items` for the next render.
-        let mut ordered: Vec<Listed> =
-            ws.issues.values().rev().filter_map(|e| e.issue.as_ref().map(|i| (i, e.generation, &e.key))).collect();
-        ordered.sort_by_key(|(i, _, _)| std::cmp::Reverse((assemble::feed::published(i, config), i.number)));
-        let first_date = |list: &[Listed]| {
-            list.first().map(|(i, _, _)| assemble::feed::rfc2822(assemble::feed::published(i, config), config))
-        };
-        let newsletter = timings::stage("render newsletter.xml", || {
-            let rendered = items.get(&ordered, Kind::Newsletter, |i| {
-                feed::newsletter_item(&assemble::feed::newsletter_item(
-                    config,
-                    i,
-                    assemble::edition(i, config, &ws.sponsors),
-                ))
+        std::thread::scope(|scope| {
+            // Fitting the social posts to every platform costs about as much as
+            // all the rest together: they are written on a thread of their own.
+            let social_edition = edition.clone();
+            let social = scope.spawn(move || {
+                timings::stage("render the social posts (own thread)", || {
+                    social::render(renderer, &social_edition, &config.social)
+                })
             });
-            let channel = assemble::feed::newsletter(config, now_ts);
-            feed::newsletter_around(&channel, first_date(&ordered).as_deref(), &rendered)
-        });
-        let podcast_feed = timings::stage("render feed.xml", || {
-            config.podcast.as_ref().map(|podcast| {
-                let episodes: Vec<Listed> = ordered.iter().filter(|(i, _, _)| i.episode.is_some()).copied().collect();
-                let rendered = items.get(&episodes, Kind::Podcast, |i| {
-                    assemble::feed::podcast_episode(config, podcast, i)
-                        .map(|e| feed::podcast_item(&e))
-                        .unwrap_or_default()
-                });
-                let channel = assemble::feed::podcast(config, podcast, now_ts);
-                feed::podcast_around(&channel, first_date(&episodes).as_deref(), &rendered)
-            })
-        });
-        let started = std::time::Instant::now();
-        let headers = IssueHeaders::new(config, number, &edition.subject)
-            .map_err(|e| fail(Diagnostic::file(Severity::Error, "publish.toml", e.to_string())))?;
-
-        let mut warnings = Vec::new();
-        if email.html_bytes > EMAIL_WARN_BYTES {
-            let clip = if email.html_bytes > GMAIL_CLIP_BYTES {
-                "Gmail will clip it"
-            } else {
-                "close to Gmail's 102 KB clipping limit"
+            // Counted links ([insight]): the email's, and the page's with `web = true`.
+            let counted = config.insight.clicks.then(|| assemble::counted_edition(issue, config, &ws.sponsors));
+            let email_edition = counted.as_ref().map_or(&edition, |(e, _)| e);
+            let page_edition = if config.insight.web { email_edition } else { &edition };
+            let email = email::render(renderer, email_edition).map_err(fail)?;
+            let episode_page = assemble::feed::episode_page(config, issue);
+            let page = web::page(renderer, page_edition, episode_page.as_ref()).map_err(fail)?;
+            timings::add("render the issue (email, page)", started.elapsed());
+            let archive = timings::stage("render the archive page", || archive_page(ws, renderer)).map_err(fail)?;
+            let now_ts = jiff::Timestamp::try_from(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
+            // Both feeds list every valid issue, newest first; each item is written
+            // once and kept in `items` for the next render.
+            let mut ordered: Vec<Listed> =
+                ws.issues.values().rev().filter_map(|e| e.issue.as_ref().map(|i| (i, e.generation, &e.key))).collect();
+            ordered.sort_by_key(|(i, _, _)| std::cmp::Reverse((assemble::feed::published(i, config), i.number)));
+            let first_date = |list: &[Listed]| {
+                list.first().map(|(i, _, _)| assemble::feed::rfc2822(assemble::feed::published(i, config), config))
             };
-            warnings.push(
-                Diagnostic::file(
-                    Severity::Warning,
-                    &issue.file,
-                    format!("the email's HTML is {} KB: {clip}", email.html_bytes / 1024),
-                )
-                .with_hint("shorten the takes, or move some recommendations to the next issue"),
-            );
-        }
-        let mut sample = Recipient::sample();
-        // The sample is no subscriber: row 0 never exists, so its link unsubscribes nobody.
-        (sample.unsubscribe_url, sample.preferences_url) = headers.reader_urls(secret, 0, &sample.email);
-        let (html, text) = email.fill(&sample);
-        let eml = headers
-            .message(&email, &sample, now)
-            .map_err(|e| fail(Diagnostic::file(Severity::Error, &issue.file, format!("{e:#}"))))?
-            .formatted();
-        let dir = PathBuf::from(number.to_string());
-        let mut files = vec![
-            (dir.join("email.html"), html.into_bytes()),
-            (dir.join("email.txt"), text.into_bytes()),
-            (dir.join("email.eml"), eml),
-            (dir.join("index.html"), page.into_bytes()),
-            (PathBuf::from("index.html"), archive.into_bytes()),
-            (PathBuf::from("newsletter.xml"), newsletter.into_bytes()),
-        ];
-        files.extend(social.files());
-        // Published under the same path as in the workspace, by the name its URL encodes.
-        let mut local: Vec<String> = issue
-            .image
-            .iter()
-            .filter_map(|img| match img.file()? {
-                Ok(Source::Local(rel)) => Some(rel),
-                _ => None,
-            })
-            .collect();
-        if let Some(xml) = podcast_feed {
-            files.push((PathBuf::from("feed.xml"), xml.into_bytes()));
-        }
-        if let Some(podcast) = &config.podcast {
-            // Every episode in the feed needs its files published, not only this issue's.
-            local.extend(podcast.artwork().into_iter().filter_map(|s| match s {
-                Source::Local(rel) => Some(rel),
-                Source::Remote(_) => None,
-            }));
-            for i in ws.valid_issues() {
-                local.extend(i.episode.iter().flat_map(|e| e.local_files().map(str::to_string)));
-                // Chapters written in the issue file are published beside its page.
-                if let Some(json) = assemble::feed::written_chapters(i) {
-                    files.push((PathBuf::from(i.number.to_string()).join("chapters.json"), json.into_bytes()));
+            let newsletter = timings::stage("render newsletter.xml", || {
+                let rendered = items.get(&ordered, Kind::Newsletter, |i| {
+                    feed::newsletter_item(&assemble::feed::newsletter_item(
+                        config,
+                        i,
+                        assemble::edition(i, config, &ws.sponsors),
+                    ))
+                });
+                let channel = assemble::feed::newsletter(config, now_ts);
+                feed::newsletter_around(&channel, first_date(&ordered).as_deref(), &rendered)
+            });
+            let podcast_feed = timings::stage("render feed.xml", || {
+                config.podcast.as_ref().map(|podcast| {
+                    let episodes: Vec<Listed> =
+                        ordered.iter().filter(|(i, _, _)| i.episode.is_some()).copied().collect();
+                    let rendered = items.get(&episodes, Kind::Podcast, |i| {
+                        assemble::feed::podcast_episode(config, podcast, i)
+                            .map(|e| feed::podcast_item(&e))
+                            .unwrap_or_default()
+                    });
+                    let channel = assemble::feed::podcast(config, podcast, now_ts);
+                    feed::podcast_around(&channel, first_date(&episodes).as_deref(), &rendered)
+                })
+            });
+            let social = social.join().unwrap_or_else(|e| std::panic::resume_unwind(e)).map_err(fail)?;
+            let started = std::time::Instant::now();
+            let headers = IssueHeaders::new(config, number, &edition.subject)
+                .map_err(|e| fail(Diagnostic::file(Severity::Error, "publish.toml", e.to_string())))?;
+
+            let mut warnings = Vec::new();
+            if email.html_bytes > EMAIL_WARN_BYTES {
+                let clip = if email.html_bytes > GMAIL_CLIP_BYTES {
+                    "Gmail will clip it"
+                } else {
+                    "close to Gmail's 102 KB clipping limit"
+                };
+                warnings.push(
+                    Diagnostic::file(
+                        Severity::Warning,
+                        &issue.file,
+                        format!("the email's HTML is {} KB: {clip}", email.html_bytes / 1024),
+                    )
+                    .with_hint("shorten the takes, or move some recommendations to the next issue"),
+                );
+            }
+            let mut sample = Recipient::sample();
+            // The sample is no subscriber: row 0 never exists, so its link unsubscribes nobody.
+            (sample.unsubscribe_url, sample.preferences_url) = headers.reader_urls(secret, 0, &sample.email);
+            let (html, text) = email.fill(&sample);
+            let eml = headers
+                .message(&email, &sample, now)
+                .map_err(|e| fail(Diagnostic::file(Severity::Error, &issue.file, format!("{e:#}"))))?
+                .formatted();
+            let dir = PathBuf::from(number.to_string());
+            let mut files = vec![
+                (dir.join("email.html"), html.into_bytes()),
+                (dir.join("email.txt"), text.into_bytes()),
+                (dir.join("email.eml"), eml),
+                (dir.join("index.html"), page.into_bytes()),
+                (PathBuf::from("index.html"), archive.into_bytes()),
+                (PathBuf::from("newsletter.xml"), newsletter.into_bytes()),
+            ];
+            files.extend(social.files());
+            // Published under the same path as in the workspace, by the name its URL encodes.
+            let mut local: Vec<String> = issue
+                .image
+                .iter()
+                .filter_map(|img| match img.file()? {
+                    Ok(Source::Local(rel)) => Some(rel),
+                    _ => None,
+                })
+                .collect();
+            if let Some(xml) = podcast_feed {
+                files.push((PathBuf::from("feed.xml"), xml.into_bytes()));
+            }
+            if let Some(podcast) = &config.podcast {
+                // Every episode in the feed needs its files published, not only this issue's.
+                local.extend(podcast.artwork().into_iter().filter_map(|s| match s {
+                    Source::Local(rel) => Some(rel),
+                    Source::Remote(_) => None,
+                }));
+                for i in ws.valid_issues() {
+                    local.extend(i.episode.iter().flat_map(|e| e.local_files().map(str::to_string)));
+                    // Chapters written in the issue file are published beside its page.
+                    if let Some(json) = assemble::feed::written_chapters(i) {
+                        files.push((PathBuf::from(i.number.to_string()).join("chapters.json"), json.into_bytes()));
+                    }
                 }
             }
-        }
-        local.sort();
-        local.dedup();
-        let media = local.into_iter().map(|rel| (ws.root.join(&rel), PathBuf::from(rel))).collect();
-        timings::add("render the issue (email, page, social)", started.elapsed());
-        let links = counted.map(|(_, map)| map);
-        Ok(Artifacts { edition, email, headers, social, files, media, warnings, links })
+            local.sort();
+            local.dedup();
+            let media = local.into_iter().map(|rel| (ws.root.join(&rel), PathBuf::from(rel))).collect();
+            timings::add("render the issue (email, page)", started.elapsed());
+            let links = counted.map(|(_, map)| map);
+            Ok(Artifacts { edition, email, headers, social, files, media, warnings, links })
+        })
     }
 
     /// Writes every file under `out`, each atomically.
