@@ -99,7 +99,9 @@ impl Built {
 impl Publication {
     /// Reads and checks the publication at `root` (see [`Workspace::load`]).
     pub fn load(root: &Path) -> Result<Publication> {
-        Publication::of(Workspace::load(root)?)
+        let ws = Workspace::load(root)?;
+        let feed_items = crate::clock::timings::stage("read the kept feed items", || FeedItems::load(&ws.state_dir()));
+        Publication::of(ws, feed_items)
     }
 
     /// [`Publication::load`] for a build or a check: the issue files that did
@@ -107,12 +109,20 @@ impl Publication {
     /// all but issue `fresh`'s, which is read and checked in full (see
     /// [`Workspace::load_reusing`]).
     pub fn load_reusing(root: &Path, fresh: Option<u32>) -> Result<Publication> {
-        Publication::of(Workspace::load_reusing(root, fresh)?)
+        // The kept feed items (one large file) are read while the issues load.
+        let (ws, feed_items) = std::thread::scope(|scope| {
+            let items = scope.spawn(|| {
+                let state_dir = crate::workspace::state_dir(root);
+                crate::clock::timings::stage("read the kept feed items (own thread)", || FeedItems::load(&state_dir))
+            });
+            let ws = Workspace::load_reusing(root, fresh);
+            (ws, items.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        });
+        Publication::of(ws?, feed_items)
     }
 
-    fn of(ws: Workspace) -> Result<Publication> {
+    fn of(ws: Workspace, feed_items: FeedItems) -> Result<Publication> {
         tracing::debug!("loaded and checked {} issue files", ws.issues.len());
-        let feed_items = crate::clock::timings::stage("read the kept feed items", || FeedItems::load(&ws.state_dir()));
         let publication =
             Publication { ws, feed_items, renderer: std::sync::OnceLock::new(), secret: std::sync::OnceLock::new() };
         // A command that only reads (a dry run, a check) leaves a fresh publication without state.

@@ -389,7 +389,7 @@ impl Workspace {
 }
 
 /// Where the local state of the publication at `root` lives.
-fn state_dir(root: &Path) -> PathBuf {
+pub fn state_dir(root: &Path) -> PathBuf {
     match std::env::var_os("PUBLISH_STATE_DIR") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
         _ => root.join(".publish"),
