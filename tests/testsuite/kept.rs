@@ -217,3 +217,16 @@ fn a_new_binary_uses_nothing_an_older_one_kept() {
     }
     assert_eq!(run(), 1, "and keeps them for itself");
 }
+
+#[test]
+fn a_check_across_files_that_fails_a_kept_issue_points_into_its_file_as_a_full_load_does() {
+    let fixture = two_issues();
+    build(&fixture, "9");
+    assert_eq!(issue_files_read(&build(&fixture, "9")), 1, "issue 10 is kept");
+    // Issue 9 takes issue 10's audio: issue 10 (kept, read later) now repeats it.
+    fixture.edit("issues/009.toml", "audio = \"media/009.mp3\"", "audio = \"media/010.mp3\"");
+    let warm = fixture.run(&["check"]).failure(1).stderr();
+    assert!(warm.contains("issues/010.toml:") && warm.contains("issue 9's episode has the same audio"), "{warm}");
+    std::fs::remove_dir_all(fixture.path().join(".publish")).unwrap();
+    assert_eq!(fixture.run(&["check"]).failure(1).stderr(), warm, "the same place and line as a full load");
+}
