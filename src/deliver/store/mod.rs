@@ -939,8 +939,9 @@ impl Drop for Import<'_> {
 
 /// One row of an imported file.
 pub enum ImportRow<'r> {
-    /// Someone to mail; `forgotten`: their address was forgotten (never imported again).
-    Active { row: &'r NewSubscriber, forgotten: bool },
+    /// Someone to mail, from `line` (0: not from a file), with their fields
+    /// as JSON; `forgotten`: their address was forgotten (never imported again).
+    Active { line: u64, email: &'r str, name: &'r str, fields: &'r str, forgotten: bool },
     /// Someone the file says must not be mailed.
     Suppressed { line: u64, row: &'r Suppression },
     /// Someone neither imported nor recorded, who still takes their address.
@@ -995,22 +996,21 @@ impl Import<'_> {
     pub fn add(&mut self, row: ImportRow) -> Result<Gathered> {
         let kind = row.kind();
         let (line, email, name, fields, status, at, by, reason, forgotten) = match row {
-            ImportRow::Active { row, forgotten } => {
-                let fields = serde_json::to_string(&row.fields)?;
-                (row.line, row.email.as_str(), row.name.as_str(), fields, None, None, None, None, forgotten)
+            ImportRow::Active { line, email, name, fields, forgotten } => {
+                (line, email, name, fields, None, None, None, None, forgotten)
             }
             ImportRow::Suppressed { line, row } => (
                 line,
                 row.email.as_str(),
                 "",
-                "{}".to_string(),
+                "{}",
                 Some(row.status.as_str()),
                 Some(row.at.as_str()),
                 Some(row.by.as_str()),
                 Some(row.reason.as_str()),
                 false,
             ),
-            ImportRow::KeptOut { line, email } => (line, email, "", "{}".to_string(), None, None, None, None, false),
+            ImportRow::KeptOut { line, email } => (line, email, "", "{}", None, None, None, None, false),
         };
         let key = email.trim().to_lowercase();
         self.seq += 1;
@@ -1174,7 +1174,9 @@ impl Store {
     pub fn upsert_subscribers(&mut self, rows: &[NewSubscriber], joined_by: &str, now: &str) -> Result<UpsertCounts> {
         let mut import = self.begin_import()?;
         for row in rows {
-            import.add(ImportRow::Active { row, forgotten: false })?;
+            let fields = serde_json::to_string(&row.fields)?;
+            let (email, name) = (&row.email, &row.name);
+            import.add(ImportRow::Active { line: row.line, email, name, fields: &fields, forgotten: false })?;
         }
         Ok(import.finish(joined_by, now, &mut |_, _, _, _| ())?.counts)
     }
@@ -1303,15 +1305,14 @@ mod tests {
     }
 
     fn import_counts_with_replacements(mut store: Store) {
-        let line = |email: &str, line: u64| NewSubscriber { line, ..sub(email) };
-        let (gone, new) = (line("gone@example.com", 2), line("new@example.com", 4));
+        let active = |line, email, forgotten| ImportRow::Active { line, email, name: "", fields: "{}", forgotten };
         let refusal = |email: &str| suppression(email, Status::Unsubscribed, 9);
         let (gone_no, kept_no) = (refusal("GONE@example.com"), refusal("kept@example.com"));
         // Into an empty list: a forgotten row and a kept-out one, each replaced by a refusal.
         let mut import = store.begin_import().unwrap();
-        assert_eq!(import.add(ImportRow::Active { row: &gone, forgotten: true }).unwrap(), Gathered::First);
+        assert_eq!(import.add(active(2, "gone@example.com", true)).unwrap(), Gathered::First);
         assert_eq!(import.add(ImportRow::KeptOut { line: 3, email: "kept@example.com" }).unwrap(), Gathered::First);
-        assert_eq!(import.add(ImportRow::Active { row: &new, forgotten: false }).unwrap(), Gathered::First);
+        assert_eq!(import.add(active(4, "new@example.com", false)).unwrap(), Gathered::First);
         let replaced = import.add(ImportRow::Suppressed { line: 5, row: &gone_no }).unwrap();
         assert_eq!(replaced, Gathered::Replaced { earlier: 2, kept_out: false });
         let replaced = import.add(ImportRow::Suppressed { line: 6, row: &kept_no }).unwrap();
@@ -1322,14 +1323,14 @@ mod tests {
         assert_eq!(store.count_active().unwrap(), 1);
         // Into a list with people: known, known and not mailed, forgotten, new.
         let mut import = store.begin_import().unwrap();
-        let (again, left, forgotten, fresh) = (
-            line("NEW@example.com", 2),
-            line("kept@example.com", 3),
-            line("x@example.com", 4),
-            line("y@example.com", 5),
-        );
-        for (row, forgotten) in [(&again, false), (&left, false), (&forgotten, true), (&fresh, false)] {
-            assert_eq!(import.add(ImportRow::Active { row, forgotten }).unwrap(), Gathered::First);
+        let rows = [
+            ("NEW@example.com", false),
+            ("kept@example.com", false),
+            ("x@example.com", true),
+            ("y@example.com", false),
+        ];
+        for (line, (email, forgotten)) in rows.into_iter().enumerate() {
+            assert_eq!(import.add(active(line as u64 + 2, email, forgotten)).unwrap(), Gathered::First);
         }
         let done = import.finish("import:list.csv", "t1", &mut |_, _, _, _| ()).unwrap();
         assert_eq!((done.counts.added, done.counts.updated, done.counts.suppressed, done.forgotten), (1, 1, 1, 1));
