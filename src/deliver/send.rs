@@ -5,7 +5,8 @@
 //! Threads: a feeder claims pending recipients from the store batch by batch
 //! under a lease (an unsubscribe recorded meanwhile is seen at the next
 //! batch; another sender sharing the database claims other batches);
-//! `concurrency` workers each own one connection; a ledger thread commits the
+//! builder threads, one per core, build and sign those recipients' messages
+//! a few ahead; `concurrency` workers each own one connection; a ledger thread commits the
 //! workers' outcomes in groups, tells each worker when its outcome is
 //! durable, and renews the lease on what this sender holds. So after a crash
 //! at most the one message in flight per connection can go twice, and none
@@ -104,12 +105,13 @@ pub struct RelayStats {
     pub last_failure: Option<String>,
 }
 
-/// A recipient on its way, with its message once built (so a message handed
-/// back by a failing relay is not built and signed again).
+/// A recipient on its way with its message, built and signed ahead by a
+/// builder thread (so a message handed back by a failing relay is not built
+/// and signed again), or why it could not be built.
 struct Job {
     subscriber: Subscriber,
     attempts: u32,
-    built: Option<(Vec<u8>, lettre::address::Envelope)>,
+    built: Result<(Vec<u8>, lettre::address::Envelope), String>,
 }
 
 struct Ack {
@@ -136,7 +138,6 @@ struct Lane {
 }
 
 struct Shared {
-    factory: MessageFactory,
     options: Options,
     lanes: Vec<Lane>,
     /// Several relays: one that fails is taken out for a while and its
@@ -152,7 +153,7 @@ struct Shared {
     sent: AtomicU64,
     progress: indicatif::ProgressBar,
     hello: ClientId,
-    jobs: Mutex<mpsc::Receiver<Subscriber>>,
+    jobs: Mutex<mpsc::Receiver<Job>>,
     turns: std::sync::Mutex<Turns>,
     /// Told when a turn, a cool-down or the end of the run may have changed.
     changed: Notify,
@@ -262,14 +263,35 @@ pub fn run(
 
     let (failover, lanes, ceiling) = lanes(transport, &options);
     let connections: usize = lanes.iter().map(|l| l.concurrency).sum();
-    let (job_tx, job_rx) = mpsc::channel::<Subscriber>(connections * 4 + 64);
+    let (recipient_tx, recipient_rx) = mpsc::channel::<Subscriber>(connections * 2 + 16);
     let (feeder_at, feeder_lease) = (location.clone(), lease.clone());
     let batch = (connections * 4).clamp(16, PAGE);
+    let closed = Arc::new(AtomicBool::new(false));
+    let feeder_closed = Arc::clone(&closed);
     let feeder = std::thread::Builder::new()
         .name("feeder".into())
-        .spawn(move || feed(&feeder_at, issue, &feeder_lease, batch, job_tx))?;
+        .spawn(move || feed(&feeder_at, issue, &feeder_lease, batch, recipient_tx, &feeder_closed))?;
 
+    // Messages are built and signed on threads of their own, one per core,
+    // ahead of the connections: the signing (an RSA signature is most of a
+    // message's cost) then keeps every core busy while the workers wait on
+    // the server and the ledger. The queue between holds a few messages per
+    // connection, so memory stays flat whatever the list's size.
     let hello = ClientId::Domain(factory.headers.domain.clone());
+    let (job_tx, job_rx) = mpsc::channel::<Job>(connections * 2 + 8);
+    let factory = Arc::new(factory);
+    let recipients = Arc::new(std::sync::Mutex::new(recipient_rx));
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut builders = Vec::new();
+    for _ in 0..cores.clamp(1, 8).min(connections.max(1)) {
+        let (factory, recipients, jobs) = (Arc::clone(&factory), Arc::clone(&recipients), job_tx.clone());
+        builders.push(
+            std::thread::Builder::new()
+                .name("builder".into())
+                .spawn(move || build_ahead(&factory, &recipients, &jobs))?,
+        );
+    }
+    drop((job_tx, recipients));
     let shared = Arc::new(Shared {
         turns: std::sync::Mutex::new(Turns {
             pass: vec![0.0; lanes.len()],
@@ -282,7 +304,6 @@ pub fn run(
         failover,
         ceiling,
         breaker: Breaker::default(),
-        factory,
         options,
         acks: ack_tx,
         abort: AtomicBool::new(false),
@@ -308,9 +329,13 @@ pub fn run(
         results
     });
     let shared = Arc::into_inner(shared).expect("workers are done");
-    // Close the job queue so the feeder stops, then let the ledger drain.
+    // Close the job queue so the builders and the feeder stop, then let the ledger drain.
+    closed.store(true, Ordering::Relaxed);
     drop(shared.jobs);
     let feed_result = feeder.join().map_err(|_| anyhow::anyhow!("the recipient feeder crashed"))?;
+    for builder in builders {
+        builder.join().map_err(|_| anyhow::anyhow!("a message builder crashed"))?;
+    }
     shared.progress.finish_and_clear();
     let relays = if shared.failover {
         shared
@@ -396,6 +421,7 @@ fn feed(
     lease: &Lease,
     batch_size: usize,
     jobs: mpsc::Sender<Subscriber>,
+    closed: &AtomicBool,
 ) -> Result<()> {
     let mut store = Store::open(location)?;
     // Batch numbers start at the clock, so that a later run under the same
@@ -409,7 +435,7 @@ fn feed(
             let Some(expiry) = store.next_expiry(issue, &lease.sender, now)? else { return Ok(()) };
             let wait = (expiry - now + 20).clamp(20, 1000);
             std::thread::sleep(Duration::from_millis(wait as u64));
-            if jobs.is_closed() {
+            if jobs.is_closed() || closed.load(Ordering::Relaxed) {
                 return Ok(());
             }
             continue;
@@ -418,6 +444,23 @@ fn feed(
             if jobs.blocking_send(subscriber).is_err() {
                 return Ok(());
             }
+        }
+    }
+}
+
+/// Builds and signs each recipient's message as the feeder hands them out,
+/// until the feeder is done or the workers are gone.
+fn build_ahead(
+    factory: &MessageFactory,
+    recipients: &std::sync::Mutex<mpsc::Receiver<Subscriber>>,
+    jobs: &mpsc::Sender<Job>,
+) {
+    loop {
+        let next = recipients.lock().map(|mut r| r.blocking_recv());
+        let Ok(Some(subscriber)) = next else { return };
+        let built = factory.build(&subscriber).map_err(|e| format!("{e:#}"));
+        if jobs.blocking_send(Job { subscriber, attempts: 0, built }).is_err() {
+            return;
         }
     }
 }
@@ -487,8 +530,8 @@ async fn next_job(shared: &Shared, lane: usize) -> Option<Job> {
             Turn::Take(Some(job)) => return Some(*job),
             Turn::Take(None) => {
                 let next = shared.jobs.lock().await.recv().await;
-                if let Some(subscriber) = next {
-                    return Some(Job { subscriber, attempts: 0, built: None });
+                if let Some(job) = next {
+                    return Some(job);
                 }
                 let mut turns = shared.turns.lock().expect("turns lock");
                 turns.fed = true;
@@ -519,22 +562,20 @@ enum Step {
 }
 
 async fn worker_loop(shared: &Shared, lane: usize, conn: &mut Option<Connection>) -> Result<()> {
-    while let Some(mut job) = next_job(shared, lane).await {
-        let (bytes, envelope) = match job.built.take() {
-            Some(built) => built,
-            None => match shared.factory.build(&job.subscriber) {
-                Ok(built) => built,
-                Err(e) => {
-                    let outcome = Outcome::Failed { reply: format!("not sent: {e:#}") };
-                    record(shared, lane, &job.subscriber, 0, outcome).await?;
-                    continue;
-                }
-            },
+    while let Some(job) = next_job(shared, lane).await {
+        let Job { subscriber, mut attempts, built } = job;
+        let (bytes, envelope) = match built {
+            Ok(built) => built,
+            Err(e) => {
+                let outcome = Outcome::Failed { reply: format!("not sent: {e}") };
+                record(shared, lane, &subscriber, 0, outcome).await?;
+                continue;
+            }
         };
-        match attempt(shared, lane, conn, &job.subscriber, &bytes, &envelope, &mut job.attempts).await {
-            Step::Done(outcome) => record(shared, lane, &job.subscriber, job.attempts, outcome).await?,
+        match attempt(shared, lane, conn, &subscriber, &bytes, &envelope, &mut attempts).await {
+            Step::Done(outcome) => record(shared, lane, &subscriber, attempts, outcome).await?,
             Step::HandBack => {
-                job.built = Some((bytes, envelope));
+                let job = Job { subscriber, attempts, built: Ok((bytes, envelope)) };
                 let mut turns = shared.turns.lock().expect("turns lock");
                 turns.returned.push_back(Box::new(job));
                 turns.held -= 1;
