@@ -1089,17 +1089,22 @@ impl Import<'_> {
         // (counted before anything changes; no address is both a row to
         // mail and a row not to). Into a list that was empty, all are new.
         done.forgotten = self.forgotten;
-        let (mut known, mut added) = (0, self.active - self.forgotten);
+        // Known people whose name or fields the file changes are counted
+        // too: a file imported again unchanged rewrites no one.
+        let (mut changed, mut added) = (0, self.active - self.forgotten);
         if !self.list_was_empty {
             let tally = tx.query_one(
-                "SELECT count(CASE WHEN s.status = 'active' THEN 1 END), count(s.status)
+                "SELECT count(CASE WHEN s.status = 'active' THEN 1 END), count(s.status),
+                     count(CASE WHEN s.status IS NOT NULL
+                         AND (s.name IS DISTINCT FROM t.name OR s.fields IS DISTINCT FROM t.fields) THEN 1 END)
                  FROM import_rows t LEFT JOIN subscribers s ON s.email = t.email
                  WHERE t.kind = 'a' AND NOT t.forgotten",
                 &[],
             )?;
+            let known = tally.int(1) as u64;
             done.counts.updated = tally.int(0) as u64;
-            known = tally.int(1) as u64;
             done.counts.suppressed = known - done.counts.updated;
+            changed = tally.int(2);
             added -= known;
         }
         let stops = done.suppressed.iter().any(|(_, what, _)| *what == Suppressed::WasActive);
@@ -1110,7 +1115,7 @@ impl Import<'_> {
                  FROM import_rows t WHERE t.kind = 's' AND subscribers.email = t.email AND subscribers.status = 'active'",
             )?;
         }
-        if known > 0 {
+        if changed > 0 {
             tx.batch(
                 "UPDATE subscribers SET name = t.name, fields = t.fields
                  FROM import_rows t WHERE t.kind = 'a' AND NOT t.forgotten AND subscribers.email = t.email
@@ -1339,6 +1344,16 @@ mod tests {
         assert_eq!(store.status_of("x@example.com").unwrap(), None);
         assert_eq!(store.status_of("kept@example.com").unwrap(), Some(Status::Unsubscribed));
         assert_eq!(store.count_active().unwrap(), 2);
+        // Again, with one name changed: only that one is written.
+        let mut import = store.begin_import().unwrap();
+        let renamed = ImportRow::Active { line: 2, email: "y@example.com", name: "Y", fields: "{}", forgotten: false };
+        assert_eq!(import.add(renamed).unwrap(), Gathered::First);
+        assert_eq!(import.add(active(3, "new@example.com", false)).unwrap(), Gathered::First);
+        let done = import.finish("import:list.csv", "t2", &mut |_, _, _, _| ()).unwrap();
+        assert_eq!((done.counts.added, done.counts.updated, done.counts.suppressed), (0, 2, 0));
+        let names: Vec<(String, String)> = store.list_all().unwrap().into_iter().map(|s| (s.email, s.name)).collect();
+        assert!(names.contains(&("y@example.com".into(), "Y".into())), "{names:?}");
+        assert!(names.contains(&("new@example.com".into(), String::new())), "{names:?}");
     }
 
     #[test]
