@@ -31,40 +31,41 @@ pub(crate) fn quoted(text: &str) -> String {
 /// brackets, no dot at either end of a part or next to another, and a dot in
 /// the domain. The reason names the first problem found.
 pub fn check_address(email: &str) -> Result<(), String> {
-    let shown = quoted(email);
+    // Made only for a message: most addresses are good.
+    let shown = || quoted(email);
     if email.is_empty() {
         return Err("no email address".into());
     }
     if email.len() > MAX_ADDRESS {
-        return Err(format!("{shown} is longer than {MAX_ADDRESS} bytes"));
+        return Err(format!("{} is longer than {MAX_ADDRESS} bytes", shown()));
     }
     if email.contains(['<', '>']) {
-        return Err(format!("{shown} has stray angle brackets"));
+        return Err(format!("{} has stray angle brackets", shown()));
     }
     if email.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(format!("{shown} contains a space or control character"));
+        return Err(format!("{} contains a space or control character", shown()));
     }
     if let Some(c) = email.chars().find(|&c| is_invisible(c)) {
-        return Err(format!("{shown} contains an invisible character (U+{:04X})", u32::from(c)));
+        return Err(format!("{} contains an invisible character (U+{:04X})", shown(), u32::from(c)));
     }
     let Some((local, domain)) = email.rsplit_once('@').filter(|(l, d)| !l.is_empty() && !d.is_empty()) else {
-        return Err(format!("{shown} is not an email address"));
+        return Err(format!("{} is not an email address", shown()));
     };
     if email.contains("..") {
-        return Err(format!("{shown} has two dots in a row"));
+        return Err(format!("{} has two dots in a row", shown()));
     }
     if local.starts_with('.') || local.ends_with('.') {
-        return Err(format!("{shown} has a dot at the start or end of the part before the @"));
+        return Err(format!("{} has a dot at the start or end of the part before the @", shown()));
     }
     if domain.starts_with('.') || domain.ends_with('.') {
-        return Err(format!("{shown} has no valid domain: it starts or ends with a dot"));
+        return Err(format!("{} has no valid domain: it starts or ends with a dot", shown()));
     }
     if !domain.contains('.') {
-        return Err(format!("{shown} has no valid domain: it has no dot"));
+        return Err(format!("{} has no valid domain: it has no dot", shown()));
     }
     if local.len() > MAX_LOCAL_PART {
-        return Err(format!("{shown} is longer than {MAX_LOCAL_PART} bytes before the @"));
+        return Err(format!("{} is longer than {MAX_LOCAL_PART} bytes before the @", shown()));
     }
-    email.parse::<lettre::Address>().map_err(|_| format!("{shown} is not an email address"))?;
+    email.parse::<lettre::Address>().map_err(|_| format!("{} is not an email address", shown()))?;
     Ok(())
 }

@@ -4,15 +4,46 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 
 use crate::deliver::address::check_address;
 use crate::deliver::bounces;
-use crate::deliver::import::{BadRow, Header, KeptOut, KeptOutWhy, Row, stream_csv};
+use crate::deliver::import::{BadRow, Header, KeptOut, KeptOutWhy, Row, SuppressedRow, stream_csv};
 use crate::deliver::store::{Gathered, ImportDone, ImportRow, Location, Status, Store, Suppressed, Suppression};
 use crate::deliver::token::Secret;
 use crate::publication::Publication;
 use crate::text::plural;
+
+/// How many rows the reading thread hands over at a time, and how many
+/// such batches may wait for the writing.
+const BATCH: usize = 512;
+const IN_FLIGHT: usize = 4;
+
+/// A row as the reading thread hands it over to the writing: a person to
+/// mail with their fields already as JSON (so that few allocations made on
+/// one thread are freed on the other).
+enum Handed {
+    Bad(BadRow),
+    Active { line: u64, email: String, name: String, fields: String },
+    Suppressed(SuppressedRow),
+    KeptOut(KeptOut),
+}
+
+impl Handed {
+    fn new(line: u64, row: Result<Row, String>) -> Result<Handed> {
+        Ok(match row {
+            Err(reason) => Handed::Bad(BadRow { line, reason }),
+            Ok(Row::Active(row)) => Handed::Active {
+                line: row.line,
+                fields: serde_json::to_string(&row.fields)?,
+                email: row.email,
+                name: row.name,
+            },
+            Ok(Row::Suppressed(row)) => Handed::Suppressed(row),
+            Ok(Row::KeptOut(row)) => Handed::KeptOut(row),
+        })
+    }
+}
 
 /// What an import did. Its `Display` is the summary; [`ImportReport::notes`]
 /// are the rows left out, by line.
@@ -175,20 +206,18 @@ impl Publication {
         let secret = Secret::load_or_create(&self.ws.state_dir())?;
         let mut import = store.begin_import()?;
         let (mut bad, mut duplicates, mut kept_out) = (Vec::new(), Vec::new(), Vec::<KeptOut>::new());
-        let header = stream_csv(file, &mut |line, row| {
-            let row = match row {
-                Ok(row) => row,
-                Err(reason) => {
-                    bad.push(BadRow { line, reason });
+        let mut write = |handed: &mut Handed| -> Result<()> {
+            let (line, gathered, kept) = match handed {
+                Handed::Bad(row) => {
+                    bad.push(row.clone());
                     return Ok(());
                 }
-            };
-            let gathered = match &row {
-                Row::Active(row) => {
-                    let forgotten = import.any_forgotten() && import.is_forgotten(&secret.forget_hash(&row.email))?;
-                    import.add(ImportRow::Active { row, forgotten })?
+                Handed::Active { line, email, name, fields } => {
+                    let forgotten = import.any_forgotten() && import.is_forgotten(&secret.forget_hash(email))?;
+                    let row = ImportRow::Active { line: *line, email, name, fields, forgotten };
+                    (*line, import.add(row)?, None)
                 }
-                Row::Suppressed(row) => {
+                Handed::Suppressed(row) => {
                     let suppression = Suppression {
                         email: row.email.clone(),
                         status: row.status,
@@ -196,16 +225,14 @@ impl Publication {
                         by: format!("import:{base}:{}", row.line),
                         reason: row.reason.clone(),
                     };
-                    import.add(ImportRow::Suppressed { line, row: &suppression })?
+                    (row.line, import.add(ImportRow::Suppressed { line: row.line, row: &suppression })?, None)
                 }
-                Row::KeptOut(row) => import.add(ImportRow::KeptOut { line, email: &row.email })?,
+                Handed::KeptOut(row) => {
+                    (row.line, import.add(ImportRow::KeptOut { line: row.line, email: &row.email })?, Some(row))
+                }
             };
             match gathered {
-                Gathered::First => {
-                    if let Row::KeptOut(row) = row {
-                        kept_out.push(row);
-                    }
-                }
+                Gathered::First => kept_out.extend(kept.cloned()),
                 Gathered::Duplicate { kept } => duplicates.push((line, kept)),
                 Gathered::Replaced { earlier, kept_out: was_kept_out } => {
                     duplicates.push((earlier, line));
@@ -215,6 +242,44 @@ impl Publication {
                 }
             }
             Ok(())
+        };
+        // The file is read and checked on a thread of its own while this one
+        // writes the rows: a batch at a time, a few batches in flight at most.
+        // Written, a batch goes back to the reader, which empties it and
+        // fills it again: what one thread allocates, it frees.
+        let header = std::thread::scope(|scope| -> Result<Header> {
+            let (batches, received) = std::sync::mpsc::sync_channel::<Vec<Handed>>(IN_FLIGHT);
+            let (written, returned) = std::sync::mpsc::channel::<Vec<Handed>>();
+            let reader = scope.spawn(move || -> Result<Header> {
+                let empty = || {
+                    let mut batch = returned.try_recv().unwrap_or_else(|_| Vec::with_capacity(BATCH));
+                    batch.clear();
+                    batch
+                };
+                let mut batch = empty();
+                let header = stream_csv(file, &mut |line, row| {
+                    batch.push(Handed::new(line, row)?);
+                    if batch.len() == BATCH {
+                        let full = std::mem::replace(&mut batch, empty());
+                        // Refused when the writer stopped: its error is the one told.
+                        batches.send(full).map_err(|_| anyhow::anyhow!("the import stopped"))?;
+                    }
+                    Ok(())
+                })?;
+                batches.send(batch).map_err(|_| anyhow::anyhow!("the import stopped"))?;
+                Ok(header)
+            });
+            // The receiver goes with the writing, so that a reader still
+            // sending when the writing fails stops too.
+            let wrote = received.into_iter().try_for_each(|mut batch| {
+                batch.iter_mut().try_for_each(&mut write)?;
+                // Gone when the reader is done: then the batch is freed here.
+                let _ = written.send(batch);
+                Ok::<_, anyhow::Error>(())
+            });
+            let read = reader.join().map_err(|_| anyhow::anyhow!("reading {} failed", file.display()))?;
+            wrote.with_context(|| format!("cannot read {}", file.display()))?;
+            read
         })?;
         duplicates.sort_unstable();
         let mut stopped = Vec::new();

@@ -219,15 +219,17 @@ impl Conn {
 
 /// `$N` → `?N`, so that SQLite binds by number whatever the order of first use.
 fn sqlite_text(sql: &str) -> String {
+    let bytes = sql.as_bytes();
     let mut out = String::with_capacity(sql.len());
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c == '$' && chars.peek().is_some_and(char::is_ascii_digit) {
+    let mut from = 0;
+    for at in memchr::memchr_iter(b'$', bytes) {
+        if bytes.get(at + 1).is_some_and(u8::is_ascii_digit) {
+            out.push_str(&sql[from..at]);
             out.push('?');
-        } else {
-            out.push(c);
+            from = at + 1;
         }
     }
+    out.push_str(&sql[from..]);
     out
 }
 
@@ -305,4 +307,18 @@ impl ToSql for Value {
     }
 
     to_sql_checked!();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sqlite_text;
+
+    #[test]
+    fn sqlite_text_numbers_each_parameter_and_leaves_other_dollars() {
+        assert_eq!(
+            sqlite_text("SELECT $2, '$x', 'é$', $10 FROM t WHERE a = $1$"),
+            "SELECT ?2, '$x', 'é$', ?10 FROM t WHERE a = ?1$"
+        );
+        assert_eq!(sqlite_text("SELECT 1"), "SELECT 1");
+    }
 }

@@ -431,18 +431,20 @@ impl Store {
             c.pragma_update(Some("temp"), "cache_size", -16_000)?;
             c.pragma_update(None, "cache_size", -16_000)?;
         }
-        // Addresses compare without case, as in the list.
-        let email_type = match conn.dialect() {
-            Dialect::Sqlite => "TEXT COLLATE NOCASE",
-            Dialect::Postgres => "CITEXT",
+        // Addresses compare without case, as in the list. In SQLite the order
+        // of gathering is the rowid, so that reading the rows in that order
+        // needs no sort.
+        let (email_type, seq_type) = match conn.dialect() {
+            Dialect::Sqlite => ("TEXT COLLATE NOCASE", "INTEGER PRIMARY KEY"),
+            Dialect::Postgres => ("CITEXT", "BIGINT NOT NULL"),
         };
         conn.begin()?;
-        let started = (|| -> Result<bool> {
+        let started = (|| -> Result<(bool, bool)> {
             conn.batch(&format!(
                 "DROP TABLE IF EXISTS import_rows;
                  CREATE TEMP TABLE import_rows (
-                     key        TEXT PRIMARY KEY,
-                     seq        BIGINT NOT NULL,
+                     seq        {seq_type},
+                     key        TEXT NOT NULL UNIQUE,
                      line       BIGINT NOT NULL,
                      kind       TEXT NOT NULL,
                      email      {email_type} NOT NULL,
@@ -453,12 +455,17 @@ impl Store {
                      by         TEXT,
                      reason     TEXT,
                      forgotten  BOOLEAN NOT NULL DEFAULT FALSE
-                 );"
+                 );
+                 CREATE INDEX import_rows_suppressed ON import_rows (seq) WHERE kind = 's';"
             ))?;
-            Ok(conn.query_one("SELECT EXISTS (SELECT 1 FROM forgotten)", &[])?.bool(0))
+            let found =
+                conn.query_one("SELECT EXISTS (SELECT 1 FROM forgotten), NOT EXISTS (SELECT 1 FROM subscribers)", &[])?;
+            Ok((found.bool(0), found.bool(1)))
         })();
         match started {
-            Ok(any_forgotten) => Ok(Import { conn, seq: 0, any_forgotten, open: true }),
+            Ok((any_forgotten, list_was_empty)) => {
+                Ok(Import { conn, seq: 0, any_forgotten, list_was_empty, active: 0, forgotten: 0, open: true })
+            }
             Err(e) => {
                 let _ = conn.rollback();
                 Err(e)
@@ -912,6 +919,12 @@ pub struct Import<'a> {
     /// The order rows were gathered in.
     seq: i64,
     any_forgotten: bool,
+    /// The list had no one when the import began (so every row is new to it).
+    list_was_empty: bool,
+    /// How many of the gathered rows are people to mail, and how many of
+    /// those were forgotten.
+    active: u64,
+    forgotten: u64,
     /// Not yet committed: dropped, it rolls back.
     open: bool,
 }
@@ -926,8 +939,9 @@ impl Drop for Import<'_> {
 
 /// One row of an imported file.
 pub enum ImportRow<'r> {
-    /// Someone to mail; `forgotten`: their address was forgotten (never imported again).
-    Active { row: &'r NewSubscriber, forgotten: bool },
+    /// Someone to mail, from `line` (0: not from a file), with their fields
+    /// as JSON; `forgotten`: their address was forgotten (never imported again).
+    Active { line: u64, email: &'r str, name: &'r str, fields: &'r str, forgotten: bool },
     /// Someone the file says must not be mailed.
     Suppressed { line: u64, row: &'r Suppression },
     /// Someone neither imported nor recorded, who still takes their address.
@@ -982,22 +996,21 @@ impl Import<'_> {
     pub fn add(&mut self, row: ImportRow) -> Result<Gathered> {
         let kind = row.kind();
         let (line, email, name, fields, status, at, by, reason, forgotten) = match row {
-            ImportRow::Active { row, forgotten } => {
-                let fields = serde_json::to_string(&row.fields)?;
-                (row.line, row.email.as_str(), row.name.as_str(), fields, None, None, None, None, forgotten)
+            ImportRow::Active { line, email, name, fields, forgotten } => {
+                (line, email, name, fields, None, None, None, None, forgotten)
             }
             ImportRow::Suppressed { line, row } => (
                 line,
                 row.email.as_str(),
                 "",
-                "{}".to_string(),
+                "{}",
                 Some(row.status.as_str()),
                 Some(row.at.as_str()),
                 Some(row.by.as_str()),
                 Some(row.reason.as_str()),
                 false,
             ),
-            ImportRow::KeptOut { line, email } => (line, email, "", "{}".to_string(), None, None, None, None, false),
+            ImportRow::KeptOut { line, email } => (line, email, "", "{}", None, None, None, None, false),
         };
         let key = email.trim().to_lowercase();
         self.seq += 1;
@@ -1009,9 +1022,14 @@ impl Import<'_> {
             params,
         )?;
         if inserted == 1 {
+            if kind == "a" {
+                self.active += 1;
+                self.forgotten += u64::from(forgotten);
+            }
             return Ok(Gathered::First);
         }
-        let found = self.conn.query_one("SELECT line, kind FROM import_rows WHERE key = $1", args![key.as_str()])?;
+        let found =
+            self.conn.query_one("SELECT line, kind, forgotten FROM import_rows WHERE key = $1", args![key.as_str()])?;
         let (earlier, earlier_kind) = (found.int(0), found.text(1));
         if kind != "s" || earlier_kind == "s" {
             return Ok(Gathered::Duplicate { kept: earlier as u64 });
@@ -1022,6 +1040,10 @@ impl Import<'_> {
              by = $10, reason = $11, forgotten = $12 WHERE key = $1 AND $2 > 0",
             params,
         )?;
+        if earlier_kind == "a" {
+            self.active -= 1;
+            self.forgotten -= u64::from(found.bool(2));
+        }
         Ok(Gathered::Replaced { earlier: earlier as u64, kept_out: earlier_kind == "k" })
     }
 
@@ -1063,41 +1085,63 @@ impl Import<'_> {
         for row in stopped {
             was_active(row.int(0) as u64, &row.text(1), Status::parse(&row.text(2)), &row.text(3));
         }
-        let tally = tx.query(
-            "SELECT t.forgotten, s.status, count(*) FROM import_rows t
-             LEFT JOIN subscribers s ON s.email = t.email WHERE t.kind = 'a' GROUP BY 1, 2",
-            &[],
-        )?;
-        for row in tally {
-            let n = row.int(2) as u64;
-            match (row.bool(0), row.opt_text(1).as_deref().map(Status::parse)) {
-                (true, _) => done.forgotten += n,
-                (false, None) => done.counts.added += n,
-                (false, Some(Status::Active)) => done.counts.updated += n,
-                (false, Some(_)) => done.counts.suppressed += n,
-            }
+        // The people to mail: new, known and mailed, or known and not mailed
+        // (counted before anything changes; no address is both a row to
+        // mail and a row not to). Into a list that was empty, all are new.
+        done.forgotten = self.forgotten;
+        // Known people whose name or fields the file changes are counted
+        // too: a file imported again unchanged rewrites no one.
+        let (mut changed, mut added) = (0, self.active - self.forgotten);
+        if !self.list_was_empty {
+            let tally = tx.query_one(
+                "SELECT count(CASE WHEN s.status = 'active' THEN 1 END), count(s.status),
+                     count(CASE WHEN s.status IS NOT NULL
+                         AND (s.name IS DISTINCT FROM t.name OR s.fields IS DISTINCT FROM t.fields) THEN 1 END)
+                 FROM import_rows t LEFT JOIN subscribers s ON s.email = t.email
+                 WHERE t.kind = 'a' AND NOT t.forgotten",
+                &[],
+            )?;
+            let known = tally.int(1) as u64;
+            done.counts.updated = tally.int(0) as u64;
+            done.counts.suppressed = known - done.counts.updated;
+            changed = tally.int(2);
+            added -= known;
         }
-        tx.batch(
-            "UPDATE subscribers SET status = t.status, status_at = t.at, status_by = t.by, status_reason = t.reason
-             FROM import_rows t WHERE t.kind = 's' AND subscribers.email = t.email AND subscribers.status = 'active';
-             UPDATE subscribers SET name = t.name, fields = t.fields
-             FROM import_rows t WHERE t.kind = 'a' AND NOT t.forgotten AND subscribers.email = t.email
-                 AND (subscribers.name IS DISTINCT FROM t.name OR subscribers.fields IS DISTINCT FROM t.fields);",
-        )?;
-        tx.execute(
-            "INSERT INTO subscribers (email, created_at, status, status_at, status_by, status_reason)
-             SELECT email, $1, status, at, by, reason FROM import_rows t
-             WHERE t.kind = 's' AND NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email = t.email) ORDER BY t.seq",
-            args![now],
-        )?;
-        tx.execute(
-            "INSERT INTO subscribers (email, name, fields, created_at, joined_by)
-             SELECT email, name, fields, $1, CASE WHEN line > 0 THEN CAST($2 AS TEXT) || ':' || line ELSE $2 END
-             FROM import_rows t
-             WHERE t.kind = 'a' AND NOT t.forgotten AND NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email = t.email)
-             ORDER BY t.seq",
-            args![now, joined_by],
-        )?;
+        let stops = done.suppressed.iter().any(|(_, what, _)| *what == Suppressed::WasActive);
+        let records = done.suppressed.iter().any(|(_, what, _)| *what == Suppressed::Added);
+        if stops {
+            tx.batch(
+                "UPDATE subscribers SET status = t.status, status_at = t.at, status_by = t.by, status_reason = t.reason
+                 FROM import_rows t WHERE t.kind = 's' AND subscribers.email = t.email AND subscribers.status = 'active'",
+            )?;
+        }
+        if changed > 0 {
+            tx.batch(
+                "UPDATE subscribers SET name = t.name, fields = t.fields
+                 FROM import_rows t WHERE t.kind = 'a' AND NOT t.forgotten AND subscribers.email = t.email
+                     AND (subscribers.name IS DISTINCT FROM t.name OR subscribers.fields IS DISTINCT FROM t.fields)",
+            )?;
+        }
+        if records {
+            tx.execute(
+                "INSERT INTO subscribers (email, created_at, status, status_at, status_by, status_reason)
+                 SELECT email, $1, status, at, by, reason FROM import_rows t
+                 WHERE t.kind = 's' AND NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email = t.email)
+                 ORDER BY t.seq",
+                args![now],
+            )?;
+        }
+        if added > 0 {
+            done.counts.added = tx.execute(
+                "INSERT INTO subscribers (email, name, fields, created_at, joined_by)
+                 SELECT email, name, fields, $1, CASE WHEN line > 0 THEN CAST($2 AS TEXT) || ':' || line ELSE $2 END
+                 FROM import_rows t
+                 WHERE t.kind = 'a' AND NOT t.forgotten
+                     AND NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email = t.email)
+                 ORDER BY t.seq",
+                args![now, joined_by],
+            )?;
+        }
         tx.batch("DROP TABLE import_rows")?;
         tx.commit()?;
         self.open = false;
@@ -1135,7 +1179,9 @@ impl Store {
     pub fn upsert_subscribers(&mut self, rows: &[NewSubscriber], joined_by: &str, now: &str) -> Result<UpsertCounts> {
         let mut import = self.begin_import()?;
         for row in rows {
-            import.add(ImportRow::Active { row, forgotten: false })?;
+            let fields = serde_json::to_string(&row.fields)?;
+            let (email, name) = (&row.email, &row.name);
+            import.add(ImportRow::Active { line: row.line, email, name, fields: &fields, forgotten: false })?;
         }
         Ok(import.finish(joined_by, now, &mut |_, _, _, _| ())?.counts)
     }
@@ -1256,6 +1302,58 @@ mod tests {
         let again = store.upsert_subscribers(&[sub("ada@example.com"), sub("new@example.com")], "test", "t3").unwrap();
         assert_eq!((again.added, again.updated, again.suppressed), (0, 0, 2));
         assert_eq!(store.list_all().unwrap().iter().filter(|s| s.status != Status::Active).count(), 3);
+    }
+
+    #[test]
+    fn import_counts_hold_when_a_refusal_replaces_a_forgotten_or_kept_out_row() {
+        testdb::each_store(import_counts_with_replacements);
+    }
+
+    fn import_counts_with_replacements(mut store: Store) {
+        let active = |line, email, forgotten| ImportRow::Active { line, email, name: "", fields: "{}", forgotten };
+        let refusal = |email: &str| suppression(email, Status::Unsubscribed, 9);
+        let (gone_no, kept_no) = (refusal("GONE@example.com"), refusal("kept@example.com"));
+        // Into an empty list: a forgotten row and a kept-out one, each replaced by a refusal.
+        let mut import = store.begin_import().unwrap();
+        assert_eq!(import.add(active(2, "gone@example.com", true)).unwrap(), Gathered::First);
+        assert_eq!(import.add(ImportRow::KeptOut { line: 3, email: "kept@example.com" }).unwrap(), Gathered::First);
+        assert_eq!(import.add(active(4, "new@example.com", false)).unwrap(), Gathered::First);
+        let replaced = import.add(ImportRow::Suppressed { line: 5, row: &gone_no }).unwrap();
+        assert_eq!(replaced, Gathered::Replaced { earlier: 2, kept_out: false });
+        let replaced = import.add(ImportRow::Suppressed { line: 6, row: &kept_no }).unwrap();
+        assert_eq!(replaced, Gathered::Replaced { earlier: 3, kept_out: true });
+        let done = import.finish("import:list.csv", "t0", &mut |_, _, _, _| ()).unwrap();
+        assert_eq!((done.counts.added, done.counts.updated, done.counts.suppressed, done.forgotten), (1, 0, 0, 0));
+        assert_eq!(done.suppressed, [(Status::Unsubscribed, Suppressed::Added, 2)]);
+        assert_eq!(store.count_active().unwrap(), 1);
+        // Into a list with people: known, known and not mailed, forgotten, new.
+        let mut import = store.begin_import().unwrap();
+        let rows = [
+            ("NEW@example.com", false),
+            ("kept@example.com", false),
+            ("x@example.com", true),
+            ("y@example.com", false),
+        ];
+        for (line, (email, forgotten)) in rows.into_iter().enumerate() {
+            assert_eq!(import.add(active(line as u64 + 2, email, forgotten)).unwrap(), Gathered::First);
+        }
+        let done = import.finish("import:list.csv", "t1", &mut |_, _, _, _| ()).unwrap();
+        assert_eq!((done.counts.added, done.counts.updated, done.counts.suppressed, done.forgotten), (1, 1, 1, 1));
+        assert!(done.suppressed.is_empty());
+        assert_eq!(store.status_of("y@example.com").unwrap(), Some(Status::Active));
+        assert_eq!(store.status_of("x@example.com").unwrap(), None);
+        assert_eq!(store.status_of("kept@example.com").unwrap(), Some(Status::Unsubscribed));
+        assert_eq!(store.count_active().unwrap(), 2);
+        // Again, with one name changed: only that one is written.
+        let mut import = store.begin_import().unwrap();
+        let renamed = ImportRow::Active { line: 2, email: "y@example.com", name: "Y", fields: "{}", forgotten: false };
+        assert_eq!(import.add(renamed).unwrap(), Gathered::First);
+        assert_eq!(import.add(active(3, "new@example.com", false)).unwrap(), Gathered::First);
+        let done = import.finish("import:list.csv", "t2", &mut |_, _, _, _| ()).unwrap();
+        assert_eq!((done.counts.added, done.counts.updated, done.counts.suppressed), (0, 2, 0));
+        let names: Vec<(String, String)> = store.list_all().unwrap().into_iter().map(|s| (s.email, s.name)).collect();
+        assert!(names.contains(&("y@example.com".into(), "Y".into())), "{names:?}");
+        assert!(names.contains(&("new@example.com".into(), String::new())), "{names:?}");
     }
 
     #[test]
