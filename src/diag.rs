@@ -30,7 +30,7 @@ pub fn note(text: impl fmt::Display) {
 }
 
 /// How bad a problem is: errors stop a build or a send, warnings do not.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
 pub enum Severity {
     Error,
     Warning,
@@ -53,6 +53,15 @@ impl SourceFile {
             std::fs::read_to_string(&path).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
         tracing::debug!("read {} ({} bytes)", relative.display(), text.len());
         Ok(SourceFile { name: relative.to_string_lossy().replace('\\', "/"), text })
+    }
+
+    /// The file at `path` (shown as `relative`), already read as `bytes`: the
+    /// same checks and error as [`SourceFile::read`].
+    pub fn from_bytes(path: &Path, relative: &str, bytes: Vec<u8>) -> anyhow::Result<SourceFile> {
+        let text = String::from_utf8(bytes)
+            .map_err(|_| anyhow::anyhow!("cannot read {}: stream did not contain valid UTF-8", path.display()))?;
+        tracing::debug!("read {relative} ({} bytes)", text.len());
+        Ok(SourceFile { name: relative.replace('\\', "/"), text })
     }
 
     /// A diagnostic pointing at `span` (byte offsets into the file's text).
@@ -88,7 +97,7 @@ fn floor_char_boundary(s: &str, mut i: usize) -> usize {
 }
 
 /// Where in a file a problem is.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Location {
     pub line: usize,
     pub col: usize,
@@ -99,7 +108,7 @@ pub struct Location {
 }
 
 /// One problem in one file.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Diagnostic {
     pub severity: Severity,
     pub file: String,

@@ -14,7 +14,7 @@ pub fn run(root: &Path, number: u32, show_timings: bool) -> Result<Outcome> {
     if show_timings {
         timings::enable();
     }
-    let publication = Publication::load(root)?;
+    let publication = Publication::load_reusing(root, Some(number))?;
     let built = publication.build(number)?;
     built.write()?;
     eprintln!("built issue {number}: {} files in {}", built.file_count(), built.out_dir.display());
@@ -25,5 +25,7 @@ pub fn run(root: &Path, number: u32, show_timings: bool) -> Result<Outcome> {
         }
         eprintln!("timings: {:<42}{:>9.2} ms", "whole command", started.elapsed().as_secs_f64() * 1000.0);
     }
+    // The process ends here: it need not free every issue and feed item one by one.
+    std::mem::forget((publication, built));
     Ok(Outcome::Done)
 }

@@ -8,7 +8,7 @@ use crate::cmd::Outcome;
 use crate::publication::Publication;
 
 pub fn run(root: &Path, number: Option<u32>, json: bool) -> Result<Outcome> {
-    let checked = Publication::load(root)?.check(number)?;
+    let checked = Publication::load_reusing(root, number)?.check(number)?;
     for d in &checked.diagnostics {
         if json {
             println!("{}", d.to_json());

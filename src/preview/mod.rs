@@ -158,6 +158,8 @@ fn render(
 
 /// Serves the preview until the process is stopped.
 pub fn run(root: &Path, number: Option<u32>, addr: SocketAddr) -> Result<()> {
+    // Each re-render's log line says where its time went.
+    crate::clock::timings::enable();
     let root = root.to_path_buf();
     let mut held = None;
     let first = render(&root, &mut held, None, number, 1);
@@ -251,6 +253,7 @@ fn watch_files(root: &Path, state: Arc<AppState>) -> Result<()> {
 /// the issue files that changed, when nothing else did (see [`render`]).
 fn rerender(state: &AppState, changed: Option<&[String]>) {
     let started = std::time::Instant::now();
+    let before = crate::clock::timings::report();
     let mut held = state.rendering.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let number = *state.wanted.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     let version = state.snapshot.read().map_or(0, |s| s.version) + 1;
@@ -261,14 +264,32 @@ fn rerender(state: &AppState, changed: Option<&[String]>) {
         None => "the whole publication reloaded".to_string(),
     };
     let took = format!("{:.1} ms", started.elapsed().as_secs_f64() * 1000.0);
+    let stages = stages_since(&before);
     match &snapshot.errors {
         Some(errors) => eprintln!("re-rendered (version {version}; {what}; {took}), with errors:\n{errors}"),
-        None => eprintln!("re-rendered (version {version}; {what}; {took})"),
+        None => eprintln!("re-rendered (version {version}; {what}; {took}): {stages}"),
     }
     if let Ok(mut current) = state.snapshot.write() {
         *current = snapshot;
     }
     state.versions.send_replace(version);
+}
+
+/// Where a re-render's time went: the stages timed since `before`, longest
+/// first ("render the social posts 9.1 ms, render the archive page 2.0 ms").
+fn stages_since(before: &[(&'static str, Duration, u32)]) -> String {
+    let mut spent: Vec<(&str, Duration)> = crate::clock::timings::report()
+        .into_iter()
+        .map(|(name, total, _)| {
+            let earlier = before.iter().find(|(n, _, _)| *n == name).map_or(Duration::ZERO, |(_, t, _)| *t);
+            (name, total.saturating_sub(earlier))
+        })
+        .filter(|(_, d)| !d.is_zero())
+        .collect();
+    spent.sort_by_key(|(_, d)| std::cmp::Reverse(*d));
+    let shown: Vec<String> =
+        spent.iter().take(6).map(|(name, d)| format!("{name} {:.1} ms", d.as_secs_f64() * 1000.0)).collect();
+    shown.join(", ")
 }
 
 fn router(state: Arc<AppState>) -> Router {

@@ -99,10 +99,30 @@ impl Built {
 impl Publication {
     /// Reads and checks the publication at `root` (see [`Workspace::load`]).
     pub fn load(root: &Path) -> Result<Publication> {
-        let started = std::time::Instant::now();
         let ws = Workspace::load(root)?;
-        tracing::debug!("loaded and checked {} issue files in {:.1?}", ws.issues.len(), started.elapsed());
         let feed_items = crate::clock::timings::stage("read the kept feed items", || FeedItems::load(&ws.state_dir()));
+        Publication::of(ws, feed_items)
+    }
+
+    /// [`Publication::load`] for a build or a check: the issue files that did
+    /// not change since the last `publish build` are taken as it checked them,
+    /// all but issue `fresh`'s, which is read and checked in full (see
+    /// [`Workspace::load_reusing`]).
+    pub fn load_reusing(root: &Path, fresh: Option<u32>) -> Result<Publication> {
+        // The kept feed items (one large file) are read while the issues load.
+        let (ws, feed_items) = std::thread::scope(|scope| {
+            let items = scope.spawn(|| {
+                let state_dir = crate::workspace::state_dir(root);
+                crate::clock::timings::stage("read the kept feed items (own thread)", || FeedItems::load(&state_dir))
+            });
+            let ws = Workspace::load_reusing(root, fresh);
+            (ws, items.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+        });
+        Publication::of(ws?, feed_items)
+    }
+
+    fn of(ws: Workspace, feed_items: FeedItems) -> Result<Publication> {
+        tracing::debug!("loaded and checked {} issue files", ws.issues.len());
         let publication =
             Publication { ws, feed_items, renderer: std::sync::OnceLock::new(), secret: std::sync::OnceLock::new() };
         // A command that only reads (a dry run, a check) leaves a fresh publication without state.
@@ -176,6 +196,9 @@ impl Publication {
         let kept = crate::clock::timings::stage("keep the feed items", || self.feed_items.save(&self.ws.state_dir()));
         if let Err(e) = kept {
             tracing::debug!("the feed items were not kept for the next build: {e:#}");
+        }
+        if let Err(e) = crate::clock::timings::stage("keep the checked issues", || self.ws.keep_issues()) {
+            tracing::debug!("the checked issues were not kept for the next build: {e:#}");
         }
         Ok(built)
     }

@@ -8,6 +8,7 @@ pub mod content;
 pub mod media;
 
 use std::collections::{BTreeMap, HashMap};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -17,6 +18,7 @@ use crate::clock::timings::stage;
 use crate::diag::{Diagnostic, Diagnostics, Severity, SourceFile};
 use crate::workspace::config::Config;
 use crate::workspace::content::issue::{Issue, IssueContext, IssueFile};
+use crate::workspace::content::kept::{self, Kept, Key, KeyBase};
 use crate::workspace::content::sponsor::{Sponsors, SponsorsFile};
 use crate::workspace::content::toml_file::{Seg, TomlFile};
 use crate::workspace::media::Source;
@@ -35,13 +37,67 @@ pub struct IssueEntry {
     pub toml: Option<TomlFile>,
     /// Which reading of the file this is: unique in the process, new each time it is read.
     pub generation: u64,
+    /// A hash of everything the issue was checked from ([`kept`]): what the
+    /// issues kept between builds and the feed items are filed under.
+    pub key: Key,
+    /// What checking this file alone found (also in [`Workspace::diags`]).
+    pub found: Vec<Diagnostic>,
 }
 
-/// Reads and checks one issue file alone.
-fn load_issue(number: u32, relative: &str, context: &IssueContext) -> Result<(IssueEntry, Diagnostics)> {
+/// Which issues a load may take as the last build kept them ([`kept`]):
+/// every unchanged file but `fresh`'s, which is read and checked in full.
+struct Reuse<'a> {
+    kept: &'a Kept,
+    fresh: Option<u32>,
+}
+
+/// Reads and checks one issue file alone, unless `reuse` holds it unchanged.
+fn load_issue(
+    number: u32,
+    relative: &str,
+    context: &IssueContext,
+    keys: &KeyBase,
+    reuse: Option<&Reuse>,
+) -> Result<(IssueEntry, Diagnostics)> {
     static GENERATIONS: AtomicU64 = AtomicU64::new(1);
+    let generation = GENERATIONS.fetch_add(1, Ordering::Relaxed);
+    thread_local! {
+        /// The bytes of the file being read, in a buffer each loading thread reuses.
+        static BYTES: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    let path = context.root.join(relative);
+    // The file's bytes give its key; an issue kept under that key is taken as
+    // it is, without the file's text (read again only should a check across
+    // files need a place in it).
+    let read = BYTES.with_borrow_mut(|bytes| {
+        bytes.clear();
+        stage("read files", || std::fs::File::open(&path).and_then(|mut f| f.read_to_end(bytes)))?;
+        let file_key = keys.file(relative, number, bytes);
+        let started = std::time::Instant::now();
+        let taken = reuse
+            .filter(|r| r.fresh != Some(number))
+            .and_then(|r| r.kept.take(relative, number, &file_key, context.root));
+        if taken.is_some() {
+            crate::clock::timings::add("issue files kept by the last build", started.elapsed());
+        }
+        let text = if taken.is_none() { Some(bytes.clone()) } else { None };
+        Ok::<_, std::io::Error>((file_key, taken, text))
+    });
+    let (file_key, taken, text) = read.map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+    if let Some(taken) = taken {
+        context.facts.keep(context.root, &taken.issue.local_files());
+        let entry = IssueEntry {
+            file: relative.to_string(),
+            issue: Some(taken.issue),
+            toml: None,
+            generation,
+            key: taken.key,
+            found: taken.diags.clone(),
+        };
+        return Ok((entry, Diagnostics { items: taken.diags }));
+    }
+    let src = SourceFile::from_bytes(&path, relative, text.unwrap_or_default())?;
     let mut diags = Diagnostics::default();
-    let src = stage("read files", || SourceFile::read(context.root, Path::new(relative)))?;
     let (issue, toml) = match stage("parse TOML", || TomlFile::load::<IssueFile>(src, &mut diags)) {
         Some((raw, toml)) => {
             let issue = stage("check issues (audio included)", || Issue::new(number, raw, &toml, context, &mut diags));
@@ -49,8 +105,12 @@ fn load_issue(number: u32, relative: &str, context: &IssueContext) -> Result<(Is
         }
         None => (None, None),
     };
-    let generation = GENERATIONS.fetch_add(1, Ordering::Relaxed);
-    Ok((IssueEntry { file: relative.to_string(), issue, toml, generation }, diags))
+    let key = file_key.with_media(context.root, &issue.as_ref().map(Issue::local_files).unwrap_or_default());
+    if let Some(reuse) = reuse {
+        reuse.kept.read_again(relative, number, &key);
+    }
+    let entry = IssueEntry { file: relative.to_string(), issue, toml, generation, key, found: diags.items.clone() };
+    Ok((entry, diags))
 }
 
 /// `f` applied to every item, on a few threads when there are many; in order.
@@ -86,12 +146,28 @@ pub struct Workspace {
     set_aside: BTreeMap<u32, Issue>,
     /// How many of the last diagnostics come from checks across files.
     across: usize,
+    /// What every issue's key starts from.
+    keys: KeyBase,
+    /// The issues kept by the last build, when this load took from them.
+    kept: Option<Kept>,
 }
 
 impl Workspace {
     /// Reads the publication at `root`. Fails only when it is not a publication
     /// at all; problems in its files are in [`Workspace::diags`].
     pub fn load(root: &Path) -> Result<Workspace> {
+        Workspace::load_with(root, None)
+    }
+
+    /// [`Workspace::load`], taking every issue file that did not change since
+    /// the last `publish build` as that build checked it ([`kept`]), except
+    /// issue `fresh`, which is read and checked in full. Checks across files
+    /// run over every issue, as in a full load.
+    pub fn load_reusing(root: &Path, fresh: Option<u32>) -> Result<Workspace> {
+        Workspace::load_with(root, Some(fresh))
+    }
+
+    fn load_with(root: &Path, reuse: Option<Option<u32>>) -> Result<Workspace> {
         let root = root.to_path_buf();
         let config_path = root.join("publish.toml");
         if !config_path.is_file() {
@@ -102,7 +178,9 @@ impl Workspace {
             );
         }
         let mut diags = Diagnostics::default();
-        let config = stage("read files", || SourceFile::read(&root, Path::new("publish.toml")))
+        let config_src = stage("read files", || SourceFile::read(&root, Path::new("publish.toml")));
+        let config_text = config_src.as_ref().ok().map(|src| src.text.clone());
+        let config = config_src
             .map(|src| {
                 stage("parse TOML", || TomlFile::load::<Config>(src, &mut diags)).map(|(config, file)| {
                     stage("check publish.toml", || {
@@ -118,8 +196,10 @@ impl Workspace {
                 diags.push(Diagnostic::file(Severity::Error, "publish.toml", e.to_string()));
                 None
             });
+        let mut sponsors_text = None;
         let sponsors = if root.join("sponsors.toml").is_file() {
             let src = SourceFile::read(&root, Path::new("sponsors.toml"))?;
+            sponsors_text = Some(src.text.clone());
             match TomlFile::load::<SponsorsFile>(src, &mut diags) {
                 Some((file, toml)) => Sponsors::new(file, &toml, &mut diags),
                 None => Sponsors::default(),
@@ -129,6 +209,9 @@ impl Workspace {
         };
         let tz = config.as_ref().map_or(jiff::tz::TimeZone::UTC, Config::tz);
         let media = MediaFacts::open(&state_dir(&root));
+        let keys = KeyBase::new(&root, config_text.as_deref(), sponsors_text.as_deref());
+        let kept = reuse.map(|_| stage("read the kept issues", || Kept::open(&state_dir(&root))));
+        let reuse = kept.as_ref().map(|kept| Reuse { kept, fresh: reuse.flatten() });
 
         // The first file of each number is read; the others are errors.
         let files = issue_files(&root, &mut diags)?;
@@ -139,7 +222,9 @@ impl Workspace {
             .map(|(number, relative)| (*number, relative.as_str()))
             .collect();
         let context = IssueContext { sponsors: &sponsors, tz: &tz, root: &root, facts: &media };
-        let mut loaded = par_map(&unique, |(number, relative)| load_issue(*number, relative, &context)).into_iter();
+        let mut loaded =
+            par_map(&unique, |(number, relative)| load_issue(*number, relative, &context, &keys, reuse.as_ref()))
+                .into_iter();
         let mut issues = BTreeMap::new();
         for (number, relative) in &files {
             match first_of.get(number) {
@@ -164,6 +249,8 @@ impl Workspace {
             media,
             set_aside: BTreeMap::new(),
             across: 0,
+            keys,
+            kept,
         };
         ws.check_across();
         Ok(ws)
@@ -200,7 +287,7 @@ impl Workspace {
             let tz = self.config.as_ref().map_or(jiff::tz::TimeZone::UTC, Config::tz);
             let context = IssueContext { sponsors: &self.sponsors, tz: &tz, root: &self.root, facts: &self.media };
             let file = self.issues[&number].file.clone();
-            let (entry, found) = load_issue(number, &file, &context)?;
+            let (entry, found) = load_issue(number, &file, &context, &self.keys, None)?;
             self.diags.items.retain(|d| d.file != file);
             self.diags.items.extend(found.items);
             self.issues.insert(number, entry);
@@ -216,10 +303,29 @@ impl Workspace {
         let before = self.diags.items.len();
         let mut found = Diagnostics::default();
         stage("check issues (audio included)", || {
-            self.set_aside = check_episodes(config, &mut self.issues, &mut found);
+            self.set_aside = check_episodes(config, &self.root, &mut self.issues, &mut found);
         });
         self.diags.items.extend(found.items);
         self.across = self.diags.items.len() - before;
+    }
+
+    /// Keeps every issue valid alone in the state folder for the next build
+    /// ([`kept`]), unless the kept file holds exactly these already.
+    pub fn keep_issues(&self) -> Result<()> {
+        let valid = || {
+            self.issues.iter().filter_map(|(n, e)| e.issue.as_ref().or_else(|| self.set_aside.get(n)).map(|i| (e, i)))
+        };
+        let count = valid().count();
+        if self.kept.as_ref().is_some_and(|k| k.holds_exactly(count)) {
+            return Ok(());
+        }
+        let issues = valid().map(|(entry, issue)| kept::ToKeep {
+            file: &entry.file,
+            key: entry.key,
+            issue,
+            diags: &entry.found,
+        });
+        kept::save(&self.state_dir(), issues)
     }
 
     /// The publication `publish` works on when neither `--workspace` nor
@@ -283,7 +389,7 @@ impl Workspace {
 }
 
 /// Where the local state of the publication at `root` lives.
-fn state_dir(root: &Path) -> PathBuf {
+pub fn state_dir(root: &Path) -> PathBuf {
     match std::env::var_os("PUBLISH_STATE_DIR") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
         _ => root.join(".publish"),
@@ -295,50 +401,60 @@ fn state_dir(root: &Path) -> PathBuf {
 /// valid: it is taken out of its entry, and returned.
 fn check_episodes(
     config: &Config,
+    root: &Path,
     issues: &mut BTreeMap<u32, IssueEntry>,
     diags: &mut Diagnostics,
 ) -> BTreeMap<u32, Issue> {
+    const EPISODE: &[Seg<'static>] = &[Seg::Key("episode")];
+    const GUID: &[Seg<'static>] = &[Seg::Key("episode"), Seg::Key("guid")];
+    const AUDIO: &[Seg<'static>] = &[Seg::Key("episode"), Seg::Key("audio")];
     let mut set_aside = BTreeMap::new();
     let mut guids: HashMap<String, u32> = HashMap::new();
     let mut audio: HashMap<Source, u32> = HashMap::new();
     for (&number, entry) in issues.iter_mut() {
-        let (Some(issue), Some(toml)) = (&entry.issue, &entry.toml) else { continue };
+        let Some(issue) = &entry.issue else { continue };
         let Some(episode) = &issue.episode else { continue };
-        let errors = diags.error_count();
-        let Some(podcast) = &config.podcast else {
-            diags.push(
-                toml.diag_at(
-                    Severity::Error,
-                    &[Seg::Key("episode")],
-                    "this issue has an episode, but there is no podcast",
-                )
-                .with_hint("add [podcast] to publish.toml (title, author, owner, image, categories)"),
-            );
-            set_aside.extend(entry.issue.take().map(|issue| (number, issue)));
+        // (where in the file, what is wrong, what to do)
+        let mut problems: Vec<(&[Seg], String, &str)> = Vec::new();
+        match &config.podcast {
+            None => problems.push((
+                EPISODE,
+                "this issue has an episode, but there is no podcast".into(),
+                "add [podcast] to publish.toml (title, author, owner, image, categories)",
+            )),
+            Some(podcast) => {
+                let guid = podcast.item_guid(config, number, episode.guid.as_deref());
+                if let Some(first) = guids.insert(guid.clone(), number) {
+                    problems.push((
+                        if episode.guid.is_some() { GUID } else { EPISODE },
+                        format!("the episode's GUID \"{guid}\" is also issue {first}'s"),
+                        "podcast apps tell episodes apart by GUID: remove `guid`, or give this episode its own",
+                    ));
+                }
+                if let Some(first) = audio.insert(episode.audio.clone(), number) {
+                    problems.push((
+                        AUDIO,
+                        format!("issue {first}'s episode has the same audio ({})", episode.audio.as_str()),
+                        "each episode needs its own audio file",
+                    ));
+                }
+            }
+        }
+        if problems.is_empty() {
             continue;
-        };
-        let guid = podcast.item_guid(config, number, episode.guid.as_deref());
-        if let Some(first) = guids.insert(guid.clone(), number) {
-            let path: &[Seg] =
-                if episode.guid.is_some() { &[Seg::Key("episode"), Seg::Key("guid")] } else { &[Seg::Key("episode")] };
-            diags.push(
-                toml.diag_at(Severity::Error, path, format!("the episode's GUID \"{guid}\" is also issue {first}'s"))
-                    .with_hint("podcast apps tell episodes apart by GUID: remove `guid`, or give this episode its own"),
-            );
         }
-        if let Some(first) = audio.insert(episode.audio.clone(), number) {
-            diags.push(
-                toml.diag_at(
-                    Severity::Error,
-                    &[Seg::Key("episode"), Seg::Key("audio")],
-                    format!("issue {first}'s episode has the same audio ({})", episode.audio.as_str()),
-                )
-                .with_hint("each episode needs its own audio file"),
-            );
+        // A kept issue's file was not kept in memory: read now, for the places.
+        if entry.toml.is_none() {
+            entry.toml = SourceFile::read(root, Path::new(&entry.file)).ok().map(TomlFile::unparsed);
         }
-        if diags.error_count() > errors {
-            set_aside.extend(entry.issue.take().map(|issue| (number, issue)));
+        for (path, message, hint) in problems {
+            let d = match &entry.toml {
+                Some(toml) => toml.diag_at(Severity::Error, path, message),
+                None => Diagnostic::file(Severity::Error, &entry.file, message),
+            };
+            diags.push(d.with_hint(hint));
         }
+        set_aside.extend(entry.issue.take().map(|issue| (number, issue)));
     }
     set_aside
 }

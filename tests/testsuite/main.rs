@@ -9,6 +9,7 @@ mod curate;
 mod email;
 mod hostile;
 mod insight;
+mod kept;
 mod podcast;
 mod preview;
 mod refusals;

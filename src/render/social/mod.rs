@@ -297,8 +297,41 @@ pub fn utm_link(web_url: &str, platform: Platform, number: u32) -> String {
     }
 }
 
-/// Fits one rendered post into `platform`'s limit.
+/// What a post was fitted from: the platform, the rendered text and the slots' texts.
+type FitKey = (Platform, String, Vec<String>);
+
+/// Posts fitted before in this process, by what they were fitted from: the
+/// preview renders an issue again after each edit, and an edit changes few of
+/// its posts (fitting one is costly: every cut tried is counted in full).
+static FITTED: std::sync::Mutex<Vec<(FitKey, Post)>> = std::sync::Mutex::new(Vec::new());
+
+/// How many fitted posts [`FITTED`] keeps (the oldest go first).
+const FITTED_KEPT: usize = 512;
+
+/// Fits one rendered post into `platform`'s limit (or takes it as fitted before).
 fn fit_post(
+    renderer: &Renderer,
+    platform: Platform,
+    kind: PostKind,
+    rendered: &str,
+    slots: &[Slot],
+) -> Result<Post, Diagnostic> {
+    let key: FitKey = (platform, rendered.to_string(), slots.iter().map(|s| s.text.clone()).collect());
+    let known =
+        |fitted: &Vec<(FitKey, Post)>| fitted.iter().find(|(k, p)| *k == key && p.kind == kind).map(|(_, p)| p.clone());
+    if let Some(post) = known(&FITTED.lock().unwrap_or_else(std::sync::PoisonError::into_inner)) {
+        return Ok(post);
+    }
+    let post = fit_new_post(renderer, platform, kind, rendered, slots)?;
+    let mut fitted = FITTED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if fitted.len() >= FITTED_KEPT {
+        fitted.remove(0);
+    }
+    fitted.push((key, post.clone()));
+    Ok(post)
+}
+
+fn fit_new_post(
     renderer: &Renderer,
     platform: Platform,
     kind: PostKind,

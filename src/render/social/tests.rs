@@ -261,3 +261,27 @@ fn a_take_in_nfd_is_cut_where_its_nfc_form_allows() {
         assert_clean_cut(&take, &post);
     }
 }
+
+/// Posts fitted before are kept for the process (the preview renders after
+/// every edit): one is taken again only for the same platform and texts, and
+/// is the post a fresh fit gives.
+#[test]
+fn a_post_fitted_before_is_taken_again_only_for_the_same_texts() {
+    let renderer = renderer();
+    let take = "A take long enough to be cut on X. ".repeat(12);
+    let first = recommendation(&renderer, Platform::X, "A title", &take, LINK);
+    assert!(first.shortened);
+    let text = renderer
+        .render(
+            RECOMMENDATION,
+            context! { position => 2, total => 8, section => "AI", title => TITLE, take => TAKE, link => LINK },
+        )
+        .unwrap();
+    let slots = [Slot { marker: TAKE, text: take.clone() }, Slot { marker: TITLE, text: "A title".into() }];
+    let fresh = fit_new_post(&renderer, Platform::X, PostKind::Recommendation, &text, &slots).unwrap();
+    assert_eq!(recommendation(&renderer, Platform::X, "A title", &take, LINK).text, fresh.text);
+    let retitled = recommendation(&renderer, Platform::X, "Another title", &take, LINK);
+    assert!(retitled.text.contains("Another title") && !retitled.text.contains("A title"), "{}", retitled.text);
+    let mastodon = recommendation(&renderer, Platform::Mastodon, "A title", &take, LINK);
+    assert_ne!(mastodon.text, first.text, "Mastodon's limit is not X's");
+}

@@ -277,7 +277,7 @@ pub struct Funding {
 }
 
 /// `[[podcast.persons]]` or `[[episode.persons]]`: someone on the show.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Person {
     /// Their full name or alias (up to 128 characters).

@@ -5,7 +5,7 @@
 
 use std::path::Path;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::diag::{Diagnostics, Severity, SourceFile, nearest};
 use crate::workspace::config::podcast::https_url;
@@ -116,7 +116,7 @@ pub struct SocialFile {
 }
 
 /// `[episode.location]`.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct LocationFile {
     /// A name people read: "Singapore" (up to 128 characters).
@@ -128,7 +128,7 @@ pub struct LocationFile {
 }
 
 /// Where the chapters come from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Chapters {
     /// A chapters file (it wins over chapters written in the issue).
     File(Source),
@@ -137,7 +137,7 @@ pub enum Chapters {
 }
 
 /// A checked soundbite.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Soundbite {
     pub start: f64,
     pub duration: f64,
@@ -145,7 +145,7 @@ pub struct Soundbite {
 }
 
 /// A checked alternate file of the episode.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Alternate {
     pub source: Source,
     pub bytes: u64,
@@ -156,7 +156,7 @@ pub struct Alternate {
 }
 
 /// A checked `podcast:socialInteract`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Social {
     pub uri: String,
     pub protocol: String,
@@ -167,7 +167,7 @@ pub struct Social {
 pub const SOCIAL_PROTOCOLS: &[&str] = &["activitypub", "atproto", "twitter", "lightning", "nostr", "matrix", "hive"];
 
 /// A checked episode: its audio was read, its files are good.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Episode {
     pub audio: Source,
     /// The audio's size in bytes.

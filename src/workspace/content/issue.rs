@@ -4,7 +4,7 @@ use std::path::Path;
 
 use jiff::Timestamp;
 use jiff::civil::Date;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::diag::{Diagnostics, Severity, nearest};
 use crate::text::url::check_web_url;
@@ -43,14 +43,13 @@ pub struct IssueFile {
     pub image: Option<Image>,
     /// Recommendations, grouped in sections, in order.
     #[serde(default)]
-    pub sections: Vec<Section>,
+    pub sections: Vec<SectionFile>,
     /// The podcast episode that goes with the issue.
     pub episode: Option<EpisodeFile>,
 }
 
 /// A group of recommendations ("AI", "India").
-#[derive(Debug, Clone, Deserialize)]
-#[serde(from = "SectionFile")]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Section {
     pub name: String,
     /// Where `name`'s value is written in the file, for the warnings about it
@@ -60,9 +59,9 @@ pub struct Section {
 }
 
 /// A section as written.
-#[derive(Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-struct SectionFile {
+pub struct SectionFile {
     name: toml::Spanned<String>,
     #[serde(default)]
     recommendations: Vec<Recommendation>,
@@ -76,7 +75,7 @@ impl From<SectionFile> for Section {
 }
 
 /// One recommended link with the editor's take.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Recommendation {
     pub title: String,
@@ -94,7 +93,7 @@ pub struct Recommendation {
 }
 
 /// A follow-up link of a recommendation.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Related {
     pub title: String,
@@ -103,7 +102,7 @@ pub struct Related {
 }
 
 /// The issue's image.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Image {
     /// A file under `media/` or an https URL.
@@ -122,6 +121,7 @@ pub struct Image {
     pub description: Option<String>,
     /// Width and height in pixels, read from the file when it is a PNG or JPEG of the
     /// workspace (the email gives them to the `<img>`, so nothing jumps when it loads).
+    /// Never written in the file; kept with the checked issue ([`Issue`]'s `image`).
     #[serde(skip)]
     pub size: Option<(u32, u32)>,
 }
@@ -136,8 +136,10 @@ impl Image {
     }
 }
 
-/// A checked issue.
-#[derive(Debug, Clone)]
+/// A checked issue. It serializes (for the issues a build keeps between runs,
+/// [`crate::workspace::content::kept`]) with everything checking found, the
+/// image's size included.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Issue {
     pub number: u32,
     /// The file, relative to the workspace ("issues/009.toml").
@@ -149,6 +151,7 @@ pub struct Issue {
     pub intro: String,
     pub sponsor: SponsorChoice,
     pub ask: Option<String>,
+    #[serde(with = "image_and_size")]
     pub image: Option<Image>,
     /// Sections with at least one recommendation (empty ones are dropped with a warning).
     pub sections: Vec<Section>,
@@ -178,6 +181,7 @@ impl Issue {
     ) -> Option<Issue> {
         let IssueContext { sponsors, tz, root, facts } = *context;
         let before = diags.error_count();
+        let raw_sections: Vec<Section> = raw.sections.into_iter().map(Section::from).collect();
         let error = |diags: &mut Diagnostics, path: &[Seg], msg: String, hint: String| {
             diags.push(toml.diag_at(Severity::Error, path, msg).with_hint(hint))
         };
@@ -282,7 +286,7 @@ impl Issue {
                 }
             }
         }
-        if raw.sections.is_empty() {
+        if raw_sections.is_empty() {
             warn(
                 diags,
                 &[],
@@ -291,7 +295,7 @@ impl Issue {
             );
         }
         let mut seen_urls: Vec<(&str, usize, usize)> = Vec::new();
-        for (si, section) in raw.sections.iter().enumerate() {
+        for (si, section) in raw_sections.iter().enumerate() {
             let sec = |k| [Seg::Key("sections"), Seg::Index(si), Seg::Key(k)];
             if section.name.trim().is_empty() {
                 error(diags, &sec("name"), "a section needs a name".into(), "write name = \"AI\"".into());
@@ -300,7 +304,7 @@ impl Issue {
             let warn_at_name = |diags: &mut Diagnostics, msg: String, hint: &str| {
                 diags.push(toml.source.diag(Severity::Warning, Some(section.name_span.clone()), msg).with_hint(hint));
             };
-            if raw.sections[..si].iter().any(|s| s.name == section.name) {
+            if raw_sections[..si].iter().any(|s| s.name == section.name) {
                 warn_at_name(
                     diags,
                     format!("section \"{}\" appears twice", section.name),
@@ -340,7 +344,7 @@ impl Issue {
                         format!(
                             "this link is also recommendation {} of section \"{}\"",
                             pri + 1,
-                            raw.sections[psi].name
+                            raw_sections[psi].name
                         ),
                         "remove one of the two".into(),
                     );
@@ -372,11 +376,11 @@ impl Issue {
                 }
             }
         }
-        let episode = raw.episode.and_then(|e| Episode::new(e, &raw.sections, toml, root, facts, diags));
+        let episode = raw.episode.and_then(|e| Episode::new(e, &raw_sections, toml, root, facts, diags));
         if diags.error_count() > before {
             return None;
         }
-        let sections = raw.sections.into_iter().filter(|s| !s.recommendations.is_empty()).collect();
+        let sections = raw_sections.into_iter().filter(|s| !s.recommendations.is_empty()).collect();
         Some(Issue {
             number,
             file: toml.source.name.clone(),
@@ -396,6 +400,34 @@ impl Issue {
     /// Every recommendation, in section order.
     pub fn recommendations(&self) -> impl Iterator<Item = &Recommendation> {
         self.sections.iter().flat_map(|s| &s.recommendations)
+    }
+
+    /// The workspace files the issue names (its picture, its episode's files),
+    /// relative to the workspace, whether they exist or not.
+    pub fn local_files(&self) -> Vec<String> {
+        let picture = self.image.iter().filter_map(|i| match i.file()? {
+            Ok(Source::Local(rel)) => Some(rel),
+            _ => None,
+        });
+        let episode = self.episode.iter().flat_map(|e| e.local_files().map(str::to_string));
+        picture.chain(episode).collect()
+    }
+}
+
+/// The image with its size, which the file never gives (`Image::size` is not
+/// read from TOML) but a kept issue must keep.
+mod image_and_size {
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::Image;
+
+    pub fn serialize<S: Serializer>(image: &Option<Image>, to: S) -> Result<S::Ok, S::Error> {
+        image.as_ref().map(|i| (i, i.size)).serialize(to)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(from: D) -> Result<Option<Image>, D::Error> {
+        let read: Option<(Image, Option<(u32, u32)>)> = Deserialize::deserialize(from)?;
+        Ok(read.map(|(image, size)| Image { size, ..image }))
     }
 }
 

@@ -6,6 +6,7 @@
 
 pub mod episode;
 pub mod issue;
+pub mod kept;
 pub mod markdown_check;
 pub mod record;
 pub mod sponsor;

@@ -53,7 +53,7 @@ pub struct Sponsors {
 }
 
 /// What an issue says about its sponsor.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum SponsorChoice {
     /// `sponsor = "id"`.
     Named(String),

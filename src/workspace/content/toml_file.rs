@@ -103,6 +103,12 @@ impl TomlFile {
         }
     }
 
+    /// A file read but not parsed, known to be valid TOML (a kept issue's):
+    /// its places are found, when asked for, by parsing it then.
+    pub fn unparsed(source: SourceFile) -> TomlFile {
+        TomlFile { source, doc: OnceLock::new() }
+    }
+
     /// The spanned document, parsed on first use; `None` if it is not TOML
     /// (which serde, having read it, rules out).
     fn doc(&self) -> Option<&Document<String>> {

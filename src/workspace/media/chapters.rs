@@ -9,7 +9,7 @@ use crate::text::url::check_web_url;
 pub const MIME: &str = "application/json+chapters";
 
 /// One chapter, as much of it as the feed and the checks need.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Chapter {
     pub start: f64,
     pub title: Option<String>,

@@ -98,6 +98,19 @@ impl MediaFacts {
         Ok(info)
     }
 
+    /// Keeps the cached facts of `media` (paths relative to `root`) for the
+    /// next run, as if read: for an issue taken unchanged from the last build,
+    /// whose audio is not probed (nor looked up) this time.
+    pub fn keep(&self, root: &Path, media: &[String]) {
+        let mut cache = self.audio.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        for rel in media {
+            let key = root.join(rel).to_string_lossy().into_owned();
+            if let Some(c) = cache.stored.get(&key).cloned() {
+                cache.used.insert(key, c);
+            }
+        }
+    }
+
     /// [`image::read`], once per path for the whole load.
     pub fn image(&self, path: &Path) -> Result<ImageInfo, String> {
         if let Some(known) = self.images.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(path) {

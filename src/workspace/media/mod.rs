@@ -14,7 +14,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::text::url::{check_web_url, file_url};
 
 /// Where a media reference in a TOML file points.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Source {
     /// A file inside the workspace, by its path relative to the root ("media/009.mp3"),
     /// its segments separated by single `/`, none of them `.` or `..`.

@@ -6,7 +6,7 @@ use std::ops::Range;
 use crate::workspace::media::Source;
 
 /// The two timed formats podcast apps show as captions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Kind {
     Srt,
     Vtt,
@@ -43,7 +43,7 @@ pub struct Problem {
 const SLACK_SECONDS: f64 = 1.0;
 
 /// One cue: when it starts and what is said (tags such as `<v Host>` left out).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Cue {
     pub start: f64,
     pub text: String,
