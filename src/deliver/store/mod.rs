@@ -677,45 +677,61 @@ impl Store {
         if outcomes.is_empty() {
             return Ok(());
         }
-        let mut rows = Vec::with_capacity(outcomes.len());
-        let mut values: Vec<Value> = vec![issue.into(), now.into(), sender.into()];
-        for (id, attempts, outcome) in outcomes {
-            let (state, reply, relay) = match outcome {
-                Outcome::Sent { reply, relay } => ("sent", reply, relay.as_deref()),
-                Outcome::Failed { reply } | Outcome::Bounced { reply } => ("failed", reply, None),
-            };
-            let at = values.len();
-            rows.push(format!(
-                "(CAST(${} AS BIGINT), CAST(${} AS TEXT), CAST(${} AS TEXT), CAST(${} AS BIGINT), CAST(${} AS TEXT))",
-                at + 1,
-                at + 2,
-                at + 3,
-                at + 4,
-                at + 5
-            ));
-            values.extend([Value::from(*id), state.into(), reply.into(), (*attempts).into(), relay.into()]);
-        }
-        let ledger = format!(
-            "UPDATE sends SET state = v.column2, reply = v.column3, attempts = sends.attempts + v.column4,
-             relay = v.column5,
-             updated_at = $2, sent_by = $3, claimed_by = NULL, claim_batch = NULL, lease_until = NULL
-             FROM (VALUES {}) AS v WHERE sends.issue = $1 AND sends.subscriber_id = v.column1 AND sends.state <> 'sent'",
-            rows.join(", ")
-        );
         let bounced: Vec<i64> =
             outcomes.iter().filter(|(_, _, o)| matches!(o, Outcome::Bounced { .. })).map(|(id, _, _)| *id).collect();
-        if bounced.is_empty() {
-            self.db().execute(&ledger, &values)?;
-            return Ok(());
+        fn fields(outcome: &Outcome) -> (&'static str, &str, Option<&str>) {
+            match outcome {
+                Outcome::Sent { reply, relay } => ("sent", reply, relay.as_deref()),
+                Outcome::Failed { reply } | Outcome::Bounced { reply } => ("failed", reply, None),
+            }
         }
+        let postgres = self.db().dialect() == Dialect::Postgres;
         self.tx(|tx| {
-            for id in bounced {
+            for id in &bounced {
                 tx.execute(
                     "UPDATE subscribers SET status = 'bounced', status_at = $2, status_by = 'smtp'
                      WHERE id = $1 AND status = 'active'",
-                    args![id, now],
+                    args![*id, now],
                 )?;
             }
+            if !postgres {
+                // SQLite: one short statement, prepared once for the run, per
+                // outcome; a statement naming a group of a varying size would
+                // be parsed again for almost every group.
+                for (id, attempts, outcome) in outcomes {
+                    let (state, reply, relay) = fields(outcome);
+                    tx.execute(
+                        "UPDATE sends SET state = $3, reply = $4, attempts = attempts + $5, relay = $6,
+                         updated_at = $7, sent_by = $8, claimed_by = NULL, claim_batch = NULL, lease_until = NULL
+                         WHERE issue = $1 AND subscriber_id = $2 AND state <> 'sent'",
+                        args![issue, *id, state, reply, *attempts, relay, now, sender],
+                    )?;
+                }
+                return Ok(());
+            }
+            // PostgreSQL: the whole group in one statement (one round trip).
+            let mut rows = Vec::with_capacity(outcomes.len());
+            let mut values: Vec<Value> = vec![issue.into(), now.into(), sender.into()];
+            for (id, attempts, outcome) in outcomes {
+                let (state, reply, relay) = fields(outcome);
+                let at = values.len();
+                rows.push(format!(
+                    "(CAST(${} AS BIGINT), CAST(${} AS TEXT), CAST(${} AS TEXT), CAST(${} AS BIGINT), CAST(${} AS TEXT))",
+                    at + 1,
+                    at + 2,
+                    at + 3,
+                    at + 4,
+                    at + 5
+                ));
+                values.extend([Value::from(*id), state.into(), reply.into(), (*attempts).into(), relay.into()]);
+            }
+            let ledger = format!(
+                "UPDATE sends SET state = v.column2, reply = v.column3, attempts = sends.attempts + v.column4,
+                 relay = v.column5,
+                 updated_at = $2, sent_by = $3, claimed_by = NULL, claim_batch = NULL, lease_until = NULL
+                 FROM (VALUES {}) AS v WHERE sends.issue = $1 AND sends.subscriber_id = v.column1 AND sends.state <> 'sent'",
+                rows.join(", ")
+            );
             tx.execute(&ledger, &values)?;
             Ok(())
         })
