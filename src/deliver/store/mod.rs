@@ -585,14 +585,18 @@ impl Store {
         now_ms: i64,
         lease_until: i64,
     ) -> Result<Vec<Subscriber>> {
-        let skip_locked = match self.db().dialect() {
-            Dialect::Postgres => "FOR UPDATE OF d SKIP LOCKED",
-            Dialect::Sqlite => "",
+        // SQLite's planner would walk the primary key from the first
+        // recipient and skip every row already sent: each claim would cost
+        // as much as the send's progress (110 ms at 700,000 sent). The
+        // partial index of pending rows starts at the next one.
+        let (skip_locked, pending_rows) = match self.db().dialect() {
+            Dialect::Postgres => ("FOR UPDATE OF d SKIP LOCKED", ""),
+            Dialect::Sqlite => ("", "INDEXED BY sends_pending"),
         };
         let claim = format!(
             "UPDATE sends SET claimed_by = $2, claim_batch = $3, lease_until = $4
              WHERE issue = $1 AND subscriber_id IN (
-                 SELECT d.subscriber_id FROM sends d JOIN subscribers s ON s.id = d.subscriber_id
+                 SELECT d.subscriber_id FROM sends d {pending_rows} JOIN subscribers s ON s.id = d.subscriber_id
                  WHERE d.issue = $1 AND d.state = 'pending' AND s.status = 'active'
                  AND (d.lease_until IS NULL OR d.lease_until < $5)
                  ORDER BY d.subscriber_id LIMIT $6 {skip_locked})
