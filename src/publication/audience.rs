@@ -204,7 +204,7 @@ impl Publication {
         let base = file.file_name().map_or_else(|| file.display().to_string(), |n| n.to_string_lossy().into_owned());
         // A forgotten address is never imported again.
         let secret = Secret::load_or_create(&self.ws.state_dir())?;
-        let mut import = store.begin_import()?;
+        let mut import = store.begin_import(&format!("import:{base}"), &now)?;
         let (mut bad, mut duplicates, mut kept_out) = (Vec::new(), Vec::new(), Vec::<KeptOut>::new());
         let mut write = |handed: &mut Handed| -> Result<()> {
             let (line, gathered, kept) = match handed {
@@ -283,7 +283,7 @@ impl Publication {
         })?;
         duplicates.sort_unstable();
         let mut stopped = Vec::new();
-        let done = import.finish(&format!("import:{base}"), &now, &mut |line, email, status, reason| {
+        let done = import.finish(&mut |line, email, status, reason| {
             stopped.push((line, email.to_string(), status, reason.to_string()))
         })?;
         Ok(ImportReport {

@@ -698,3 +698,112 @@ fn a_streamed_import_keeps_line_numbers_and_lets_a_late_refusal_win_over_an_earl
         again.stdout()
     );
 }
+
+/// Imports `csv` as `list.csv` into a fresh list (written straight into the
+/// list) and into one that has a person who left (gathered first): what each
+/// says on stdout and stderr, and every record afterwards (the person who
+/// left taken out), by address, then the addresses in the list's order.
+fn import_both_ways(csv: &str) -> [(String, String, Vec<serde_json::Value>, Vec<String>); 2] {
+    let fresh = Fixture::reference();
+    let filled = Fixture::reference();
+    filled.run(&["subscribers", "remove", "left@elsewhere.example"]).success();
+    [fresh, filled].map(|fixture| {
+        fixture.write("list.csv", csv);
+        let path = fixture.path().join("list.csv");
+        let run = fixture.run(&["subscribers", "import", path.to_str().unwrap()]).success();
+        let place = |text: String| text.replace(path.to_str().unwrap(), "list.csv");
+        let export = fixture.run(&["subscribers", "export", "--format", "json", "--status", "all"]).success().stdout();
+        let records: Vec<serde_json::Value> = serde_json::from_str(&export).unwrap();
+        let mut records: Vec<serde_json::Value> =
+            records.into_iter().filter(|r| r["email"] != "left@elsewhere.example").collect();
+        let order: Vec<String> = records.iter().map(|r| r["email"].as_str().unwrap().to_string()).collect();
+        records.sort_by_key(|r| r["email"].as_str().unwrap().to_string());
+        (place(run.stdout()), place(run.stderr()), records, order)
+    })
+}
+
+/// Into an empty list the rows are written as they are read, not gathered
+/// first: every report, count and record must be what gathering gives, for
+/// repeats in every order with refusals, kept-out rows, case variants
+/// (Unicode ones too, which SQLite's NOCASE does not fold) and bad rows.
+#[test]
+fn an_import_into_an_empty_list_reports_and_records_what_a_gathered_import_does() {
+    let mailchimp = "\u{FEFF}\"Email Address\",\"First Name\",\"Last Name\",\"MEMBER_RATING\",\"UNSUB_TIME\",\"UNSUB_REASON\",\"CLEAN_TIME\"\r\n\
+        ada@example.com,Ada,Lovelace,5,,,\r\n\
+        ADA@Example.com,Ada,Again,1,,,\r\n\
+        bob@example.com,Bob,B,2,\"2024-02-20 07:31:15\",\"I no longer want to receive these emails\",\r\n\
+        Bob@example.com,Bob,Back,3,,,\r\n\
+        cat@example.com,Cat,\"two\r\nlines\",1,,,\r\n\
+        CAT@example.com,,,1,,,\"2023-10-06 07:30:22\"\r\n\
+        cat@example.com,Cat,Back,1,,,\r\n\
+        not an address,X,Y,1,,,\r\n\
+        dan@localhost,Dan,L,1,,,\r\n\
+        dan@example.com,Dan,D,1,\"2024-01-01 00:00:00\",Other,\r\n\
+        DAN@example.com,Dan,D,1,,,\"2024-01-02 00:00:00\"\r\n\
+        \u{c4}rger@b\u{fc}cher.example,\u{c4}rger,,4,,,\r\n\
+        \u{e4}rger@B\u{dc}CHER.example,,,4,\"2024-01-03 00:00:00\",Other,\r\n\
+        \u{e4}rger@b\u{fc}cher.example,Back,,4,,,\r\n\
+        \u{212a}im@example.com,Kelvin,,1,,,\r\n\
+        kim@example.com,Kim,,1,,,\r\n\
+        KIM@example.com,,,1,\"2024-01-04 00:00:00\",\"This is spam\",\r\n\
+        kay@example.com,Kay,,1,,,\r\n\
+        \u{212a}ay@example.com,,,1,\"2024-01-05 00:00:00\",Other,\r\n\
+        Kay@example.com,Kay,Back,1,,,\r\n\
+        zo\u{eb}@example.com,Zo\u{eb},,1,,,\r\n\
+        ZO\u{cb}@example.com,Zo\u{eb},Again,1,,,\r\n\
+        eve@example.com,Eve,,1,,,\r\n\
+        ,,,,,,\r\n\
+        Eve@example.com,,,1,,,\"2024-01-06 00:00:00\"\r\n\
+        last@example.com,Last,,1,,,\r\n";
+    let buttondown = "email,subscriber_type,notes,creation_date,unsubscription_date\n\
+        k1@example.com,unactivated,,2024-01-01,\n\
+        K1@example.com,regular,again,2024-01-01,\n\
+        k2@example.com,unactivated,,2024-01-01,\n\
+        K2@example.com,unsubscribed,,2024-01-01,2024-02-01 10:00:00+00:00\n\
+        k2@example.com,regular,back,2024-01-01,\n\
+        k3@example.com,regular,\"a, b\",2024-01-01,\n\
+        K3@example.com,unactivated,,2024-01-01,\n\
+        k4@example.com,undeliverable,,2024-01-01,\n\
+        k4@example.com,unactivated,,2024-01-01,\n\
+        \u{fc}n\u{ef}@example.com,unactivated,,2024-01-01,\n\
+        \u{dc}N\u{cf}@example.com,regular,,2024-01-01,\n\
+        \u{212a}k@example.com,blocked,,2024-01-01,\n\
+        kk@example.com,regular,,2024-01-01,\n\
+        Kk@example.com,complained,,2024-01-01,\n\
+        k5@example.com,mystery,,2024-01-01,\n\
+        K5@example.com,removed,,2024-01-01,\n\
+        bad@@example.com,regular,,2024-01-01,\n\
+        k6@example.com,regular,,2024-01-01,\n";
+    for csv in [mailchimp, buttondown] {
+        let [fresh, filled] = import_both_ways(csv);
+        assert_eq!(fresh.0, filled.0, "stdout");
+        assert_eq!(fresh.1, filled.1, "stderr");
+        assert_eq!(fresh.2, filled.2, "records");
+        // The fresh list's ids follow the file, the other's put the people not to mail first.
+        assert_ne!(fresh.3, filled.3, "{:?}", fresh.3);
+    }
+    let [fresh, _] = import_both_ways(mailchimp);
+    let (out, err) = (&fresh.0, &fresh.1);
+    for note in [
+        "list.csv:3: skipped: the same address as line 2",
+        "list.csv:5: skipped: the same address as line 4",
+        "list.csv:6: skipped: the same address as line 8",
+        "list.csv:9: skipped: the same address as line 8",
+        "list.csv:13: skipped: the same address as line 12",
+        "list.csv:14: skipped: the same address as line 15",
+        "list.csv:16: skipped: the same address as line 15",
+        "list.csv:17: skipped: the same address as line 19",
+        "list.csv:18: skipped: the same address as line 17",
+        "list.csv:20: skipped: the same address as line 21",
+        "list.csv:22: skipped: the same address as line 21",
+        "list.csv:24: skipped: the same address as line 23",
+        "list.csv:25: skipped: the same address as line 27",
+    ] {
+        assert!(err.contains(note), "{note}\n{err}");
+    }
+    assert!(
+        out.contains("3 added, 0 updated, 0 kept unsubscribed, removed, bounced or complained, 2 bad rows"),
+        "{out}"
+    );
+    assert!(out.contains("not to be mailed: 4 unsubscribed, 2 bounced, 1 complained, 0 removed (7 recorded"), "{out}");
+}

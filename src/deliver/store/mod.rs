@@ -22,6 +22,7 @@ pub mod audience;
 pub mod clicks;
 pub mod copy;
 pub mod db;
+mod direct;
 mod pg;
 
 /// The schema in SQLite; `user_version` says which of these steps a database
@@ -422,8 +423,11 @@ impl Store {
 
     /// Starts an import: one transaction, in which rows are gathered
     /// (de-duplicated in the database, in constant memory) and then applied
-    /// at once by [`Import::finish`].
-    pub fn begin_import(&mut self) -> Result<Import<'_>> {
+    /// at once by [`Import::finish`]. New people join by `joined_by` (and
+    /// their line), at `now`. Into a SQLite list with no one in it and no
+    /// consent record (the move from another service), rows are written
+    /// straight into the list instead, as they come (see [`direct`]).
+    pub fn begin_import(&mut self, joined_by: &str, now: &str) -> Result<Import<'_>> {
         let conn = self.conn.get_mut();
         if let Conn::Sqlite(c) = conn {
             // A bigger page cache for the gathered rows and the list: the import
@@ -439,7 +443,19 @@ impl Store {
             Dialect::Postgres => ("CITEXT", "BIGINT NOT NULL"),
         };
         conn.begin()?;
-        let started = (|| -> Result<(bool, bool)> {
+        let started = (|| -> Result<(bool, bool, Option<direct::Direct>)> {
+            let found = conn.query_one(
+                "SELECT EXISTS (SELECT 1 FROM forgotten), NOT EXISTS (SELECT 1 FROM subscribers),
+                     NOT EXISTS (SELECT 1 FROM consent)",
+                &[],
+            )?;
+            let (any_forgotten, list_was_empty) = (found.bool(0), found.bool(1));
+            if let Conn::Sqlite(c) = conn
+                && list_was_empty
+                && found.bool(2)
+            {
+                return Ok((any_forgotten, true, Some(direct::Direct::begin(c, joined_by, now)?)));
+            }
             conn.batch(&format!(
                 "DROP TABLE IF EXISTS import_rows;
                  CREATE TEMP TABLE import_rows (
@@ -458,14 +474,21 @@ impl Store {
                  );
                  CREATE INDEX import_rows_suppressed ON import_rows (seq) WHERE kind = 's';"
             ))?;
-            let found =
-                conn.query_one("SELECT EXISTS (SELECT 1 FROM forgotten), NOT EXISTS (SELECT 1 FROM subscribers)", &[])?;
-            Ok((found.bool(0), found.bool(1)))
+            Ok((any_forgotten, list_was_empty, None))
         })();
         match started {
-            Ok((any_forgotten, list_was_empty)) => {
-                Ok(Import { conn, seq: 0, any_forgotten, list_was_empty, active: 0, forgotten: 0, open: true })
-            }
+            Ok((any_forgotten, list_was_empty, direct)) => Ok(Import {
+                conn,
+                seq: 0,
+                any_forgotten,
+                list_was_empty,
+                active: 0,
+                forgotten: 0,
+                open: true,
+                joined_by: joined_by.to_string(),
+                now: now.to_string(),
+                direct,
+            }),
             Err(e) => {
                 let _ = conn.rollback();
                 Err(e)
@@ -947,6 +970,11 @@ pub struct Import<'a> {
     forgotten: u64,
     /// Not yet committed: dropped, it rolls back.
     open: bool,
+    /// How new people joined (with their line) and when.
+    joined_by: String,
+    now: String,
+    /// Rows go straight into the list (see [`direct`]).
+    direct: Option<direct::Direct>,
 }
 
 impl Drop for Import<'_> {
@@ -1032,6 +1060,11 @@ impl Import<'_> {
             ),
             ImportRow::KeptOut { line, email } => (line, email, "", "{}", None, None, None, None, false),
         };
+        if let (Some(direct), Conn::Sqlite(conn)) = (self.direct.as_mut(), &mut *self.conn) {
+            let row =
+                direct::Gather { kind, line, email: email.trim(), name, fields, status, at, by, reason, forgotten };
+            return direct.add(conn, row, &mut self.active, &mut self.forgotten);
+        }
         let key = email.trim().to_lowercase();
         self.seq += 1;
         let params =
@@ -1075,13 +1108,16 @@ impl Import<'_> {
     /// (`joined_by` and their line say how), known ones get their name and
     /// fields, and an unsubscribed, removed, bounced or complained address
     /// stays so: a re-import never revives it.
-    pub fn finish(
-        mut self,
-        joined_by: &str,
-        now: &str,
-        was_active: &mut dyn FnMut(u64, &str, Status, &str),
-    ) -> Result<ImportDone> {
+    pub fn finish(mut self, was_active: &mut dyn FnMut(u64, &str, Status, &str)) -> Result<ImportDone> {
         let tx = &mut *self.conn;
+        let (joined_by, now) = (self.joined_by.as_str(), self.now.as_str());
+        if let (Some(direct), Conn::Sqlite(conn)) = (self.direct.take(), &mut *tx) {
+            // Everyone is written already, and no one was on the list to stop.
+            let done = direct.finish(conn, self.active, self.forgotten)?;
+            tx.commit()?;
+            self.open = false;
+            return Ok(done);
+        }
         let mut done = ImportDone::default();
         let tally = tx.query(
             "SELECT t.status, s.status, count(*) FROM import_rows t
@@ -1197,23 +1233,23 @@ impl Store {
 
     /// Adds or refreshes subscribers, as an import of them does.
     pub fn upsert_subscribers(&mut self, rows: &[NewSubscriber], joined_by: &str, now: &str) -> Result<UpsertCounts> {
-        let mut import = self.begin_import()?;
+        let mut import = self.begin_import(joined_by, now)?;
         for row in rows {
             let fields = serde_json::to_string(&row.fields)?;
             let (email, name) = (&row.email, &row.name);
             import.add(ImportRow::Active { line: row.line, email, name, fields: &fields, forgotten: false })?;
         }
-        Ok(import.finish(joined_by, now, &mut |_, _, _, _| ())?.counts)
+        Ok(import.finish(&mut |_, _, _, _| ())?.counts)
     }
 
     /// Records the people an import says must not be mailed; what happened to each, in order.
     pub fn record_suppressions(&mut self, rows: &[Suppression], now: &str) -> Result<Vec<Suppressed>> {
         let before: Vec<Option<Status>> = rows.iter().map(|r| self.status_of(&r.email)).collect::<Result<_>>()?;
-        let mut import = self.begin_import()?;
+        let mut import = self.begin_import("test", now)?;
         for (line, row) in rows.iter().enumerate() {
             import.add(ImportRow::Suppressed { line: line as u64 + 1, row })?;
         }
-        import.finish("test", now, &mut |_, _, _, _| ())?;
+        import.finish(&mut |_, _, _, _| ())?;
         Ok(before
             .into_iter()
             .map(|status| match status {
@@ -1334,7 +1370,7 @@ mod tests {
         let refusal = |email: &str| suppression(email, Status::Unsubscribed, 9);
         let (gone_no, kept_no) = (refusal("GONE@example.com"), refusal("kept@example.com"));
         // Into an empty list: a forgotten row and a kept-out one, each replaced by a refusal.
-        let mut import = store.begin_import().unwrap();
+        let mut import = store.begin_import("import:list.csv", "t0").unwrap();
         assert_eq!(import.add(active(2, "gone@example.com", true)).unwrap(), Gathered::First);
         assert_eq!(import.add(ImportRow::KeptOut { line: 3, email: "kept@example.com" }).unwrap(), Gathered::First);
         assert_eq!(import.add(active(4, "new@example.com", false)).unwrap(), Gathered::First);
@@ -1342,12 +1378,12 @@ mod tests {
         assert_eq!(replaced, Gathered::Replaced { earlier: 2, kept_out: false });
         let replaced = import.add(ImportRow::Suppressed { line: 6, row: &kept_no }).unwrap();
         assert_eq!(replaced, Gathered::Replaced { earlier: 3, kept_out: true });
-        let done = import.finish("import:list.csv", "t0", &mut |_, _, _, _| ()).unwrap();
+        let done = import.finish(&mut |_, _, _, _| ()).unwrap();
         assert_eq!((done.counts.added, done.counts.updated, done.counts.suppressed, done.forgotten), (1, 0, 0, 0));
         assert_eq!(done.suppressed, [(Status::Unsubscribed, Suppressed::Added, 2)]);
         assert_eq!(store.count_active().unwrap(), 1);
         // Into a list with people: known, known and not mailed, forgotten, new.
-        let mut import = store.begin_import().unwrap();
+        let mut import = store.begin_import("import:list.csv", "t1").unwrap();
         let rows = [
             ("NEW@example.com", false),
             ("kept@example.com", false),
@@ -1357,7 +1393,7 @@ mod tests {
         for (line, (email, forgotten)) in rows.into_iter().enumerate() {
             assert_eq!(import.add(active(line as u64 + 2, email, forgotten)).unwrap(), Gathered::First);
         }
-        let done = import.finish("import:list.csv", "t1", &mut |_, _, _, _| ()).unwrap();
+        let done = import.finish(&mut |_, _, _, _| ()).unwrap();
         assert_eq!((done.counts.added, done.counts.updated, done.counts.suppressed, done.forgotten), (1, 1, 1, 1));
         assert!(done.suppressed.is_empty());
         assert_eq!(store.status_of("y@example.com").unwrap(), Some(Status::Active));
@@ -1365,11 +1401,11 @@ mod tests {
         assert_eq!(store.status_of("kept@example.com").unwrap(), Some(Status::Unsubscribed));
         assert_eq!(store.count_active().unwrap(), 2);
         // Again, with one name changed: only that one is written.
-        let mut import = store.begin_import().unwrap();
+        let mut import = store.begin_import("import:list.csv", "t2").unwrap();
         let renamed = ImportRow::Active { line: 2, email: "y@example.com", name: "Y", fields: "{}", forgotten: false };
         assert_eq!(import.add(renamed).unwrap(), Gathered::First);
         assert_eq!(import.add(active(3, "new@example.com", false)).unwrap(), Gathered::First);
-        let done = import.finish("import:list.csv", "t2", &mut |_, _, _, _| ()).unwrap();
+        let done = import.finish(&mut |_, _, _, _| ()).unwrap();
         assert_eq!((done.counts.added, done.counts.updated, done.counts.suppressed), (0, 2, 0));
         let names: Vec<(String, String)> = store.list_all().unwrap().into_iter().map(|s| (s.email, s.name)).collect();
         assert!(names.contains(&("y@example.com".into(), "Y".into())), "{names:?}");
