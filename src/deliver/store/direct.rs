@@ -57,6 +57,43 @@ struct Earlier {
     noted: bool,
 }
 
+/// Takes a SQLite database whose list is empty out of WAL mode for an
+/// import, when no other connection has it open (else it stays in WAL mode):
+/// then the rows, written once into the database file instead of into the
+/// WAL and again by the checkpoint, take half the writing. The rollback
+/// journal keeps the import all or nothing (a crash leaves a hot journal,
+/// rolled back when the database is next opened, which puts it in WAL mode
+/// again); `synchronous=FULL` keeps it so across a power cut. Meanwhile
+/// another process opening the database waits (its busy timeout) until the
+/// import ends, instead of reading the list as it was.
+pub(super) fn journal_alone(conn: &rusqlite::Connection) -> Result<bool> {
+    let empty: bool = conn.query_row(
+        "SELECT NOT EXISTS (SELECT 1 FROM subscribers) AND NOT EXISTS (SELECT 1 FROM consent)",
+        [],
+        |r| r.get(0),
+    )?;
+    if !empty {
+        return Ok(false);
+    }
+    // Refused (locked) while any other connection has the database open.
+    let mode = conn.pragma_update_and_check(None, "journal_mode", "DELETE", |r| r.get::<_, String>(0));
+    if !mode.is_ok_and(|mode| mode.eq_ignore_ascii_case("delete")) {
+        return Ok(false);
+    }
+    if let Err(e) = conn.pragma_update(None, "synchronous", "FULL") {
+        journal_back(conn);
+        return Err(e.into());
+    }
+    Ok(true)
+}
+
+/// Puts the database back in WAL mode after [`journal_alone`]. Should that
+/// fail, the next connection to open it does it.
+pub(super) fn journal_back(conn: &rusqlite::Connection) {
+    let _ = conn.pragma_update(None, "journal_mode", "WAL");
+    let _ = conn.pragma_update(None, "synchronous", "NORMAL");
+}
+
 impl Direct {
     pub(super) fn begin(conn: &rusqlite::Connection, joined_by: &str, now: &str) -> Result<Direct> {
         conn.execute_batch(
@@ -276,6 +313,45 @@ impl Lines {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::deliver::store::{ImportRow, Location, Store, db_path};
+
+    /// The journal mode of the database at `path`, as a new connection finds it.
+    fn mode(path: &std::path::Path) -> String {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.pragma_query_value(None, "journal_mode", |r| r.get(0)).unwrap()
+    }
+
+    #[test]
+    fn an_import_into_an_empty_list_leaves_wal_only_when_alone_and_always_comes_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&Location::sqlite_in(dir.path())).unwrap();
+        let path = db_path(dir.path());
+        let row = |email| ImportRow::Active { line: 2, email, name: "", fields: "{}", forgotten: false };
+        // Another connection open: the import keeps WAL mode.
+        let other = rusqlite::Connection::open(&path).unwrap();
+        let _: i64 = other.query_row("SELECT count(*) FROM subscribers", [], |r| r.get(0)).unwrap();
+        let mut import = store.begin_import("import:list.csv", "t0").unwrap();
+        assert!(!import.journal_alone && import.direct.is_some());
+        import.add(row("a@example.com")).unwrap();
+        drop(import);
+        drop(other);
+        assert_eq!(mode(&path), "wal");
+        // Alone: out of WAL mode while it runs; back in it when it commits or rolls back.
+        for commit in [false, true] {
+            let mut import = store.begin_import("import:list.csv", "t0").unwrap();
+            assert!(import.journal_alone && import.direct.is_some());
+            import.add(row("a@example.com")).unwrap();
+            match commit {
+                true => assert_eq!(import.finish(&mut |_, _, _, _| ()).unwrap().counts.added, 1),
+                false => drop(import),
+            }
+            assert_eq!(mode(&path), "wal");
+            assert_eq!(store.count_active().unwrap(), u64::from(commit));
+        }
+        // A list with someone: WAL mode throughout.
+        let import = store.begin_import("import:list.csv", "t1").unwrap();
+        assert!(!import.journal_alone && import.direct.is_none());
+    }
 
     #[test]
     fn lines_by_id_hold_past_gaps_and_rows_written_again() {

@@ -435,6 +435,10 @@ impl Store {
             c.pragma_update(Some("temp"), "cache_size", -16_000)?;
             c.pragma_update(None, "cache_size", -16_000)?;
         }
+        let journal_alone = match conn {
+            Conn::Sqlite(c) => direct::journal_alone(c)?,
+            Conn::Postgres { .. } => false,
+        };
         // Addresses compare without case, as in the list. In SQLite the order
         // of gathering is the rowid, so that reading the rows in that order
         // needs no sort.
@@ -488,9 +492,13 @@ impl Store {
                 joined_by: joined_by.to_string(),
                 now: now.to_string(),
                 direct,
+                journal_alone,
             }),
             Err(e) => {
                 let _ = conn.rollback();
+                if let (true, Conn::Sqlite(c)) = (journal_alone, conn) {
+                    direct::journal_back(c);
+                }
                 Err(e)
             }
         }
@@ -975,12 +983,17 @@ pub struct Import<'a> {
     now: String,
     /// Rows go straight into the list (see [`direct`]).
     direct: Option<direct::Direct>,
+    /// The database is out of WAL mode for the import (see [`direct::journal_alone`]).
+    journal_alone: bool,
 }
 
 impl Drop for Import<'_> {
     fn drop(&mut self) {
         if self.open {
             let _ = self.conn.rollback();
+        }
+        if let (true, Conn::Sqlite(c)) = (self.journal_alone, &mut *self.conn) {
+            direct::journal_back(c);
         }
     }
 }
