@@ -39,7 +39,9 @@ use anyhow::Result;
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
 use crate::deliver::address::{check_address, is_invisible, quoted, shown};
-use crate::deliver::store::{NewSubscriber, Status};
+#[cfg(test)]
+use crate::deliver::store::NewSubscriber;
+use crate::deliver::store::Status;
 
 /// A row that could not be imported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,11 +155,21 @@ pub struct Header {
     pub service: Option<Service>,
 }
 
+/// Someone to mail, as one row of a file says.
+#[derive(Debug)]
+pub struct Person {
+    pub email: String,
+    pub name: String,
+    /// The other columns, as a JSON object of the keys (sorted) with a value.
+    pub fields: String,
+    pub line: u64,
+}
+
 /// One good row, by what it says about its person.
 #[derive(Debug)]
 pub enum Row {
     /// Someone to mail.
-    Active(NewSubscriber),
+    Active(Person),
     /// Someone the file says must not be mailed.
     Suppressed(SuppressedRow),
     /// Someone whose status says neither.
@@ -234,7 +246,12 @@ pub fn parse(bytes: &[u8]) -> Result<Parsed, Refused> {
     parsed.service = header.service;
     for entry in entries {
         match entry {
-            Row::Active(row) => parsed.rows.push(row),
+            Row::Active(row) => parsed.rows.push(NewSubscriber {
+                email: row.email,
+                name: row.name,
+                fields: serde_json::from_str(&row.fields).expect("the fields are a JSON object"),
+                line: row.line,
+            }),
             Row::Suppressed(row) => parsed.suppressed.push(row),
             Row::KeptOut(row) => parsed.kept_out.push(row),
         }
@@ -298,7 +315,7 @@ fn stream(source: &dyn Source, each: &mut dyn FnMut(u64, Result<Row, String>) ->
             }
         };
         let row = match subscriber(record, columns, malformed) {
-            Ok(row) => NewSubscriber { line, ..row },
+            Ok(row) => Person { line, ..row },
             Err(reason) => {
                 each(line, Err(reason))?;
                 return Ok(true);
@@ -362,12 +379,17 @@ fn plan(source: &dyn Source) -> Result<Plan> {
         name: find(NAME_HEADERS),
         first: find(FIRST_HEADERS),
         last: find(LAST_HEADERS),
-        field_keys: {
+        fields: {
             // Our own export's record columns (status, how they joined, the
             // consent record) are read as such, not kept as fields.
             let export = find(&["consent"]).is_some() && find(&["joinedby"]).is_some();
             let record = |h: &String| export && matches!(header_key(h).as_str(), "status" | "consent" | "joinedby");
-            headers.iter().map(|h| if record(h) { String::new() } else { field_key(h) }).collect()
+            let keys = headers.iter().enumerate().filter(|(i, h)| *i != layout.email_col && !record(h));
+            let mut fields: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+            for (i, header) in keys.map(|(i, h)| (i, field_key(h))).filter(|(_, k)| !k.is_empty()) {
+                fields.entry(header).or_default().insert(0, i);
+            }
+            fields.into_iter().map(|(key, columns)| (format!("{}:", serde_json::Value::String(key)), columns)).collect()
         },
     };
     let mut plan = Plan {
@@ -1069,12 +1091,13 @@ struct Columns {
     name: Option<usize>,
     first: Option<usize>,
     last: Option<usize>,
-    /// Per column, its key in `fields` (empty for a column without a header).
-    field_keys: Vec<String>,
+    /// The keys of `fields` in order, each as JSON with its colon, and the
+    /// columns with that key, the last first (its value wins when it has one).
+    fields: Vec<(String, Vec<usize>)>,
 }
 
 /// The subscriber on one row, or why there is none.
-fn subscriber(record: &csv::StringRecord, columns: &Columns, malformed: Option<&str>) -> Result<NewSubscriber, String> {
+fn subscriber(record: &csv::StringRecord, columns: &Columns, malformed: Option<&str>) -> Result<Person, String> {
     if let Some(encoding) = malformed
         && record.iter().any(|f| f.contains('\u{FFFD}'))
     {
@@ -1088,14 +1111,23 @@ fn subscriber(record: &csv::StringRecord, columns: &Columns, malformed: Option<&
     let get = |col: Option<usize>| col.and_then(|c| record.get(c)).map_or("", clean);
     let full = [get(columns.first), get(columns.last)].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>();
     let name = [get(columns.name).to_string(), full.join(" "), display].into_iter().find(|n| !n.is_empty());
-    let fields: BTreeMap<String, String> = columns
-        .field_keys
-        .iter()
-        .enumerate()
-        .filter(|(i, k)| *i != columns.email && !k.is_empty())
-        .filter_map(|(i, k)| record.get(i).map(clean).filter(|v| !v.is_empty()).map(|v| (k.clone(), v.to_string())))
-        .collect();
-    Ok(NewSubscriber { email, name: one_line(&name.unwrap_or_default()), fields, line: 0 })
+    // The JSON of a map from key to value, as serde_json writes it, made
+    // without the map: the import reads a million rows.
+    let mut fields = Vec::with_capacity(256);
+    fields.push(b'{');
+    for (key, cols) in &columns.fields {
+        let Some(value) = cols.iter().filter_map(|&c| record.get(c)).map(clean).find(|v| !v.is_empty()) else {
+            continue;
+        };
+        if fields.len() > 1 {
+            fields.push(b',');
+        }
+        fields.extend_from_slice(key.as_bytes());
+        serde_json::to_writer(&mut fields, value).map_err(|e| e.to_string())?;
+    }
+    fields.push(b'}');
+    let fields = String::from_utf8(fields).map_err(|e| e.to_string())?;
+    Ok(Person { email, name: one_line(&name.unwrap_or_default()), fields, line: 0 })
 }
 
 /// The address in an email cell and the display name beside it ("" when none):
@@ -1358,6 +1390,41 @@ mod tests {
         let parsed = parse(b"email,type,status\na@example.com,unsubscribed,blocklisted\n").unwrap();
         assert_eq!((parsed.service, emails(&parsed)), (None, vec!["a@example.com"]));
         assert!(parsed.warnings.is_empty());
+    }
+
+    /// The fields' JSON is written without a map: it must be what serde_json
+    /// writes for the map (keys sorted, the last non-empty column of a
+    /// repeated key winning, empty cells left out, every value escaped).
+    #[test]
+    fn fields_json_is_what_a_map_of_them_serializes_to() {
+        let csv = "Zeta,email,Note,NOTE,note,Alpha,\"Ünï Code\",Empty\n\
+                   \"q\"\"uote\\\\ \u{1}\",a@example.com,first,,,\"line\r\nbreak\",ä</script>,\n\
+                   z,b@example.com,first,second,,a,,\n";
+        let mut got = Vec::new();
+        stream(&csv.as_bytes(), &mut |_, row| {
+            if let Ok(Row::Active(person)) = row {
+                got.push(person.fields);
+            }
+            Ok(())
+        })
+        .unwrap();
+        let map = |pairs: &[(&str, &str)]| -> String {
+            let map: BTreeMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            serde_json::to_string(&map).unwrap()
+        };
+        assert_eq!(
+            got,
+            [
+                map(&[
+                    ("zeta", "q\"uote\\\\ \u{1}"),
+                    ("note", "first"),
+                    ("alpha", "line\r\nbreak"),
+                    ("ünï_code", "ä</script>")
+                ]),
+                map(&[("zeta", "z"), ("note", "second"), ("alpha", "a")]),
+            ]
+        );
+        assert_eq!(parse(b"email\na@example.com\n").unwrap().rows[0].fields, BTreeMap::new());
     }
 
     #[test]

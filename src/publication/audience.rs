@@ -33,12 +33,9 @@ impl Handed {
     fn new(line: u64, row: Result<Row, String>) -> Result<Handed> {
         Ok(match row {
             Err(reason) => Handed::Bad(BadRow { line, reason }),
-            Ok(Row::Active(row)) => Handed::Active {
-                line: row.line,
-                fields: serde_json::to_string(&row.fields)?,
-                email: row.email,
-                name: row.name,
-            },
+            Ok(Row::Active(row)) => {
+                Handed::Active { line: row.line, fields: row.fields, email: row.email, name: row.name }
+            }
             Ok(Row::Suppressed(row)) => Handed::Suppressed(row),
             Ok(Row::KeptOut(row)) => Handed::KeptOut(row),
         })

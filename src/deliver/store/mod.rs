@@ -921,6 +921,7 @@ fn migrate_sqlite(conn: &mut rusqlite::Connection, name: &str) -> Result<()> {
 }
 
 /// A row to import.
+#[cfg(test)]
 #[derive(Debug, Clone)]
 pub struct NewSubscriber {
     pub email: String,
