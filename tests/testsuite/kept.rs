@@ -206,6 +206,7 @@ fn a_new_binary_uses_nothing_an_older_one_kept() {
     run();
     assert_eq!(run(), 1, "the same binary takes issue 10 as kept");
     plant(&fixture, ".publish/feed-items.bin", "The tenth issue", "A planted title");
+    plant(&fixture, ".publish/social-posts.json", "\"shortened\":false", "\"shortened\":true ");
 
     // The binary rebuilt (here: its modification time changed).
     let file = std::fs::File::options().write(true).open(&binary).unwrap();
@@ -215,6 +216,8 @@ fn a_new_binary_uses_nothing_an_older_one_kept() {
     for file in ["out/newsletter.xml", "out/feed.xml"] {
         assert!(!fixture.read(file).contains("A planted title"), "{file} took an item an older binary kept");
     }
+    let json = fixture.read("out/9/social.json");
+    assert!(json.contains("\"shortened\": false"), "social.json took posts an older binary fitted: {json}");
     assert_eq!(run(), 1, "and keeps them for itself");
 }
 
