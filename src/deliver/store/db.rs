@@ -231,7 +231,7 @@ impl Conn {
 }
 
 /// `$N` → `?N`, so that SQLite binds by number whatever the order of first use.
-fn sqlite_text(sql: &str) -> String {
+pub(super) fn sqlite_text(sql: &str) -> String {
     let bytes = sql.as_bytes();
     let mut out = String::with_capacity(sql.len());
     let mut from = 0;
