@@ -22,6 +22,11 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
+/// mimalloc: a build allocates many small strings on several threads, and
+/// glibc's per-thread arenas cost it page protections and faults.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());

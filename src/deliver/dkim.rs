@@ -101,6 +101,16 @@ impl Signer {
     /// `message` (the finished bytes, CRLF line ends) with one DKIM-Signature
     /// header per key put before its headers; `t=` is `date`.
     pub fn sign(&self, message: &[u8], date: SystemTime) -> Result<Vec<u8>> {
+        let fields = self.fields(message, date)?;
+        let mut out = Vec::with_capacity(fields.len() + message.len());
+        out.extend_from_slice(fields.as_bytes());
+        out.extend_from_slice(message);
+        Ok(out)
+    }
+
+    /// The DKIM-Signature fields, one per key, that go before `message`'s
+    /// headers (the message is not copied); `t=` is `date`.
+    pub fn fields(&self, message: &[u8], date: SystemTime) -> Result<String> {
         let split = memchr::memmem::find(message, b"\r\n\r\n").map(|i| i + 2).unwrap_or(message.len());
         let (head, body) = message.split_at(split);
         let body = body.strip_prefix(b"\r\n").unwrap_or(body);
@@ -108,12 +118,10 @@ impl Signer {
         let body_hash = STANDARD.encode(body_hash(body));
         let time = date.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default();
         let signed = signed_headers(&headers);
-        let mut out = Vec::with_capacity(message.len() + self.keys.len() * 600);
+        let mut out = String::with_capacity(self.keys.len() * 600);
         for key in &self.keys {
-            let field = key.sign(&self.rng, &signed, &body_hash, time)?;
-            out.extend_from_slice(field.as_bytes());
+            out.push_str(&key.sign(&self.rng, &signed, &body_hash, time)?);
         }
-        out.extend_from_slice(message);
         Ok(out)
     }
 }

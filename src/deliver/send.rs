@@ -24,7 +24,7 @@ use lettre::transport::smtp::extension::ClientId;
 use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
 use crate::deliver::dkim::Signer;
-use crate::deliver::message::IssueHeaders;
+use crate::deliver::message::{Frame, IssueHeaders};
 use crate::deliver::smtp::{Connection, SendError};
 use crate::deliver::store::{Location, Outcome, Store, Subscriber, wall_ms};
 use crate::deliver::token::Secret;
@@ -42,11 +42,39 @@ pub struct MessageFactory {
     pub secret: Secret,
     pub signer: Option<Signer>,
     pub date: SystemTime,
+    /// What all the messages share, formatted once (see [`Frame`]).
+    frame: Option<Frame>,
+}
+
+/// One recipient's finished message: the DKIM-Signature fields that go
+/// before it (empty when unsigned), the message, and its SMTP envelope.
+pub struct Built {
+    pub signature: String,
+    pub message: String,
+    pub envelope: lettre::address::Envelope,
+}
+
+impl Built {
+    /// The two pieces, as they go out one after the other.
+    fn parts(&self) -> [&str; 2] {
+        [&self.signature, &self.message]
+    }
 }
 
 impl MessageFactory {
-    /// The finished bytes and SMTP envelope for `subscriber`.
-    pub fn build(&self, subscriber: &Subscriber) -> Result<(Vec<u8>, lettre::address::Envelope)> {
+    pub fn new(
+        headers: IssueHeaders,
+        body: EmailBody,
+        secret: Secret,
+        signer: Option<Signer>,
+        date: SystemTime,
+    ) -> MessageFactory {
+        let frame = headers.frame(date);
+        MessageFactory { headers, body, secret, signer, date, frame }
+    }
+
+    /// The finished message for `subscriber`.
+    pub fn build(&self, subscriber: &Subscriber) -> Result<Built> {
         let (unsubscribe_url, preferences_url) =
             self.headers.reader_urls(&self.secret, subscriber.id, &subscriber.email);
         let recipient = Recipient {
@@ -56,12 +84,24 @@ impl MessageFactory {
             name: subscriber.name.clone(),
             fields: subscriber.fields.clone(),
         };
-        let message = self.headers.message(&self.body, &recipient, self.date)?;
-        let mut bytes = message.formatted();
-        if let Some(signer) = &self.signer {
-            bytes = signer.sign(&bytes, self.date)?;
-        }
-        Ok((bytes, message.envelope().clone()))
+        let (message, envelope) = match &self.frame {
+            Some(frame) => {
+                let mut message = String::new();
+                let envelope = frame.write(&self.body, &recipient, &mut message)?;
+                (message, envelope)
+            }
+            None => {
+                let message = self.headers.message(&self.body, &recipient, self.date)?;
+                let bytes = String::from_utf8(message.formatted())
+                    .map_err(|_| anyhow::anyhow!("the message of {} is not UTF-8", subscriber.email))?;
+                (bytes, message.envelope().clone())
+            }
+        };
+        let signature = match &self.signer {
+            Some(signer) => signer.fields(message.as_bytes(), self.date)?,
+            None => String::new(),
+        };
+        Ok(Built { signature, message, envelope })
     }
 }
 
@@ -111,7 +151,7 @@ pub struct RelayStats {
 struct Job {
     subscriber: Subscriber,
     attempts: u32,
-    built: Result<(Vec<u8>, lettre::address::Envelope), String>,
+    built: Result<Built, String>,
 }
 
 struct Ack {
@@ -564,7 +604,7 @@ enum Step {
 async fn worker_loop(shared: &Shared, lane: usize, conn: &mut Option<Connection>) -> Result<()> {
     while let Some(job) = next_job(shared, lane).await {
         let Job { subscriber, mut attempts, built } = job;
-        let (bytes, envelope) = match built {
+        let built = match built {
             Ok(built) => built,
             Err(e) => {
                 let outcome = Outcome::Failed { reply: format!("not sent: {e}") };
@@ -572,10 +612,10 @@ async fn worker_loop(shared: &Shared, lane: usize, conn: &mut Option<Connection>
                 continue;
             }
         };
-        match attempt(shared, lane, conn, &subscriber, &bytes, &envelope, &mut attempts).await {
+        match attempt(shared, lane, conn, &subscriber, &built, &mut attempts).await {
             Step::Done(outcome) => record(shared, lane, &subscriber, attempts, outcome).await?,
             Step::HandBack => {
-                let job = Job { subscriber, attempts, built: Ok((bytes, envelope)) };
+                let job = Job { subscriber, attempts, built: Ok(built) };
                 let mut turns = shared.turns.lock().expect("turns lock");
                 turns.returned.push_back(Box::new(job));
                 turns.held -= 1;
@@ -598,8 +638,7 @@ async fn attempt(
     lane_index: usize,
     conn: &mut Option<Connection>,
     subscriber: &Subscriber,
-    bytes: &[u8],
-    envelope: &lettre::address::Envelope,
+    built: &Built,
     attempt: &mut u32,
 ) -> Step {
     let opts = &shared.options;
@@ -608,7 +647,7 @@ async fn attempt(
         *attempt += 1;
         shared.ceiling.acquire().await;
         lane.throttle.acquire().await;
-        let result = deliver(&lane.transport, &shared.hello, conn, subscriber, bytes, envelope).await;
+        let result = deliver(&lane.transport, &shared.hello, conn, subscriber, &built.parts(), &built.envelope).await;
         let error = match result {
             Ok(reply) => {
                 lane.throttle.succeeded().await;
@@ -761,14 +800,14 @@ async fn deliver(
     hello: &ClientId,
     conn: &mut Option<Connection>,
     subscriber: &Subscriber,
-    bytes: &[u8],
+    parts: &[&str],
     envelope: &lettre::address::Envelope,
 ) -> Result<String, SendError> {
     match transport {
         Transport::Outbox { dir } => {
-            write_outbox(dir, subscriber, bytes).map_err(|e| SendError::Connection(format!("{e:#}")))
+            write_outbox(dir, subscriber, &parts.concat()).map_err(|e| SendError::Connection(format!("{e:#}")))
         }
-        Transport::Smtp(target) => deliver_smtp(target, hello, conn, bytes, envelope).await,
+        Transport::Smtp(target) => deliver_smtp(target, hello, conn, parts, envelope).await,
         // One message alone (a test copy, a confirmation): the heaviest relay
         // first, the next when one cannot take it now. A send's messages go
         // through the lanes of `run` instead.
@@ -780,7 +819,7 @@ async fn deliver(
                 if let Some(c) = conn.take() {
                     c.quit().await;
                 }
-                match deliver_smtp(&relay.target, hello, conn, bytes, envelope).await {
+                match deliver_smtp(&relay.target, hello, conn, parts, envelope).await {
                     Ok(reply) => return Ok(format!("{reply} (relay {})", relay.name)),
                     Err(SendError::Connection(why) | SendError::Refused(why)) => {
                         failures.push(format!("relay {}: {why}", relay.name));
@@ -794,9 +833,15 @@ async fn deliver(
         Transport::Sendmail { command } => {
             use lettre::AsyncTransport;
             let sendmail = lettre::AsyncSendmailTransport::<lettre::Tokio1Executor>::new_with_command(command.as_str());
-            sendmail.send_raw(envelope, bytes).await.map(|()| "accepted by sendmail".to_string()).map_err(|e| {
-                SendError::Transient { reply: format!("sendmail ({command}): {e}"), slow_down: false, to_sender: true }
-            })
+            sendmail
+                .send_raw(envelope, parts.concat().as_bytes())
+                .await
+                .map(|()| "accepted by sendmail".to_string())
+                .map_err(|e| SendError::Transient {
+                    reply: format!("sendmail ({command}): {e}"),
+                    slow_down: false,
+                    to_sender: true,
+                })
         }
     }
 }
@@ -806,23 +851,23 @@ async fn deliver_smtp(
     target: &SmtpTarget,
     hello: &ClientId,
     conn: &mut Option<Connection>,
-    bytes: &[u8],
+    parts: &[&str],
     envelope: &lettre::address::Envelope,
 ) -> Result<String, SendError> {
     if conn.is_none() {
         *conn = Some(Connection::open(target, hello).await?);
     }
-    conn.as_mut().expect("just opened").send(envelope, bytes).await
+    conn.as_mut().expect("just opened").send(envelope, parts).await
 }
 
 /// Sends one message now, outside any ledger (`publish test`); the server's reply.
 pub fn send_one(factory: &MessageFactory, transport: &Transport, subscriber: &Subscriber) -> Result<String> {
-    let (bytes, envelope) = factory.build(subscriber)?;
+    let built = factory.build(subscriber)?;
     let hello = ClientId::Domain(factory.headers.domain.clone());
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let mut conn = None;
-        let result = deliver(transport, &hello, &mut conn, subscriber, &bytes, &envelope).await;
+        let result = deliver(transport, &hello, &mut conn, subscriber, &built.parts(), &built.envelope).await;
         if let Some(c) = conn {
             c.quit().await;
         }
@@ -846,6 +891,7 @@ pub fn send_message(
     bytes: &[u8],
     envelope: &lettre::address::Envelope,
 ) -> Result<String, String> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "the message is not UTF-8".to_string())?;
     let hello = ClientId::Domain(domain.to_string());
     let who = Subscriber {
         id: -1,
@@ -859,7 +905,7 @@ pub fn send_message(
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let mut conn = None;
-        let result = deliver(transport, &hello, &mut conn, &who, bytes, envelope).await;
+        let result = deliver(transport, &hello, &mut conn, &who, &[text], envelope).await;
         if let Some(c) = conn {
             c.quit().await;
         }
@@ -871,7 +917,7 @@ pub fn send_message(
 }
 
 /// `out/outbox/N/<id>-<address>.eml`, written atomically.
-fn write_outbox(dir: &Path, subscriber: &Subscriber, bytes: &[u8]) -> Result<String> {
+fn write_outbox(dir: &Path, subscriber: &Subscriber, message: &str) -> Result<String> {
     let safe: String = subscriber
         .email
         .chars()
@@ -884,7 +930,7 @@ fn write_outbox(dir: &Path, subscriber: &Subscriber, bytes: &[u8]) -> Result<Str
         _ => format!("{safe}.eml"),
     };
     let path: PathBuf = dir.join(name);
-    crate::fsutil::write_atomic(&path, bytes)?;
+    crate::fsutil::write_atomic(&path, message.as_bytes())?;
     Ok(format!("written to {}", path.display()))
 }
 

@@ -157,7 +157,9 @@ impl Connection {
     /// `send`) so that a refusal is told by where it came: a refused sender
     /// stops the run, a refused recipient fails that recipient alone. After a
     /// refusal the transaction is reset and the connection kept.
-    pub async fn send(&mut self, envelope: &Envelope, bytes: &[u8]) -> Result<String, SendError> {
+    /// Sends one message, given as the pieces it is made of (the DKIM-Signature
+    /// fields, then the message), joined as they go.
+    pub async fn send(&mut self, envelope: &Envelope, parts: &[&str]) -> Result<String, SendError> {
         let info = self.inner.server_info();
         let mut options = Vec::new();
         if envelope.to().iter().chain(envelope.from()).any(|a| !AsRef::<str>::as_ref(a).is_ascii()) {
@@ -168,7 +170,7 @@ impl Connection {
             }
             options.push(MailParameter::SmtpUtfEight);
         }
-        if !bytes.is_ascii() {
+        if !parts.iter().all(|p| p.is_ascii()) {
             if !info.supports_feature(Extension::EightBitMime) {
                 return Err(SendError::Refused("the message is not 7-bit and the server lacks 8BITMIME".into()));
             }
@@ -187,11 +189,9 @@ impl Connection {
         // lettre's `message` escapes the body a byte at a time (a quarter of the
         // send's CPU) and writes the end marker as a packet of its own; the
         // payload escaped here goes out in one write, with the same bytes.
-        tracing::debug!(">> (the message, {} bytes, not shown) .", bytes.len());
-        let sent = match std::str::from_utf8(bytes) {
-            Ok(text) => timed(self.timeout * DATA_END_FACTOR, self.inner.command(DataPayload(text))).await,
-            Err(_) => timed(self.timeout * DATA_END_FACTOR, self.inner.message(bytes)).await,
-        };
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        tracing::debug!(">> (the message, {len} bytes, not shown) .");
+        let sent = timed(self.timeout * DATA_END_FACTOR, self.inner.command(DataPayload(parts))).await;
         let response = match sent {
             Ok(response) => response,
             // The transaction is over either way: nothing to reset.
@@ -419,22 +419,45 @@ impl std::fmt::Display for Verbatim<'_> {
 
 /// A message as it goes after DATA: every line that starts with "." gets
 /// another in front (RFC 5321, 4.5.2), then the end-of-data marker. Written as
-/// lettre's own `message` writes it, line ends untouched.
-struct DataPayload<'a>(&'a str);
+/// lettre's own `message` writes it, line ends untouched. The message is the
+/// concatenation of its parts.
+struct DataPayload<'a>(&'a [&'a str]);
 
 impl std::fmt::Display for DataPayload<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let text = self.0;
-        if text.starts_with('.') {
-            f.write_str(".")?;
+        // The last two bytes written, across parts: a line starts after CRLF
+        // (and at the very start).
+        let mut before: [u8; 2] = *b"\r\n";
+        for text in self.0.iter().filter(|t| !t.is_empty()) {
+            let bytes = text.as_bytes();
+            let starts_line = match bytes {
+                [b'.', ..] => before == *b"\r\n",
+                [b'\n', b'.', ..] => before[1] == b'\r',
+                _ => false,
+            };
+            let mut start = 0;
+            if starts_line && bytes[0] == b'.' {
+                f.write_str(".")?;
+            } else if starts_line {
+                f.write_str("\n.")?;
+                start = 1;
+            }
+            let from = start;
+            for at in memchr::memmem::find_iter(&bytes[from..], b"\r\n.").map(|i| i + from) {
+                f.write_str(&text[start..at + 2])?;
+                f.write_str(".")?;
+                start = at + 2;
+            }
+            // A "\r" at the end, then "\n." at the next part's start.
+            if bytes.len() >= 2 && bytes[bytes.len() - 2..] == *b"\r\n" {
+                before = *b"\r\n";
+            } else if bytes.len() >= 2 {
+                before = [bytes[bytes.len() - 2], bytes[bytes.len() - 1]];
+            } else {
+                before = [before[1], bytes[0]];
+            }
+            f.write_str(&text[start..])?;
         }
-        let mut start = 0;
-        for at in memchr::memmem::find_iter(text.as_bytes(), b"\r\n.") {
-            f.write_str(&text[start..at + 2])?;
-            f.write_str(".")?;
-            start = at + 2;
-        }
-        f.write_str(&text[start..])?;
         f.write_str("\r\n.\r\n")
     }
 }
@@ -445,8 +468,40 @@ mod payload_tests {
     fn a_payload_doubles_leading_dots_as_lettre_does() {
         let text = ".start\r\n..two\r\nmid.dle\r\n.\r\nlone\n.lf\r\n";
         assert_eq!(
-            super::DataPayload(text).to_string(),
+            super::DataPayload(&[text]).to_string(),
             "..start\r\n...two\r\nmid.dle\r\n..\r\nlone\n.lf\r\n\r\n.\r\n"
         );
+    }
+
+    /// The parts are escaped as the message they make together, whatever
+    /// their cuts, exactly as lettre's own codec escapes that message.
+    #[test]
+    fn parts_are_escaped_as_one_message_wherever_they_are_cut() {
+        let text = ".a\r\n.b\r\nc.\r\n\r\n..d\n.e\r.f\r\n.";
+        let whole = super::DataPayload(&[text]).to_string();
+        let mut expected = Vec::new();
+        lettre_escape(text.as_bytes(), &mut expected);
+        expected.extend_from_slice(b"\r\n.\r\n");
+        assert_eq!(whole.as_bytes(), expected, "one part");
+        for i in 0..=text.len() {
+            for j in i..=text.len() {
+                let parts = [&text[..i], &text[i..j], &text[j..]];
+                assert_eq!(super::DataPayload(&parts).to_string(), whole, "cut at {i} and {j}");
+            }
+        }
+    }
+
+    /// lettre's ClientCodec rule: a "." right after CRLF (or at the start) is doubled.
+    fn lettre_escape(bytes: &[u8], out: &mut Vec<u8>) {
+        let mut line_start = true;
+        let mut cr = false;
+        for &b in bytes {
+            if b == b'.' && line_start {
+                out.push(b'.');
+            }
+            out.push(b);
+            line_start = cr && b == b'\n';
+            cr = b == b'\r';
+        }
     }
 }

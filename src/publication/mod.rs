@@ -190,6 +190,8 @@ impl Publication {
         self.checked(number)?;
         let secret = Secret::load_or_create(&self.ws.state_dir())?;
         self.keep_audio_facts();
+        let state_dir = self.ws.state_dir();
+        crate::clock::timings::stage("read the kept social posts", || crate::render::social::kept::open(&state_dir));
         let built = self.build_with(number, &secret)?;
         // Only a shortcut for the next build: items that cannot be kept are no error.
         // (`build` alone keeps them: a dry run writes nothing.)
@@ -199,6 +201,11 @@ impl Publication {
         }
         if let Err(e) = crate::clock::timings::stage("keep the checked issues", || self.ws.keep_issues()) {
             tracing::debug!("the checked issues were not kept for the next build: {e:#}");
+        }
+        if let Err(e) =
+            crate::clock::timings::stage("keep the social posts", || crate::render::social::kept::save(&state_dir))
+        {
+            tracing::debug!("the social posts were not kept for the next build: {e:#}");
         }
         Ok(built)
     }

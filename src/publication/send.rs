@@ -336,13 +336,13 @@ impl Publication {
         let signer = Signer::load(&config.email.dkim, &self.ws.root)?;
         let mut headers = artifacts.headers;
         headers.test = test;
-        Ok(MessageFactory {
+        Ok(MessageFactory::new(
             headers,
-            body: artifacts.email,
-            secret: Secret::load_or_create(&self.ws.state_dir())?,
+            artifacts.email,
+            Secret::load_or_create(&self.ws.state_dir())?,
             signer,
-            date: crate::clock::system(crate::clock::now()?),
-        })
+            crate::clock::system(crate::clock::now()?),
+        ))
     }
 }
 

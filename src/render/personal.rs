@@ -164,25 +164,36 @@ impl Personal {
     /// ready to be a MIME part's body: only the recipient's values are encoded
     /// per message, the rest was encoded once.
     pub fn fill_quoted_printable(&self, recipient: &Recipient) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.literal_len * 11 / 10 + 512);
+        let mut out = String::with_capacity(self.literal_len * 11 / 10 + 512);
+        self.push_quoted_printable(recipient, &mut out);
+        out.into_bytes()
+    }
+
+    /// The length of the text between the recipient's values.
+    pub fn literal_len(&self) -> usize {
+        self.literal_len
+    }
+
+    /// [`Personal::fill_quoted_printable`], appended to `out`.
+    pub fn push_quoted_printable(&self, recipient: &Recipient, out: &mut String) {
+        let start = out.len();
         let mut value = String::new();
         for part in &self.encoded {
             match part {
-                Part::Text(t) => out.extend_from_slice(t.as_bytes()),
+                Part::Text(t) => out.push_str(t),
                 Part::Hole(var) => {
                     value.clear();
                     match self.escape {
                         Escape::Html => crate::text::push_escaped_html(&mut value, recipient.value(var)),
                         Escape::None => value.push_str(recipient.value(var)),
                     }
-                    out.extend_from_slice(quoted_printable_piece(&value).as_bytes());
+                    out.push_str(&quoted_printable_piece(&value));
                 }
             }
         }
-        if out.ends_with(b"=\r\n") {
+        if out.len() - start >= 3 && out.ends_with("=\r\n") {
             out.truncate(out.len() - 3);
         }
-        out
     }
 
     /// The text for one recipient.

@@ -470,7 +470,13 @@ fn issue_files(root: &Path, diags: &mut Diagnostics) -> Result<Vec<(u32, String)
         let entry = entry.with_context(|| format!("cannot read {}", dir.display()))?;
         let name = entry.file_name().to_string_lossy().into_owned();
         let relative = format!("issues/{name}");
-        if name.starts_with('.') || !entry.path().is_file() {
+        // The directory listing's own file type spares a `stat` per file;
+        // a link (or a type the listing does not give) is followed, as `is_file` does.
+        let is_file = match entry.file_type() {
+            Ok(kind) if !kind.is_symlink() => kind.is_file(),
+            _ => entry.path().is_file(),
+        };
+        if name.starts_with('.') || !is_file {
             continue;
         }
         let Some(stem) = name.strip_suffix(".toml") else {

@@ -169,3 +169,26 @@ fn check_json_prints_one_object_per_diagnostic() {
     }
     assert!(!stdout.contains("-->") && !stdout.contains(" | "), "no human report on stdout with --json");
 }
+
+/// The issue files are found from the folder's listing: a link to an issue
+/// file is read, while a folder or a dangling link named like one is not a file.
+#[test]
+fn issue_files_listed_follow_links_and_skip_folders_and_dangling_links() {
+    let fixture = Fixture::reference();
+    let ten = crate::support::without_episode(&fixture.read("issues/009.toml")).replacen(
+        "date = 2024-03-01",
+        "date = 2024-03-08",
+        1,
+    );
+    fixture.write("drafts/010.toml", &ten);
+    std::os::unix::fs::symlink("../drafts/010.toml", fixture.path().join("issues/010.toml")).unwrap();
+    std::fs::create_dir(fixture.path().join("issues/011.toml")).unwrap();
+    std::os::unix::fs::symlink("../drafts/missing.toml", fixture.path().join("issues/012.toml")).unwrap();
+    let run = fixture.run(&["check"]).success();
+    let err = run.stderr();
+    assert!(err.contains("issues/010.toml:"), "the linked issue is read and checked: {err}");
+    assert!(!err.contains("011") && !err.contains("012"), "{err}");
+    fixture.run(&["build", "10"]).success();
+    assert!(fixture.path().join("out/10/index.html").is_file());
+    fixture.run(&["build", "11"]).failure(1);
+}

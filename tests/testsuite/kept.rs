@@ -206,6 +206,7 @@ fn a_new_binary_uses_nothing_an_older_one_kept() {
     run();
     assert_eq!(run(), 1, "the same binary takes issue 10 as kept");
     plant(&fixture, ".publish/feed-items.bin", "The tenth issue", "A planted title");
+    plant(&fixture, ".publish/social-posts.json", "\"shortened\":false", "\"shortened\":true ");
 
     // The binary rebuilt (here: its modification time changed).
     let file = std::fs::File::options().write(true).open(&binary).unwrap();
@@ -215,6 +216,8 @@ fn a_new_binary_uses_nothing_an_older_one_kept() {
     for file in ["out/newsletter.xml", "out/feed.xml"] {
         assert!(!fixture.read(file).contains("A planted title"), "{file} took an item an older binary kept");
     }
+    let json = fixture.read("out/9/social.json");
+    assert!(json.contains("\"shortened\": false"), "social.json took posts an older binary fitted: {json}");
     assert_eq!(run(), 1, "and keeps them for itself");
 }
 
@@ -229,4 +232,55 @@ fn a_check_across_files_that_fails_a_kept_issue_points_into_its_file_as_a_full_l
     assert!(warm.contains("issues/010.toml:") && warm.contains("issue 9's episode has the same audio"), "{warm}");
     std::fs::remove_dir_all(fixture.path().join(".publish")).unwrap();
     assert_eq!(fixture.run(&["check"]).failure(1).stderr(), warm, "the same place and line as a full load");
+}
+
+/// The fitted social posts a build keeps in `.publish/social-posts.json` are
+/// taken by the next build (nothing fitted again) until what they were fitted
+/// from changes; a damaged file is ignored, and the next build mends it.
+#[test]
+fn social_posts_fitted_by_a_build_are_taken_by_the_next_until_an_edit_and_a_damaged_file_is_ignored() {
+    let fixture = two_issues();
+    let kept = fixture.path().join(".publish/social-posts.json");
+    let cold = build(&fixture, "9");
+    let all = times_run(&cold, "fit a social post");
+    assert!(all > 5, "every platform's announcement and thread is fitted: {}", cold.stderr());
+    assert!(kept.is_file());
+    let first = out(&fixture);
+
+    let warm = build(&fixture, "9");
+    assert_eq!(times_run(&warm, "fit a social post"), 0, "{}", warm.stderr());
+    assert!(out(&fixture) == first, "the kept posts give the same out/");
+
+    // The kept posts are what is written: a flag planted in the file shows in social.json.
+    let json = fixture.read("out/9/social.json");
+    assert!(json.contains("\"shortened\": false"), "{json}");
+    plant(&fixture, ".publish/social-posts.json", "\"shortened\":false", "\"shortened\":true ");
+    build(&fixture, "9");
+    assert!(!fixture.read("out/9/social.json").contains("\"shortened\": false"), "the planted posts are used");
+    std::fs::remove_file(&kept).unwrap();
+    assert_eq!(times_run(&build(&fixture, "9"), "fit a social post"), all, "gone: every post fitted again");
+    assert!(out(&fixture) == first);
+
+    // A new title: only the announcements (one per platform) are fitted again, and say it.
+    fixture.edit("issues/009.toml", "title = \"China AI dreams of Sora\"", "title = \"An edited ninth\"");
+    let edited = build(&fixture, "9");
+    assert_eq!(times_run(&edited, "fit a social post"), 5, "{}", edited.stderr());
+    assert!(fixture.read("out/9/social/x.txt").contains("An edited ninth"));
+    assert_eq!(times_run(&build(&fixture, "9"), "fit a social post"), 0, "and kept");
+
+    // Building another issue keeps both issues' posts.
+    assert!(times_run(&build(&fixture, "10"), "fit a social post") > 0);
+    assert_eq!(times_run(&build(&fixture, "9"), "fit a social post"), 0);
+    assert_eq!(times_run(&build(&fixture, "10"), "fit a social post"), 0);
+
+    // Damaged: ignored (every post fitted again, the same out/), then mended.
+    let before = out(&fixture);
+    let good = std::fs::read(&kept).unwrap();
+    for junk in [&b""[..], b"{\"format\": 1}", &good[..good.len() / 2], &[0xff; 64]] {
+        std::fs::write(&kept, junk).unwrap();
+        let run = build(&fixture, "10");
+        assert_eq!(times_run(&run, "fit a social post"), all, "the damaged file was not used: {}", run.stderr());
+        assert!(out(&fixture) == before, "the same out/ after {junk:?}");
+        assert_eq!(times_run(&build(&fixture, "10"), "fit a social post"), 0, "mended after {junk:?}");
+    }
 }

@@ -202,23 +202,36 @@ impl Conn {
 
     /// Starts a transaction that writes (SQLite takes its write lock at once).
     pub fn begin(&mut self) -> Result<()> {
-        self.batch(match self.dialect() {
-            Dialect::Sqlite => "BEGIN IMMEDIATE",
-            Dialect::Postgres => "BEGIN",
-        })
+        match self.dialect() {
+            Dialect::Sqlite => self.control("BEGIN IMMEDIATE"),
+            Dialect::Postgres => self.batch("BEGIN"),
+        }
     }
 
     pub fn commit(&mut self) -> Result<()> {
-        self.batch("COMMIT")
+        self.control("COMMIT")
     }
 
     pub fn rollback(&mut self) -> Result<()> {
-        self.batch("ROLLBACK")
+        self.control("ROLLBACK")
+    }
+
+    /// A transaction's start or end: on SQLite a statement prepared once per
+    /// connection (a send commits once or more per message; parsing the same
+    /// word each time was a tenth of its ledger's work).
+    fn control(&mut self, sql: &str) -> Result<()> {
+        match self {
+            Conn::Sqlite(conn) => {
+                conn.prepare_cached(sql)?.execute([])?;
+                Ok(())
+            }
+            Conn::Postgres { .. } => self.batch(sql),
+        }
     }
 }
 
 /// `$N` → `?N`, so that SQLite binds by number whatever the order of first use.
-fn sqlite_text(sql: &str) -> String {
+pub(super) fn sqlite_text(sql: &str) -> String {
     let bytes = sql.as_bytes();
     let mut out = String::with_capacity(sql.len());
     let mut from = 0;

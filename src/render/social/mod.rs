@@ -12,13 +12,14 @@
 pub mod count;
 mod entities;
 pub mod fit;
+pub mod kept;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use minijinja::context;
 use minijinja::value::{Serde, Value};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
 
 use crate::assemble::Edition;
@@ -111,7 +112,7 @@ impl Platform {
 }
 
 /// What a post is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PostKind {
     Announcement,
@@ -119,7 +120,7 @@ pub enum PostKind {
 }
 
 /// One post, ready to publish.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Post {
     pub kind: PostKind,
     pub text: String,
@@ -137,14 +138,14 @@ pub struct Post {
 }
 
 /// An `app.bsky.richtext.facet`: a byte range of the text and what it is.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Facet {
     pub index: ByteSlice,
     pub features: Vec<Feature>,
 }
 
 /// `app.bsky.richtext.facet#byteSlice`: `byteStart` inclusive, `byteEnd` exclusive.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ByteSlice {
     pub byte_start: usize,
@@ -152,7 +153,7 @@ pub struct ByteSlice {
 }
 
 /// What a facet marks.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "$type")]
 pub enum Feature {
     #[serde(rename = "app.bsky.richtext.facet#link")]
@@ -303,7 +304,11 @@ type FitKey = (Platform, String, Vec<String>);
 /// Posts fitted before in this process, by what they were fitted from: the
 /// preview renders an issue again after each edit, and an edit changes few of
 /// its posts (fitting one is costly: every cut tried is counted in full).
+/// `publish build` also keeps them between processes ([`kept`]).
 static FITTED: std::sync::Mutex<Vec<(FitKey, Post)>> = std::sync::Mutex::new(Vec::new());
+
+/// Whether a post was fitted in this process (so [`kept::save`] has news).
+static FITTED_NEW: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
 /// How many fitted posts [`FITTED`] keeps (the oldest go first).
 const FITTED_KEPT: usize = 512;
@@ -322,12 +327,14 @@ fn fit_post(
     if let Some(post) = known(&FITTED.lock().unwrap_or_else(std::sync::PoisonError::into_inner)) {
         return Ok(post);
     }
-    let post = fit_new_post(renderer, platform, kind, rendered, slots)?;
+    let post =
+        crate::clock::timings::stage("fit a social post", || fit_new_post(renderer, platform, kind, rendered, slots))?;
     let mut fitted = FITTED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
     if fitted.len() >= FITTED_KEPT {
         fitted.remove(0);
     }
     fitted.push((key, post.clone()));
+    FITTED_NEW.store(true, std::sync::atomic::Ordering::Relaxed);
     Ok(post)
 }
 
