@@ -81,6 +81,9 @@ impl KeyBase {
         let mut hash = Sha256::new();
         put(&mut hash, &FORMAT.to_le_bytes());
         put(&mut hash, binary_stamp().as_bytes());
+        // The folder as the filesystem names it: `--workspace .` and its
+        // absolute path are one workspace, not two that undo each other's keys.
+        let root = std::fs::canonicalize(root).unwrap_or_else(|_| root.to_path_buf());
         put(&mut hash, root.as_os_str().as_encoded_bytes());
         put_opt(&mut hash, config);
         put_opt(&mut hash, sponsors);
