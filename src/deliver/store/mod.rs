@@ -1006,8 +1006,11 @@ impl Drop for Import<'_> {
         if self.open {
             let _ = self.conn.rollback();
         }
-        if let (true, Conn::Sqlite(c)) = (self.journal_alone, &mut *self.conn) {
-            direct::journal_back(c);
+        if let Conn::Sqlite(c) = &mut *self.conn {
+            direct::checks_back(c);
+            if self.journal_alone {
+                direct::journal_back(c);
+            }
         }
     }
 }
