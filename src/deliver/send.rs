@@ -509,7 +509,7 @@ fn build_ahead(
 /// outcome is durable; renews this sender's lease a few times per lease.
 fn ledger_loop(location: &Location, issue: u32, lease: &Lease, acks: std::sync::mpsc::Receiver<Ack>) -> Result<()> {
     let mut store = Store::open(location)?;
-    store.acks_as_durable_as_sqlite()?;
+    store.as_send_ledger()?;
     let renew_every = lease.length / 3;
     let mut renewed = Instant::now();
     loop {

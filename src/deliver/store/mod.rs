@@ -764,8 +764,8 @@ impl Store {
         })
     }
 
-    /// Makes this connection's commits as durable as SQLite's WAL with
-    /// `synchronous=NORMAL`, for the send ledger's acknowledgements: safe
+    /// Makes this connection the send ledger's. Its commits are as durable as
+    /// SQLite's WAL with `synchronous=NORMAL`, for the acknowledgements: safe
     /// against the sender dying; a crash of the database server (or a power
     /// cut) could forget the last fraction of a second of acceptances, which
     /// then go twice. In PostgreSQL `synchronous_commit = off` for this
@@ -775,7 +775,7 @@ impl Store {
     /// [`Store::record`] writes only the states it names, and SQLite would
     /// build the set of allowed states as a table of its own for every
     /// outcome recorded.
-    pub fn acks_as_durable_as_sqlite(&mut self) -> Result<()> {
+    pub fn as_send_ledger(&mut self) -> Result<()> {
         let mut db = self.db();
         match db.dialect() {
             Dialect::Postgres => db.batch("SET synchronous_commit = off")?,
