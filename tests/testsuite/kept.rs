@@ -291,17 +291,6 @@ fn social_posts_fitted_by_a_build_are_taken_by_the_next_until_an_edit_and_a_dama
 fn a_workspace_named_relatively_or_absolutely_keeps_the_same_issues() {
     let fixture = two_issues();
     build(&fixture, "9");
-    let mut relative = fixture.command(&[]).0;
-    let program = relative.get_program().to_owned();
-    let envs: Vec<_> = relative.get_envs().map(|(k, v)| (k.to_owned(), v.map(|v| v.to_owned()))).collect();
-    relative = std::process::Command::new(program);
-    for (key, value) in envs {
-        match value {
-            Some(value) => relative.env(key, value),
-            None => relative.env_remove(key),
-        };
-    }
-    relative.current_dir(fixture.path()).args(["--workspace", ".", "build", "9", "--timings"]);
-    let warm = crate::support::Cmd(relative).run().success();
+    let warm = fixture.command_naming(Path::new("."), &["build", "9", "--timings"]).run().success();
     assert_eq!(issue_files_read(&warm), 1, "issue 10 kept by the build under the absolute path: {}", warm.stderr());
 }

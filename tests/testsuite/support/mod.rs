@@ -86,8 +86,20 @@ impl Fixture {
     }
 
     pub fn command(&self, args: &[&str]) -> Cmd {
+        self.command_with(self.path(), args)
+    }
+
+    /// [`Fixture::command`] run from the fixture's folder, with the workspace
+    /// named as `workspace` (`.` names the fixture).
+    pub fn command_naming(&self, workspace: &Path, args: &[&str]) -> Cmd {
+        let mut cmd = self.command_with(workspace, args);
+        cmd.0.current_dir(self.path());
+        cmd
+    }
+
+    fn command_with(&self, workspace: &Path, args: &[&str]) -> Cmd {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_publish"));
-        cmd.arg("--workspace").arg(self.path()).args(args);
+        cmd.arg("--workspace").arg(workspace).args(args);
         cmd.env("PUBLISH_NOW", "2024-03-01T01:00:00Z")
             .env("PUBLISH_SECRET", "test-secret-0123456789abcdef0123456789")
             .env_remove("PUBLISH_SMTP_URL")
