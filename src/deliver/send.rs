@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Result;
@@ -175,6 +175,10 @@ struct Lane {
     sent: AtomicU64,
     cool_downs: AtomicU32,
     last_failure: std::sync::Mutex<Option<String>>,
+    /// Connections of this lane open now.
+    open: AtomicUsize,
+    /// Workers that gave way to the open connections (see [`Step::GiveWay`]).
+    gave_way: AtomicUsize,
 }
 
 struct Shared {
@@ -422,6 +426,8 @@ fn lanes(transport: Transport, options: &Options) -> (bool, Vec<Lane>, Throttle)
         sent: AtomicU64::new(0),
         cool_downs: AtomicU32::new(0),
         last_failure: std::sync::Mutex::new(None),
+        open: AtomicUsize::new(0),
+        gave_way: AtomicUsize::new(0),
     };
     match transport {
         Transport::Relays(relays) => {
@@ -548,6 +554,7 @@ async fn worker(shared: Arc<Shared>, lane: usize) -> Result<()> {
         stop(&shared, format!("{e:#}"));
     }
     if let Some(c) = conn {
+        shared.lanes[lane].open.fetch_sub(1, Ordering::Relaxed);
         c.quit().await;
     }
     result
@@ -599,6 +606,10 @@ enum Step {
     HandBack,
     /// The run stops; the recipient stays pending.
     Stop,
+    /// The server would not take one more connection while others of this
+    /// lane are open (a per-client limit below `concurrency`): the message
+    /// goes to those, and this worker ends.
+    GiveWay,
 }
 
 async fn worker_loop(shared: &Shared, lane: usize, conn: &mut Option<Connection>) -> Result<()> {
@@ -621,6 +632,15 @@ async fn worker_loop(shared: &Shared, lane: usize, conn: &mut Option<Connection>
                 turns.held -= 1;
                 drop(turns);
                 shared.changed.notify_waiters();
+            }
+            Step::GiveWay => {
+                let job = Job { subscriber, attempts, built: Ok(built) };
+                let mut turns = shared.turns.lock().expect("turns lock");
+                turns.returned.push_back(Box::new(job));
+                turns.held -= 1;
+                drop(turns);
+                shared.changed.notify_waiters();
+                return Ok(());
             }
             Step::Stop => {
                 shared.turns.lock().expect("turns lock").held -= 1;
@@ -647,7 +667,11 @@ async fn attempt(
         *attempt += 1;
         shared.ceiling.acquire().await;
         lane.throttle.acquire().await;
+        let opening = conn.is_none();
         let result = deliver(&lane.transport, &shared.hello, conn, subscriber, &built.parts(), &built.envelope).await;
+        if opening && conn.is_some() {
+            lane.open.fetch_add(1, Ordering::Relaxed);
+        }
         let error = match result {
             Ok(reply) => {
                 lane.throttle.succeeded().await;
@@ -658,7 +682,17 @@ async fn attempt(
             Err(e) => e,
         };
         if conn.as_ref().is_some_and(|c| !c.is_usable()) {
-            *conn = None;
+            close(lane, conn);
+        }
+        if opening
+            && conn.is_none()
+            && matches!(error, SendError::Connection(_))
+            && lane.open.load(Ordering::Relaxed) > 0
+        {
+            // The message was not tried: it goes to a connection that is open.
+            *attempt -= 1;
+            give_way(lane, &error);
+            return Step::GiveWay;
         }
         match error {
             SendError::Permanent(reply) if crate::deliver::smtp::is_hard_bounce(&reply) => {
@@ -703,7 +737,7 @@ async fn attempt(
                 }
             }
             SendError::Connection(reason) => {
-                *conn = None;
+                close(lane, conn);
                 if shared.failover {
                     strike(shared, lane_index, reason, false);
                     return Step::HandBack;
@@ -719,6 +753,33 @@ async fn attempt(
         if shared.abort.load(Ordering::Relaxed) {
             return Step::Stop;
         }
+    }
+}
+
+/// Drops `lane`'s connection `conn` (if open).
+fn close(lane: &Lane, conn: &mut Option<Connection>) {
+    if conn.take().is_some() {
+        lane.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Notes a worker of `lane` giving way to its open connections; the first
+/// says so, since `concurrency` (or the relay's) is then above what the
+/// server takes from this machine.
+fn give_way(lane: &Lane, error: &SendError) {
+    let before = lane.gave_way.fetch_add(1, Ordering::Relaxed);
+    if before == 0 {
+        let name = lane.name.as_deref().map_or(String::new(), |n| format!("relay {n}: "));
+        let reason = match error {
+            SendError::Connection(r) => r.as_str(),
+            _ => "",
+        };
+        let setting = if lane.name.is_some() { "the relay's concurrency" } else { "[email] concurrency" };
+        tracing::warn!(
+            "{name}the server takes no more connections from here ({reason}); the send goes on over the {} \
+             open (lower {setting} in publish.toml to what the server allows)",
+            lane.open.load(Ordering::Relaxed)
+        );
     }
 }
 

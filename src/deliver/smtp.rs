@@ -156,9 +156,9 @@ impl Connection {
     /// The transaction is driven command by command (not with lettre's
     /// `send`) so that a refusal is told by where it came: a refused sender
     /// stops the run, a refused recipient fails that recipient alone. After a
-    /// refusal the transaction is reset and the connection kept.
-    /// Sends one message, given as the pieces it is made of (the DKIM-Signature
-    /// fields, then the message), joined as they go.
+    /// refusal the transaction is reset and the connection kept. The message
+    /// is given as the pieces it is made of (the DKIM-Signature fields, then
+    /// the message), joined as they go.
     pub async fn send(&mut self, envelope: &Envelope, parts: &[&str]) -> Result<String, SendError> {
         let info = self.inner.server_info();
         let mut options = Vec::new();

@@ -1,6 +1,6 @@
 //! Servers that turn the send away in other ways than a bad recipient: the
 //! session, the login, the sender or every message refused, a sender deferred,
-//! a connection dropped after DATA, no SMTPUTF8. None of them may fail
+//! a connection dropped after DATA, no SMTPUTF8, fewer connections than asked for. None of them may fail
 //! recipients who had nothing to do with it, and nobody gets a message twice
 //! beyond the one in flight when a connection drops.
 
@@ -164,6 +164,25 @@ fn a_connection_dropped_after_data_costs_at_most_one_duplicate() {
     let doubled: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
     assert_eq!(doubled.len(), 1, "exactly the message in flight goes twice: {counts:?}");
     assert_eq!(*doubled[0].1, 2);
+}
+
+/// A server that takes fewer connections at once than `concurrency` (421 at
+/// the greeting beyond its limit, as Office 365 and many relays answer a
+/// client over its share): the send goes on over the connections it took,
+/// says so, and everyone gets the issue once.
+#[test]
+fn a_server_taking_fewer_connections_than_concurrency_gets_everyone_through_those_it_takes() {
+    let fixture = with_subscribers(120);
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 6\nmax_attempts = 2\nretry_backoff = \"50ms\"");
+    let server = SmtpServer::start(&["--max-connections", "2", "--delay", "0.01"]);
+    let run = send(&fixture, &server, &[]).success();
+    assert!(server.attempts().iter().any(|a| a == "CONNECT 421"), "the limit was reached: {:?}", server.attempts());
+    assert!(run.stderr().contains("takes no more connections"), "{}", run.stderr());
+    assert!(run.stderr().contains("[email] concurrency"), "says what to change: {}", run.stderr());
+    let counts = per_recipient(&server);
+    assert_eq!(counts.len(), 120, "{counts:?}");
+    assert!(counts.values().all(|n| *n == 1), "{counts:?}");
+    assert!(status_of(&fixture).contains("pending:  0"));
 }
 
 #[test]

@@ -19,6 +19,8 @@ stores every accepted message and can misbehave on purpose.
 --auth USER:PASS    require AUTH (PLAIN/LOGIN without TLS) with these credentials;
                     every AUTH attempt is logged to attempts.log as "AUTH <mechanism>"
 --no-smtputf8       do not offer SMTPUTF8
+--max-connections N answer 421 at the greeting (and close) to every connection
+                    beyond N open at once, as relays with a per-client limit do
 --no-pipelining     do not offer PIPELINING (offered by default, as Postfix,
                     Exim and the big providers do; aiosmtpd reads pipelined
                     commands in order but does not announce it itself)
@@ -31,6 +33,7 @@ import argparse, asyncio, itertools, os, sys, time, warnings
 warnings.filterwarnings("ignore")
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--port", type=int, required=True)
@@ -48,6 +51,7 @@ parser.add_argument("--drop-after-data", type=int, default=0)
 parser.add_argument("--auth", default="")
 parser.add_argument("--no-smtputf8", action="store_true")
 parser.add_argument("--no-pipelining", action="store_true")
+parser.add_argument("--max-connections", type=int, default=0)
 args = parser.parse_args()
 
 tempfail = {}
@@ -129,10 +133,35 @@ def authenticator(server, session, envelope, mechanism, auth_data):
     return AuthResult(success=ok, handled=False)
 
 
+open_connections = 0
+
+
+class LimitedSMTP(SMTP):
+    """Greets with 421 beyond --max-connections open at once."""
+
+    async def _handle_client(self):
+        global open_connections
+        open_connections += 1
+        try:
+            if args.max_connections and open_connections > args.max_connections:
+                log.write("CONNECT 421\n")
+                await self.push("421 4.7.0 Too many concurrent SMTP connections from this IP, try again later")
+                self.transport.close()
+                return
+            await super()._handle_client()
+        finally:
+            open_connections -= 1
+
+
+class LimitedController(Controller):
+    def factory(self):
+        return LimitedSMTP(self.handler, **self.SMTP_kwargs)
+
+
 server_kwargs = {"enable_SMTPUTF8": not args.no_smtputf8}
 if args.auth:
     server_kwargs.update(authenticator=authenticator, auth_required=True, auth_require_tls=False)
-controller = Controller(Handler(), hostname="127.0.0.1", port=args.port, data_size_limit=10 * 1024 * 1024,
+controller = LimitedController(Handler(), hostname="127.0.0.1", port=args.port, data_size_limit=10 * 1024 * 1024,
                         server_kwargs=server_kwargs)
 controller.start()
 print("READY", flush=True)
