@@ -51,6 +51,10 @@ pub struct Connection {
     broken: bool,
     /// The server offers PIPELINING (RFC 2920): MAIL, RCPT and DATA go in one write.
     pipelining: bool,
+    /// The server offers SIZE (RFC 1870): each MAIL declares the message's
+    /// size, and a message above the limit it names (when it names one) is
+    /// not sent at all.
+    size: Option<Option<usize>>,
     /// How long connecting, or one command, may take (`?timeout=` in the URL).
     timeout: Duration,
 }
@@ -128,7 +132,12 @@ impl Connection {
         let pipelining = keywords
             .message()
             .any(|line| line.split_whitespace().next().is_some_and(|k| k.eq_ignore_ascii_case("PIPELINING")));
-        let mut conn = Connection { inner, broken: false, pipelining, timeout: target.timeout };
+        let size = keywords.message().find_map(|line| {
+            let mut words = line.split_whitespace();
+            words.next().filter(|k| k.eq_ignore_ascii_case("SIZE"))?;
+            Some(words.next().and_then(|n| n.parse::<usize>().ok()).filter(|&n| n > 0))
+        });
+        let mut conn = Connection { inner, broken: false, pipelining, size, timeout: target.timeout };
         if let Some(user) = &target.user {
             let credentials = Credentials::new(user.clone(), target.password.clone().unwrap_or_default());
             // The user name and password never reach the trace.
@@ -176,6 +185,19 @@ impl Connection {
             }
             options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
         }
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if let Some(limit) = self.size {
+            if let Some(limit) = limit
+                && len > limit
+            {
+                // Every message of the issue is about this size: none would go.
+                return Err(SendError::Refused(format!(
+                    "the message is {len} bytes and the server takes at most {limit} (its SIZE): shorten the \
+                     issue or raise the server's message size limit"
+                )));
+            }
+            options.push(MailParameter::Size(len));
+        }
         let mail = Mail::new(envelope.from().cloned(), options);
         if self.pipelining {
             self.envelope_pipelined(mail, envelope).await?;
@@ -189,7 +211,6 @@ impl Connection {
         // lettre's `message` escapes the body a byte at a time (a quarter of the
         // send's CPU) and writes the end marker as a packet of its own; the
         // payload escaped here goes out in one write, with the same bytes.
-        let len: usize = parts.iter().map(|p| p.len()).sum();
         tracing::debug!(">> (the message, {len} bytes, not shown) .");
         let sent = timed(self.timeout * DATA_END_FACTOR, self.inner.command(DataPayload(parts))).await;
         let response = match sent {

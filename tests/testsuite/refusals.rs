@@ -185,6 +185,27 @@ fn a_server_taking_fewer_connections_than_concurrency_gets_everyone_through_thos
     assert!(status_of(&fixture).contains("pending:  0"));
 }
 
+/// A server whose SIZE is below the message: nothing is sent, nobody
+/// is failed, and the error says how big the message is against the limit.
+#[test]
+fn a_message_above_the_servers_size_limit_stops_the_send_before_anyone_is_failed() {
+    let fixture = with_subscribers(6);
+    quick(&fixture);
+    let server = SmtpServer::start(&["--size-limit", "10000"]);
+    let run = send(&fixture, &server, &[]).failure(1);
+    assert!(run.stderr().contains("the server takes at most 10000 (its SIZE)"), "{}", run.stderr());
+    assert_eq!(server.count(), 0);
+    assert!(!server.attempts().iter().any(|a| a.starts_with("MAIL ")), "no transaction begun: {:?}", server.attempts());
+    let status = status_of(&fixture);
+    assert!(status.contains("pending:  6") && status.contains("failed:   0"), "{status}");
+    // Under the limit, each MAIL declares the message's size (RFC 1870).
+    let roomy = SmtpServer::start(&["--size-limit", "1000000"]);
+    send(&fixture, &roomy, &[]).success();
+    assert_eq!(roomy.count(), 6);
+    let mail = roomy.attempts().into_iter().find(|a| a.starts_with("MAIL ")).unwrap();
+    assert!(mail.contains("SIZE="), "{mail}");
+}
+
 #[test]
 fn an_internationalised_address_fails_alone_on_a_server_without_smtputf8() {
     let fixture = with_subscribers(3);

@@ -21,6 +21,8 @@ stores every accepted message and can misbehave on purpose.
 --no-smtputf8       do not offer SMTPUTF8
 --max-connections N answer 421 at the greeting (and close) to every connection
                     beyond N open at once, as relays with a per-client limit do
+--size-limit N      take messages of at most N bytes (offered as SIZE N; aiosmtpd
+                    answers 552 beyond it, to MAIL ... SIZE= and at DATA's end)
 --no-pipelining     do not offer PIPELINING (offered by default, as Postfix,
                     Exim and the big providers do; aiosmtpd reads pipelined
                     commands in order but does not announce it itself)
@@ -52,6 +54,7 @@ parser.add_argument("--auth", default="")
 parser.add_argument("--no-smtputf8", action="store_true")
 parser.add_argument("--no-pipelining", action="store_true")
 parser.add_argument("--max-connections", type=int, default=0)
+parser.add_argument("--size-limit", type=int, default=10 * 1024 * 1024)
 args = parser.parse_args()
 
 tempfail = {}
@@ -80,7 +83,7 @@ class Handler:
         return "250 %s" % server.hostname
 
     async def handle_MAIL(self, server, session, envelope, address, mail_options):
-        log.write(f"MAIL {address}\n")
+        log.write(f"MAIL {address} {' '.join(mail_options)}\n".replace(" \n", "\n"))
         if args.refuse_sender:
             return "553 5.7.1 <%s>: Sender address rejected: not owned by user" % address
         if args.defer_sender:
@@ -161,7 +164,7 @@ class LimitedController(Controller):
 server_kwargs = {"enable_SMTPUTF8": not args.no_smtputf8}
 if args.auth:
     server_kwargs.update(authenticator=authenticator, auth_required=True, auth_require_tls=False)
-controller = LimitedController(Handler(), hostname="127.0.0.1", port=args.port, data_size_limit=10 * 1024 * 1024,
+controller = LimitedController(Handler(), hostname="127.0.0.1", port=args.port, data_size_limit=args.size_limit,
                         server_kwargs=server_kwargs)
 controller.start()
 print("READY", flush=True)
