@@ -24,6 +24,7 @@ use lettre::transport::smtp::extension::ClientId;
 use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
 use crate::deliver::dkim::Signer;
+use crate::deliver::interrupt::Interrupts;
 use crate::deliver::message::{Frame, IssueHeaders};
 use crate::deliver::smtp::{Connection, SendError};
 use crate::deliver::store::{Location, Outcome, Store, Subscriber, wall_ms};
@@ -359,7 +360,9 @@ pub fn run(
         changed: Notify::new(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let interrupts = Interrupts::catch();
     let worker_results: Vec<Result<()>> = runtime.block_on(async {
+        let watcher = tokio::spawn(watch(Arc::clone(&shared), interrupts));
         let mut handles = Vec::new();
         for (lane, l) in shared.lanes.iter().enumerate() {
             for _ in 0..l.concurrency {
@@ -370,6 +373,8 @@ pub fn run(
         for h in handles {
             results.push(h.await.unwrap_or_else(|e| Err(anyhow::anyhow!("a send worker crashed: {e}"))));
         }
+        watcher.abort();
+        let _ = watcher.await;
         results
     });
     let shared = Arc::into_inner(shared).expect("workers are done");
@@ -546,6 +551,24 @@ fn ledger_loop(location: &Location, issue: u32, lease: &Lease, acks: std::sync::
     }
 }
 
+/// Stops the run when a signal asks (see [`Interrupts`]): no message is
+/// taken after it, and each one on the wire is answered and recorded first.
+/// The signals are caught until the run is over.
+async fn watch(shared: Arc<Shared>, interrupts: Interrupts) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if let Some(signal) = interrupts.asked() {
+            let held = shared.turns.lock().expect("turns lock").held;
+            tracing::warn!(
+                "{signal}: stopping once the {held} message(s) on the wire are answered (again to quit now)"
+            );
+            stop(&shared, format!("interrupted by {signal}; every message the server accepted is recorded"));
+            // Caught until the workers are done: a second signal ends the process.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
 async fn worker(shared: Arc<Shared>, lane: usize) -> Result<()> {
     let mut conn: Option<Connection> = None;
     let result = worker_loop(&shared, lane, &mut conn).await;
@@ -614,6 +637,12 @@ enum Step {
 
 async fn worker_loop(shared: &Shared, lane: usize, conn: &mut Option<Connection>) -> Result<()> {
     while let Some(job) = next_job(shared, lane).await {
+        if shared.abort.load(Ordering::Relaxed) {
+            // Stopped while this worker waited for the job: it stays pending.
+            shared.turns.lock().expect("turns lock").held -= 1;
+            shared.changed.notify_waiters();
+            return Ok(());
+        }
         let Job { subscriber, mut attempts, built } = job;
         let built = match built {
             Ok(built) => built,

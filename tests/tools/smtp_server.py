@@ -8,6 +8,8 @@ stores every accepted message and can misbehave on purpose.
 --tempfail ADDR:N   answer 451 to RCPT TO:<ADDR> the first N times, then accept
 --reject ADDR       answer 550 to RCPT TO:<ADDR>, always
 --delay S           wait S seconds before answering the end of DATA
+--reply-delay S     keep the message, then wait S seconds before the 250 (a client
+                    gone meanwhile cannot know it went)
 --throttle-every N  answer 421 (and close) to every Nth message's DATA end
 --throttle-first N  answer 421 to the first N messages' DATA end, then accept
 --refuse-session    answer 554 to EHLO and HELO (a server that will not talk to us)
@@ -43,6 +45,7 @@ parser.add_argument("--dir", required=True)
 parser.add_argument("--tempfail", action="append", default=[])
 parser.add_argument("--reject", action="append", default=[])
 parser.add_argument("--delay", type=float, default=0.0)
+parser.add_argument("--reply-delay", type=float, default=0.0)
 parser.add_argument("--throttle-every", type=int, default=0)
 parser.add_argument("--throttle-first", type=int, default=0)
 parser.add_argument("--refuse-session", action="store_true")
@@ -122,6 +125,8 @@ class Handler:
             f.write(b"X-Test-Rcpt: " + ",".join(envelope.rcpt_tos).encode() + b"\r\n")
             f.write(envelope.original_content or envelope.content)
         os.rename(tmp, path)
+        if args.reply_delay:
+            await asyncio.sleep(args.reply_delay)
         if args.drop_after_data and n == args.drop_after_data:
             server.transport.abort()
             return None
