@@ -697,10 +697,16 @@ async fn attempt(
         shared.ceiling.acquire().await;
         lane.throttle.acquire().await;
         let opening = conn.is_none();
-        let result = deliver(&lane.transport, &shared.hello, conn, subscriber, &built.parts(), &built.envelope).await;
-        if opening && conn.is_some() {
-            lane.open.fetch_add(1, Ordering::Relaxed);
-        }
+        let result = deliver(
+            &lane.transport,
+            &shared.hello,
+            conn,
+            subscriber,
+            &built.parts(),
+            &built.envelope,
+            Some(&lane.open),
+        )
+        .await;
         let error = match result {
             Ok(reply) => {
                 lane.throttle.succeeded().await;
@@ -884,7 +890,8 @@ impl Breaker {
     }
 }
 
-/// Hands one message to the transport.
+/// Hands one message to the transport; a connection opened for it counts
+/// in `opened` as soon as the server has taken it.
 async fn deliver(
     transport: &Transport,
     hello: &ClientId,
@@ -892,12 +899,13 @@ async fn deliver(
     subscriber: &Subscriber,
     parts: &[&str],
     envelope: &lettre::address::Envelope,
+    opened: Option<&AtomicUsize>,
 ) -> Result<String, SendError> {
     match transport {
         Transport::Outbox { dir } => {
             write_outbox(dir, subscriber, &parts.concat()).map_err(|e| SendError::Connection(format!("{e:#}")))
         }
-        Transport::Smtp(target) => deliver_smtp(target, hello, conn, parts, envelope).await,
+        Transport::Smtp(target) => deliver_smtp(target, hello, conn, parts, envelope, opened).await,
         // One message alone (a test copy, a confirmation): the heaviest relay
         // first, the next when one cannot take it now. A send's messages go
         // through the lanes of `run` instead.
@@ -909,7 +917,7 @@ async fn deliver(
                 if let Some(c) = conn.take() {
                     c.quit().await;
                 }
-                match deliver_smtp(&relay.target, hello, conn, parts, envelope).await {
+                match deliver_smtp(&relay.target, hello, conn, parts, envelope, None).await {
                     Ok(reply) => return Ok(format!("{reply} (relay {})", relay.name)),
                     Err(SendError::Connection(why) | SendError::Refused(why)) => {
                         failures.push(format!("relay {}: {why}", relay.name));
@@ -943,9 +951,13 @@ async fn deliver_smtp(
     conn: &mut Option<Connection>,
     parts: &[&str],
     envelope: &lettre::address::Envelope,
+    opened: Option<&AtomicUsize>,
 ) -> Result<String, SendError> {
     if conn.is_none() {
         *conn = Some(Connection::open(target, hello).await?);
+        if let Some(opened) = opened {
+            opened.fetch_add(1, Ordering::Relaxed);
+        }
     }
     conn.as_mut().expect("just opened").send(envelope, parts).await
 }
@@ -957,7 +969,7 @@ pub fn send_one(factory: &MessageFactory, transport: &Transport, subscriber: &Su
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let mut conn = None;
-        let result = deliver(transport, &hello, &mut conn, subscriber, &built.parts(), &built.envelope).await;
+        let result = deliver(transport, &hello, &mut conn, subscriber, &built.parts(), &built.envelope, None).await;
         if let Some(c) = conn {
             c.quit().await;
         }
@@ -995,7 +1007,7 @@ pub fn send_message(
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let mut conn = None;
-        let result = deliver(transport, &hello, &mut conn, &who, &[text], envelope).await;
+        let result = deliver(transport, &hello, &mut conn, &who, &[text], envelope, None).await;
         if let Some(c) = conn {
             c.quit().await;
         }

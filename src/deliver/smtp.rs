@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, CertificateStore, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::transport::smtp::response::Response;
@@ -67,6 +67,9 @@ impl Connection {
                 SendError::Refused(format!("{}:{} refused the session: {reply}", target.host, target.port))
             }
             SendError::Refused(why) => SendError::Refused(format!("{}:{}: {why}", target.host, target.port)),
+            SendError::Connection(reply) if reply.contains("invalid peer certificate") => {
+                SendError::Refused(untrusted(target, &reply))
+            }
             SendError::Transient { reply, .. } | SendError::Connection(reply) => {
                 SendError::Connection(format!("{}:{}: {reply}", target.host, target.port))
             }
@@ -75,8 +78,16 @@ impl Connection {
 
     async fn handshake(target: &SmtpTarget, hello: &ClientId) -> Result<Connection, SendError> {
         tracing::debug!("connecting to {}:{} ({:?})", target.host, target.port, target.tls);
-        let tls =
-            || TlsParameters::new(target.host.clone()).map_err(|e| SendError::Connection(format!("TLS setup: {e}")));
+        let tls = || {
+            let mut parameters = TlsParameters::builder(target.host.clone());
+            if let Some(pem) = &target.ca {
+                let ca = Certificate::from_pem(pem).map_err(|e| {
+                    SendError::Refused(format!("the certificate authority named by ca= is unusable: {e}"))
+                })?;
+                parameters = parameters.certificate_store(CertificateStore::None).add_root_certificate(ca);
+            }
+            parameters.build().map_err(|e| SendError::Connection(format!("TLS setup: {e}")))
+        };
         let mut inner = if target.tls == Tls::Implicit {
             AsyncSmtpConnection::connect_tokio1(
                 (target.host.as_str(), target.port),
@@ -384,6 +395,32 @@ pub fn classify(e: lettre::transport::smtp::Error) -> SendError {
     } else {
         SendError::Connection(reply)
     }
+}
+
+/// Why a server's TLS certificate was not trusted, and what to do: nothing
+/// went out on that connection, the password least of all.
+fn untrusted(target: &SmtpTarget, reply: &str) -> String {
+    let detail = reply.rsplit_once("invalid peer certificate: ").map_or(reply, |(_, d)| d);
+    let what = if detail.contains("UnknownIssuer") || detail.contains("CaUsedAsEndEntity") {
+        "is self-signed or comes from an authority this machine does not trust"
+    } else if detail.contains("NotValidForName") {
+        "is not made out to this host name"
+    } else if detail.contains("Expired") {
+        "has expired"
+    } else if detail.contains("NotValidYet") {
+        "is not valid yet"
+    } else if detail.contains("Revoked") {
+        "was revoked"
+    } else {
+        "could not be verified"
+    };
+    let ca = if target.ca.is_some() { "the authority named by ca=" } else { "the public authorities" };
+    format!(
+        "{}:{}: the server's TLS certificate {what} ({detail}; checked against {ca}), so nothing was sent and no \
+         password went out: use the server's real host name, or add ?ca=/path/to/authority.pem to the URL when the \
+         relay's certificate comes from a private authority",
+        target.host, target.port
+    )
 }
 
 /// A refusal read by where it came: 5xx to the sender refuses the whole run,

@@ -69,6 +69,107 @@ fn the_password_never_goes_out_on_a_connection_without_tls() {
     assert!(status_of(&fixture).contains("pending:  3"));
 }
 
+/// Makes, in `dir`, a certificate authority (`ca.pem`) and a certificate for
+/// 127.0.0.1 signed by it (`relay.pem`, `relay.key`), and a self-signed one
+/// (`self.pem`, `self.key`), with the openssl command line.
+fn certificates(dir: &std::path::Path) {
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl").args(args).current_dir(dir).output().expect("run openssl");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let key = ["-newkey", "rsa:2048", "-nodes", "-days", "2"];
+    openssl(&[&["req", "-x509"][..], &key, &["-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=Relay CA"]].concat());
+    openssl(
+        &[&["req", "-x509"][..], &key, &["-keyout", "self.key", "-out", "self.pem", "-subj", "/CN=127.0.0.1"]].concat(),
+    );
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "relay.key",
+        "-out",
+        "relay.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(dir.join("san.cnf"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "relay.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-out",
+        "relay.pem",
+        "-extfile",
+        "san.cnf",
+    ]);
+}
+
+/// A relay whose certificate this machine cannot trust (self-signed here):
+/// the send stops at once, saying why and what to do, before the login.
+#[test]
+fn a_server_with_an_untrusted_certificate_is_refused_at_once_and_the_password_never_goes_out() {
+    let fixture = with_subscribers(3);
+    quick(&fixture);
+    let certs = tempfile::tempdir().unwrap();
+    certificates(certs.path());
+    let pair = |name: &str| format!("{0}/{name}.pem:{0}/{name}.key", certs.path().display());
+    let server = SmtpServer::start(&["--auth", "newsletter:s3cret", "--starttls", &pair("self")]);
+    let run = fixture
+        .command(&["issue", "9", "--yes"])
+        .env("PUBLISH_SMTP_URL", &format!("smtp://newsletter@127.0.0.1:{}", server.port))
+        .env("PUBLISH_SMTP_PASSWORD", "s3cret")
+        .run()
+        .failure(1);
+    assert!(run.stderr().contains("TLS certificate is self-signed"), "{}", run.stderr());
+    assert!(run.stderr().contains("?ca="), "says what to do: {}", run.stderr());
+    assert!(!run.stderr().contains("after 2 attempts"), "a certificate is not tried again: {}", run.stderr());
+    assert!(server.attempts().iter().all(|a| !a.starts_with("AUTH")), "{:?}", server.attempts());
+    assert_eq!(server.count(), 0);
+    assert!(status_of(&fixture).contains("pending:  3"));
+}
+
+/// A relay with a certificate from a private authority, named by `?ca=`:
+/// STARTTLS, the login over TLS, everyone sent. The same authority does not
+/// vouch for a certificate it did not sign.
+#[test]
+fn a_private_authority_named_by_ca_is_trusted_and_the_login_goes_over_tls() {
+    let fixture = with_subscribers(4);
+    quick(&fixture);
+    let certs = tempfile::tempdir().unwrap();
+    certificates(certs.path());
+    let pair = |name: &str| format!("{0}/{name}.pem:{0}/{name}.key", certs.path().display());
+    let ca = certs.path().join("ca.pem");
+    let ca = percent_encoding::utf8_percent_encode(ca.to_str().unwrap(), percent_encoding::NON_ALPHANUMERIC);
+    for (served, ok) in [("self", false), ("relay", true)] {
+        let server = SmtpServer::start(&["--auth", "newsletter:s3cret", "--starttls", &pair(served)]);
+        let run = fixture
+            .command(&["issue", "9", "--yes"])
+            .env("PUBLISH_SMTP_URL", &format!("smtp://newsletter@127.0.0.1:{}?tls=required&ca={ca}", server.port))
+            .env("PUBLISH_SMTP_PASSWORD", "s3cret")
+            .run();
+        if ok {
+            run.success();
+            assert_eq!(server.count(), 4);
+            let logins: Vec<_> = server.attempts().into_iter().filter(|a| a.starts_with("AUTH")).collect();
+            assert!(!logins.is_empty() && logins.iter().all(|a| a.ends_with("over TLS")), "{logins:?}");
+        } else {
+            let run = run.failure(1);
+            assert!(run.stderr().contains("checked against the authority named by ca="), "{}", run.stderr());
+            assert_eq!(server.count(), 0);
+        }
+    }
+}
+
 #[test]
 fn a_wrong_password_fails_nobody_and_the_right_one_sends_to_all() {
     let fixture = with_subscribers(5);
@@ -173,7 +274,7 @@ fn a_connection_dropped_after_data_costs_at_most_one_duplicate() {
 #[test]
 fn a_server_taking_fewer_connections_than_concurrency_gets_everyone_through_those_it_takes() {
     let fixture = with_subscribers(120);
-    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 6\nmax_attempts = 2\nretry_backoff = \"50ms\"");
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 6\nmax_attempts = 3\nretry_backoff = \"100ms\"");
     let server = SmtpServer::start(&["--max-connections", "2", "--delay", "0.01"]);
     let run = send(&fixture, &server, &[]).success();
     assert!(server.attempts().iter().any(|a| a == "CONNECT 421"), "the limit was reached: {:?}", server.attempts());

@@ -25,6 +25,7 @@ stores every accepted message and can misbehave on purpose.
                     beyond N open at once, as relays with a per-client limit do
 --size-limit N      take messages of at most N bytes (offered as SIZE N; aiosmtpd
                     answers 552 beyond it, to MAIL ... SIZE= and at DATA's end)
+--starttls CERT:KEY offer STARTTLS with this certificate and key (PEM files)
 --no-pipelining     do not offer PIPELINING (offered by default, as Postfix,
                     Exim and the big providers do; aiosmtpd reads pipelined
                     commands in order but does not announce it itself)
@@ -57,6 +58,7 @@ parser.add_argument("--auth", default="")
 parser.add_argument("--no-smtputf8", action="store_true")
 parser.add_argument("--no-pipelining", action="store_true")
 parser.add_argument("--max-connections", type=int, default=0)
+parser.add_argument("--starttls", default="")
 parser.add_argument("--size-limit", type=int, default=10 * 1024 * 1024)
 args = parser.parse_args()
 
@@ -135,7 +137,7 @@ class Handler:
 
 def authenticator(server, session, envelope, mechanism, auth_data):
     from aiosmtpd.smtp import AuthResult, LoginPassword
-    log.write(f"AUTH {mechanism}\n")
+    log.write(f"AUTH {mechanism}{' over TLS' if session.ssl else ''}\n")
     user, _, password = args.auth.partition(":")
     ok = isinstance(auth_data, LoginPassword) and auth_data.login.decode() == user and auth_data.password.decode() == password
     return AuthResult(success=ok, handled=False)
@@ -167,6 +169,12 @@ class LimitedController(Controller):
 
 
 server_kwargs = {"enable_SMTPUTF8": not args.no_smtputf8}
+if args.starttls:
+    import ssl
+    cert, _, key = args.starttls.partition(":")
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    server_kwargs.update(tls_context=context)
 if args.auth:
     server_kwargs.update(authenticator=authenticator, auth_required=True, auth_require_tls=False)
 controller = LimitedController(Handler(), hostname="127.0.0.1", port=args.port, data_size_limit=args.size_limit,
