@@ -348,7 +348,7 @@ pub fn run(
         lanes,
         failover,
         ceiling,
-        breaker: Breaker::default(),
+        breaker: Breaker::new(options.max_attempts, connections),
         options,
         acks: ack_tx,
         abort: AtomicBool::new(false),
@@ -694,8 +694,15 @@ async fn attempt(
     let lane = &shared.lanes[lane_index];
     loop {
         *attempt += 1;
-        shared.ceiling.acquire().await;
-        lane.throttle.acquire().await;
+        // A slowed-down pace can hold a message for seconds: not past a stop.
+        let paced = async {
+            shared.ceiling.acquire().await;
+            lane.throttle.acquire().await;
+        };
+        tokio::select! {
+            () = paced => {}
+            () = stopped(shared) => return Step::Stop,
+        }
         let opening = conn.is_none();
         let result = deliver(
             &lane.transport,
@@ -757,6 +764,18 @@ async fn attempt(
                     strike(shared, lane_index, reply, false);
                     return Step::HandBack;
                 }
+                if !to_sender && shared.breaker.deferred() {
+                    let why = format!(
+                        "the server deferred {} tries in a row and accepted nothing between ({}): a sending quota, \
+                         a rate limit or greylisting; run `publish issue {}` again later (`publish cron` resumes it \
+                         by itself)",
+                        shared.breaker.deferral_limit,
+                        without_addresses(&reply),
+                        opts.issue
+                    );
+                    stop(shared, why);
+                    return Step::Stop;
+                }
                 if *attempt >= opts.max_attempts {
                     if to_sender && shared.failover {
                         strike(shared, lane_index, format!("{reply} (after {attempt} attempts)"), true);
@@ -784,10 +803,31 @@ async fn attempt(
             }
         }
         let wait = opts.backoff.saturating_mul(1 << (*attempt - 1).min(6));
-        tokio::time::sleep(wait).await;
-        if shared.abort.load(Ordering::Relaxed) {
+        if !pause(shared, wait).await {
             return Step::Stop;
         }
+    }
+}
+
+/// Waits `wait` before a message is tried again, or less when the run stops
+/// meanwhile (a signal, another worker's stop): false then.
+async fn pause(shared: &Shared, wait: Duration) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => !shared.abort.load(Ordering::Relaxed),
+        _ = stopped(shared) => false,
+    }
+}
+
+/// Ready once the run is stopped.
+async fn stopped(shared: &Shared) {
+    loop {
+        let notified = shared.changed.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if shared.abort.load(Ordering::Relaxed) {
+            return;
+        }
+        notified.await;
     }
 }
 
@@ -874,19 +914,41 @@ const BREAKER_LIMIT: u32 = 10;
 /// connections: a server that refuses everything (a size limit, a content
 /// filter, an exhausted quota) stops the run after a few recipients instead
 /// of failing the whole list. Hard bounces (bad addresses) do not count.
-#[derive(Default)]
+/// Deferrals (4xx) are counted apart: a server that defers every try (a
+/// sending quota, a rate limit, greylisting of everyone) stops the run with
+/// everyone not yet sent pending, instead of failing each recipient in turn
+/// once its tries run out.
 struct Breaker {
     in_a_row: AtomicU64,
+    deferred_in_a_row: AtomicU64,
+    /// Deferrals in a row that stop the run: every connection's recipient
+    /// deferred on all its tries but the last (so that the stop comes before
+    /// anyone's tries run out), and more than one recipient's tries (so that
+    /// one recipient greylisted alone on one connection still fails alone).
+    deferral_limit: u64,
 }
 
 impl Breaker {
+    fn new(max_attempts: u32, connections: usize) -> Breaker {
+        let attempts = u64::from(max_attempts.max(1));
+        let deferral_limit = (attempts + 1).max((attempts - 1) * connections.max(1) as u64);
+        Breaker { in_a_row: AtomicU64::new(0), deferred_in_a_row: AtomicU64::new(0), deferral_limit }
+    }
+
     /// Counts a refusal; true when this one reaches the limit.
     fn refused(&self) -> bool {
         self.in_a_row.fetch_add(1, Ordering::Relaxed) + 1 == u64::from(BREAKER_LIMIT)
     }
 
+    /// Counts a deferral of a recipient or a message; true when this one
+    /// reaches the limit.
+    fn deferred(&self) -> bool {
+        self.deferred_in_a_row.fetch_add(1, Ordering::Relaxed) + 1 == self.deferral_limit
+    }
+
     fn accepted(&self) {
         self.in_a_row.store(0, Ordering::Relaxed);
+        self.deferred_in_a_row.store(0, Ordering::Relaxed);
     }
 }
 
@@ -1180,6 +1242,23 @@ mod turn_tests {
             held: 0,
             fed: false,
         }
+    }
+
+    #[test]
+    fn deferrals_stop_a_run_before_any_tries_run_out_but_not_for_one_recipient_alone() {
+        // One connection: one recipient deferred on every try fails alone;
+        // the next one deferred stops the run.
+        assert_eq!(Breaker::new(5, 1).deferral_limit, 6);
+        // Eight connections, each on a recipient deferred every time: the
+        // stop comes at the start of the fifth round, before any fifth try.
+        assert_eq!(Breaker::new(5, 8).deferral_limit, 32);
+        assert_eq!(Breaker::new(1, 8).deferral_limit, 2);
+        let breaker = Breaker::new(3, 2);
+        assert!(!(0..3).any(|_| breaker.deferred()));
+        breaker.accepted();
+        assert!(!(0..3).any(|_| breaker.deferred()));
+        assert!(breaker.deferred(), "the fourth in a row");
+        assert!(!breaker.deferred(), "only one worker stops the run");
     }
 
     #[test]

@@ -307,6 +307,33 @@ fn a_message_above_the_servers_size_limit_stops_the_send_before_anyone_is_failed
     assert!(mail.contains("SIZE="), "{mail}");
 }
 
+/// A server that defers every recipient once its quota is spent (451 to each
+/// RCPT): the send stops with everyone not yet sent pending, instead of
+/// failing them one by one as their tries run out; the next run, once the
+/// quota is back, sends to them.
+#[test]
+fn a_spent_sending_quota_stops_the_send_with_everyone_else_pending_instead_of_failing_them() {
+    let fixture = with_subscribers(30);
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 2\nmax_attempts = 3\nretry_backoff = \"100ms\"");
+    let server = SmtpServer::start(&["--quota", "5"]);
+    let run = send(&fixture, &server, &[]).failure(1);
+    assert!(run.stderr().contains("tries in a row and accepted nothing between"), "{}", run.stderr());
+    assert!(run.stderr().contains("Hourly sending quota exceeded"), "{}", run.stderr());
+    let sent = server.count();
+    assert!((5..30).contains(&sent), "{sent}");
+    let status = status_of(&fixture);
+    assert!(status.contains(&format!("sent:     {sent}\n")), "{status}");
+    assert!(status.contains("failed:   0") && status.contains(&format!("pending:  {}", 30 - sent)), "{status}");
+    let later = SmtpServer::start(&[]);
+    send(&fixture, &later, &[]).success();
+    let mut everyone = per_recipient(&server);
+    for (rcpt, n) in per_recipient(&later) {
+        *everyone.entry(rcpt).or_default() += n;
+    }
+    assert_eq!(everyone.len(), 30, "{everyone:?}");
+    assert!(everyone.values().all(|n| *n == 1), "{everyone:?}");
+}
+
 #[test]
 fn an_internationalised_address_fails_alone_on_a_server_without_smtputf8() {
     let fixture = with_subscribers(3);

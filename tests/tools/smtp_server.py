@@ -12,6 +12,7 @@ stores every accepted message and can misbehave on purpose.
                     gone meanwhile cannot know it went)
 --throttle-every N  answer 421 (and close) to every Nth message's DATA end
 --throttle-first N  answer 421 to the first N messages' DATA end, then accept
+--quota N           accept N messages, then answer 451 to every RCPT (a sending quota)
 --refuse-session    answer 554 to EHLO and HELO (a server that will not talk to us)
 --refuse-sender     answer 553 to every MAIL FROM
 --defer-sender      answer 451 to every MAIL FROM
@@ -58,6 +59,7 @@ parser.add_argument("--auth", default="")
 parser.add_argument("--no-smtputf8", action="store_true")
 parser.add_argument("--no-pipelining", action="store_true")
 parser.add_argument("--max-connections", type=int, default=0)
+parser.add_argument("--quota", type=int, default=-1)
 parser.add_argument("--starttls", default="")
 parser.add_argument("--size-limit", type=int, default=10 * 1024 * 1024)
 args = parser.parse_args()
@@ -68,6 +70,7 @@ for spec in args.tempfail:
     tempfail[addr.lower()] = int(n)
 reject = {a.lower() for a in args.reject}
 counter = itertools.count(1)
+accepted = 0
 data_count = itertools.count(1)
 log = open(os.path.join(args.dir, "attempts.log"), "a", buffering=1)
 
@@ -102,6 +105,9 @@ class Handler:
         if addr in reject:
             log.write(f"{addr} 550\n")
             return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        if 0 <= args.quota <= accepted:
+            log.write(f"{addr} 451\n")
+            return "451 4.7.1 <%s>: Hourly sending quota exceeded, try again later" % address
         if tempfail.get(addr, 0) > 0:
             tempfail[addr] -= 1
             log.write(f"{addr} 451\n")
@@ -120,6 +126,8 @@ class Handler:
         if args.refuse_content:
             log.write(f"DATA {n} 554\n")
             return "554 5.6.0 Message rejected: content not accepted"
+        global accepted
+        accepted += 1
         number = next(counter)
         path = os.path.join(args.dir, f"{number:06d}.eml")
         tmp = path + ".tmp"
