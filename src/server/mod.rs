@@ -146,12 +146,13 @@ pub fn router(config: ServeConfig) -> Result<Router> {
         .route("/r/{issue}/{id}", get(clicks::redirect))
         .fallback_service(files)
         .with_state(state);
-    // A proxy may keep the public path or strip it: the prefix comes off
-    // before routing (a layer on the outer router runs before the inner one routes).
+    // A proxy may keep the public path, strip it or put another in front: the
+    // prefix comes off before routing (a layer on the outer router runs
+    // before the inner one routes).
     let prefixes = Arc::new(config.prefixes);
     Ok(Router::new()
         .fallback_service(routes)
-        .layer(axum::middleware::map_request_with_state(prefixes, strip_prefix))
+        .layer(axum::middleware::from_fn_with_state(prefixes, public_path))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(10))))
 }
@@ -186,27 +187,86 @@ fn prefixes_of(urls: &[&str]) -> Vec<String> {
     prefixes
 }
 
-async fn strip_prefix(State(prefixes): State<Arc<Vec<String>>>, mut request: Request) -> Request {
-    let path = request.uri().path();
-    let Some(rest) = prefixes
-        .iter()
-        .find_map(|p| path.strip_prefix(p.as_str()).filter(|rest| rest.is_empty() || rest.starts_with('/')))
-    else {
-        return request;
-    };
-    let rest = if rest.is_empty() { "/" } else { rest };
-    let path_and_query = match request.uri().query() {
-        Some(q) => format!("{rest}?{q}"),
-        None => rest.to_string(),
-    };
-    let mut parts = request.uri().clone().into_parts();
-    if let Ok(pq) = path_and_query.parse() {
-        parts.path_and_query = Some(pq);
-        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
-            *request.uri_mut() = uri;
+/// Headers a reverse proxy sets about the request it passes on. They are
+/// believed only from a proxy on this machine (the peer is a loopback
+/// address); from anyone else they are dropped before any route sees them.
+const FORWARDED: [&str; 4] = ["x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-prefix"];
+
+/// The public path in front of the routes: drops forwarded headers a proxy
+/// on this machine did not set, takes the base URL's path (or the proxy's
+/// `X-Forwarded-Prefix`) off the request before routing, sends the bare
+/// prefix to its folder (`/this-week-in-asia` → `/this-week-in-asia/`), and
+/// makes every redirect to a path of this server relative, so that its
+/// `Location` keeps whatever prefix the browser sees.
+async fn public_path(
+    State(prefixes): State<Arc<Vec<String>>>,
+    mut request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let from_proxy = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        .is_some_and(|peer| peer.0.ip().is_loopback());
+    if !from_proxy {
+        for name in FORWARDED {
+            request.headers_mut().remove(name);
         }
     }
-    request
+    let forwarded = request
+        .headers()
+        .get("x-forwarded-prefix")
+        .and_then(|v| v.to_str().ok())
+        .map(|p| format!("/{}", p.trim_matches('/')))
+        .filter(|p| p.len() > 1);
+    let path = request.uri().path().to_string();
+    let query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+    let rest = forwarded
+        .iter()
+        .chain(prefixes.iter())
+        .find_map(|p| path.strip_prefix(p.as_str()).filter(|rest| rest.is_empty() || rest.starts_with('/')));
+    let routed = match rest {
+        // The folder's own URL without its slash: its pages' relative links need the slash.
+        Some("") if matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD) => {
+            let folder = path.rsplit('/').next().unwrap_or_default();
+            return axum::response::Redirect::permanent(&format!("./{folder}/{query}")).into_response();
+        }
+        Some(rest) => {
+            let rest = if rest.is_empty() { "/" } else { rest };
+            match format!("{rest}{query}").parse::<axum::http::Uri>() {
+                Ok(uri) => {
+                    *request.uri_mut() = uri;
+                    rest.to_string()
+                }
+                Err(_) => path,
+            }
+        }
+        None => path,
+    };
+    let mut response = next.run(request).await;
+    relative_location(&mut response, &routed);
+    response
+}
+
+/// A `Location` that is a path of this server (the archive's `/9` → `/9/`,
+/// made from the path after the prefix came off) becomes relative to the
+/// request's own folder (`./9/`): the browser resolves it under the prefix it
+/// asked with, whether the proxy kept, stripped or changed it, and `//9/`
+/// can never be read as another host.
+fn relative_location(response: &mut axum::response::Response, routed: &str) {
+    use axum::http::{HeaderValue, header};
+    let Some(location) = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()) else { return };
+    if !location.starts_with('/') {
+        return;
+    }
+    let folder = &routed[..routed.rfind('/').map_or(0, |i| i + 1)];
+    let relative = match location.strip_prefix(folder) {
+        Some(rest) if !folder.is_empty() => format!("./{rest}"),
+        _ => return,
+    };
+    if let Ok(value) = HeaderValue::from_str(&relative) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
 }
 
 /// Serves until the process is stopped.

@@ -322,3 +322,114 @@ fn unsubscribes_during_a_send_are_honoured_by_every_later_run() {
         assert!(!got.contains(&addr), "{addr} left but was mailed");
     }
 }
+
+/// Debian's nginx as this test's own process (never the system service): TLS
+/// for https://www.analyse.asia with a certificate made here, in front of
+/// `publish serve` on `upstream`, on one port per way of publishing it.
+struct Nginx {
+    child: std::process::Child,
+}
+
+impl Nginx {
+    /// `servers` are (port, the `location` blocks of that server).
+    fn start(dir: &std::path::Path, servers: &[(u16, String)]) -> Nginx {
+        let openssl = std::process::Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"])
+            .args(["-keyout", "key.pem", "-out", "cert.pem", "-days", "2", "-subj", "/CN=www.analyse.asia"])
+            .args(["-addext", "subjectAltName=DNS:www.analyse.asia"])
+            .current_dir(dir)
+            .output()
+            .expect("openssl must be installed to run the proxy test");
+        assert!(openssl.status.success(), "{}", String::from_utf8_lossy(&openssl.stderr));
+        std::fs::create_dir_all(dir.join("tmp")).unwrap();
+        let d = dir.display();
+        let mut conf = format!(
+            "worker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\ndaemon off;\n\
+             events {{ worker_connections 256; }}\nhttp {{\n  access_log off;\n  port_in_redirect off;\n  \
+             client_body_temp_path {d}/tmp; proxy_temp_path {d}/tmp; fastcgi_temp_path {d}/tmp; \
+             uwsgi_temp_path {d}/tmp; scgi_temp_path {d}/tmp;\n  \
+             ssl_certificate {d}/cert.pem; ssl_certificate_key {d}/key.pem;\n"
+        );
+        for (port, locations) in servers {
+            conf.push_str(&format!(
+                "  server {{ listen 127.0.0.1:{port} ssl; server_name www.analyse.asia;\n{locations}  }}\n"
+            ));
+        }
+        conf.push_str("}\n");
+        std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+        // Debian puts it in /usr/sbin, which a user's PATH may leave out.
+        let nginx =
+            ["/usr/sbin/nginx", "nginx"].into_iter().find(|n| std::path::Path::new(n).exists()).unwrap_or("nginx");
+        let child = std::process::Command::new(nginx)
+            .args(["-p", &d.to_string(), "-c", &format!("{d}/nginx.conf"), "-e", &format!("{d}/error.log")])
+            .spawn()
+            .expect("nginx must be installed to run the proxy test (scripts/test installs it)");
+        let start = std::time::Instant::now();
+        for (port, _) in servers {
+            while std::net::TcpStream::connect(("127.0.0.1", *port)).is_err() {
+                let log = std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
+                assert!(start.elapsed() < Duration::from_secs(20), "nginx did not start: {log}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        Nginx { child }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // The master stops its worker when it is told to stop.
+        let _ = std::process::Command::new("kill").args(["-QUIT", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `location` passing `path` on to `upstream` as nginx's `proxy_pass`
+/// `target` says (with a path: the location's part replaced by it), with the
+/// forwarded headers a proxy sets.
+fn location(path: &str, upstream: u16, target: &str, more: &str) -> String {
+    format!(
+        "    location {path} {{ proxy_pass http://127.0.0.1:{upstream}{target}; \
+         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; \
+         proxy_set_header X-Forwarded-Proto $scheme; proxy_set_header X-Forwarded-Host $host; {more}}}\n"
+    )
+}
+
+#[test]
+fn every_link_form_and_redirect_works_behind_a_proxy_that_keeps_strips_or_changes_the_prefix() {
+    let fixture = Fixture::reference();
+    fixture.write("templates/welcome.html", "<p><a href=\"{{ preferences_url }}\">Your preferences</a></p>\n");
+    fixture.write("templates/welcome.txt", "Preferences: {{ preferences_url }}\n");
+    fixture.run(&["build", "9"]).success();
+    let upstream = free_port();
+    let _server = Server::start(&fixture, upstream);
+    // The base URL's prefix kept; stripped; another prefix kept (said in
+    // X-Forwarded-Prefix) and another stripped, each beside the base URL's own
+    // (the pages link the base URL).
+    let canonical = location("/this-week-in-asia", upstream, "", "");
+    let ways = [
+        ("/this-week-in-asia", canonical.clone()),
+        ("/this-week-in-asia", location("/this-week-in-asia/", upstream, "/", "")),
+        (
+            "/asia",
+            format!("{canonical}{}", location("/asia/", upstream, "", "proxy_set_header X-Forwarded-Prefix /asia; ")),
+        ),
+        ("/asia", format!("{canonical}{}", location("/asia/", upstream, "/", ""))),
+    ];
+    let servers: Vec<(u16, String)> = ways.iter().map(|(_, locations)| (free_port(), locations.clone())).collect();
+    let proxy_dir = tempfile::tempdir().unwrap();
+    let _nginx = Nginx::start(proxy_dir.path(), &servers);
+    let outbox = fixture.path().join("out/outbox/audience");
+    for (i, ((prefix, _), (port, _))) in ways.iter().zip(&servers).enumerate() {
+        let public = format!("https://www.analyse.asia{prefix}");
+        let output = std::process::Command::new("node")
+            .arg(crate::support::repo().join("tests/browser/proxy.mjs"))
+            .args([&public, &port.to_string(), outbox.to_str().unwrap(), &format!("reader{i}@example.com")])
+            .env("MASTHEAD_NODE_MODULES", crate::support::node_modules(&["playwright-core"]))
+            .output()
+            .expect("node must be installed to run the browser test");
+        let shown = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{public} (way {i}): {shown}{}", String::from_utf8_lossy(&output.stderr));
+        assert!(shown.contains("\"checked\":"), "{shown}");
+    }
+}
