@@ -269,6 +269,14 @@ fn relative_location(response: &mut axum::response::Response, routed: &str) {
     }
 }
 
+/// Connections served at once; one more is closed as soon as it is accepted
+/// (a flood of connections cannot take every file descriptor).
+const MAX_CONNECTIONS: usize = 1024;
+
+/// How long a client may take to send a request's headers, and how long a
+/// kept-alive connection may sit idle (a slow or silent client is cut off).
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// Serves until the process is stopped.
 pub fn run(config: ServeConfig, bind: &str) -> Result<()> {
     let addr: SocketAddr =
@@ -278,14 +286,44 @@ pub fn run(config: ServeConfig, bind: &str) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let under = config.prefixes.iter().map(|p| format!(" and under {p}/")).collect::<String>();
         eprintln!("serving {} and one-click unsubscribe on http://{addr}/{under}", config.out_dir.display());
-        let app = router(config)?;
-        // Small responses go out at once (Nagle would hold a split header/body ~40 ms).
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, app).await.context("the server stopped")
+        serve(listener, router(config)?).await
     })
+}
+
+/// Accepts connections until the listener fails: at most [`MAX_CONNECTIONS`]
+/// at once, each cut off when its headers take longer than [`HEADER_TIMEOUT`]
+/// or it idles that long between requests (a slow body meets the router's
+/// own timeout).
+async fn serve(listener: tokio::net::TcpListener, app: Router) -> Result<()> {
+    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let (tcp, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors, say: wait for some to come back.
+                eprintln!("cannot accept a connection: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else { continue };
+        // Small responses go out at once (Nagle would hold a split header/body ~40 ms).
+        let _ = tcp.set_nodelay(true);
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                let mut app = app.clone();
+                async move { tower_service::Service::call(&mut app, request.map(axum::body::Body::new)).await }
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .serve_connection(hyper_util::rt::TokioIo::new(tcp), service);
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
 }
 
 /// A small page in the archive's type.

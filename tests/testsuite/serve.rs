@@ -433,3 +433,52 @@ fn every_link_form_and_redirect_works_behind_a_proxy_that_keeps_strips_or_change
         assert!(shown.contains("\"checked\":"), "{shown}");
     }
 }
+
+#[test]
+fn slow_and_silent_clients_are_cut_off_and_a_flood_of_connections_is_bounded() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::Instant;
+    let fixture = Fixture::reference();
+    let port = free_port();
+    let server = Server::start(&fixture, port);
+    let connect = move || TcpStream::connect(("127.0.0.1", port)).unwrap();
+    // How long until the server closes a connection, reading what it sends.
+    let closed_after = |mut tcp: TcpStream| {
+        let start = Instant::now();
+        tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut buf = [0u8; 4096];
+        while matches!(tcp.read(&mut buf), Ok(n) if n > 0) {}
+        start.elapsed()
+    };
+    // Headers one line a second, for ever; and a connection that says nothing.
+    let slow = std::thread::spawn(move || {
+        let mut tcp = connect();
+        let start = Instant::now();
+        tcp.write_all(b"GET /subscribe HTTP/1.1\r\nHost: x\r\n").unwrap();
+        while start.elapsed() < Duration::from_secs(30) && tcp.write_all(b"X-Slow: 1\r\n").is_ok() {
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        start.elapsed()
+    });
+    let silent = std::thread::spawn(move || closed_after(connect()));
+    // A flood: beyond the server's bound, connections are closed at once.
+    let flood: Vec<TcpStream> = (0..1100).map(|_| connect()).collect();
+    let refused = flood
+        .into_iter()
+        .skip(1030)
+        .map(|tcp| {
+            tcp.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+            closed_after(tcp)
+        })
+        .filter(|took| *took < Duration::from_secs(3))
+        .count();
+    assert!(refused >= 60, "only {refused} of the connections over the bound were closed at once");
+    let slow = slow.join().unwrap();
+    assert!(slow < Duration::from_secs(15), "a client sending its headers slowly was served for {slow:?}");
+    let silent = silent.join().unwrap();
+    assert!(silent < Duration::from_secs(15), "a silent connection was kept {silent:?}");
+    // The flood gone, the server answers.
+    let (status, _) = get(&format!("{}/subscribe", server.base));
+    assert_eq!(status, 200);
+}
