@@ -76,20 +76,36 @@ pub(crate) struct AppState {
 }
 
 impl AppState {
-    /// Where a browser request comes from, when it may change something:
-    /// `Ok(None)` without an `Origin` (mail providers' one-click POSTs, curl),
-    /// `Ok(Some(origin))` from this site (the base URL's origin, or the `Host`
-    /// the page was reached at directly) or, with `signup_form`, from a site in
-    /// `[serve] allowed_origins`; `Err` from any other site.
+    /// Where a browser request comes from, when it may change something: its
+    /// `Origin`, or, without one, the origin of its `Referer` (as browsers
+    /// that leave `Origin` out still name the page). `Ok(None)` when it names
+    /// neither (mail providers' one-click POSTs, curl); `Ok(Some(origin))`
+    /// from this site (the base URL's origin, or the one the request was sent
+    /// to: its `Host`, or the `X-Forwarded-Host` of a proxy on this machine)
+    /// or, with `signup_form`, from a site in `[serve] allowed_origins`; `Err`
+    /// from any other site, or from a page that hides where it is (`null`).
     pub(crate) fn origin(&self, headers: &axum::http::HeaderMap, signup_form: bool) -> Result<Option<String>, ()> {
         use axum::http::header;
-        let Some(origin) = headers.get(header::ORIGIN) else { return Ok(None) };
-        let origin = origin.to_str().map_err(|_| ())?.to_string();
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-        let own = !host.is_empty()
-            && [format!("http://{host}"), format!("https://{host}")].iter().any(|o| o.eq_ignore_ascii_case(&origin));
-        let allowed = self.origins.iter().chain(self.signup_origins.iter().filter(|_| signup_form));
-        if own || allowed.into_iter().any(|o| o.eq_ignore_ascii_case(&origin)) { Ok(Some(origin)) } else { Err(()) }
+        let text = |name: header::HeaderName| headers.get(name).map(|v| v.to_str().map_err(|_| ()));
+        let origin = match (text(header::ORIGIN), text(header::REFERER)) {
+            (Some(origin), _) => origin?.to_string(),
+            (None, Some(referer)) => {
+                let url = url::Url::parse(referer?).map_err(|_| ())?;
+                url.origin().ascii_serialization()
+            }
+            (None, None) => return Ok(None),
+        };
+        let header_text = |name: &str| headers.get(name).and_then(|h| h.to_str().ok()).unwrap_or("");
+        let mut own = Vec::new();
+        for host in [header_text("host"), header_text("x-forwarded-host")] {
+            // A proxy may list hosts as it passed the request on: the first is the browser's.
+            let host = host.split(',').next().unwrap_or("").trim();
+            if !host.is_empty() {
+                own.extend([format!("http://{host}"), format!("https://{host}")]);
+            }
+        }
+        let allowed = own.iter().chain(&self.origins).chain(self.signup_origins.iter().filter(|_| signup_form));
+        if allowed.into_iter().any(|o| o.eq_ignore_ascii_case(&origin)) { Ok(Some(origin)) } else { Err(()) }
     }
 }
 

@@ -482,3 +482,38 @@ fn slow_and_silent_clients_are_cut_off_and_a_flood_of_connections_is_bounded() {
     let (status, _) = get(&format!("{}/subscribe", server.base));
     assert_eq!(status, 200);
 }
+
+#[test]
+fn a_post_without_origin_is_judged_by_its_referer_and_a_hidden_origin_is_refused() {
+    let port = free_port();
+    let fixture = publication(2, port);
+    fixture.run(&["issue", "9"]).success();
+    let server = Server::start(&fixture, port);
+    let link = unsubscribe_link(&outbox(&fixture, 9)[0]);
+    let page_post = |headers: &[(&str, &str)]| {
+        let mut all = vec![("Content-Type", "application/x-www-form-urlencoded")];
+        all.extend_from_slice(headers);
+        request("POST", &link, &all, "confirm=page").0
+    };
+    let signup = |headers: &[(&str, &str)]| {
+        let mut all = vec![("Content-Type", "application/x-www-form-urlencoded")];
+        all.extend_from_slice(headers);
+        request("POST", &format!("{}/subscribe", server.base), &all, "email=eve%40example.com").0
+    };
+    // A browser that leaves Origin out still names the page it posts from.
+    assert_eq!(page_post(&[("Referer", "https://evil.example/page")]), 403);
+    assert_eq!(signup(&[("Referer", "https://evil.example/page")]), 403);
+    // A sandboxed or privacy-stripped page says `null`: it cannot be told from a foreign one.
+    assert_eq!(page_post(&[("Origin", "null")]), 403);
+    assert_eq!(signup(&[("Origin", "null")]), 403);
+    assert_eq!(page_post(&[("Referer", "not a url")]), 403);
+    let count = fixture.run(&["subscribers", "count"]).success().stdout();
+    assert_eq!(count.trim(), "2", "nothing changed");
+    let pending = fixture.run(&["subscribers", "list", "--status", "all"]).success().stdout();
+    assert!(!pending.contains("eve@example.com"), "{pending}");
+    // This site's own page, by its Referer; and the mail provider's one-click POST, with neither.
+    assert_eq!(page_post(&[("Referer", &format!("{}/this-week-in-asia/unsubscribe?t=x", server.base))]), 200);
+    let second = unsubscribe_link(&outbox(&fixture, 9)[1]);
+    assert_eq!(post(&second, "List-Unsubscribe=One-Click").0, 200);
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "0");
+}
