@@ -209,7 +209,7 @@ fn prefixes_of(urls: &[&str]) -> Vec<String> {
 const FORWARDED: [&str; 4] = ["x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-prefix"];
 
 /// The public path in front of the routes: drops forwarded headers a proxy
-/// on this machine did not set, takes the base URL's path (or the proxy's
+/// on this machine did not set, hides `out/outbox/` (see [`private`]), takes the base URL's path (or the proxy's
 /// `X-Forwarded-Prefix`) off the request before routing, sends the bare
 /// prefix to its folder (`/this-week-in-asia` → `/this-week-in-asia/`), and
 /// makes every redirect to a path of this server relative, so that its
@@ -259,9 +259,26 @@ async fn public_path(
         }
         None => path,
     };
+    if private(&routed) {
+        return (axum::http::StatusCode::NOT_FOUND, "not found\n").into_response();
+    }
     let mut response = next.run(request).await;
     relative_location(&mut response, &routed);
     response
+}
+
+/// Whether `path` (after the prefix came off, before its `%XX` are decoded,
+/// as the file server will) names what `out/` holds but the public must not
+/// read: `out/outbox/`, every message the outbox transport "sent", each with
+/// its recipient's address and their confirmation or unsubscribe link; and
+/// hidden files.
+fn private(path: &str) -> bool {
+    let mut segments = path
+        .split('/')
+        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .filter(|s| !s.is_empty() && s != ".");
+    let first_is_outbox = segments.next().is_some_and(|s| s.eq_ignore_ascii_case("outbox") || s.starts_with('.'));
+    first_is_outbox || segments.any(|s| s.starts_with('.'))
 }
 
 /// A `Location` that is a path of this server (the archive's `/9` → `/9/`,

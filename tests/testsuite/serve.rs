@@ -517,3 +517,41 @@ fn a_post_without_origin_is_judged_by_its_referer_and_a_hidden_origin_is_refused
     assert_eq!(post(&second, "List-Unsubscribe=One-Click").0, 200);
     assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "0");
 }
+
+#[test]
+fn the_outbox_with_every_address_and_link_in_it_is_never_served() {
+    let port = free_port();
+    let fixture = publication(2, port);
+    fixture.run(&["issue", "9"]).success();
+    let server = Server::start(&fixture, port);
+    // A signup: its confirmation mail goes to out/outbox/audience/ too.
+    assert_eq!(post(&format!("{}/subscribe", server.base), "email=eve%40example.com").0, 200);
+    let audience = fixture.path().join("out/outbox/audience");
+    let start = std::time::Instant::now();
+    while std::fs::read_dir(&audience).map_or(0, |d| d.count()) == 0 {
+        assert!(start.elapsed() < Duration::from_secs(20), "no confirmation mail in {}", audience.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut files: Vec<String> = ["out/outbox/9", "out/outbox/audience"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(fixture.path().join(dir)).unwrap())
+        .map(|e| e.unwrap().path().strip_prefix(fixture.path().join("out")).unwrap().display().to_string())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "{files:?}");
+    for file in &files {
+        let encoded = file.replacen("outbox", "%6Futbox", 1);
+        let dotted = format!("./{file}");
+        for path in [file.clone(), encoded, dotted, format!("/{file}"), "outbox/".into(), "outbox/9/".into()] {
+            for base in [server.base.clone(), format!("{}/this-week-in-asia", server.base)] {
+                let (status, body) = get(&format!("{base}/{path}"));
+                assert_eq!(status, 404, "{base}/{path}: {body}");
+                assert!(!body.contains("@example.com") && !body.contains("?t="), "{base}/{path}: {body}");
+            }
+        }
+    }
+    // The archive and the issue's own files are still there.
+    for path in ["/", "/9/", "/9/email.html", "/feed.xml", "/media/009-cover.png"] {
+        assert_eq!(get(&format!("{}/this-week-in-asia{path}", server.base)).0, 200, "{path}");
+    }
+}
