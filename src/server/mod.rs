@@ -310,6 +310,10 @@ const MAX_CONNECTIONS: usize = 1024;
 /// kept-alive connection may sit idle (a slow or silent client is cut off).
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The largest request line and headers read (hyper's default is 400 KB a
+/// connection, times [`MAX_CONNECTIONS`]).
+const MAX_HEAD: usize = 32 * 1024;
+
 /// Serves until the process is stopped.
 pub fn run(config: ServeConfig, bind: &str) -> Result<()> {
     let addr: SocketAddr =
@@ -352,6 +356,7 @@ async fn serve(listener: tokio::net::TcpListener, app: Router) -> Result<()> {
             let connection = hyper::server::conn::http1::Builder::new()
                 .timer(hyper_util::rt::TokioTimer::new())
                 .header_read_timeout(HEADER_TIMEOUT)
+                .max_buf_size(MAX_HEAD)
                 .serve_connection(hyper_util::rt::TokioIo::new(tcp), service);
             let _ = connection.await;
             drop(permit);

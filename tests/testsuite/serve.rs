@@ -478,6 +478,13 @@ fn slow_and_silent_clients_are_cut_off_and_a_flood_of_connections_is_bounded() {
     assert!(slow < Duration::from_secs(15), "a client sending its headers slowly was served for {slow:?}");
     let silent = silent.join().unwrap();
     assert!(silent < Duration::from_secs(15), "a silent connection was kept {silent:?}");
+    // A request whose headers never end in reasonable room is refused, not buffered.
+    let mut big = connect();
+    let _ = big
+        .write_all(format!("GET /subscribe HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "a".repeat(200_000)).as_bytes());
+    let mut answer = String::new();
+    let _ = big.read_to_string(&mut answer);
+    assert!(!answer.starts_with("HTTP/1.1 200"), "a 200 KB header was read whole: {}", &answer[..answer.len().min(80)]);
     // The flood gone, the server answers.
     let (status, _) = get(&format!("{}/subscribe", server.base));
     assert_eq!(status, 200);
