@@ -420,17 +420,29 @@ fn every_link_form_and_redirect_works_behind_a_proxy_that_keeps_strips_or_change
     let proxy_dir = tempfile::tempdir().unwrap();
     let _nginx = Nginx::start(proxy_dir.path(), &servers);
     let outbox = fixture.path().join("out/outbox/audience");
-    for (i, ((prefix, _), (port, _))) in ways.iter().zip(&servers).enumerate() {
-        let public = format!("https://www.analyse.asia{prefix}");
-        let output = std::process::Command::new("node")
-            .arg(crate::support::repo().join("tests/browser/proxy.mjs"))
-            .args([&public, &port.to_string(), outbox.to_str().unwrap(), &format!("reader{i}@example.com")])
-            .env("MASTHEAD_NODE_MODULES", crate::support::node_modules(&["playwright-core"]))
-            .output()
-            .expect("node must be installed to run the browser test");
+    // The four ways at once (each reader has an address of their own), a browser each.
+    let runs: Vec<(String, std::process::Child)> = ways
+        .iter()
+        .zip(&servers)
+        .enumerate()
+        .map(|(i, ((prefix, _), (port, _)))| {
+            let public = format!("https://www.analyse.asia{prefix}");
+            let child = std::process::Command::new("node")
+                .arg(crate::support::repo().join("tests/browser/proxy.mjs"))
+                .args([&public, &port.to_string(), outbox.to_str().unwrap(), &format!("reader{i}@example.com")])
+                .env("MASTHEAD_NODE_MODULES", crate::support::node_modules(&["playwright-core"]))
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("node must be installed to run the browser test");
+            (format!("{public} (way {i})"), child)
+        })
+        .collect();
+    for (way, child) in runs {
+        let output = child.wait_with_output().unwrap();
         let shown = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "{public} (way {i}): {shown}{}", String::from_utf8_lossy(&output.stderr));
-        assert!(shown.contains("\"checked\":"), "{shown}");
+        assert!(output.status.success(), "{way}: {shown}{}", String::from_utf8_lossy(&output.stderr));
+        assert!(shown.contains("\"checked\":"), "{way}: {shown}");
     }
 }
 
