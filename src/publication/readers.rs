@@ -28,8 +28,8 @@ pub enum ConfirmLink {
     Valid { email: String },
     /// Made by us, but too old: sign up again.
     Expired,
-    /// Used already: the person is subscribed.
-    Used,
+    /// Used already; whether the person is subscribed now (they may have left since).
+    Used { subscribed: bool },
     /// Not made by us, or cut short.
     Broken,
 }
@@ -187,7 +187,8 @@ impl Publication {
             return Ok(ConfirmLink::Broken);
         }
         if signup.confirmed {
-            return Ok(ConfirmLink::Used);
+            let subscribed = self.store()?.subscriber(&signup.email)?.is_some_and(|p| p.status == Status::Active);
+            return Ok(ConfirmLink::Used { subscribed });
         }
         if expires < now
             || signup.expires_at < now

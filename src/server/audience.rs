@@ -322,10 +322,21 @@ pub(super) struct TokenQuery {
 fn link_problem(state: &AppState, link: &ConfirmLink) -> Option<Response> {
     match link {
         ConfirmLink::Valid { .. } => None,
-        ConfirmLink::Used => Some(html_page(
+        ConfirmLink::Used { subscribed: true } => Some(html_page(
             state,
             StatusCode::OK,
             &message("You are subscribed", &["This link was used already: your subscription is confirmed."]),
+        )),
+        // Used, and the person left since: the link does not bring them back.
+        ConfirmLink::Used { subscribed: false } => Some(html_page(
+            state,
+            StatusCode::GONE,
+            &message(
+                "This link was used already",
+                &[
+                    "This address gets no issues now. To come back, sign up again on the subscribe page and use the new link.",
+                ],
+            ),
         )),
         ConfirmLink::Expired => Some(html_page(
             state,

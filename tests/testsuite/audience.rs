@@ -406,4 +406,12 @@ fn an_old_confirmation_link_never_brings_back_a_person_who_left_and_only_the_new
     let (status, _, page) = request("POST", &second, &[], "confirm=page");
     assert!(status == 200 && page.contains("You are subscribed"), "{status}: {page}");
     assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "1");
+    // She leaves again: her used link says so, and does not bring her back.
+    fixture.command(&["subscribers", "remove", "ada@example.com"]).env("PUBLISH_NOW", &at("04:00:00")).run().success();
+    for method in ["GET", "POST"] {
+        let (status, _, page) = request(method, &second, &[], "confirm=page");
+        assert!(status == 410 && page.contains("gets no issues now"), "{method}: {status}: {page}");
+        assert!(!page.contains("You are subscribed"), "{method}: {page}");
+    }
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "0");
 }
