@@ -101,16 +101,18 @@ pub(crate) fn spawn_mailer(state: Arc<AppState>) {
 /// The client's address: the peer, or, when the peer is a proxy on this
 /// machine, the last address it put in `X-Forwarded-For`.
 pub(super) fn client(peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
-    if peer.ip().is_loopback()
+    // Bound to `[::]`, an IPv4 peer comes as `::ffff:a.b.c.d`: the same client as `a.b.c.d`.
+    let peer = peer.ip().to_canonical();
+    if peer.is_loopback()
         && let Some(ip) = headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.rsplit(',').next())
-            .and_then(|v| v.trim().parse().ok())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok())
     {
-        return ip;
+        return ip.to_canonical();
     }
-    peer.ip()
+    peer
 }
 
 fn cors(mut response: Response, origin: Option<&str>) -> Response {

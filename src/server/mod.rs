@@ -223,7 +223,8 @@ async fn public_path(
     let from_proxy = request
         .extensions()
         .get::<axum::extract::ConnectInfo<SocketAddr>>()
-        .is_some_and(|peer| peer.0.ip().is_loopback());
+        // `::ffff:127.0.0.1` too: the proxy's IPv4 address as a server bound to `[::]` sees it.
+        .is_some_and(|peer| peer.0.ip().to_canonical().is_loopback());
     if !from_proxy {
         for name in FORWARDED {
             request.headers_mut().remove(name);

@@ -574,3 +574,29 @@ fn the_outbox_with_every_address_and_link_in_it_is_never_served() {
         assert_eq!(get(&format!("{}/this-week-in-asia{path}", server.base)).0, 200, "{path}");
     }
 }
+
+#[test]
+fn bound_to_every_ipv6_and_ipv4_address_a_proxy_on_this_machine_is_still_believed() {
+    // `--bind [::]:PORT` takes IPv4 too: a proxy connecting to 127.0.0.1 is
+    // then the peer ::ffff:127.0.0.1, still this machine.
+    let fixture = Fixture::reference();
+    let port = free_port();
+    let _running = Running::start(fixture.command(&["serve", "--bind", &format!("[::]:{port}")]), port);
+    let base = format!("http://127.0.0.1:{port}");
+    // Its X-Forwarded-Prefix is believed: the other prefix it keeps comes off.
+    let (status, page) = {
+        let (status, _, body) =
+            request("GET", &format!("{base}/asia/subscribe"), &[("X-Forwarded-Prefix", "/asia")], "");
+        (status, body)
+    };
+    assert!(status == 200 && page.contains("Your email address"), "{status}: {page}");
+    // Its X-Forwarded-For names the client: six readers behind it are six clients,
+    // not one over its limit of five.
+    for i in 0..6 {
+        let client = format!("203.0.113.{i}");
+        let headers = [("Content-Type", "application/x-www-form-urlencoded"), ("X-Forwarded-For", client.as_str())];
+        let body = format!("email=reader{i}%40example.com");
+        let (status, _, page) = request("POST", &format!("{base}/subscribe"), &headers, &body);
+        assert_eq!(status, 200, "{client}: {page}");
+    }
+}
