@@ -289,3 +289,28 @@ fn a_broken_other_issue_is_named_and_left_out_of_the_feeds() {
         check.stderr()
     );
 }
+
+/// U+FFFE and the other noncharacters are not text: XML 1.0 refuses U+FFFE and
+/// U+FFFF, so one in a title would leave newsletter.xml unreadable to every
+/// feed reader. They are refused where they are written, in every file.
+#[test]
+fn a_noncharacter_is_refused_where_it_is_written_so_the_feeds_stay_well_formed() {
+    let fixture = Fixture::reference();
+    fixture.edit(
+        "issues/009.toml",
+        "title = \"China AI dreams of Sora\"",
+        "title = \"China AI \\uFFFE dreams of Sora\"",
+    );
+    fixture.edit("sponsors.toml", "terms = \"Terms and conditions apply.\"", "terms = \"Terms\u{FDD0} apply.\"");
+    let run = fixture.run(&["build", "9"]).failure(1);
+    let err = run.stderr();
+    assert!(
+        err.contains(
+            "issues/009.toml:4:19: error: this text has a Unicode noncharacter (U+FFFE), which feed readers refuse"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("sponsors.toml:19:15: error: this text has a Unicode noncharacter (U+FDD0)"), "{err}");
+    assert!(err.contains("help: delete it"), "{err}");
+    assert!(!fixture.path().join("out/9").exists() && !fixture.path().join("out/newsletter.xml").exists());
+}
