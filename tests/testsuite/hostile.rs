@@ -314,3 +314,39 @@ fn a_noncharacter_is_refused_where_it_is_written_so_the_feeds_stay_well_formed()
     assert!(err.contains("help: delete it"), "{err}");
     assert!(!fixture.path().join("out/9").exists() && !fixture.path().join("out/newsletter.xml").exists());
 }
+
+/// Two files with one number are an error (SPEC): `check N` and `build N`
+/// say so too, not only `check` of the whole workspace, and nothing is written.
+#[test]
+fn two_files_with_one_number_stop_check_and_build_of_that_number() {
+    let fixture = Fixture::reference();
+    fixture.write("issues/009-again.toml", &fixture.read("issues/009.toml"));
+    for args in [&["check", "9"][..], &["build", "9"], &["check"]] {
+        let run = fixture.run(args).failure(1);
+        assert!(
+            run.stderr().contains("issues/009.toml: error: issue 9 is also issues/009-again.toml"),
+            "{args:?}: {}",
+            run.stderr()
+        );
+        assert!(run.stderr().contains("help: one number, one file: rename or remove one of them"));
+    }
+    assert!(!fixture.path().join("out/9").exists(), "nothing is written");
+}
+
+/// A cover picture that is not there is found by `check`, at its line, not
+/// only when `build` comes to copy it.
+#[test]
+fn a_missing_cover_picture_is_an_error_at_its_line_in_check() {
+    let fixture = Fixture::reference();
+    fixture.edit("issues/009.toml", "src = \"media/009-cover.png\"", "src = \"media/009-cover.jpg\"");
+    let run = fixture.run(&["check", "9"]).failure(1);
+    assert!(
+        run.stderr().contains("issues/009.toml:19:7: error: media/009-cover.jpg does not exist"),
+        "{}",
+        run.stderr()
+    );
+    assert!(run.stderr().contains("help: put the picture there, or write its https:// URL"));
+    let build = fixture.run(&["build", "9"]).failure(1);
+    assert!(build.stderr().contains("issues/009.toml:19:7: error"), "{}", build.stderr());
+    assert!(!fixture.path().join("out/9").exists(), "nothing is written");
+}

@@ -273,11 +273,17 @@ impl Issue {
                 check_markdown(credit, &at("credit"), toml, diags);
             }
             if let Some(Ok(source)) = image.file()
-                && let Some(path) = source.local_path(root).filter(|p| p.is_file())
+                && let Some(path) = source.local_path(root)
             {
-                match facts.image(&path) {
-                    Ok(info) => image_size = Some((info.width, info.height)),
-                    Err(_) => warn(
+                match path.is_file().then(|| facts.image(&path)) {
+                    None => error(
+                        diags,
+                        &at("src"),
+                        format!("{} does not exist", source.as_str()),
+                        "put the picture there, or write its https:// URL".into(),
+                    ),
+                    Some(Ok(info)) => image_size = Some((info.width, info.height)),
+                    Some(Err(_)) => warn(
                         diags,
                         &at("src"),
                         format!("cannot read the size of {}: it is not a PNG or JPEG picture", source.as_str()),
