@@ -550,3 +550,22 @@ fn the_twemoji_regex_is_the_one_twitter_text_counts_with() {
          regenerate it with `node tests/tools/twitter_text.mjs emoji-regex > src/render/social/twemoji.regex`"
     );
 }
+
+/// A link whose path is CJK (`https://例え.jp/検索/深圳?q=芯片`) is shown on
+/// Bluesky with its path, and its facet links the whole URL: twitter-text's
+/// rules stop at the first CJK letter, which once showed `例え.jp検索…` (the
+/// slash lost) linked to the bare host.
+#[test]
+fn a_bluesky_link_with_a_cjk_path_is_shown_and_linked_whole() {
+    let fixture = Fixture::reference();
+    fixture.write("issues/011-hard.toml", &hard_issue());
+    fixture.run(&["build", "11"]).success();
+    let json = assert_all_within_limits(&fixture, 11);
+    let post = &json["platforms"]["bluesky"]["posts"][3];
+    let text = post["text"].as_str().unwrap();
+    assert!(text.ends_with("\n\n例え.jp/検索/深圳?q=芯片"), "the link is shown with its path:\n{text}");
+    assert!(!text.contains("例え.jp検索"), "no slash is lost:\n{text}");
+    let links = bluesky_links(post);
+    assert!(!links.is_empty() && links.iter().all(|l| l == IDN_URL || l == "https://例え.jp/検索"), "{links:?}");
+    assert_eq!(links.last().unwrap(), IDN_URL, "the recommendation's own link is linked whole");
+}

@@ -107,6 +107,27 @@ pub fn link_spans(text: &str) -> Vec<Range<usize>> {
     found
 }
 
+/// The links of a Bluesky post, as its link facets hold them: each URL of
+/// [`urls`], taken on to the next space or non-ASCII punctuation, as a reader
+/// (and Bluesky's own link detection) takes it. It holds the CJK path of
+/// `https://例え.jp/検索`, where twitter-text's rules stop, but not the `，`
+/// or `」` after a link.
+pub fn bluesky_links(text: &str) -> Vec<Range<usize>> {
+    let mut found: Vec<Range<usize>> = Vec::new();
+    for url in urls(text) {
+        if found.last().is_some_and(|last| url.start < last.end) {
+            continue;
+        }
+        let run = text[url.end..]
+            .find(|c: char| c.is_whitespace() || (!c.is_ascii() && is_punctuation(c)))
+            .unwrap_or(text.len() - url.end);
+        let body = url.start + text[url.start..].find("://").map_or(0, |at| at + 3);
+        let end = body + trim_trailing_punctuation(&text[body..url.end + run]);
+        found.push(url.start..end.max(url.end));
+    }
+    found
+}
+
 /// The [`link_spans`] that `found` (the links a platform finds, from [`urls`] or
 /// [`x_urls`]) does not hold exactly, or whose top-level domain is not one
 /// twitter-text surely knows: how a platform counts these is uncertain.
@@ -430,6 +451,23 @@ mod tests {
         assert_eq!(uncertain_links(text, &urls(text)), spans, "none is taken whole");
         let plain = "See https://example.com/a, (https://example.com/b) and https://example.zzz/c.";
         assert_eq!(texts(plain, &uncertain_links(plain, &urls(plain))), ["https://example.zzz/c"]);
+    }
+
+    #[test]
+    fn bluesky_links_hold_a_cjk_path_whole_and_stop_at_cjk_punctuation() {
+        let text = "See https://例え.jp/検索/深圳?q=芯片，看https://例え.jp/パス」 and (https://example.com/a). https://b.example/c";
+        assert_eq!(
+            texts(text, &bluesky_links(text)),
+            [
+                "https://例え.jp/検索/深圳?q=芯片",
+                "https://例え.jp/パス",
+                "https://example.com/a",
+                "https://b.example/c"
+            ]
+        );
+        // What twitter-text's rules take is never cut shorter.
+        let ascii = "https://example.com/a?b=c&d=e#f";
+        assert_eq!(bluesky_links(ascii), urls(ascii));
     }
 
     #[test]
