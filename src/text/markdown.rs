@@ -50,8 +50,47 @@ pub fn to_html_with(markdown: &str, map: &mut dyn FnMut(&str) -> String) -> Stri
         other => Some(other),
     });
     let mut out = String::with_capacity(markdown.len() * 5 / 4);
-    html::push_html(&mut out, events);
+    html::push_html(&mut out, with_direction(events.collect()).into_iter());
     out.trim_end().to_string()
+}
+
+/// `events` with every paragraph, heading and list item that reads right to
+/// left ([`crate::text::is_rtl`]: Arabic, Hebrew) marked `dir="rtl"`, so that a
+/// page or email in a left-to-right language lays it out from the right, its
+/// full stop at its end. Not `dir="auto"`, which Outlook's Word engine ignores.
+/// Left-to-right blocks are left as they were.
+fn with_direction(mut events: Vec<Event<'_>>) -> Vec<Event<'_>> {
+    for at in 0..events.len() {
+        let block = matches!(events[at], Event::Start(Tag::Paragraph | Tag::Item | Tag::Heading { .. }));
+        if !block || !reads_rtl(&events[at..]) {
+            continue;
+        }
+        match &mut events[at] {
+            Event::Start(Tag::Heading { attrs, .. }) => attrs.push(("dir".into(), Some("rtl".into()))),
+            Event::Start(Tag::Paragraph) => events[at] = Event::Html("<p dir=\"rtl\">".into()),
+            other => *other = Event::Html("<li dir=\"rtl\">".into()),
+        }
+    }
+    events
+}
+
+/// Whether the block `events` starts (its start tag first) reads right to left.
+fn reads_rtl(events: &[Event<'_>]) -> bool {
+    let mut depth = 0usize;
+    for event in events {
+        match event {
+            Event::Start(_) => depth += 1,
+            Event::End(_) if depth <= 1 => return false,
+            Event::End(_) => depth -= 1,
+            Event::Text(t) | Event::Code(t) => {
+                if let Some(rtl) = crate::text::is_rtl(t) {
+                    return rtl;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The links of a plain-text email, numbered in order of first appearance.
@@ -252,6 +291,17 @@ mod tests {
         assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"), "{html}");
         assert!(!html.contains("<div"), "{html}");
         assert!(html.contains("<strong>world</strong>"), "{html}");
+    }
+
+    #[test]
+    fn blocks_that_read_right_to_left_are_marked_and_others_left_alone() {
+        let html = to_html("## عنوان\n\nمرحبا **بكم**.\n\n- שלום\n- hello\n\n[קישור](https://a.example/) here\n\nSee العربية.");
+        assert_eq!(
+            html,
+            "<h2 dir=\"rtl\">عنوان</h2>\n<p dir=\"rtl\">مرحبا <strong>بكم</strong>.</p>\n<ul>\n<li dir=\"rtl\">שלום</li>\n\
+             <li>hello</li>\n</ul>\n<p dir=\"rtl\"><a href=\"https://a.example/\">קישור</a> here</p>\n<p>See العربية.</p>"
+        );
+        assert_eq!(to_html("123 🇯🇵 ..."), "<p>123 🇯🇵 ...</p>", "no strong character: as it was");
     }
 
     #[test]

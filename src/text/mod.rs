@@ -6,6 +6,20 @@ pub mod markdown;
 pub mod smtp_url;
 pub mod url;
 
+/// Whether `text` reads right to left: its first strong character (Unicode's
+/// bidirectional class L, R or AL, as rule P2 of the bidirectional algorithm
+/// finds it) is Hebrew, Arabic or another right-to-left script. `None` when it
+/// has no strong character (digits, punctuation, emoji only).
+pub fn is_rtl(text: &str) -> Option<bool> {
+    use icu_properties::{CodePointMapData, props::BidiClass};
+    let classes = CodePointMapData::<BidiClass>::new();
+    text.chars().find_map(|c| match classes.get(c) {
+        BidiClass::LeftToRight => Some(false),
+        BidiClass::RightToLeft | BidiClass::ArabicLetter => Some(true),
+        _ => None,
+    })
+}
+
 /// "s" unless `n` is one: `format!("{n} error{}", plural(n))`.
 pub fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }

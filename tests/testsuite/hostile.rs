@@ -3,7 +3,7 @@
 //! in, `publish` must not panic, pass markup or a header through, or write half
 //! an issue; what it refuses, it refuses with file:line:column and a fix.
 
-use crate::support::{Fixture, run_python, without_template_scripts};
+use crate::support::{Fixture, node_modules, repo, run_python, without_template_scripts};
 
 /// An issue file of the reference publication, dated in the sponsor's flight.
 fn with_issue(number: u32, body: &str) -> Fixture {
@@ -349,4 +349,68 @@ fn a_missing_cover_picture_is_an_error_at_its_line_in_check() {
     let build = fixture.run(&["build", "9"]).failure(1);
     assert!(build.stderr().contains("issues/009.toml:19:7: error"), "{}", build.stderr());
     assert!(!fixture.path().join("out/9").exists(), "nothing is written");
+}
+
+/// Right-to-left text in a left-to-right publication: every heading, paragraph
+/// and list item whose text starts in Arabic or Hebrew is laid out right to
+/// left in Chromium (its full stop at its end, on the left), in the email, the
+/// web page and the archive; left-to-right text, and text that only quotes a
+/// right-to-left word, stays left to right.
+#[test]
+fn right_to_left_text_is_laid_out_right_to_left_in_email_page_and_archive() {
+    let fixture = Fixture::reference();
+    let edits = [
+        ("title = \"China AI dreams of Sora\"", "title = \"الذكاء الاصطناعي في آسيا\""),
+        ("name = \"AI\"", "name = \"ذكاء اصطناعي\""),
+        (
+            "title = \"Disney, Reliance said to ink binding India media merger pact\"",
+            "title = \"דיסני וריליאנס חותמות על מיזוג\"",
+        ),
+        (
+            "The decision from Bob Iger",
+            "## عنوان فرعي\n\nهذا نص عربي.\n\n- פריט אחד\n- second item\n\nRead about العربية today.\n\nThe decision from Bob Iger",
+        ),
+        ("title = \"SoftBank to join", "title = \"سوفت بنك SoftBank to join"),
+    ];
+    for (from, to) in edits {
+        fixture.edit("issues/009.toml", from, to);
+    }
+    fixture.run(&["build", "9"]).success();
+
+    let rtl = [
+        "الذكاء الاصطناعي في آسيا",
+        "ذكاء اصطناعي",
+        "דיסני וריליאנס",
+        "عنوان فرعي",
+        "هذا نص عربي.",
+        "פריט אחד",
+        "سوفت بنك",
+    ];
+    let ltr = ["second item", "Read about العربية today.", "The decision from Bob Iger", "What we are reading"];
+    let phrases = fixture.path().join("phrases.json");
+    std::fs::write(&phrases, serde_json::to_string(&[&rtl[..], &ltr[..]].concat()).unwrap()).unwrap();
+    let pages = ["out/9/email.html", "out/9/index.html", "out/index.html"].map(|p| fixture.path().join(p));
+    let output = std::process::Command::new("node")
+        .arg(repo().join("tests/browser/direction.mjs"))
+        .arg(&phrases)
+        .args(&pages)
+        .env("MASTHEAD_NODE_MODULES", node_modules(&["playwright-core"]))
+        .output()
+        .expect("node must be installed to run the browser checks");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    for page in &pages {
+        let found = &json[page.to_str().unwrap()];
+        let archive = page.ends_with("out/index.html");
+        for (phrases, want) in [(&rtl[..], "rtl"), (&ltr[..], "ltr")] {
+            for phrase in phrases {
+                // The archive lists titles only.
+                if archive && *phrase != rtl[0] {
+                    continue;
+                }
+                let at = &found[phrase];
+                assert_eq!(at["direction"], want, "{}: {phrase:?} is in {at}", page.display());
+            }
+        }
+    }
 }
