@@ -295,7 +295,9 @@ mod tests {
 
     #[test]
     fn blocks_that_read_right_to_left_are_marked_and_others_left_alone() {
-        let html = to_html("## عنوان\n\nمرحبا **بكم**.\n\n- שלום\n- hello\n\n[קישור](https://a.example/) here\n\nSee العربية.");
+        let html = to_html(
+            "## عنوان\n\nمرحبا **بكم**.\n\n- שלום\n- hello\n\n[קישור](https://a.example/) here\n\nSee العربية.",
+        );
         assert_eq!(
             html,
             "<h2 dir=\"rtl\">عنوان</h2>\n<p dir=\"rtl\">مرحبا <strong>بكم</strong>.</p>\n<ul>\n<li dir=\"rtl\">שלום</li>\n\
