@@ -9,7 +9,7 @@ use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd, 
 use crate::text::url::is_followable;
 
 fn parser(markdown: &str) -> Parser<'_> {
-    Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH)
+    Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES)
 }
 
 /// Markdown to HTML, with raw HTML escaped and unsafe links dropped (their text kept).
@@ -47,11 +47,27 @@ pub fn to_html_with(markdown: &str, map: &mut dyn FnMut(&str) -> String) -> Stri
             Some(true) => None,
             _ => Some(Event::End(TagEnd::Link)),
         },
+        // A heading in a take or the intro sits under the page's own: the issue's
+        // title (h1), its sections (h2) and recommendations (h3).
+        Event::Start(Tag::Heading { level, id, classes, attrs }) => {
+            Some(Event::Start(Tag::Heading { level: below_the_page(level), id, classes, attrs }))
+        }
+        Event::End(TagEnd::Heading(level)) => Some(Event::End(TagEnd::Heading(below_the_page(level)))),
         other => Some(other),
     });
     let mut out = String::with_capacity(markdown.len() * 5 / 4);
     html::push_html(&mut out, with_direction(events.collect()).into_iter());
     out.trim_end().to_string()
+}
+
+/// A Markdown heading's level in a page whose h1 to h3 are the template's:
+/// `#` is h4, `##` h5, anything deeper h6.
+fn below_the_page(level: HeadingLevel) -> HeadingLevel {
+    match level {
+        HeadingLevel::H1 => HeadingLevel::H4,
+        HeadingLevel::H2 => HeadingLevel::H5,
+        _ => HeadingLevel::H6,
+    }
 }
 
 /// `events` with every paragraph, heading and list item that reads right to
@@ -113,7 +129,8 @@ impl LinkRefs {
 }
 
 /// Markdown to plain text: paragraphs separated by a blank line, list items
-/// as "- ", and every link's text followed by its reference number "[3]".
+/// as "- ", table rows as lines of cells between " | ", and every link's text
+/// followed by its reference number "[3]".
 pub fn to_text(markdown: &str, refs: &mut LinkRefs) -> String {
     to_text_with(markdown, refs, &mut |url| url.to_string())
 }
@@ -125,6 +142,7 @@ pub fn to_text_with(markdown: &str, refs: &mut LinkRefs, map: &mut dyn FnMut(&st
     let mut list_depth = 0usize;
     let mut quote_depth = 0usize;
     let mut ordered: Vec<Option<u64>> = Vec::new();
+    let mut cells = 0usize;
     let block_break = |out: &mut String| {
         let trimmed = out.trim_end_matches([' ', '\n']).len();
         out.truncate(trimmed);
@@ -186,6 +204,23 @@ pub fn to_text_with(markdown: &str, refs: &mut LinkRefs, map: &mut dyn FnMut(&st
                 block_break(&mut out);
                 out.push_str("----");
             }
+            // A table: a row a line, cells between " | ", the head underlined.
+            Event::Start(Tag::Table(_)) => block_break(&mut out),
+            Event::Start(Tag::TableHead | Tag::TableRow) => cells = 0,
+            Event::Start(Tag::TableCell) => {
+                if cells > 0 {
+                    out.push_str(" | ");
+                }
+                cells += 1;
+            }
+            Event::End(TagEnd::TableHead) => {
+                let head = out.rsplit('\n').next().unwrap_or_default();
+                let width = unicode_width::UnicodeWidthStr::width(head);
+                out.push('\n');
+                out.push_str(&"-".repeat(width));
+                out.push('\n');
+            }
+            Event::End(TagEnd::TableRow) => out.push('\n'),
             _ => {}
         }
     }
@@ -300,10 +335,23 @@ mod tests {
         );
         assert_eq!(
             html,
-            "<h2 dir=\"rtl\">عنوان</h2>\n<p dir=\"rtl\">مرحبا <strong>بكم</strong>.</p>\n<ul>\n<li dir=\"rtl\">שלום</li>\n\
+            "<h5 dir=\"rtl\">عنوان</h5>\n<p dir=\"rtl\">مرحبا <strong>بكم</strong>.</p>\n<ul>\n<li dir=\"rtl\">שלום</li>\n\
              <li>hello</li>\n</ul>\n<p dir=\"rtl\"><a href=\"https://a.example/\">קישור</a> here</p>\n<p>See العربية.</p>"
         );
         assert_eq!(to_html("123 🇯🇵 ..."), "<p>123 🇯🇵 ...</p>", "no strong character: as it was");
+    }
+
+    #[test]
+    fn headings_sit_below_the_pages_own_and_tables_are_tables_in_html_and_text() {
+        let markdown = "# Big\n\n### Small\n\n| Market | Share |\n|---|--:|\n| 日本 | 40% |\n| [Korea](https://a.example/) | 7% |\n\nAfter.";
+        let html = to_html(markdown);
+        assert!(html.starts_with("<h4>Big</h4>\n<h6>Small</h6>\n<table><thead><tr><th>Market</th>"), "{html}");
+        assert!(html.contains("<td>日本</td><td style=\"text-align: right\">40%</td>"), "{html}");
+        let mut refs = LinkRefs::default();
+        assert_eq!(
+            to_text(markdown, &mut refs),
+            "## Big\n\nSmall\n\nMarket | Share\n--------------\n日本 | 40%\nKorea [1] | 7%\n\nAfter."
+        );
     }
 
     #[test]

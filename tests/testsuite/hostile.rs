@@ -414,3 +414,29 @@ fn right_to_left_text_is_laid_out_right_to_left_in_email_page_and_archive() {
         }
     }
 }
+
+/// Headings and a table in a take: the page keeps one h1 (the issue's title),
+/// a take's `#` heading sits below the recommendation's h3, and the table is a
+/// table in the email and the page and rows of cells in the plain text (it was
+/// one run-on line of pipes and dashes).
+#[test]
+fn headings_and_a_table_in_a_take_read_as_such_in_html_and_plain_text() {
+    let fixture = Fixture::reference();
+    let table = "# Market shares\n\n| Market | Share |\n|---|--:|\n| 日本 | 40% |\n| Korea | 7% |\n\n";
+    fixture.edit("issues/009.toml", "take = \"\"\"\n", &format!("take = \"\"\"\n{table}"));
+    fixture.run(&["build", "9"]).success();
+    for file in ["out/9/email.html", "out/9/index.html"] {
+        let page = assert_inert(&fixture, file);
+        assert_eq!(page.tags.iter().filter(|t| *t == "h1").count(), 1, "{file}: one h1, the issue's title");
+        assert!(page.tags.iter().any(|t| t == "h4"), "{file}: the take's heading is an h4");
+        let cells = page.tags.iter().filter(|t| *t == "td" || *t == "th").count();
+        assert!(page.tags.iter().any(|t| t == "thead") && cells >= 6, "{file}: the table is a table");
+        assert!(page.text.contains("Market Share 日本 40% Korea 7%"), "{file}: {}", page.text);
+    }
+    let text = fixture.read("out/9/email.txt");
+    assert!(
+        text.contains("\n  Market | Share\n  --------------\n  日本 | 40%\n  Korea | 7%\n"),
+        "the table's rows are lines:\n{text}"
+    );
+    assert!(!text.contains("|---|"), "no Markdown table syntax is left:\n{text}");
+}
