@@ -20,6 +20,26 @@ pub fn is_rtl(text: &str) -> Option<bool> {
     })
 }
 
+/// A character no text a publisher writes may hold: a control character (a
+/// tab or a line break excepted), which mail clients show as a box or not at
+/// all, or a Unicode noncharacter (U+FFFE, U+FFFF, U+FDD0..U+FDEF and the last
+/// two of every plane), which XML 1.0 refuses (U+FFFE, U+FFFF) or discourages.
+pub fn is_not_text(c: char) -> bool {
+    let code = c as u32;
+    (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || (0xFDD0..=0xFDEF).contains(&code) || code & 0xFFFE == 0xFFFE
+}
+
+/// What [`is_not_text`] found, for a message: "an invisible control character
+/// (U+0007)" or "a Unicode noncharacter (U+FFFE)".
+pub fn not_text_name(c: char) -> String {
+    let code = c as u32;
+    if c.is_control() {
+        format!("an invisible control character (U+{code:04X})")
+    } else {
+        format!("a Unicode noncharacter (U+{code:04X})")
+    }
+}
+
 /// "s" unless `n` is one: `format!("{n} error{}", plural(n))`.
 pub fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }

@@ -440,3 +440,21 @@ fn headings_and_a_table_in_a_take_read_as_such_in_html_and_plain_text() {
     );
     assert!(!text.contains("|---|"), "no Markdown table syntax is left:\n{text}");
 }
+
+/// The transcript and the chapters file are text a publisher pastes too: a
+/// control character or a noncharacter in a cue or a chapter title is refused
+/// where it is (it went into the web page's transcript as it was).
+#[test]
+fn a_control_character_in_the_transcript_or_a_chapter_title_is_refused_at_its_place() {
+    let fixture = Fixture::reference();
+    fixture.edit("media/009.vtt", "This Week in Asia, issue nine.", "This Week in Asia,\u{1} issue nine.");
+    fixture.edit("media/009-chapters.json", "\"title\": \"Every link", "\"title\": \"Every\\ufffe link");
+    let run = fixture.run(&["build", "9"]).failure(1);
+    let err = run.stderr();
+    assert!(err.contains("media/009.vtt:5:31: error: this text has an invisible control character (U+0001)"), "{err}");
+    assert!(
+        err.contains("error: media/009-chapters.json: chapter 3: its \"title\" has a Unicode noncharacter (U+FFFE)"),
+        "{err}"
+    );
+    assert!(!fixture.path().join("out/9").exists(), "nothing is written");
+}

@@ -161,7 +161,7 @@ impl TomlFile {
         fn walk_value(value: &Value, found: &mut Vec<(Option<Range<usize>>, char)>) {
             match value {
                 Value::String(s) => {
-                    if let Some(c) = s.value().chars().find(|&c| not_text(c)) {
+                    if let Some(c) = s.value().chars().find(|&c| crate::text::is_not_text(c)) {
                         found.push((s.span(), c));
                     }
                 }
@@ -219,16 +219,7 @@ impl TomlFile {
     }
 }
 
-/// A character no text field may hold: a control character (a tab or a line
-/// break excepted), or a Unicode noncharacter (U+FFFE, U+FFFF, U+FDD0..U+FDEF
-/// and the last two of every plane), which XML 1.0 refuses (U+FFFE, U+FFFF)
-/// or discourages, so a feed holding one does not parse.
-fn not_text(c: char) -> bool {
-    let code = c as u32;
-    (c.is_control() && !matches!(c, '\t' | '\n' | '\r')) || (0xFDD0..=0xFDEF).contains(&code) || code & 0xFFFE == 0xFFFE
-}
-
-/// Whether `text` may hold a string with a character that is [`not_text`],
+/// Whether `text` may hold a string with a character that is [`crate::text::is_not_text`],
 /// written raw or as an escape (`\u0007`, `\b`, `\f`, `\e`, `\U...`). A
 /// quick scan of the bytes; when it says yes, the document is walked.
 fn may_hold_control_characters(text: &str) -> bool {
