@@ -64,6 +64,11 @@ impl Renderer {
             let rtl = crate::text::is_rtl(text) == Some(true);
             Value::from_safe_string(if rtl { " dir=\"rtl\"".into() } else { String::new() })
         });
+        // ` dir="rtl"` for the page of a publication in a right-to-left language.
+        env.add_filter("lang_dir", |tag: &str| {
+            let rtl = crate::text::is_rtl_language(tag);
+            Value::from_safe_string(if rtl { " dir=\"rtl\"".into() } else { String::new() })
+        });
         Renderer { env, overrides }
     }
 

@@ -387,21 +387,11 @@ fn right_to_left_text_is_laid_out_right_to_left_in_email_page_and_archive() {
         "سوفت بنك",
     ];
     let ltr = ["second item", "Read about العربية today.", "The decision from Bob Iger", "What we are reading"];
-    let phrases = fixture.path().join("phrases.json");
-    std::fs::write(&phrases, serde_json::to_string(&[&rtl[..], &ltr[..]].concat()).unwrap()).unwrap();
-    let pages = ["out/9/email.html", "out/9/index.html", "out/index.html"].map(|p| fixture.path().join(p));
-    let output = std::process::Command::new("node")
-        .arg(repo().join("tests/browser/direction.mjs"))
-        .arg(&phrases)
-        .args(&pages)
-        .env("MASTHEAD_NODE_MODULES", node_modules(&["playwright-core"]))
-        .output()
-        .expect("node must be installed to run the browser checks");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    for page in &pages {
-        let found = &json[page.to_str().unwrap()];
-        let archive = page.ends_with("out/index.html");
+    let pages = ["out/9/email.html", "out/9/index.html", "out/index.html"];
+    let json = directions(&fixture, &[&rtl[..], &ltr[..]].concat(), &pages);
+    for page in pages {
+        let found = &json[page];
+        let archive = page == "out/index.html";
         for (phrases, want) in [(&rtl[..], "rtl"), (&ltr[..], "ltr")] {
             for phrase in phrases {
                 // The archive lists titles only.
@@ -409,7 +399,7 @@ fn right_to_left_text_is_laid_out_right_to_left_in_email_page_and_archive() {
                     continue;
                 }
                 let at = &found[phrase];
-                assert_eq!(at["direction"], want, "{}: {phrase:?} is in {at}", page.display());
+                assert_eq!(at["direction"], want, "{page}: {phrase:?} is in {at}");
             }
         }
     }
@@ -457,4 +447,41 @@ fn a_control_character_in_the_transcript_or_a_chapter_title_is_refused_at_its_pl
         "{err}"
     );
     assert!(!fixture.path().join("out/9").exists(), "nothing is written");
+}
+
+/// How headless Chromium lays out each of `phrases` in each of `pages` (paths
+/// in `fixture`): `{page: {phrase: {tag, direction}}}`, by tests/browser/direction.mjs.
+fn directions(fixture: &Fixture, phrases: &[&str], pages: &[&str]) -> serde_json::Value {
+    let list = fixture.path().join("phrases.json");
+    std::fs::write(&list, serde_json::to_string(phrases).unwrap()).unwrap();
+    let output = std::process::Command::new("node")
+        .arg(repo().join("tests/browser/direction.mjs"))
+        .arg(&list)
+        .args(pages.iter().map(|p| fixture.path().join(p)))
+        .env("MASTHEAD_NODE_MODULES", node_modules(&["playwright-core"]))
+        .output()
+        .expect("node must be installed to run the browser checks");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let by_path = json.as_object().unwrap();
+    let by_page = pages.iter().map(|p| (p.to_string(), by_path[fixture.path().join(p).to_str().unwrap()].clone()));
+    serde_json::Value::Object(by_page.collect())
+}
+
+/// A publication in Arabic (`language = "ar"`): the email, the web page and
+/// the archive are right-to-left pages, the template's own headings with them.
+#[test]
+fn a_publication_in_a_right_to_left_language_has_right_to_left_pages() {
+    let fixture = Fixture::reference();
+    fixture.edit("publish.toml", "language = \"en\"", "language = \"ar\"");
+    fixture.run(&["build", "9"]).success();
+    let json = directions(
+        &fixture,
+        &["What we are reading this week", "China AI dreams of Sora"],
+        &["out/9/email.html", "out/9/index.html", "out/index.html"],
+    );
+    assert_eq!(json["out/9/email.html"]["What we are reading this week"]["direction"], "rtl", "{json}");
+    assert_eq!(json["out/9/index.html"]["What we are reading this week"]["direction"], "rtl", "{json}");
+    assert_eq!(json["out/index.html"]["China AI dreams of Sora"]["direction"], "rtl", "{json}");
+    assert!(fixture.read("out/9/index.html").starts_with("<!DOCTYPE html>\n<html lang=\"ar\" dir=\"rtl\">"));
 }
