@@ -255,8 +255,8 @@ pub fn to_plain(markdown: &str) -> String {
 /// Wraps every line longer than `width` columns at word boundaries; list items
 /// and quotes keep their hanging indent; a word longer than the line (a URL) is
 /// never broken. Chinese and Japanese, written without spaces, break between
-/// characters as Unicode's line breaking rules allow (not on a line with a URL,
-/// which those rules would cut at its slashes).
+/// characters as Unicode's line breaking rules allow (a URL among them kept
+/// whole, which those rules would cut at its slashes).
 pub fn wrap(text: &str, width: usize) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 16);
     for line in text.lines() {
@@ -285,11 +285,31 @@ pub fn wrap(text: &str, width: usize) -> String {
 
 fn separator(line: &str) -> textwrap::WordSeparator {
     let wide = line.chars().any(|c| unicode_width::UnicodeWidthChar::width(c) == Some(2));
-    if wide && !line.contains("://") {
-        textwrap::WordSeparator::UnicodeBreakProperties
-    } else {
-        textwrap::WordSeparator::AsciiSpace
+    if wide { textwrap::WordSeparator::Custom(wide_words) } else { textwrap::WordSeparator::AsciiSpace }
+}
+
+/// The words of a line with wide characters: every URL (`http://` or
+/// `https://` up to the next space) one word, kept whole; the text around
+/// them broken where Unicode's line breaking rules allow (between Chinese or
+/// Japanese characters). A Chinese paragraph with a URL in it was not wrapped at all.
+fn wide_words(line: &str) -> Box<dyn Iterator<Item = textwrap::core::Word<'_>> + '_> {
+    let mut words = Vec::new();
+    let mut at = 0;
+    while at < line.len() {
+        let url = [line[at..].find("https://"), line[at..].find("http://")].into_iter().flatten().min();
+        let text_end = url.map_or(line.len(), |i| at + i);
+        if text_end > at {
+            words.extend(textwrap::WordSeparator::UnicodeBreakProperties.find_words(&line[at..text_end]));
+        }
+        if url.is_none() {
+            break;
+        }
+        let url_end = line[text_end..].find(' ').map_or(line.len(), |i| text_end + i);
+        let spaced_end = line.len() - line[url_end..].trim_start_matches(' ').len();
+        words.push(textwrap::core::Word::from(&line[text_end..spaced_end]));
+        at = spaced_end;
     }
+    Box::new(words.into_iter())
 }
 
 /// The list or quote marker a wrapped line's continuation lines hang under.
@@ -386,6 +406,16 @@ mod tests {
         assert!(wrapped.lines().count() > 2, "{wrapped}");
         assert!(wrapped.lines().all(|l| unicode_width::UnicodeWidthStr::width(l) <= 72), "{wrapped}");
         assert_eq!(wrapped.replace('\n', ""), text.trim_end());
+    }
+
+    #[test]
+    fn wrap_breaks_chinese_around_a_url_and_keeps_the_url_whole() {
+        let url = "https://example.com/路径/x?q=1";
+        let text = format!("{}请看 {url} 这里。{}\n", "人工智能的发展。".repeat(12), "产业政策。".repeat(20));
+        let wrapped = wrap(&text, 72);
+        assert!(wrapped.lines().all(|l| unicode_width::UnicodeWidthStr::width(l) <= 72), "{wrapped}");
+        assert!(wrapped.lines().any(|l| l.contains(url)), "the URL is on one line:\n{wrapped}");
+        assert_eq!(wrapped.replace(['\n', ' '], ""), text.trim_end().replace(' ', ""), "nothing lost");
     }
 
     #[test]

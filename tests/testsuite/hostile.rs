@@ -485,3 +485,26 @@ fn a_publication_in_a_right_to_left_language_has_right_to_left_pages() {
     assert_eq!(json["out/index.html"]["China AI dreams of Sora"]["direction"], "rtl", "{json}");
     assert!(fixture.read("out/9/index.html").starts_with("<!DOCTYPE html>\n<html lang=\"ar\" dir=\"rtl\">"));
 }
+
+/// A Chinese paragraph with a URL typed into it is wrapped at 72 columns in
+/// the plain text like any other, the URL kept whole on its line (it was left
+/// one line of some 400 columns).
+#[test]
+fn a_chinese_paragraph_with_a_url_in_it_is_wrapped_and_the_url_kept_whole() {
+    let fixture = Fixture::reference();
+    let url = "https://example.com/路径/x";
+    let chinese = "人工智能的发展让亚洲各国重新思考产业政策。".repeat(8);
+    fixture.edit(
+        "issues/009.toml",
+        "take = \"\"\"\n",
+        &format!("take = \"\"\"\n{chinese}请看 {url} 这里。{chinese}\n\n"),
+    );
+    fixture.run(&["build", "9"]).success();
+    let text = fixture.read("out/9/email.txt");
+    let ours: Vec<&str> = text.lines().filter(|l| l.contains("人工智能") || l.contains(url)).collect();
+    assert!(ours.len() > 6, "the paragraph is wrapped:\n{}", ours.join("\n"));
+    for line in &ours {
+        assert!(unicode_width::UnicodeWidthStr::width(*line) <= 72, "a line over 72 columns: {line:?}");
+    }
+    assert!(ours.iter().any(|l| l.contains(url)), "the URL is whole on one line");
+}
