@@ -508,3 +508,20 @@ fn a_chinese_paragraph_with_a_url_in_it_is_wrapped_and_the_url_kept_whole() {
     }
     assert!(ours.iter().any(|l| l.contains(url)), "the URL is whole on one line");
 }
+
+/// A Markdown footnote cannot be a footnote in an email: `check` says it is
+/// shown as typed, where it is, and the build goes on.
+#[test]
+fn a_footnote_in_a_take_is_a_warning_that_it_is_shown_as_typed() {
+    let fixture = Fixture::reference();
+    fixture.edit("issues/009.toml", "take = \"\"\"\n", "take = \"\"\"\nA claim[^src].\n\n[^src]: the source.\n\n");
+    let run = fixture.run(&["check", "9"]).success();
+    assert!(
+        run.stderr()
+            .contains("issues/009.toml:43:8: warning: footnote [^src] is shown as typed: emails have no footnotes"),
+        "{}",
+        run.stderr()
+    );
+    fixture.run(&["build", "9"]).success();
+    assert!(fixture.read("out/9/email.txt").contains("A claim[^src]."));
+}

@@ -10,7 +10,7 @@ use crate::diag::{Diagnostics, Severity, nearest};
 use crate::text::url::check_web_url;
 use crate::workspace::content::episode::{Episode, EpisodeFile};
 use crate::workspace::content::has_line_break;
-use crate::workspace::content::markdown_check::bad_links;
+use crate::workspace::content::markdown_check::{bad_links, first_footnote};
 use crate::workspace::content::sponsor::{SponsorChoice, Sponsors, date_of};
 use crate::workspace::content::toml_file::{Seg, TomlFile};
 use crate::workspace::media::Source;
@@ -459,6 +459,16 @@ fn check_markdown(text: &str, path: &[Seg], toml: &TomlFile, diags: &mut Diagnos
         diags.push(
             toml.diag_at(Severity::Error, path, format!("link \"{bad}\" is not a web address"))
                 .with_hint("links must be full https:// URLs or mailto: addresses"),
+        );
+    }
+    if let Some(footnote) = first_footnote(text) {
+        diags.push(
+            toml.diag_at(
+                Severity::Warning,
+                path,
+                format!("footnote {footnote} is shown as typed: emails have no footnotes"),
+            )
+            .with_hint("write the note into the text, in brackets or as a link"),
         );
     }
 }
