@@ -525,3 +525,27 @@ fn a_footnote_in_a_take_is_a_warning_that_it_is_shown_as_typed() {
     fixture.run(&["build", "9"]).success();
     assert!(fixture.read("out/9/email.txt").contains("A claim[^src]."));
 }
+
+/// Blank names are errors where they are written: an empty author, source or
+/// related title made the byline read "by  and   from".
+#[test]
+fn an_empty_author_source_or_related_title_is_an_error_at_its_place() {
+    let fixture = Fixture::reference();
+    fixture.edit("issues/009.toml", "authors = [\"Coco Feng\", \"Ben Jiang\"]", "authors = [\"Coco Feng\", \" \"]");
+    fixture.edit("issues/009.toml", "source = \"Bloomberg\"", "source = \"\"");
+    fixture.edit(
+        "issues/009.toml",
+        "title = \"SoftBank to join SK Telekom-led global AI joint venture with Deutsche Telekom, SingTel and other telcos\"",
+        "title = \"\"",
+    );
+    let run = fixture.run(&["build", "9"]).failure(1);
+    let err = run.stderr();
+    for expected in [
+        "issues/009.toml:41:25: error: an author's name is empty",
+        "issues/009.toml:69:10: error: the source is empty",
+        "issues/009.toml:106:9: error: a related link needs a title",
+    ] {
+        assert!(err.contains(expected), "{expected}:\n{err}");
+    }
+    assert!(!fixture.path().join("out/9").exists(), "nothing is written");
+}

@@ -336,6 +336,27 @@ impl Issue {
                         "write the article's headline".into(),
                     );
                 }
+                for (ai, author) in rec.authors.iter().enumerate() {
+                    if author.trim().is_empty() {
+                        let path = [
+                            Seg::Key("sections"),
+                            Seg::Index(si),
+                            Seg::Key("recommendations"),
+                            Seg::Index(ri),
+                            Seg::Key("authors"),
+                            Seg::Index(ai),
+                        ];
+                        error(diags, &path, "an author's name is empty".into(), "write the name, or remove it".into());
+                    }
+                }
+                if rec.source.as_deref().is_some_and(|s| s.trim().is_empty()) {
+                    error(
+                        diags,
+                        &at("source"),
+                        "the source is empty".into(),
+                        "name the publication (source = \"Nikkei Asia\"), or remove the line".into(),
+                    );
+                }
                 if let Err(why) = check_web_url(&rec.url) {
                     error(
                         diags,
@@ -367,17 +388,32 @@ impl Issue {
                     ),
                 }
                 for (xi, rel) in rec.related.iter().enumerate() {
-                    if let Err(why) = check_web_url(&rel.url) {
-                        let path = [
+                    let path = |k| {
+                        [
                             Seg::Key("sections"),
                             Seg::Index(si),
                             Seg::Key("recommendations"),
                             Seg::Index(ri),
                             Seg::Key("related"),
                             Seg::Index(xi),
-                            Seg::Key("url"),
-                        ];
-                        error(diags, &path, format!("not a web address: {why}"), "write the full https:// URL".into());
+                            Seg::Key(k),
+                        ]
+                    };
+                    if let Err(why) = check_web_url(&rel.url) {
+                        let hint = "write the full https:// URL".into();
+                        error(diags, &path("url"), format!("not a web address: {why}"), hint);
+                    }
+                    if rel.title.trim().is_empty() {
+                        error(
+                            diags,
+                            &path("title"),
+                            "a related link needs a title".into(),
+                            "write its headline".into(),
+                        );
+                    }
+                    if rel.source.as_deref().is_some_and(|s| s.trim().is_empty()) {
+                        let hint = "name the publication, or remove the line".into();
+                        error(diags, &path("source"), "the source is empty".into(), hint);
                     }
                 }
             }
