@@ -549,3 +549,23 @@ fn an_empty_author_source_or_related_title_is_an_error_at_its_place() {
     }
     assert!(!fixture.path().join("out/9").exists(), "nothing is written");
 }
+
+/// A sponsor's blank name, button words or referral code is an error where it
+/// is written: the email showed "Sponsored by " and an empty button.
+#[test]
+fn a_sponsors_blank_name_button_or_code_is_an_error_at_its_place() {
+    let fixture = Fixture::reference();
+    fixture.edit("sponsors.toml", "name = \"Esevel\"", "name = \" \"");
+    fixture.edit("sponsors.toml", "cta = \"Get a demo of Esevel\"", "cta = \"\"");
+    fixture.edit("sponsors.toml", "referral_code = \"ASIA\"", "referral_code = \"\"");
+    let run = fixture.run(&["build", "9"]).failure(1);
+    let err = run.stderr();
+    for expected in [
+        "sponsors.toml:7:8: error: name is empty",
+        "sponsors.toml:20:7: error: cta is empty",
+        "sponsors.toml:17:17: error: referral_code is empty",
+    ] {
+        assert!(err.contains(expected), "{expected}:\n{err}");
+    }
+    assert!(!fixture.path().join("out/9").exists(), "nothing is written");
+}
