@@ -56,8 +56,26 @@ pub fn to_html_with(markdown: &str, map: &mut dyn FnMut(&str) -> String) -> Stri
         other => Some(other),
     });
     let mut out = String::with_capacity(markdown.len() * 5 / 4);
-    html::push_html(&mut out, with_direction(events.collect()).into_iter());
+    html::push_html(&mut out, with_direction(plain_cells(events.collect())).into_iter());
     out.trim_end().to_string()
+}
+
+/// `events` with a table's cells written plainly: head cells `<th scope="col">`
+/// (as screen readers and WCAG's H63 want), no cell with an inline style (its
+/// column's alignment, which a page's style rules and some mail clients refuse).
+fn plain_cells(mut events: Vec<Event<'_>>) -> Vec<Event<'_>> {
+    let mut in_head = false;
+    for event in &mut events {
+        match event {
+            Event::Start(Tag::TableHead) => in_head = true,
+            Event::End(TagEnd::TableHead) => in_head = false,
+            Event::Start(Tag::TableCell) => {
+                *event = Event::Html(if in_head { "<th scope=\"col\">" } else { "<td>" }.into());
+            }
+            _ => {}
+        }
+    }
+    events
 }
 
 /// A Markdown heading's level in a page whose h1 to h3 are the template's:
@@ -365,8 +383,11 @@ mod tests {
     fn headings_sit_below_the_pages_own_and_tables_are_tables_in_html_and_text() {
         let markdown = "# Big\n\n### Small\n\n| Market | Share |\n|---|--:|\n| 日本 | 40% |\n| [Korea](https://a.example/) | 7% |\n\nAfter.";
         let html = to_html(markdown);
-        assert!(html.starts_with("<h4>Big</h4>\n<h6>Small</h6>\n<table><thead><tr><th>Market</th>"), "{html}");
-        assert!(html.contains("<td>日本</td><td style=\"text-align: right\">40%</td>"), "{html}");
+        assert!(
+            html.starts_with("<h4>Big</h4>\n<h6>Small</h6>\n<table><thead><tr><th scope=\"col\">Market</th>"),
+            "{html}"
+        );
+        assert!(html.contains("<td>日本</td><td>40%</td>"), "{html}");
         let mut refs = LinkRefs::default();
         assert_eq!(
             to_text(markdown, &mut refs),
