@@ -9,6 +9,7 @@ use crate::deliver::store::IssueCounts;
 use crate::publication::Publication;
 use crate::publication::send::{Mode, SendReport, Sent};
 use crate::schedule::{self, Progress, State};
+use crate::workspace::content::issue::declared_send_at;
 
 /// What one `publish cron` run did.
 #[derive(Default)]
@@ -32,6 +33,10 @@ pub struct Scheduled {
     pub state: State,
     pub counts: IssueCounts,
 }
+
+/// An issue file with errors that declares a `send_at`: number, file, and
+/// the time (or why it is not one).
+pub type Broken = (u32, String, Result<Timestamp, String>);
 
 fn state_name<S: serde::Serializer>(state: &State, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(state.as_str())
@@ -75,6 +80,20 @@ impl Publication {
         Ok(rows)
     }
 
+    /// The issue files with errors that declare a `send_at` (a commented-out
+    /// one is not declared): number, file, and the time or why it is not one.
+    pub fn scheduled_with_errors(&self) -> Result<Vec<Broken>> {
+        let tz = self.ws.checked_config()?.tz();
+        let mut found = Vec::new();
+        for (&number, entry) in self.ws.issues.iter().filter(|(_, e)| e.issue.is_none()) {
+            let text = std::fs::read_to_string(self.ws.root.join(&entry.file)).unwrap_or_default();
+            if let Some(send_at) = declared_send_at(&text, &tz) {
+                found.push((number, entry.file.clone(), send_at));
+            }
+        }
+        Ok(found)
+    }
+
     /// Sends every issue due at `now` and resumes interrupted ones. A second
     /// run while one is busy does nothing. A send that stops ends the run with
     /// its error, after the sends before it are reported.
@@ -86,17 +105,22 @@ impl Publication {
             TryLock::Held(_) => return Ok((report, None)),
         };
         let config = self.ws.checked_config()?;
-        // A scheduled issue with errors in its file is due and cannot go: say so.
-        for entry in self.ws.issues.values().filter(|e| e.issue.is_none()) {
-            if std::fs::read_to_string(self.ws.root.join(&entry.file)).is_ok_and(|t| t.contains("send_at")) {
-                report
-                    .notes
-                    .push(format!("{} has errors and cannot be sent when due: run `publish check`", entry.file));
+        let max_late = config.schedule.max_late.get();
+        let mut store = self.store()?;
+        // A scheduled issue with errors in its file is due and cannot go: say
+        // so, once for each version of the file (cron mails what it prints).
+        for (number, file, send_at) in self.scheduled_with_errors()? {
+            let due = match send_at {
+                Ok(t) => schedule::state(t, now, max_late, progress(&store.counts(number)?)).cron_sends(),
+                Err(_) => true,
+            };
+            let text = std::fs::read(self.ws.root.join(&file)).unwrap_or_default();
+            let version = format!("errors {:x}", <sha2::Sha256 as sha2::Digest>::digest(&text));
+            if due && store.note_once(number, &version, &now.to_string())? {
+                report.notes.push(format!("{file} has errors and cannot be sent when due: run `publish check`"));
                 report.unsendable = true;
             }
         }
-        let max_late = config.schedule.max_late.get();
-        let mut store = self.store()?;
         for issue in self.ws.valid_issues().collect::<Vec<_>>().into_iter().rev() {
             let Some(send_at) = issue.send_at else { continue };
             let counts = store.counts(issue.number)?;

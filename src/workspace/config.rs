@@ -595,12 +595,12 @@ impl Config {
                 "add `clicks = true` to [insight], or remove `web = true`",
             );
         }
-        if jiff::tz::TimeZone::get(&self.timezone).is_err() {
+        if let Err(why) = crate::workspace::content::issue::zone_named(&self.timezone) {
             err(
                 diags,
                 &[Seg::Key("timezone")],
-                format!("unknown time zone \"{}\"", self.timezone),
-                "use an IANA name such as \"Asia/Singapore\" or \"Europe/London\"",
+                why,
+                "use an IANA name such as \"Asia/Singapore\" or \"Europe/London\" (`timedatectl list-timezones` lists them)",
             );
         }
         for (path, value) in

@@ -160,3 +160,62 @@ fn a_max_late_that_is_not_a_duration_stops_cron_instead_of_becoming_six_hours() 
     let check = fixture.run(&["check"]).failure(1);
     assert!(check.stderr().contains("error: \"six hours\" is not a duration"), "{}", check.stderr());
 }
+
+#[test]
+fn a_scheduled_issue_with_errors_fails_cron_once_when_due_and_a_draft_never() {
+    let fixture = scheduled(2);
+    let server = SmtpServer::start(&[]);
+    // A draft being written: errors, and the commented-out send_at `publish new` writes.
+    fixture.write("issues/010.toml", "title = \"Next\"\n# send_at = 2024-03-01T09:00:00+08:00   # uncomment\noops =\n");
+    cron(&fixture, &server, "2024-03-01T00:00:00Z").success();
+    let early = cron(&fixture, &server, "2024-03-01T01:30:00Z").success();
+    assert!(!early.stderr().contains("cannot be sent when due"), "{}", early.stderr());
+    assert_eq!(server.count(), 2, "issue 9 went");
+    // Issue 11 is scheduled and broken: cron says so when it is due, once.
+    fixture.write("issues/011.toml", "title = \"Later\"\nsend_at = 2024-03-02T09:00:00+08:00\noops =\n");
+    assert_eq!(cron(&fixture, &server, "2024-03-02T00:59:00Z").success().stderr(), "", "not due yet");
+    let due = cron(&fixture, &server, "2024-03-02T01:00:00Z").failure(1);
+    assert!(due.stderr().contains("issues/011.toml has errors and cannot be sent when due"), "{}", due.stderr());
+    assert_eq!(cron(&fixture, &server, "2024-03-02T01:01:00Z").success().stderr(), "", "said once, not every minute");
+    let schedule = fixture.run(&["schedule", "--now", "2024-03-02T01:01:00Z"]).success();
+    assert!(
+        schedule.stderr().contains("issues/011.toml has a send_at but errors: issue 11 is not sent"),
+        "{}",
+        schedule.stderr()
+    );
+    assert!(!schedule.stderr().contains("010.toml"), "{}", schedule.stderr());
+    // Edited and still broken: said again.
+    fixture.write("issues/011.toml", "title = \"Later\"\nsend_at = 2024-03-02T09:00:00+08:00\noops = [\n");
+    cron(&fixture, &server, "2024-03-02T01:02:00Z").failure(1);
+    assert_eq!(server.count(), 2);
+}
+
+#[test]
+fn a_local_send_at_the_clock_change_skips_or_repeats_goes_exactly_once() {
+    let fixture = scheduled(3);
+    fixture.edit("publish.toml", "timezone = \"Asia/Singapore\"", "timezone = \"America/New_York\"");
+    let server = SmtpServer::start(&[]);
+    // Spring forward in New York: 02:30 on 2024-03-10 does not exist; it is 03:30 EDT (07:30Z).
+    fixture.edit("issues/009.toml", SCHEDULED, "send_at = 2024-03-10T02:30:00");
+    let check = fixture.run(&["check", "9"]).success();
+    assert!(check.stderr().contains("2024-03-10T02:30:00 does not exist in America/New_York"), "{}", check.stderr());
+    assert!(cron(&fixture, &server, "2024-03-10T07:29:00Z").success().stdout().is_empty());
+    assert_eq!(server.count(), 0, "not an hour early");
+    assert!(cron(&fixture, &server, "2024-03-10T07:30:00Z").success().stdout().contains("issue 9: 3 sent"));
+    cron(&fixture, &server, "2024-03-10T07:31:00Z").success();
+    assert_eq!(server.count(), 3);
+
+    // Fall back: 01:30 on 2024-11-03 happens twice; the first (05:30Z) sends, the second does not.
+    let fixture = scheduled(3);
+    fixture.edit("publish.toml", "timezone = \"Asia/Singapore\"", "timezone = \"America/New_York\"");
+    fixture.edit("issues/009.toml", SCHEDULED, "send_at = \"2024-11-03T01:30:00\"");
+    let check = fixture.run(&["check", "9"]).success();
+    assert!(check.stderr().contains("happens twice in America/New_York"), "{}", check.stderr());
+    let server = SmtpServer::start(&[]);
+    assert!(cron(&fixture, &server, "2024-11-03T05:29:00Z").success().stdout().is_empty());
+    cron(&fixture, &server, "2024-11-03T05:30:00Z").success();
+    cron(&fixture, &server, "2024-11-03T06:30:00Z").success();
+    assert_eq!(server.count(), 3);
+    let schedule = fixture.run(&["schedule", "--now", "2024-11-03T06:30:00Z"]).success().stdout();
+    assert!(schedule.contains("Sun 2024-11-03 01:30 EDT") && schedule.contains(" sent "), "{schedule}");
+}
