@@ -219,3 +219,15 @@ fn a_local_send_at_the_clock_change_skips_or_repeats_goes_exactly_once() {
     let schedule = fixture.run(&["schedule", "--now", "2024-11-03T06:30:00Z"]).success().stdout();
     assert!(schedule.contains("Sun 2024-11-03 01:30 EDT") && schedule.contains(" sent "), "{schedule}");
 }
+
+#[test]
+fn a_malformed_now_is_a_usage_error_that_sends_nothing() {
+    let fixture = scheduled(2);
+    let server = SmtpServer::start(&[]);
+    for bad in ["2024-03-01", "2024-03-01T09:00:00", "tomorrow", ""] {
+        let run = cron(&fixture, &server, bad).failure(2);
+        assert!(run.stderr().contains("is not an RFC 3339 time such as"), "{bad}: {}", run.stderr());
+        fixture.run(&["schedule", "--now", bad]).failure(2);
+    }
+    assert_eq!(server.count(), 0);
+}
