@@ -20,6 +20,8 @@ pub struct CronReport {
     pub notes: Vec<String>,
     /// A scheduled issue's file has errors, so it cannot go when due.
     pub unsendable: bool,
+    /// Another `publish cron` was at work (what its lock file says), so this one did nothing.
+    pub busy: Option<String>,
 }
 
 /// One scheduled issue (`schedule --json` prints these keys).
@@ -102,7 +104,10 @@ impl Publication {
         let _lock = match Lock::try_acquire(&self.ws.state_dir(), "cron", "publish cron")? {
             TryLock::Acquired(lock) => lock,
             // Another `publish cron` is at work: this one has nothing to do.
-            TryLock::Held(_) => return Ok((report, None)),
+            TryLock::Held(holder) => {
+                report.busy = Some(holder);
+                return Ok((report, None));
+            }
         };
         let config = self.ws.checked_config()?;
         let max_late = config.schedule.max_late.get();

@@ -231,3 +231,32 @@ fn a_malformed_now_is_a_usage_error_that_sends_nothing() {
     }
     assert_eq!(server.count(), 0);
 }
+
+#[test]
+fn a_cron_started_while_one_sends_exits_zero_at_once_saying_so_only_at_a_terminal() {
+    let fixture = scheduled(60);
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 1");
+    let server = SmtpServer::start(&["--delay", "0.05"]);
+    let mut first =
+        fixture.command(&["cron", "--now", "2024-03-01T01:00:00Z"]).env("PUBLISH_SMTP_URL", &server.url()).spawn();
+    assert!(server.wait_for(5, Duration::from_secs(60)));
+    // The next minute's run, as cron starts it: nothing printed, exit 0.
+    let quiet = cron(&fixture, &server, "2024-03-01T01:01:00Z").success();
+    assert_eq!((quiet.stdout(), quiet.stderr()), (String::new(), String::new()));
+    // The same by hand at a terminal (script(1) gives it one): it says why it did nothing.
+    let bin = env!("CARGO_BIN_EXE_publish");
+    let line = format!("{bin} --workspace {} cron --now 2024-03-01T01:01:00Z", fixture.path().display());
+    let by_hand = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("PUBLISH_SMTP_URL", server.url())
+        .output()
+        .expect("script(1) from util-linux");
+    let said = String::from_utf8_lossy(&by_hand.stdout);
+    assert!(by_hand.status.success(), "{said}");
+    assert!(said.contains("publish cron is already running (pid ") && said.contains("this one exits"), "{said}");
+    assert!(first.wait().unwrap().success());
+    let mut per = crate::support::per_recipient(&server);
+    assert_eq!(per.len(), 60);
+    per.retain(|_, n| *n > 1);
+    assert!(per.is_empty(), "sent twice: {per:?}");
+}
