@@ -29,8 +29,10 @@ pub struct CronReport {
 pub struct Scheduled {
     pub issue: u32,
     pub title: String,
-    /// The send time in the publication's time zone.
+    /// The send time in the publication's time zone, for people.
     pub when: String,
+    /// The send time, RFC 3339 with the publication's offset, for programs.
+    pub send_at: String,
     #[serde(serialize_with = "state_name")]
     pub state: State,
     pub counts: IssueCounts,
@@ -53,7 +55,7 @@ impl std::fmt::Display for Scheduled {
             State::Stale => format!(" (send it by hand: `publish issue {}`)", self.issue),
             _ => String::new(),
         };
-        write!(f, "#{:<4} {:<28} {}{detail}  {}", self.issue, self.when, self.state.as_str(), self.title)
+        write!(f, "#{:<4} {:<32} {}{detail}  {}", self.issue, self.when, self.state.as_str(), self.title)
     }
 }
 
@@ -74,7 +76,8 @@ impl Publication {
             rows.push(Scheduled {
                 issue: issue.number,
                 title: issue.title.clone(),
-                when: send_at.to_zoned(config.tz()).strftime("%a %Y-%m-%d %H:%M %Z").to_string(),
+                when: schedule::shown(send_at, &config.tz()),
+                send_at: schedule::rfc3339(send_at, &config.tz()),
                 state: schedule::state(send_at, now, max_late, progress(&counts)),
                 counts,
             });
@@ -148,7 +151,7 @@ impl Publication {
                     report.notes.push(format!(
                         "issue {} was due at {} ({} ago, more than max_late = {}): not sent by cron; send it with `publish issue {}`",
                         issue.number,
-                        send_at.to_zoned(config.tz()).strftime("%Y-%m-%d %H:%M %Z"),
+                        schedule::shown(send_at, &config.tz()),
                         human(now.duration_since(send_at)),
                         config.schedule.max_late,
                         issue.number

@@ -34,7 +34,7 @@ fn nothing_before_send_at_everything_at_it_and_nothing_twice() {
     assert_eq!(server.count(), 0);
     let schedule = fixture.run(&["schedule", "--now", "2024-03-01T00:59:00Z"]).success().stdout();
     assert!(
-        schedule.contains("#9") && schedule.contains("Fri 2024-03-01 09:00 +08") && schedule.contains("scheduled"),
+        schedule.contains("#9") && schedule.contains("Fri 2024-03-01 09:00 +08:00") && schedule.contains("scheduled"),
         "{schedule}"
     );
 
@@ -57,7 +57,7 @@ fn an_issue_long_past_max_late_is_reported_once_and_not_sent() {
     let late = cron(&fixture, &server, "2024-03-01T07:00:01Z").success();
     assert!(
         late.stderr()
-            .contains("issue 9 was due at 2024-03-01 09:00 +08 (6h 0m ago, more than max_late = 6h): not sent"),
+            .contains("issue 9 was due at Fri 2024-03-01 09:00 +08:00 (6h 0m ago, more than max_late = 6h): not sent"),
         "{}",
         late.stderr()
     );
@@ -217,7 +217,7 @@ fn a_local_send_at_the_clock_change_skips_or_repeats_goes_exactly_once() {
     cron(&fixture, &server, "2024-11-03T06:30:00Z").success();
     assert_eq!(server.count(), 3);
     let schedule = fixture.run(&["schedule", "--now", "2024-11-03T06:30:00Z"]).success().stdout();
-    assert!(schedule.contains("Sun 2024-11-03 01:30 EDT") && schedule.contains(" sent "), "{schedule}");
+    assert!(schedule.contains("Sun 2024-11-03 01:30 -04:00 EDT") && schedule.contains(" sent "), "{schedule}");
 }
 
 #[test]
