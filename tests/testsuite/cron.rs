@@ -260,3 +260,68 @@ fn a_cron_started_while_one_sends_exits_zero_at_once_saying_so_only_at_a_termina
     per.retain(|_, n| *n > 1);
     assert!(per.is_empty(), "sent twice: {per:?}");
 }
+
+/// The fenced blocks of `lang` in README.md's "Scheduled sending".
+fn readme_blocks(lang: &str) -> Vec<String> {
+    let readme = std::fs::read_to_string(crate::support::repo().join("README.md")).unwrap();
+    let section = readme.split("## Scheduled sending").nth(1).unwrap().split("\n## ").next().unwrap().to_string();
+    let fence = format!("```{lang}\n");
+    section.split(&fence).skip(1).map(|b| b.split("```").next().unwrap().to_string()).collect()
+}
+
+/// A home whose `.cargo/bin/publish` is the binary under test, as `cargo install` leaves it.
+fn home_with_publish() -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join(".cargo/bin")).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_publish"), home.path().join(".cargo/bin/publish")).unwrap();
+    home
+}
+
+#[test]
+fn the_crontab_line_in_the_readme_sends_from_crons_bare_environment() {
+    let fixture = scheduled(3);
+    let server = SmtpServer::start(&[]);
+    let home = home_with_publish();
+    let block = &readme_blocks("cron")[0];
+    let line = block.lines().find(|l| l.starts_with("* * * * *")).expect("a crontab line");
+    let command = line.splitn(6, ' ').nth(5).unwrap().replace("/path/to/publication", fixture.path().to_str().unwrap());
+    // What cron gives a job: /bin/sh, PATH=/usr/bin:/bin, HOME, and the crontab's variables.
+    let run = std::process::Command::new("/bin/sh")
+        .args(["-c", &command])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", home.path())
+        .env("PUBLISH_SMTP_URL", server.url())
+        .env("PUBLISH_NOW", "2024-03-01T01:00:00Z")
+        .output()
+        .unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    assert!(run.status.success(), "{command}: {said}");
+    assert!(said.contains("issue 9: 3 sent"), "{said}");
+    assert_eq!(server.count(), 3);
+}
+
+#[test]
+fn the_systemd_units_in_the_readme_verify() {
+    let fixture = scheduled(1);
+    let home = home_with_publish();
+    let units = tempfile::tempdir().unwrap();
+    let runtime = tempfile::tempdir().unwrap();
+    let mut names = Vec::new();
+    for block in readme_blocks("ini") {
+        let name = block.lines().next().unwrap().trim_start_matches('#').trim().to_string();
+        let text = block.replace("/path/to/publication", fixture.path().to_str().unwrap());
+        std::fs::write(units.path().join(&name), text).unwrap();
+        names.push(units.path().join(name));
+    }
+    assert_eq!(names.len(), 2, "a service and its timer");
+    let verify = std::process::Command::new("systemd-analyze")
+        .args(["verify", "--user", "--man=no"])
+        .args(&names)
+        .env("HOME", home.path())
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .output()
+        .expect("systemd-analyze (scripts/test installs systemd)");
+    let said = String::from_utf8_lossy(&verify.stderr);
+    assert!(verify.status.success() && said.trim().is_empty(), "{said}");
+}
