@@ -325,3 +325,21 @@ fn the_systemd_units_in_the_readme_verify() {
     let said = String::from_utf8_lossy(&verify.stderr);
     assert!(verify.status.success() && said.trim().is_empty(), "{said}");
 }
+
+#[test]
+fn an_issue_exactly_max_late_late_still_goes_and_a_max_late_cron_can_miss_is_warned_of() {
+    let fixture = scheduled(2);
+    fixture.edit("publish.toml", "max_late = \"6h\"", "max_late = \"90s\"");
+    let check = fixture.run(&["check"]).success();
+    assert!(check.stderr().contains("max_late = \"90s\" is shorter than two runs"), "{}", check.stderr());
+    let server = SmtpServer::start(&[]);
+    assert!(cron(&fixture, &server, "2024-03-01T01:01:30Z").success().stdout().contains("issue 9: 2 sent"));
+    // Just past it: stale, said once; `publish issue N` sends it.
+    let late = scheduled(2);
+    late.edit("publish.toml", "max_late = \"6h\"", "max_late = \"90s\"");
+    let stale = cron(&late, &server, "2024-03-01T01:01:31Z").success();
+    assert!(stale.stderr().contains("(1m ago, more than max_late = 90s): not sent by cron"), "{}", stale.stderr());
+    assert_eq!(server.count(), 2);
+    let six = scheduled(1);
+    assert!(!six.run(&["check"]).success().stderr().contains("max_late"), "the default is not warned of");
+}
