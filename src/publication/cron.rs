@@ -147,7 +147,8 @@ impl Publication {
                         Err(e) => return Ok((report, Some(e))),
                     }
                 }
-                State::Stale if store.note_once(issue.number, "stale", &now.to_string())? => {
+                // Once for each send time: an issue moved to a new time and missed again is said again.
+                State::Stale if store.note_once(issue.number, &format!("stale {send_at}"), &now.to_string())? => {
                     report.notes.push(format!(
                         "issue {} was due at {} ({} ago, more than max_late = {}): not sent by cron; send it with `publish issue {}`",
                         issue.number,

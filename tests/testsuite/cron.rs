@@ -51,7 +51,7 @@ fn nothing_before_send_at_everything_at_it_and_nothing_twice() {
 }
 
 #[test]
-fn an_issue_long_past_max_late_is_reported_once_and_not_sent() {
+fn an_issue_long_past_max_late_is_reported_once_per_send_time_and_not_sent() {
     let fixture = scheduled(3);
     let server = SmtpServer::start(&[]);
     let late = cron(&fixture, &server, "2024-03-01T07:00:01Z").success();
@@ -66,6 +66,13 @@ fn an_issue_long_past_max_late_is_reported_once_and_not_sent() {
     assert_eq!(again.stderr(), "", "the warning is given once, not every minute");
     let schedule = fixture.run(&["schedule", "--now", "2024-03-01T07:02:00Z"]).success().stdout();
     assert!(schedule.contains("stale"), "{schedule}");
+    // Moved to a new time and missed again: said again, once.
+    fixture.edit("issues/009.toml", SCHEDULED, "send_at = 2024-03-02T09:00:00+08:00");
+    assert_eq!(cron(&fixture, &server, "2024-03-01T07:03:00Z").success().stderr(), "", "scheduled again");
+    let again = cron(&fixture, &server, "2024-03-02T08:00:00Z").success();
+    assert!(again.stderr().contains("issue 9 was due at Sat 2024-03-02 09:00 +08:00 (7h 0m ago"), "{}", again.stderr());
+    assert_eq!(cron(&fixture, &server, "2024-03-02T08:01:00Z").success().stderr(), "");
+    assert_eq!(server.count(), 0);
     // A human can still send it.
     fixture.command(&["issue", "9", "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).run().success();
     assert_eq!(server.count(), 3);
