@@ -18,6 +18,9 @@ pub fn run(root: &Path, now: Option<&str>, json: bool) -> Result<Outcome> {
             "{file} has a send_at but errors: issue {number} is not sent until `publish check {number}` passes"
         ));
     }
+    for (number, pending) in publication.orphaned_sends()? {
+        crate::diag::note(crate::publication::cron::orphaned(number, pending));
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(Outcome::Done);

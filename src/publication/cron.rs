@@ -99,6 +99,20 @@ impl Publication {
         Ok(found)
     }
 
+    /// Interrupted sends whose issue file is gone (deleted or renumbered):
+    /// cron cannot finish them. Number and what is pending.
+    pub fn orphaned_sends(&self) -> Result<Vec<(u32, u64)>> {
+        let store = self.store()?;
+        let mut found = Vec::new();
+        for number in store.unfinished_issues()? {
+            let pending = store.counts(number)?.pending;
+            if pending > 0 && !self.ws.issues.contains_key(&number) {
+                found.push((number, pending));
+            }
+        }
+        Ok(found)
+    }
+
     /// Sends every issue due at `now` and resumes interrupted ones. A second
     /// run while one is busy does nothing. A send that stops ends the run with
     /// its error, after the sends before it are reported.
@@ -161,12 +175,26 @@ impl Publication {
                 _ => {}
             }
         }
+        for (number, pending) in self.orphaned_sends()? {
+            if store.note_once(number, "orphaned", &now.to_string())? {
+                report.notes.push(orphaned(number, pending));
+            }
+        }
         // Confirmation and welcome mails a crash of `publish serve` left queued.
         if let Err(e) = self.send_queued_mail() {
             report.notes.push(format!("queued confirmation and welcome mails not sent: {e:#}"));
         }
         Ok((report, None))
     }
+}
+
+/// What to say of an interrupted send whose issue file is gone.
+pub fn orphaned(number: u32, pending: u64) -> String {
+    format!(
+        "issue {number}'s send stopped with {pending} pending and its file is gone from issues/: \
+         cron cannot finish it; put the file back as issue {number} to finish it (a renumbered copy \
+         is a new issue and goes to everyone)"
+    )
 }
 
 /// "3h 20m", "2d 4h".

@@ -350,3 +350,35 @@ fn an_issue_exactly_max_late_late_still_goes_and_a_max_late_cron_can_miss_is_war
     let six = scheduled(1);
     assert!(!six.run(&["check"]).success().stderr().contains("max_late"), "the default is not warned of");
 }
+
+#[test]
+fn a_send_interrupted_then_its_issue_file_removed_is_reported_once_not_lost_silently() {
+    let n = 60;
+    let fixture = scheduled(n);
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 1");
+    let server = SmtpServer::start(&["--delay", "0.05"]);
+    let mut child =
+        fixture.command(&["cron", "--now", "2024-03-01T01:00:00Z"]).env("PUBLISH_SMTP_URL", &server.url()).spawn();
+    assert!(server.wait_for(5, Duration::from_secs(60)));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let text = fixture.read("issues/009.toml");
+    std::fs::remove_file(fixture.path().join("issues/009.toml")).unwrap();
+    let told = cron(&fixture, &server, "2024-03-01T01:05:00Z").success();
+    assert!(
+        told.stderr().contains("issue 9's send stopped with") && told.stderr().contains("its file is gone"),
+        "{}",
+        told.stderr()
+    );
+    assert_eq!(cron(&fixture, &server, "2024-03-01T01:06:00Z").success().stderr(), "", "said once");
+    let schedule = fixture.run(&["schedule", "--now", "2024-03-01T01:06:00Z"]).success();
+    assert!(schedule.stderr().contains("issue 9's send stopped with"), "{}", schedule.stderr());
+    // Put back, it is finished, and nobody gets it twice beyond the one in flight.
+    fixture.write("issues/009.toml", &text);
+    cron(&fixture, &server, "2024-03-01T01:07:00Z").success();
+    let per = crate::support::per_recipient(&server);
+    assert_eq!(per.len(), n);
+    assert!(per.values().all(|c| *c <= 2) && per.values().filter(|c| **c == 2).count() <= 1, "{per:?}");
+    let after = fixture.run(&["schedule", "--now", "2024-03-01T01:08:00Z"]).success();
+    assert!(!after.stderr().contains("stopped with"), "{}", after.stderr());
+}
