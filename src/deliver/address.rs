@@ -69,3 +69,38 @@ pub fn check_address(email: &str) -> Result<(), String> {
     email.parse::<lettre::Address>().map_err(|_| format!("{} is not an email address", shown()))?;
     Ok(())
 }
+
+/// The form an address is stored and compared in, so that the list's
+/// comparison without case (SQLite's `NOCASE` and PostgreSQL's `citext` fold
+/// ASCII letters alone, or as the server's locale says) finds the same person
+/// whatever case or Unicode form a file, a form or a bounce writes them in.
+/// An ASCII address is kept as it is (trimmed); one with other characters is
+/// composed (NFC) and in lowercase.
+pub fn canonical(email: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let email = email.trim();
+    if email.is_ascii() {
+        return email.to_string();
+    }
+    let composed: String = email.nfc().collect();
+    // Lowercase letters may come apart (U+0130 → i + U+0307): composed again.
+    composed.to_lowercase().nfc().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_addresses_compare_without_unicode_case_or_form() {
+        assert_eq!(canonical(" Ada.Lovelace@Example.COM "), "Ada.Lovelace@Example.COM", "ASCII is kept as typed");
+        assert_eq!(canonical("ÄDA@BÜCHER.de"), "äda@bücher.de");
+        assert_eq!(canonical("Äda@Bücher.DE"), "äda@bücher.de");
+        assert_eq!(canonical("JOSE\u{301}@example.com"), "josé@example.com", "decomposed letters are composed");
+        assert_eq!(canonical("JOSÉ@example.com"), canonical("JOSé@example.com"));
+        // The Kelvin sign lowercases to an ASCII k: NOCASE then finds "K".
+        assert_eq!(canonical("\u{212A}im@example.com"), "kim@example.com");
+        assert_eq!(canonical("ada@BÜCHER.example"), "ada@bücher.example");
+        assert_eq!(canonical("Ada@BÜCHER.example"), "ada@bücher.example");
+    }
+}

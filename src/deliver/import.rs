@@ -38,7 +38,7 @@ use std::path::Path;
 use anyhow::Result;
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
-use crate::deliver::address::{check_address, is_invisible, quoted, shown};
+use crate::deliver::address::{canonical, check_address, is_invisible, quoted, shown};
 #[cfg(test)]
 use crate::deliver::store::NewSubscriber;
 use crate::deliver::store::Status;
@@ -1107,6 +1107,9 @@ fn subscriber(record: &csv::StringRecord, columns: &Columns, malformed: Option<&
         return Err("has a NUL byte: binary data, not text".into());
     }
     let (email, display) = mailbox(record.get(columns.email).unwrap_or(""))?;
+    // Stored and compared in one form, so that no case or Unicode form of an
+    // address that left brings it back.
+    let email = if email.is_ascii() { email } else { canonical(&email) };
     check_address(&email)?;
     let get = |col: Option<usize>| col.and_then(|c| record.get(c)).map_or("", clean);
     let full = [get(columns.first), get(columns.last)].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>();

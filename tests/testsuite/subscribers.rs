@@ -807,3 +807,28 @@ fn an_import_into_an_empty_list_reports_and_records_what_a_gathered_import_does(
     );
     assert!(out.contains("not to be mailed: 4 unsubscribed, 2 bounced, 1 complained, 0 removed (7 recorded"), "{out}");
 }
+
+/// Someone who left under one spelling of their address is not mailed when a
+/// later list, a form or the command line writes it in another case or
+/// Unicode form (the list compared only ASCII letters without case).
+#[test]
+fn a_person_who_left_is_not_brought_back_by_another_case_or_unicode_form_of_their_address() {
+    let fixture = Fixture::reference();
+    fixture.write("unsubscribed.csv", "Email Address,UNSUB_TIME\nÄDA@BÜCHER.example,2024-01-01 10:00:00\n");
+    import_export_file(&fixture, "unsubscribed.csv");
+    fixture.write(
+        "later.csv",
+        "email\näda@bücher.example\nÄda@Bücher.EXAMPLE\na\u{308}da@bu\u{308}cher.example\ngrace@example.com\n",
+    );
+    let out = import_export_file(&fixture, "later.csv");
+    assert!(out.contains("1 added, 0 updated, 1 kept unsubscribed"), "{out}");
+    let run = fixture.run(&["subscribers", "add", "äDA@bücher.example", "--confirmed"]).success();
+    assert!(run.stdout().contains("already on the list"), "{}", run.stdout());
+    assert_eq!(mailed_by_issue_9(&fixture), ["grace@example.com"]);
+    assert_eq!(not_mailed(&fixture), strings(&[("äda@bücher.example", "unsubscribed", "import:unsubscribed.csv:2")]));
+}
+
+/// Imports the file `name` of the fixture's folder; its stdout.
+fn import_export_file(fixture: &Fixture, name: &str) -> String {
+    fixture.run(&["subscribers", "import", fixture.path().join(name).to_str().unwrap()]).success().stdout()
+}

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use crate::deliver::address::canonical;
 use crate::deliver::token::{Claim, Purpose, Secret};
 use db::{Conn, Dialect, Row, Value, args};
 
@@ -190,6 +191,8 @@ CREATE INDEX sends_pending ON sends (issue, subscriber_id) WHERE state = 'pendin
 DROP INDEX sends_by_state;
 CREATE INDEX sends_failed ON sends (issue, subscriber_id) WHERE state = 'failed';
 "#,
+    // Every address in the form it is now stored and compared in.
+    audience::CANONICAL_ADDRESSES,
 ];
 
 /// A subscriber's standing.
@@ -515,15 +518,16 @@ impl Store {
     /// Sets a subscriber's status (unsubscribe, remove, bounce, complaint); `by` says how.
     /// Returns false when the address is unknown.
     pub fn set_status(&mut self, email: &str, status: Status, by: &str, now: &str) -> Result<bool> {
+        let email = &canonical(email);
         let mut db = self.db();
         let changed = db.execute(
             "UPDATE subscribers SET status = $2, status_at = $3, status_by = $4 WHERE email = $1 AND status <> $2",
-            args![email.trim(), status.as_str(), now, by],
+            args![email, status.as_str(), now, by],
         )?;
         if changed > 0 {
             return Ok(true);
         }
-        Ok(db.query_opt("SELECT 1 FROM subscribers WHERE email = $1", args![email.trim()])?.is_some())
+        Ok(db.query_opt("SELECT 1 FROM subscribers WHERE email = $1", args![email])?.is_some())
     }
 
     /// Like [`Store::set_status`], with the reason the change came with.
@@ -538,14 +542,14 @@ impl Store {
         self.db().execute(
             "UPDATE subscribers SET status = $2, status_at = $3, status_by = $4, status_reason = $5
              WHERE email = $1 AND status <> $2",
-            args![email.trim(), status.as_str(), now, by, reason],
+            args![canonical(email), status.as_str(), now, by, reason],
         )?;
         Ok(())
     }
 
     /// A subscriber's status; `None` when the address is unknown.
     pub fn status_of(&self, email: &str) -> Result<Option<Status>> {
-        let row = self.db().query_opt("SELECT status FROM subscribers WHERE email = $1", args![email.trim()])?;
+        let row = self.db().query_opt("SELECT status FROM subscribers WHERE email = $1", args![canonical(email)])?;
         Ok(row.map(|r| Status::parse(&r.text(0))))
     }
 
@@ -573,7 +577,7 @@ impl Store {
             "INSERT INTO subscribers (email, created_at, status, status_at, status_by) VALUES ($1, $2, $3, $2, $4)
              ON CONFLICT (email) DO UPDATE SET status = excluded.status, status_at = excluded.status_at, status_by = excluded.status_by
              WHERE subscribers.status <> excluded.status",
-            args![email.trim(), now, status.as_str(), by],
+            args![canonical(email), now, status.as_str(), by],
         )?;
         Ok(())
     }
@@ -921,6 +925,9 @@ fn migrate_sqlite(conn: &mut rusqlite::Connection, name: &str) -> Result<()> {
     for (i, step) in MIGRATIONS.iter().enumerate().skip(version) {
         let tx = conn.transaction()?;
         tx.execute_batch(step).with_context(|| format!("{name}: migration {} failed", i + 1))?;
+        if *step == audience::CANONICAL_ADDRESSES {
+            audience::canonical_addresses(&tx).with_context(|| format!("{name}: migration {} failed", i + 1))?;
+        }
         let broken: Option<String> = {
             let mut stmt = tx.prepare("PRAGMA foreign_key_check")?;
             let mut rows = stmt.query([])?;
@@ -1096,15 +1103,19 @@ impl Import<'_> {
             ),
             ImportRow::KeptOut { line, email } => (line, email, "", "{}", None, None, None, None, false),
         };
+        // In the form the list compares (the file's reader gives it so already).
+        let email = match email.is_ascii() {
+            true => std::borrow::Cow::Borrowed(email.trim()),
+            false => std::borrow::Cow::Owned(canonical(email)),
+        };
         if let (Some(direct), Conn::Sqlite(conn)) = (self.direct.as_mut(), &mut *self.conn) {
-            let row =
-                direct::Gather { kind, line, email: email.trim(), name, fields, status, at, by, reason, forgotten };
+            let row = direct::Gather { kind, line, email: &email, name, fields, status, at, by, reason, forgotten };
             return direct.add(conn, row, &mut self.active, &mut self.forgotten);
         }
-        let key = email.trim().to_lowercase();
+        let key = email.to_lowercase();
         self.seq += 1;
         let params =
-            args![key.as_str(), self.seq, line, kind, email.trim(), name, fields, status, at, by, reason, forgotten];
+            args![key.as_str(), self.seq, line, kind, email.as_ref(), name, fields, status, at, by, reason, forgotten];
         let inserted = self.conn.execute(
             "INSERT INTO import_rows (key, seq, line, kind, email, name, fields, status, at, by, reason, forgotten)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (key) DO NOTHING",
