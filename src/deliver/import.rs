@@ -619,6 +619,9 @@ pub enum Service {
     Listmonk,
     Kit,
     Buttondown,
+    /// No service known by its columns, but a status column whose values say
+    /// who may be mailed (Beehiiv's `status`, and the words most lists use).
+    Other,
 }
 
 impl Service {
@@ -631,6 +634,15 @@ impl Service {
             Service::Listmonk => "listmonk",
             Service::Kit => "Kit",
             Service::Buttondown => "Buttondown",
+            Service::Other => "the file's",
+        }
+    }
+
+    /// Where to look a person up, for a message.
+    fn source(self) -> &'static str {
+        match self {
+            Service::Other => "the service the file came from",
+            service => service.name(),
         }
     }
 }
@@ -753,6 +765,52 @@ const STATUS_COLUMNS: &[StatusColumn] = &[
         ],
         when: None,
     },
+    // Any other list's status column, once a row holds one of the words below.
+    other_status("status"),
+    other_status("subscriptionstatus"),
+    other_status("subscriberstatus"),
+    other_status("emailstatus"),
+    other_status("state"),
+];
+
+/// A status column of no service known by its columns, read by [`OTHER`].
+const fn other_status(header: &'static str) -> StatusColumn {
+    StatusColumn { service: Service::Other, header, with: &[], shown_by_values: true, values: OTHER, when: None }
+}
+
+/// The statuses of lists from services not known by their columns: Beehiiv's
+/// (`active`; `inactive`, which an unsubscribe leaves; `validating`,
+/// `pending` and `needs_attention`, not yet mailed; `invalid`, an address
+/// that failed its check), and the words most other lists use.
+const OTHER: &[(&str, Meaning)] = &[
+    ("active", Meaning::Active),
+    ("subscribed", Meaning::Active),
+    ("confirmed", Meaning::Active),
+    ("enabled", Meaning::Active),
+    ("opted_in", Meaning::Active),
+    ("inactive", Meaning::Suppress(Status::Unsubscribed)),
+    ("unsubscribed", Meaning::Suppress(Status::Unsubscribed)),
+    ("cancelled", Meaning::Suppress(Status::Unsubscribed)),
+    ("canceled", Meaning::Suppress(Status::Unsubscribed)),
+    ("opted_out", Meaning::Suppress(Status::Unsubscribed)),
+    ("bounced", Meaning::Suppress(Status::Bounced)),
+    ("cleaned", Meaning::Suppress(Status::Bounced)),
+    ("invalid", Meaning::Suppress(Status::Bounced)),
+    ("undeliverable", Meaning::Suppress(Status::Bounced)),
+    ("complained", Meaning::Suppress(Status::Complained)),
+    ("spam", Meaning::Suppress(Status::Complained)),
+    ("removed", Meaning::Suppress(Status::Removed)),
+    ("deleted", Meaning::Suppress(Status::Removed)),
+    ("blocklisted", Meaning::Suppress(Status::Removed)),
+    ("blacklisted", Meaning::Suppress(Status::Removed)),
+    ("suppressed", Meaning::Suppress(Status::Removed)),
+    ("pending", NOT_CONFIRMED),
+    ("unconfirmed", NOT_CONFIRMED),
+    ("validating", NOT_CONFIRMED),
+    (
+        "needs_attention",
+        Meaning::Hold("flagged as needing attention; check them there, and import them once they are active"),
+    ),
 ];
 
 /// Buttondown's subscriber types (its API's `SubscriberType`).
@@ -840,10 +898,13 @@ impl Reading {
             }
             let known = |value: &str| spec.values.iter().any(|(v, _)| header_key(v) == header_key(value));
             if spec.shown_by_values && !has_value(column, &known)? {
-                warning = Some(format!(
-                    "column \"{}\" holds none of {}'s subscriber states ({}), so it is kept as a field, not read as one",
+                let whose = match spec.service {
+                    Service::Other => "the usual subscriber statuses".to_string(),
+                    service => format!("{}'s subscriber states", service.name()),
+                };
+                warning.get_or_insert(format!(
+                    "column \"{}\" holds none of {whose} ({}), so it is kept as a field, not read as one",
                     shown(&headers[column], 40),
-                    spec.service.name(),
                     spec.values.iter().map(|(v, _)| *v).collect::<Vec<_>>().join(", ")
                 ));
                 continue;
@@ -909,7 +970,7 @@ impl Reading {
                             "{said} is not a status Masthead knows ({}); check them in {}, and if they should get \
                              the newsletter, import them with one of those values",
                             spec.values.iter().map(|(v, _)| *v).collect::<Vec<_>>().join(", "),
-                            spec.service.name()
+                            spec.service.source()
                         ),
                     },
                 }
@@ -1390,9 +1451,57 @@ mod tests {
               complained), so it is kept as a field, not read as one"]
         );
         assert_eq!(parsed.rows[0].fields["state"], "CA");
-        let parsed = parse(b"email,type,status\na@example.com,unsubscribed,blocklisted\n").unwrap();
+        // A status of one's own: a field, unless its words say who may be mailed.
+        let parsed = parse(b"email,type,status\na@example.com,unsubscribed,VIP\n").unwrap();
         assert_eq!((parsed.service, emails(&parsed)), (None, vec!["a@example.com"]));
-        assert!(parsed.warnings.is_empty());
+        assert_eq!(parsed.rows[0].fields["status"], "VIP");
+        let parsed = parse(b"email,type,status\na@example.com,unsubscribed,blocklisted\n").unwrap();
+        assert_eq!(
+            (parsed.service, sorted(&parsed).0),
+            (Some(Service::Other), vec![("a@example.com", Status::Removed)])
+        );
+    }
+
+    /// Beehiiv's export (`status`: active, inactive after an unsubscribe,
+    /// validating, pending, invalid, needs_attention) and any list whose status
+    /// column uses the usual words: no one who left is imported to be mailed.
+    #[test]
+    fn a_status_column_of_beehiiv_or_any_other_list_says_who_left() {
+        let csv = "email,status,tier,created_at,utm_source\n\
+                   ann@example.com,active,free,2024-01-01 10:00:00 UTC,x\n\
+                   ben@example.com,inactive,free,2024-01-01 10:00:00 UTC,\n\
+                   cat@example.com,validating,free,,\n\
+                   dan@example.com,Needs Attention,free,,\n\
+                   eve@example.com,invalid,free,,\n\
+                   fay@example.com,Unsubscribed,,,\n\
+                   gus@example.com,spam,,,\n\
+                   hal@example.com,gold,,,\n";
+        let parsed = parse(csv.as_bytes()).unwrap();
+        assert_eq!(parsed.service, Some(Service::Other));
+        assert_eq!(emails(&parsed), ["ann@example.com"]);
+        assert_eq!(
+            sorted(&parsed).0,
+            [
+                ("ben@example.com", Status::Unsubscribed),
+                ("eve@example.com", Status::Bounced),
+                ("fay@example.com", Status::Unsubscribed),
+                ("gus@example.com", Status::Complained),
+            ]
+        );
+        let kept: Vec<(&str, KeptOutWhy)> = parsed.kept_out.iter().map(|k| (k.email.as_str(), k.why)).collect();
+        assert_eq!(
+            kept,
+            [
+                ("cat@example.com", KeptOutWhy::NotConfirmed),
+                ("dan@example.com", KeptOutWhy::NotConfirmed),
+                ("hal@example.com", KeptOutWhy::UnknownStatus)
+            ]
+        );
+        assert!(
+            parsed.kept_out[2].reason.contains("check them in the service the file came from"),
+            "{:?}",
+            parsed.kept_out
+        );
     }
 
     /// The fields' JSON is written without a map: it must be what serde_json

@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 
 use crate::deliver::address::check_address;
 use crate::deliver::bounces;
-use crate::deliver::import::{BadRow, Header, KeptOut, KeptOutWhy, Row, SuppressedRow, stream_csv};
+use crate::deliver::import::{BadRow, Header, KeptOut, KeptOutWhy, Row, Service, SuppressedRow, stream_csv};
 use crate::deliver::store::{Gathered, ImportDone, ImportRow, Location, Status, Store, Suppressed, Suppression};
 use crate::deliver::token::Secret;
 use crate::publication::Publication;
@@ -75,7 +75,11 @@ impl fmt::Display for ImportReport {
         for (line, email, status, reason) in &self.stopped {
             writeln!(f, "{name}:{line}: {email} was subscribed, now {} ({reason})", status.as_str())?;
         }
-        let export = self.header.service.map_or_else(String::new, |s| format!(" (a {} export)", s.name()));
+        let export = match self.header.service {
+            None => String::new(),
+            Some(Service::Other) => " (read by its status column)".to_string(),
+            Some(service) => format!(" (a {} export)", service.name()),
+        };
         writeln!(
             f,
             "imported {name}{export}: {} added, {} updated, {} kept unsubscribed, removed, bounced or complained, {} bad row{}",

@@ -832,3 +832,24 @@ fn a_person_who_left_is_not_brought_back_by_another_case_or_unicode_form_of_thei
 fn import_export_file(fixture: &Fixture, name: &str) -> String {
     fixture.run(&["subscribers", "import", fixture.path().join(name).to_str().unwrap()]).success().stdout()
 }
+
+/// Beehiiv's export says who unsubscribed only by `status` "inactive" (and
+/// holds back the ones still validating): they were imported as readers.
+#[test]
+fn a_beehiiv_export_keeps_inactive_readers_from_the_mail_and_a_later_list_does_not_restart_them() {
+    let fixture = Fixture::reference();
+    fixture.write(
+        "beehiiv.csv",
+        "email,status,tier,created_at,utm_source\r\n\
+         ann@example.com,active,free,2024-01-01 10:00:00 UTC,x\r\n\
+         ben@example.com,inactive,free,2024-01-02 10:00:00 UTC,\r\n\
+         cat@example.com,validating,free,2024-01-03 10:00:00 UTC,\r\n",
+    );
+    let run = fixture.run(&["subscribers", "import", fixture.path().join("beehiiv.csv").to_str().unwrap()]).success();
+    assert!(run.stdout().contains("beehiiv.csv (read by its status column): 1 added"), "{}", run.stdout());
+    assert!(run.stderr().contains("beehiiv.csv:4: kept out: cat@example.com: the file's status \"validating\""));
+    fixture.write("later.csv", "email\nBEN@example.com\nann@example.com\n");
+    import_export_file(&fixture, "later.csv");
+    assert_eq!(mailed_by_issue_9(&fixture), ["ann@example.com"]);
+    assert_eq!(not_mailed(&fixture), strings(&[("ben@example.com", "unsubscribed", "import:beehiiv.csv:3")]));
+}
