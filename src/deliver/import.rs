@@ -42,6 +42,7 @@ use crate::deliver::address::{canonical, check_address, is_invisible, quoted, sh
 #[cfg(test)]
 use crate::deliver::store::NewSubscriber;
 use crate::deliver::store::Status;
+use crate::deliver::store::audience::{ConsentEvent, Restored};
 
 /// A row that could not be imported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +62,8 @@ pub struct SuppressedRow {
     pub reason: String,
     /// When they left or bounced, when the file says and it can be read.
     pub at: Option<jiff::Timestamp>,
+    /// How they joined and their consent record, from our own export.
+    pub record: Option<Restored>,
 }
 
 /// A row neither imported nor recorded, because its status does not say
@@ -133,6 +136,11 @@ const NAME_HEADERS: &[&str] = &["name", "fullname", "displayname", "subscriberna
 const FIRST_HEADERS: &[&str] = &["firstname", "givenname", "fname", "vorname", "prénom", "prenom"];
 const LAST_HEADERS: &[&str] = &["lastname", "surname", "familyname", "lname", "nachname"];
 
+/// The columns of `subscribers export` beside the fields, and the prefix of
+/// a field's column when its key is one of them.
+pub const EXPORT_COLUMNS: [&str; 5] = ["email", "name", "status", "joined_by", "consent"];
+pub const EXPORT_FIELD: &str = "field:";
+
 /// How many non-blank lines are looked at for the header row.
 const PREAMBLE_LINES: usize = 10;
 /// How far into a file a NUL byte makes it binary rather than text.
@@ -163,6 +171,8 @@ pub struct Person {
     /// The other columns, as a JSON object of the keys (sorted) with a value.
     pub fields: String,
     pub line: u64,
+    /// How they joined and their consent record, from our own export.
+    pub record: Option<Restored>,
 }
 
 /// One good row, by what it says about its person.
@@ -324,7 +334,9 @@ fn stream(source: &dyn Source, each: &mut dyn FnMut(u64, Result<Row, String>) ->
         let row = match reading.as_ref().map(|r| r.standing(record, headers)) {
             None | Some(Standing::Active) => Row::Active(row),
             Some(Standing::Suppressed { status, reason, at }) => {
-                Row::Suppressed(SuppressedRow { line, email: row.email, status, reason, at })
+                // Our own export says when in its consent record.
+                let at = at.or_else(|| row.record.as_ref().and_then(|r| last_event(r, status.as_str())));
+                Row::Suppressed(SuppressedRow { line, email: row.email, status, reason, at, record: row.record })
             }
             Some(Standing::KeptOut { why, reason }) => Row::KeptOut(KeptOut { line, email: row.email, why, reason }),
         };
@@ -364,6 +376,15 @@ fn plan(source: &dyn Source) -> Result<Plan> {
         }
         .into());
     }
+    if is_json(&head) {
+        return Err(Refused {
+            line: Some(1),
+            reason: "is JSON (as `subscribers export --format json` writes), not CSV: export the list with \
+                     `publish subscribers export --format csv` (the default) and import that"
+                .into(),
+        }
+        .into());
+    }
     let layout = locate(&head)?;
     let mut warnings = Vec::new();
     if guessed {
@@ -379,14 +400,23 @@ fn plan(source: &dyn Source) -> Result<Plan> {
         name: find(NAME_HEADERS),
         first: find(FIRST_HEADERS),
         last: find(LAST_HEADERS),
+        record: find(&["consent"]).filter(|_| find(&["joinedby"]).is_some()).map(|c| (find(&["joinedby"]), c)),
         fields: {
             // Our own export's record columns (status, how they joined, the
             // consent record) are read as such, not kept as fields.
             let export = find(&["consent"]).is_some() && find(&["joinedby"]).is_some();
             let record = |h: &String| export && matches!(header_key(h).as_str(), "status" | "consent" | "joinedby");
-            let keys = headers.iter().enumerate().filter(|(i, h)| *i != layout.email_col && !record(h));
+            // The name column gives the name, not a field as well.
+            let name = find(NAME_HEADERS);
+            let keys =
+                headers.iter().enumerate().filter(|(i, h)| *i != layout.email_col && Some(*i) != name && !record(h));
+            // The export writes a field named as one of its own columns `field:KEY`.
+            let key = |h: &str| match h.trim().strip_prefix(EXPORT_FIELD).filter(|_| export) {
+                Some(rest) => field_key(rest),
+                None => field_key(h),
+            };
             let mut fields: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-            for (i, header) in keys.map(|(i, h)| (i, field_key(h))).filter(|(_, k)| !k.is_empty()) {
+            for (i, header) in keys.map(|(i, h)| (i, key(h))).filter(|(_, k)| !k.is_empty()) {
                 fields.entry(header).or_default().insert(0, i);
             }
             fields.into_iter().map(|(key, columns)| (format!("{}:", serde_json::Value::String(key)), columns)).collect()
@@ -415,6 +445,15 @@ fn plan(source: &dyn Source) -> Result<Plan> {
     plan.reading = reading;
     plan.warnings.extend(warning);
     Ok(plan)
+}
+
+/// Whether a text starts as a JSON array of objects, or one object.
+fn is_json(head: &str) -> bool {
+    let text = head.trim_start_matches(|c: char| c.is_whitespace() || is_invisible(c));
+    match text.strip_prefix('[') {
+        Some(rest) => rest.trim_start().starts_with(['{', ']']),
+        None => text.starts_with('{') && text[1..].trim_start().starts_with('"'),
+    }
 }
 
 /// Whether all of `input` is UTF-8, read a chunk at a time.
@@ -1155,6 +1194,8 @@ struct Columns {
     /// The keys of `fields` in order, each as JSON with its colon, and the
     /// columns with that key, the last first (its value wins when it has one).
     fields: Vec<(String, Vec<usize>)>,
+    /// In our own export: the columns `joined_by` and `consent`.
+    record: Option<(Option<usize>, usize)>,
 }
 
 /// The subscriber on one row, or why there is none.
@@ -1191,7 +1232,49 @@ fn subscriber(record: &csv::StringRecord, columns: &Columns, malformed: Option<&
     }
     fields.push(b'}');
     let fields = String::from_utf8(fields).map_err(|e| e.to_string())?;
-    Ok(Person { email, name: one_line(&name.unwrap_or_default()), fields, line: 0 })
+    let name = one_line(&name.unwrap_or_default());
+    let record = match columns.record {
+        Some((joined_by, consent)) => restored(get(joined_by), get(Some(consent)))?.map(|record| Restored {
+            name: name.clone(),
+            fields: fields.clone(),
+            ..record
+        }),
+        None => None,
+    };
+    Ok(Person { email, name, fields, line: 0, record })
+}
+
+/// When the last event named `event` of a restored consent record was.
+fn last_event(record: &Restored, event: &str) -> Option<jiff::Timestamp> {
+    let events: Vec<ConsentEvent> = serde_json::from_str(&record.consent).ok()?;
+    events.iter().rev().find(|e| e.event == event).and_then(|e| parse_time(&e.at))
+}
+
+/// How someone joined and their consent record, as `subscribers export`
+/// wrote them (`None` when the consent cell is empty).
+fn restored(joined_by: &str, consent: &str) -> Result<Option<Restored>, String> {
+    if consent.is_empty() {
+        return Ok(None);
+    }
+    let bad = |why: String| {
+        format!(
+            "its consent record is not the JSON `subscribers export` writes ({why}); correct it, or empty the \
+             cell to import them without it"
+        )
+    };
+    let events: Vec<ConsentEvent> = serde_json::from_str(consent).map_err(|e| bad(e.to_string()))?;
+    let Some(first) = events.first() else { return Ok(None) };
+    if let Some(event) = events.iter().find(|e| [&e.at, &e.event, &e.how].iter().any(|v| v.trim().is_empty())) {
+        return Err(bad(format!("an event without a time, a name or how: {}", shown(&event.event, 40))));
+    }
+    let joined = events.iter().find(|e| e.event == "joined").unwrap_or(first);
+    Ok(Some(Restored {
+        name: String::new(),
+        fields: String::new(),
+        joined_by: (!joined_by.is_empty()).then(|| joined_by.to_string()),
+        created_at: joined.at.clone(),
+        consent: serde_json::to_string(&events).map_err(|e| bad(e.to_string()))?,
+    }))
 }
 
 /// The address in an email cell and the display name beside it ("" when none):
@@ -1718,6 +1801,62 @@ mod tests {
         assert_eq!(email_column(&["Email Address".into(), "E-mail".into()]), Some(1));
         assert_eq!(email_column(&["Contact Email".into(), "User Email".into()]), Some(0));
         assert_eq!(email_column(&["email_disabled".into(), "emails".into()]), None);
+    }
+
+    /// Our own export read back: each person's name once (not again as a
+    /// field), fields named as the export's columns, how they joined and
+    /// their consent record, and when someone who left did so.
+    #[test]
+    fn our_export_gives_back_how_each_person_joined_and_their_consent_record() {
+        let csv = "email,name,status,joined_by,consent,city,field:status\n\
+                   ada@example.com,Ada,active,signup; source: home,\"[{\"\"at\"\":\"\"2024-01-02T03:04:05Z\"\",\
+                   \"\"event\"\":\"\"joined\"\",\"\"how\"\":\"\"signup\"\",\"\"detail\"\":null},{\"\"at\"\":\
+                   \"\"2024-01-03T00:00:00Z\"\",\"\"event\"\":\"\"confirmed\"\",\"\"how\"\":\"\"confirm link\"\"}]\",Paris,VIP\n\
+                   bob@example.com,Bob,unsubscribed,cli,\"[{\"\"at\"\":\"\"2024-01-01T00:00:00Z\"\",\"\"event\"\":\
+                   \"\"joined\"\",\"\"how\"\":\"\"cli\"\"},{\"\"at\"\":\"\"2024-05-06T07:08:09Z\"\",\"\"event\"\":\
+                   \"\"unsubscribed\"\",\"\"how\"\":\"\"one-click\"\"}]\",,\n\
+                   cy@example.com,Cy,active,,\n\
+                   dee@example.com,Dee,active,cli,[{\"\"at\"\":1}]\n";
+        let mut rows = Vec::new();
+        let mut bad = Vec::new();
+        stream(&csv.as_bytes(), &mut |line, row| {
+            match row {
+                Ok(row) => rows.push(row),
+                Err(reason) => bad.push((line, reason)),
+            }
+            Ok(())
+        })
+        .unwrap();
+        let [Row::Active(ada), Row::Suppressed(bob), Row::Active(cy)] = &rows[..] else { panic!("{rows:?}") };
+        assert_eq!((ada.name.as_str(), ada.fields.as_str()), ("Ada", r#"{"city":"Paris","status":"VIP"}"#));
+        let record = ada.record.as_ref().unwrap();
+        assert_eq!(record.joined_by.as_deref(), Some("signup; source: home"));
+        assert_eq!(record.created_at, "2024-01-02T03:04:05Z");
+        let events: Vec<ConsentEvent> = serde_json::from_str(&record.consent).unwrap();
+        let events: Vec<(&str, &str)> = events.iter().map(|e| (e.event.as_str(), e.how.as_str())).collect();
+        assert_eq!(events, [("joined", "signup"), ("confirmed", "confirm link")]);
+        assert_eq!(bob.status, Status::Unsubscribed);
+        assert_eq!(bob.at, Some("2024-05-06T07:08:09Z".parse().unwrap()), "when they left, from the record");
+        assert_eq!(bob.record.as_ref().unwrap().name, "Bob", "kept for the list it goes back to");
+        assert!(cy.record.is_none(), "an empty consent cell: imported as anyone else");
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].0, 5);
+        assert!(bad[0].1.contains("its consent record is not the JSON `subscribers export` writes"), "{bad:?}");
+        // Elsewhere a name column is the name, and `field:` is a header as any other.
+        let parsed = parse(b"email,Name,field:status\na@example.com,A,x\n").unwrap();
+        assert_eq!(parsed.rows[0].fields.keys().collect::<Vec<_>>(), ["field_status"]);
+    }
+
+    #[test]
+    fn a_json_export_is_refused_saying_to_export_csv() {
+        for text in
+            ["[\n  {\n    \"email\": \"a@example.com\"\n  }\n]\n", "\u{FEFF} []", "{\"email\": \"a@example.com\"}"]
+        {
+            let refused = refused(text.as_bytes());
+            assert_eq!(refused.line, Some(1));
+            assert!(refused.reason.contains("is JSON") && refused.reason.contains("--format csv"), "{refused:?}");
+        }
+        assert!(parse(b"[email]\na@example.com\n").is_ok(), "a header in brackets is not JSON");
     }
 
     #[test]

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::deliver::address::check_address;
 use crate::deliver::dkim::Signer;
+use crate::deliver::import::{EXPORT_COLUMNS, EXPORT_FIELD};
 use crate::deliver::message::IssueHeaders;
 use crate::deliver::send::send_message;
 use crate::deliver::store::audience::{Confirmed, ConsentEvent, MailKind, SignupOutcome, SignupRequest};
@@ -406,8 +407,13 @@ impl Publication {
         }
         let keys: std::collections::BTreeSet<&String> = records.iter().flat_map(|r| r.fields.keys()).collect();
         let mut csv = csv::Writer::from_writer(Vec::new());
-        let mut header = vec!["email", "name", "status", "joined_by", "consent"];
-        header.extend(keys.iter().map(|k| k.as_str()));
+        let mut header: Vec<String> = EXPORT_COLUMNS.iter().map(|c| c.to_string()).collect();
+        // A field named as a column of the export's own (a list's "status" or
+        // "consent") gets a column of its own too, which `import` reads back.
+        header.extend(keys.iter().map(|k| match EXPORT_COLUMNS.contains(&k.as_str()) {
+            true => format!("{EXPORT_FIELD}{k}"),
+            false => k.to_string(),
+        }));
         csv.write_record(&header)?;
         for r in &records {
             let mut row = vec![

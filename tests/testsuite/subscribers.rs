@@ -853,3 +853,37 @@ fn a_beehiiv_export_keeps_inactive_readers_from_the_mail_and_a_later_list_does_n
     assert_eq!(mailed_by_issue_9(&fixture), ["ann@example.com"]);
     assert_eq!(not_mailed(&fixture), strings(&[("ben@example.com", "unsubscribed", "import:beehiiv.csv:3")]));
 }
+
+/// `subscribers export` imports back as it was: every field (also one named
+/// as a column of the export, and those of people who left), how and when
+/// each person joined and every event of their consent record; into an
+/// empty list and into one with people (each path of the import).
+#[test]
+fn our_export_imports_back_with_every_field_and_consent_record() {
+    let fixture = Fixture::reference();
+    fixture.write("list.csv", "email,name,city,status\nada@example.com,Ada,Paris,VIP\nbob@example.com,Bob,Rome,\n");
+    import_export_file(&fixture, "list.csv");
+    fixture.run(&["subscribers", "add", "cy@example.com", "--name", "Cy", "--confirmed"]).success();
+    fixture.run(&["subscribers", "remove", "bob@example.com"]).success();
+    let export = fixture.run(&["subscribers", "export", "--status", "all"]).success().stdout();
+    assert!(export.starts_with("email,name,status,joined_by,consent,city,field:status\n"), "{export}");
+
+    let empty = Fixture::reference();
+    empty.write("export.csv", &export);
+    let out = import_export_file(&empty, "export.csv");
+    assert!(out.contains("2 added") && out.contains("1 removed"), "{out}");
+    assert_eq!(empty.run(&["subscribers", "export", "--status", "all"]).success().stdout(), export);
+
+    let busy = Fixture::reference();
+    busy.run(&["subscribers", "add", "zed@example.com", "--confirmed"]).success();
+    busy.write("export.csv", &export);
+    import_export_file(&busy, "export.csv");
+    let again = busy.run(&["subscribers", "export", "--status", "all"]).success().stdout();
+    let mut again: Vec<&str> = again.lines().filter(|l| !l.starts_with("zed@")).collect();
+    let mut export: Vec<&str> = export.lines().collect();
+    again.sort();
+    export.sort();
+    assert_eq!(again, export);
+    let shown = busy.run(&["subscribers", "show", "bob@example.com"]).success().stdout();
+    assert!(shown.contains("removed  cli"), "{shown}");
+}

@@ -5,7 +5,7 @@
 
 use anyhow::Result;
 use rusqlite::OptionalExtension;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::db::{Conn, args};
 use super::{Status, Store, Subscriber, row_to_subscriber};
@@ -79,8 +79,22 @@ pub enum MailKind {
     Welcome,
 }
 
+/// How someone joined and their consent record, as our own export wrote
+/// them: an import that adds them keeps these instead of starting a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restored {
+    /// Their name and fields (a JSON object), kept also when they left.
+    pub name: String,
+    pub fields: String,
+    pub joined_by: Option<String>,
+    /// When they joined (their `joined` event).
+    pub created_at: String,
+    /// The events, as a JSON array of [`ConsentEvent`]s, oldest first.
+    pub consent: String,
+}
+
 /// One event of a person's consent record.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConsentEvent {
     pub at: String,
     /// joined, confirmed, unsubscribed, bounced, complained, removed, name changed, …
@@ -704,5 +718,83 @@ mod tests {
         assert_eq!(store.status_of("JÖRG@EXAMPLE.COM").unwrap(), Some(Status::Active));
         let events: Vec<String> = store.consent_of("jörg@example.com").unwrap().into_iter().map(|e| e.event).collect();
         assert_eq!(events, ["joined"], "the consent record moves with the address");
+    }
+
+    /// An import of our own export gives each person new to the list the
+    /// record it has (how and when they joined, every event, name and fields
+    /// also of those who left), on PostgreSQL, into a SQLite list with
+    /// people, and into an empty one (rows go straight in); someone already
+    /// on the list keeps their own.
+    #[test]
+    fn an_import_restores_the_consent_record_of_people_new_to_the_list() {
+        use crate::deliver::store::{ImportRow, Location, Suppression};
+        let record = |name: &str, events: &str| Restored {
+            name: name.into(),
+            fields: r#"{"city":"Paris"}"#.into(),
+            joined_by: Some("signup; source: home".into()),
+            created_at: "2024-01-02T03:04:05Z".into(),
+            consent: format!(
+                r#"[{{"at":"2024-01-02T03:04:05Z","event":"joined","how":"signup","detail":null}}{events}]"#
+            ),
+        };
+        let left = r#",{"at":"2024-03-04T00:00:00Z","event":"unsubscribed","how":"one-click","detail":"said so"}"#;
+        let scenario = |mut store: Store, someone: bool| {
+            if someone {
+                store.add_subscriber("known@example.com", "Known", "cli", "t0").unwrap();
+            }
+            let mut import = store.begin_import("import:export.csv", "t9").unwrap();
+            let ada = ImportRow::Active {
+                line: 2,
+                email: "ada@example.com",
+                name: "Ada",
+                fields: r#"{"city":"Paris"}"#,
+                forgotten: false,
+            };
+            import.add(ada).unwrap();
+            import.restore("ada@example.com", &record("Ada", "")).unwrap();
+            let bob = Suppression {
+                email: "bob@example.com".into(),
+                status: Status::Unsubscribed,
+                at: "2024-03-04T00:00:00Z".into(),
+                by: "import:export.csv:3".into(),
+                reason: "Masthead status".into(),
+            };
+            import.add(ImportRow::Suppressed { line: 3, row: &bob }).unwrap();
+            import.restore("bob@example.com", &record("Bob", left)).unwrap();
+            let known = ImportRow::Active {
+                line: 4,
+                email: "known@example.com",
+                name: "Known",
+                fields: "{}",
+                forgotten: false,
+            };
+            import.add(known).unwrap();
+            import.restore("known@example.com", &record("Known", "")).unwrap();
+            import.finish(&mut |_, _, _, _| ()).unwrap();
+            let events = |email| -> Vec<(String, String, String)> {
+                store.consent_of(email).unwrap().into_iter().map(|e| (e.at, e.event, e.how)).collect()
+            };
+            let joined = ("2024-01-02T03:04:05Z".to_string(), "joined".to_string(), "signup".to_string());
+            assert_eq!(events("ada@example.com"), std::slice::from_ref(&joined));
+            assert_eq!(store.joined_by("ada@example.com").unwrap().as_deref(), Some("signup; source: home"));
+            let left = ("2024-03-04T00:00:00Z".to_string(), "unsubscribed".to_string(), "one-click".to_string());
+            assert_eq!(events("bob@example.com"), [joined, left]);
+            let bob = store.subscriber("bob@example.com").unwrap().unwrap();
+            assert_eq!(
+                (bob.status, bob.name.as_str(), bob.fields["city"].as_str()),
+                (Status::Unsubscribed, "Bob", "Paris")
+            );
+            if someone {
+                assert_eq!(events("known@example.com").len(), 1);
+                assert_eq!(
+                    store.joined_by("known@example.com").unwrap().as_deref(),
+                    Some("cli"),
+                    "their own record stays"
+                );
+            }
+        };
+        super::super::testdb::each_store(|store| scenario(store, true));
+        let dir = tempfile::tempdir().unwrap();
+        scenario(Store::open(&Location::sqlite_in(dir.path())).unwrap(), false);
     }
 }

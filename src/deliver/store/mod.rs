@@ -485,7 +485,11 @@ impl Store {
                      at         TEXT,
                      by         TEXT,
                      reason     TEXT,
-                     forgotten  BOOLEAN NOT NULL DEFAULT FALSE
+                     forgotten  BOOLEAN NOT NULL DEFAULT FALSE,
+                     joined     TEXT,
+                     created    TEXT,
+                     consent    TEXT,
+                     fresh      BOOLEAN NOT NULL DEFAULT FALSE
                  );
                  CREATE INDEX import_rows_suppressed ON import_rows (seq) WHERE kind = 's';"
             ))?;
@@ -504,6 +508,7 @@ impl Store {
                 now: now.to_string(),
                 direct,
                 journal_alone,
+                restoring: false,
             }),
             Err(e) => {
                 let _ = conn.rollback();
@@ -1012,6 +1017,8 @@ pub struct Import<'a> {
     direct: Option<direct::Direct>,
     /// The database is out of WAL mode for the import (see [`direct::journal_alone`]).
     journal_alone: bool,
+    /// Some rows carry a record to restore (see [`Import::restore`]).
+    restoring: bool,
 }
 
 impl Drop for Import<'_> {
@@ -1137,7 +1144,8 @@ impl Import<'_> {
         // It takes the earlier row's place, and its turn.
         self.conn.execute(
             "UPDATE import_rows SET line = $3, kind = $4, email = $5, name = $6, fields = $7, status = $8, at = $9,
-             by = $10, reason = $11, forgotten = $12 WHERE key = $1 AND $2 > 0",
+             by = $10, reason = $11, forgotten = $12, joined = NULL, created = NULL, consent = NULL
+             WHERE key = $1 AND $2 > 0",
             params,
         )?;
         if earlier_kind == "a" {
@@ -1145,6 +1153,31 @@ impl Import<'_> {
             self.forgotten -= u64::from(found.bool(2));
         }
         Ok(Gathered::Replaced { earlier: earlier as u64, kept_out: earlier_kind == "k" })
+    }
+
+    /// Keeps how the person of the row just added (the first with
+    /// `email`, or one that took an earlier row's place) joined and their
+    /// consent record, from our own export: if the import adds them, they
+    /// join when and as the record says, with its events, instead of now.
+    pub fn restore(&mut self, email: &str, record: &audience::Restored) -> Result<()> {
+        let email = canonical(email);
+        if let (Some(_), Conn::Sqlite(conn)) = (self.direct.as_ref(), &mut *self.conn) {
+            return direct::restore(conn, &email, record);
+        }
+        self.conn.execute(
+            "UPDATE import_rows SET joined = $2, created = $3, consent = $4, name = $5, fields = $6
+             WHERE key = $1 AND kind <> 'k'",
+            args![
+                email.to_lowercase(),
+                &record.joined_by,
+                record.created_at.as_str(),
+                record.consent.as_str(),
+                record.name.as_str(),
+                record.fields.as_str()
+            ],
+        )?;
+        self.restoring = true;
+        Ok(())
     }
 
     /// Applies the gathered rows and commits. The suppressed ones first: an
@@ -1210,6 +1243,18 @@ impl Import<'_> {
             changed = tally.int(2);
             added -= known;
         }
+        // The people new to the list whose record the file has: their
+        // record replaces the one their row starts (written after `since`).
+        let since = match self.restoring {
+            true => {
+                tx.batch(
+                    "UPDATE import_rows SET fresh = TRUE WHERE consent IS NOT NULL AND kind <> 'k' AND NOT forgotten
+                         AND NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email = import_rows.email)",
+                )?;
+                Some(tx.query_one("SELECT COALESCE(max(id), 0) FROM consent", &[])?.int(0))
+            }
+            false => None,
+        };
         let stops = done.suppressed.iter().any(|(_, what, _)| *what == Suppressed::WasActive);
         let records = done.suppressed.iter().any(|(_, what, _)| *what == Suppressed::Added);
         if stops {
@@ -1227,8 +1272,9 @@ impl Import<'_> {
         }
         if records {
             tx.execute(
-                "INSERT INTO subscribers (email, created_at, status, status_at, status_by, status_reason)
-                 SELECT email, $1, status, at, by, reason FROM import_rows t
+                "INSERT INTO subscribers (email, name, fields, created_at, status, status_at, status_by, status_reason,
+                     joined_by)
+                 SELECT email, name, fields, COALESCE(created, $1), status, at, by, reason, joined FROM import_rows t
                  WHERE t.kind = 's' AND NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email = t.email)
                  ORDER BY t.seq",
                 args![now],
@@ -1237,13 +1283,34 @@ impl Import<'_> {
         if added > 0 {
             done.counts.added = tx.execute(
                 "INSERT INTO subscribers (email, name, fields, created_at, joined_by)
-                 SELECT email, name, fields, $1, CASE WHEN line > 0 THEN CAST($2 AS TEXT) || ':' || line ELSE $2 END
+                 SELECT email, name, fields, COALESCE(created, $1),
+                     COALESCE(joined, CASE WHEN line > 0 THEN CAST($2 AS TEXT) || ':' || line ELSE $2 END)
                  FROM import_rows t
                  WHERE t.kind = 'a' AND NOT t.forgotten
                      AND NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email = t.email)
                  ORDER BY t.seq",
                 args![now, joined_by],
             )?;
+        }
+        if let Some(since) = since {
+            tx.execute(
+                "DELETE FROM consent WHERE id > $1 AND email IN (SELECT email FROM import_rows WHERE fresh)",
+                args![since],
+            )?;
+            tx.batch(match tx.dialect() {
+                Dialect::Sqlite => {
+                    "INSERT INTO consent (email, at, event, how, detail)
+                     SELECT t.email, json_extract(j.value, '$.at'), json_extract(j.value, '$.event'),
+                         json_extract(j.value, '$.how'), json_extract(j.value, '$.detail')
+                     FROM import_rows t, json_each(t.consent) j WHERE t.fresh ORDER BY t.seq, j.key"
+                }
+                Dialect::Postgres => {
+                    "INSERT INTO consent (email, at, event, how, detail)
+                     SELECT t.email, j.value->>'at', j.value->>'event', j.value->>'how', j.value->>'detail'
+                     FROM import_rows t, jsonb_array_elements(t.consent::jsonb) WITH ORDINALITY AS j(value, n)
+                     WHERE t.fresh ORDER BY t.seq, j.n"
+                }
+            })?;
         }
         tx.batch("DROP TABLE import_rows")?;
         tx.commit()?;
