@@ -887,3 +887,29 @@ fn our_export_imports_back_with_every_field_and_consent_record() {
     let shown = busy.run(&["subscribers", "show", "bob@example.com"]).success().stdout();
     assert!(shown.contains("removed  cli"), "{shown}");
 }
+
+/// Several imports started at once on a new publication (its state not yet
+/// created) all land, whatever order they take: the schema was created by
+/// each of them at once, and all but one failed ("table subscribers already
+/// exists"). Whoever one file says left is not mailed, before or after the
+/// list that has them.
+#[test]
+fn imports_started_at_once_on_a_new_publication_all_land() {
+    let fixture = Fixture::reference();
+    assert!(!fixture.path().join(".publish/state.db").exists());
+    for part in 0..3 {
+        let rows: String = (0..2000).map(|n| format!("p{part}n{n}@example.com,Reader {n}\n")).collect();
+        fixture.write(&format!("part{part}.csv"), &format!("email,name\n{rows}"));
+    }
+    fixture.write("left.csv", "Email Address,UNSUB_TIME\np1n7@example.com,2024-01-01 10:00:00\n");
+    let children: Vec<_> = ["part0.csv", "part1.csv", "part2.csv", "left.csv"]
+        .iter()
+        .map(|file| fixture.command(&["subscribers", "import", fixture.path().join(file).to_str().unwrap()]).spawn())
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout(), "5999\n");
+    assert_eq!(not_mailed(&fixture), strings(&[("p1n7@example.com", "unsubscribed", "import:left.csv:2")]));
+}

@@ -927,8 +927,13 @@ fn migrate_sqlite(conn: &mut rusqlite::Connection, name: &str) -> Result<()> {
     // A step may rebuild a table the ledger refers to; the references are
     // checked before each step commits instead (SQLite's own procedure).
     conn.pragma_update(None, "foreign_keys", "OFF")?;
-    for (i, step) in MIGRATIONS.iter().enumerate().skip(version) {
-        let tx = conn.transaction()?;
+    // Another process may be upgrading the same file (two commands run at
+    // once on a new publication): each step takes the write lock first and
+    // reads the version again under it, so that no step runs twice.
+    for _ in version..MIGRATIONS.len() {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let i = tx.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+        let Some(step) = MIGRATIONS.get(i) else { break };
         tx.execute_batch(step).with_context(|| format!("{name}: migration {} failed", i + 1))?;
         if *step == audience::CANONICAL_ADDRESSES {
             audience::canonical_addresses(&tx).with_context(|| format!("{name}: migration {} failed", i + 1))?;
