@@ -431,10 +431,38 @@ impl Publication {
 
     /// Erases `email` (GDPR): only a keyed hash remains, so the address is
     /// never imported or mailed again. Returns whether anything was stored.
-    pub fn forget(&self, email: &str) -> Result<bool> {
+    /// The copies of mail to them that the outbox kept are deleted too; how
+    /// many is the second value.
+    pub fn forget(&self, email: &str) -> Result<(bool, usize)> {
         let hash = self.secret()?.forget_hash(email);
-        self.store()?.forget(email.trim(), &hash, &crate::clock::now()?.to_string())
+        let found = self.store()?.forget(email.trim(), &hash, &crate::clock::now()?.to_string())?;
+        Ok((found, erase_outbox(&self.ws.out_dir().join("outbox"), email)?))
     }
+}
+
+/// Deletes the messages to `email` in the outbox's folders (`out/outbox/*/`),
+/// named `…-ADDRESS.eml` with the characters the send writes as `_` so
+/// written (`deliver::send`'s `write_outbox`). Returns how many.
+fn erase_outbox(outbox: &std::path::Path, email: &str) -> Result<usize> {
+    let safe: String = crate::deliver::address::canonical(email)
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@' | '+') { c } else { '_' })
+        .collect();
+    let (ending, whole) = (format!("-{safe}.eml"), format!("{safe}.eml"));
+    let Ok(folders) = std::fs::read_dir(outbox) else { return Ok(0) };
+    let mut erased = 0;
+    for folder in folders.flatten().filter(|f| f.path().is_dir()) {
+        for file in std::fs::read_dir(folder.path())?.flatten() {
+            let name = file.file_name().to_string_lossy().to_lowercase();
+            if name.ends_with(&ending) || name == whole {
+                std::fs::remove_file(file.path())
+                    .with_context(|| format!("cannot delete {}", file.path().display()))?;
+                erased += 1;
+            }
+        }
+    }
+    Ok(erased)
 }
 
 /// `text` on one line (no control characters), at most `max` characters.

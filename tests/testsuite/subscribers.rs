@@ -913,3 +913,59 @@ fn imports_started_at_once_on_a_new_publication_all_land() {
     assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout(), "5999\n");
     assert_eq!(not_mailed(&fixture), strings(&[("p1n7@example.com", "unsubscribed", "import:left.csv:2")]));
 }
+
+/// Every text of the state database (each table's every column), lowercased.
+fn state_text(fixture: &Fixture) -> String {
+    let db = rusqlite::Connection::open(fixture.path().join(".publish/state.db")).unwrap();
+    let tables: Vec<String> = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut text = String::new();
+    for table in tables {
+        let mut stmt = db.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+        let columns = stmt.column_count();
+        let mut rows = stmt.query([]).unwrap();
+        while let Some(row) = rows.next().unwrap() {
+            for i in 0..columns {
+                if let Ok(value) = row.get::<_, String>(i) {
+                    text.push_str(&value.to_lowercase());
+                    text.push('\n');
+                }
+            }
+        }
+    }
+    text
+}
+
+/// `forget` leaves only the keyed hash: not the address in the ledger's
+/// replies (the outbox's and servers' name it), in the soft bounces, or in
+/// the messages the outbox kept.
+#[test]
+fn forget_leaves_the_address_nowhere_in_the_state_or_the_outbox() {
+    let fixture = Fixture::reference();
+    fixture.write("list.csv", "email,name\nAda.Lovelace@Example.com,Ada\nbob@example.com,Bob\n");
+    import_export_file(&fixture, "list.csv");
+    fixture.run(&["issue", "9"]).success();
+    let report = dsn(&[("ada.lovelace@example.com", "failed", "4.2.2")])
+        .replace("Subject: This Week in Asia #9\r\n", "Message-ID: <issue-9.ab12@analyse.asia>\r\n");
+    fixture.write("dsn/9.eml", &report);
+    fixture.run(&["subscribers", "bounces", fixture.path().join("dsn").to_str().unwrap()]).success();
+    assert!(state_text(&fixture).contains("ada.lovelace@example.com"));
+
+    let run = fixture.run(&["subscribers", "forget", "ada.lovelace@example.com"]).success();
+    assert!(run.stdout().contains("deleted the 1 message to them kept in out/outbox"), "{}", run.stdout());
+    let state = state_text(&fixture);
+    assert!(!state.contains("ada.lovelace") && !state.contains("ada"), "{state}");
+    assert!(state.contains("bob@example.com"), "the others stay");
+    let kept: Vec<String> = std::fs::read_dir(fixture.path().join("out/outbox/9"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(kept, ["000002-bob@example.com.eml"]);
+    let status = fixture.run(&["status", "9"]).success().stdout();
+    assert!(status.contains("sent:     2"), "the ledger still counts them: {status}");
+}

@@ -422,6 +422,14 @@ impl Store {
                 args![placeholder.as_str(), now],
             )?;
             tx.execute("DELETE FROM consent WHERE email = $1 OR email = $2", args![email, placeholder.as_str()])?;
+            tx.execute("DELETE FROM soft_bounces WHERE email = $1", args![email])?;
+            // The servers' replies name the address ("<ada@example.com> ok"), as
+            // does the outbox's ("written to …-ada@example.com.eml").
+            tx.execute(
+                "UPDATE sends SET reply = NULL
+                 WHERE subscriber_id IN (SELECT id FROM subscribers WHERE email = $1) AND reply IS NOT NULL",
+                args![placeholder.as_str()],
+            )?;
             tx.execute(
                 "INSERT INTO forgotten (hash, at) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING",
                 args![hash, now],
