@@ -141,6 +141,9 @@ const LAST_HEADERS: &[&str] = &["lastname", "surname", "familyname", "lname", "n
 pub const EXPORT_COLUMNS: [&str; 5] = ["email", "name", "status", "joined_by", "consent"];
 pub const EXPORT_FIELD: &str = "field:";
 
+/// The longest name kept, in characters (the rest is cut off).
+const NAME_MAX: usize = 200;
+
 /// How many non-blank lines are looked at for the header row.
 const PREAMBLE_LINES: usize = 10;
 /// How far into a file a NUL byte makes it binary rather than text.
@@ -1232,7 +1235,9 @@ fn subscriber(record: &csv::StringRecord, columns: &Columns, malformed: Option<&
     }
     fields.push(b'}');
     let fields = String::from_utf8(fields).map_err(|e| e.to_string())?;
-    let name = one_line(&name.unwrap_or_default());
+    // As long as a signup's or `subscribers add`'s may be: it goes into the To field of every issue.
+    let mut name: String = one_line(&name.unwrap_or_default()).chars().take(NAME_MAX).collect();
+    name.truncate(name.trim_end().len());
     let record = match columns.record {
         Some((joined_by, consent)) => restored(get(joined_by), get(Some(consent)))?.map(|record| Restored {
             name: name.clone(),
@@ -1899,6 +1904,16 @@ mod tests {
         let err = refused(format!("{long},{}\n", "y,".repeat(100)).as_bytes());
         assert!(err.reason.len() < 700, "{}", err.reason.len());
         assert!(err.reason.contains("xxx…, y, y"), "{}", &err.reason[..100]);
+    }
+
+    /// A name goes into the To field of every issue: cut as a signup's is.
+    #[test]
+    fn a_huge_name_is_cut_as_a_signups_is() {
+        let long = "Ada ".repeat(1_000_000);
+        let parsed = parse(format!("email,name\na@example.com,{long}\n").as_bytes()).unwrap();
+        let name = &parsed.rows[0].name;
+        assert!((NAME_MAX - 1..=NAME_MAX).contains(&name.chars().count()), "{}", name.len());
+        assert!(name.starts_with("Ada Ada") && name.ends_with("Ada"), "cut, not emptied: {name}");
     }
 
     #[test]
