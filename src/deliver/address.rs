@@ -73,18 +73,31 @@ pub fn check_address(email: &str) -> Result<(), String> {
 /// The form an address is stored and compared in, so that the list's
 /// comparison without case (SQLite's `NOCASE` and PostgreSQL's `citext` fold
 /// ASCII letters alone, or as the server's locale says) finds the same person
-/// whatever case or Unicode form a file, a form or a bounce writes them in.
-/// An ASCII address is kept as it is (trimmed); one with other characters is
-/// composed (NFC) and in lowercase.
+/// whatever case, Unicode or IDN form a file, a form or a bounce writes them
+/// in. An ASCII address is kept as it is (trimmed). One with other characters
+/// is composed (NFC) and in lowercase, and its domain is in the form the
+/// rest needs: ASCII (`xn--…`) beside an ASCII local part, so that no server
+/// needs SMTPUTF8 for it; else Unicode, as the local part is.
 pub fn canonical(email: &str) -> String {
     use unicode_normalization::UnicodeNormalization;
     let email = email.trim();
     if email.is_ascii() {
         return email.to_string();
     }
-    let composed: String = email.nfc().collect();
     // Lowercase letters may come apart (U+0130 → i + U+0307): composed again.
-    composed.to_lowercase().nfc().collect()
+    let folded: String = email.nfc().collect::<String>().to_lowercase().nfc().collect();
+    let Some((local, domain)) = folded.rsplit_once('@') else { return folded };
+    let domain = match local.is_ascii() {
+        true => idna::domain_to_ascii(domain).ok(),
+        false => match idna::domain_to_unicode(domain) {
+            (unicode, Ok(())) => Some(unicode),
+            _ => None,
+        },
+    };
+    match domain.filter(|d| !d.is_empty()) {
+        Some(domain) => format!("{local}@{domain}"),
+        None => folded,
+    }
 }
 
 #[cfg(test)]
@@ -100,7 +113,10 @@ mod tests {
         assert_eq!(canonical("JOSÉ@example.com"), canonical("JOSé@example.com"));
         // The Kelvin sign lowercases to an ASCII k: NOCASE then finds "K".
         assert_eq!(canonical("\u{212A}im@example.com"), "kim@example.com");
-        assert_eq!(canonical("ada@BÜCHER.example"), "ada@bücher.example");
-        assert_eq!(canonical("Ada@BÜCHER.example"), "ada@bücher.example");
+        // The IDN forms of one domain are one.
+        assert_eq!(canonical("Ada@BÜCHER.example"), "ada@xn--bcher-kva.example");
+        assert_eq!(canonical("jörg@XN--BCHER-KVA.example"), "jörg@bücher.example");
+        assert_eq!(canonical("JÖRG@Bücher.example"), "jörg@bücher.example");
+        assert_eq!(canonical("ADA@B\u{FFFD}.example"), "ada@b\u{FFFD}.example", "not IDNA: lowercase only");
     }
 }
