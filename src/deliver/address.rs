@@ -100,6 +100,23 @@ pub fn canonical(email: &str) -> String {
     }
 }
 
+/// `email` with its domain in its other IDN form (`bücher.example` ↔
+/// `xn--bcher-kva.example`), when it has one.
+pub fn other_idn_form(email: &str) -> Option<String> {
+    let (local, domain) = email.trim().rsplit_once('@')?;
+    let other = match domain.is_ascii() {
+        true if domain.to_ascii_lowercase().split('.').any(|l| l.starts_with("xn--")) => {
+            match idna::domain_to_unicode(domain) {
+                (unicode, Ok(())) => unicode,
+                _ => return None,
+            }
+        }
+        true => return None,
+        false => idna::domain_to_ascii(domain).ok()?,
+    };
+    (!other.eq_ignore_ascii_case(domain)).then(|| format!("{local}@{other}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

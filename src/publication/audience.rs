@@ -219,7 +219,13 @@ impl Publication {
                     return Ok(());
                 }
                 Handed::Active { line, email, name, fields, record } => {
-                    let forgotten = import.any_forgotten() && import.is_forgotten(&secret.forget_hash(email))?;
+                    let forgotten = import.any_forgotten() && {
+                        let mut found = false;
+                        for hash in secret.forget_hashes(email) {
+                            found = found || import.is_forgotten(&hash)?;
+                        }
+                        found
+                    };
                     let row = ImportRow::Active { line: *line, email, name, fields, forgotten };
                     let gathered = import.add(row)?;
                     if let (Some(record), false) = (record, matches!(gathered, Gathered::Duplicate { .. })) {

@@ -170,7 +170,7 @@ impl Publication {
         let now = crate::clock::now()?;
         let expires = now.as_second() + config.audience.confirm_within.get().as_secs();
         let mut store = self.store()?;
-        let forgotten = store.is_forgotten(&self.secret()?.forget_hash(&req.email))?;
+        let forgotten = self.is_forgotten(&store, &req.email)?;
         store.signup(&req, forgotten, double_opt_in, &now.to_string(), now.as_second(), expires)
     }
 
@@ -317,7 +317,7 @@ impl Publication {
     pub fn add_subscriber(&self, email: &str, name: &str, confirmed: bool) -> Result<AddOutcome> {
         let email = email.trim();
         check_address(email).map_err(|e| anyhow::anyhow!(e))?;
-        if self.store()?.is_forgotten(&self.secret()?.forget_hash(email))? {
+        if self.is_forgotten(&self.store()?, email)? {
             bail!("{email} was forgotten on request (`subscribers forget`): it cannot be added again");
         }
         if confirmed {
@@ -427,6 +427,16 @@ impl Publication {
             csv.write_record(&row)?;
         }
         Ok(String::from_utf8(csv.into_inner()?)?)
+    }
+
+    /// Whether `email` was forgotten, in any form.
+    fn is_forgotten(&self, store: &crate::deliver::store::Store, email: &str) -> Result<bool> {
+        for hash in self.secret()?.forget_hashes(email) {
+            if store.is_forgotten(&hash)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Erases `email` (GDPR): only a keyed hash remains, so the address is

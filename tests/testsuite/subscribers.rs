@@ -979,3 +979,18 @@ fn forget_leaves_the_address_nowhere_in_the_state_or_the_outbox() {
     let status = fixture.run(&["status", "9"]).success().stdout();
     assert!(status.contains("sent:     2"), "the ledger still counts them: {status}");
 }
+
+/// A forgotten address stays forgotten in every case, Unicode and IDN form
+/// of it: a list, the command line.
+#[test]
+fn a_forgotten_address_is_not_imported_again_in_another_form() {
+    let fixture = Fixture::reference();
+    fixture.run(&["subscribers", "forget", "Ada@Bücher.example"]).success();
+    fixture.run(&["subscribers", "forget", "jörg@bücher.example"]).success();
+    fixture.write("list.csv", "email\nada@xn--bcher-kva.example\nJÖRG@XN--BCHER-KVA.example\ngrace@example.com\n");
+    let out = import_export_file(&fixture, "list.csv");
+    assert!(out.contains("1 added") && out.contains("left out: 2 forgotten addresses"), "{out}");
+    let run = fixture.run(&["subscribers", "add", "ADA@xn--bcher-kva.example", "--confirmed"]).failure(1);
+    assert!(run.stderr().contains("forgotten"), "{}", run.stderr());
+    assert_eq!(list(&fixture), "grace@example.com\t\n");
+}
