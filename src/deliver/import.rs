@@ -327,6 +327,22 @@ fn stream(source: &dyn Source, each: &mut dyn FnMut(u64, Result<Row, String>) ->
                 return Ok(true);
             }
         };
+        // Cells past the header's (an unquoted comma in a name moved them):
+        // read as they are, the row's cells would go into the wrong columns.
+        if let Some(extra) = headers.len().checked_sub(1).and_then(|last| {
+            let mut beyond = record.iter().skip(last + 1).map(clean).filter(|c| !c.is_empty()).peekable();
+            beyond.peek().is_some().then(|| beyond.map(|c| shown(c, 30)).take(3).collect::<Vec<_>>())
+        }) {
+            let reason = format!(
+                "has {} cells where the header row has {} (more: {}); put a cell that holds the delimiter in \
+                 double quotes",
+                record.len(),
+                headers.len(),
+                extra.join(", ")
+            );
+            each(line, Err(reason))?;
+            return Ok(true);
+        }
         let row = match subscriber(record, columns, malformed) {
             Ok(row) => Person { line, ..row },
             Err(reason) => {
@@ -1904,6 +1920,25 @@ mod tests {
         let err = refused(format!("{long},{}\n", "y,".repeat(100)).as_bytes());
         assert!(err.reason.len() < 700, "{}", err.reason.len());
         assert!(err.reason.contains("xxx…, y, y"), "{}", &err.reason[..100]);
+    }
+
+    /// A row with more cells than the header (an unquoted comma in a name)
+    /// would put its cells in the wrong columns: a bad row, saying so.
+    /// Empty cells past the header (a spreadsheet's trailing commas) are fine.
+    #[test]
+    fn a_row_with_more_cells_than_the_header_is_a_bad_row() {
+        let csv = "email,name,city\na@example.com,Lovelace, Ada,London\nb@example.com,B,Rome,,,\nc@example.com\n";
+        let parsed = parse(csv.as_bytes()).unwrap();
+        assert_eq!(emails(&parsed), ["b@example.com", "c@example.com"]);
+        assert_eq!(parsed.bad.len(), 1);
+        assert_eq!(parsed.bad[0].line, 2);
+        assert_eq!(
+            parsed.bad[0].reason,
+            "has 4 cells where the header row has 3 (more: London); put a cell that holds the delimiter in double quotes"
+        );
+        assert_eq!(parsed.rows[0].fields["city"], "Rome");
+        // A file without a header row has nothing to count against.
+        assert_eq!(emails(&parse(b"a@example.com,A,x,y\n").unwrap()), ["a@example.com"]);
     }
 
     /// A name goes into the To field of every issue: cut as a signup's is.
