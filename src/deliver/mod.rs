@@ -6,6 +6,7 @@ pub mod bounces;
 pub mod dkim;
 pub mod dkim_keys;
 pub mod import;
+pub mod interrupt;
 pub mod lock;
 pub mod message;
 pub mod send;

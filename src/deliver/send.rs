@@ -16,7 +16,7 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use anyhow::Result;
@@ -24,6 +24,7 @@ use lettre::transport::smtp::extension::ClientId;
 use tokio::sync::{Mutex, Notify, mpsc, oneshot};
 
 use crate::deliver::dkim::Signer;
+use crate::deliver::interrupt::Interrupts;
 use crate::deliver::message::{Frame, IssueHeaders};
 use crate::deliver::smtp::{Connection, SendError};
 use crate::deliver::store::{Location, Outcome, Store, Subscriber, wall_ms};
@@ -175,6 +176,10 @@ struct Lane {
     sent: AtomicU64,
     cool_downs: AtomicU32,
     last_failure: std::sync::Mutex<Option<String>>,
+    /// Connections of this lane open now.
+    open: AtomicUsize,
+    /// Workers that gave way to the open connections (see [`Step::GiveWay`]).
+    gave_way: AtomicUsize,
 }
 
 struct Shared {
@@ -343,7 +348,7 @@ pub fn run(
         lanes,
         failover,
         ceiling,
-        breaker: Breaker::default(),
+        breaker: Breaker::new(options.max_attempts, connections),
         options,
         acks: ack_tx,
         abort: AtomicBool::new(false),
@@ -355,7 +360,9 @@ pub fn run(
         changed: Notify::new(),
     });
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let interrupts = Interrupts::catch();
     let worker_results: Vec<Result<()>> = runtime.block_on(async {
+        let watcher = tokio::spawn(watch(Arc::clone(&shared), interrupts));
         let mut handles = Vec::new();
         for (lane, l) in shared.lanes.iter().enumerate() {
             for _ in 0..l.concurrency {
@@ -366,6 +373,8 @@ pub fn run(
         for h in handles {
             results.push(h.await.unwrap_or_else(|e| Err(anyhow::anyhow!("a send worker crashed: {e}"))));
         }
+        watcher.abort();
+        let _ = watcher.await;
         results
     });
     let shared = Arc::into_inner(shared).expect("workers are done");
@@ -422,6 +431,8 @@ fn lanes(transport: Transport, options: &Options) -> (bool, Vec<Lane>, Throttle)
         sent: AtomicU64::new(0),
         cool_downs: AtomicU32::new(0),
         last_failure: std::sync::Mutex::new(None),
+        open: AtomicUsize::new(0),
+        gave_way: AtomicUsize::new(0),
     };
     match transport {
         Transport::Relays(relays) => {
@@ -540,6 +551,24 @@ fn ledger_loop(location: &Location, issue: u32, lease: &Lease, acks: std::sync::
     }
 }
 
+/// Stops the run when a signal asks (see [`Interrupts`]): no message is
+/// taken after it, and each one on the wire is answered and recorded first.
+/// The signals are caught until the run is over.
+async fn watch(shared: Arc<Shared>, interrupts: Interrupts) {
+    loop {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        if let Some(signal) = interrupts.asked() {
+            let held = shared.turns.lock().expect("turns lock").held;
+            tracing::warn!(
+                "{signal}: stopping once the {held} message(s) on the wire are answered (again to quit now)"
+            );
+            stop(&shared, format!("interrupted by {signal}; every message the server accepted is recorded"));
+            // Caught until the workers are done: a second signal ends the process.
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
 async fn worker(shared: Arc<Shared>, lane: usize) -> Result<()> {
     let mut conn: Option<Connection> = None;
     let result = worker_loop(&shared, lane, &mut conn).await;
@@ -548,6 +577,7 @@ async fn worker(shared: Arc<Shared>, lane: usize) -> Result<()> {
         stop(&shared, format!("{e:#}"));
     }
     if let Some(c) = conn {
+        shared.lanes[lane].open.fetch_sub(1, Ordering::Relaxed);
         c.quit().await;
     }
     result
@@ -599,10 +629,20 @@ enum Step {
     HandBack,
     /// The run stops; the recipient stays pending.
     Stop,
+    /// The server would not take one more connection while others of this
+    /// lane are open (a per-client limit below `concurrency`): the message
+    /// goes to those, and this worker ends.
+    GiveWay,
 }
 
 async fn worker_loop(shared: &Shared, lane: usize, conn: &mut Option<Connection>) -> Result<()> {
     while let Some(job) = next_job(shared, lane).await {
+        if shared.abort.load(Ordering::Relaxed) {
+            // Stopped while this worker waited for the job: it stays pending.
+            shared.turns.lock().expect("turns lock").held -= 1;
+            shared.changed.notify_waiters();
+            return Ok(());
+        }
         let Job { subscriber, mut attempts, built } = job;
         let built = match built {
             Ok(built) => built,
@@ -621,6 +661,15 @@ async fn worker_loop(shared: &Shared, lane: usize, conn: &mut Option<Connection>
                 turns.held -= 1;
                 drop(turns);
                 shared.changed.notify_waiters();
+            }
+            Step::GiveWay => {
+                let job = Job { subscriber, attempts, built: Ok(built) };
+                let mut turns = shared.turns.lock().expect("turns lock");
+                turns.returned.push_back(Box::new(job));
+                turns.held -= 1;
+                drop(turns);
+                shared.changed.notify_waiters();
+                return Ok(());
             }
             Step::Stop => {
                 shared.turns.lock().expect("turns lock").held -= 1;
@@ -645,9 +694,26 @@ async fn attempt(
     let lane = &shared.lanes[lane_index];
     loop {
         *attempt += 1;
-        shared.ceiling.acquire().await;
-        lane.throttle.acquire().await;
-        let result = deliver(&lane.transport, &shared.hello, conn, subscriber, &built.parts(), &built.envelope).await;
+        // A slowed-down pace can hold a message for seconds: not past a stop.
+        let paced = async {
+            shared.ceiling.acquire().await;
+            lane.throttle.acquire().await;
+        };
+        tokio::select! {
+            () = paced => {}
+            () = stopped(shared) => return Step::Stop,
+        }
+        let opening = conn.is_none();
+        let result = deliver(
+            &lane.transport,
+            &shared.hello,
+            conn,
+            subscriber,
+            &built.parts(),
+            &built.envelope,
+            Some(&lane.open),
+        )
+        .await;
         let error = match result {
             Ok(reply) => {
                 lane.throttle.succeeded().await;
@@ -658,7 +724,17 @@ async fn attempt(
             Err(e) => e,
         };
         if conn.as_ref().is_some_and(|c| !c.is_usable()) {
-            *conn = None;
+            close(lane, conn);
+        }
+        if opening
+            && conn.is_none()
+            && matches!(error, SendError::Connection(_))
+            && lane.open.load(Ordering::Relaxed) > 0
+        {
+            // The message was not tried: it goes to a connection that is open.
+            *attempt -= 1;
+            give_way(lane, &error);
+            return Step::GiveWay;
         }
         match error {
             SendError::Permanent(reply) if crate::deliver::smtp::is_hard_bounce(&reply) => {
@@ -688,6 +764,18 @@ async fn attempt(
                     strike(shared, lane_index, reply, false);
                     return Step::HandBack;
                 }
+                if !to_sender && shared.breaker.deferred() {
+                    let why = format!(
+                        "the server deferred {} tries in a row and accepted nothing between ({}): a sending quota, \
+                         a rate limit or greylisting; run `publish issue {}` again later (`publish cron` resumes it \
+                         by itself)",
+                        shared.breaker.deferral_limit,
+                        without_addresses(&reply),
+                        opts.issue
+                    );
+                    stop(shared, why);
+                    return Step::Stop;
+                }
                 if *attempt >= opts.max_attempts {
                     if to_sender && shared.failover {
                         strike(shared, lane_index, format!("{reply} (after {attempt} attempts)"), true);
@@ -703,7 +791,7 @@ async fn attempt(
                 }
             }
             SendError::Connection(reason) => {
-                *conn = None;
+                close(lane, conn);
                 if shared.failover {
                     strike(shared, lane_index, reason, false);
                     return Step::HandBack;
@@ -715,10 +803,58 @@ async fn attempt(
             }
         }
         let wait = opts.backoff.saturating_mul(1 << (*attempt - 1).min(6));
-        tokio::time::sleep(wait).await;
-        if shared.abort.load(Ordering::Relaxed) {
+        if !pause(shared, wait).await {
             return Step::Stop;
         }
+    }
+}
+
+/// Waits `wait` before a message is tried again, or less when the run stops
+/// meanwhile (a signal, another worker's stop): false then.
+async fn pause(shared: &Shared, wait: Duration) -> bool {
+    tokio::select! {
+        _ = tokio::time::sleep(wait) => !shared.abort.load(Ordering::Relaxed),
+        _ = stopped(shared) => false,
+    }
+}
+
+/// Ready once the run is stopped.
+async fn stopped(shared: &Shared) {
+    loop {
+        let notified = shared.changed.notified();
+        tokio::pin!(notified);
+        notified.as_mut().enable();
+        if shared.abort.load(Ordering::Relaxed) {
+            return;
+        }
+        notified.await;
+    }
+}
+
+/// Drops `lane`'s connection `conn` (if open).
+fn close(lane: &Lane, conn: &mut Option<Connection>) {
+    if conn.take().is_some() {
+        lane.open.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Notes a worker of `lane` giving way to its open connections; the first
+/// says so, since `concurrency` (or the relay's) is then above what the
+/// server takes from this machine.
+fn give_way(lane: &Lane, error: &SendError) {
+    let before = lane.gave_way.fetch_add(1, Ordering::Relaxed);
+    if before == 0 {
+        let name = lane.name.as_deref().map_or(String::new(), |n| format!("relay {n}: "));
+        let reason = match error {
+            SendError::Connection(r) => r.as_str(),
+            _ => "",
+        };
+        let setting = if lane.name.is_some() { "the relay's concurrency" } else { "[email] concurrency" };
+        tracing::warn!(
+            "{name}the server takes no more connections from here ({reason}); the send goes on over the {} \
+             open (lower {setting} in publish.toml to what the server allows)",
+            lane.open.load(Ordering::Relaxed)
+        );
     }
 }
 
@@ -778,23 +914,46 @@ const BREAKER_LIMIT: u32 = 10;
 /// connections: a server that refuses everything (a size limit, a content
 /// filter, an exhausted quota) stops the run after a few recipients instead
 /// of failing the whole list. Hard bounces (bad addresses) do not count.
-#[derive(Default)]
+/// Deferrals (4xx) are counted apart: a server that defers every try (a
+/// sending quota, a rate limit, greylisting of everyone) stops the run with
+/// everyone not yet sent pending, instead of failing each recipient in turn
+/// once its tries run out.
 struct Breaker {
     in_a_row: AtomicU64,
+    deferred_in_a_row: AtomicU64,
+    /// Deferrals in a row that stop the run: every connection's recipient
+    /// deferred on all its tries but the last (so that the stop comes before
+    /// anyone's tries run out), and more than one recipient's tries (so that
+    /// one recipient greylisted alone on one connection still fails alone).
+    deferral_limit: u64,
 }
 
 impl Breaker {
+    fn new(max_attempts: u32, connections: usize) -> Breaker {
+        let attempts = u64::from(max_attempts.max(1));
+        let deferral_limit = (attempts + 1).max((attempts - 1) * connections.max(1) as u64);
+        Breaker { in_a_row: AtomicU64::new(0), deferred_in_a_row: AtomicU64::new(0), deferral_limit }
+    }
+
     /// Counts a refusal; true when this one reaches the limit.
     fn refused(&self) -> bool {
         self.in_a_row.fetch_add(1, Ordering::Relaxed) + 1 == u64::from(BREAKER_LIMIT)
     }
 
+    /// Counts a deferral of a recipient or a message; true when this one
+    /// reaches the limit.
+    fn deferred(&self) -> bool {
+        self.deferred_in_a_row.fetch_add(1, Ordering::Relaxed) + 1 == self.deferral_limit
+    }
+
     fn accepted(&self) {
         self.in_a_row.store(0, Ordering::Relaxed);
+        self.deferred_in_a_row.store(0, Ordering::Relaxed);
     }
 }
 
-/// Hands one message to the transport.
+/// Hands one message to the transport; a connection opened for it counts
+/// in `opened` as soon as the server has taken it.
 async fn deliver(
     transport: &Transport,
     hello: &ClientId,
@@ -802,12 +961,13 @@ async fn deliver(
     subscriber: &Subscriber,
     parts: &[&str],
     envelope: &lettre::address::Envelope,
+    opened: Option<&AtomicUsize>,
 ) -> Result<String, SendError> {
     match transport {
         Transport::Outbox { dir } => {
             write_outbox(dir, subscriber, &parts.concat()).map_err(|e| SendError::Connection(format!("{e:#}")))
         }
-        Transport::Smtp(target) => deliver_smtp(target, hello, conn, parts, envelope).await,
+        Transport::Smtp(target) => deliver_smtp(target, hello, conn, parts, envelope, opened).await,
         // One message alone (a test copy, a confirmation): the heaviest relay
         // first, the next when one cannot take it now. A send's messages go
         // through the lanes of `run` instead.
@@ -819,7 +979,7 @@ async fn deliver(
                 if let Some(c) = conn.take() {
                     c.quit().await;
                 }
-                match deliver_smtp(&relay.target, hello, conn, parts, envelope).await {
+                match deliver_smtp(&relay.target, hello, conn, parts, envelope, None).await {
                     Ok(reply) => return Ok(format!("{reply} (relay {})", relay.name)),
                     Err(SendError::Connection(why) | SendError::Refused(why)) => {
                         failures.push(format!("relay {}: {why}", relay.name));
@@ -853,9 +1013,13 @@ async fn deliver_smtp(
     conn: &mut Option<Connection>,
     parts: &[&str],
     envelope: &lettre::address::Envelope,
+    opened: Option<&AtomicUsize>,
 ) -> Result<String, SendError> {
     if conn.is_none() {
         *conn = Some(Connection::open(target, hello).await?);
+        if let Some(opened) = opened {
+            opened.fetch_add(1, Ordering::Relaxed);
+        }
     }
     conn.as_mut().expect("just opened").send(envelope, parts).await
 }
@@ -867,7 +1031,7 @@ pub fn send_one(factory: &MessageFactory, transport: &Transport, subscriber: &Su
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
     runtime.block_on(async {
         let mut conn = None;
-        let result = deliver(transport, &hello, &mut conn, subscriber, &built.parts(), &built.envelope).await;
+        let result = deliver(transport, &hello, &mut conn, subscriber, &built.parts(), &built.envelope, None).await;
         if let Some(c) = conn {
             c.quit().await;
         }
@@ -905,7 +1069,7 @@ pub fn send_message(
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().map_err(|e| e.to_string())?;
     runtime.block_on(async {
         let mut conn = None;
-        let result = deliver(transport, &hello, &mut conn, &who, &[text], envelope).await;
+        let result = deliver(transport, &hello, &mut conn, &who, &[text], envelope, None).await;
         if let Some(c) = conn {
             c.quit().await;
         }
@@ -1078,6 +1242,23 @@ mod turn_tests {
             held: 0,
             fed: false,
         }
+    }
+
+    #[test]
+    fn deferrals_stop_a_run_before_any_tries_run_out_but_not_for_one_recipient_alone() {
+        // One connection: one recipient deferred on every try fails alone;
+        // the next one deferred stops the run.
+        assert_eq!(Breaker::new(5, 1).deferral_limit, 6);
+        // Eight connections, each on a recipient deferred every time: the
+        // stop comes at the start of the fifth round, before any fifth try.
+        assert_eq!(Breaker::new(5, 8).deferral_limit, 32);
+        assert_eq!(Breaker::new(1, 8).deferral_limit, 2);
+        let breaker = Breaker::new(3, 2);
+        assert!(!(0..3).any(|_| breaker.deferred()));
+        breaker.accepted();
+        assert!(!(0..3).any(|_| breaker.deferred()));
+        assert!(breaker.deferred(), "the fourth in a row");
+        assert!(!breaker.deferred(), "only one worker stops the run");
     }
 
     #[test]

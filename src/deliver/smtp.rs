@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
-use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Certificate, CertificateStore, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Ehlo, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::transport::smtp::response::Response;
@@ -51,6 +51,10 @@ pub struct Connection {
     broken: bool,
     /// The server offers PIPELINING (RFC 2920): MAIL, RCPT and DATA go in one write.
     pipelining: bool,
+    /// The server offers SIZE (RFC 1870): each MAIL declares the message's
+    /// size, and a message above the limit it names (when it names one) is
+    /// not sent at all.
+    size: Option<Option<usize>>,
     /// How long connecting, or one command, may take (`?timeout=` in the URL).
     timeout: Duration,
 }
@@ -63,6 +67,9 @@ impl Connection {
                 SendError::Refused(format!("{}:{} refused the session: {reply}", target.host, target.port))
             }
             SendError::Refused(why) => SendError::Refused(format!("{}:{}: {why}", target.host, target.port)),
+            SendError::Connection(reply) if reply.contains("invalid peer certificate") => {
+                SendError::Refused(untrusted(target, &reply))
+            }
             SendError::Transient { reply, .. } | SendError::Connection(reply) => {
                 SendError::Connection(format!("{}:{}: {reply}", target.host, target.port))
             }
@@ -71,8 +78,16 @@ impl Connection {
 
     async fn handshake(target: &SmtpTarget, hello: &ClientId) -> Result<Connection, SendError> {
         tracing::debug!("connecting to {}:{} ({:?})", target.host, target.port, target.tls);
-        let tls =
-            || TlsParameters::new(target.host.clone()).map_err(|e| SendError::Connection(format!("TLS setup: {e}")));
+        let tls = || {
+            let mut parameters = TlsParameters::builder(target.host.clone());
+            if let Some(pem) = &target.ca {
+                let ca = Certificate::from_pem(pem).map_err(|e| {
+                    SendError::Refused(format!("the certificate authority named by ca= is unusable: {e}"))
+                })?;
+                parameters = parameters.certificate_store(CertificateStore::None).add_root_certificate(ca);
+            }
+            parameters.build().map_err(|e| SendError::Connection(format!("TLS setup: {e}")))
+        };
         let mut inner = if target.tls == Tls::Implicit {
             AsyncSmtpConnection::connect_tokio1(
                 (target.host.as_str(), target.port),
@@ -128,7 +143,12 @@ impl Connection {
         let pipelining = keywords
             .message()
             .any(|line| line.split_whitespace().next().is_some_and(|k| k.eq_ignore_ascii_case("PIPELINING")));
-        let mut conn = Connection { inner, broken: false, pipelining, timeout: target.timeout };
+        let size = keywords.message().find_map(|line| {
+            let mut words = line.split_whitespace();
+            words.next().filter(|k| k.eq_ignore_ascii_case("SIZE"))?;
+            Some(words.next().and_then(|n| n.parse::<usize>().ok()).filter(|&n| n > 0))
+        });
+        let mut conn = Connection { inner, broken: false, pipelining, size, timeout: target.timeout };
         if let Some(user) = &target.user {
             let credentials = Credentials::new(user.clone(), target.password.clone().unwrap_or_default());
             // The user name and password never reach the trace.
@@ -156,9 +176,9 @@ impl Connection {
     /// The transaction is driven command by command (not with lettre's
     /// `send`) so that a refusal is told by where it came: a refused sender
     /// stops the run, a refused recipient fails that recipient alone. After a
-    /// refusal the transaction is reset and the connection kept.
-    /// Sends one message, given as the pieces it is made of (the DKIM-Signature
-    /// fields, then the message), joined as they go.
+    /// refusal the transaction is reset and the connection kept. The message
+    /// is given as the pieces it is made of (the DKIM-Signature fields, then
+    /// the message), joined as they go.
     pub async fn send(&mut self, envelope: &Envelope, parts: &[&str]) -> Result<String, SendError> {
         let info = self.inner.server_info();
         let mut options = Vec::new();
@@ -176,6 +196,19 @@ impl Connection {
             }
             options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
         }
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if let Some(limit) = self.size {
+            if let Some(limit) = limit
+                && len > limit
+            {
+                // Every message of the issue is about this size: none would go.
+                return Err(SendError::Refused(format!(
+                    "the message is {len} bytes and the server takes at most {limit} (its SIZE): shorten the \
+                     issue or raise the server's message size limit"
+                )));
+            }
+            options.push(MailParameter::Size(len));
+        }
         let mail = Mail::new(envelope.from().cloned(), options);
         if self.pipelining {
             self.envelope_pipelined(mail, envelope).await?;
@@ -189,7 +222,6 @@ impl Connection {
         // lettre's `message` escapes the body a byte at a time (a quarter of the
         // send's CPU) and writes the end marker as a packet of its own; the
         // payload escaped here goes out in one write, with the same bytes.
-        let len: usize = parts.iter().map(|p| p.len()).sum();
         tracing::debug!(">> (the message, {len} bytes, not shown) .");
         let sent = timed(self.timeout * DATA_END_FACTOR, self.inner.command(DataPayload(parts))).await;
         let response = match sent {
@@ -363,6 +395,32 @@ pub fn classify(e: lettre::transport::smtp::Error) -> SendError {
     } else {
         SendError::Connection(reply)
     }
+}
+
+/// Why a server's TLS certificate was not trusted, and what to do: nothing
+/// went out on that connection, the password least of all.
+fn untrusted(target: &SmtpTarget, reply: &str) -> String {
+    let detail = reply.rsplit_once("invalid peer certificate: ").map_or(reply, |(_, d)| d);
+    let what = if detail.contains("UnknownIssuer") || detail.contains("CaUsedAsEndEntity") {
+        "is self-signed or comes from an authority this machine does not trust"
+    } else if detail.contains("NotValidForName") {
+        "is not made out to this host name"
+    } else if detail.contains("Expired") {
+        "has expired"
+    } else if detail.contains("NotValidYet") {
+        "is not valid yet"
+    } else if detail.contains("Revoked") {
+        "was revoked"
+    } else {
+        "could not be verified"
+    };
+    let ca = if target.ca.is_some() { "the authority named by ca=" } else { "the public authorities" };
+    format!(
+        "{}:{}: the server's TLS certificate {what} ({detail}; checked against {ca}), so nothing was sent and no \
+         password went out: use the server's real host name, or add ?ca=/path/to/authority.pem to the URL when the \
+         relay's certificate comes from a private authority",
+        target.host, target.port
+    )
 }
 
 /// A refusal read by where it came: 5xx to the sender refuses the whole run,

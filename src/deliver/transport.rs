@@ -24,6 +24,9 @@ pub struct SmtpTarget {
     /// How long connecting, the greeting or one command may take; the end of a
     /// message gets four times as long.
     pub timeout: std::time::Duration,
+    /// The PEM certificates of the authority the server's certificate must
+    /// come from (`?ca=`), instead of the public ones.
+    pub ca: Option<Vec<u8>>,
 }
 
 /// One of several relays (`[[email.relays]]`).
@@ -129,7 +132,7 @@ impl Relay {
         }
         Ok(Relay {
             name: relay.name.clone(),
-            target: SmtpTarget::from_url(url, password, variable),
+            target: SmtpTarget::from_url(url, password, variable)?,
             concurrency: relay.concurrency.unwrap_or(email.concurrency),
             rate_per_sec: relay.rate_per_sec,
             weight: relay.weight,
@@ -146,11 +149,26 @@ impl SmtpTarget {
             Ok(p) if !p.is_empty() => Some(p),
             _ => url.password.clone(),
         };
-        Ok(SmtpTarget::from_url(url, password, "PUBLISH_SMTP_PASSWORD".into()))
+        SmtpTarget::from_url(url, password, "PUBLISH_SMTP_PASSWORD".into())
     }
 
-    fn from_url(url: SmtpUrl, password: Option<String>, password_variable: String) -> SmtpTarget {
-        SmtpTarget {
+    fn from_url(url: SmtpUrl, password: Option<String>, password_variable: String) -> Result<SmtpTarget> {
+        let ca = match &url.ca {
+            Some(path) => {
+                let pem = std::fs::read(path).with_context(|| {
+                    format!("cannot read the certificate authority {} (ca= in the SMTP URL)", path.display())
+                })?;
+                if memchr::memmem::find(&pem, b"-----BEGIN CERTIFICATE-----").is_none() {
+                    bail!(
+                        "{} (ca= in the SMTP URL) holds no PEM certificate (-----BEGIN CERTIFICATE-----)",
+                        path.display()
+                    );
+                }
+                Some(pem)
+            }
+            None => None,
+        };
+        Ok(SmtpTarget {
             host: url.host,
             port: url.port,
             tls: url.tls,
@@ -158,7 +176,8 @@ impl SmtpTarget {
             password,
             password_variable,
             timeout: url.timeout,
-        }
+            ca,
+        })
     }
 
     /// "user@host:port (TLS)".

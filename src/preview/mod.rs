@@ -9,8 +9,11 @@
 //!   In HTML, links to the publication's own media (`{base_url}/media/…`, which
 //!   may not be online yet) point here instead; what is sent keeps them.
 //! - `POST /test`: sends a test copy; refused (403) when the request comes from
-//!   another site's page (its `Origin` or `Sec-Fetch-Site` says so, or its
-//!   `Host` is not this machine).
+//!   another site's page (its `Origin`, its `Referer` or `Sec-Fetch-Site` says so).
+//! - Every route answers only a `Host` that names this machine (`localhost`,
+//!   `127.0.0.1`, the address bound): 403 for a name pointed here by DNS.
+//! - `?issue=N` switches the issue only from the preview's own pages (or an
+//!   address typed in), never from another site's link.
 //! - `/dark/<path>`: an HTML file with `color-scheme: dark` injected.
 //! - `/events`: server-sent events, one per re-render, carrying the version.
 //!
@@ -300,7 +303,35 @@ fn router(state: Arc<AppState>) -> Router {
         .route("/test", axum::routing::post(send_test))
         .route("/raw/{*path}", get(raw))
         .route("/dark/{*path}", get(dark))
+        .layer(axum::middleware::from_fn_with_state(Arc::clone(&state), this_machine_only))
         .with_state(state)
+}
+
+/// Every route answers only requests that name this machine in `Host`
+/// (`localhost`, `127.0.0.1`, the address bound): a site whose name was
+/// pointed at this machine (DNS rebinding) cannot read an unpublished issue.
+async fn this_machine_only(
+    State(state): State<Arc<AppState>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let host = request.headers().get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
+    if !is_local(host, state.addr) {
+        return (StatusCode::FORBIDDEN, format!("this preview answers at http://{}/ only\n", state.addr))
+            .into_response();
+    }
+    next.run(request).await
+}
+
+/// Whether `authority` (a `Host`) names this machine: `localhost`, or an
+/// address, not a name (a name could be pointed here by anyone's DNS): this
+/// machine's, the one bound, or any when bound to all interfaces.
+fn is_local(authority: &str, addr: SocketAddr) -> bool {
+    let name = authority.rsplit_once(':').map_or(authority, |(h, _)| h).trim_matches(['[', ']']);
+    name.eq_ignore_ascii_case("localhost")
+        || name
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip == addr.ip() || addr.ip().is_unspecified())
 }
 
 #[derive(Deserialize)]
@@ -325,11 +356,18 @@ fn view_of(q: &ViewQuery) -> &'static str {
     VIEWS.iter().map(|(id, _)| *id).find(|id| *id == asked).unwrap_or("desktop")
 }
 
-async fn page(State(state): State<Arc<AppState>>, Query(q): Query<ViewQuery>) -> Html<String> {
+async fn page(
+    State(state): State<Arc<AppState>>,
+    Query(q): Query<ViewQuery>,
+    headers: axum::http::HeaderMap,
+) -> Html<String> {
     let view = view_of(&q);
     let current = state.snapshot.read().ok().and_then(|s| s.number);
+    // Switching the issue changes what every open preview shows: only this
+    // preview's own index (or an address typed in) may, not another site's page.
     if let Some(n) = q.issue
         && Some(n) != current
+        && from_this_preview(&headers, state.addr).is_ok()
     {
         if let Ok(mut wanted) = state.wanted.lock() {
             *wanted = Some(n);
@@ -423,16 +461,7 @@ async fn send_test(State(state): State<Arc<AppState>>, headers: axum::http::Head
 fn from_this_preview(headers: &axum::http::HeaderMap, addr: SocketAddr) -> Result<(), String> {
     let header = |name: header::HeaderName| headers.get(name).map(|v| v.to_str().unwrap_or("?").to_string());
     let host = header(header::HOST).unwrap_or_default();
-    let local = |authority: &str| {
-        let name = authority.rsplit_once(':').map_or(authority, |(h, _)| h).trim_matches(['[', ']']);
-        name.eq_ignore_ascii_case("localhost")
-            // An address, not a name (a name could be pointed here by anyone's DNS):
-            // this machine's, the one bound, or any when bound to all interfaces.
-            || name.parse::<std::net::IpAddr>().is_ok_and(|ip| {
-                ip.is_loopback() || ip == addr.ip() || addr.ip().is_unspecified()
-            })
-    };
-    if !local(&host) {
+    if !is_local(&host, addr) {
         return Err(format!("the request names host \"{host}\", not this preview"));
     }
     if let Some(site) = header(header::HeaderName::from_static("sec-fetch-site"))
@@ -440,7 +469,11 @@ fn from_this_preview(headers: &axum::http::HeaderMap, addr: SocketAddr) -> Resul
     {
         return Err(format!("the request comes from another site's page (Sec-Fetch-Site: {site})"));
     }
-    if let Some(origin) = header(header::ORIGIN) {
+    // The page it comes from: its Origin, or, without one, its Referer's.
+    let page = header(header::ORIGIN).or_else(|| {
+        header(header::REFERER).map(|r| url::Url::parse(&r).map_or("?".into(), |u| u.origin().ascii_serialization()))
+    });
+    if let Some(origin) = page {
         let authority = origin.strip_prefix("http://").unwrap_or("");
         if !authority.eq_ignore_ascii_case(&host) {
             return Err(format!("the request comes from {origin}, not from this preview"));

@@ -153,14 +153,16 @@ impl Publication {
     }
 
     /// The diagnostics that matter for issue `number` (every one when `None`):
-    /// the publication's own files and that issue's file, not other issues'.
+    /// the publication's own files and that issue's files (its own, and any
+    /// other file with its number, which is an error), not other issues'.
     pub fn diagnostics(&self, number: Option<u32>) -> impl Iterator<Item = &Diagnostic> {
         let file = number.and_then(|n| self.ws.issues.get(&n)).map(|e| e.file.as_str());
-        self.ws
-            .diags
-            .items
-            .iter()
-            .filter(move |d| number.is_none() || !d.file.starts_with("issues/") || Some(d.file.as_str()) == file)
+        self.ws.diags.items.iter().filter(move |d| {
+            number.is_none()
+                || !d.file.starts_with("issues/")
+                || Some(d.file.as_str()) == file
+                || number == crate::workspace::issue_number(&d.file)
+        })
     }
 
     /// Every problem in the workspace (or with issue `number`), templates included.

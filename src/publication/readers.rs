@@ -29,8 +29,8 @@ pub enum ConfirmLink {
     Valid { email: String },
     /// Made by us, but too old: sign up again.
     Expired,
-    /// Used already: the person is subscribed.
-    Used,
+    /// Used already; whether the person is subscribed now (they may have left since).
+    Used { subscribed: bool },
     /// Not made by us, or cut short.
     Broken,
 }
@@ -187,11 +187,34 @@ impl Publication {
         if !secret.verify_until(Purpose::Confirm, token, id, &signup.email) {
             return Ok(ConfirmLink::Broken);
         }
-        Ok(match signup {
-            s if s.confirmed => ConfirmLink::Used,
-            s if expires < now || s.expires_at < now => ConfirmLink::Expired,
-            s => ConfirmLink::Valid { email: s.email },
-        })
+        if signup.confirmed {
+            let subscribed = self.store()?.subscriber(&signup.email)?.is_some_and(|p| p.status == Status::Active);
+            return Ok(ConfirmLink::Used { subscribed });
+        }
+        if expires < now
+            || signup.expires_at < now
+            || expires != signup.expires_at
+            || self.left_since(&signup.email, expires)?
+        {
+            // Too old; or a later signup mailed a newer link (each carries its
+            // own expiry): only the newest one confirms; or the person left
+            // after this link was mailed: only a new signup brings them back.
+            return Ok(ConfirmLink::Expired);
+        }
+        Ok(ConfirmLink::Valid { email: signup.email })
+    }
+
+    /// Whether `email` left (unsubscribed, bounced, complained, was removed)
+    /// after the confirmation link expiring at `expires` was mailed.
+    fn left_since(&self, email: &str, expires: i64) -> Result<bool> {
+        let Some(person) = self.store()?.subscriber(email)? else { return Ok(false) };
+        if person.status == Status::Active {
+            return Ok(false);
+        }
+        let mailed = expires - self.ws.config()?.audience.confirm_within.get().as_secs();
+        let left = person.status_at.as_deref().and_then(|at| at.parse::<jiff::Timestamp>().ok());
+        // A departure with no time is taken as recent: refusing is the safe side.
+        Ok(left.is_none_or(|at| at.as_second() >= mailed))
     }
 
     /// Confirms the signup of `token`: the person becomes a subscriber and

@@ -59,6 +59,16 @@ impl Renderer {
         });
         env.add_filter("wrap_refs", |n: usize| format!("[{n}]"));
         env.add_filter("underline", underline);
+        // ` dir="rtl"` for an element holding text that reads right to left (Arabic, Hebrew).
+        env.add_filter("dir", |text: &str| {
+            let rtl = crate::text::is_rtl(text) == Some(true);
+            Value::from_safe_string(if rtl { " dir=\"rtl\"".into() } else { String::new() })
+        });
+        // ` dir="rtl"` for the page of a publication in a right-to-left language.
+        env.add_filter("lang_dir", |tag: &str| {
+            let rtl = crate::text::is_rtl_language(tag);
+            Value::from_safe_string(if rtl { " dir=\"rtl\"".into() } else { String::new() })
+        });
         Renderer { env, overrides }
     }
 

@@ -101,16 +101,18 @@ pub(crate) fn spawn_mailer(state: Arc<AppState>) {
 /// The client's address: the peer, or, when the peer is a proxy on this
 /// machine, the last address it put in `X-Forwarded-For`.
 pub(super) fn client(peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
-    if peer.ip().is_loopback()
+    // Bound to `[::]`, an IPv4 peer comes as `::ffff:a.b.c.d`: the same client as `a.b.c.d`.
+    let peer = peer.ip().to_canonical();
+    if peer.is_loopback()
         && let Some(ip) = headers
             .get("x-forwarded-for")
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.rsplit(',').next())
-            .and_then(|v| v.trim().parse().ok())
+            .and_then(|v| v.trim().parse::<IpAddr>().ok())
     {
-        return ip;
+        return ip.to_canonical();
     }
-    peer.ip()
+    peer
 }
 
 fn cors(mut response: Response, origin: Option<&str>) -> Response {
@@ -322,10 +324,21 @@ pub(super) struct TokenQuery {
 fn link_problem(state: &AppState, link: &ConfirmLink) -> Option<Response> {
     match link {
         ConfirmLink::Valid { .. } => None,
-        ConfirmLink::Used => Some(html_page(
+        ConfirmLink::Used { subscribed: true } => Some(html_page(
             state,
             StatusCode::OK,
             &message("You are subscribed", &["This link was used already: your subscription is confirmed."]),
+        )),
+        // Used, and the person left since: the link does not bring them back.
+        ConfirmLink::Used { subscribed: false } => Some(html_page(
+            state,
+            StatusCode::GONE,
+            &message(
+                "This link was used already",
+                &[
+                    "This address gets no issues now. To come back, sign up again on the subscribe page and use the new link.",
+                ],
+            ),
         )),
         ConfirmLink::Expired => Some(html_page(
             state,

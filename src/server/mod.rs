@@ -76,20 +76,36 @@ pub(crate) struct AppState {
 }
 
 impl AppState {
-    /// Where a browser request comes from, when it may change something:
-    /// `Ok(None)` without an `Origin` (mail providers' one-click POSTs, curl),
-    /// `Ok(Some(origin))` from this site (the base URL's origin, or the `Host`
-    /// the page was reached at directly) or, with `signup_form`, from a site in
-    /// `[serve] allowed_origins`; `Err` from any other site.
+    /// Where a browser request comes from, when it may change something: its
+    /// `Origin`, or, without one, the origin of its `Referer` (as browsers
+    /// that leave `Origin` out still name the page). `Ok(None)` when it names
+    /// neither (mail providers' one-click POSTs, curl); `Ok(Some(origin))`
+    /// from this site (the base URL's origin, or the one the request was sent
+    /// to: its `Host`, or the `X-Forwarded-Host` of a proxy on this machine)
+    /// or, with `signup_form`, from a site in `[serve] allowed_origins`; `Err`
+    /// from any other site, or from a page that hides where it is (`null`).
     pub(crate) fn origin(&self, headers: &axum::http::HeaderMap, signup_form: bool) -> Result<Option<String>, ()> {
         use axum::http::header;
-        let Some(origin) = headers.get(header::ORIGIN) else { return Ok(None) };
-        let origin = origin.to_str().map_err(|_| ())?.to_string();
-        let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("");
-        let own = !host.is_empty()
-            && [format!("http://{host}"), format!("https://{host}")].iter().any(|o| o.eq_ignore_ascii_case(&origin));
-        let allowed = self.origins.iter().chain(self.signup_origins.iter().filter(|_| signup_form));
-        if own || allowed.into_iter().any(|o| o.eq_ignore_ascii_case(&origin)) { Ok(Some(origin)) } else { Err(()) }
+        let text = |name: header::HeaderName| headers.get(name).map(|v| v.to_str().map_err(|_| ()));
+        let origin = match (text(header::ORIGIN), text(header::REFERER)) {
+            (Some(origin), _) => origin?.to_string(),
+            (None, Some(referer)) => {
+                let url = url::Url::parse(referer?).map_err(|_| ())?;
+                url.origin().ascii_serialization()
+            }
+            (None, None) => return Ok(None),
+        };
+        let header_text = |name: &str| headers.get(name).and_then(|h| h.to_str().ok()).unwrap_or("");
+        let mut own = Vec::new();
+        for host in [header_text("host"), header_text("x-forwarded-host")] {
+            // A proxy may list hosts as it passed the request on: the first is the browser's.
+            let host = host.split(',').next().unwrap_or("").trim();
+            if !host.is_empty() {
+                own.extend([format!("http://{host}"), format!("https://{host}")]);
+            }
+        }
+        let allowed = own.iter().chain(&self.origins).chain(self.signup_origins.iter().filter(|_| signup_form));
+        if allowed.into_iter().any(|o| o.eq_ignore_ascii_case(&origin)) { Ok(Some(origin)) } else { Err(()) }
     }
 }
 
@@ -146,12 +162,13 @@ pub fn router(config: ServeConfig) -> Result<Router> {
         .route("/r/{issue}/{id}", get(clicks::redirect))
         .fallback_service(files)
         .with_state(state);
-    // A proxy may keep the public path or strip it: the prefix comes off
-    // before routing (a layer on the outer router runs before the inner one routes).
+    // A proxy may keep the public path, strip it or put another in front: the
+    // prefix comes off before routing (a layer on the outer router runs
+    // before the inner one routes).
     let prefixes = Arc::new(config.prefixes);
     Ok(Router::new()
         .fallback_service(routes)
-        .layer(axum::middleware::map_request_with_state(prefixes, strip_prefix))
+        .layer(axum::middleware::from_fn_with_state(prefixes, public_path))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(10))))
 }
@@ -186,28 +203,117 @@ fn prefixes_of(urls: &[&str]) -> Vec<String> {
     prefixes
 }
 
-async fn strip_prefix(State(prefixes): State<Arc<Vec<String>>>, mut request: Request) -> Request {
-    let path = request.uri().path();
-    let Some(rest) = prefixes
-        .iter()
-        .find_map(|p| path.strip_prefix(p.as_str()).filter(|rest| rest.is_empty() || rest.starts_with('/')))
-    else {
-        return request;
-    };
-    let rest = if rest.is_empty() { "/" } else { rest };
-    let path_and_query = match request.uri().query() {
-        Some(q) => format!("{rest}?{q}"),
-        None => rest.to_string(),
-    };
-    let mut parts = request.uri().clone().into_parts();
-    if let Ok(pq) = path_and_query.parse() {
-        parts.path_and_query = Some(pq);
-        if let Ok(uri) = axum::http::Uri::from_parts(parts) {
-            *request.uri_mut() = uri;
+/// Headers a reverse proxy sets about the request it passes on. They are
+/// believed only from a proxy on this machine (the peer is a loopback
+/// address); from anyone else they are dropped before any route sees them.
+const FORWARDED: [&str; 4] = ["x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-prefix"];
+
+/// The public path in front of the routes: drops forwarded headers a proxy
+/// on this machine did not set, hides `out/outbox/` (see [`private`]), takes the base URL's path (or the proxy's
+/// `X-Forwarded-Prefix`) off the request before routing, sends the bare
+/// prefix to its folder (`/this-week-in-asia` → `/this-week-in-asia/`), and
+/// makes every redirect to a path of this server relative, so that its
+/// `Location` keeps whatever prefix the browser sees.
+async fn public_path(
+    State(prefixes): State<Arc<Vec<String>>>,
+    mut request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let from_proxy = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<SocketAddr>>()
+        // `::ffff:127.0.0.1` too: the proxy's IPv4 address as a server bound to `[::]` sees it.
+        .is_some_and(|peer| peer.0.ip().to_canonical().is_loopback());
+    if !from_proxy {
+        for name in FORWARDED {
+            request.headers_mut().remove(name);
         }
     }
-    request
+    let forwarded = request
+        .headers()
+        .get("x-forwarded-prefix")
+        .and_then(|v| v.to_str().ok())
+        .map(|p| format!("/{}", p.trim_matches('/')))
+        .filter(|p| p.len() > 1);
+    let path = request.uri().path().to_string();
+    let query = request.uri().query().map(|q| format!("?{q}")).unwrap_or_default();
+    let rest = forwarded
+        .iter()
+        .chain(prefixes.iter())
+        .find_map(|p| path.strip_prefix(p.as_str()).filter(|rest| rest.is_empty() || rest.starts_with('/')));
+    let routed = match rest {
+        // The folder's own URL without its slash: its pages' relative links need the slash.
+        Some("") if matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD) => {
+            let folder = path.rsplit('/').next().unwrap_or_default();
+            return axum::response::Redirect::permanent(&format!("./{folder}/{query}")).into_response();
+        }
+        Some(rest) => {
+            let rest = if rest.is_empty() { "/" } else { rest };
+            match format!("{rest}{query}").parse::<axum::http::Uri>() {
+                Ok(uri) => {
+                    *request.uri_mut() = uri;
+                    rest.to_string()
+                }
+                Err(_) => path,
+            }
+        }
+        None => path,
+    };
+    if private(&routed) {
+        return (axum::http::StatusCode::NOT_FOUND, "not found\n").into_response();
+    }
+    let mut response = next.run(request).await;
+    relative_location(&mut response, &routed);
+    response
 }
+
+/// Whether `path` (after the prefix came off, before its `%XX` are decoded,
+/// as the file server will) names what `out/` holds but the public must not
+/// read: `out/outbox/`, every message the outbox transport "sent", each with
+/// its recipient's address and their confirmation or unsubscribe link; and
+/// hidden files.
+fn private(path: &str) -> bool {
+    let mut segments = path
+        .split('/')
+        .map(|s| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned())
+        .filter(|s| !s.is_empty() && s != ".");
+    let first_is_outbox = segments.next().is_some_and(|s| s.eq_ignore_ascii_case("outbox") || s.starts_with('.'));
+    first_is_outbox || segments.any(|s| s.starts_with('.'))
+}
+
+/// A `Location` that is a path of this server (the archive's `/9` → `/9/`,
+/// made from the path after the prefix came off) becomes relative to the
+/// request's own folder (`./9/`): the browser resolves it under the prefix it
+/// asked with, whether the proxy kept, stripped or changed it, and `//9/`
+/// can never be read as another host.
+fn relative_location(response: &mut axum::response::Response, routed: &str) {
+    use axum::http::{HeaderValue, header};
+    let Some(location) = response.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()) else { return };
+    if !location.starts_with('/') {
+        return;
+    }
+    let folder = &routed[..routed.rfind('/').map_or(0, |i| i + 1)];
+    let relative = match location.strip_prefix(folder) {
+        Some(rest) if !folder.is_empty() => format!("./{rest}"),
+        _ => return,
+    };
+    if let Ok(value) = HeaderValue::from_str(&relative) {
+        response.headers_mut().insert(header::LOCATION, value);
+    }
+}
+
+/// Connections served at once; one more is closed as soon as it is accepted
+/// (a flood of connections cannot take every file descriptor).
+const MAX_CONNECTIONS: usize = 1024;
+
+/// How long a client may take to send a request's headers, and how long a
+/// kept-alive connection may sit idle (a slow or silent client is cut off).
+const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The largest request line and headers read (hyper's default is 400 KB a
+/// connection, times [`MAX_CONNECTIONS`]).
+const MAX_HEAD: usize = 32 * 1024;
 
 /// Serves until the process is stopped.
 pub fn run(config: ServeConfig, bind: &str) -> Result<()> {
@@ -218,14 +324,45 @@ pub fn run(config: ServeConfig, bind: &str) -> Result<()> {
         let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| format!("cannot listen on {addr}"))?;
         let under = config.prefixes.iter().map(|p| format!(" and under {p}/")).collect::<String>();
         eprintln!("serving {} and one-click unsubscribe on http://{addr}/{under}", config.out_dir.display());
-        let app = router(config)?;
-        // Small responses go out at once (Nagle would hold a split header/body ~40 ms).
-        let listener = axum::serve::ListenerExt::tap_io(listener, |tcp| {
-            let _ = tcp.set_nodelay(true);
-        });
-        let app = app.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(listener, app).await.context("the server stopped")
+        serve(listener, router(config)?).await
     })
+}
+
+/// Accepts connections until the listener fails: at most [`MAX_CONNECTIONS`]
+/// at once, each cut off when its headers take longer than [`HEADER_TIMEOUT`]
+/// or it idles that long between requests (a slow body meets the router's
+/// own timeout).
+async fn serve(listener: tokio::net::TcpListener, app: Router) -> Result<()> {
+    let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    loop {
+        let (tcp, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors, say: wait for some to come back.
+                eprintln!("cannot accept a connection: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else { continue };
+        // Small responses go out at once (Nagle would hold a split header/body ~40 ms).
+        let _ = tcp.set_nodelay(true);
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+                request.extensions_mut().insert(axum::extract::ConnectInfo(peer));
+                let mut app = app.clone();
+                async move { tower_service::Service::call(&mut app, request.map(axum::body::Body::new)).await }
+            });
+            let connection = hyper::server::conn::http1::Builder::new()
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(HEADER_TIMEOUT)
+                .max_buf_size(MAX_HEAD)
+                .serve_connection(hyper_util::rt::TokioIo::new(tcp), service);
+            let _ = connection.await;
+            drop(permit);
+        });
+    }
 }
 
 /// A small page in the archive's type.

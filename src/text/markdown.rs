@@ -9,7 +9,7 @@ use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd, 
 use crate::text::url::is_followable;
 
 fn parser(markdown: &str) -> Parser<'_> {
-    Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH)
+    Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES)
 }
 
 /// Markdown to HTML, with raw HTML escaped and unsafe links dropped (their text kept).
@@ -47,11 +47,84 @@ pub fn to_html_with(markdown: &str, map: &mut dyn FnMut(&str) -> String) -> Stri
             Some(true) => None,
             _ => Some(Event::End(TagEnd::Link)),
         },
+        // A heading in a take or the intro sits under the page's own: the issue's
+        // title (h1), its sections (h2) and recommendations (h3).
+        Event::Start(Tag::Heading { level, id, classes, attrs }) => {
+            Some(Event::Start(Tag::Heading { level: below_the_page(level), id, classes, attrs }))
+        }
+        Event::End(TagEnd::Heading(level)) => Some(Event::End(TagEnd::Heading(below_the_page(level)))),
         other => Some(other),
     });
     let mut out = String::with_capacity(markdown.len() * 5 / 4);
-    html::push_html(&mut out, events);
+    html::push_html(&mut out, with_direction(plain_cells(events.collect())).into_iter());
     out.trim_end().to_string()
+}
+
+/// `events` with a table's cells written plainly: head cells `<th scope="col">`
+/// (as screen readers and WCAG's H63 want), no cell with an inline style (its
+/// column's alignment, which a page's style rules and some mail clients refuse).
+fn plain_cells(mut events: Vec<Event<'_>>) -> Vec<Event<'_>> {
+    let mut in_head = false;
+    for event in &mut events {
+        match event {
+            Event::Start(Tag::TableHead) => in_head = true,
+            Event::End(TagEnd::TableHead) => in_head = false,
+            Event::Start(Tag::TableCell) => {
+                *event = Event::Html(if in_head { "<th scope=\"col\">" } else { "<td>" }.into());
+            }
+            _ => {}
+        }
+    }
+    events
+}
+
+/// A Markdown heading's level in a page whose h1 to h3 are the template's:
+/// `#` is h4, `##` h5, anything deeper h6.
+fn below_the_page(level: HeadingLevel) -> HeadingLevel {
+    match level {
+        HeadingLevel::H1 => HeadingLevel::H4,
+        HeadingLevel::H2 => HeadingLevel::H5,
+        _ => HeadingLevel::H6,
+    }
+}
+
+/// `events` with every paragraph, heading and list item that reads right to
+/// left ([`crate::text::is_rtl`]: Arabic, Hebrew) marked `dir="rtl"`, so that a
+/// page or email in a left-to-right language lays it out from the right, its
+/// full stop at its end. Not `dir="auto"`, which Outlook's Word engine ignores.
+/// Left-to-right blocks are left as they were.
+fn with_direction(mut events: Vec<Event<'_>>) -> Vec<Event<'_>> {
+    for at in 0..events.len() {
+        let block = matches!(events[at], Event::Start(Tag::Paragraph | Tag::Item | Tag::Heading { .. }));
+        if !block || !reads_rtl(&events[at..]) {
+            continue;
+        }
+        match &mut events[at] {
+            Event::Start(Tag::Heading { attrs, .. }) => attrs.push(("dir".into(), Some("rtl".into()))),
+            Event::Start(Tag::Paragraph) => events[at] = Event::Html("<p dir=\"rtl\">".into()),
+            other => *other = Event::Html("<li dir=\"rtl\">".into()),
+        }
+    }
+    events
+}
+
+/// Whether the block `events` starts (its start tag first) reads right to left.
+fn reads_rtl(events: &[Event<'_>]) -> bool {
+    let mut depth = 0usize;
+    for event in events {
+        match event {
+            Event::Start(_) => depth += 1,
+            Event::End(_) if depth <= 1 => return false,
+            Event::End(_) => depth -= 1,
+            Event::Text(t) | Event::Code(t) => {
+                if let Some(rtl) = crate::text::is_rtl(t) {
+                    return rtl;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
 }
 
 /// The links of a plain-text email, numbered in order of first appearance.
@@ -74,7 +147,8 @@ impl LinkRefs {
 }
 
 /// Markdown to plain text: paragraphs separated by a blank line, list items
-/// as "- ", and every link's text followed by its reference number "[3]".
+/// as "- ", table rows as lines of cells between " | ", and every link's text
+/// followed by its reference number "[3]".
 pub fn to_text(markdown: &str, refs: &mut LinkRefs) -> String {
     to_text_with(markdown, refs, &mut |url| url.to_string())
 }
@@ -86,6 +160,7 @@ pub fn to_text_with(markdown: &str, refs: &mut LinkRefs, map: &mut dyn FnMut(&st
     let mut list_depth = 0usize;
     let mut quote_depth = 0usize;
     let mut ordered: Vec<Option<u64>> = Vec::new();
+    let mut cells = 0usize;
     let block_break = |out: &mut String| {
         let trimmed = out.trim_end_matches([' ', '\n']).len();
         out.truncate(trimmed);
@@ -147,6 +222,23 @@ pub fn to_text_with(markdown: &str, refs: &mut LinkRefs, map: &mut dyn FnMut(&st
                 block_break(&mut out);
                 out.push_str("----");
             }
+            // A table: a row a line, cells between " | ", the head underlined.
+            Event::Start(Tag::Table(_)) => block_break(&mut out),
+            Event::Start(Tag::TableHead | Tag::TableRow) => cells = 0,
+            Event::Start(Tag::TableCell) => {
+                if cells > 0 {
+                    out.push_str(" | ");
+                }
+                cells += 1;
+            }
+            Event::End(TagEnd::TableHead) => {
+                let head = out.rsplit('\n').next().unwrap_or_default();
+                let width = unicode_width::UnicodeWidthStr::width(head);
+                out.push('\n');
+                out.push_str(&"-".repeat(width));
+                out.push('\n');
+            }
+            Event::End(TagEnd::TableRow) => out.push('\n'),
             _ => {}
         }
     }
@@ -181,8 +273,8 @@ pub fn to_plain(markdown: &str) -> String {
 /// Wraps every line longer than `width` columns at word boundaries; list items
 /// and quotes keep their hanging indent; a word longer than the line (a URL) is
 /// never broken. Chinese and Japanese, written without spaces, break between
-/// characters as Unicode's line breaking rules allow (not on a line with a URL,
-/// which those rules would cut at its slashes).
+/// characters as Unicode's line breaking rules allow (a URL among them kept
+/// whole, which those rules would cut at its slashes).
 pub fn wrap(text: &str, width: usize) -> String {
     let mut out = String::with_capacity(text.len() + text.len() / 16);
     for line in text.lines() {
@@ -211,11 +303,31 @@ pub fn wrap(text: &str, width: usize) -> String {
 
 fn separator(line: &str) -> textwrap::WordSeparator {
     let wide = line.chars().any(|c| unicode_width::UnicodeWidthChar::width(c) == Some(2));
-    if wide && !line.contains("://") {
-        textwrap::WordSeparator::UnicodeBreakProperties
-    } else {
-        textwrap::WordSeparator::AsciiSpace
+    if wide { textwrap::WordSeparator::Custom(wide_words) } else { textwrap::WordSeparator::AsciiSpace }
+}
+
+/// The words of a line with wide characters: every URL (`http://` or
+/// `https://` up to the next space) one word, kept whole; the text around
+/// them broken where Unicode's line breaking rules allow (between Chinese or
+/// Japanese characters). A Chinese paragraph with a URL in it was not wrapped at all.
+fn wide_words(line: &str) -> Box<dyn Iterator<Item = textwrap::core::Word<'_>> + '_> {
+    let mut words = Vec::new();
+    let mut at = 0;
+    while at < line.len() {
+        let url = [line[at..].find("https://"), line[at..].find("http://")].into_iter().flatten().min();
+        let text_end = url.map_or(line.len(), |i| at + i);
+        if text_end > at {
+            words.extend(textwrap::WordSeparator::UnicodeBreakProperties.find_words(&line[at..text_end]));
+        }
+        if url.is_none() {
+            break;
+        }
+        let url_end = line[text_end..].find(' ').map_or(line.len(), |i| text_end + i);
+        let spaced_end = line.len() - line[url_end..].trim_start_matches(' ').len();
+        words.push(textwrap::core::Word::from(&line[text_end..spaced_end]));
+        at = spaced_end;
     }
+    Box::new(words.into_iter())
 }
 
 /// The list or quote marker a wrapped line's continuation lines hang under.
@@ -255,6 +367,35 @@ mod tests {
     }
 
     #[test]
+    fn blocks_that_read_right_to_left_are_marked_and_others_left_alone() {
+        let html = to_html(
+            "## عنوان\n\nمرحبا **بكم**.\n\n- שלום\n- hello\n\n[קישור](https://a.example/) here\n\nSee العربية.",
+        );
+        assert_eq!(
+            html,
+            "<h5 dir=\"rtl\">عنوان</h5>\n<p dir=\"rtl\">مرحبا <strong>بكم</strong>.</p>\n<ul>\n<li dir=\"rtl\">שלום</li>\n\
+             <li>hello</li>\n</ul>\n<p dir=\"rtl\"><a href=\"https://a.example/\">קישור</a> here</p>\n<p>See العربية.</p>"
+        );
+        assert_eq!(to_html("123 ❤️ ..."), "<p>123 ❤️ ...</p>", "no strong character: as it was");
+    }
+
+    #[test]
+    fn headings_sit_below_the_pages_own_and_tables_are_tables_in_html_and_text() {
+        let markdown = "# Big\n\n### Small\n\n| Market | Share |\n|---|--:|\n| 日本 | 40% |\n| [Korea](https://a.example/) | 7% |\n\nAfter.";
+        let html = to_html(markdown);
+        assert!(
+            html.starts_with("<h4>Big</h4>\n<h6>Small</h6>\n<table><thead><tr><th scope=\"col\">Market</th>"),
+            "{html}"
+        );
+        assert!(html.contains("<td>日本</td><td>40%</td>"), "{html}");
+        let mut refs = LinkRefs::default();
+        assert_eq!(
+            to_text(markdown, &mut refs),
+            "## Big\n\nSmall\n\nMarket | Share\n--------------\n日本 | 40%\nKorea [1] | 7%\n\nAfter."
+        );
+    }
+
+    #[test]
     fn unsafe_links_lose_their_href_but_keep_their_text() {
         let html = to_html("[click](javascript:alert(1)) and [ok](https://example.com/?a=1&b=\"2\")");
         assert!(!html.contains("javascript"), "{html}");
@@ -286,6 +427,16 @@ mod tests {
         assert!(wrapped.lines().count() > 2, "{wrapped}");
         assert!(wrapped.lines().all(|l| unicode_width::UnicodeWidthStr::width(l) <= 72), "{wrapped}");
         assert_eq!(wrapped.replace('\n', ""), text.trim_end());
+    }
+
+    #[test]
+    fn wrap_breaks_chinese_around_a_url_and_keeps_the_url_whole() {
+        let url = "https://example.com/路径/x?q=1";
+        let text = format!("{}请看 {url} 这里。{}\n", "人工智能的发展。".repeat(12), "产业政策。".repeat(20));
+        let wrapped = wrap(&text, 72);
+        assert!(wrapped.lines().all(|l| unicode_width::UnicodeWidthStr::width(l) <= 72), "{wrapped}");
+        assert!(wrapped.lines().any(|l| l.contains(url)), "the URL is on one line:\n{wrapped}");
+        assert_eq!(wrapped.replace(['\n', ' '], ""), text.trim_end().replace(' ', ""), "nothing lost");
     }
 
     #[test]

@@ -1,4 +1,4 @@
-//! The grammar of an SMTP server's URL, `smtp://[user[:password]@]host[:port][?tls=…][&timeout=…]`
+//! The grammar of an SMTP server's URL, `smtp://[user[:password]@]host[:port][?tls=…][&timeout=…][&ca=…]`
 //! or `smtps://…`: read by the transport and checked by `publish check` for
 //! every relay, so it lives down here where both can reach it.
 
@@ -31,10 +31,14 @@ pub struct SmtpUrl {
     pub password: Option<String>,
     /// How long connecting, the greeting or one command may take.
     pub timeout: std::time::Duration,
+    /// `?ca=FILE`: the PEM file of the certificate authority (or authorities)
+    /// the server's certificate must come from, instead of the public ones
+    /// (a relay with a private certificate, as curl's `--cacert`).
+    pub ca: Option<std::path::PathBuf>,
 }
 
 impl SmtpUrl {
-    /// Parses `smtp://[user[:password]@]host[:port][?tls=required|none][&timeout=10s]` or `smtps://…`.
+    /// Parses `smtp://[user[:password]@]host[:port][?tls=required|none][&timeout=10s][&ca=FILE]` or `smtps://…`.
     pub fn parse(text: &str) -> Result<SmtpUrl> {
         let url =
             url::Url::parse(text).with_context(|| format!("\"{text}\" is not a URL such as smtp://127.0.0.1:2525"))?;
@@ -46,6 +50,7 @@ impl SmtpUrl {
         let host = url.host_str().filter(|h| !h.is_empty()).context("the URL has no host")?;
         let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
         let mut timeout = DEFAULT_TIMEOUT;
+        let mut ca = None;
         for (key, value) in url.query_pairs() {
             match (key.as_ref(), value.as_ref()) {
                 ("tls", "required") if tls != Tls::Implicit => tls = Tls::Required,
@@ -60,14 +65,22 @@ impl SmtpUrl {
                         .filter(|d| !d.is_zero())
                         .with_context(|| format!("timeout={text} is not a duration such as 10s or 2m"))?;
                 }
+                ("ca", "") => bail!("ca= names no file: give the path of the authority's PEM certificate"),
+                ("ca", path) => ca = Some(std::path::PathBuf::from(path)),
                 (other, _) => {
-                    bail!("unknown URL parameter \"{other}\" (only tls=required|opportunistic|none and timeout=30s)")
+                    bail!(
+                        "unknown URL parameter \"{other}\" (only tls=required|opportunistic|none, timeout=30s and \
+                         ca=/path/to/authority.pem)"
+                    )
                 }
             }
         }
+        if ca.is_some() && tls == Tls::None {
+            bail!("ca= names a certificate authority, but tls=none turns TLS off: drop one of the two");
+        }
         let user = (!url.username().is_empty()).then(|| percent_decode(url.username()));
         let password = url.password().map(percent_decode);
-        Ok(SmtpUrl { host, port: url.port().unwrap_or(default_port), tls, user, password, timeout })
+        Ok(SmtpUrl { host, port: url.port().unwrap_or(default_port), tls, user, password, timeout, ca })
     }
 }
 
@@ -120,6 +133,16 @@ mod tests {
             let e = SmtpUrl::parse(bad).unwrap_err().to_string();
             assert!(e.contains("is not a duration such as 10s"), "{bad}: {e}");
         }
+    }
+
+    #[test]
+    fn a_certificate_authority_comes_from_ca_and_needs_tls() {
+        let t = SmtpUrl::parse("smtp://host?tls=required&ca=%2Fetc%2Frelay%20ca.pem").unwrap();
+        assert_eq!(t.ca.as_deref(), Some(std::path::Path::new("/etc/relay ca.pem")));
+        assert_eq!(SmtpUrl::parse("smtps://host").unwrap().ca, None);
+        let e = SmtpUrl::parse("smtp://host?tls=none&ca=/x.pem").unwrap_err().to_string();
+        assert!(e.contains("tls=none turns TLS off"), "{e}");
+        assert!(SmtpUrl::parse("smtp://host?ca=").unwrap_err().to_string().contains("names no file"));
     }
 
     #[test]

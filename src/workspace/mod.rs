@@ -460,6 +460,20 @@ fn check_episodes(
 }
 
 /// `issues/*.toml` with their numbers, in file-name order; odd names are warned about.
+/// The issue number of an issue file's name without `.toml`: its leading
+/// digits, then nothing or a `-slug` ("009-ai-chips" is 9).
+fn number_of(stem: &str) -> Option<u32> {
+    let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
+    let rest = &stem[digits..];
+    stem[..digits].parse::<u32>().ok().filter(|&n| n > 0 && (rest.is_empty() || rest.starts_with('-')))
+}
+
+/// The issue number of `relative` ("issues/009-ai.toml" is 9); `None` when
+/// it is not an issue file's path.
+pub fn issue_number(relative: &str) -> Option<u32> {
+    number_of(relative.strip_prefix("issues/")?.strip_suffix(".toml")?)
+}
+
 fn issue_files(root: &Path, diags: &mut Diagnostics) -> Result<Vec<(u32, String)>> {
     let dir = root.join("issues");
     if !dir.is_dir() {
@@ -488,11 +502,9 @@ fn issue_files(root: &Path, diags: &mut Diagnostics) -> Result<Vec<(u32, String)
             }
             continue;
         };
-        let digits: String = stem.chars().take_while(char::is_ascii_digit).collect();
-        let rest = &stem[digits.len()..];
-        match digits.parse::<u32>() {
-            Ok(n) if n > 0 && (rest.is_empty() || rest.starts_with('-')) => found.push((n, relative)),
-            _ => diags.push(
+        match number_of(stem) {
+            Some(n) => found.push((n, relative)),
+            None => diags.push(
                 Diagnostic::file(Severity::Error, &relative, "the file name does not start with an issue number")
                     .with_hint("name issue files issues/<number>[-slug].toml, e.g. issues/010-ai-chips.toml"),
             ),

@@ -355,3 +355,63 @@ fn the_export_imports_back_and_a_forgotten_address_never_returns() {
             .contains("forgotten")
     );
 }
+
+#[test]
+fn an_old_confirmation_link_never_brings_back_a_person_who_left_and_only_the_newest_link_confirms() {
+    let fixture = Fixture::reference();
+    let smtp = SmtpServer::start(&[]);
+    let port = free_port();
+    // 01:00: Ada signs up; the link stays in her mailbox.
+    let serve = Serve::start(&fixture, port, Some(&smtp), NOW);
+    form(&format!("{}/subscribe", serve.base), "email=ada%40example.com");
+    let first = local(&link_in(&wait_for(&smtp, "ada@example.com", "Subject: Confirm").path, "confirm"), &serve);
+    serve.kill();
+    // 01:01: the publisher adds her; 01:02 she leaves by the link in the issue.
+    let at = |t: &str| format!("2024-03-01T{t}Z");
+    fixture
+        .command(&["subscribers", "add", "ada@example.com", "--confirmed"])
+        .env("PUBLISH_NOW", &at("01:01:00"))
+        .run()
+        .success();
+    fixture.command(&["issue", "9"]).env("PUBLISH_NOW", &at("01:01:30")).run().success();
+    let issue = std::fs::read_dir(fixture.path().join("out/outbox/9")).unwrap().next().unwrap().unwrap().path();
+    let raw = std::fs::read_to_string(&issue).unwrap();
+    let start = raw.find("unsubscribe?t=").unwrap();
+    let token = raw[start..].split(['>', '"', '\r', '\n']).next().unwrap().to_string();
+    let serve = Serve::start(&fixture, port, Some(&smtp), &at("01:02:00"));
+    assert_eq!(request("POST", &format!("{}/{token}", serve.base), &[], "List-Unsubscribe=One-Click").0, 200);
+    // 01:03: the link of before she left changes nothing.
+    serve.kill();
+    let serve = Serve::start(&fixture, port, Some(&smtp), &at("01:03:00"));
+    let (status, _, page) = request("POST", &local(&first, &serve), &[], "confirm=page");
+    assert!(status == 410 && page.contains("Sign up again"), "{status}: {page}");
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "0", "she left; she stays out");
+    serve.kill();
+    // 03:00: she signs up again: a new link, and only that one brings her back.
+    let serve = Serve::start(&fixture, port, Some(&smtp), &at("03:00:00"));
+    form(&format!("{}/subscribe", serve.base), "email=ada%40example.com");
+    let start = Instant::now();
+    while mails_to(&smtp, "ada@example.com", "Subject: Confirm").len() < 2 {
+        assert!(start.elapsed() < Duration::from_secs(30), "no second confirmation mail");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let second = mails_to(&smtp, "ada@example.com", "Subject: Confirm")
+        .iter()
+        .map(|m| local(&link_in(&m.path, "confirm"), &serve))
+        .find(|link| *link != local(&first, &serve))
+        .expect("a new link in the second mail");
+    let (status, _, page) = request("POST", &local(&first, &serve), &[], "confirm=page");
+    assert!(status == 410 && page.contains("Sign up again"), "the older link: {status}: {page}");
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "0");
+    let (status, _, page) = request("POST", &second, &[], "confirm=page");
+    assert!(status == 200 && page.contains("You are subscribed"), "{status}: {page}");
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "1");
+    // She leaves again: her used link says so, and does not bring her back.
+    fixture.command(&["subscribers", "remove", "ada@example.com"]).env("PUBLISH_NOW", &at("04:00:00")).run().success();
+    for method in ["GET", "POST"] {
+        let (status, _, page) = request(method, &second, &[], "confirm=page");
+        assert!(status == 410 && page.contains("gets no issues now"), "{method}: {status}: {page}");
+        assert!(!page.contains("You are subscribed"), "{method}: {page}");
+    }
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "0");
+}

@@ -193,6 +193,42 @@ fn an_issue_in_six_writing_systems_meets_the_client_checks_in_light_and_dark() {
     assert!(fixture.read("out/9/email.html").contains("本周亚洲 🇸🇬"), "the title as written");
 }
 
+/// A take with a heading, a table and right-to-left text meets every check the
+/// reference issue does: html-validate (no <th> without its scope, no inline
+/// style on a cell), caniemail, contrast, no sideways scroll.
+#[test]
+fn an_issue_with_a_table_headings_and_right_to_left_text_meets_the_client_checks() {
+    let fixture = Fixture::reference();
+    fixture.edit("issues/009.toml", "title = \"China AI dreams of Sora\"", "title = \"الذكاء الاصطناعي في آسيا\"");
+    let table = "# عنوان فرعي\n\n| Market | Share |\n|---|--:|\n| 日本 | 40% |\n| Korea | 7% |\n\nهذا نص عربي.\n\n";
+    fixture.edit("issues/009.toml", "take = \"\"\"\n", &format!("take = \"\"\"\n{table}"));
+    fixture.run(&["build", "9"]).success();
+    assert_targets(&fixture, "issue 9 with a table, headings and right-to-left text");
+    assert_plain_text(&fixture);
+    assert!(fixture.read("out/9/email.html").contains("<th scope=\"col\""), "the table is in the email");
+}
+
+/// A word, a URL and a title too long for any line (a 300-letter word, a
+/// pasted 300-character link, a section name with no space) break inside the
+/// column: neither the email nor the web page scrolls sideways at 600 or 375 px
+/// (they once grew to some 3,500 px, the whole column with them).
+#[test]
+fn an_unbreakable_word_or_link_never_makes_the_email_or_page_scroll_sideways() {
+    let fixture = Fixture::reference();
+    let word = "w".repeat(300);
+    let link = format!("https://example.com/{}", "a".repeat(280));
+    fixture.edit("issues/009.toml", "take = \"\"\"\n", &format!("take = \"\"\"\n{word}\n\n<{link}>\n\n"));
+    fixture.edit("issues/009.toml", "name = \"AI\"", &format!("name = \"{}\"", "AI".repeat(60)));
+    fixture.run(&["build", "9"]).success();
+    let m = measure(&fixture);
+    let pages = m["pages"].as_object().unwrap();
+    assert_eq!(pages.len(), 8, "email and web page, light and dark, 600 and 375 px");
+    for (page, p) in pages {
+        let scroll = &p["scroll"];
+        assert_eq!(scroll["scrollWidth"], scroll["clientWidth"], "{page} scrolls sideways");
+    }
+}
+
 /// A real PNG of `width` × `height` (one grey row repeated), written with zlib by Python.
 fn write_png(fixture: &Fixture, relative: &str, width: u32, height: u32) {
     let script = r#"

@@ -3,7 +3,7 @@
 //! in, `publish` must not panic, pass markup or a header through, or write half
 //! an issue; what it refuses, it refuses with file:line:column and a fix.
 
-use crate::support::{Fixture, run_python, without_template_scripts};
+use crate::support::{Fixture, node_modules, repo, run_python, without_template_scripts};
 
 /// An issue file of the reference publication, dated in the sponsor's flight.
 fn with_issue(number: u32, body: &str) -> Fixture {
@@ -288,4 +288,284 @@ fn a_broken_other_issue_is_named_and_left_out_of_the_feeds() {
         "{}",
         check.stderr()
     );
+}
+
+/// U+FFFE and the other noncharacters are not text: XML 1.0 refuses U+FFFE and
+/// U+FFFF, so one in a title would leave newsletter.xml unreadable to every
+/// feed reader. They are refused where they are written, in every file.
+#[test]
+fn a_noncharacter_is_refused_where_it_is_written_so_the_feeds_stay_well_formed() {
+    let fixture = Fixture::reference();
+    fixture.edit(
+        "issues/009.toml",
+        "title = \"China AI dreams of Sora\"",
+        "title = \"China AI \\uFFFE dreams of Sora\"",
+    );
+    fixture.edit("sponsors.toml", "terms = \"Terms and conditions apply.\"", "terms = \"Terms\u{FDD0} apply.\"");
+    let run = fixture.run(&["build", "9"]).failure(1);
+    let err = run.stderr();
+    assert!(
+        err.contains(
+            "issues/009.toml:4:19: error: this text has a Unicode noncharacter (U+FFFE), which feed readers refuse"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("sponsors.toml:19:15: error: this text has a Unicode noncharacter (U+FDD0)"), "{err}");
+    assert!(err.contains("help: delete it"), "{err}");
+    assert!(!fixture.path().join("out/9").exists() && !fixture.path().join("out/newsletter.xml").exists());
+}
+
+/// Two files with one number are an error (SPEC): `check N` and `build N`
+/// say so too, not only `check` of the whole workspace, and nothing is written.
+#[test]
+fn two_files_with_one_number_stop_check_and_build_of_that_number() {
+    let fixture = Fixture::reference();
+    fixture.write("issues/009-again.toml", &fixture.read("issues/009.toml"));
+    for args in [&["check", "9"][..], &["build", "9"], &["check"]] {
+        let run = fixture.run(args).failure(1);
+        assert!(
+            run.stderr().contains("issues/009.toml: error: issue 9 is also issues/009-again.toml"),
+            "{args:?}: {}",
+            run.stderr()
+        );
+        assert!(run.stderr().contains("help: one number, one file: rename or remove one of them"));
+    }
+    assert!(!fixture.path().join("out/9").exists(), "nothing is written");
+}
+
+/// A cover picture that is not there is found by `check`, at its line, not
+/// only when `build` comes to copy it.
+#[test]
+fn a_missing_cover_picture_is_an_error_at_its_line_in_check() {
+    let fixture = Fixture::reference();
+    fixture.edit("issues/009.toml", "src = \"media/009-cover.png\"", "src = \"media/009-cover.jpg\"");
+    let run = fixture.run(&["check", "9"]).failure(1);
+    assert!(
+        run.stderr().contains("issues/009.toml:19:7: error: media/009-cover.jpg does not exist"),
+        "{}",
+        run.stderr()
+    );
+    assert!(run.stderr().contains("help: put the picture there, or write its https:// URL"));
+    let build = fixture.run(&["build", "9"]).failure(1);
+    assert!(build.stderr().contains("issues/009.toml:19:7: error"), "{}", build.stderr());
+    assert!(!fixture.path().join("out/9").exists(), "nothing is written");
+}
+
+/// Right-to-left text in a left-to-right publication: every heading, paragraph
+/// and list item whose text starts in Arabic or Hebrew is laid out right to
+/// left in Chromium (its full stop at its end, on the left), in the email, the
+/// web page and the archive; left-to-right text, and text that only quotes a
+/// right-to-left word, stays left to right.
+#[test]
+fn right_to_left_text_is_laid_out_right_to_left_in_email_page_and_archive() {
+    let fixture = Fixture::reference();
+    let edits = [
+        ("title = \"China AI dreams of Sora\"", "title = \"الذكاء الاصطناعي في آسيا\""),
+        ("name = \"AI\"", "name = \"ذكاء اصطناعي\""),
+        (
+            "title = \"Disney, Reliance said to ink binding India media merger pact\"",
+            "title = \"דיסני וריליאנס חותמות על מיזוג\"",
+        ),
+        (
+            "The decision from Bob Iger",
+            "## عنوان فرعي\n\nهذا نص عربي.\n\n- פריט אחד\n- second item\n\nRead about العربية today.\n\nThe decision from Bob Iger",
+        ),
+        ("title = \"SoftBank to join", "title = \"سوفت بنك SoftBank to join"),
+    ];
+    for (from, to) in edits {
+        fixture.edit("issues/009.toml", from, to);
+    }
+    fixture.run(&["build", "9"]).success();
+
+    let rtl = [
+        "الذكاء الاصطناعي في آسيا",
+        "ذكاء اصطناعي",
+        "דיסני וריליאנס",
+        "عنوان فرعي",
+        "هذا نص عربي.",
+        "פריט אחד",
+        "سوفت بنك",
+    ];
+    let ltr = ["second item", "Read about العربية today.", "The decision from Bob Iger", "What we are reading"];
+    let pages = ["out/9/email.html", "out/9/index.html", "out/index.html"];
+    let json = directions(&fixture, &[&rtl[..], &ltr[..]].concat(), &pages);
+    for page in pages {
+        let found = &json[page];
+        let archive = page == "out/index.html";
+        for (phrases, want) in [(&rtl[..], "rtl"), (&ltr[..], "ltr")] {
+            for phrase in phrases {
+                // The archive lists titles only.
+                if archive && *phrase != rtl[0] {
+                    continue;
+                }
+                let at = &found[phrase];
+                assert_eq!(at["direction"], want, "{page}: {phrase:?} is in {at}");
+            }
+        }
+    }
+}
+
+/// Headings and a table in a take: the page keeps one h1 (the issue's title),
+/// a take's `#` heading sits below the recommendation's h3, and the table is a
+/// table in the email and the page and rows of cells in the plain text (it was
+/// one run-on line of pipes and dashes).
+#[test]
+fn headings_and_a_table_in_a_take_read_as_such_in_html_and_plain_text() {
+    let fixture = Fixture::reference();
+    let table = "# Market shares\n\n| Market | Share |\n|---|--:|\n| 日本 | 40% |\n| Korea | 7% |\n\n";
+    fixture.edit("issues/009.toml", "take = \"\"\"\n", &format!("take = \"\"\"\n{table}"));
+    fixture.run(&["build", "9"]).success();
+    for file in ["out/9/email.html", "out/9/index.html"] {
+        let page = assert_inert(&fixture, file);
+        assert_eq!(page.tags.iter().filter(|t| *t == "h1").count(), 1, "{file}: one h1, the issue's title");
+        assert!(page.tags.iter().any(|t| t == "h4"), "{file}: the take's heading is an h4");
+        let cells = page.tags.iter().filter(|t| *t == "td" || *t == "th").count();
+        assert!(page.tags.iter().any(|t| t == "thead") && cells >= 6, "{file}: the table is a table");
+        assert!(page.text.contains("Market Share 日本 40% Korea 7%"), "{file}: {}", page.text);
+    }
+    let text = fixture.read("out/9/email.txt");
+    assert!(
+        text.contains("\n  Market | Share\n  --------------\n  日本 | 40%\n  Korea | 7%\n"),
+        "the table's rows are lines:\n{text}"
+    );
+    assert!(!text.contains("|---|"), "no Markdown table syntax is left:\n{text}");
+}
+
+/// The transcript and the chapters file are text a publisher pastes too: a
+/// control character or a noncharacter in a cue or a chapter title is refused
+/// where it is (it went into the web page's transcript as it was).
+#[test]
+fn a_control_character_in_the_transcript_or_a_chapter_title_is_refused_at_its_place() {
+    let fixture = Fixture::reference();
+    fixture.edit("media/009.vtt", "This Week in Asia, issue nine.", "This Week in Asia,\u{1} issue nine.");
+    fixture.edit("media/009-chapters.json", "\"title\": \"Every link", "\"title\": \"Every\\ufffe link");
+    let run = fixture.run(&["build", "9"]).failure(1);
+    let err = run.stderr();
+    assert!(err.contains("media/009.vtt:5:31: error: this text has an invisible control character (U+0001)"), "{err}");
+    assert!(
+        err.contains("error: media/009-chapters.json: chapter 3: its \"title\" has a Unicode noncharacter (U+FFFE)"),
+        "{err}"
+    );
+    assert!(!fixture.path().join("out/9").exists(), "nothing is written");
+}
+
+/// How headless Chromium lays out each of `phrases` in each of `pages` (paths
+/// in `fixture`): `{page: {phrase: {tag, direction}}}`, by tests/browser/direction.mjs.
+fn directions(fixture: &Fixture, phrases: &[&str], pages: &[&str]) -> serde_json::Value {
+    let list = fixture.path().join("phrases.json");
+    std::fs::write(&list, serde_json::to_string(phrases).unwrap()).unwrap();
+    let output = std::process::Command::new("node")
+        .arg(repo().join("tests/browser/direction.mjs"))
+        .arg(&list)
+        .args(pages.iter().map(|p| fixture.path().join(p)))
+        .env("MASTHEAD_NODE_MODULES", node_modules(&["playwright-core"]))
+        .output()
+        .expect("node must be installed to run the browser checks");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let by_path = json.as_object().unwrap();
+    let by_page = pages.iter().map(|p| (p.to_string(), by_path[fixture.path().join(p).to_str().unwrap()].clone()));
+    serde_json::Value::Object(by_page.collect())
+}
+
+/// A publication in Arabic (`language = "ar"`): the email, the web page and
+/// the archive are right-to-left pages, the template's own headings with them.
+#[test]
+fn a_publication_in_a_right_to_left_language_has_right_to_left_pages() {
+    let fixture = Fixture::reference();
+    fixture.edit("publish.toml", "language = \"en\"", "language = \"ar\"");
+    fixture.run(&["build", "9"]).success();
+    let json = directions(
+        &fixture,
+        &["What we are reading this week", "China AI dreams of Sora"],
+        &["out/9/email.html", "out/9/index.html", "out/index.html"],
+    );
+    assert_eq!(json["out/9/email.html"]["What we are reading this week"]["direction"], "rtl", "{json}");
+    assert_eq!(json["out/9/index.html"]["What we are reading this week"]["direction"], "rtl", "{json}");
+    assert_eq!(json["out/index.html"]["China AI dreams of Sora"]["direction"], "rtl", "{json}");
+    assert!(fixture.read("out/9/index.html").starts_with("<!DOCTYPE html>\n<html lang=\"ar\" dir=\"rtl\">"));
+}
+
+/// A Chinese paragraph with a URL typed into it is wrapped at 72 columns in
+/// the plain text like any other, the URL kept whole on its line (it was left
+/// one line of some 400 columns).
+#[test]
+fn a_chinese_paragraph_with_a_url_in_it_is_wrapped_and_the_url_kept_whole() {
+    let fixture = Fixture::reference();
+    let url = "https://example.com/路径/x";
+    let chinese = "人工智能的发展让亚洲各国重新思考产业政策。".repeat(8);
+    fixture.edit(
+        "issues/009.toml",
+        "take = \"\"\"\n",
+        &format!("take = \"\"\"\n{chinese}请看 {url} 这里。{chinese}\n\n"),
+    );
+    fixture.run(&["build", "9"]).success();
+    let text = fixture.read("out/9/email.txt");
+    let ours: Vec<&str> = text.lines().filter(|l| l.contains("人工智能") || l.contains(url)).collect();
+    assert!(ours.len() > 6, "the paragraph is wrapped:\n{}", ours.join("\n"));
+    for line in &ours {
+        assert!(unicode_width::UnicodeWidthStr::width(*line) <= 72, "a line over 72 columns: {line:?}");
+    }
+    assert!(ours.iter().any(|l| l.contains(url)), "the URL is whole on one line");
+}
+
+/// A Markdown footnote cannot be a footnote in an email: `check` says it is
+/// shown as typed, where it is, and the build goes on.
+#[test]
+fn a_footnote_in_a_take_is_a_warning_that_it_is_shown_as_typed() {
+    let fixture = Fixture::reference();
+    fixture.edit("issues/009.toml", "take = \"\"\"\n", "take = \"\"\"\nA claim[^src].\n\n[^src]: the source.\n\n");
+    let run = fixture.run(&["check", "9"]).success();
+    assert!(
+        run.stderr()
+            .contains("issues/009.toml:43:8: warning: footnote [^src] is shown as typed: emails have no footnotes"),
+        "{}",
+        run.stderr()
+    );
+    fixture.run(&["build", "9"]).success();
+    assert!(fixture.read("out/9/email.txt").contains("A claim[^src]."));
+}
+
+/// Blank names are errors where they are written: an empty author, source or
+/// related title made the byline read "by  and   from".
+#[test]
+fn an_empty_author_source_or_related_title_is_an_error_at_its_place() {
+    let fixture = Fixture::reference();
+    fixture.edit("issues/009.toml", "authors = [\"Coco Feng\", \"Ben Jiang\"]", "authors = [\"Coco Feng\", \" \"]");
+    fixture.edit("issues/009.toml", "source = \"Bloomberg\"", "source = \"\"");
+    fixture.edit(
+        "issues/009.toml",
+        "title = \"SoftBank to join SK Telekom-led global AI joint venture with Deutsche Telekom, SingTel and other telcos\"",
+        "title = \"\"",
+    );
+    let run = fixture.run(&["build", "9"]).failure(1);
+    let err = run.stderr();
+    for expected in [
+        "issues/009.toml:41:25: error: an author's name is empty",
+        "issues/009.toml:69:10: error: the source is empty",
+        "issues/009.toml:106:9: error: a related link needs a title",
+    ] {
+        assert!(err.contains(expected), "{expected}:\n{err}");
+    }
+    assert!(!fixture.path().join("out/9").exists(), "nothing is written");
+}
+
+/// A sponsor's blank name, button words or referral code is an error where it
+/// is written: the email showed "Sponsored by " and an empty button.
+#[test]
+fn a_sponsors_blank_name_button_or_code_is_an_error_at_its_place() {
+    let fixture = Fixture::reference();
+    fixture.edit("sponsors.toml", "name = \"Esevel\"", "name = \" \"");
+    fixture.edit("sponsors.toml", "cta = \"Get a demo of Esevel\"", "cta = \"\"");
+    fixture.edit("sponsors.toml", "referral_code = \"ASIA\"", "referral_code = \"\"");
+    let run = fixture.run(&["build", "9"]).failure(1);
+    let err = run.stderr();
+    for expected in [
+        "sponsors.toml:7:8: error: name is empty",
+        "sponsors.toml:20:7: error: cta is empty",
+        "sponsors.toml:17:17: error: referral_code is empty",
+    ] {
+        assert!(err.contains(expected), "{expected}:\n{err}");
+    }
+    assert!(!fixture.path().join("out/9").exists(), "nothing is written");
 }

@@ -124,13 +124,17 @@ fn touching_a_media_file_of_a_kept_issue_checks_that_issue_again() {
     let feed = fixture.read("out/feed.xml");
     assert!(feed.contains(&format!("media/010.mp3\" length=\"{length}\"")), "{feed}");
 
-    // A picture of issue 10's that was missing appears: checked again, its size read.
+    // A picture of issue 10's that is missing is an error: the issue is read again
+    // every time; once the picture appears, it is checked, its size read, and kept.
     fixture.edit("issues/010.toml", "src = \"media/009-cover.png\"", "src = \"media/010.png\"");
     build(&fixture, "9");
-    assert_eq!(issue_files_read(&build(&fixture, "9")), 1);
+    let missing = build(&fixture, "9");
+    assert_eq!(issue_files_read(&missing), 2, "{}", missing.stderr());
+    assert!(missing.stderr().contains("issue 10 has errors"), "{}", missing.stderr());
     std::fs::copy(fixture.path().join("media/009-cover.png"), fixture.path().join("media/010.png")).unwrap();
     let appeared = build(&fixture, "9");
     assert_eq!(issue_files_read(&appeared), 2, "{}", appeared.stderr());
+    assert_eq!(issue_files_read(&build(&fixture, "9")), 1, "and kept once valid");
 }
 
 #[test]

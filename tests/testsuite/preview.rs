@@ -154,3 +154,54 @@ fn an_edited_issue_file_is_read_again_alone_and_the_feeds_keep_every_other_issue
     }
     assert!(!log.contains("the whole publication reloaded"), "{log}");
 }
+
+#[test]
+fn the_preview_answers_only_this_machine_and_another_sites_page_cannot_send_or_switch_the_issue() {
+    let smtp = crate::support::SmtpServer::start(&[]);
+    let fixture = Fixture::reference();
+    let ten = crate::support::without_episode(&fixture.read("issues/009.toml"))
+        .replace("title = \"China AI dreams of Sora\"", "title = \"The tenth issue\"");
+    fixture.write("issues/010.toml", &ten);
+    let port = free_port();
+    let _server = Running::start(
+        fixture.command(&["preview", "9", "--port", &port.to_string()]).env("PUBLISH_SMTP_URL", &smtp.url()),
+        port,
+    );
+    let agent = agent();
+    let get = |path: &str, headers: &[(&str, String)]| {
+        let mut request = agent.get(&format!("http://127.0.0.1:{port}{path}"));
+        for (k, v) in headers {
+            request = request.header(*k, v);
+        }
+        let mut response = request.call().unwrap();
+        (response.status().as_u16(), response.body_mut().read_to_string().unwrap())
+    };
+    // Opened as localhost, as 127.0.0.1 and as [::1]: the same preview.
+    for host in [format!("localhost:{port}"), format!("127.0.0.1:{port}"), format!("[::1]:{port}")] {
+        let (status, page) = get("/", &[("Host", host.clone())]);
+        assert!(status == 200 && page.contains("Send me a test"), "{host}: {status}");
+        assert_eq!(get("/raw/9/email.html", &[("Host", host.clone())]).0, 200, "{host}");
+    }
+    // A site whose name was pointed at this machine reads nothing: no draft leaves.
+    for path in ["/", "/content?view=text", "/raw/9/email.html", "/raw/9/email.txt"] {
+        let (status, body) = get(path, &[("Host", format!("rebound.evil.example:{port}"))]);
+        assert_eq!(status, 403, "{path}: {body}");
+        assert!(!body.contains("Sora"), "{path}: {body}");
+    }
+    // A page that hides its Origin still names itself in Referer: no mail.
+    let mut refused = agent
+        .post(&format!("http://127.0.0.1:{port}/test"))
+        .header("Referer", "https://evil.example/page")
+        .send("")
+        .unwrap();
+    assert_eq!(refused.status().as_u16(), 403, "{}", refused.body_mut().read_to_string().unwrap());
+    assert_eq!(smtp.count(), 0, "a refused request sent mail");
+    // Another site's link (an image, say) cannot switch what the preview shows;
+    // the preview's own index can.
+    let cross = [("Sec-Fetch-Site", "cross-site".to_string())];
+    get("/?issue=10", &cross);
+    assert!(get("/content?view=text", &[]).1.contains("Sora"), "another site's page switched the issue");
+    let own = [("Sec-Fetch-Site", "same-origin".to_string())];
+    get("/?issue=10", &own);
+    assert!(get("/content?view=text", &[]).1.contains("The tenth issue"), "the index did not switch the issue");
+}

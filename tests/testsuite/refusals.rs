@@ -1,6 +1,6 @@
 //! Servers that turn the send away in other ways than a bad recipient: the
 //! session, the login, the sender or every message refused, a sender deferred,
-//! a connection dropped after DATA, no SMTPUTF8. None of them may fail
+//! a connection dropped after DATA, no SMTPUTF8, fewer connections than asked for. None of them may fail
 //! recipients who had nothing to do with it, and nobody gets a message twice
 //! beyond the one in flight when a connection drops.
 
@@ -67,6 +67,107 @@ fn the_password_never_goes_out_on_a_connection_without_tls() {
     assert!(server.attempts().iter().all(|a| !a.starts_with("AUTH")), "{:?}", server.attempts());
     assert_eq!(server.count(), 0);
     assert!(status_of(&fixture).contains("pending:  3"));
+}
+
+/// Makes, in `dir`, a certificate authority (`ca.pem`) and a certificate for
+/// 127.0.0.1 signed by it (`relay.pem`, `relay.key`), and a self-signed one
+/// (`self.pem`, `self.key`), with the openssl command line.
+fn certificates(dir: &std::path::Path) {
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl").args(args).current_dir(dir).output().expect("run openssl");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let key = ["-newkey", "rsa:2048", "-nodes", "-days", "2"];
+    openssl(&[&["req", "-x509"][..], &key, &["-keyout", "ca.key", "-out", "ca.pem", "-subj", "/CN=Relay CA"]].concat());
+    openssl(
+        &[&["req", "-x509"][..], &key, &["-keyout", "self.key", "-out", "self.pem", "-subj", "/CN=127.0.0.1"]].concat(),
+    );
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "relay.key",
+        "-out",
+        "relay.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(dir.join("san.cnf"), "subjectAltName=IP:127.0.0.1\n").unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "relay.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-out",
+        "relay.pem",
+        "-extfile",
+        "san.cnf",
+    ]);
+}
+
+/// A relay whose certificate this machine cannot trust (self-signed here):
+/// the send stops at once, saying why and what to do, before the login.
+#[test]
+fn a_server_with_an_untrusted_certificate_is_refused_at_once_and_the_password_never_goes_out() {
+    let fixture = with_subscribers(3);
+    quick(&fixture);
+    let certs = tempfile::tempdir().unwrap();
+    certificates(certs.path());
+    let pair = |name: &str| format!("{0}/{name}.pem:{0}/{name}.key", certs.path().display());
+    let server = SmtpServer::start(&["--auth", "newsletter:s3cret", "--starttls", &pair("self")]);
+    let run = fixture
+        .command(&["issue", "9", "--yes"])
+        .env("PUBLISH_SMTP_URL", &format!("smtp://newsletter@127.0.0.1:{}", server.port))
+        .env("PUBLISH_SMTP_PASSWORD", "s3cret")
+        .run()
+        .failure(1);
+    assert!(run.stderr().contains("TLS certificate is self-signed"), "{}", run.stderr());
+    assert!(run.stderr().contains("?ca="), "says what to do: {}", run.stderr());
+    assert!(!run.stderr().contains("after 2 attempts"), "a certificate is not tried again: {}", run.stderr());
+    assert!(server.attempts().iter().all(|a| !a.starts_with("AUTH")), "{:?}", server.attempts());
+    assert_eq!(server.count(), 0);
+    assert!(status_of(&fixture).contains("pending:  3"));
+}
+
+/// A relay with a certificate from a private authority, named by `?ca=`:
+/// STARTTLS, the login over TLS, everyone sent. The same authority does not
+/// vouch for a certificate it did not sign.
+#[test]
+fn a_private_authority_named_by_ca_is_trusted_and_the_login_goes_over_tls() {
+    let fixture = with_subscribers(4);
+    quick(&fixture);
+    let certs = tempfile::tempdir().unwrap();
+    certificates(certs.path());
+    let pair = |name: &str| format!("{0}/{name}.pem:{0}/{name}.key", certs.path().display());
+    let ca = certs.path().join("ca.pem");
+    let ca = percent_encoding::utf8_percent_encode(ca.to_str().unwrap(), percent_encoding::NON_ALPHANUMERIC);
+    for (served, ok) in [("self", false), ("relay", true)] {
+        let server = SmtpServer::start(&["--auth", "newsletter:s3cret", "--starttls", &pair(served)]);
+        let run = fixture
+            .command(&["issue", "9", "--yes"])
+            .env("PUBLISH_SMTP_URL", &format!("smtp://newsletter@127.0.0.1:{}?tls=required&ca={ca}", server.port))
+            .env("PUBLISH_SMTP_PASSWORD", "s3cret")
+            .run();
+        if ok {
+            run.success();
+            assert_eq!(server.count(), 4);
+            let logins: Vec<_> = server.attempts().into_iter().filter(|a| a.starts_with("AUTH")).collect();
+            assert!(!logins.is_empty() && logins.iter().all(|a| a.ends_with("over TLS")), "{logins:?}");
+        } else {
+            let run = run.failure(1);
+            assert!(run.stderr().contains("checked against the authority named by ca="), "{}", run.stderr());
+            assert_eq!(server.count(), 0);
+        }
+    }
 }
 
 #[test]
@@ -164,6 +265,73 @@ fn a_connection_dropped_after_data_costs_at_most_one_duplicate() {
     let doubled: Vec<_> = counts.iter().filter(|(_, n)| **n > 1).collect();
     assert_eq!(doubled.len(), 1, "exactly the message in flight goes twice: {counts:?}");
     assert_eq!(*doubled[0].1, 2);
+}
+
+/// A server that takes fewer connections at once than `concurrency` (421 at
+/// the greeting beyond its limit, as Office 365 and many relays answer a
+/// client over its share): the send goes on over the connections it took,
+/// says so, and everyone gets the issue once.
+#[test]
+fn a_server_taking_fewer_connections_than_concurrency_gets_everyone_through_those_it_takes() {
+    let fixture = with_subscribers(120);
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 6\nmax_attempts = 3\nretry_backoff = \"100ms\"");
+    let server = SmtpServer::start(&["--max-connections", "2", "--delay", "0.01"]);
+    let run = send(&fixture, &server, &[]).success();
+    assert!(server.attempts().iter().any(|a| a == "CONNECT 421"), "the limit was reached: {:?}", server.attempts());
+    assert!(run.stderr().contains("takes no more connections"), "{}", run.stderr());
+    assert!(run.stderr().contains("[email] concurrency"), "says what to change: {}", run.stderr());
+    let counts = per_recipient(&server);
+    assert_eq!(counts.len(), 120, "{counts:?}");
+    assert!(counts.values().all(|n| *n == 1), "{counts:?}");
+    assert!(status_of(&fixture).contains("pending:  0"));
+}
+
+/// A server whose SIZE is below the issue's message: nothing is sent, nobody
+/// is failed, and the error says how big the message is against the limit.
+#[test]
+fn a_message_above_the_servers_size_limit_stops_the_send_before_anyone_is_failed() {
+    let fixture = with_subscribers(6);
+    quick(&fixture);
+    let server = SmtpServer::start(&["--size-limit", "10000"]);
+    let run = send(&fixture, &server, &[]).failure(1);
+    assert!(run.stderr().contains("the server takes at most 10000 (its SIZE)"), "{}", run.stderr());
+    assert_eq!(server.count(), 0);
+    assert!(!server.attempts().iter().any(|a| a.starts_with("MAIL ")), "no transaction begun: {:?}", server.attempts());
+    let status = status_of(&fixture);
+    assert!(status.contains("pending:  6") && status.contains("failed:   0"), "{status}");
+    // Under the limit, each MAIL declares the message's size (RFC 1870).
+    let roomy = SmtpServer::start(&["--size-limit", "1000000"]);
+    send(&fixture, &roomy, &[]).success();
+    assert_eq!(roomy.count(), 6);
+    let mail = roomy.attempts().into_iter().find(|a| a.starts_with("MAIL ")).unwrap();
+    assert!(mail.contains("SIZE="), "{mail}");
+}
+
+/// A server that defers every recipient once its quota is spent (451 to each
+/// RCPT): the send stops with everyone not yet sent pending, instead of
+/// failing them one by one as their tries run out; the next run, once the
+/// quota is back, sends to them.
+#[test]
+fn a_spent_sending_quota_stops_the_send_with_everyone_else_pending_instead_of_failing_them() {
+    let fixture = with_subscribers(30);
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 2\nmax_attempts = 3\nretry_backoff = \"100ms\"");
+    let server = SmtpServer::start(&["--quota", "5"]);
+    let run = send(&fixture, &server, &[]).failure(1);
+    assert!(run.stderr().contains("tries in a row and accepted nothing between"), "{}", run.stderr());
+    assert!(run.stderr().contains("Hourly sending quota exceeded"), "{}", run.stderr());
+    let sent = server.count();
+    assert!((5..30).contains(&sent), "{sent}");
+    let status = status_of(&fixture);
+    assert!(status.contains(&format!("sent:     {sent}\n")), "{status}");
+    assert!(status.contains("failed:   0") && status.contains(&format!("pending:  {}", 30 - sent)), "{status}");
+    let later = SmtpServer::start(&[]);
+    send(&fixture, &later, &[]).success();
+    let mut everyone = per_recipient(&server);
+    for (rcpt, n) in per_recipient(&later) {
+        *everyone.entry(rcpt).or_default() += n;
+    }
+    assert_eq!(everyone.len(), 30, "{everyone:?}");
+    assert!(everyone.values().all(|n| *n == 1), "{everyone:?}");
 }
 
 #[test]

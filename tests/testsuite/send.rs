@@ -134,6 +134,41 @@ fn a_send_killed_midway_resumes_without_losing_or_doubling_recipients() {
     assert!(status.contains(&format!("sent:     {n}")), "{status}");
 }
 
+/// Ctrl-C or SIGTERM during a send (a terminal, `timeout`, systemd): the
+/// messages on the wire get their answer and are recorded before the process
+/// ends, so the resume sends nobody twice, unlike a SIGKILL (above).
+#[test]
+fn an_interrupted_send_records_every_accepted_message_and_resumes_without_a_duplicate() {
+    let n = 60;
+    let fixture = with_subscribers(n);
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 4");
+    // The server keeps each message, then takes a while to say so: the
+    // window in which a process ended at once loses the acceptance.
+    let server = SmtpServer::start(&["--reply-delay", "0.3"]);
+    for (signal, name, after) in [("-INT", "Ctrl-C (SIGINT)", 8), ("-TERM", "SIGTERM", 24)] {
+        let mut child = fixture.command(&["issue", "9", "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).spawn();
+        assert!(server.wait_for(after, Duration::from_secs(60)), "the send did not start");
+        let killed = std::process::Command::new("kill").args([signal, &child.id().to_string()]).status().unwrap();
+        assert!(killed.success());
+        let status = child.wait().unwrap();
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut stderr).unwrap();
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains(&format!("interrupted by {name}")), "{stderr}");
+        let received = server.count();
+        assert!(received < n, "interrupted too late to test anything ({received} of {n})");
+        let status = fixture.run(&["status", "9"]).success().stdout();
+        assert!(
+            status.contains(&format!("sent:     {received}\n")),
+            "every message the server kept is recorded: {status}"
+        );
+    }
+    send(&fixture, &server, &[]).success();
+    let counts = per_recipient(&server);
+    assert_eq!(counts.len(), n, "every recipient got the issue");
+    assert!(counts.values().all(|&c| c == 1), "nobody twice: {counts:?}");
+}
+
 #[test]
 fn a_second_send_of_the_same_issue_is_refused_and_names_the_holder() {
     let fixture = with_subscribers(60);

@@ -322,3 +322,281 @@ fn unsubscribes_during_a_send_are_honoured_by_every_later_run() {
         assert!(!got.contains(&addr), "{addr} left but was mailed");
     }
 }
+
+/// Debian's nginx as this test's own process (never the system service): TLS
+/// for https://www.analyse.asia with a certificate made here, in front of
+/// `publish serve` on `upstream`, on one port per way of publishing it.
+struct Nginx {
+    child: std::process::Child,
+}
+
+impl Nginx {
+    /// `servers` are (port, the `location` blocks of that server).
+    fn start(dir: &std::path::Path, servers: &[(u16, String)]) -> Nginx {
+        let openssl = std::process::Command::new("openssl")
+            .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"])
+            .args(["-keyout", "key.pem", "-out", "cert.pem", "-days", "2", "-subj", "/CN=www.analyse.asia"])
+            .args(["-addext", "subjectAltName=DNS:www.analyse.asia"])
+            .current_dir(dir)
+            .output()
+            .expect("openssl must be installed to run the proxy test");
+        assert!(openssl.status.success(), "{}", String::from_utf8_lossy(&openssl.stderr));
+        std::fs::create_dir_all(dir.join("tmp")).unwrap();
+        let d = dir.display();
+        let mut conf = format!(
+            "worker_processes 1;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\ndaemon off;\n\
+             events {{ worker_connections 256; }}\nhttp {{\n  access_log off;\n  port_in_redirect off;\n  \
+             client_body_temp_path {d}/tmp; proxy_temp_path {d}/tmp; fastcgi_temp_path {d}/tmp; \
+             uwsgi_temp_path {d}/tmp; scgi_temp_path {d}/tmp;\n  \
+             ssl_certificate {d}/cert.pem; ssl_certificate_key {d}/key.pem;\n"
+        );
+        for (port, locations) in servers {
+            conf.push_str(&format!(
+                "  server {{ listen 127.0.0.1:{port} ssl; server_name www.analyse.asia;\n{locations}  }}\n"
+            ));
+        }
+        conf.push_str("}\n");
+        std::fs::write(dir.join("nginx.conf"), conf).unwrap();
+        // Debian puts it in /usr/sbin, which a user's PATH may leave out.
+        let nginx =
+            ["/usr/sbin/nginx", "nginx"].into_iter().find(|n| std::path::Path::new(n).exists()).unwrap_or("nginx");
+        let child = std::process::Command::new(nginx)
+            .args(["-p", &d.to_string(), "-c", &format!("{d}/nginx.conf"), "-e", &format!("{d}/error.log")])
+            .spawn()
+            .expect("nginx must be installed to run the proxy test (scripts/test installs it)");
+        let start = std::time::Instant::now();
+        for (port, _) in servers {
+            while std::net::TcpStream::connect(("127.0.0.1", *port)).is_err() {
+                let log = std::fs::read_to_string(dir.join("error.log")).unwrap_or_default();
+                assert!(start.elapsed() < Duration::from_secs(20), "nginx did not start: {log}");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        Nginx { child }
+    }
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        // The master stops its worker when it is told to stop.
+        let _ = std::process::Command::new("kill").args(["-QUIT", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// A `location` passing `path` on to `upstream` as nginx's `proxy_pass`
+/// `target` says (with a path: the location's part replaced by it), with the
+/// forwarded headers a proxy sets.
+fn location(path: &str, upstream: u16, target: &str, more: &str) -> String {
+    format!(
+        "    location {path} {{ proxy_pass http://127.0.0.1:{upstream}{target}; \
+         proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; \
+         proxy_set_header X-Forwarded-Proto $scheme; proxy_set_header X-Forwarded-Host $host; {more}}}\n"
+    )
+}
+
+#[test]
+fn every_link_form_and_redirect_works_behind_a_proxy_that_keeps_strips_or_changes_the_prefix() {
+    let fixture = Fixture::reference();
+    fixture.write("templates/welcome.html", "<p><a href=\"{{ preferences_url }}\">Your preferences</a></p>\n");
+    fixture.write("templates/welcome.txt", "Preferences: {{ preferences_url }}\n");
+    fixture.run(&["build", "9"]).success();
+    let upstream = free_port();
+    let _server = Server::start(&fixture, upstream);
+    // The base URL's prefix kept; stripped; another prefix kept (said in
+    // X-Forwarded-Prefix) and another stripped, each beside the base URL's own
+    // (the pages link the base URL).
+    let canonical = location("/this-week-in-asia", upstream, "", "");
+    let ways = [
+        ("/this-week-in-asia", canonical.clone()),
+        ("/this-week-in-asia", location("/this-week-in-asia/", upstream, "/", "")),
+        (
+            "/asia",
+            format!("{canonical}{}", location("/asia/", upstream, "", "proxy_set_header X-Forwarded-Prefix /asia; ")),
+        ),
+        ("/asia", format!("{canonical}{}", location("/asia/", upstream, "/", ""))),
+    ];
+    let servers: Vec<(u16, String)> = ways.iter().map(|(_, locations)| (free_port(), locations.clone())).collect();
+    let proxy_dir = tempfile::tempdir().unwrap();
+    let _nginx = Nginx::start(proxy_dir.path(), &servers);
+    let outbox = fixture.path().join("out/outbox/audience");
+    // The four ways at once (each reader has an address of their own), a browser each.
+    let runs: Vec<(String, std::process::Child)> = ways
+        .iter()
+        .zip(&servers)
+        .enumerate()
+        .map(|(i, ((prefix, _), (port, _)))| {
+            let public = format!("https://www.analyse.asia{prefix}");
+            let child = std::process::Command::new("node")
+                .arg(crate::support::repo().join("tests/browser/proxy.mjs"))
+                .args([&public, &port.to_string(), outbox.to_str().unwrap(), &format!("reader{i}@example.com")])
+                .env("MASTHEAD_NODE_MODULES", crate::support::node_modules(&["playwright-core"]))
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("node must be installed to run the browser test");
+            (format!("{public} (way {i})"), child)
+        })
+        .collect();
+    for (way, child) in runs {
+        let output = child.wait_with_output().unwrap();
+        let shown = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "{way}: {shown}{}", String::from_utf8_lossy(&output.stderr));
+        assert!(shown.contains("\"checked\":"), "{way}: {shown}");
+    }
+}
+
+#[test]
+fn slow_and_silent_clients_are_cut_off_and_a_flood_of_connections_is_bounded() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::Instant;
+    let fixture = Fixture::reference();
+    let port = free_port();
+    let server = Server::start(&fixture, port);
+    let connect = move || TcpStream::connect(("127.0.0.1", port)).unwrap();
+    // How long until the server closes a connection, reading what it sends.
+    let closed_after = |mut tcp: TcpStream| {
+        let start = Instant::now();
+        tcp.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut buf = [0u8; 4096];
+        while matches!(tcp.read(&mut buf), Ok(n) if n > 0) {}
+        start.elapsed()
+    };
+    // Headers one line a second, for ever; and a connection that says nothing.
+    let slow = std::thread::spawn(move || {
+        let mut tcp = connect();
+        let start = Instant::now();
+        tcp.write_all(b"GET /subscribe HTTP/1.1\r\nHost: x\r\n").unwrap();
+        while start.elapsed() < Duration::from_secs(30) && tcp.write_all(b"X-Slow: 1\r\n").is_ok() {
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        start.elapsed()
+    });
+    let silent = std::thread::spawn(move || closed_after(connect()));
+    // A flood: beyond the server's bound, connections are closed at once.
+    let flood: Vec<TcpStream> = (0..1100).map(|_| connect()).collect();
+    let refused = flood
+        .into_iter()
+        .skip(1030)
+        .map(|tcp| {
+            tcp.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+            closed_after(tcp)
+        })
+        .filter(|took| *took < Duration::from_secs(3))
+        .count();
+    assert!(refused >= 60, "only {refused} of the connections over the bound were closed at once");
+    let slow = slow.join().unwrap();
+    assert!(slow < Duration::from_secs(15), "a client sending its headers slowly was served for {slow:?}");
+    let silent = silent.join().unwrap();
+    assert!(silent < Duration::from_secs(15), "a silent connection was kept {silent:?}");
+    // A request whose headers never end in reasonable room is refused, not buffered.
+    let mut big = connect();
+    let _ = big
+        .write_all(format!("GET /subscribe HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "a".repeat(200_000)).as_bytes());
+    let mut answer = String::new();
+    let _ = big.read_to_string(&mut answer);
+    assert!(!answer.starts_with("HTTP/1.1 200"), "a 200 KB header was read whole: {}", &answer[..answer.len().min(80)]);
+    // The flood gone, the server answers.
+    let (status, _) = get(&format!("{}/subscribe", server.base));
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn a_post_without_origin_is_judged_by_its_referer_and_a_hidden_origin_is_refused() {
+    let port = free_port();
+    let fixture = publication(2, port);
+    fixture.run(&["issue", "9"]).success();
+    let server = Server::start(&fixture, port);
+    let link = unsubscribe_link(&outbox(&fixture, 9)[0]);
+    let page_post = |headers: &[(&str, &str)]| {
+        let mut all = vec![("Content-Type", "application/x-www-form-urlencoded")];
+        all.extend_from_slice(headers);
+        request("POST", &link, &all, "confirm=page").0
+    };
+    let signup = |headers: &[(&str, &str)]| {
+        let mut all = vec![("Content-Type", "application/x-www-form-urlencoded")];
+        all.extend_from_slice(headers);
+        request("POST", &format!("{}/subscribe", server.base), &all, "email=eve%40example.com").0
+    };
+    // A browser that leaves Origin out still names the page it posts from.
+    assert_eq!(page_post(&[("Referer", "https://evil.example/page")]), 403);
+    assert_eq!(signup(&[("Referer", "https://evil.example/page")]), 403);
+    // A sandboxed or privacy-stripped page says `null`: it cannot be told from a foreign one.
+    assert_eq!(page_post(&[("Origin", "null")]), 403);
+    assert_eq!(signup(&[("Origin", "null")]), 403);
+    assert_eq!(page_post(&[("Referer", "not a url")]), 403);
+    let count = fixture.run(&["subscribers", "count"]).success().stdout();
+    assert_eq!(count.trim(), "2", "nothing changed");
+    let pending = fixture.run(&["subscribers", "list", "--status", "all"]).success().stdout();
+    assert!(!pending.contains("eve@example.com"), "{pending}");
+    // This site's own page, by its Referer; and the mail provider's one-click POST, with neither.
+    assert_eq!(page_post(&[("Referer", &format!("{}/this-week-in-asia/unsubscribe?t=x", server.base))]), 200);
+    let second = unsubscribe_link(&outbox(&fixture, 9)[1]);
+    assert_eq!(post(&second, "List-Unsubscribe=One-Click").0, 200);
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "0");
+}
+
+#[test]
+fn the_outbox_with_every_address_and_link_in_it_is_never_served() {
+    let port = free_port();
+    let fixture = publication(2, port);
+    fixture.run(&["issue", "9"]).success();
+    let server = Server::start(&fixture, port);
+    // A signup: its confirmation mail goes to out/outbox/audience/ too.
+    assert_eq!(post(&format!("{}/subscribe", server.base), "email=eve%40example.com").0, 200);
+    let audience = fixture.path().join("out/outbox/audience");
+    let start = std::time::Instant::now();
+    while std::fs::read_dir(&audience).map_or(0, |d| d.count()) == 0 {
+        assert!(start.elapsed() < Duration::from_secs(20), "no confirmation mail in {}", audience.display());
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut files: Vec<String> = ["out/outbox/9", "out/outbox/audience"]
+        .iter()
+        .flat_map(|dir| std::fs::read_dir(fixture.path().join(dir)).unwrap())
+        .map(|e| e.unwrap().path().strip_prefix(fixture.path().join("out")).unwrap().display().to_string())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "{files:?}");
+    for file in &files {
+        let encoded = file.replacen("outbox", "%6Futbox", 1);
+        let dotted = format!("./{file}");
+        for path in [file.clone(), encoded, dotted, format!("/{file}"), "outbox/".into(), "outbox/9/".into()] {
+            for base in [server.base.clone(), format!("{}/this-week-in-asia", server.base)] {
+                let (status, body) = get(&format!("{base}/{path}"));
+                assert_eq!(status, 404, "{base}/{path}: {body}");
+                assert!(!body.contains("@example.com") && !body.contains("?t="), "{base}/{path}: {body}");
+            }
+        }
+    }
+    // The archive and the issue's own files are still there.
+    for path in ["/", "/9/", "/9/email.html", "/feed.xml", "/media/009-cover.png"] {
+        assert_eq!(get(&format!("{}/this-week-in-asia{path}", server.base)).0, 200, "{path}");
+    }
+}
+
+#[test]
+fn bound_to_every_ipv6_and_ipv4_address_a_proxy_on_this_machine_is_still_believed() {
+    // `--bind [::]:PORT` takes IPv4 too: a proxy connecting to 127.0.0.1 is
+    // then the peer ::ffff:127.0.0.1, still this machine.
+    let fixture = Fixture::reference();
+    let port = free_port();
+    let _running = Running::start(fixture.command(&["serve", "--bind", &format!("[::]:{port}")]), port);
+    let base = format!("http://127.0.0.1:{port}");
+    // Its X-Forwarded-Prefix is believed: the other prefix it keeps comes off.
+    let (status, page) = {
+        let (status, _, body) =
+            request("GET", &format!("{base}/asia/subscribe"), &[("X-Forwarded-Prefix", "/asia")], "");
+        (status, body)
+    };
+    assert!(status == 200 && page.contains("Your email address"), "{status}: {page}");
+    // Its X-Forwarded-For names the client: six readers behind it are six clients,
+    // not one over its limit of five.
+    for i in 0..6 {
+        let client = format!("203.0.113.{i}");
+        let headers = [("Content-Type", "application/x-www-form-urlencoded"), ("X-Forwarded-For", client.as_str())];
+        let body = format!("email=reader{i}%40example.com");
+        let (status, _, page) = request("POST", &format!("{base}/subscribe"), &headers, &body);
+        assert_eq!(status, 200, "{client}: {page}");
+    }
+}

@@ -550,3 +550,47 @@ fn the_twemoji_regex_is_the_one_twitter_text_counts_with() {
          regenerate it with `node tests/tools/twitter_text.mjs emoji-regex > src/render/social/twemoji.regex`"
     );
 }
+
+/// A link whose path is CJK (`https://例え.jp/検索/深圳?q=芯片`) is shown on
+/// Bluesky with its path, and its facet links the whole URL: twitter-text's
+/// rules stop at the first CJK letter, which once showed `例え.jp検索…` (the
+/// slash lost) linked to the bare host.
+#[test]
+fn a_bluesky_link_with_a_cjk_path_is_shown_and_linked_whole() {
+    let fixture = Fixture::reference();
+    fixture.write("issues/011-hard.toml", &hard_issue());
+    fixture.run(&["build", "11"]).success();
+    let json = assert_all_within_limits(&fixture, 11);
+    let post = &json["platforms"]["bluesky"]["posts"][3];
+    let text = post["text"].as_str().unwrap();
+    assert!(text.ends_with("\n\n例え.jp/検索/深圳?q=芯片"), "the link is shown with its path:\n{text}");
+    assert!(!text.contains("例え.jp検索"), "no slash is lost:\n{text}");
+    let links = bluesky_links(post);
+    assert!(!links.is_empty() && links.iter().all(|l| l == IDN_URL || l == "https://例え.jp/検索"), "{links:?}");
+    assert_eq!(links.last().unwrap(), IDN_URL, "the recommendation's own link is linked whole");
+}
+
+/// Bare two-letter country domains (`01.ai`, `x.ai`, `line.me`) are links to
+/// npm twitter-text 3.1.0, 23 each: posts that hold many still fit X as it
+/// counts them, and social.json never says less (it counted them as letters,
+/// 18 short for each, and posted over 280).
+#[test]
+fn x_posts_with_bare_country_domains_fit_as_twitter_text_counts_them() {
+    let fixture = Fixture::reference();
+    let take = "Startups like 01.ai, x.ai, line.me, ab.jp and foo.de raise money. ".repeat(6);
+    fixture.edit("issues/009.toml", "take = \"\"\"\n", &format!("take = \"\"\"\n{take}\n\n"));
+    fixture.run(&["build", "9"]).success();
+    assert_all_within_limits(&fixture, 9);
+    let file = fixture.path().join("out/9/social.json");
+    let parsed: Value = serde_json::from_str(&twitter_text(&[OsStr::new("parse"), file.as_os_str()])).unwrap();
+    let second = &parsed.as_array().unwrap()[1];
+    assert!(second["text"].as_str().unwrap().contains("01.ai, x.ai"), "the domains are in the post: {second}");
+    for post in parsed.as_array().unwrap() {
+        let (text, length, weighted) = (&post["text"], &post["length"], &post["weightedLength"]);
+        assert!(
+            weighted.as_f64().unwrap() <= length.as_f64().unwrap(),
+            "twitter-text counts {weighted}, social.json only {length}:\n{text}"
+        );
+        assert_eq!(post["valid"], true, "X refuses this post (twitter-text counts {weighted}):\n{text}");
+    }
+}

@@ -39,7 +39,9 @@
 //!   does not say how it counts; we count UTF-16 code units, which is what its
 //!   JavaScript composer measures and never fewer than code points or graphemes.
 //!
-//! Links on X and Mastodon: a URL twitter-text finds counts 23. One it may not
+//! Links on X and Mastodon: a URL twitter-text finds counts 23; on X a bare
+//! two-letter country domain (`01.ai`), a link to npm twitter-text 3.1.0 but
+//! text to its other ports, is counted both ways, the larger taken. One it may not
 //! take whole ([`entities::uncertain_links`]: `https://例え.jp/検索/深圳?q=芯片`,
 //! of which it takes `https://例え.jp/` and counts `検索/深圳?q=芯片` as text) is
 //! counted three ways, the largest taken: as twitter-text reads it, as plain
@@ -119,7 +121,15 @@ pub fn bluesky_length(text: &str) -> usize {
 pub fn x_length(text: &str) -> usize {
     let text: String = text.nfc().collect();
     let twemoji = twitter_text_emoji(&text);
-    link_readings(&text, entities::x_urls(&text))
+    let mut readings = link_readings(&text, entities::x_urls(&text));
+    // A bare country domain (`01.ai`) is a link to npm twitter-text, text to its other ports.
+    let short = |r: &Range<usize>| entities::is_short_country_domain(&text[r.clone()]);
+    if readings.iter().flatten().any(short) {
+        let as_text: Vec<Vec<Range<usize>>> =
+            readings.iter().map(|urls| urls.iter().filter(|r| !short(r)).cloned().collect()).collect();
+        readings.extend(as_text);
+    }
+    readings
         .iter()
         .flat_map(|urls| [x_weighted(&text, urls, Some(&twemoji)), x_weighted(&text, urls, None)])
         .max()
@@ -329,6 +339,12 @@ mod tests {
         let ten = "https://www.twitter.com/aloha ".repeat(10);
         assert_eq!(x_length(&ten), 240);
         assert_eq!(x_length("randomurlrandomurlrandomurlrandomurlrandomurlrandomurlrandomurls.com"), 68);
+        // npm twitter-text 3.1.0's parseTweet counts a bare country domain as a link:
+        // 41 for this, 23 for `01.ai` alone (its older versions counted 23 letters).
+        assert_eq!(x_length("Lee Kai-Fu's 01.ai have"), 41);
+        assert_eq!(x_length("01.ai"), 23);
+        let long = format!("{}.ai", "a".repeat(40));
+        assert_eq!(x_length(&long), 43, "as text, when that counts more than a link");
     }
 
     #[test]

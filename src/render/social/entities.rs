@@ -46,10 +46,10 @@ pub fn urls(text: &str) -> Vec<Range<usize>> {
     found
 }
 
-/// Every URL X counts as 23: [`urls`] and, as twitter-text extracts them,
-/// domains without a protocol (`analyse.asia`, `OX.Fun/x`). A bare two-letter
-/// country domain without a path (`01.ai`) is not a link, except `.co` and `.tv`
-/// (twitter-text's `invalidShortDomain` and `validSpecialShortDomain`).
+/// Every URL X counts as 23: [`urls`] and, as npm twitter-text 3.1.0 extracts
+/// them, domains without a protocol (`analyse.asia`, `OX.Fun/x`, and a bare
+/// two-letter country domain such as `01.ai`, which its Ruby and Java ports
+/// and its older JavaScript leave out: see [`is_short_country_domain`]).
 pub fn x_urls(text: &str) -> Vec<Range<usize>> {
     let mut found = urls(text);
     let mut at = 0;
@@ -103,6 +103,27 @@ pub fn link_spans(text: &str) -> Vec<Range<usize>> {
             found.push(start..body + len);
         }
         from = body + run;
+    }
+    found
+}
+
+/// The links of a Bluesky post, as its link facets hold them: each URL of
+/// [`urls`], taken on to the next space or non-ASCII punctuation, as a reader
+/// (and Bluesky's own link detection) takes it. It holds the CJK path of
+/// `https://例え.jp/検索`, where twitter-text's rules stop, but not the `，`
+/// or `」` after a link.
+pub fn bluesky_links(text: &str) -> Vec<Range<usize>> {
+    let mut found: Vec<Range<usize>> = Vec::new();
+    for url in urls(text) {
+        if found.last().is_some_and(|last| url.start < last.end) {
+            continue;
+        }
+        let run = text[url.end..]
+            .find(|c: char| c.is_whitespace() || (!c.is_ascii() && is_punctuation(c)))
+            .unwrap_or(text.len() - url.end);
+        let body = url.start + text[url.start..].find("://").map_or(0, |at| at + 3);
+        let end = body + trim_trailing_punctuation(&text[body..url.end + run]);
+        found.push(url.start..end.max(url.end));
     }
     found
 }
@@ -369,13 +390,17 @@ fn domain_url_at(text: &str, start: usize) -> Option<usize> {
     if has_path {
         end += url_body_len(&rest[end..]);
     }
-    let tld = &rest[labels[last].clone()];
-    let short_country_domain =
-        last == 1 && tld.len() == 2 && !tld.eq_ignore_ascii_case("co") && !tld.eq_ignore_ascii_case("tv");
-    if short_country_domain && !has_path {
-        return None;
-    }
     Some(start + end)
+}
+
+/// A URL without a protocol that is one label and a two-letter country code,
+/// without a path (`01.ai`, not `t.co`, `x.tv`, `01.ai/x` or `a.b.ai`): npm
+/// twitter-text 3.1.0 counts it as a link, its other ports (`invalidShortDomain`
+/// and `validSpecialShortDomain`) as text.
+pub fn is_short_country_domain(url: &str) -> bool {
+    let Some((label, tld)) = url.split_once('.') else { return false };
+    let country = tld.len() == 2 && tld.bytes().all(|b| b.is_ascii_alphabetic());
+    country && !label.is_empty() && !label.contains(['/', ':']) && !matches!(&*tld.to_ascii_lowercase(), "co" | "tv")
 }
 
 /// A top-level domain in the Public Suffix List's ICANN section, or punycode.
@@ -411,7 +436,9 @@ mod tests {
     fn x_finds_domains_without_a_protocol_as_twitter_text_does() {
         let text =
             "ventures such as OPNX and OX.Fun, Lee Kai-Fu's 01.ai, t.co, foo.co.jp, 01.ai/x, node.zzz and e.g. this";
-        assert_eq!(texts(text, &x_urls(text)), ["OX.Fun", "t.co", "foo.co.jp", "01.ai/x"]);
+        assert_eq!(texts(text, &x_urls(text)), ["OX.Fun", "01.ai", "t.co", "foo.co.jp", "01.ai/x"]);
+        let short: Vec<_> = x_urls(text).into_iter().filter(|r| is_short_country_domain(&text[r.clone()])).collect();
+        assert_eq!(texts(text, &short), ["01.ai"]);
         let long = format!("{}.com", "randomurl".repeat(7) + "s");
         assert!(x_urls(&long).is_empty(), "a 64-character label is not a domain");
         let mixed = "https://a.example/x and example.com/path?q=1 too";
@@ -430,6 +457,23 @@ mod tests {
         assert_eq!(uncertain_links(text, &urls(text)), spans, "none is taken whole");
         let plain = "See https://example.com/a, (https://example.com/b) and https://example.zzz/c.";
         assert_eq!(texts(plain, &uncertain_links(plain, &urls(plain))), ["https://example.zzz/c"]);
+    }
+
+    #[test]
+    fn bluesky_links_hold_a_cjk_path_whole_and_stop_at_cjk_punctuation() {
+        let text = "See https://例え.jp/検索/深圳?q=芯片，看https://例え.jp/パス」 and (https://example.com/a). https://b.example/c";
+        assert_eq!(
+            texts(text, &bluesky_links(text)),
+            [
+                "https://例え.jp/検索/深圳?q=芯片",
+                "https://例え.jp/パス",
+                "https://example.com/a",
+                "https://b.example/c"
+            ]
+        );
+        // What twitter-text's rules take is never cut shorter.
+        let ascii = "https://example.com/a?b=c&d=e#f";
+        assert_eq!(bluesky_links(ascii), urls(ascii));
     }
 
     #[test]

@@ -382,7 +382,7 @@ fn finish(platform: Platform, text: &str) -> (String, Vec<Facet>) {
     let mut out = String::with_capacity(text.len());
     let mut facets = Vec::new();
     let mut at = 0;
-    for url in entities::urls(&text) {
+    for url in entities::bluesky_links(&text) {
         out.push_str(&text[at..url.start]);
         let shown = short_url(&text[url.clone()]);
         facets.push(Facet {

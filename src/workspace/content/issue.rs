@@ -10,7 +10,7 @@ use crate::diag::{Diagnostics, Severity, nearest};
 use crate::text::url::check_web_url;
 use crate::workspace::content::episode::{Episode, EpisodeFile};
 use crate::workspace::content::has_line_break;
-use crate::workspace::content::markdown_check::bad_links;
+use crate::workspace::content::markdown_check::{bad_links, first_footnote};
 use crate::workspace::content::sponsor::{SponsorChoice, Sponsors, date_of};
 use crate::workspace::content::toml_file::{Seg, TomlFile};
 use crate::workspace::media::Source;
@@ -273,11 +273,17 @@ impl Issue {
                 check_markdown(credit, &at("credit"), toml, diags);
             }
             if let Some(Ok(source)) = image.file()
-                && let Some(path) = source.local_path(root).filter(|p| p.is_file())
+                && let Some(path) = source.local_path(root)
             {
-                match facts.image(&path) {
-                    Ok(info) => image_size = Some((info.width, info.height)),
-                    Err(_) => warn(
+                match path.is_file().then(|| facts.image(&path)) {
+                    None => error(
+                        diags,
+                        &at("src"),
+                        format!("{} does not exist", source.as_str()),
+                        "put the picture there, or write its https:// URL".into(),
+                    ),
+                    Some(Ok(info)) => image_size = Some((info.width, info.height)),
+                    Some(Err(_)) => warn(
                         diags,
                         &at("src"),
                         format!("cannot read the size of {}: it is not a PNG or JPEG picture", source.as_str()),
@@ -330,6 +336,27 @@ impl Issue {
                         "write the article's headline".into(),
                     );
                 }
+                for (ai, author) in rec.authors.iter().enumerate() {
+                    if author.trim().is_empty() {
+                        let path = [
+                            Seg::Key("sections"),
+                            Seg::Index(si),
+                            Seg::Key("recommendations"),
+                            Seg::Index(ri),
+                            Seg::Key("authors"),
+                            Seg::Index(ai),
+                        ];
+                        error(diags, &path, "an author's name is empty".into(), "write the name, or remove it".into());
+                    }
+                }
+                if rec.source.as_deref().is_some_and(|s| s.trim().is_empty()) {
+                    error(
+                        diags,
+                        &at("source"),
+                        "the source is empty".into(),
+                        "name the publication (source = \"Nikkei Asia\"), or remove the line".into(),
+                    );
+                }
                 if let Err(why) = check_web_url(&rec.url) {
                     error(
                         diags,
@@ -361,17 +388,32 @@ impl Issue {
                     ),
                 }
                 for (xi, rel) in rec.related.iter().enumerate() {
-                    if let Err(why) = check_web_url(&rel.url) {
-                        let path = [
+                    let path = |k| {
+                        [
                             Seg::Key("sections"),
                             Seg::Index(si),
                             Seg::Key("recommendations"),
                             Seg::Index(ri),
                             Seg::Key("related"),
                             Seg::Index(xi),
-                            Seg::Key("url"),
-                        ];
-                        error(diags, &path, format!("not a web address: {why}"), "write the full https:// URL".into());
+                            Seg::Key(k),
+                        ]
+                    };
+                    if let Err(why) = check_web_url(&rel.url) {
+                        let hint = "write the full https:// URL".into();
+                        error(diags, &path("url"), format!("not a web address: {why}"), hint);
+                    }
+                    if rel.title.trim().is_empty() {
+                        error(
+                            diags,
+                            &path("title"),
+                            "a related link needs a title".into(),
+                            "write its headline".into(),
+                        );
+                    }
+                    if rel.source.as_deref().is_some_and(|s| s.trim().is_empty()) {
+                        let hint = "name the publication, or remove the line".into();
+                        error(diags, &path("source"), "the source is empty".into(), hint);
                     }
                 }
             }
@@ -453,6 +495,16 @@ fn check_markdown(text: &str, path: &[Seg], toml: &TomlFile, diags: &mut Diagnos
         diags.push(
             toml.diag_at(Severity::Error, path, format!("link \"{bad}\" is not a web address"))
                 .with_hint("links must be full https:// URLs or mailto: addresses"),
+        );
+    }
+    if let Some(footnote) = first_footnote(text) {
+        diags.push(
+            toml.diag_at(
+                Severity::Warning,
+                path,
+                format!("footnote {footnote} is shown as typed: emails have no footnotes"),
+            )
+            .with_hint("write the note into the text, in brackets or as a link"),
         );
     }
 }

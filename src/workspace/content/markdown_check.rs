@@ -18,9 +18,25 @@ pub fn bad_links(markdown: &str) -> Vec<String> {
         .collect()
 }
 
+/// The first footnote in `markdown` (`[^1]`, as written), which the email and
+/// the page do not render: it is shown as typed.
+pub fn first_footnote(markdown: &str) -> Option<String> {
+    Parser::new_ext(markdown, pulldown_cmark::Options::ENABLE_FOOTNOTES).find_map(|event| match event {
+        Event::FootnoteReference(label) | Event::Start(Tag::FootnoteDefinition(label)) => Some(format!("[^{label}]")),
+        _ => None,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn footnotes_are_found() {
+        assert_eq!(first_footnote("A claim[^src].\n\n[^src]: the source."), Some("[^src]".into()));
+        assert_eq!(first_footnote("[^1]: a note alone"), Some("[^1]".into()));
+        assert_eq!(first_footnote("An array a[1] and [a link](https://a.example/)"), None);
+    }
 
     #[test]
     fn only_followable_links_pass() {

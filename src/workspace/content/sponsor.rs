@@ -80,6 +80,20 @@ impl Sponsors {
                         .with_hint("give each sponsor its own id"),
                 );
             }
+            // Blank text would show as "Sponsored by " or an empty button.
+            let blank = [
+                ("name", Some(&s.name), "write the name readers know the sponsor by"),
+                ("copy", Some(&s.copy), "write the ad copy, in Markdown"),
+                ("cta", s.cta.as_ref(), "write the button's words (\"Get a demo\"), or remove the line"),
+                ("referral_code", s.referral_code.as_ref(), "write the code, or remove the line"),
+                ("offer", s.offer.as_ref(), "write what the code gets readers, or remove the line"),
+                ("terms", s.terms.as_ref(), "write the small print, or remove the line"),
+            ];
+            for (key, text, hint) in blank {
+                if text.is_some_and(|t| t.trim().is_empty()) {
+                    diags.push(toml.diag_at(Severity::Error, &at(key), format!("{key} is empty")).with_hint(hint));
+                }
+            }
             if let Err(why) = check_web_url(&s.url) {
                 diags.push(
                     toml.diag_at(Severity::Error, &at("url"), format!("not a web address: {why}"))

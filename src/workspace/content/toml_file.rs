@@ -161,7 +161,7 @@ impl TomlFile {
         fn walk_value(value: &Value, found: &mut Vec<(Option<Range<usize>>, char)>) {
             match value {
                 Value::String(s) => {
-                    if let Some(c) = s.value().chars().find(|&c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) {
+                    if let Some(c) = s.value().chars().find(|&c| crate::text::is_not_text(c)) {
                         found.push((s.span(), c));
                     }
                 }
@@ -177,13 +177,15 @@ impl TomlFile {
         let any = !found.is_empty();
         for (span, c) in found {
             let span = span.map(|span| self.narrow_to(span, c));
+            let code = c as u32;
+            let message = if c.is_control() {
+                format!("this text has an invisible control character (U+{code:04X})")
+            } else {
+                format!("this text has a Unicode noncharacter (U+{code:04X}), which feed readers refuse")
+            };
             diags.push(
                 self.source
-                    .diag(
-                        Severity::Error,
-                        span,
-                        format!("this text has an invisible control character (U+{:04X})", c as u32),
-                    )
+                    .diag(Severity::Error, span, message)
                     .with_hint("delete it (it often comes in with text pasted from a terminal or a PDF)"),
             );
         }
@@ -217,14 +219,17 @@ impl TomlFile {
     }
 }
 
-/// Whether `text` may hold a string with a control character (a tab or a line
-/// break excepted), written raw or as an escape (`\u0007`, `\b`, `\f`, `\e`,
-/// `\U...`). A quick scan of the bytes; when it says yes, the document is walked.
+/// Whether `text` may hold a string with a character that is [`crate::text::is_not_text`],
+/// written raw or as an escape (`\u0007`, `\b`, `\f`, `\e`, `\U...`). A
+/// quick scan of the bytes; when it says yes, the document is walked.
 fn may_hold_control_characters(text: &str) -> bool {
     let bytes = text.as_bytes();
     let raw = bytes.iter().any(|&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')) || b == 0x7f)
-        // U+0080..U+009F are C2 80..C2 9F in UTF-8.
-        || bytes.windows(2).any(|w| w[0] == 0xc2 && (0x80..=0x9f).contains(&w[1]));
+        // U+0080..U+009F are C2 80..C2 9F in UTF-8; every noncharacter ends in
+        // BF BE or BF BF (U+FFFE, U+1FFFE, ...) or starts EF B7 (U+FDD0..U+FDEF).
+        || bytes.windows(2).any(|w| {
+            (w[0] == 0xc2 && (0x80..=0x9f).contains(&w[1])) || (w[0] == 0xbf && w[1] >= 0xbe) || w == [0xef, 0xb7]
+        });
     raw || memchr::memchr_iter(b'\\', bytes)
         .any(|at| matches!(bytes.get(at + 1), Some(b'u' | b'U' | b'b' | b'f' | b'e')))
 }
@@ -392,9 +397,17 @@ mod tests {
 
     #[test]
     fn a_control_character_written_any_way_sends_the_file_to_the_full_walk() {
-        for text in
-            ["t = \"a\u{7}b\"", "t = \"a\\u0007\"", "t = \"\\e[0m\"", "t = \"\\b\"", "t = \"x\u{85}\"", "t = 'a\u{7f}'"]
-        {
+        for text in [
+            "t = \"a\u{7}b\"",
+            "t = \"a\\u0007\"",
+            "t = \"\\e[0m\"",
+            "t = \"\\b\"",
+            "t = \"x\u{85}\"",
+            "t = 'a\u{7f}'",
+            "t = 'a\u{fffe}'",
+            "t = 'a\u{fdd0}'",
+            "t = 'a\u{10ffff}'",
+        ] {
             assert!(may_hold_control_characters(text), "{text:?}");
         }
         for text in ["t = \"\"\"\nline \\\nnext\"\"\"\n", "t = \"tab\\there\\n\"", "t = \"本周亚洲 é\""] {

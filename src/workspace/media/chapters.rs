@@ -63,6 +63,9 @@ pub fn check(text: &str, duration: Option<f64>) -> Result<Vec<Chapter>, Problem>
             Some(Value::String(t)) => Some(t.clone()),
             Some(_) => return bad(format!("chapter {n}: \"title\" must be text")),
         };
+        if let Some(c) = title.as_deref().and_then(|t| t.chars().find(|&c| crate::text::is_not_text(c))) {
+            return bad(format!("chapter {n}: its \"title\" has {}: delete it", crate::text::not_text_name(c)));
+        }
         let name = title.as_deref().map_or(format!("chapter {n}"), |t| format!("chapter {n} (\"{t}\")"));
         if let Some(prev) = out.last()
             && start < prev.start

@@ -110,6 +110,15 @@ pub fn check(text: &str, kind: Kind, duration: Option<f64>) -> Result<Vec<Cue>, 
         if kind == Kind::Srt && block.len() <= timing_index + 1 {
             return Err(problem(at..at + timing.len(), "the cue has no text".into()));
         }
+        for &(at, line) in &block[timing_index + 1..] {
+            if let Some((i, c)) = line.char_indices().find(|&(_, c)| crate::text::is_not_text(c)) {
+                return Err(Problem {
+                    span: at + i..at + i + c.len_utf8(),
+                    message: format!("this text has {}", crate::text::not_text_name(c)),
+                    hint: "delete it (it often comes in with text pasted from a terminal or a PDF)",
+                });
+            }
+        }
         last_start = start;
         let said: Vec<String> = block[timing_index + 1..].iter().map(|(_, l)| strip_tags(l)).collect();
         cues.push(Cue { start, text: said.join(" ").trim().to_string() });
@@ -211,6 +220,15 @@ mod tests {
         assert_eq!(kind("https://cdn.example.com/9.VTT?x=1"), Some(Kind::Vtt));
         assert_eq!(kind("media/9.txt"), None);
         assert_eq!(kind("media/Episode 9 #1?.srt"), Some(Kind::Srt), "# and ? are part of a file's name");
+    }
+
+    #[test]
+    fn a_control_character_in_a_cue_is_a_problem_at_its_place() {
+        let text = "WEBVTT\n\n00:00.000 --> 00:01.000\nfine\nbell\u{7} here\n";
+        let problem = check(text, Kind::Vtt, None).unwrap_err();
+        assert_eq!(&text[problem.span.clone()], "\u{7}");
+        assert_eq!(problem.message, "this text has an invisible control character (U+0007)");
+        assert!(check("WEBVTT\n\n00:00.000 --> 00:01.000\ntab\there\n", Kind::Vtt, None).is_ok(), "a tab is text");
     }
 
     #[test]
