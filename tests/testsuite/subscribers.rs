@@ -994,3 +994,31 @@ fn a_forgotten_address_is_not_imported_again_in_another_form() {
     assert!(run.stderr().contains("forgotten"), "{}", run.stderr());
     assert_eq!(list(&fixture), "grace@example.com\t\n");
 }
+
+/// An import into an empty list has the database out of WAL mode while it
+/// runs; a command opening the state then ("cannot use WAL mode: database is
+/// locked", at once) waits for the import instead, and sees all of it or none.
+#[test]
+fn commands_opening_the_state_while_an_import_fills_an_empty_list_wait_for_it() {
+    let fixture = Fixture::reference();
+    fixture.run(&["subscribers", "count"]).success();
+    let rows: String = (0..20_000).map(|n| format!("r{n}@example.com,Reader {n}\n")).collect();
+    fixture.write("list.csv", &format!("email,name\n{rows}"));
+    let import = fixture.command(&["subscribers", "import", fixture.path().join("list.csv").to_str().unwrap()]).spawn();
+    let counts: Vec<_> = (0..8)
+        .map(|n| {
+            std::thread::sleep(std::time::Duration::from_millis(10 * n));
+            let mut cmd = fixture.command(&["subscribers", "count"]).0;
+            cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap()
+        })
+        .collect();
+    for child in counts {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let count = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        assert!(count == "0" || count == "20000", "all of the import or none: {count}");
+    }
+    let output = import.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout(), "20000\n");
+}

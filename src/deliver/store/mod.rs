@@ -901,14 +901,31 @@ fn claim_sql(dialect: Dialect) -> String {
     )
 }
 
+/// How long a SQLite connection waits for another's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
 fn open_sqlite(path: &Path) -> Result<rusqlite::Connection> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let conn = rusqlite::Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    conn.busy_timeout(Duration::from_secs(30))?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .with_context(|| format!("{}: cannot use WAL mode", path.display()))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // An import into an empty list has the database out of WAL mode while it
+    // runs (see `direct::journal_alone`); asked for WAL mode then, SQLite
+    // answers "busy" at once instead of waiting: asked again until the import
+    // ends, as long as any other wait.
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Ok(()) => break,
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e).with_context(|| format!("{}: cannot use WAL mode", path.display())),
+        }
+    }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
