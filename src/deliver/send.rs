@@ -654,22 +654,16 @@ async fn worker_loop(shared: &Shared, lane: usize, conn: &mut Option<Connection>
         };
         match attempt(shared, lane, conn, &subscriber, &built, &mut attempts).await {
             Step::Done(outcome) => record(shared, lane, &subscriber, attempts, outcome).await?,
-            Step::HandBack => {
+            step @ (Step::HandBack | Step::GiveWay) => {
                 let job = Job { subscriber, attempts, built: Ok(built) };
                 let mut turns = shared.turns.lock().expect("turns lock");
                 turns.returned.push_back(Box::new(job));
                 turns.held -= 1;
                 drop(turns);
                 shared.changed.notify_waiters();
-            }
-            Step::GiveWay => {
-                let job = Job { subscriber, attempts, built: Ok(built) };
-                let mut turns = shared.turns.lock().expect("turns lock");
-                turns.returned.push_back(Box::new(job));
-                turns.held -= 1;
-                drop(turns);
-                shared.changed.notify_waiters();
-                return Ok(());
+                if matches!(step, Step::GiveWay) {
+                    return Ok(());
+                }
             }
             Step::Stop => {
                 shared.turns.lock().expect("turns lock").held -= 1;
