@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use crate::deliver::address::canonical;
 use crate::deliver::token::{Claim, Purpose, Secret};
 use db::{Conn, Dialect, Row, Value, args};
 
@@ -190,6 +191,8 @@ CREATE INDEX sends_pending ON sends (issue, subscriber_id) WHERE state = 'pendin
 DROP INDEX sends_by_state;
 CREATE INDEX sends_failed ON sends (issue, subscriber_id) WHERE state = 'failed';
 "#,
+    // Every address in the form it is now stored and compared in.
+    audience::CANONICAL_ADDRESSES,
 ];
 
 /// A subscriber's standing.
@@ -482,7 +485,11 @@ impl Store {
                      at         TEXT,
                      by         TEXT,
                      reason     TEXT,
-                     forgotten  BOOLEAN NOT NULL DEFAULT FALSE
+                     forgotten  BOOLEAN NOT NULL DEFAULT FALSE,
+                     joined     TEXT,
+                     created    TEXT,
+                     consent    TEXT,
+                     fresh      BOOLEAN NOT NULL DEFAULT FALSE
                  );
                  CREATE INDEX import_rows_suppressed ON import_rows (seq) WHERE kind = 's';"
             ))?;
@@ -501,6 +508,7 @@ impl Store {
                 now: now.to_string(),
                 direct,
                 journal_alone,
+                restoring: false,
             }),
             Err(e) => {
                 let _ = conn.rollback();
@@ -515,15 +523,16 @@ impl Store {
     /// Sets a subscriber's status (unsubscribe, remove, bounce, complaint); `by` says how.
     /// Returns false when the address is unknown.
     pub fn set_status(&mut self, email: &str, status: Status, by: &str, now: &str) -> Result<bool> {
+        let email = &canonical(email);
         let mut db = self.db();
         let changed = db.execute(
             "UPDATE subscribers SET status = $2, status_at = $3, status_by = $4 WHERE email = $1 AND status <> $2",
-            args![email.trim(), status.as_str(), now, by],
+            args![email, status.as_str(), now, by],
         )?;
         if changed > 0 {
             return Ok(true);
         }
-        Ok(db.query_opt("SELECT 1 FROM subscribers WHERE email = $1", args![email.trim()])?.is_some())
+        Ok(db.query_opt("SELECT 1 FROM subscribers WHERE email = $1", args![email])?.is_some())
     }
 
     /// Like [`Store::set_status`], with the reason the change came with.
@@ -538,14 +547,14 @@ impl Store {
         self.db().execute(
             "UPDATE subscribers SET status = $2, status_at = $3, status_by = $4, status_reason = $5
              WHERE email = $1 AND status <> $2",
-            args![email.trim(), status.as_str(), now, by, reason],
+            args![canonical(email), status.as_str(), now, by, reason],
         )?;
         Ok(())
     }
 
     /// A subscriber's status; `None` when the address is unknown.
     pub fn status_of(&self, email: &str) -> Result<Option<Status>> {
-        let row = self.db().query_opt("SELECT status FROM subscribers WHERE email = $1", args![email.trim()])?;
+        let row = self.db().query_opt("SELECT status FROM subscribers WHERE email = $1", args![canonical(email)])?;
         Ok(row.map(|r| Status::parse(&r.text(0))))
     }
 
@@ -573,7 +582,7 @@ impl Store {
             "INSERT INTO subscribers (email, created_at, status, status_at, status_by) VALUES ($1, $2, $3, $2, $4)
              ON CONFLICT (email) DO UPDATE SET status = excluded.status, status_at = excluded.status_at, status_by = excluded.status_by
              WHERE subscribers.status <> excluded.status",
-            args![email.trim(), now, status.as_str(), by],
+            args![canonical(email), now, status.as_str(), by],
         )?;
         Ok(())
     }
@@ -898,14 +907,31 @@ fn claim_sql(dialect: Dialect) -> String {
     )
 }
 
+/// How long a SQLite connection waits for another's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
 fn open_sqlite(path: &Path) -> Result<rusqlite::Connection> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let conn = rusqlite::Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    conn.busy_timeout(Duration::from_secs(30))?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .with_context(|| format!("{}: cannot use WAL mode", path.display()))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    // An import into an empty list has the database out of WAL mode while it
+    // runs (see `direct::journal_alone`); asked for WAL mode then, SQLite
+    // answers "busy" at once instead of waiting: asked again until the import
+    // ends, as long as any other wait.
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Ok(()) => break,
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e).with_context(|| format!("{}: cannot use WAL mode", path.display())),
+        }
+    }
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
@@ -924,9 +950,17 @@ fn migrate_sqlite(conn: &mut rusqlite::Connection, name: &str) -> Result<()> {
     // A step may rebuild a table the ledger refers to; the references are
     // checked before each step commits instead (SQLite's own procedure).
     conn.pragma_update(None, "foreign_keys", "OFF")?;
-    for (i, step) in MIGRATIONS.iter().enumerate().skip(version) {
-        let tx = conn.transaction()?;
+    // Another process may be upgrading the same file (two commands run at
+    // once on a new publication): each step takes the write lock first and
+    // reads the version again under it, so that no step runs twice.
+    for _ in version..MIGRATIONS.len() {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+        let i = tx.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+        let Some(step) = MIGRATIONS.get(i) else { break };
         tx.execute_batch(step).with_context(|| format!("{name}: migration {} failed", i + 1))?;
+        if *step == audience::CANONICAL_ADDRESSES {
+            audience::canonical_addresses(&tx).with_context(|| format!("{name}: migration {} failed", i + 1))?;
+        }
         let broken: Option<String> = {
             let mut stmt = tx.prepare("PRAGMA foreign_key_check")?;
             let mut rows = stmt.query([])?;
@@ -1011,6 +1045,8 @@ pub struct Import<'a> {
     direct: Option<direct::Direct>,
     /// The database is out of WAL mode for the import (see [`direct::journal_alone`]).
     journal_alone: bool,
+    /// Some rows carry a record to restore (see [`Import::restore`]).
+    restoring: bool,
 }
 
 impl Drop for Import<'_> {
@@ -1102,15 +1138,19 @@ impl Import<'_> {
             ),
             ImportRow::KeptOut { line, email } => (line, email, "", "{}", None, None, None, None, false),
         };
+        // In the form the list compares (the file's reader gives it so already).
+        let email = match email.is_ascii() {
+            true => std::borrow::Cow::Borrowed(email.trim()),
+            false => std::borrow::Cow::Owned(canonical(email)),
+        };
         if let (Some(direct), Conn::Sqlite(conn)) = (self.direct.as_mut(), &mut *self.conn) {
-            let row =
-                direct::Gather { kind, line, email: email.trim(), name, fields, status, at, by, reason, forgotten };
+            let row = direct::Gather { kind, line, email: &email, name, fields, status, at, by, reason, forgotten };
             return direct.add(conn, row, &mut self.active, &mut self.forgotten);
         }
-        let key = email.trim().to_lowercase();
+        let key = email.to_lowercase();
         self.seq += 1;
         let params =
-            args![key.as_str(), self.seq, line, kind, email.trim(), name, fields, status, at, by, reason, forgotten];
+            args![key.as_str(), self.seq, line, kind, email.as_ref(), name, fields, status, at, by, reason, forgotten];
         let inserted = self.conn.execute(
             "INSERT INTO import_rows (key, seq, line, kind, email, name, fields, status, at, by, reason, forgotten)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (key) DO NOTHING",
@@ -1132,7 +1172,8 @@ impl Import<'_> {
         // It takes the earlier row's place, and its turn.
         self.conn.execute(
             "UPDATE import_rows SET line = $3, kind = $4, email = $5, name = $6, fields = $7, status = $8, at = $9,
-             by = $10, reason = $11, forgotten = $12 WHERE key = $1 AND $2 > 0",
+             by = $10, reason = $11, forgotten = $12, joined = NULL, created = NULL, consent = NULL
+             WHERE key = $1 AND $2 > 0",
             params,
         )?;
         if earlier_kind == "a" {
@@ -1140,6 +1181,31 @@ impl Import<'_> {
             self.forgotten -= u64::from(found.bool(2));
         }
         Ok(Gathered::Replaced { earlier: earlier as u64, kept_out: earlier_kind == "k" })
+    }
+
+    /// Keeps how the person of the row just added (the first with
+    /// `email`, or one that took an earlier row's place) joined and their
+    /// consent record, from our own export: if the import adds them, they
+    /// join when and as the record says, with its events, instead of now.
+    pub fn restore(&mut self, email: &str, record: &audience::Restored) -> Result<()> {
+        let email = canonical(email);
+        if let (Some(_), Conn::Sqlite(conn)) = (self.direct.as_ref(), &mut *self.conn) {
+            return direct::restore(conn, &email, record);
+        }
+        self.conn.execute(
+            "UPDATE import_rows SET joined = $2, created = $3, consent = $4, name = $5, fields = $6
+             WHERE key = $1 AND kind <> 'k'",
+            args![
+                email.to_lowercase(),
+                &record.joined_by,
+                record.created_at.as_str(),
+                record.consent.as_str(),
+                record.name.as_str(),
+                record.fields.as_str()
+            ],
+        )?;
+        self.restoring = true;
+        Ok(())
     }
 
     /// Applies the gathered rows and commits. The suppressed ones first: an
@@ -1205,6 +1271,18 @@ impl Import<'_> {
             changed = tally.int(2);
             added -= known;
         }
+        // The people new to the list whose record the file has: their
+        // record replaces the one their row starts (written after `since`).
+        let since = match self.restoring {
+            true => {
+                tx.batch(
+                    "UPDATE import_rows SET fresh = TRUE WHERE consent IS NOT NULL AND kind <> 'k' AND NOT forgotten
+                         AND NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email = import_rows.email)",
+                )?;
+                Some(tx.query_one("SELECT COALESCE(max(id), 0) FROM consent", &[])?.int(0))
+            }
+            false => None,
+        };
         let stops = done.suppressed.iter().any(|(_, what, _)| *what == Suppressed::WasActive);
         let records = done.suppressed.iter().any(|(_, what, _)| *what == Suppressed::Added);
         if stops {
@@ -1222,8 +1300,9 @@ impl Import<'_> {
         }
         if records {
             tx.execute(
-                "INSERT INTO subscribers (email, created_at, status, status_at, status_by, status_reason)
-                 SELECT email, $1, status, at, by, reason FROM import_rows t
+                "INSERT INTO subscribers (email, name, fields, created_at, status, status_at, status_by, status_reason,
+                     joined_by)
+                 SELECT email, name, fields, COALESCE(created, $1), status, at, by, reason, joined FROM import_rows t
                  WHERE t.kind = 's' AND NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email = t.email)
                  ORDER BY t.seq",
                 args![now],
@@ -1232,13 +1311,34 @@ impl Import<'_> {
         if added > 0 {
             done.counts.added = tx.execute(
                 "INSERT INTO subscribers (email, name, fields, created_at, joined_by)
-                 SELECT email, name, fields, $1, CASE WHEN line > 0 THEN CAST($2 AS TEXT) || ':' || line ELSE $2 END
+                 SELECT email, name, fields, COALESCE(created, $1),
+                     COALESCE(joined, CASE WHEN line > 0 THEN CAST($2 AS TEXT) || ':' || line ELSE $2 END)
                  FROM import_rows t
                  WHERE t.kind = 'a' AND NOT t.forgotten
                      AND NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email = t.email)
                  ORDER BY t.seq",
                 args![now, joined_by],
             )?;
+        }
+        if let Some(since) = since {
+            tx.execute(
+                "DELETE FROM consent WHERE id > $1 AND email IN (SELECT email FROM import_rows WHERE fresh)",
+                args![since],
+            )?;
+            tx.batch(match tx.dialect() {
+                Dialect::Sqlite => {
+                    "INSERT INTO consent (email, at, event, how, detail)
+                     SELECT t.email, json_extract(j.value, '$.at'), json_extract(j.value, '$.event'),
+                         json_extract(j.value, '$.how'), json_extract(j.value, '$.detail')
+                     FROM import_rows t, json_each(t.consent) j WHERE t.fresh ORDER BY t.seq, j.key"
+                }
+                Dialect::Postgres => {
+                    "INSERT INTO consent (email, at, event, how, detail)
+                     SELECT t.email, j.value->>'at', j.value->>'event', j.value->>'how', j.value->>'detail'
+                     FROM import_rows t, jsonb_array_elements(t.consent::jsonb) WITH ORDINALITY AS j(value, n)
+                     WHERE t.fresh ORDER BY t.seq, j.n"
+                }
+            })?;
         }
         tx.batch("DROP TABLE import_rows")?;
         tx.commit()?;
