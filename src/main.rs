@@ -28,6 +28,7 @@ use clap::Parser;
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    quiet_on_a_closed_pipe();
     let cli = cli::Cli::parse();
     let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     diag::set_output(cli.quiet, color);
@@ -44,6 +45,27 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `publish schedule --json | head`: when the reader of standard output goes
+/// away, the process ends quietly with the status a shell gives a process
+/// ended by SIGPIPE (141), instead of a panic and its backtrace. (The signal
+/// itself stays ignored: a sendmail program that quits early must not end a
+/// send.)
+fn quiet_on_a_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(141);
+        }
+        default(info);
+    }));
 }
 
 /// Sends `tracing` events to stderr: none by default (warnings the commands

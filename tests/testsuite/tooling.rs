@@ -300,3 +300,21 @@ fn the_workspace_is_found_in_a_parent_folder_or_named_by_env() {
         .unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
+
+/// `publish subscribers list | head -1`: the reader goes away after one line;
+/// the command ends quietly with SIGPIPE's shell status, not a panic.
+#[test]
+fn a_reader_that_goes_away_ends_the_output_quietly_without_a_panic() {
+    // Far more than a pipe holds (64 KB) and the one read takes.
+    let fixture = with_subscribers(8000);
+    let mut cmd = fixture.command(&["subscribers", "list"]).0;
+    let mut child =
+        cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().expect("spawn publish");
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stdout.take().unwrap()), &mut first).unwrap();
+    assert!(first.contains("@example.com"), "{first}");
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(output.status.code(), Some(141), "{stderr}");
+}
