@@ -1,0 +1,100 @@
+//! Processes killed (SIGKILL) at other moments than the send: nothing is
+//! half-written, nothing a reader sees links to a file not yet written, no
+//! temporary file is left to deploy or commit, and the next run recovers.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use crate::support::Fixture;
+
+const BASE: &str = "https://www.analyse.asia/this-week-in-asia/";
+
+/// The files under `out/` that the feeds and the archive page link to and
+/// that are missing.
+fn dangling_links(out: &Path) -> Vec<String> {
+    let mut missing = Vec::new();
+    for page in ["feed.xml", "newsletter.xml", "index.html"] {
+        let Ok(text) = std::fs::read_to_string(out.join(page)) else { continue };
+        for (i, _) in text.match_indices(BASE) {
+            let rest = &text[i + BASE.len()..];
+            let end = rest.find(['"', '<', '#', '?', '\'', ' ']).unwrap_or(rest.len());
+            let rel = &rest[..end];
+            let path =
+                if rel.is_empty() || rel.ends_with('/') { out.join(rel).join("index.html") } else { out.join(rel) };
+            if !path.exists() {
+                missing.push(format!("{page} -> {rel}"));
+            }
+        }
+    }
+    missing
+}
+
+/// Every file under `dir` whose name begins with a dot.
+fn hidden_files(dir: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir(dir) else { return found };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            found.extend(hidden_files(&path));
+        } else if entry.file_name().to_string_lossy().starts_with('.') {
+            found.push(path);
+        }
+    }
+    found
+}
+
+/// The id of a process that has ended.
+fn dead_pid() -> u32 {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+/// The reference publication with a large episode: copying it takes long
+/// enough for a kill to land while `out/` is half-written.
+fn with_large_episode() -> Fixture {
+    let fixture = Fixture::reference();
+    let audio = fixture.path().join("media/009.mp3");
+    let mut bytes = std::fs::read(&audio).unwrap();
+    bytes.resize(bytes.len() + 64 * 1024 * 1024, 0);
+    std::fs::write(&audio, bytes).unwrap();
+    fixture
+}
+
+#[test]
+fn a_build_killed_at_any_moment_leaves_no_feed_or_archive_linking_to_a_missing_file() {
+    let fixture = with_large_episode();
+    let out = fixture.path().join("out");
+    // Killed the moment a page that links to others appears, then after a few delays.
+    let moments: [Option<u64>; 5] = [None, Some(2), Some(30), Some(150), Some(600)];
+    for moment in moments {
+        let _ = std::fs::remove_dir_all(&out);
+        let mut child = fixture.command(&["build", "9"]).spawn();
+        let started = Instant::now();
+        match moment {
+            Some(ms) => std::thread::sleep(Duration::from_millis(ms)),
+            None => {
+                let linking = ["feed.xml", "newsletter.xml", "index.html"].map(|f| out.join(f));
+                while !linking.iter().any(|f| f.exists()) && started.elapsed() < Duration::from_secs(60) {
+                    std::thread::sleep(Duration::from_micros(500));
+                }
+            }
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let dangling = dangling_links(&out);
+        assert!(dangling.is_empty(), "killed after {moment:?} ms: links to missing files: {dangling:?}");
+    }
+    // The next build recovers, and removes what a killed one left.
+    let dead = dead_pid();
+    std::fs::create_dir_all(out.join("media")).unwrap();
+    std::fs::write(out.join(format!(".publish-tmp-{dead}-AbC123")), "half").unwrap();
+    std::fs::write(out.join(format!("media/.publish-tmp-{dead}-XyZ789")), "half").unwrap();
+    fixture.run(&["build", "9"]).success();
+    assert_eq!(hidden_files(&out), Vec::<PathBuf>::new(), "temporary files left in out/");
+    assert!(dangling_links(&out).is_empty(), "{:?}", dangling_links(&out));
+    let audio = std::fs::metadata(out.join("media/009.mp3")).unwrap().len();
+    assert_eq!(audio, std::fs::metadata(fixture.path().join("media/009.mp3")).unwrap().len());
+}
