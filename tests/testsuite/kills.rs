@@ -98,3 +98,41 @@ fn a_build_killed_at_any_moment_leaves_no_feed_or_archive_linking_to_a_missing_f
     let audio = std::fs::metadata(out.join("media/009.mp3")).unwrap().len();
     assert_eq!(audio, std::fs::metadata(fixture.path().join("media/009.mp3")).unwrap().len());
 }
+
+/// `publish init letter` with fixed answers, in `dir`.
+fn init_in(dir: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_publish"));
+    cmd.current_dir(dir)
+        .args(["init", "letter", "--name", "Weekly", "--from", "Tom <tom@example.org>"])
+        .args(["--base-url", "https://example.org/w"])
+        .env("PUBLISH_NOW", "2024-03-01T01:00:00Z")
+        .env_remove("PUBLISH_WORKSPACE")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null());
+    cmd
+}
+
+#[test]
+fn an_init_killed_half_way_is_finished_by_running_it_again() {
+    let mut half_way = 0;
+    for step in 0..40u64 {
+        let tmp = tempfile::tempdir().unwrap();
+        let dir = tmp.path().join("letter");
+        let mut child = init_in(tmp.path()).spawn().unwrap();
+        std::thread::sleep(Duration::from_micros(250 * step));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let written = ["publish.toml", "issues/001.toml", "sponsors.toml", ".gitignore", "templates/README.md"]
+            .map(|f| dir.join(f).is_file());
+        // A folder with a publish.toml is a publication: it has all the rest.
+        assert!(!written[0] || written.iter().all(|w| *w), "killed after {step} steps: {written:?}");
+        half_way += usize::from(written.iter().any(|w| *w) && !written[0]);
+        let again = init_in(tmp.path()).status().unwrap();
+        assert!(again.success(), "killed after {step} steps, the same init again failed");
+        assert!(hidden_files(&dir).iter().all(|f| f.ends_with(".gitignore")), "{:?}", hidden_files(&dir));
+        let gitignore = std::fs::read_to_string(dir.join(".gitignore")).unwrap();
+        assert!(gitignore.lines().any(|l| l == ".publish-tmp-*"), "{gitignore}");
+    }
+    eprintln!("{half_way} of 40 kills landed half-way");
+}
