@@ -136,3 +136,17 @@ fn an_init_killed_half_way_is_finished_by_running_it_again() {
     }
     eprintln!("{half_way} of 40 kills landed half-way");
 }
+
+#[test]
+fn processes_opening_one_new_database_at_once_all_succeed_and_migrate_it_once() {
+    let fixture = Fixture::reference();
+    let children: Vec<_> = (0..8)
+        .map(|i| fixture.command(&["subscribers", "add", &format!("p{i}@example.com"), "--confirmed"]).spawn())
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let count = fixture.run(&["subscribers", "count"]).success();
+    assert_eq!(count.stdout().trim(), "8", "{}", count.stderr());
+}

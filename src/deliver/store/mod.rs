@@ -905,8 +905,12 @@ fn open_sqlite(path: &Path) -> Result<rusqlite::Connection> {
     Ok(conn)
 }
 
+/// Brings the schema up to date in one transaction that takes the write lock
+/// first: a process killed during it leaves the schema it found (never a
+/// half-migrated one), and processes opening one database at once migrate it
+/// once, the others waiting (busy timeout) and finding it done.
 fn migrate_sqlite(conn: &mut rusqlite::Connection, name: &str) -> Result<()> {
-    let version = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+    let version = schema_version(conn)?;
     anyhow::ensure!(
         version <= MIGRATIONS.len(),
         "{name} was written by a newer Masthead (schema {version}, this publish knows {}): upgrade publish",
@@ -916,10 +920,27 @@ fn migrate_sqlite(conn: &mut rusqlite::Connection, name: &str) -> Result<()> {
         return Ok(());
     }
     // A step may rebuild a table the ledger refers to; the references are
-    // checked before each step commits instead (SQLite's own procedure).
+    // checked before the steps commit instead (SQLite's own procedure).
     conn.pragma_update(None, "foreign_keys", "OFF")?;
+    let migrated = migrate_locked(conn, name);
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    migrated
+}
+
+fn schema_version(conn: &rusqlite::Connection) -> Result<usize> {
+    Ok(conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize)
+}
+
+fn migrate_locked(conn: &mut rusqlite::Connection, name: &str) -> Result<()> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .with_context(|| format!("{name}: cannot lock it to bring its schema up to date"))?;
+    // Another process may have migrated it while this one waited for the lock.
+    let version = schema_version(&tx)?;
+    if version >= MIGRATIONS.len() {
+        return Ok(());
+    }
     for (i, step) in MIGRATIONS.iter().enumerate().skip(version) {
-        let tx = conn.transaction()?;
         tx.execute_batch(step).with_context(|| format!("{name}: migration {} failed", i + 1))?;
         let broken: Option<String> = {
             let mut stmt = tx.prepare("PRAGMA foreign_key_check")?;
@@ -932,10 +953,9 @@ fn migrate_sqlite(conn: &mut rusqlite::Connection, name: &str) -> Result<()> {
             i + 1,
             broken.unwrap_or_default()
         );
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
     }
-    conn.pragma_update(None, "foreign_keys", "ON")?;
+    tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
+    tx.commit()?;
     Ok(())
 }
 
