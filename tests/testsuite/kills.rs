@@ -150,3 +150,27 @@ fn processes_opening_one_new_database_at_once_all_succeed_and_migrate_it_once() 
     let count = fixture.run(&["subscribers", "count"]).success();
     assert_eq!(count.stdout().trim(), "8", "{}", count.stderr());
 }
+
+#[test]
+fn queued_mails_are_sent_once_when_several_processes_send_them_at_once() {
+    let fixture = Fixture::reference();
+    fixture.run(&["subscribers", "count"]).success();
+    // A slow server: each process is still sending when the others queue theirs.
+    let server = crate::support::SmtpServer::start(&["--delay", "0.3"]);
+    let children: Vec<_> = (0..6)
+        .map(|i| {
+            fixture
+                .command(&["subscribers", "add", &format!("p{i}@example.com")])
+                .env("PUBLISH_SMTP_URL", &server.url())
+                .spawn()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let mailed = crate::support::per_recipient(&server);
+    let expected: std::collections::BTreeMap<String, usize> =
+        (0..6).map(|i| (format!("p{i}@example.com"), 1)).collect();
+    assert_eq!(mailed, expected, "each confirmation mail once");
+}
