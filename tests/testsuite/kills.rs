@@ -174,3 +174,23 @@ fn queued_mails_are_sent_once_when_several_processes_send_them_at_once() {
         (0..6).map(|i| (format!("p{i}@example.com"), 1)).collect();
     assert_eq!(mailed, expected, "each confirmation mail once");
 }
+
+#[test]
+fn a_process_opening_the_database_during_an_import_into_an_empty_list_waits_for_it() {
+    let fixture = Fixture::reference();
+    let csv = crate::support::subscribers_csv(fixture.path(), 80_000);
+    let import = fixture.command(&["subscribers", "import", csv.to_str().unwrap()]).spawn();
+    // The import into an empty list takes the database out of WAL mode: its
+    // rollback journal is there while it writes.
+    let journal = fixture.path().join(".publish/state.db-journal");
+    let started = Instant::now();
+    while !journal.exists() && started.elapsed() < Duration::from_secs(60) {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert!(journal.exists(), "the import never wrote its journal");
+    let count = fixture.run(&["subscribers", "count"]);
+    let imported = import.wait_with_output().unwrap();
+    assert!(imported.status.success(), "{}", String::from_utf8_lossy(&imported.stderr));
+    assert_eq!(count.code(), 0, "the second process failed instead of waiting: {}", count.stderr());
+    assert_eq!(count.stdout().trim(), "80000");
+}

@@ -892,14 +892,47 @@ fn claim_sql(dialect: Dialect) -> String {
     )
 }
 
+/// How long a process waits for another one holding the database.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Puts the database in WAL mode. SQLite answers "locked" at once, without
+/// waiting, while another process has it out of WAL mode (an import into an
+/// empty list, see [`direct::journal_alone`]): this waits for it as the busy
+/// timeout would, then says which file and what to do.
+fn wal_mode(conn: &rusqlite::Connection, path: &Path) -> Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0)) {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(mode) => anyhow::bail!("{}: cannot use WAL mode (it stays in {mode} mode)", path.display()),
+            Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) if is_busy(&e) => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "{}: another publish process (an import?) has held it for {}s: run this again when it ends",
+                        path.display(),
+                        BUSY_TIMEOUT.as_secs()
+                    )
+                });
+            }
+            Err(e) => return Err(e).with_context(|| format!("{}: cannot use WAL mode", path.display())),
+        }
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+}
+
 fn open_sqlite(path: &Path) -> Result<rusqlite::Connection> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     let conn = rusqlite::Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
-    conn.busy_timeout(Duration::from_secs(30))?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .with_context(|| format!("{}: cannot use WAL mode", path.display()))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    wal_mode(&conn, path)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
