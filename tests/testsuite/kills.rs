@@ -194,3 +194,36 @@ fn a_process_opening_the_database_during_an_import_into_an_empty_list_waits_for_
     assert_eq!(count.code(), 0, "the second process failed instead of waiting: {}", count.stderr());
     assert_eq!(count.stdout().trim(), "80000");
 }
+
+#[test]
+fn serve_killed_while_sending_queued_mails_then_cron_beside_a_new_serve_mail_each_once() {
+    let fixture = Fixture::reference();
+    // Four confirmation mails left queued: the relay was down when they were asked for.
+    let down = format!("smtp://127.0.0.1:{}", crate::support::free_port());
+    for i in 0..4 {
+        fixture.command(&["subscribers", "add", &format!("p{i}@example.com")]).env("PUBLISH_SMTP_URL", &down).run();
+    }
+    let slow = crate::support::SmtpServer::start(&["--delay", "0.4"]);
+    let serve_on = |port: u16| {
+        let cmd =
+            fixture.command(&["serve", "--bind", &format!("127.0.0.1:{port}")]).env("PUBLISH_SMTP_URL", &slow.url());
+        crate::support::Running::start(cmd, port)
+    };
+    let serve = serve_on(crate::support::free_port());
+    assert!(slow.wait_for(1, Duration::from_secs(30)), "serve sent nothing");
+    serve.kill();
+    assert!(slow.count() < 4, "serve was killed before it sent them all");
+    // A new serve and a cron run at once finish the queue.
+    let serve = serve_on(crate::support::free_port());
+    fixture.command(&["cron"]).env("PUBLISH_SMTP_URL", &slow.url()).run().success();
+    let started = Instant::now();
+    while crate::support::per_recipient(&slow).len() < 4 && started.elapsed() < Duration::from_secs(30) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    serve.kill();
+    let mailed = crate::support::per_recipient(&slow);
+    assert_eq!(mailed.len(), 4, "every signup got its confirmation: {mailed:?}");
+    let again: usize = mailed.values().map(|n| n - 1).sum();
+    assert!(again <= 1, "only the mail in flight when serve was killed may go twice: {mailed:?}");
+}
