@@ -10,6 +10,7 @@ pub mod interrupt;
 pub mod lock;
 pub mod message;
 pub mod send;
+pub mod sendmail;
 pub mod smtp;
 pub mod store;
 pub mod token;

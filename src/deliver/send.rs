@@ -990,19 +990,7 @@ async fn deliver(
             }
             Err(SendError::Connection(failures.join("; ")))
         }
-        Transport::Sendmail { command } => {
-            use lettre::AsyncTransport;
-            let sendmail = lettre::AsyncSendmailTransport::<lettre::Tokio1Executor>::new_with_command(command.as_str());
-            sendmail
-                .send_raw(envelope, parts.concat().as_bytes())
-                .await
-                .map(|()| "accepted by sendmail".to_string())
-                .map_err(|e| SendError::Transient {
-                    reply: format!("sendmail ({command}): {e}"),
-                    slow_down: false,
-                    to_sender: true,
-                })
-        }
+        Transport::Sendmail { command } => crate::deliver::sendmail::send(command, envelope, parts).await,
     }
 }
 

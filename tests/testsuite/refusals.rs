@@ -334,6 +334,61 @@ fn a_spent_sending_quota_stops_the_send_with_everyone_else_pending_instead_of_fa
     assert!(everyone.values().all(|n| *n == 1), "{everyone:?}");
 }
 
+/// The `sendmail` transport through a real sendmail program (msmtp, relaying
+/// to `server` at once), as `sendmail_command`.
+fn use_sendmail(fixture: &Fixture, server: &SmtpServer) {
+    let script = fixture.path().join("sendmail.sh");
+    std::fs::write(
+        &script,
+        format!("#!/bin/sh\nexec msmtp --host=127.0.0.1 --port={} --auth=off --tls=off \"$@\"\n", server.port),
+    )
+    .unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    fixture.edit(
+        "publish.toml",
+        "transport = \"outbox\"",
+        &format!("transport = \"sendmail\"\nsendmail_command = \"{}\"", script.display()),
+    );
+}
+
+/// Through a sendmail program, a recipient the server refuses fails (and
+/// bounces) alone, one it defers is tried again, and everyone else gets the
+/// issue once: a bad address does not stop the send for the whole list.
+#[test]
+fn through_sendmail_a_refused_recipient_fails_alone_and_a_deferred_one_is_tried_again() {
+    let fixture = with_subscribers(6);
+    quick(&fixture);
+    let server = SmtpServer::start(&["--reject", "reader001@example.com", "--tempfail", "reader002@example.com:1"]);
+    use_sendmail(&fixture, &server);
+    let run = fixture.command(&["issue", "9", "--yes"]).run().failure(3);
+    assert!(run.stdout().contains("550 5.1.1"), "{}", run.stdout());
+    let counts = per_recipient(&server);
+    assert_eq!(counts.len(), 5, "{counts:?}");
+    assert!(counts.values().all(|n| *n == 1) && !counts.contains_key("reader001@example.com"), "{counts:?}");
+    let status = status_of(&fixture);
+    assert!(status.contains("sent:     5") && status.contains("failed:   1"), "{status}");
+    let shown = fixture.run(&["subscribers", "show", "reader001@example.com"]).success().stdout();
+    assert!(shown.contains("bounced"), "a 5.1.1 is a hard bounce: {shown}");
+}
+
+/// A `sendmail_command` that cannot be run stops the send at once, naming the
+/// setting, with nobody failed.
+#[test]
+fn a_sendmail_command_that_cannot_be_run_stops_the_send_at_once_and_fails_nobody() {
+    let fixture = with_subscribers(3);
+    quick(&fixture);
+    fixture.edit(
+        "publish.toml",
+        "transport = \"outbox\"",
+        "transport = \"sendmail\"\nsendmail_command = \"/nonexistent/sendmail\"",
+    );
+    let run = fixture.command(&["issue", "9", "--yes"]).run().failure(1);
+    assert!(run.stderr().contains("cannot run the sendmail command /nonexistent/sendmail"), "{}", run.stderr());
+    assert!(run.stderr().contains("sendmail_command in publish.toml"), "{}", run.stderr());
+    let status = status_of(&fixture);
+    assert!(status.contains("pending:  3") && status.contains("failed:   0"), "{status}");
+}
+
 #[test]
 fn an_internationalised_address_fails_alone_on_a_server_without_smtputf8() {
     let fixture = with_subscribers(3);
