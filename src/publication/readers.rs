@@ -267,7 +267,7 @@ impl Publication {
         let mut store = self.store()?;
         let now = crate::clock::now()?;
         store.purge_expired_signups(now.as_second())?;
-        let queued = store.queued_mail(100)?;
+        let queued = store.queued_mail(100, now.as_second())?;
         if queued.is_empty() {
             return Ok(0);
         }

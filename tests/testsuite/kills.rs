@@ -204,9 +204,13 @@ fn serve_killed_while_sending_queued_mails_then_cron_beside_a_new_serve_mail_eac
         fixture.command(&["subscribers", "add", &format!("p{i}@example.com")]).env("PUBLISH_SMTP_URL", &down).run();
     }
     let slow = crate::support::SmtpServer::start(&["--delay", "0.4"]);
+    // Two hours later: past the wait before the next try of a mail that failed.
+    let later = "2024-03-01T03:00:00Z";
     let serve_on = |port: u16| {
-        let cmd =
-            fixture.command(&["serve", "--bind", &format!("127.0.0.1:{port}")]).env("PUBLISH_SMTP_URL", &slow.url());
+        let cmd = fixture
+            .command(&["serve", "--bind", &format!("127.0.0.1:{port}")])
+            .env("PUBLISH_NOW", later)
+            .env("PUBLISH_SMTP_URL", &slow.url());
         crate::support::Running::start(cmd, port)
     };
     let serve = serve_on(crate::support::free_port());
@@ -215,7 +219,7 @@ fn serve_killed_while_sending_queued_mails_then_cron_beside_a_new_serve_mail_eac
     assert!(slow.count() < 4, "serve was killed before it sent them all");
     // A new serve and a cron run at once finish the queue.
     let serve = serve_on(crate::support::free_port());
-    fixture.command(&["cron"]).env("PUBLISH_SMTP_URL", &slow.url()).run().success();
+    fixture.command(&["cron"]).env("PUBLISH_NOW", later).env("PUBLISH_SMTP_URL", &slow.url()).run().success();
     let started = Instant::now();
     while crate::support::per_recipient(&slow).len() < 4 && started.elapsed() < Duration::from_secs(30) {
         std::thread::sleep(Duration::from_millis(50));
@@ -226,4 +230,29 @@ fn serve_killed_while_sending_queued_mails_then_cron_beside_a_new_serve_mail_eac
     assert_eq!(mailed.len(), 4, "every signup got its confirmation: {mailed:?}");
     let again: usize = mailed.values().map(|n| n - 1).sum();
     assert!(again <= 1, "only the mail in flight when serve was killed may go twice: {mailed:?}");
+}
+
+#[test]
+fn queued_mails_outlive_a_relay_down_for_several_runs_of_the_mailer() {
+    let fixture = Fixture::reference();
+    let down = format!("smtp://127.0.0.1:{}", crate::support::free_port());
+    // Each `subscribers add` also tries every mail queued before its own, as
+    // each turn of serve's mailer does: six turns while the relay is down.
+    for i in 0..6 {
+        fixture.command(&["subscribers", "add", &format!("p{i}@example.com")]).env("PUBLISH_SMTP_URL", &down).run();
+    }
+    let relay = crate::support::SmtpServer::start(&[]);
+    let later = "2024-03-01T03:00:00Z";
+    for _ in 0..2 {
+        fixture
+            .command(&["cron", "--now", later])
+            .env("PUBLISH_NOW", later)
+            .env("PUBLISH_SMTP_URL", &relay.url())
+            .run()
+            .success();
+    }
+    let mailed = crate::support::per_recipient(&relay);
+    let expected: std::collections::BTreeMap<String, usize> =
+        (0..6).map(|i| (format!("p{i}@example.com"), 1)).collect();
+    assert_eq!(mailed, expected, "every confirmation once, none given up while the relay was down");
 }

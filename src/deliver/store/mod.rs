@@ -190,6 +190,11 @@ CREATE INDEX sends_pending ON sends (issue, subscriber_id) WHERE state = 'pendin
 DROP INDEX sends_by_state;
 CREATE INDEX sends_failed ON sends (issue, subscriber_id) WHERE state = 'failed';
 "#,
+    // When a queued confirmation or welcome mail was last tried and failed
+    // (Unix seconds): it waits before the next try (see `queued_mail`).
+    r#"
+ALTER TABLE mail_queue ADD COLUMN tried_at INTEGER;
+"#,
 ];
 
 /// A subscriber's standing.

@@ -154,6 +154,9 @@ CREATE INDEX sends_pending ON sends (issue, subscriber_id) WHERE state = 'pendin
 DROP INDEX sends_by_state;
 CREATE INDEX sends_failed ON sends (issue, subscriber_id) WHERE state = 'failed';
 "#,
+    r#"
+ALTER TABLE mail_queue ADD COLUMN tried_at BIGINT;
+"#,
 ];
 
 /// Serialises migrations of one database by several processes starting at once.
