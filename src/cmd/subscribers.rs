@@ -69,12 +69,19 @@ pub fn run(root: &Path, command: &SubscribersCommand) -> Result<Outcome> {
                 other => bail!("--format {other}: use csv or json"),
             }
         }
-        SubscribersCommand::Forget { address } => match publication.forget(address)? {
-            true => {
-                println!("forgot {}: only a keyed hash stays, so it is never imported or mailed again", address.trim())
+        SubscribersCommand::Forget { address } => {
+            let (found, erased) = publication.forget(address)?;
+            match found {
+                true => println!(
+                    "forgot {}: only a keyed hash stays, so it is never imported or mailed again",
+                    address.trim()
+                ),
+                false => println!("{} was not stored; it is recorded as forgotten all the same", address.trim()),
             }
-            false => println!("{} was not stored; it is recorded as forgotten all the same", address.trim()),
-        },
+            if erased > 0 {
+                println!("deleted the {erased} message{} to them kept in out/outbox", crate::text::plural(erased));
+            }
+        }
     }
     Ok(Outcome::Done)
 }

@@ -69,3 +69,71 @@ pub fn check_address(email: &str) -> Result<(), String> {
     email.parse::<lettre::Address>().map_err(|_| format!("{} is not an email address", shown()))?;
     Ok(())
 }
+
+/// The form an address is stored and compared in, so that the list's
+/// comparison without case (SQLite's `NOCASE` and PostgreSQL's `citext` fold
+/// ASCII letters alone, or as the server's locale says) finds the same person
+/// whatever case, Unicode or IDN form a file, a form or a bounce writes them
+/// in. An ASCII address is kept as it is (trimmed). One with other characters
+/// is composed (NFC) and in lowercase, and its domain is in the form the
+/// rest needs: ASCII (`xn--…`) beside an ASCII local part, so that no server
+/// needs SMTPUTF8 for it; else Unicode, as the local part is.
+pub fn canonical(email: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    let email = email.trim();
+    if email.is_ascii() {
+        return email.to_string();
+    }
+    // Lowercase letters may come apart (U+0130 → i + U+0307): composed again.
+    let folded: String = email.nfc().collect::<String>().to_lowercase().nfc().collect();
+    let Some((local, domain)) = folded.rsplit_once('@') else { return folded };
+    let domain = match local.is_ascii() {
+        true => idna::domain_to_ascii(domain).ok(),
+        false => match idna::domain_to_unicode(domain) {
+            (unicode, Ok(())) => Some(unicode),
+            _ => None,
+        },
+    };
+    match domain.filter(|d| !d.is_empty()) {
+        Some(domain) => format!("{local}@{domain}"),
+        None => folded,
+    }
+}
+
+/// `email` with its domain in its other IDN form (`bücher.example` ↔
+/// `xn--bcher-kva.example`), when it has one.
+pub fn other_idn_form(email: &str) -> Option<String> {
+    let (local, domain) = email.trim().rsplit_once('@')?;
+    let other = match domain.is_ascii() {
+        true if domain.to_ascii_lowercase().split('.').any(|l| l.starts_with("xn--")) => {
+            match idna::domain_to_unicode(domain) {
+                (unicode, Ok(())) => unicode,
+                _ => return None,
+            }
+        }
+        true => return None,
+        false => idna::domain_to_ascii(domain).ok()?,
+    };
+    (!other.eq_ignore_ascii_case(domain)).then(|| format!("{local}@{other}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_addresses_compare_without_unicode_case_or_form() {
+        assert_eq!(canonical(" Ada.Lovelace@Example.COM "), "Ada.Lovelace@Example.COM", "ASCII is kept as typed");
+        assert_eq!(canonical("ÄDA@BÜCHER.de"), "äda@bücher.de");
+        assert_eq!(canonical("Äda@Bücher.DE"), "äda@bücher.de");
+        assert_eq!(canonical("JOSE\u{301}@example.com"), "josé@example.com", "decomposed letters are composed");
+        assert_eq!(canonical("JOSÉ@example.com"), canonical("JOSé@example.com"));
+        // The Kelvin sign lowercases to an ASCII k: NOCASE then finds "K".
+        assert_eq!(canonical("\u{212A}im@example.com"), "kim@example.com");
+        // The IDN forms of one domain are one.
+        assert_eq!(canonical("Ada@BÜCHER.example"), "ada@xn--bcher-kva.example");
+        assert_eq!(canonical("jörg@XN--BCHER-KVA.example"), "jörg@bücher.example");
+        assert_eq!(canonical("JÖRG@Bücher.example"), "jörg@bücher.example");
+        assert_eq!(canonical("ADA@B\u{FFFD}.example"), "ada@b\u{FFFD}.example", "not IDNA: lowercase only");
+    }
+}

@@ -38,10 +38,11 @@ use std::path::Path;
 use anyhow::Result;
 use encoding_rs::{Encoding, UTF_8, WINDOWS_1252};
 
-use crate::deliver::address::{check_address, is_invisible, quoted, shown};
+use crate::deliver::address::{canonical, check_address, is_invisible, quoted, shown};
 #[cfg(test)]
 use crate::deliver::store::NewSubscriber;
 use crate::deliver::store::Status;
+use crate::deliver::store::audience::{ConsentEvent, Restored};
 
 /// A row that could not be imported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -61,6 +62,8 @@ pub struct SuppressedRow {
     pub reason: String,
     /// When they left or bounced, when the file says and it can be read.
     pub at: Option<jiff::Timestamp>,
+    /// How they joined and their consent record, from our own export.
+    pub record: Option<Restored>,
 }
 
 /// A row neither imported nor recorded, because its status does not say
@@ -133,6 +136,14 @@ const NAME_HEADERS: &[&str] = &["name", "fullname", "displayname", "subscriberna
 const FIRST_HEADERS: &[&str] = &["firstname", "givenname", "fname", "vorname", "prénom", "prenom"];
 const LAST_HEADERS: &[&str] = &["lastname", "surname", "familyname", "lname", "nachname"];
 
+/// The columns of `subscribers export` beside the fields, and the prefix of
+/// a field's column when its key is one of them.
+pub const EXPORT_COLUMNS: [&str; 5] = ["email", "name", "status", "joined_by", "consent"];
+pub const EXPORT_FIELD: &str = "field:";
+
+/// The longest name kept, in characters (the rest is cut off).
+const NAME_MAX: usize = 200;
+
 /// How many non-blank lines are looked at for the header row.
 const PREAMBLE_LINES: usize = 10;
 /// How far into a file a NUL byte makes it binary rather than text.
@@ -163,6 +174,8 @@ pub struct Person {
     /// The other columns, as a JSON object of the keys (sorted) with a value.
     pub fields: String,
     pub line: u64,
+    /// How they joined and their consent record, from our own export.
+    pub record: Option<Restored>,
 }
 
 /// One good row, by what it says about its person.
@@ -314,6 +327,22 @@ fn stream(source: &dyn Source, each: &mut dyn FnMut(u64, Result<Row, String>) ->
                 return Ok(true);
             }
         };
+        // Cells past the header's (an unquoted comma in a name moved them):
+        // read as they are, the row's cells would go into the wrong columns.
+        if let Some(extra) = headers.len().checked_sub(1).and_then(|last| {
+            let mut beyond = record.iter().skip(last + 1).map(clean).filter(|c| !c.is_empty()).peekable();
+            beyond.peek().is_some().then(|| beyond.map(|c| shown(c, 30)).take(3).collect::<Vec<_>>())
+        }) {
+            let reason = format!(
+                "has {} cells where the header row has {} (more: {}); put a cell that holds the delimiter in \
+                 double quotes",
+                record.len(),
+                headers.len(),
+                extra.join(", ")
+            );
+            each(line, Err(reason))?;
+            return Ok(true);
+        }
         let row = match subscriber(record, columns, malformed) {
             Ok(row) => Person { line, ..row },
             Err(reason) => {
@@ -324,7 +353,9 @@ fn stream(source: &dyn Source, each: &mut dyn FnMut(u64, Result<Row, String>) ->
         let row = match reading.as_ref().map(|r| r.standing(record, headers)) {
             None | Some(Standing::Active) => Row::Active(row),
             Some(Standing::Suppressed { status, reason, at }) => {
-                Row::Suppressed(SuppressedRow { line, email: row.email, status, reason, at })
+                // Our own export says when in its consent record.
+                let at = at.or_else(|| row.record.as_ref().and_then(|r| last_event(r, status.as_str())));
+                Row::Suppressed(SuppressedRow { line, email: row.email, status, reason, at, record: row.record })
             }
             Some(Standing::KeptOut { why, reason }) => Row::KeptOut(KeptOut { line, email: row.email, why, reason }),
         };
@@ -364,6 +395,15 @@ fn plan(source: &dyn Source) -> Result<Plan> {
         }
         .into());
     }
+    if is_json(&head) {
+        return Err(Refused {
+            line: Some(1),
+            reason: "is JSON (as `subscribers export --format json` writes), not CSV: export the list with \
+                     `publish subscribers export --format csv` (the default) and import that"
+                .into(),
+        }
+        .into());
+    }
     let layout = locate(&head)?;
     let mut warnings = Vec::new();
     if guessed {
@@ -379,14 +419,23 @@ fn plan(source: &dyn Source) -> Result<Plan> {
         name: find(NAME_HEADERS),
         first: find(FIRST_HEADERS),
         last: find(LAST_HEADERS),
+        record: find(&["consent"]).filter(|_| find(&["joinedby"]).is_some()).map(|c| (find(&["joinedby"]), c)),
         fields: {
             // Our own export's record columns (status, how they joined, the
             // consent record) are read as such, not kept as fields.
             let export = find(&["consent"]).is_some() && find(&["joinedby"]).is_some();
             let record = |h: &String| export && matches!(header_key(h).as_str(), "status" | "consent" | "joinedby");
-            let keys = headers.iter().enumerate().filter(|(i, h)| *i != layout.email_col && !record(h));
+            // The name column gives the name, not a field as well.
+            let name = find(NAME_HEADERS);
+            let keys =
+                headers.iter().enumerate().filter(|(i, h)| *i != layout.email_col && Some(*i) != name && !record(h));
+            // The export writes a field named as one of its own columns `field:KEY`.
+            let key = |h: &str| match h.trim().strip_prefix(EXPORT_FIELD).filter(|_| export) {
+                Some(rest) => field_key(rest),
+                None => field_key(h),
+            };
             let mut fields: BTreeMap<String, Vec<usize>> = BTreeMap::new();
-            for (i, header) in keys.map(|(i, h)| (i, field_key(h))).filter(|(_, k)| !k.is_empty()) {
+            for (i, header) in keys.map(|(i, h)| (i, key(h))).filter(|(_, k)| !k.is_empty()) {
                 fields.entry(header).or_default().insert(0, i);
             }
             fields.into_iter().map(|(key, columns)| (format!("{}:", serde_json::Value::String(key)), columns)).collect()
@@ -415,6 +464,15 @@ fn plan(source: &dyn Source) -> Result<Plan> {
     plan.reading = reading;
     plan.warnings.extend(warning);
     Ok(plan)
+}
+
+/// Whether a text starts as a JSON array of objects, or one object.
+fn is_json(head: &str) -> bool {
+    let text = head.trim_start_matches(|c: char| c.is_whitespace() || is_invisible(c));
+    match text.strip_prefix('[') {
+        Some(rest) => rest.trim_start().starts_with(['{', ']']),
+        None => text.starts_with('{') && text[1..].trim_start().starts_with('"'),
+    }
 }
 
 /// Whether all of `input` is UTF-8, read a chunk at a time.
@@ -619,6 +677,9 @@ pub enum Service {
     Listmonk,
     Kit,
     Buttondown,
+    /// No service known by its columns, but a status column whose values say
+    /// who may be mailed (Beehiiv's `status`, and the words most lists use).
+    Other,
 }
 
 impl Service {
@@ -631,6 +692,15 @@ impl Service {
             Service::Listmonk => "listmonk",
             Service::Kit => "Kit",
             Service::Buttondown => "Buttondown",
+            Service::Other => "the file's",
+        }
+    }
+
+    /// Where to look a person up, for a message.
+    fn source(self) -> &'static str {
+        match self {
+            Service::Other => "the service the file came from",
+            service => service.name(),
         }
     }
 }
@@ -753,6 +823,52 @@ const STATUS_COLUMNS: &[StatusColumn] = &[
         ],
         when: None,
     },
+    // Any other list's status column, once a row holds one of the words below.
+    other_status("status"),
+    other_status("subscriptionstatus"),
+    other_status("subscriberstatus"),
+    other_status("emailstatus"),
+    other_status("state"),
+];
+
+/// A status column of no service known by its columns, read by [`OTHER`].
+const fn other_status(header: &'static str) -> StatusColumn {
+    StatusColumn { service: Service::Other, header, with: &[], shown_by_values: true, values: OTHER, when: None }
+}
+
+/// The statuses of lists from services not known by their columns: Beehiiv's
+/// (`active`; `inactive`, which an unsubscribe leaves; `validating`,
+/// `pending` and `needs_attention`, not yet mailed; `invalid`, an address
+/// that failed its check), and the words most other lists use.
+const OTHER: &[(&str, Meaning)] = &[
+    ("active", Meaning::Active),
+    ("subscribed", Meaning::Active),
+    ("confirmed", Meaning::Active),
+    ("enabled", Meaning::Active),
+    ("opted_in", Meaning::Active),
+    ("inactive", Meaning::Suppress(Status::Unsubscribed)),
+    ("unsubscribed", Meaning::Suppress(Status::Unsubscribed)),
+    ("cancelled", Meaning::Suppress(Status::Unsubscribed)),
+    ("canceled", Meaning::Suppress(Status::Unsubscribed)),
+    ("opted_out", Meaning::Suppress(Status::Unsubscribed)),
+    ("bounced", Meaning::Suppress(Status::Bounced)),
+    ("cleaned", Meaning::Suppress(Status::Bounced)),
+    ("invalid", Meaning::Suppress(Status::Bounced)),
+    ("undeliverable", Meaning::Suppress(Status::Bounced)),
+    ("complained", Meaning::Suppress(Status::Complained)),
+    ("spam", Meaning::Suppress(Status::Complained)),
+    ("removed", Meaning::Suppress(Status::Removed)),
+    ("deleted", Meaning::Suppress(Status::Removed)),
+    ("blocklisted", Meaning::Suppress(Status::Removed)),
+    ("blacklisted", Meaning::Suppress(Status::Removed)),
+    ("suppressed", Meaning::Suppress(Status::Removed)),
+    ("pending", NOT_CONFIRMED),
+    ("unconfirmed", NOT_CONFIRMED),
+    ("validating", NOT_CONFIRMED),
+    (
+        "needs_attention",
+        Meaning::Hold("flagged as needing attention; check them there, and import them once they are active"),
+    ),
 ];
 
 /// Buttondown's subscriber types (its API's `SubscriberType`).
@@ -840,10 +956,13 @@ impl Reading {
             }
             let known = |value: &str| spec.values.iter().any(|(v, _)| header_key(v) == header_key(value));
             if spec.shown_by_values && !has_value(column, &known)? {
-                warning = Some(format!(
-                    "column \"{}\" holds none of {}'s subscriber states ({}), so it is kept as a field, not read as one",
+                let whose = match spec.service {
+                    Service::Other => "the usual subscriber statuses".to_string(),
+                    service => format!("{}'s subscriber states", service.name()),
+                };
+                warning.get_or_insert(format!(
+                    "column \"{}\" holds none of {whose} ({}), so it is kept as a field, not read as one",
                     shown(&headers[column], 40),
-                    spec.service.name(),
                     spec.values.iter().map(|(v, _)| *v).collect::<Vec<_>>().join(", ")
                 ));
                 continue;
@@ -909,7 +1028,7 @@ impl Reading {
                             "{said} is not a status Masthead knows ({}); check them in {}, and if they should get \
                              the newsletter, import them with one of those values",
                             spec.values.iter().map(|(v, _)| *v).collect::<Vec<_>>().join(", "),
-                            spec.service.name()
+                            spec.service.source()
                         ),
                     },
                 }
@@ -1094,6 +1213,8 @@ struct Columns {
     /// The keys of `fields` in order, each as JSON with its colon, and the
     /// columns with that key, the last first (its value wins when it has one).
     fields: Vec<(String, Vec<usize>)>,
+    /// In our own export: the columns `joined_by` and `consent`.
+    record: Option<(Option<usize>, usize)>,
 }
 
 /// The subscriber on one row, or why there is none.
@@ -1107,6 +1228,9 @@ fn subscriber(record: &csv::StringRecord, columns: &Columns, malformed: Option<&
         return Err("has a NUL byte: binary data, not text".into());
     }
     let (email, display) = mailbox(record.get(columns.email).unwrap_or(""))?;
+    // Stored and compared in one form, so that no case or Unicode form of an
+    // address that left brings it back.
+    let email = if email.is_ascii() { email } else { canonical(&email) };
     check_address(&email)?;
     let get = |col: Option<usize>| col.and_then(|c| record.get(c)).map_or("", clean);
     let full = [get(columns.first), get(columns.last)].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>();
@@ -1127,7 +1251,51 @@ fn subscriber(record: &csv::StringRecord, columns: &Columns, malformed: Option<&
     }
     fields.push(b'}');
     let fields = String::from_utf8(fields).map_err(|e| e.to_string())?;
-    Ok(Person { email, name: one_line(&name.unwrap_or_default()), fields, line: 0 })
+    // As long as a signup's or `subscribers add`'s may be: it goes into the To field of every issue.
+    let mut name: String = one_line(&name.unwrap_or_default()).chars().take(NAME_MAX).collect();
+    name.truncate(name.trim_end().len());
+    let record = match columns.record {
+        Some((joined_by, consent)) => restored(get(joined_by), get(Some(consent)))?.map(|record| Restored {
+            name: name.clone(),
+            fields: fields.clone(),
+            ..record
+        }),
+        None => None,
+    };
+    Ok(Person { email, name, fields, line: 0, record })
+}
+
+/// When the last event named `event` of a restored consent record was.
+fn last_event(record: &Restored, event: &str) -> Option<jiff::Timestamp> {
+    let events: Vec<ConsentEvent> = serde_json::from_str(&record.consent).ok()?;
+    events.iter().rev().find(|e| e.event == event).and_then(|e| parse_time(&e.at))
+}
+
+/// How someone joined and their consent record, as `subscribers export`
+/// wrote them (`None` when the consent cell is empty).
+fn restored(joined_by: &str, consent: &str) -> Result<Option<Restored>, String> {
+    if consent.is_empty() {
+        return Ok(None);
+    }
+    let bad = |why: String| {
+        format!(
+            "its consent record is not the JSON `subscribers export` writes ({why}); correct it, or empty the \
+             cell to import them without it"
+        )
+    };
+    let events: Vec<ConsentEvent> = serde_json::from_str(consent).map_err(|e| bad(e.to_string()))?;
+    let Some(first) = events.first() else { return Ok(None) };
+    if let Some(event) = events.iter().find(|e| [&e.at, &e.event, &e.how].iter().any(|v| v.trim().is_empty())) {
+        return Err(bad(format!("an event without a time, a name or how: {}", shown(&event.event, 40))));
+    }
+    let joined = events.iter().find(|e| e.event == "joined").unwrap_or(first);
+    Ok(Some(Restored {
+        name: String::new(),
+        fields: String::new(),
+        joined_by: (!joined_by.is_empty()).then(|| joined_by.to_string()),
+        created_at: joined.at.clone(),
+        consent: serde_json::to_string(&events).map_err(|e| bad(e.to_string()))?,
+    }))
 }
 
 /// The address in an email cell and the display name beside it ("" when none):
@@ -1387,9 +1555,57 @@ mod tests {
               complained), so it is kept as a field, not read as one"]
         );
         assert_eq!(parsed.rows[0].fields["state"], "CA");
-        let parsed = parse(b"email,type,status\na@example.com,unsubscribed,blocklisted\n").unwrap();
+        // A status of one's own: a field, unless its words say who may be mailed.
+        let parsed = parse(b"email,type,status\na@example.com,unsubscribed,VIP\n").unwrap();
         assert_eq!((parsed.service, emails(&parsed)), (None, vec!["a@example.com"]));
-        assert!(parsed.warnings.is_empty());
+        assert_eq!(parsed.rows[0].fields["status"], "VIP");
+        let parsed = parse(b"email,type,status\na@example.com,unsubscribed,blocklisted\n").unwrap();
+        assert_eq!(
+            (parsed.service, sorted(&parsed).0),
+            (Some(Service::Other), vec![("a@example.com", Status::Removed)])
+        );
+    }
+
+    /// Beehiiv's export (`status`: active, inactive after an unsubscribe,
+    /// validating, pending, invalid, needs_attention) and any list whose status
+    /// column uses the usual words: no one who left is imported to be mailed.
+    #[test]
+    fn a_status_column_of_beehiiv_or_any_other_list_says_who_left() {
+        let csv = "email,status,tier,created_at,utm_source\n\
+                   ann@example.com,active,free,2024-01-01 10:00:00 UTC,x\n\
+                   ben@example.com,inactive,free,2024-01-01 10:00:00 UTC,\n\
+                   cat@example.com,validating,free,,\n\
+                   dan@example.com,Needs Attention,free,,\n\
+                   eve@example.com,invalid,free,,\n\
+                   fay@example.com,Unsubscribed,,,\n\
+                   gus@example.com,spam,,,\n\
+                   hal@example.com,gold,,,\n";
+        let parsed = parse(csv.as_bytes()).unwrap();
+        assert_eq!(parsed.service, Some(Service::Other));
+        assert_eq!(emails(&parsed), ["ann@example.com"]);
+        assert_eq!(
+            sorted(&parsed).0,
+            [
+                ("ben@example.com", Status::Unsubscribed),
+                ("eve@example.com", Status::Bounced),
+                ("fay@example.com", Status::Unsubscribed),
+                ("gus@example.com", Status::Complained),
+            ]
+        );
+        let kept: Vec<(&str, KeptOutWhy)> = parsed.kept_out.iter().map(|k| (k.email.as_str(), k.why)).collect();
+        assert_eq!(
+            kept,
+            [
+                ("cat@example.com", KeptOutWhy::NotConfirmed),
+                ("dan@example.com", KeptOutWhy::NotConfirmed),
+                ("hal@example.com", KeptOutWhy::UnknownStatus)
+            ]
+        );
+        assert!(
+            parsed.kept_out[2].reason.contains("check them in the service the file came from"),
+            "{:?}",
+            parsed.kept_out
+        );
     }
 
     /// The fields' JSON is written without a map: it must be what serde_json
@@ -1608,6 +1824,62 @@ mod tests {
         assert_eq!(email_column(&["email_disabled".into(), "emails".into()]), None);
     }
 
+    /// Our own export read back: each person's name once (not again as a
+    /// field), fields named as the export's columns, how they joined and
+    /// their consent record, and when someone who left did so.
+    #[test]
+    fn our_export_gives_back_how_each_person_joined_and_their_consent_record() {
+        let csv = "email,name,status,joined_by,consent,city,field:status\n\
+                   ada@example.com,Ada,active,signup; source: home,\"[{\"\"at\"\":\"\"2024-01-02T03:04:05Z\"\",\
+                   \"\"event\"\":\"\"joined\"\",\"\"how\"\":\"\"signup\"\",\"\"detail\"\":null},{\"\"at\"\":\
+                   \"\"2024-01-03T00:00:00Z\"\",\"\"event\"\":\"\"confirmed\"\",\"\"how\"\":\"\"confirm link\"\"}]\",Paris,VIP\n\
+                   bob@example.com,Bob,unsubscribed,cli,\"[{\"\"at\"\":\"\"2024-01-01T00:00:00Z\"\",\"\"event\"\":\
+                   \"\"joined\"\",\"\"how\"\":\"\"cli\"\"},{\"\"at\"\":\"\"2024-05-06T07:08:09Z\"\",\"\"event\"\":\
+                   \"\"unsubscribed\"\",\"\"how\"\":\"\"one-click\"\"}]\",,\n\
+                   cy@example.com,Cy,active,,\n\
+                   dee@example.com,Dee,active,cli,[{\"\"at\"\":1}]\n";
+        let mut rows = Vec::new();
+        let mut bad = Vec::new();
+        stream(&csv.as_bytes(), &mut |line, row| {
+            match row {
+                Ok(row) => rows.push(row),
+                Err(reason) => bad.push((line, reason)),
+            }
+            Ok(())
+        })
+        .unwrap();
+        let [Row::Active(ada), Row::Suppressed(bob), Row::Active(cy)] = &rows[..] else { panic!("{rows:?}") };
+        assert_eq!((ada.name.as_str(), ada.fields.as_str()), ("Ada", r#"{"city":"Paris","status":"VIP"}"#));
+        let record = ada.record.as_ref().unwrap();
+        assert_eq!(record.joined_by.as_deref(), Some("signup; source: home"));
+        assert_eq!(record.created_at, "2024-01-02T03:04:05Z");
+        let events: Vec<ConsentEvent> = serde_json::from_str(&record.consent).unwrap();
+        let events: Vec<(&str, &str)> = events.iter().map(|e| (e.event.as_str(), e.how.as_str())).collect();
+        assert_eq!(events, [("joined", "signup"), ("confirmed", "confirm link")]);
+        assert_eq!(bob.status, Status::Unsubscribed);
+        assert_eq!(bob.at, Some("2024-05-06T07:08:09Z".parse().unwrap()), "when they left, from the record");
+        assert_eq!(bob.record.as_ref().unwrap().name, "Bob", "kept for the list it goes back to");
+        assert!(cy.record.is_none(), "an empty consent cell: imported as anyone else");
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].0, 5);
+        assert!(bad[0].1.contains("its consent record is not the JSON `subscribers export` writes"), "{bad:?}");
+        // Elsewhere a name column is the name, and `field:` is a header as any other.
+        let parsed = parse(b"email,Name,field:status\na@example.com,A,x\n").unwrap();
+        assert_eq!(parsed.rows[0].fields.keys().collect::<Vec<_>>(), ["field_status"]);
+    }
+
+    #[test]
+    fn a_json_export_is_refused_saying_to_export_csv() {
+        for text in
+            ["[\n  {\n    \"email\": \"a@example.com\"\n  }\n]\n", "\u{FEFF} []", "{\"email\": \"a@example.com\"}"]
+        {
+            let refused = refused(text.as_bytes());
+            assert_eq!(refused.line, Some(1));
+            assert!(refused.reason.contains("is JSON") && refused.reason.contains("--format csv"), "{refused:?}");
+        }
+        assert!(parse(b"[email]\na@example.com\n").is_ok(), "a header in brackets is not JSON");
+    }
+
     #[test]
     fn empty_blank_and_header_only_files() {
         for empty in ["", "\u{FEFF}", " \r\n\r\n", ",,,\n;;\n", "sep=;\n"] {
@@ -1648,6 +1920,35 @@ mod tests {
         let err = refused(format!("{long},{}\n", "y,".repeat(100)).as_bytes());
         assert!(err.reason.len() < 700, "{}", err.reason.len());
         assert!(err.reason.contains("xxx…, y, y"), "{}", &err.reason[..100]);
+    }
+
+    /// A row with more cells than the header (an unquoted comma in a name)
+    /// would put its cells in the wrong columns: a bad row, saying so.
+    /// Empty cells past the header (a spreadsheet's trailing commas) are fine.
+    #[test]
+    fn a_row_with_more_cells_than_the_header_is_a_bad_row() {
+        let csv = "email,name,city\na@example.com,Lovelace, Ada,London\nb@example.com,B,Rome,,,\nc@example.com\n";
+        let parsed = parse(csv.as_bytes()).unwrap();
+        assert_eq!(emails(&parsed), ["b@example.com", "c@example.com"]);
+        assert_eq!(parsed.bad.len(), 1);
+        assert_eq!(parsed.bad[0].line, 2);
+        assert_eq!(
+            parsed.bad[0].reason,
+            "has 4 cells where the header row has 3 (more: London); put a cell that holds the delimiter in double quotes"
+        );
+        assert_eq!(parsed.rows[0].fields["city"], "Rome");
+        // A file without a header row has nothing to count against.
+        assert_eq!(emails(&parse(b"a@example.com,A,x,y\n").unwrap()), ["a@example.com"]);
+    }
+
+    /// A name goes into the To field of every issue: cut as a signup's is.
+    #[test]
+    fn a_huge_name_is_cut_as_a_signups_is() {
+        let long = "Ada ".repeat(1_000_000);
+        let parsed = parse(format!("email,name\na@example.com,{long}\n").as_bytes()).unwrap();
+        let name = &parsed.rows[0].name;
+        assert!((NAME_MAX - 1..=NAME_MAX).contains(&name.chars().count()), "{}", name.len());
+        assert!(name.starts_with("Ada Ada") && name.ends_with("Ada"), "cut, not emptied: {name}");
     }
 
     #[test]

@@ -654,22 +654,16 @@ async fn worker_loop(shared: &Shared, lane: usize, conn: &mut Option<Connection>
         };
         match attempt(shared, lane, conn, &subscriber, &built, &mut attempts).await {
             Step::Done(outcome) => record(shared, lane, &subscriber, attempts, outcome).await?,
-            Step::HandBack => {
+            step @ (Step::HandBack | Step::GiveWay) => {
                 let job = Job { subscriber, attempts, built: Ok(built) };
                 let mut turns = shared.turns.lock().expect("turns lock");
                 turns.returned.push_back(Box::new(job));
                 turns.held -= 1;
                 drop(turns);
                 shared.changed.notify_waiters();
-            }
-            Step::GiveWay => {
-                let job = Job { subscriber, attempts, built: Ok(built) };
-                let mut turns = shared.turns.lock().expect("turns lock");
-                turns.returned.push_back(Box::new(job));
-                turns.held -= 1;
-                drop(turns);
-                shared.changed.notify_waiters();
-                return Ok(());
+                if matches!(step, Step::GiveWay) {
+                    return Ok(());
+                }
             }
             Step::Stop => {
                 shared.turns.lock().expect("turns lock").held -= 1;
@@ -738,6 +732,18 @@ async fn attempt(
         }
         match error {
             SendError::Permanent(reply) if crate::deliver::smtp::is_hard_bounce(&reply) => {
+                if shared.breaker.bounced() {
+                    // Not this recipient's fault, most likely: left pending, not bounced.
+                    let why = format!(
+                        "the server called {BREAKER_LIMIT} addresses in a row unknown and accepted none between ({}): \
+                         check that this server relays mail for you (PUBLISH_SMTP_URL or [email]); the {} before \
+                         this one are marked bounced (`publish subscribers show` lists them)",
+                        without_addresses(&reply),
+                        BREAKER_LIMIT - 1
+                    );
+                    stop(shared, why);
+                    return Step::Stop;
+                }
                 return Step::Done(Outcome::Bounced { reply });
             }
             SendError::Permanent(reply) | SendError::Content(reply) => {
@@ -913,13 +919,16 @@ const BREAKER_LIMIT: u32 = 10;
 /// Counts refusals of whole messages or of the sender in a row, across all
 /// connections: a server that refuses everything (a size limit, a content
 /// filter, an exhausted quota) stops the run after a few recipients instead
-/// of failing the whole list. Hard bounces (bad addresses) do not count.
+/// of failing the whole list. Hard bounces (bad addresses) count apart: a
+/// server that calls every address unknown (one that does not relay for us)
+/// would otherwise mark the whole list bounced, never to be mailed again.
 /// Deferrals (4xx) are counted apart: a server that defers every try (a
 /// sending quota, a rate limit, greylisting of everyone) stops the run with
 /// everyone not yet sent pending, instead of failing each recipient in turn
 /// once its tries run out.
 struct Breaker {
     in_a_row: AtomicU64,
+    bounced_in_a_row: AtomicU64,
     deferred_in_a_row: AtomicU64,
     /// Deferrals in a row that stop the run: every connection's recipient
     /// deferred on all its tries but the last (so that the stop comes before
@@ -932,12 +941,22 @@ impl Breaker {
     fn new(max_attempts: u32, connections: usize) -> Breaker {
         let attempts = u64::from(max_attempts.max(1));
         let deferral_limit = (attempts + 1).max((attempts - 1) * connections.max(1) as u64);
-        Breaker { in_a_row: AtomicU64::new(0), deferred_in_a_row: AtomicU64::new(0), deferral_limit }
+        Breaker {
+            in_a_row: AtomicU64::new(0),
+            bounced_in_a_row: AtomicU64::new(0),
+            deferred_in_a_row: AtomicU64::new(0),
+            deferral_limit,
+        }
     }
 
     /// Counts a refusal; true when this one reaches the limit.
     fn refused(&self) -> bool {
         self.in_a_row.fetch_add(1, Ordering::Relaxed) + 1 == u64::from(BREAKER_LIMIT)
+    }
+
+    /// Counts a hard bounce; true when this one reaches the limit.
+    fn bounced(&self) -> bool {
+        self.bounced_in_a_row.fetch_add(1, Ordering::Relaxed) + 1 == u64::from(BREAKER_LIMIT)
     }
 
     /// Counts a deferral of a recipient or a message; true when this one
@@ -948,6 +967,7 @@ impl Breaker {
 
     fn accepted(&self) {
         self.in_a_row.store(0, Ordering::Relaxed);
+        self.bounced_in_a_row.store(0, Ordering::Relaxed);
         self.deferred_in_a_row.store(0, Ordering::Relaxed);
     }
 }

@@ -16,6 +16,8 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
+use crate::deliver::address::{canonical, other_idn_form};
+
 /// Bytes of the MAC kept in a token (128 bits).
 const MAC_LEN: usize = 16;
 
@@ -116,6 +118,14 @@ impl Secret {
         mac
     }
 
+    /// Whether `check` holds for the MAC of `email` or, for a domain of
+    /// another IDN form (an address stored in one before addresses had one
+    /// form, its links made over it), of that form.
+    fn any_form(&self, purpose: Purpose, id: i64, email: &str, check: impl Fn(Hmac<Sha256>) -> bool) -> bool {
+        check(self.mac(purpose, id, email))
+            || other_idn_form(email).is_some_and(|other| check(self.mac(purpose, id, &other)))
+    }
+
     /// The token of subscriber `id`, whose address is `email`.
     pub fn token(&self, purpose: Purpose, id: i64, email: &str) -> String {
         let tag = self.mac(purpose, id, email).finalize().into_bytes();
@@ -154,7 +164,7 @@ impl Secret {
         }
         let tag = &bytes[bytes.len() - MAC_LEN..];
         self.claim(purpose, token) == Some(Claim::Subscriber(id))
-            && self.mac(purpose, id, email).verify_truncated_left(tag).is_ok()
+            && self.any_form(purpose, id, email, |mac| mac.verify_truncated_left(tag).is_ok())
     }
 
     /// A token for row `id` (address `email`) that stops working at `expires`
@@ -187,14 +197,29 @@ impl Secret {
     pub fn verify_until(&self, purpose: Purpose, token: &str, id: i64, email: &str) -> bool {
         let Some((claimed, expires)) = self.claim_until(token) else { return false };
         let Ok(bytes) = URL_SAFE_NO_PAD.decode(token.trim()) else { return false };
-        let mut mac = self.mac(purpose, id, email);
-        mac.update(&expires.to_be_bytes());
-        claimed == id && mac.verify_truncated_left(&bytes[16..]).is_ok()
+        claimed == id
+            && self.any_form(purpose, id, email, |mut mac| {
+                mac.update(&expires.to_be_bytes());
+                mac.verify_truncated_left(&bytes[16..]).is_ok()
+            })
     }
 
     /// A keyed hash of an address: what stays of a forgotten person, so that
     /// the address is never imported or mailed again, and nothing else is kept.
+    /// Every case, Unicode and IDN form of an address hashes alike.
     pub fn forget_hash(&self, email: &str) -> String {
+        self.keyed_hash(&canonical(email))
+    }
+
+    /// The hashes an address may have been forgotten under: [`Secret::forget_hash`]'s
+    /// and, before addresses had one form, the one of its domain's other IDN form.
+    pub fn forget_hashes(&self, email: &str) -> Vec<String> {
+        let canonical = canonical(email);
+        let other = other_idn_form(&canonical).map(|other| self.keyed_hash(&other));
+        std::iter::once(self.keyed_hash(&canonical)).chain(other).collect()
+    }
+
+    fn keyed_hash(&self, email: &str) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
         mac.update(b"masthead-forgotten\0");
         mac.update(email.trim().to_lowercase().as_bytes());
@@ -285,6 +310,29 @@ mod tests {
         assert!(!secret.verify_until(Purpose::Confirm, &unsubscribe, 7, "ada@example.com"));
         assert_ne!(secret.forget_hash("Ada@Example.com "), Secret::from_bytes(b"x").forget_hash("ada@example.com"));
         assert_eq!(secret.forget_hash("Ada@Example.com "), secret.forget_hash("ada@example.com"));
+        // Every case, Unicode and IDN form of one address: one hash.
+        let one = secret.forget_hash("jörg@bücher.example");
+        for other in ["JÖRG@BÜCHER.example", "jo\u{308}rg@xn--bcher-kva.example"] {
+            assert_eq!(secret.forget_hash(other), one, "{other}");
+        }
+        assert_eq!(secret.forget_hash("Ada@Bücher.example"), secret.forget_hash("ada@XN--BCHER-KVA.example"));
+        // Forgotten before addresses had one form, under its domain's other form.
+        let before = secret.keyed_hash("ada@bücher.example");
+        assert!(secret.forget_hashes("ADA@xn--bcher-kva.example").contains(&before));
+        assert_eq!(secret.forget_hashes("ada@example.com"), [secret.forget_hash("ada@example.com")]);
+    }
+
+    /// A link made over an address stored in one IDN form still works once
+    /// the address is stored in the other, and only for it.
+    #[test]
+    fn links_hold_across_the_idn_forms_of_their_address() {
+        let secret = Secret::from_bytes(KEY);
+        let token = secret.token(Purpose::Unsubscribe, 7, "ada@bücher.example");
+        assert!(secret.verify_subscriber(Purpose::Unsubscribe, &token, 7, "ada@xn--bcher-kva.example"));
+        assert!(!secret.verify_subscriber(Purpose::Unsubscribe, &token, 7, "bob@xn--bcher-kva.example"));
+        let until = secret.token_until(Purpose::Confirm, 7, "jörg@xn--bcher-kva.example", 99);
+        assert!(secret.verify_until(Purpose::Confirm, &until, 7, "jörg@bücher.example"));
+        assert!(!secret.verify_until(Purpose::Unsubscribe, &until, 7, "jörg@bücher.example"));
     }
 
     #[test]

@@ -8,7 +8,8 @@ use anyhow::{Context, Result};
 
 use crate::deliver::address::check_address;
 use crate::deliver::bounces;
-use crate::deliver::import::{BadRow, Header, KeptOut, KeptOutWhy, Row, SuppressedRow, stream_csv};
+use crate::deliver::import::{BadRow, Header, KeptOut, KeptOutWhy, Row, Service, SuppressedRow, stream_csv};
+use crate::deliver::store::audience::Restored;
 use crate::deliver::store::{Gathered, ImportDone, ImportRow, Location, Status, Store, Suppressed, Suppression};
 use crate::deliver::token::Secret;
 use crate::publication::Publication;
@@ -24,7 +25,7 @@ const IN_FLIGHT: usize = 4;
 /// one thread are freed on the other).
 enum Handed {
     Bad(BadRow),
-    Active { line: u64, email: String, name: String, fields: String },
+    Active { line: u64, email: String, name: String, fields: String, record: Option<Restored> },
     Suppressed(SuppressedRow),
     KeptOut(KeptOut),
 }
@@ -33,9 +34,13 @@ impl Handed {
     fn new(line: u64, row: Result<Row, String>) -> Result<Handed> {
         Ok(match row {
             Err(reason) => Handed::Bad(BadRow { line, reason }),
-            Ok(Row::Active(row)) => {
-                Handed::Active { line: row.line, fields: row.fields, email: row.email, name: row.name }
-            }
+            Ok(Row::Active(row)) => Handed::Active {
+                line: row.line,
+                fields: row.fields,
+                email: row.email,
+                name: row.name,
+                record: row.record,
+            },
             Ok(Row::Suppressed(row)) => Handed::Suppressed(row),
             Ok(Row::KeptOut(row)) => Handed::KeptOut(row),
         })
@@ -75,7 +80,11 @@ impl fmt::Display for ImportReport {
         for (line, email, status, reason) in &self.stopped {
             writeln!(f, "{name}:{line}: {email} was subscribed, now {} ({reason})", status.as_str())?;
         }
-        let export = self.header.service.map_or_else(String::new, |s| format!(" (a {} export)", s.name()));
+        let export = match self.header.service {
+            None => String::new(),
+            Some(Service::Other) => " (read by its status column)".to_string(),
+            Some(service) => format!(" (a {} export)", service.name()),
+        };
         writeln!(
             f,
             "imported {name}{export}: {} added, {} updated, {} kept unsubscribed, removed, bounced or complained, {} bad row{}",
@@ -209,10 +218,20 @@ impl Publication {
                     bad.push(row.clone());
                     return Ok(());
                 }
-                Handed::Active { line, email, name, fields } => {
-                    let forgotten = import.any_forgotten() && import.is_forgotten(&secret.forget_hash(email))?;
+                Handed::Active { line, email, name, fields, record } => {
+                    let forgotten = import.any_forgotten() && {
+                        let mut found = false;
+                        for hash in secret.forget_hashes(email) {
+                            found = found || import.is_forgotten(&hash)?;
+                        }
+                        found
+                    };
                     let row = ImportRow::Active { line: *line, email, name, fields, forgotten };
-                    (*line, import.add(row)?, None)
+                    let gathered = import.add(row)?;
+                    if let (Some(record), false) = (record, matches!(gathered, Gathered::Duplicate { .. })) {
+                        import.restore(email, record)?;
+                    }
+                    (*line, gathered, None)
                 }
                 Handed::Suppressed(row) => {
                     let suppression = Suppression {
@@ -222,7 +241,11 @@ impl Publication {
                         by: format!("import:{base}:{}", row.line),
                         reason: row.reason.clone(),
                     };
-                    (row.line, import.add(ImportRow::Suppressed { line: row.line, row: &suppression })?, None)
+                    let gathered = import.add(ImportRow::Suppressed { line: row.line, row: &suppression })?;
+                    if let (Some(record), false) = (&row.record, matches!(gathered, Gathered::Duplicate { .. })) {
+                        import.restore(&row.email, record)?;
+                    }
+                    (row.line, gathered, None)
                 }
                 Handed::KeptOut(row) => {
                     (row.line, import.add(ImportRow::KeptOut { line: row.line, email: &row.email })?, Some(row))

@@ -9,6 +9,7 @@ use serde::Serialize;
 
 use crate::deliver::address::check_address;
 use crate::deliver::dkim::Signer;
+use crate::deliver::import::{EXPORT_COLUMNS, EXPORT_FIELD};
 use crate::deliver::lock::{Lock, TryLock};
 use crate::deliver::message::IssueHeaders;
 use crate::deliver::send::send_message;
@@ -173,7 +174,7 @@ impl Publication {
         let now = crate::clock::now()?;
         let expires = now.as_second() + config.audience.confirm_within.get().as_secs();
         let mut store = self.store()?;
-        let forgotten = store.is_forgotten(&self.secret()?.forget_hash(&req.email))?;
+        let forgotten = self.is_forgotten(&store, &req.email)?;
         store.signup(&req, forgotten, double_opt_in, &now.to_string(), now.as_second(), expires)
     }
 
@@ -354,7 +355,7 @@ impl Publication {
     pub fn add_subscriber(&self, email: &str, name: &str, confirmed: bool) -> Result<AddOutcome> {
         let email = email.trim();
         check_address(email).map_err(|e| anyhow::anyhow!(e))?;
-        if self.store()?.is_forgotten(&self.secret()?.forget_hash(email))? {
+        if self.is_forgotten(&self.store()?, email)? {
             bail!("{email} was forgotten on request (`subscribers forget`): it cannot be added again");
         }
         if confirmed {
@@ -444,8 +445,13 @@ impl Publication {
         }
         let keys: std::collections::BTreeSet<&String> = records.iter().flat_map(|r| r.fields.keys()).collect();
         let mut csv = csv::Writer::from_writer(Vec::new());
-        let mut header = vec!["email", "name", "status", "joined_by", "consent"];
-        header.extend(keys.iter().map(|k| k.as_str()));
+        let mut header: Vec<String> = EXPORT_COLUMNS.iter().map(|c| c.to_string()).collect();
+        // A field named as a column of the export's own (a list's "status" or
+        // "consent") gets a column of its own too, which `import` reads back.
+        header.extend(keys.iter().map(|k| match EXPORT_COLUMNS.contains(&k.as_str()) {
+            true => format!("{EXPORT_FIELD}{k}"),
+            false => k.to_string(),
+        }));
         csv.write_record(&header)?;
         for r in &records {
             let mut row = vec![
@@ -461,12 +467,50 @@ impl Publication {
         Ok(String::from_utf8(csv.into_inner()?)?)
     }
 
+    /// Whether `email` was forgotten, in any form.
+    fn is_forgotten(&self, store: &crate::deliver::store::Store, email: &str) -> Result<bool> {
+        for hash in self.secret()?.forget_hashes(email) {
+            if store.is_forgotten(&hash)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
     /// Erases `email` (GDPR): only a keyed hash remains, so the address is
     /// never imported or mailed again. Returns whether anything was stored.
-    pub fn forget(&self, email: &str) -> Result<bool> {
+    /// The copies of mail to them that the outbox kept are deleted too; how
+    /// many is the second value.
+    pub fn forget(&self, email: &str) -> Result<(bool, usize)> {
         let hash = self.secret()?.forget_hash(email);
-        self.store()?.forget(email.trim(), &hash, &crate::clock::now()?.to_string())
+        let found = self.store()?.forget(email.trim(), &hash, &crate::clock::now()?.to_string())?;
+        Ok((found, erase_outbox(&self.ws.out_dir().join("outbox"), email)?))
     }
+}
+
+/// Deletes the messages to `email` in the outbox's folders (`out/outbox/*/`),
+/// named `…-ADDRESS.eml` with the characters the send writes as `_` so
+/// written (`deliver::send`'s `write_outbox`). Returns how many.
+fn erase_outbox(outbox: &std::path::Path, email: &str) -> Result<usize> {
+    let safe: String = crate::deliver::address::canonical(email)
+        .to_lowercase()
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '@' | '+') { c } else { '_' })
+        .collect();
+    let (ending, whole) = (format!("-{safe}.eml"), format!("{safe}.eml"));
+    let Ok(folders) = std::fs::read_dir(outbox) else { return Ok(0) };
+    let mut erased = 0;
+    for folder in folders.flatten().filter(|f| f.path().is_dir()) {
+        for file in std::fs::read_dir(folder.path())?.flatten() {
+            let name = file.file_name().to_string_lossy().to_lowercase();
+            if name.ends_with(&ending) || name == whole {
+                std::fs::remove_file(file.path())
+                    .with_context(|| format!("cannot delete {}", file.path().display()))?;
+                erased += 1;
+            }
+        }
+    }
+    Ok(erased)
 }
 
 /// `text` on one line (no control characters), at most `max` characters.

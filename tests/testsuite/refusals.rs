@@ -254,6 +254,24 @@ fn a_hard_bounce_is_never_mailed_again_even_when_reimported_and_retried() {
     assert_eq!(rejected, 1, "{:?}", server.attempts());
 }
 
+/// A server that calls every address unknown (one that does not relay for
+/// us and answers 550 5.1.1): the send stops after a few, instead of marking
+/// the whole list bounced, never to be mailed again.
+#[test]
+fn a_server_calling_every_address_unknown_stops_the_send_before_the_list_is_marked_bounced() {
+    let fixture = with_subscribers(40);
+    quick(&fixture);
+    let server = SmtpServer::start(&["--reject-all"]);
+    let run = send(&fixture, &server, &[]).failure(1);
+    assert!(run.stderr().contains("addresses in a row unknown"), "{}", run.stderr());
+    assert!(run.stderr().contains("relays mail for you"), "{}", run.stderr());
+    let bounced = fixture.run(&["subscribers", "list", "--status", "bounced"]).success().stdout().lines().count();
+    assert!((9..=10).contains(&bounced), "{bounced} bounced");
+    let active = fixture.run(&["subscribers", "count"]).success().stdout();
+    assert_eq!(active.trim().parse::<usize>().unwrap(), 40 - bounced);
+    assert!(status_of(&fixture).contains(&format!("pending:  {}", 40 - bounced)));
+}
+
 #[test]
 fn a_connection_dropped_after_data_costs_at_most_one_duplicate() {
     let fixture = with_subscribers(8);

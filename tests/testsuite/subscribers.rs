@@ -807,3 +807,218 @@ fn an_import_into_an_empty_list_reports_and_records_what_a_gathered_import_does(
     );
     assert!(out.contains("not to be mailed: 4 unsubscribed, 2 bounced, 1 complained, 0 removed (7 recorded"), "{out}");
 }
+
+/// Someone who left under one spelling of their address is not mailed when a
+/// later list, a form or the command line writes it in another case or
+/// Unicode form (the list compared only ASCII letters without case).
+#[test]
+fn a_person_who_left_is_not_brought_back_by_another_case_or_unicode_form_of_their_address() {
+    let fixture = Fixture::reference();
+    fixture.write(
+        "unsubscribed.csv",
+        "Email Address,UNSUB_TIME\nÄDA@BÜCHER.example,2024-01-01 10:00:00\nben@BÜCHER.example,2024-01-01 10:00:00\n",
+    );
+    import_export_file(&fixture, "unsubscribed.csv");
+    fixture.write(
+        "later.csv",
+        "email\näda@bücher.example\nÄda@Bücher.EXAMPLE\na\u{308}da@bu\u{308}cher.example\n\
+         ben@xn--bcher-kva.example\nBen@Bücher.example\ngrace@example.com\n",
+    );
+    let out = import_export_file(&fixture, "later.csv");
+    assert!(out.contains("1 added, 0 updated, 2 kept unsubscribed"), "{out}");
+    let run = fixture.run(&["subscribers", "add", "äDA@bücher.example", "--confirmed"]).success();
+    assert!(run.stdout().contains("already on the list"), "{}", run.stdout());
+    assert_eq!(mailed_by_issue_9(&fixture), ["grace@example.com"]);
+    assert_eq!(
+        not_mailed(&fixture),
+        strings(&[
+            ("ben@xn--bcher-kva.example", "unsubscribed", "import:unsubscribed.csv:3"),
+            ("äda@bücher.example", "unsubscribed", "import:unsubscribed.csv:2")
+        ])
+    );
+}
+
+/// Imports the file `name` of the fixture's folder; its stdout.
+fn import_export_file(fixture: &Fixture, name: &str) -> String {
+    fixture.run(&["subscribers", "import", fixture.path().join(name).to_str().unwrap()]).success().stdout()
+}
+
+/// Beehiiv's export says who unsubscribed only by `status` "inactive" (and
+/// holds back the ones still validating): they were imported as readers.
+#[test]
+fn a_beehiiv_export_keeps_inactive_readers_from_the_mail_and_a_later_list_does_not_restart_them() {
+    let fixture = Fixture::reference();
+    fixture.write(
+        "beehiiv.csv",
+        "email,status,tier,created_at,utm_source\r\n\
+         ann@example.com,active,free,2024-01-01 10:00:00 UTC,x\r\n\
+         ben@example.com,inactive,free,2024-01-02 10:00:00 UTC,\r\n\
+         cat@example.com,validating,free,2024-01-03 10:00:00 UTC,\r\n",
+    );
+    let run = fixture.run(&["subscribers", "import", fixture.path().join("beehiiv.csv").to_str().unwrap()]).success();
+    assert!(run.stdout().contains("beehiiv.csv (read by its status column): 1 added"), "{}", run.stdout());
+    assert!(run.stderr().contains("beehiiv.csv:4: kept out: cat@example.com: the file's status \"validating\""));
+    fixture.write("later.csv", "email\nBEN@example.com\nann@example.com\n");
+    import_export_file(&fixture, "later.csv");
+    assert_eq!(mailed_by_issue_9(&fixture), ["ann@example.com"]);
+    assert_eq!(not_mailed(&fixture), strings(&[("ben@example.com", "unsubscribed", "import:beehiiv.csv:3")]));
+}
+
+/// `subscribers export` imports back as it was: every field (also one named
+/// as a column of the export, and those of people who left), how and when
+/// each person joined and every event of their consent record; into an
+/// empty list and into one with people (each path of the import).
+#[test]
+fn our_export_imports_back_with_every_field_and_consent_record() {
+    let fixture = Fixture::reference();
+    fixture.write("list.csv", "email,name,city,status\nada@example.com,Ada,Paris,VIP\nbob@example.com,Bob,Rome,\n");
+    import_export_file(&fixture, "list.csv");
+    fixture.run(&["subscribers", "add", "cy@example.com", "--name", "Cy", "--confirmed"]).success();
+    fixture.run(&["subscribers", "remove", "bob@example.com"]).success();
+    let export = fixture.run(&["subscribers", "export", "--status", "all"]).success().stdout();
+    assert!(export.starts_with("email,name,status,joined_by,consent,city,field:status\n"), "{export}");
+
+    let empty = Fixture::reference();
+    empty.write("export.csv", &export);
+    let out = import_export_file(&empty, "export.csv");
+    assert!(out.contains("2 added") && out.contains("1 removed"), "{out}");
+    assert_eq!(empty.run(&["subscribers", "export", "--status", "all"]).success().stdout(), export);
+
+    let busy = Fixture::reference();
+    busy.run(&["subscribers", "add", "zed@example.com", "--confirmed"]).success();
+    busy.write("export.csv", &export);
+    import_export_file(&busy, "export.csv");
+    let again = busy.run(&["subscribers", "export", "--status", "all"]).success().stdout();
+    let mut again: Vec<&str> = again.lines().filter(|l| !l.starts_with("zed@")).collect();
+    let mut export: Vec<&str> = export.lines().collect();
+    again.sort();
+    export.sort();
+    assert_eq!(again, export);
+    let shown = busy.run(&["subscribers", "show", "bob@example.com"]).success().stdout();
+    assert!(shown.contains("removed  cli"), "{shown}");
+}
+
+/// Several imports started at once on a new publication (its state not yet
+/// created) all land, whatever order they take: the schema was created by
+/// each of them at once, and all but one failed ("table subscribers already
+/// exists"). Whoever one file says left is not mailed, before or after the
+/// list that has them.
+#[test]
+fn imports_started_at_once_on_a_new_publication_all_land() {
+    let fixture = Fixture::reference();
+    assert!(!fixture.path().join(".publish/state.db").exists());
+    for part in 0..3 {
+        let rows: String = (0..2000).map(|n| format!("p{part}n{n}@example.com,Reader {n}\n")).collect();
+        fixture.write(&format!("part{part}.csv"), &format!("email,name\n{rows}"));
+    }
+    fixture.write("left.csv", "Email Address,UNSUB_TIME\np1n7@example.com,2024-01-01 10:00:00\n");
+    let children: Vec<_> = ["part0.csv", "part1.csv", "part2.csv", "left.csv"]
+        .iter()
+        .map(|file| fixture.command(&["subscribers", "import", fixture.path().join(file).to_str().unwrap()]).spawn())
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout(), "5999\n");
+    assert_eq!(not_mailed(&fixture), strings(&[("p1n7@example.com", "unsubscribed", "import:left.csv:2")]));
+}
+
+/// Every text of the state database (each table's every column), lowercased.
+fn state_text(fixture: &Fixture) -> String {
+    let db = rusqlite::Connection::open(fixture.path().join(".publish/state.db")).unwrap();
+    let tables: Vec<String> = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table'")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut text = String::new();
+    for table in tables {
+        let mut stmt = db.prepare(&format!("SELECT * FROM \"{table}\"")).unwrap();
+        let columns = stmt.column_count();
+        let mut rows = stmt.query([]).unwrap();
+        while let Some(row) = rows.next().unwrap() {
+            for i in 0..columns {
+                if let Ok(value) = row.get::<_, String>(i) {
+                    text.push_str(&value.to_lowercase());
+                    text.push('\n');
+                }
+            }
+        }
+    }
+    text
+}
+
+/// `forget` leaves only the keyed hash: not the address in the ledger's
+/// replies (the outbox's and servers' name it), in the soft bounces, or in
+/// the messages the outbox kept.
+#[test]
+fn forget_leaves_the_address_nowhere_in_the_state_or_the_outbox() {
+    let fixture = Fixture::reference();
+    fixture.write("list.csv", "email,name\nAda.Lovelace@Example.com,Ada\nbob@example.com,Bob\n");
+    import_export_file(&fixture, "list.csv");
+    fixture.run(&["issue", "9"]).success();
+    let report = dsn(&[("ada.lovelace@example.com", "failed", "4.2.2")])
+        .replace("Subject: This Week in Asia #9\r\n", "Message-ID: <issue-9.ab12@analyse.asia>\r\n");
+    fixture.write("dsn/9.eml", &report);
+    fixture.run(&["subscribers", "bounces", fixture.path().join("dsn").to_str().unwrap()]).success();
+    assert!(state_text(&fixture).contains("ada.lovelace@example.com"));
+
+    let run = fixture.run(&["subscribers", "forget", "ada.lovelace@example.com"]).success();
+    assert!(run.stdout().contains("deleted the 1 message to them kept in out/outbox"), "{}", run.stdout());
+    let state = state_text(&fixture);
+    assert!(!state.contains("ada.lovelace") && !state.contains("ada"), "{state}");
+    assert!(state.contains("bob@example.com"), "the others stay");
+    let kept: Vec<String> = std::fs::read_dir(fixture.path().join("out/outbox/9"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(kept, ["000002-bob@example.com.eml"]);
+    let status = fixture.run(&["status", "9"]).success().stdout();
+    assert!(status.contains("sent:     2"), "the ledger still counts them: {status}");
+}
+
+/// A forgotten address stays forgotten in every case, Unicode and IDN form
+/// of it: a list, the command line.
+#[test]
+fn a_forgotten_address_is_not_imported_again_in_another_form() {
+    let fixture = Fixture::reference();
+    fixture.run(&["subscribers", "forget", "Ada@Bücher.example"]).success();
+    fixture.run(&["subscribers", "forget", "jörg@bücher.example"]).success();
+    fixture.write("list.csv", "email\nada@xn--bcher-kva.example\nJÖRG@XN--BCHER-KVA.example\ngrace@example.com\n");
+    let out = import_export_file(&fixture, "list.csv");
+    assert!(out.contains("1 added") && out.contains("left out: 2 forgotten addresses"), "{out}");
+    let run = fixture.run(&["subscribers", "add", "ADA@xn--bcher-kva.example", "--confirmed"]).failure(1);
+    assert!(run.stderr().contains("forgotten"), "{}", run.stderr());
+    assert_eq!(list(&fixture), "grace@example.com\t\n");
+}
+
+/// An import into an empty list has the database out of WAL mode while it
+/// runs; a command opening the state then ("cannot use WAL mode: database is
+/// locked", at once) waits for the import instead, and sees all of it or none.
+#[test]
+fn commands_opening_the_state_while_an_import_fills_an_empty_list_wait_for_it() {
+    let fixture = Fixture::reference();
+    fixture.run(&["subscribers", "count"]).success();
+    let rows: String = (0..20_000).map(|n| format!("r{n}@example.com,Reader {n}\n")).collect();
+    fixture.write("list.csv", &format!("email,name\n{rows}"));
+    let import = fixture.command(&["subscribers", "import", fixture.path().join("list.csv").to_str().unwrap()]).spawn();
+    let counts: Vec<_> = (0..8)
+        .map(|n| {
+            std::thread::sleep(std::time::Duration::from_millis(10 * n));
+            let mut cmd = fixture.command(&["subscribers", "count"]).0;
+            cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped()).spawn().unwrap()
+        })
+        .collect();
+    for child in counts {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        let count = String::from_utf8_lossy(&output.stdout).trim().to_string();
+        assert!(count == "0" || count == "20000", "all of the import or none: {count}");
+    }
+    let output = import.wait_with_output().unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout(), "20000\n");
+}

@@ -7,6 +7,8 @@ stores every accepted message and can misbehave on purpose.
 
 --tempfail ADDR:N   answer 451 to RCPT TO:<ADDR> the first N times, then accept
 --reject ADDR       answer 550 to RCPT TO:<ADDR>, always
+--reject-all        answer 550 5.1.1 (unknown user) to every RCPT (a server that does
+                    not relay for us, and says so badly)
 --delay S           wait S seconds before answering the end of DATA
 --reply-delay S     keep the message, then wait S seconds before the 250 (a client
                     gone meanwhile cannot know it went)
@@ -46,6 +48,7 @@ parser.add_argument("--port", type=int, required=True)
 parser.add_argument("--dir", required=True)
 parser.add_argument("--tempfail", action="append", default=[])
 parser.add_argument("--reject", action="append", default=[])
+parser.add_argument("--reject-all", action="store_true")
 parser.add_argument("--delay", type=float, default=0.0)
 parser.add_argument("--reply-delay", type=float, default=0.0)
 parser.add_argument("--throttle-every", type=int, default=0)
@@ -102,7 +105,7 @@ class Handler:
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         addr = address.lower()
-        if addr in reject:
+        if addr in reject or args.reject_all:
             log.write(f"{addr} 550\n")
             return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
         if 0 <= args.quota <= accepted:

@@ -4,10 +4,12 @@
 //! its welcome, an erasure and everything it erases.
 
 use anyhow::Result;
-use serde::Serialize;
+use rusqlite::OptionalExtension;
+use serde::{Deserialize, Serialize};
 
 use super::db::{Conn, args};
 use super::{Status, Store, Subscriber, row_to_subscriber};
+use crate::deliver::address::canonical;
 
 /// How long a pending signup waits before the same address may be mailed
 /// another confirmation.
@@ -77,8 +79,22 @@ pub enum MailKind {
     Welcome,
 }
 
+/// How someone joined and their consent record, as our own export wrote
+/// them: an import that adds them keeps these instead of starting a record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Restored {
+    /// Their name and fields (a JSON object), kept also when they left.
+    pub name: String,
+    pub fields: String,
+    pub joined_by: Option<String>,
+    /// When they joined (their `joined` event).
+    pub created_at: String,
+    /// The events, as a JSON array of [`ConsentEvent`]s, oldest first.
+    pub consent: String,
+}
+
 /// One event of a person's consent record.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConsentEvent {
     pub at: String,
     /// joined, confirmed, unsubscribed, bounced, complained, removed, name changed, …
@@ -105,6 +121,7 @@ impl Store {
         now_secs: i64,
         expires_at: i64,
     ) -> Result<SignupOutcome> {
+        let req = &SignupRequest { email: canonical(&req.email), ..req.clone() };
         self.audience_tx(|tx| {
             let status = tx
                 .query_opt("SELECT status FROM subscribers WHERE email = $1", args![req.email.as_str()])?
@@ -150,6 +167,7 @@ impl Store {
     /// Turns pending signup `id` (address `email`) into a subscriber, records
     /// the confirmation and queues the welcome mail, in one transaction.
     pub fn confirm(&mut self, id: i64, email: &str, now: &str) -> Result<Confirmed> {
+        let email = &canonical(email);
         self.audience_tx(|tx| {
             let signup = tx.query_opt(
                 "SELECT name, source, ip, user_agent, created_at FROM signups
@@ -267,19 +285,20 @@ impl Store {
     pub fn subscriber(&self, email: &str) -> Result<Option<Subscriber>> {
         let row = self.db().query_opt(
             "SELECT id, email, name, fields, status, status_at, status_by FROM subscribers WHERE email = $1",
-            args![email.trim()],
+            args![canonical(email)],
         )?;
         Ok(row.as_ref().map(row_to_subscriber))
     }
 
     /// How `email` joined (`joined_by`), if it is on the list.
     pub fn joined_by(&self, email: &str) -> Result<Option<String>> {
-        let row = self.db().query_opt("SELECT joined_by FROM subscribers WHERE email = $1", args![email.trim()])?;
+        let row = self.db().query_opt("SELECT joined_by FROM subscribers WHERE email = $1", args![canonical(email)])?;
         Ok(row.and_then(|r| r.opt_text(0)))
     }
 
     /// Changes a subscriber's name, with a consent event saying how.
     pub fn set_name(&mut self, email: &str, name: &str, how: &str, now: &str) -> Result<bool> {
+        let email = &canonical(email);
         self.audience_tx(|tx| {
             let changed =
                 tx.execute("UPDATE subscribers SET name = $2 WHERE email = $1 AND name <> $2", args![email, name])?;
@@ -296,6 +315,7 @@ impl Store {
     /// Adds one person as an active subscriber (`subscribers add --confirmed`).
     /// Returns the row id, or `None` when the address is already on the list.
     pub fn add_subscriber(&mut self, email: &str, name: &str, how: &str, now: &str) -> Result<Option<i64>> {
+        let email = &canonical(email);
         self.audience_tx(|tx| {
             if tx.query_opt("SELECT 1 FROM subscribers WHERE email = $1", args![email])?.is_some() {
                 return Ok(None);
@@ -313,9 +333,10 @@ impl Store {
 
     /// Every event of `email`'s consent record, oldest first.
     pub fn consent_of(&self, email: &str) -> Result<Vec<ConsentEvent>> {
-        let rows = self
-            .db()
-            .query("SELECT at, event, how, detail FROM consent WHERE email = $1 ORDER BY id", args![email.trim()])?;
+        let rows = self.db().query(
+            "SELECT at, event, how, detail FROM consent WHERE email = $1 ORDER BY id",
+            args![canonical(email)],
+        )?;
         Ok(rows
             .iter()
             .map(|r| ConsentEvent { at: r.text(0), event: r.text(1), how: r.text(2), detail: r.opt_text(3) })
@@ -351,6 +372,7 @@ impl Store {
     /// delay that gave up). When the last three issues sent to them all did,
     /// the address is marked bounced. Returns whether it was.
     pub fn record_soft_bounce(&mut self, email: &str, issue: u32, now: &str) -> Result<bool> {
+        let email = &canonical(email);
         self.audience_tx(|tx| {
             tx.execute(
                 "INSERT INTO soft_bounces (email, issue, at) VALUES ($1, $2, $3) ON CONFLICT (email, issue) DO NOTHING",
@@ -390,6 +412,7 @@ impl Store {
     /// for an address, so counts stay right and the address is never imported
     /// or mailed again. Returns whether anything of it was stored.
     pub fn forget(&mut self, email: &str, hash: &str, now: &str) -> Result<bool> {
+        let email = &canonical(email);
         self.audience_tx(|tx| {
             let mut found = tx.execute("DELETE FROM signups WHERE email = $1", args![email])? > 0;
             tx.execute("DELETE FROM mail_queue WHERE email = $1", args![email])?;
@@ -404,6 +427,14 @@ impl Store {
                 args![placeholder.as_str(), now],
             )?;
             tx.execute("DELETE FROM consent WHERE email = $1 OR email = $2", args![email, placeholder.as_str()])?;
+            tx.execute("DELETE FROM soft_bounces WHERE email = $1", args![email])?;
+            // The servers' replies name the address ("<ada@example.com> ok"), as
+            // does the outbox's ("written to …-ada@example.com.eml").
+            tx.execute(
+                "UPDATE sends SET reply = NULL
+                 WHERE subscriber_id IN (SELECT id FROM subscribers WHERE email = $1) AND reply IS NOT NULL",
+                args![placeholder.as_str()],
+            )?;
             tx.execute(
                 "INSERT INTO forgotten (hash, at) VALUES ($1, $2) ON CONFLICT (hash) DO NOTHING",
                 args![hash, now],
@@ -411,6 +442,84 @@ impl Store {
             Ok(found)
         })
     }
+}
+
+/// The migration step after which every address is in the form
+/// [`canonical`] gives (see [`canonical_addresses`], run with it).
+pub(super) const CANONICAL_ADDRESSES: &str =
+    "-- every address in its canonical form: audience::canonical_addresses\nSELECT 1;\n";
+
+/// Puts each address stored in another case or Unicode form than
+/// [`canonical`]'s in that form, with its consent record, signup and queued
+/// mail. Where two rows turn out to hold one address, the first keeps it (or
+/// the one already in that form) and the other keeps its own; if either may
+/// not be mailed, neither is (the one still active takes the other's status),
+/// and if both were mailed, the other is removed: no one gets two copies,
+/// and no one who left comes back under another spelling.
+pub(super) fn canonical_addresses(tx: &rusqlite::Connection) -> Result<()> {
+    use std::collections::BTreeMap;
+    let now = crate::clock::now()?.to_string();
+    // (id, address, status) by the canonical form; only addresses outside ASCII change.
+    let mut groups: BTreeMap<String, Vec<(i64, String, String)>> = BTreeMap::new();
+    {
+        let mut stmt = tx.prepare("SELECT id, email, status FROM subscribers ORDER BY id")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let email: String = row.get(1)?;
+            let canonical = canonical(&email);
+            if !email.is_ascii() && canonical != email {
+                groups.entry(canonical).or_default().push((row.get(0)?, email, row.get(2)?));
+            }
+        }
+    }
+    for (canonical, mut members) in groups {
+        let holder: Option<(i64, String, String)> = tx
+            .query_row("SELECT id, email, status FROM subscribers WHERE email = ?1", [&canonical], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .optional()?;
+        let keeper = match holder {
+            Some(holder) => {
+                members.retain(|m| m.0 != holder.0);
+                holder.0
+            }
+            None => {
+                let (id, old, _) = &members[0];
+                tx.execute("UPDATE subscribers SET email = ?2 WHERE id = ?1", rusqlite::params![id, canonical])?;
+                for table in ["consent", "signups", "mail_queue", "soft_bounces"] {
+                    let sql = format!("UPDATE OR IGNORE {table} SET email = ?2 WHERE email = ?1");
+                    tx.execute(&sql, [old, &canonical])?;
+                }
+                members[0].0
+            }
+        };
+        let everyone: Vec<(i64, String)> = {
+            let mut ids: Vec<i64> = members.iter().map(|m| m.0).collect();
+            ids.push(keeper);
+            ids.sort_unstable();
+            let mut found = Vec::new();
+            for id in ids {
+                found.push((id, tx.query_row("SELECT status FROM subscribers WHERE id = ?1", [id], |r| r.get(0))?));
+            }
+            found
+        };
+        let left = everyone.iter().find(|(_, status)| status != "active").map(|(_, s)| s.clone());
+        for (id, status) in &everyone {
+            let (to, why) = match &left {
+                Some(left) if status == "active" => (left.as_str(), format!("the same address as {canonical}, {left}")),
+                None if *id != keeper => {
+                    ("removed", format!("the same address as {canonical}, mailed on its first row"))
+                }
+                _ => continue,
+            };
+            tx.execute(
+                "UPDATE subscribers SET status = ?2, status_at = ?3, status_by = 'same address', status_reason = ?4
+                 WHERE id = ?1",
+                rusqlite::params![id, to, now, why],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 /// How a signup joined, as the consent record says it.
@@ -540,5 +649,165 @@ mod tests {
             let all = store.list_all().unwrap();
             assert!(all.iter().all(|s| !s.email.contains("ada") && s.name.is_empty()), "{all:?}");
         });
+    }
+
+    /// Whoever left under one spelling of their address stays out under any
+    /// other case or Unicode form of it: through a signup, an import into
+    /// a list with people, or one into a list of only them.
+    #[test]
+    fn no_case_or_unicode_form_of_an_address_that_left_brings_it_back() {
+        use crate::deliver::store::ImportRow;
+        super::super::testdb::each_store(|mut store| {
+            store.suppress("ÄDA@BÜCHER.example", Status::Unsubscribed, "test", "t0").unwrap();
+            store.suppress("kim@example.com", Status::Complained, "test", "t0").unwrap();
+            for email in ["äda@bücher.example", "Äda@Bücher.EXAMPLE", "a\u{308}da@bu\u{308}cher.example"] {
+                let signup = store.signup(&req(email), false, false, "t1", 1, 2).unwrap();
+                assert_eq!(signup, SignupOutcome::Suppressed, "{email}");
+                assert_eq!(store.status_of(email).unwrap(), Some(Status::Unsubscribed), "{email}");
+            }
+            assert_eq!(store.add_subscriber("ÄdA@bücher.example", "Ada", "cli", "t1").unwrap(), None);
+            let mut import = store.begin_import("import:list.csv", "t2").unwrap();
+            for (line, email) in [(2, "äda@BÜCHER.example"), (3, "\u{212A}im@example.com"), (4, "new@example.com")] {
+                import.add(ImportRow::Active { line, email, name: "", fields: "{}", forgotten: false }).unwrap();
+            }
+            import.finish(&mut |_, _, _, _| ()).unwrap();
+            assert_eq!(store.count_active().unwrap(), 1, "only new@example.com");
+            assert_eq!(store.list_all().unwrap().len(), 3, "no second row for anyone");
+        });
+        // Into a list of only those who left (rows go straight in).
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&super::super::Location::sqlite_in(dir.path())).unwrap();
+        let mut import = store.begin_import("import:list.csv", "t2").unwrap();
+        let gone = super::super::Suppression {
+            email: "ÄDA@BÜCHER.example".into(),
+            status: Status::Unsubscribed,
+            at: "t0".into(),
+            by: "import:list.csv:2".into(),
+            reason: "Mailchimp".into(),
+        };
+        import.add(ImportRow::Suppressed { line: 2, row: &gone }).unwrap();
+        let again =
+            ImportRow::Active { line: 3, email: "äda@bücher.example", name: "", fields: "{}", forgotten: false };
+        assert_eq!(import.add(again).unwrap(), super::super::Gathered::Duplicate { kept: 2 });
+        import.finish(&mut |_, _, _, _| ()).unwrap();
+        assert_eq!(store.count_active().unwrap(), 0);
+    }
+
+    /// A list written before addresses had one form: each address outside
+    /// ASCII takes it, and two rows that turn out to be one person are
+    /// mailed at most once, never when either left.
+    #[test]
+    fn the_migration_gives_stored_addresses_one_form_and_stops_their_doubles() {
+        let dir = tempfile::tempdir().unwrap();
+        let location = super::super::Location::sqlite_in(dir.path());
+        drop(Store::open(&location).unwrap());
+        let conn = rusqlite::Connection::open(super::super::db_path(dir.path())).unwrap();
+        let steps = super::super::MIGRATIONS.len() as i64;
+        conn.execute_batch(&format!(
+            "INSERT INTO subscribers (id, email, status, created_at) VALUES
+                 (1, 'ÄDA@BÜCHER.example', 'unsubscribed', 't0'), (2, 'äda@bücher.example', 'active', 't0'),
+                 (3, 'JÖRG@example.com', 'active', 't0'), (4, 'BÖB@example.com', 'active', 't0'),
+                 (5, 'Böb@example.com', 'active', 't0'), (6, 'plain@example.com', 'active', 't0');
+             PRAGMA user_version = {};",
+            steps - 1
+        ))
+        .unwrap();
+        drop(conn);
+        let store = Store::open(&location).unwrap();
+        let rows: Vec<(i64, String, Status)> =
+            store.list_all().unwrap().into_iter().map(|s| (s.id, s.email, s.status)).collect();
+        assert_eq!(
+            rows,
+            [
+                (1, "ÄDA@BÜCHER.example".into(), Status::Unsubscribed),
+                (2, "äda@bücher.example".into(), Status::Unsubscribed),
+                (3, "jörg@example.com".into(), Status::Active),
+                // Already in that form, but for ASCII case: the row that keeps it.
+                (4, "BÖB@example.com".into(), Status::Removed),
+                (5, "Böb@example.com".into(), Status::Active),
+                (6, "plain@example.com".into(), Status::Active),
+            ]
+        );
+        assert_eq!(store.status_of("JÖRG@EXAMPLE.COM").unwrap(), Some(Status::Active));
+        let events: Vec<String> = store.consent_of("jörg@example.com").unwrap().into_iter().map(|e| e.event).collect();
+        assert_eq!(events, ["joined"], "the consent record moves with the address");
+    }
+
+    /// An import of our own export gives each person new to the list the
+    /// record it has (how and when they joined, every event, name and fields
+    /// also of those who left), on PostgreSQL, into a SQLite list with
+    /// people, and into an empty one (rows go straight in); someone already
+    /// on the list keeps their own.
+    #[test]
+    fn an_import_restores_the_consent_record_of_people_new_to_the_list() {
+        use crate::deliver::store::{ImportRow, Location, Suppression};
+        let record = |name: &str, events: &str| Restored {
+            name: name.into(),
+            fields: r#"{"city":"Paris"}"#.into(),
+            joined_by: Some("signup; source: home".into()),
+            created_at: "2024-01-02T03:04:05Z".into(),
+            consent: format!(
+                r#"[{{"at":"2024-01-02T03:04:05Z","event":"joined","how":"signup","detail":null}}{events}]"#
+            ),
+        };
+        let left = r#",{"at":"2024-03-04T00:00:00Z","event":"unsubscribed","how":"one-click","detail":"said so"}"#;
+        let scenario = |mut store: Store, someone: bool| {
+            if someone {
+                store.add_subscriber("known@example.com", "Known", "cli", "t0").unwrap();
+            }
+            let mut import = store.begin_import("import:export.csv", "t9").unwrap();
+            let ada = ImportRow::Active {
+                line: 2,
+                email: "ada@example.com",
+                name: "Ada",
+                fields: r#"{"city":"Paris"}"#,
+                forgotten: false,
+            };
+            import.add(ada).unwrap();
+            import.restore("ada@example.com", &record("Ada", "")).unwrap();
+            let bob = Suppression {
+                email: "bob@example.com".into(),
+                status: Status::Unsubscribed,
+                at: "2024-03-04T00:00:00Z".into(),
+                by: "import:export.csv:3".into(),
+                reason: "Masthead status".into(),
+            };
+            import.add(ImportRow::Suppressed { line: 3, row: &bob }).unwrap();
+            import.restore("bob@example.com", &record("Bob", left)).unwrap();
+            let known = ImportRow::Active {
+                line: 4,
+                email: "known@example.com",
+                name: "Known",
+                fields: "{}",
+                forgotten: false,
+            };
+            import.add(known).unwrap();
+            import.restore("known@example.com", &record("Known", "")).unwrap();
+            import.finish(&mut |_, _, _, _| ()).unwrap();
+            let events = |email| -> Vec<(String, String, String)> {
+                store.consent_of(email).unwrap().into_iter().map(|e| (e.at, e.event, e.how)).collect()
+            };
+            let joined = ("2024-01-02T03:04:05Z".to_string(), "joined".to_string(), "signup".to_string());
+            assert_eq!(events("ada@example.com"), std::slice::from_ref(&joined));
+            assert_eq!(store.joined_by("ada@example.com").unwrap().as_deref(), Some("signup; source: home"));
+            let left = ("2024-03-04T00:00:00Z".to_string(), "unsubscribed".to_string(), "one-click".to_string());
+            assert_eq!(events("bob@example.com"), [joined, left]);
+            let bob = store.subscriber("bob@example.com").unwrap().unwrap();
+            assert_eq!(
+                (bob.status, bob.name.as_str(), bob.fields["city"].as_str()),
+                (Status::Unsubscribed, "Bob", "Paris")
+            );
+            if someone {
+                assert_eq!(events("known@example.com").len(), 1);
+                assert_eq!(
+                    store.joined_by("known@example.com").unwrap().as_deref(),
+                    Some("cli"),
+                    "their own record stays"
+                );
+            }
+        };
+        super::super::testdb::each_store(|store| scenario(store, true));
+        let dir = tempfile::tempdir().unwrap();
+        scenario(Store::open(&Location::sqlite_in(dir.path())).unwrap(), false);
     }
 }

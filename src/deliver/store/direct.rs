@@ -18,6 +18,7 @@ use std::collections::{BTreeMap, HashMap};
 use anyhow::{Result, bail};
 use rusqlite::{OptionalExtension, params};
 
+use super::audience::Restored;
 use super::{Gathered, ImportDone, Status, Suppressed};
 
 /// Writes an import straight into an empty list.
@@ -282,6 +283,29 @@ impl Direct {
             noted: false,
         }))
     }
+}
+
+/// Puts the record of the row of `email` just written (if it was: not a
+/// forgotten one) in place of the one its writing started.
+pub(super) fn restore(conn: &rusqlite::Connection, email: &str, record: &Restored) -> Result<()> {
+    let updated = conn
+        .prepare_cached(
+            "UPDATE subscribers SET created_at = ?2, joined_by = COALESCE(?3, joined_by), name = ?4, fields = ?5
+             WHERE email = ?1",
+        )?
+        .execute(params![email, record.created_at, record.joined_by, record.name, record.fields])?;
+    if updated == 0 {
+        return Ok(());
+    }
+    conn.prepare_cached("DELETE FROM consent WHERE email = ?1")?.execute([email])?;
+    conn.prepare_cached(
+        "INSERT INTO consent (email, at, event, how, detail)
+         SELECT ?1, json_extract(value, '$.at'), json_extract(value, '$.event'), json_extract(value, '$.how'),
+             json_extract(value, '$.detail')
+         FROM json_each(?2) ORDER BY key",
+    )?
+    .execute(params![email, record.consent])?;
+    Ok(())
 }
 
 /// The line of each row written, by id, in little memory: ids and lines

@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 
+use crate::deliver::address::canonical;
 use crate::deliver::token::{Claim, Purpose, Secret};
 use db::{Conn, Dialect, Row, Value, args};
 
@@ -190,6 +191,8 @@ CREATE INDEX sends_pending ON sends (issue, subscriber_id) WHERE state = 'pendin
 DROP INDEX sends_by_state;
 CREATE INDEX sends_failed ON sends (issue, subscriber_id) WHERE state = 'failed';
 "#,
+    // Every address in the form it is now stored and compared in.
+    audience::CANONICAL_ADDRESSES,
     // When a queued confirmation or welcome mail was last tried and failed
     // (Unix seconds): it waits before the next try (see `queued_mail`).
     r#"
@@ -487,7 +490,11 @@ impl Store {
                      at         TEXT,
                      by         TEXT,
                      reason     TEXT,
-                     forgotten  BOOLEAN NOT NULL DEFAULT FALSE
+                     forgotten  BOOLEAN NOT NULL DEFAULT FALSE,
+                     joined     TEXT,
+                     created    TEXT,
+                     consent    TEXT,
+                     fresh      BOOLEAN NOT NULL DEFAULT FALSE
                  );
                  CREATE INDEX import_rows_suppressed ON import_rows (seq) WHERE kind = 's';"
             ))?;
@@ -506,6 +513,7 @@ impl Store {
                 now: now.to_string(),
                 direct,
                 journal_alone,
+                restoring: false,
             }),
             Err(e) => {
                 let _ = conn.rollback();
@@ -520,15 +528,16 @@ impl Store {
     /// Sets a subscriber's status (unsubscribe, remove, bounce, complaint); `by` says how.
     /// Returns false when the address is unknown.
     pub fn set_status(&mut self, email: &str, status: Status, by: &str, now: &str) -> Result<bool> {
+        let email = &canonical(email);
         let mut db = self.db();
         let changed = db.execute(
             "UPDATE subscribers SET status = $2, status_at = $3, status_by = $4 WHERE email = $1 AND status <> $2",
-            args![email.trim(), status.as_str(), now, by],
+            args![email, status.as_str(), now, by],
         )?;
         if changed > 0 {
             return Ok(true);
         }
-        Ok(db.query_opt("SELECT 1 FROM subscribers WHERE email = $1", args![email.trim()])?.is_some())
+        Ok(db.query_opt("SELECT 1 FROM subscribers WHERE email = $1", args![email])?.is_some())
     }
 
     /// Like [`Store::set_status`], with the reason the change came with.
@@ -543,14 +552,14 @@ impl Store {
         self.db().execute(
             "UPDATE subscribers SET status = $2, status_at = $3, status_by = $4, status_reason = $5
              WHERE email = $1 AND status <> $2",
-            args![email.trim(), status.as_str(), now, by, reason],
+            args![canonical(email), status.as_str(), now, by, reason],
         )?;
         Ok(())
     }
 
     /// A subscriber's status; `None` when the address is unknown.
     pub fn status_of(&self, email: &str) -> Result<Option<Status>> {
-        let row = self.db().query_opt("SELECT status FROM subscribers WHERE email = $1", args![email.trim()])?;
+        let row = self.db().query_opt("SELECT status FROM subscribers WHERE email = $1", args![canonical(email)])?;
         Ok(row.map(|r| Status::parse(&r.text(0))))
     }
 
@@ -578,7 +587,7 @@ impl Store {
             "INSERT INTO subscribers (email, created_at, status, status_at, status_by) VALUES ($1, $2, $3, $2, $4)
              ON CONFLICT (email) DO UPDATE SET status = excluded.status, status_at = excluded.status_at, status_by = excluded.status_by
              WHERE subscribers.status <> excluded.status",
-            args![email.trim(), now, status.as_str(), by],
+            args![canonical(email), now, status.as_str(), by],
         )?;
         Ok(())
     }
@@ -980,6 +989,9 @@ fn migrate_locked(conn: &mut rusqlite::Connection, name: &str) -> Result<()> {
     }
     for (i, step) in MIGRATIONS.iter().enumerate().skip(version) {
         tx.execute_batch(step).with_context(|| format!("{name}: migration {} failed", i + 1))?;
+        if *step == audience::CANONICAL_ADDRESSES {
+            audience::canonical_addresses(&tx).with_context(|| format!("{name}: migration {} failed", i + 1))?;
+        }
         let broken: Option<String> = {
             let mut stmt = tx.prepare("PRAGMA foreign_key_check")?;
             let mut rows = stmt.query([])?;
@@ -1063,6 +1075,8 @@ pub struct Import<'a> {
     direct: Option<direct::Direct>,
     /// The database is out of WAL mode for the import (see [`direct::journal_alone`]).
     journal_alone: bool,
+    /// Some rows carry a record to restore (see [`Import::restore`]).
+    restoring: bool,
 }
 
 impl Drop for Import<'_> {
@@ -1154,15 +1168,19 @@ impl Import<'_> {
             ),
             ImportRow::KeptOut { line, email } => (line, email, "", "{}", None, None, None, None, false),
         };
+        // In the form the list compares (the file's reader gives it so already).
+        let email = match email.is_ascii() {
+            true => std::borrow::Cow::Borrowed(email.trim()),
+            false => std::borrow::Cow::Owned(canonical(email)),
+        };
         if let (Some(direct), Conn::Sqlite(conn)) = (self.direct.as_mut(), &mut *self.conn) {
-            let row =
-                direct::Gather { kind, line, email: email.trim(), name, fields, status, at, by, reason, forgotten };
+            let row = direct::Gather { kind, line, email: &email, name, fields, status, at, by, reason, forgotten };
             return direct.add(conn, row, &mut self.active, &mut self.forgotten);
         }
-        let key = email.trim().to_lowercase();
+        let key = email.to_lowercase();
         self.seq += 1;
         let params =
-            args![key.as_str(), self.seq, line, kind, email.trim(), name, fields, status, at, by, reason, forgotten];
+            args![key.as_str(), self.seq, line, kind, email.as_ref(), name, fields, status, at, by, reason, forgotten];
         let inserted = self.conn.execute(
             "INSERT INTO import_rows (key, seq, line, kind, email, name, fields, status, at, by, reason, forgotten)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (key) DO NOTHING",
@@ -1184,7 +1202,8 @@ impl Import<'_> {
         // It takes the earlier row's place, and its turn.
         self.conn.execute(
             "UPDATE import_rows SET line = $3, kind = $4, email = $5, name = $6, fields = $7, status = $8, at = $9,
-             by = $10, reason = $11, forgotten = $12 WHERE key = $1 AND $2 > 0",
+             by = $10, reason = $11, forgotten = $12, joined = NULL, created = NULL, consent = NULL
+             WHERE key = $1 AND $2 > 0",
             params,
         )?;
         if earlier_kind == "a" {
@@ -1192,6 +1211,31 @@ impl Import<'_> {
             self.forgotten -= u64::from(found.bool(2));
         }
         Ok(Gathered::Replaced { earlier: earlier as u64, kept_out: earlier_kind == "k" })
+    }
+
+    /// Keeps how the person of the row just added (the first with
+    /// `email`, or one that took an earlier row's place) joined and their
+    /// consent record, from our own export: if the import adds them, they
+    /// join when and as the record says, with its events, instead of now.
+    pub fn restore(&mut self, email: &str, record: &audience::Restored) -> Result<()> {
+        let email = canonical(email);
+        if let (Some(_), Conn::Sqlite(conn)) = (self.direct.as_ref(), &mut *self.conn) {
+            return direct::restore(conn, &email, record);
+        }
+        self.conn.execute(
+            "UPDATE import_rows SET joined = $2, created = $3, consent = $4, name = $5, fields = $6
+             WHERE key = $1 AND kind <> 'k'",
+            args![
+                email.to_lowercase(),
+                &record.joined_by,
+                record.created_at.as_str(),
+                record.consent.as_str(),
+                record.name.as_str(),
+                record.fields.as_str()
+            ],
+        )?;
+        self.restoring = true;
+        Ok(())
     }
 
     /// Applies the gathered rows and commits. The suppressed ones first: an
@@ -1257,6 +1301,18 @@ impl Import<'_> {
             changed = tally.int(2);
             added -= known;
         }
+        // The people new to the list whose record the file has: their
+        // record replaces the one their row starts (written after `since`).
+        let since = match self.restoring {
+            true => {
+                tx.batch(
+                    "UPDATE import_rows SET fresh = TRUE WHERE consent IS NOT NULL AND kind <> 'k' AND NOT forgotten
+                         AND NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email = import_rows.email)",
+                )?;
+                Some(tx.query_one("SELECT COALESCE(max(id), 0) FROM consent", &[])?.int(0))
+            }
+            false => None,
+        };
         let stops = done.suppressed.iter().any(|(_, what, _)| *what == Suppressed::WasActive);
         let records = done.suppressed.iter().any(|(_, what, _)| *what == Suppressed::Added);
         if stops {
@@ -1274,8 +1330,9 @@ impl Import<'_> {
         }
         if records {
             tx.execute(
-                "INSERT INTO subscribers (email, created_at, status, status_at, status_by, status_reason)
-                 SELECT email, $1, status, at, by, reason FROM import_rows t
+                "INSERT INTO subscribers (email, name, fields, created_at, status, status_at, status_by, status_reason,
+                     joined_by)
+                 SELECT email, name, fields, COALESCE(created, $1), status, at, by, reason, joined FROM import_rows t
                  WHERE t.kind = 's' AND NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email = t.email)
                  ORDER BY t.seq",
                 args![now],
@@ -1284,13 +1341,34 @@ impl Import<'_> {
         if added > 0 {
             done.counts.added = tx.execute(
                 "INSERT INTO subscribers (email, name, fields, created_at, joined_by)
-                 SELECT email, name, fields, $1, CASE WHEN line > 0 THEN CAST($2 AS TEXT) || ':' || line ELSE $2 END
+                 SELECT email, name, fields, COALESCE(created, $1),
+                     COALESCE(joined, CASE WHEN line > 0 THEN CAST($2 AS TEXT) || ':' || line ELSE $2 END)
                  FROM import_rows t
                  WHERE t.kind = 'a' AND NOT t.forgotten
                      AND NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.email = t.email)
                  ORDER BY t.seq",
                 args![now, joined_by],
             )?;
+        }
+        if let Some(since) = since {
+            tx.execute(
+                "DELETE FROM consent WHERE id > $1 AND email IN (SELECT email FROM import_rows WHERE fresh)",
+                args![since],
+            )?;
+            tx.batch(match tx.dialect() {
+                Dialect::Sqlite => {
+                    "INSERT INTO consent (email, at, event, how, detail)
+                     SELECT t.email, json_extract(j.value, '$.at'), json_extract(j.value, '$.event'),
+                         json_extract(j.value, '$.how'), json_extract(j.value, '$.detail')
+                     FROM import_rows t, json_each(t.consent) j WHERE t.fresh ORDER BY t.seq, j.key"
+                }
+                Dialect::Postgres => {
+                    "INSERT INTO consent (email, at, event, how, detail)
+                     SELECT t.email, j.value->>'at', j.value->>'event', j.value->>'how', j.value->>'detail'
+                     FROM import_rows t, jsonb_array_elements(t.consent::jsonb) WITH ORDINALITY AS j(value, n)
+                     WHERE t.fresh ORDER BY t.seq, j.n"
+                }
+            })?;
         }
         tx.batch("DROP TABLE import_rows")?;
         tx.commit()?;
