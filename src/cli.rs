@@ -73,7 +73,7 @@ pub enum Command {
     /// Send every issue whose send_at has passed and is not fully sent, then exit.
     Cron {
         /// Pretend it is this time (RFC 3339).
-        #[arg(long, value_name = "RFC3339")]
+        #[arg(long, value_name = "RFC3339", value_parser = crate::clock::valid_now)]
         now: Option<String>,
         /// One JSON object per line for each send (the `issue --json` report).
         #[arg(long)]
@@ -82,7 +82,7 @@ pub enum Command {
     /// List scheduled issues with their send time and state.
     Schedule {
         /// Pretend it is this time (RFC 3339).
-        #[arg(long, value_name = "RFC3339")]
+        #[arg(long, value_name = "RFC3339", value_parser = crate::clock::valid_now)]
         now: Option<String>,
         /// Print a JSON array.
         #[arg(long)]

@@ -84,6 +84,12 @@ fn parse(text: &str) -> Result<Timestamp> {
         .with_context(|| format!("\"{text}\" is not an RFC 3339 time such as 2024-03-01T09:00:00+08:00"))
 }
 
+/// `--now` as typed when it is a time (for the command line's parser, so that a
+/// malformed one is a usage error, exit 2).
+pub fn valid_now(text: &str) -> Result<String, String> {
+    parse(text).map(|_| text.to_string()).map_err(|e| format!("{e:#}"))
+}
+
 /// As a `SystemTime`, for mail headers.
 pub fn system(t: Timestamp) -> std::time::SystemTime {
     std::time::SystemTime::from(t)

@@ -48,6 +48,24 @@ impl State {
     }
 }
 
+/// A time for people, in the publication's zone with its offset, and the
+/// zone's abbreviation when it has one: "Sun 2024-11-03 01:30 -04:00 EDT"
+/// (the offset tells the two 01:30s of a clock going back apart).
+pub fn shown(t: Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    let zoned = t.to_zoned(tz.clone());
+    let abbreviation = zoned.strftime("%Z").to_string();
+    let mut text = zoned.strftime("%a %Y-%m-%d %H:%M %:z").to_string();
+    if abbreviation.chars().any(|c| c.is_ascii_alphabetic()) && abbreviation != "UTC" {
+        text = format!("{text} {abbreviation}");
+    }
+    text
+}
+
+/// A time for programs: RFC 3339 with the offset of the publication's zone.
+pub fn rfc3339(t: Timestamp, tz: &jiff::tz::TimeZone) -> String {
+    t.to_zoned(tz.clone()).strftime("%Y-%m-%dT%H:%M:%S%:z").to_string()
+}
+
 /// The state of an issue due at `send_at`, given where its send stands.
 pub fn state(send_at: Timestamp, now: Timestamp, max_late: SignedDuration, counts: Progress) -> State {
     if counts.started {
@@ -94,5 +112,16 @@ mod tests {
         let done = Progress { started: true, pending: 0, failed: 0 };
         assert_eq!(state(send_at, at("2024-03-01T02:00:00Z"), six_hours, done), State::Sent);
         assert!(!State::Sent.cron_sends() && !State::Stale.cron_sends() && State::Due.cron_sends());
+    }
+
+    #[test]
+    fn times_are_shown_with_their_offset_so_a_repeated_hour_is_told_apart() {
+        let ny = jiff::tz::TimeZone::get("America/New_York").unwrap();
+        assert_eq!(shown(at("2024-11-03T05:30:00Z"), &ny), "Sun 2024-11-03 01:30 -04:00 EDT");
+        assert_eq!(shown(at("2024-11-03T06:30:00Z"), &ny), "Sun 2024-11-03 01:30 -05:00 EST");
+        let sg = jiff::tz::TimeZone::get("Asia/Singapore").unwrap();
+        assert_eq!(shown(at("2024-03-01T01:00:00Z"), &sg), "Fri 2024-03-01 09:00 +08:00");
+        assert_eq!(shown(at("2024-03-01T01:00:00Z"), &jiff::tz::TimeZone::UTC), "Fri 2024-03-01 01:00 +00:00");
+        assert_eq!(rfc3339(at("2024-11-03T06:30:00Z"), &ny), "2024-11-03T01:30:00-05:00");
     }
 }

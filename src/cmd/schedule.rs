@@ -1,5 +1,6 @@
 //! `publish schedule [--json]`: the scheduled issues, their send time in the
-//! publication's time zone, and their state.
+//! publication's time zone, and their state; on stderr, the scheduled issue
+//! files that have errors (they are not sent until fixed).
 
 use std::path::Path;
 
@@ -9,12 +10,22 @@ use crate::cmd::Outcome;
 use crate::publication::Publication;
 
 pub fn run(root: &Path, now: Option<&str>, json: bool) -> Result<Outcome> {
-    let rows = Publication::load(root)?.schedule(crate::clock::now_or(now)?)?;
+    let publication = Publication::load(root)?;
+    let rows = publication.schedule(crate::clock::now_or(now)?)?;
+    let broken = publication.scheduled_with_errors()?;
+    for (number, file, _) in &broken {
+        crate::diag::note(format!(
+            "{file} has a send_at but errors: issue {number} is not sent until `publish check {number}` passes"
+        ));
+    }
+    for (number, pending) in publication.orphaned_sends()? {
+        crate::diag::note(crate::publication::cron::orphaned(number, pending));
+    }
     if json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(Outcome::Done);
     }
-    if rows.is_empty() {
+    if rows.is_empty() && broken.is_empty() {
         println!("no issue has a send_at (add send_at = 2024-03-01T09:00:00+08:00 to an issue file)");
     }
     for row in rows {

@@ -15,13 +15,19 @@ pub fn run(root: &Path, number: u32, json: bool) -> Result<Outcome> {
             status.failures.iter().map(|(r, n)| serde_json::json!({ "reply": r, "recipients": n })).collect();
         let relays: serde_json::Map<_, _> = status.relays.iter().map(|(r, n)| (r.clone(), (*n).into())).collect();
         let value = serde_json::json!({
-            "issue": number, "state": state, "counts": counts, "failures": failures, "relays": relays
+            "issue": number, "state": state, "counts": counts, "failures": failures, "relays": relays,
+            "send_at": status.send_at
         });
         println!("{}", serde_json::to_string_pretty(&value)?);
         return Ok(Outcome::Done);
     }
     println!("issue {number}: {state}");
     println!("  sent:     {}\n  failed:   {}\n  pending:  {}", counts.sent, counts.failed, counts.pending);
+    for (what, when) in [("started: ", &status.started), ("finished:", &status.finished)] {
+        if let Some(when) = when {
+            println!("  {what} {when}");
+        }
+    }
     if counts.skipped > 0 {
         println!("  skipped:  {} (unsubscribed or removed before their turn)", counts.skipped);
     }

@@ -9,6 +9,7 @@ use crate::deliver::store::IssueCounts;
 use crate::publication::Publication;
 use crate::publication::send::{Mode, SendReport, Sent};
 use crate::schedule::{self, Progress, State};
+use crate::workspace::content::issue::declared_send_at;
 
 /// What one `publish cron` run did.
 #[derive(Default)]
@@ -19,6 +20,8 @@ pub struct CronReport {
     pub notes: Vec<String>,
     /// A scheduled issue's file has errors, so it cannot go when due.
     pub unsendable: bool,
+    /// Another `publish cron` was at work (what its lock file says), so this one did nothing.
+    pub busy: Option<String>,
 }
 
 /// One scheduled issue (`schedule --json` prints these keys).
@@ -26,12 +29,18 @@ pub struct CronReport {
 pub struct Scheduled {
     pub issue: u32,
     pub title: String,
-    /// The send time in the publication's time zone.
+    /// The send time in the publication's time zone, for people.
     pub when: String,
+    /// The send time, RFC 3339 with the publication's offset, for programs.
+    pub send_at: String,
     #[serde(serialize_with = "state_name")]
     pub state: State,
     pub counts: IssueCounts,
 }
+
+/// An issue file with errors that declares a `send_at`: number, file, and
+/// the time (or why it is not one).
+pub type Broken = (u32, String, Result<Timestamp, String>);
 
 fn state_name<S: serde::Serializer>(state: &State, s: S) -> Result<S::Ok, S::Error> {
     s.serialize_str(state.as_str())
@@ -46,7 +55,7 @@ impl std::fmt::Display for Scheduled {
             State::Stale => format!(" (send it by hand: `publish issue {}`)", self.issue),
             _ => String::new(),
         };
-        write!(f, "#{:<4} {:<28} {}{detail}  {}", self.issue, self.when, self.state.as_str(), self.title)
+        write!(f, "#{:<4} {:<32} {}{detail}  {}", self.issue, self.when, self.state.as_str(), self.title)
     }
 }
 
@@ -67,12 +76,41 @@ impl Publication {
             rows.push(Scheduled {
                 issue: issue.number,
                 title: issue.title.clone(),
-                when: send_at.to_zoned(config.tz()).strftime("%a %Y-%m-%d %H:%M %Z").to_string(),
+                when: schedule::shown(send_at, &config.tz()),
+                send_at: schedule::rfc3339(send_at, &config.tz()),
                 state: schedule::state(send_at, now, max_late, progress(&counts)),
                 counts,
             });
         }
         Ok(rows)
+    }
+
+    /// The issue files with errors that declare a `send_at` (a commented-out
+    /// one is not declared): number, file, and the time or why it is not one.
+    pub fn scheduled_with_errors(&self) -> Result<Vec<Broken>> {
+        let tz = self.ws.checked_config()?.tz();
+        let mut found = Vec::new();
+        for (&number, entry) in self.ws.issues.iter().filter(|(_, e)| e.issue.is_none()) {
+            let text = std::fs::read_to_string(self.ws.root.join(&entry.file)).unwrap_or_default();
+            if let Some(send_at) = declared_send_at(&text, &tz) {
+                found.push((number, entry.file.clone(), send_at));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Interrupted sends whose issue file is gone (deleted or renumbered):
+    /// cron cannot finish them. Number and what is pending.
+    pub fn orphaned_sends(&self) -> Result<Vec<(u32, u64)>> {
+        let store = self.store()?;
+        let mut found = Vec::new();
+        for number in store.unfinished_issues()? {
+            let pending = store.counts(number)?.pending;
+            if pending > 0 && !self.ws.issues.contains_key(&number) {
+                found.push((number, pending));
+            }
+        }
+        Ok(found)
     }
 
     /// Sends every issue due at `now` and resumes interrupted ones. A second
@@ -83,20 +121,28 @@ impl Publication {
         let _lock = match Lock::try_acquire(&self.ws.state_dir(), "cron", "publish cron")? {
             TryLock::Acquired(lock) => lock,
             // Another `publish cron` is at work: this one has nothing to do.
-            TryLock::Held(_) => return Ok((report, None)),
+            TryLock::Held(holder) => {
+                report.busy = Some(holder);
+                return Ok((report, None));
+            }
         };
         let config = self.ws.checked_config()?;
-        // A scheduled issue with errors in its file is due and cannot go: say so.
-        for entry in self.ws.issues.values().filter(|e| e.issue.is_none()) {
-            if std::fs::read_to_string(self.ws.root.join(&entry.file)).is_ok_and(|t| t.contains("send_at")) {
-                report
-                    .notes
-                    .push(format!("{} has errors and cannot be sent when due: run `publish check`", entry.file));
+        let max_late = config.schedule.max_late.get();
+        let mut store = self.store()?;
+        // A scheduled issue with errors in its file is due and cannot go: say
+        // so, once for each version of the file (cron mails what it prints).
+        for (number, file, send_at) in self.scheduled_with_errors()? {
+            let due = match send_at {
+                Ok(t) => schedule::state(t, now, max_late, progress(&store.counts(number)?)).cron_sends(),
+                Err(_) => true,
+            };
+            let text = std::fs::read(self.ws.root.join(&file)).unwrap_or_default();
+            let version = format!("errors {:x}", <sha2::Sha256 as sha2::Digest>::digest(&text));
+            if due && store.note_once(number, &version, &now.to_string())? {
+                report.notes.push(format!("{file} has errors and cannot be sent when due: run `publish check`"));
                 report.unsendable = true;
             }
         }
-        let max_late = config.schedule.max_late.get();
-        let mut store = self.store()?;
         for issue in self.ws.valid_issues().collect::<Vec<_>>().into_iter().rev() {
             let Some(send_at) = issue.send_at else { continue };
             let counts = store.counts(issue.number)?;
@@ -115,11 +161,12 @@ impl Publication {
                         Err(e) => return Ok((report, Some(e))),
                     }
                 }
-                State::Stale if store.note_once(issue.number, "stale", &now.to_string())? => {
+                // Once for each send time: an issue moved to a new time and missed again is said again.
+                State::Stale if store.note_once(issue.number, &format!("stale {send_at}"), &now.to_string())? => {
                     report.notes.push(format!(
                         "issue {} was due at {} ({} ago, more than max_late = {}): not sent by cron; send it with `publish issue {}`",
                         issue.number,
-                        send_at.to_zoned(config.tz()).strftime("%Y-%m-%d %H:%M %Z"),
+                        schedule::shown(send_at, &config.tz()),
                         human(now.duration_since(send_at)),
                         config.schedule.max_late,
                         issue.number
@@ -128,12 +175,26 @@ impl Publication {
                 _ => {}
             }
         }
+        for (number, pending) in self.orphaned_sends()? {
+            if store.note_once(number, "orphaned", &now.to_string())? {
+                report.notes.push(orphaned(number, pending));
+            }
+        }
         // Confirmation and welcome mails a crash of `publish serve` left queued.
         if let Err(e) = self.send_queued_mail() {
             report.notes.push(format!("queued confirmation and welcome mails not sent: {e:#}"));
         }
         Ok((report, None))
     }
+}
+
+/// What to say of an interrupted send whose issue file is gone.
+pub fn orphaned(number: u32, pending: u64) -> String {
+    format!(
+        "issue {number}'s send stopped with {pending} pending and its file is gone from issues/: \
+         cron cannot finish it; put the file back as issue {number} to finish it (a renumbered copy \
+         is a new issue and goes to everyone)"
+    )
 }
 
 /// "3h 20m", "2d 4h".

@@ -164,6 +164,11 @@ pub struct IssueStatus {
     pub relays: Vec<(String, u64)>,
     /// When cron will send it, in the publication's time zone.
     pub scheduled: Option<String>,
+    /// The same, RFC 3339 with the publication's offset.
+    pub send_at: Option<String>,
+    /// When the send started and finished, in the publication's time zone.
+    pub started: Option<String>,
+    pub finished: Option<String>,
 }
 
 impl IssueStatus {
@@ -322,12 +327,16 @@ impl Publication {
             self.ws.entry(n)?;
         }
         let failures = group_replies(&store.failures(n)?);
-        let scheduled = self.ws.issue(n).ok().and_then(|i| i.send_at).map(|t| {
-            let tz = self.ws.config().map(|c| c.tz()).unwrap_or(jiff::tz::TimeZone::UTC);
-            t.to_zoned(tz).strftime("%Y-%m-%d %H:%M %Z").to_string()
-        });
+        let tz = self.ws.config().map(|c| c.tz()).unwrap_or(jiff::tz::TimeZone::UTC);
+        let send_at = self.ws.issue(n).ok().and_then(|i| i.send_at);
+        let scheduled = send_at.map(|t| crate::schedule::shown(t, &tz));
+        let send_at = send_at.map(|t| crate::schedule::rfc3339(t, &tz));
+        let shown = |at: &Option<String>| {
+            at.as_deref().and_then(|t| t.parse::<jiff::Timestamp>().ok()).map(|t| crate::schedule::shown(t, &tz))
+        };
+        let (started, finished) = (shown(&counts.started_at), shown(&counts.finished_at));
         let relays = store.relay_counts(n)?;
-        Ok(IssueStatus { issue: n, counts, failures, relays, scheduled })
+        Ok(IssueStatus { issue: n, counts, failures, relays, scheduled, send_at, started, finished })
     }
 
     /// The message maker of an issue; `test` marks the subject "[TEST]".

@@ -595,12 +595,12 @@ impl Config {
                 "add `clicks = true` to [insight], or remove `web = true`",
             );
         }
-        if jiff::tz::TimeZone::get(&self.timezone).is_err() {
+        if let Err(why) = crate::workspace::content::issue::zone_named(&self.timezone) {
             err(
                 diags,
                 &[Seg::Key("timezone")],
-                format!("unknown time zone \"{}\"", self.timezone),
-                "use an IANA name such as \"Asia/Singapore\" or \"Europe/London\"",
+                why,
+                "use an IANA name such as \"Asia/Singapore\" or \"Europe/London\" (`timedatectl list-timezones` lists them)",
             );
         }
         for (path, value) in
@@ -705,6 +705,21 @@ impl Config {
                 &[Seg::Key("schedule"), Seg::Key("max_late")],
                 format!("\"{}\" is not a duration", self.schedule.max_late),
                 "write it as \"6h\", \"90m\" or \"2d\"",
+            );
+        } else if self.schedule.max_late.get() < jiff::SignedDuration::from_mins(2) {
+            // Cron starts `publish cron` once a minute and a systemd timer may fire a
+            // little late: a shorter window can close before any run sees the issue due.
+            diags.push(
+                file.diag_at(
+                    Severity::Warning,
+                    &[Seg::Key("schedule"), Seg::Key("max_late")],
+                    format!(
+                        "max_late = \"{}\" is shorter than two runs of a once-a-minute cron: \
+                         a scheduled issue can miss it and wait for `publish issue N`",
+                        self.schedule.max_late
+                    ),
+                )
+                .with_hint("give cron a few minutes, e.g. max_late = \"15m\""),
             );
         }
         self.validate_state(file, diags);

@@ -37,7 +37,12 @@ fn every_error_in_the_workspace_is_reported_at_once() {
     assert!(err.contains("unknown key \"autors\"") && err.contains("did you mean \"authors\"?"), "{err}");
     assert!(err.contains("unknown key \"sorce\"") && err.contains("did you mean \"source\"?"), "{err}");
     let tz_line = fixture.read("publish.toml").lines().position(|l| l.starts_with("timezone")).unwrap() + 1;
-    assert!(err.contains(&format!("publish.toml:{tz_line}:12: error: unknown time zone \"Asia/Singapur\"")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "publish.toml:{tz_line}:12: error: unknown time zone \"Asia/Singapur\" (did you mean \"Asia/Singapore\"?)"
+        )),
+        "{err}"
+    );
     assert!(err.contains("sponsors.toml:8:7: error: not a web address"), "{err}");
     assert!(err.contains("4 errors"), "{err}");
 }

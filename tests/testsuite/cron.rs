@@ -34,7 +34,7 @@ fn nothing_before_send_at_everything_at_it_and_nothing_twice() {
     assert_eq!(server.count(), 0);
     let schedule = fixture.run(&["schedule", "--now", "2024-03-01T00:59:00Z"]).success().stdout();
     assert!(
-        schedule.contains("#9") && schedule.contains("Fri 2024-03-01 09:00 +08") && schedule.contains("scheduled"),
+        schedule.contains("#9") && schedule.contains("Fri 2024-03-01 09:00 +08:00") && schedule.contains("scheduled"),
         "{schedule}"
     );
 
@@ -51,13 +51,13 @@ fn nothing_before_send_at_everything_at_it_and_nothing_twice() {
 }
 
 #[test]
-fn an_issue_long_past_max_late_is_reported_once_and_not_sent() {
+fn an_issue_long_past_max_late_is_reported_once_per_send_time_and_not_sent() {
     let fixture = scheduled(3);
     let server = SmtpServer::start(&[]);
     let late = cron(&fixture, &server, "2024-03-01T07:00:01Z").success();
     assert!(
         late.stderr()
-            .contains("issue 9 was due at 2024-03-01 09:00 +08 (6h 0m ago, more than max_late = 6h): not sent"),
+            .contains("issue 9 was due at Fri 2024-03-01 09:00 +08:00 (6h 0m ago, more than max_late = 6h): not sent"),
         "{}",
         late.stderr()
     );
@@ -66,6 +66,13 @@ fn an_issue_long_past_max_late_is_reported_once_and_not_sent() {
     assert_eq!(again.stderr(), "", "the warning is given once, not every minute");
     let schedule = fixture.run(&["schedule", "--now", "2024-03-01T07:02:00Z"]).success().stdout();
     assert!(schedule.contains("stale"), "{schedule}");
+    // Moved to a new time and missed again: said again, once.
+    fixture.edit("issues/009.toml", SCHEDULED, "send_at = 2024-03-02T09:00:00+08:00");
+    assert_eq!(cron(&fixture, &server, "2024-03-01T07:03:00Z").success().stderr(), "", "scheduled again");
+    let again = cron(&fixture, &server, "2024-03-02T08:00:00Z").success();
+    assert!(again.stderr().contains("issue 9 was due at Sat 2024-03-02 09:00 +08:00 (7h 0m ago"), "{}", again.stderr());
+    assert_eq!(cron(&fixture, &server, "2024-03-02T08:01:00Z").success().stderr(), "");
+    assert_eq!(server.count(), 0);
     // A human can still send it.
     fixture.command(&["issue", "9", "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).run().success();
     assert_eq!(server.count(), 3);
@@ -159,4 +166,219 @@ fn a_max_late_that_is_not_a_duration_stops_cron_instead_of_becoming_six_hours() 
     assert_eq!(server.count(), 0);
     let check = fixture.run(&["check"]).failure(1);
     assert!(check.stderr().contains("error: \"six hours\" is not a duration"), "{}", check.stderr());
+}
+
+#[test]
+fn a_scheduled_issue_with_errors_fails_cron_once_when_due_and_a_draft_never() {
+    let fixture = scheduled(2);
+    let server = SmtpServer::start(&[]);
+    // A draft being written: errors, and the commented-out send_at `publish new` writes.
+    fixture.write("issues/010.toml", "title = \"Next\"\n# send_at = 2024-03-01T09:00:00+08:00   # uncomment\noops =\n");
+    cron(&fixture, &server, "2024-03-01T00:00:00Z").success();
+    let early = cron(&fixture, &server, "2024-03-01T01:30:00Z").success();
+    assert!(!early.stderr().contains("cannot be sent when due"), "{}", early.stderr());
+    assert_eq!(server.count(), 2, "issue 9 went");
+    // Issue 11 is scheduled and broken: cron says so when it is due, once.
+    fixture.write("issues/011.toml", "title = \"Later\"\nsend_at = 2024-03-02T09:00:00+08:00\noops =\n");
+    assert_eq!(cron(&fixture, &server, "2024-03-02T00:59:00Z").success().stderr(), "", "not due yet");
+    let due = cron(&fixture, &server, "2024-03-02T01:00:00Z").failure(1);
+    assert!(due.stderr().contains("issues/011.toml has errors and cannot be sent when due"), "{}", due.stderr());
+    assert_eq!(cron(&fixture, &server, "2024-03-02T01:01:00Z").success().stderr(), "", "said once, not every minute");
+    let schedule = fixture.run(&["schedule", "--now", "2024-03-02T01:01:00Z"]).success();
+    assert!(
+        schedule.stderr().contains("issues/011.toml has a send_at but errors: issue 11 is not sent"),
+        "{}",
+        schedule.stderr()
+    );
+    assert!(!schedule.stderr().contains("010.toml"), "{}", schedule.stderr());
+    // Edited and still broken: said again.
+    fixture.write("issues/011.toml", "title = \"Later\"\nsend_at = 2024-03-02T09:00:00+08:00\noops = [\n");
+    cron(&fixture, &server, "2024-03-02T01:02:00Z").failure(1);
+    assert_eq!(server.count(), 2);
+}
+
+#[test]
+fn a_local_send_at_the_clock_change_skips_or_repeats_goes_exactly_once() {
+    let fixture = scheduled(3);
+    fixture.edit("publish.toml", "timezone = \"Asia/Singapore\"", "timezone = \"America/New_York\"");
+    let server = SmtpServer::start(&[]);
+    // Spring forward in New York: 02:30 on 2024-03-10 does not exist; it is 03:30 EDT (07:30Z).
+    fixture.edit("issues/009.toml", SCHEDULED, "send_at = 2024-03-10T02:30:00");
+    let check = fixture.run(&["check", "9"]).success();
+    assert!(check.stderr().contains("2024-03-10T02:30:00 does not exist in America/New_York"), "{}", check.stderr());
+    assert!(cron(&fixture, &server, "2024-03-10T07:29:00Z").success().stdout().is_empty());
+    assert_eq!(server.count(), 0, "not an hour early");
+    assert!(cron(&fixture, &server, "2024-03-10T07:30:00Z").success().stdout().contains("issue 9: 3 sent"));
+    cron(&fixture, &server, "2024-03-10T07:31:00Z").success();
+    assert_eq!(server.count(), 3);
+
+    // Fall back: 01:30 on 2024-11-03 happens twice; the first (05:30Z) sends, the second does not.
+    let fixture = scheduled(3);
+    fixture.edit("publish.toml", "timezone = \"Asia/Singapore\"", "timezone = \"America/New_York\"");
+    fixture.edit("issues/009.toml", SCHEDULED, "send_at = \"2024-11-03T01:30:00\"");
+    let check = fixture.run(&["check", "9"]).success();
+    assert!(check.stderr().contains("happens twice in America/New_York"), "{}", check.stderr());
+    let server = SmtpServer::start(&[]);
+    assert!(cron(&fixture, &server, "2024-11-03T05:29:00Z").success().stdout().is_empty());
+    cron(&fixture, &server, "2024-11-03T05:30:00Z").success();
+    cron(&fixture, &server, "2024-11-03T06:30:00Z").success();
+    assert_eq!(server.count(), 3);
+    let schedule = fixture.run(&["schedule", "--now", "2024-11-03T06:30:00Z"]).success().stdout();
+    assert!(schedule.contains("Sun 2024-11-03 01:30 -04:00 EDT") && schedule.contains(" sent "), "{schedule}");
+}
+
+#[test]
+fn a_malformed_now_is_a_usage_error_that_sends_nothing() {
+    let fixture = scheduled(2);
+    let server = SmtpServer::start(&[]);
+    for bad in ["2024-03-01", "2024-03-01T09:00:00", "tomorrow", ""] {
+        let run = cron(&fixture, &server, bad).failure(2);
+        assert!(run.stderr().contains("is not an RFC 3339 time such as"), "{bad}: {}", run.stderr());
+        fixture.run(&["schedule", "--now", bad]).failure(2);
+    }
+    assert_eq!(server.count(), 0);
+}
+
+#[test]
+fn a_cron_started_while_one_sends_exits_zero_at_once_saying_so_only_at_a_terminal() {
+    let fixture = scheduled(60);
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 1");
+    let server = SmtpServer::start(&["--delay", "0.05"]);
+    let mut first =
+        fixture.command(&["cron", "--now", "2024-03-01T01:00:00Z"]).env("PUBLISH_SMTP_URL", &server.url()).spawn();
+    assert!(server.wait_for(5, Duration::from_secs(60)));
+    // The next minute's run, as cron starts it: nothing printed, exit 0.
+    let quiet = cron(&fixture, &server, "2024-03-01T01:01:00Z").success();
+    assert_eq!((quiet.stdout(), quiet.stderr()), (String::new(), String::new()));
+    // The same by hand at a terminal (script(1) gives it one): it says why it did nothing.
+    let bin = env!("CARGO_BIN_EXE_publish");
+    let line = format!("{bin} --workspace {} cron --now 2024-03-01T01:01:00Z", fixture.path().display());
+    let by_hand = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("PUBLISH_SMTP_URL", server.url())
+        .output()
+        .expect("script(1) from util-linux");
+    let said = String::from_utf8_lossy(&by_hand.stdout);
+    assert!(by_hand.status.success(), "{said}");
+    assert!(said.contains("publish cron is already running (pid ") && said.contains("this one exits"), "{said}");
+    assert!(first.wait().unwrap().success());
+    let mut per = crate::support::per_recipient(&server);
+    assert_eq!(per.len(), 60);
+    per.retain(|_, n| *n > 1);
+    assert!(per.is_empty(), "sent twice: {per:?}");
+}
+
+/// The fenced blocks of `lang` in README.md's "Scheduled sending".
+fn readme_blocks(lang: &str) -> Vec<String> {
+    let readme = std::fs::read_to_string(crate::support::repo().join("README.md")).unwrap();
+    let section = readme.split("## Scheduled sending").nth(1).unwrap().split("\n## ").next().unwrap().to_string();
+    let fence = format!("```{lang}\n");
+    section.split(&fence).skip(1).map(|b| b.split("```").next().unwrap().to_string()).collect()
+}
+
+/// A home whose `.cargo/bin/publish` is the binary under test, as `cargo install` leaves it.
+fn home_with_publish() -> tempfile::TempDir {
+    let home = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(home.path().join(".cargo/bin")).unwrap();
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_publish"), home.path().join(".cargo/bin/publish")).unwrap();
+    home
+}
+
+#[test]
+fn the_crontab_line_in_the_readme_sends_from_crons_bare_environment() {
+    let fixture = scheduled(3);
+    let server = SmtpServer::start(&[]);
+    let home = home_with_publish();
+    let block = &readme_blocks("cron")[0];
+    let line = block.lines().find(|l| l.starts_with("* * * * *")).expect("a crontab line");
+    let command = line.splitn(6, ' ').nth(5).unwrap().replace("/path/to/publication", fixture.path().to_str().unwrap());
+    // What cron gives a job: /bin/sh, PATH=/usr/bin:/bin, HOME, and the crontab's variables.
+    let run = std::process::Command::new("/bin/sh")
+        .args(["-c", &command])
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .env("HOME", home.path())
+        .env("PUBLISH_SMTP_URL", server.url())
+        .env("PUBLISH_NOW", "2024-03-01T01:00:00Z")
+        .output()
+        .unwrap();
+    let said = format!("{}{}", String::from_utf8_lossy(&run.stdout), String::from_utf8_lossy(&run.stderr));
+    assert!(run.status.success(), "{command}: {said}");
+    assert!(said.contains("issue 9: 3 sent"), "{said}");
+    assert_eq!(server.count(), 3);
+}
+
+#[test]
+fn the_systemd_units_in_the_readme_verify() {
+    let fixture = scheduled(1);
+    let home = home_with_publish();
+    let units = tempfile::tempdir().unwrap();
+    let runtime = tempfile::tempdir().unwrap();
+    let mut names = Vec::new();
+    for block in readme_blocks("ini") {
+        let name = block.lines().next().unwrap().trim_start_matches('#').trim().to_string();
+        let text = block.replace("/path/to/publication", fixture.path().to_str().unwrap());
+        std::fs::write(units.path().join(&name), text).unwrap();
+        names.push(units.path().join(name));
+    }
+    assert_eq!(names.len(), 2, "a service and its timer");
+    let verify = std::process::Command::new("systemd-analyze")
+        .args(["verify", "--user", "--man=no"])
+        .args(&names)
+        .env("HOME", home.path())
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .output()
+        .expect("systemd-analyze (scripts/test installs systemd)");
+    let said = String::from_utf8_lossy(&verify.stderr);
+    assert!(verify.status.success() && said.trim().is_empty(), "{said}");
+}
+
+#[test]
+fn an_issue_exactly_max_late_late_still_goes_and_a_max_late_cron_can_miss_is_warned_of() {
+    let fixture = scheduled(2);
+    fixture.edit("publish.toml", "max_late = \"6h\"", "max_late = \"90s\"");
+    let check = fixture.run(&["check"]).success();
+    assert!(check.stderr().contains("max_late = \"90s\" is shorter than two runs"), "{}", check.stderr());
+    let server = SmtpServer::start(&[]);
+    assert!(cron(&fixture, &server, "2024-03-01T01:01:30Z").success().stdout().contains("issue 9: 2 sent"));
+    // Just past it: stale, said once; `publish issue N` sends it.
+    let late = scheduled(2);
+    late.edit("publish.toml", "max_late = \"6h\"", "max_late = \"90s\"");
+    let stale = cron(&late, &server, "2024-03-01T01:01:31Z").success();
+    assert!(stale.stderr().contains("(1m ago, more than max_late = 90s): not sent by cron"), "{}", stale.stderr());
+    assert_eq!(server.count(), 2);
+    let six = scheduled(1);
+    assert!(!six.run(&["check"]).success().stderr().contains("max_late"), "the default is not warned of");
+}
+
+#[test]
+fn a_send_interrupted_then_its_issue_file_removed_is_reported_once_not_lost_silently() {
+    let n = 60;
+    let fixture = scheduled(n);
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 1");
+    let server = SmtpServer::start(&["--delay", "0.05"]);
+    let mut child =
+        fixture.command(&["cron", "--now", "2024-03-01T01:00:00Z"]).env("PUBLISH_SMTP_URL", &server.url()).spawn();
+    assert!(server.wait_for(5, Duration::from_secs(60)));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let text = fixture.read("issues/009.toml");
+    std::fs::remove_file(fixture.path().join("issues/009.toml")).unwrap();
+    let told = cron(&fixture, &server, "2024-03-01T01:05:00Z").success();
+    assert!(
+        told.stderr().contains("issue 9's send stopped with") && told.stderr().contains("its file is gone"),
+        "{}",
+        told.stderr()
+    );
+    assert_eq!(cron(&fixture, &server, "2024-03-01T01:06:00Z").success().stderr(), "", "said once");
+    let schedule = fixture.run(&["schedule", "--now", "2024-03-01T01:06:00Z"]).success();
+    assert!(schedule.stderr().contains("issue 9's send stopped with"), "{}", schedule.stderr());
+    // Put back, it is finished, and nobody gets it twice beyond the one in flight.
+    fixture.write("issues/009.toml", &text);
+    cron(&fixture, &server, "2024-03-01T01:07:00Z").success();
+    let per = crate::support::per_recipient(&server);
+    assert_eq!(per.len(), n);
+    assert!(per.values().all(|c| *c <= 2) && per.values().filter(|c| **c == 2).count() <= 1, "{per:?}");
+    let after = fixture.run(&["schedule", "--now", "2024-03-01T01:08:00Z"]).success();
+    assert!(!after.stderr().contains("stopped with"), "{}", after.stderr());
 }

@@ -162,6 +162,7 @@ fn json_output_has_the_documented_keys() {
     let row = &schedule.as_array().expect("an array")[0];
     assert_keys(row, &["issue", "title", "when", "state", "counts"]);
     assert_eq!((row["issue"].as_u64(), row["state"].as_str()), (Some(9), Some("due")));
+    assert_eq!(row["send_at"].as_str(), Some("2024-03-01T08:00:00+08:00"), "in the publication's zone");
 
     let cron = fixture.run(&["cron", "--json"]).success();
     let sends: Vec<Value> = cron.stdout().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
@@ -171,6 +172,7 @@ fn json_output_has_the_documented_keys() {
     let status = json(&fixture.run(&["status", "9", "--json"]).success());
     assert_keys(&status, &["issue", "state", "counts", "failures"]);
     assert_eq!(status["counts"]["sent"], 3);
+    assert_eq!(status["send_at"].as_str(), Some("2024-03-01T08:00:00+08:00"));
 }
 
 #[test]

@@ -874,6 +874,12 @@ impl Store {
         Ok(added > 0)
     }
 
+    /// The issues whose send started and has not finished, in order.
+    pub fn unfinished_issues(&self) -> Result<Vec<u32>> {
+        let rows = self.db().query("SELECT issue FROM issue_runs WHERE finished_at IS NULL ORDER BY issue", &[])?;
+        Ok(rows.iter().map(|r| r.int(0) as u32).collect())
+    }
+
     /// The failed recipients of `issue` with the server's reply.
     pub fn failures(&self, issue: u32) -> Result<Vec<(String, String)>> {
         let rows = self.db().query(

@@ -215,7 +215,12 @@ impl Issue {
             );
         }
         let send_at = raw.send_at.as_ref().and_then(|v| match parse_send_at(v, tz) {
-            Ok(t) => Some(t),
+            Ok(t) => {
+                if let Some((what, hint)) = local_time_change(v, tz) {
+                    warn(diags, &[Seg::Key("send_at")], what, hint);
+                }
+                Some(t)
+            }
             Err(why) => {
                 error(
                     diags,
@@ -511,25 +516,139 @@ fn check_markdown(text: &str, path: &[Seg], toml: &TomlFile, diags: &mut Diagnos
 
 /// Reads `send_at`: a TOML offset date-time, or a string in RFC 3339 or RFC 9557
 /// (`...[Asia/Singapore]`); a date-time without offset is in the publication's zone.
+/// A local time that a clock change skips is read as the time as long after the
+/// change as it was meant after its start (02:30 in a gap from 02:00 to 03:00 is
+/// 03:30); one that happens twice is read as its first occurrence. Either way it
+/// is one instant, so the issue goes once ([`local_time_change`] warns).
 pub fn parse_send_at(value: &toml::Value, tz: &jiff::tz::TimeZone) -> Result<Timestamp, String> {
-    let text = match value {
-        toml::Value::Datetime(d) => d.to_string(),
-        toml::Value::String(s) => s.trim().to_string(),
-        other => {
-            return Err(format!("expected a date-time, found a {}", other.type_str()));
-        }
+    let text = send_at_text(value)?;
+    if let Some((civil, zone)) = local_reading(&text, tz)? {
+        return civil.to_zoned(zone).map(|z| z.timestamp()).map_err(|e| e.to_string());
+    }
+    if let Some((clock, name)) = text.strip_suffix(']').and_then(|t| t.split_once('[')) {
+        let zone = zone_named(name)?;
+        return match text.parse::<jiff::Zoned>() {
+            Ok(z) => Ok(z.timestamp()),
+            Err(_) => match clock.parse::<Timestamp>() {
+                Ok(t) => Err(format!(
+                    "the offset of {clock} is not {name}'s at that time ({}): keep the offset or the [zone], not both",
+                    zone.to_offset(t)
+                )),
+                Err(e) => Err(e.to_string()),
+            },
+        };
+    }
+    text.parse::<Timestamp>().map_err(|e| e.to_string())
+}
+
+fn send_at_text(value: &toml::Value) -> Result<String, String> {
+    match value {
+        toml::Value::Datetime(d) => Ok(d.to_string()),
+        toml::Value::String(s) => Ok(s.trim().to_string()),
+        other => Err(format!("expected a date-time, found {} {}", article(other.type_str()), other.type_str())),
+    }
+}
+
+fn article(word: &str) -> &'static str {
+    if word.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" }
+}
+
+/// A `send_at` with no offset (`2024-03-01T09:00:00`, in `tz`, or
+/// `2024-03-01T09:00:00[Asia/Singapore]`): its wall-clock time and zone.
+/// `None` when it carries an offset.
+fn local_reading(
+    text: &str,
+    tz: &jiff::tz::TimeZone,
+) -> Result<Option<(jiff::civil::DateTime, jiff::tz::TimeZone)>, String> {
+    let (clock, zone) = match text.strip_suffix(']').and_then(|t| t.split_once('[')) {
+        Some((clock, name)) => (clock, Some(name)),
+        None => (text, None),
     };
-    if text.ends_with(']') {
-        return text.parse::<jiff::Zoned>().map(|z| z.timestamp()).map_err(|e| e.to_string());
+    if clock.parse::<Timestamp>().is_ok() {
+        return Ok(None);
     }
-    if let Ok(t) = text.parse::<Timestamp>() {
-        return Ok(t);
-    }
-    let civil = text.parse::<jiff::civil::DateTime>().map_err(|e| e.to_string())?;
-    if !text.contains(['T', 't', ' ']) {
+    let Ok(civil) = clock.parse::<jiff::civil::DateTime>() else {
+        // An offset with a zone, or not a time at all: the parsers say what is wrong.
+        return match zone {
+            Some(name) => zone_named(name).map(|_| None),
+            None => clock.parse::<jiff::civil::DateTime>().map(|_| None).map_err(|e| e.to_string()),
+        };
+    };
+    if !clock.contains(['T', 't', ' ']) {
         return Err("it has no time of day".into());
     }
-    civil.to_zoned(tz.clone()).map(|z| z.timestamp()).map_err(|e| e.to_string())
+    let zone = match zone {
+        Some(name) => zone_named(name)?,
+        None => tz.clone(),
+    };
+    Ok(Some((civil, zone)))
+}
+
+/// The time zone `name` (IANA), or why not, with the nearest known name.
+pub fn zone_named(name: &str) -> Result<jiff::tz::TimeZone, String> {
+    jiff::tz::TimeZone::get(name).map_err(|_| {
+        let names: Vec<String> = jiff::tz::db().available().map(|n| n.as_str().to_string()).collect();
+        match nearest(name, names.iter().map(String::as_str)) {
+            Some(near) => format!("unknown time zone \"{name}\" (did you mean \"{near}\"?)"),
+            None => format!("unknown time zone \"{name}\": use an IANA name such as \"Europe/London\""),
+        }
+    })
+}
+
+/// When `send_at` is a local time that a clock change skips or repeats: what
+/// it is read as, and how to say otherwise.
+pub fn local_time_change(value: &toml::Value, tz: &jiff::tz::TimeZone) -> Option<(String, String)> {
+    use jiff::tz::AmbiguousOffset;
+    let text = send_at_text(value).ok()?;
+    let (civil, zone) = local_reading(&text, tz).ok()??;
+    let ambiguous = zone.to_ambiguous_zoned(civil);
+    let chosen = ambiguous.clone().compatible().ok()?;
+    let name = zone.iana_name().unwrap_or("the publication's time zone");
+    let shown = |z: &jiff::Zoned| z.strftime("%Y-%m-%dT%H:%M:%S%:z").to_string();
+    match ambiguous.offset() {
+        AmbiguousOffset::Unambiguous { .. } => None,
+        AmbiguousOffset::Gap { before, after } => Some((
+            format!(
+                "{civil} does not exist in {name}: the clocks jump over it (offset {before} to {after}); \
+                 it is read as {}, and sent once",
+                shown(&chosen)
+            ),
+            "write the time with its offset to choose another, e.g. send_at = ".to_string() + &shown(&chosen),
+        )),
+        AmbiguousOffset::Fold { before, after } => {
+            let second = ambiguous.later().ok()?;
+            Some((
+                format!(
+                    "{civil} happens twice in {name} (offset {before}, then {after}): \
+                     it is read as the first, {}, and sent once",
+                    shown(&chosen)
+                ),
+                format!("for the second, write send_at = {}", shown(&second)),
+            ))
+        }
+    }
+}
+
+/// The `send_at` a file declares even when the rest of it has errors: `None`
+/// when it has none (a commented-out line is none), `Some(Err)` when it is
+/// there but cannot be read as a time.
+pub fn declared_send_at(text: &str, tz: &jiff::tz::TimeZone) -> Option<Result<Timestamp, String>> {
+    let value = match toml::from_str::<toml::Table>(text) {
+        Ok(mut table) => table.remove("send_at")?,
+        Err(_) => {
+            // The top-level keys come before the first [table].
+            let line = text
+                .lines()
+                .map(str::trim_start)
+                .take_while(|l| !l.starts_with('['))
+                .find(|l| l.strip_prefix("send_at").is_some_and(|rest| rest.trim_start().starts_with('=')))?;
+            match toml::from_str::<toml::Table>(line) {
+                Ok(mut table) => table.remove("send_at")?,
+                Err(e) => return Some(Err(e.message().to_string())),
+            }
+        }
+    };
+    Some(parse_send_at(&value, tz))
 }
 
 #[cfg(test)]
@@ -556,5 +675,67 @@ mod tests {
         assert_eq!(parse_send_at(&toml::Value::String("2024-03-01T09:00:00".into()), &sg), Ok(want));
         assert!(parse_send_at(&toml::Value::String("2024-03-01".into()), &sg).is_err());
         assert!(parse_send_at(&toml::Value::String("tomorrow".into()), &sg).is_err());
+        let local: toml::Table = toml::from_str("a = 2024-03-01T09:00:00").unwrap();
+        assert_eq!(parse_send_at(&local["a"], &sg), Ok(want), "a TOML local date-time is in the publication's zone");
+        let date: toml::Table = toml::from_str("a = 2024-03-01").unwrap();
+        assert_eq!(parse_send_at(&date["a"], &sg), Err("it has no time of day".into()));
+        let n: toml::Table = toml::from_str("a = 1709254800").unwrap();
+        assert_eq!(parse_send_at(&n["a"], &sg), Err("expected a date-time, found an integer".into()));
+    }
+
+    fn text(s: &str) -> toml::Value {
+        toml::Value::String(s.into())
+    }
+
+    #[test]
+    fn a_misspelt_time_zone_names_the_nearest_one() {
+        let sg = jiff::tz::TimeZone::get("Asia/Singapore").unwrap();
+        let why = parse_send_at(&text("2024-03-01T09:00:00[Asia/Singapur]"), &sg).unwrap_err();
+        assert!(why.contains("did you mean \"Asia/Singapore\""), "{why}");
+        assert!(zone_named("America/New_Yrok").unwrap_err().contains("did you mean \"America/New_York\""));
+        assert!(zone_named("Mars/Olympus").unwrap_err().contains("IANA name"));
+        let why = parse_send_at(&text("2024-03-01T09:00:00+05:00[Asia/Singapore]"), &sg).unwrap_err();
+        assert!(why.contains("is not Asia/Singapore's at that time (+08)"), "{why}");
+        let both = parse_send_at(&text("2024-03-01T09:00:00+08:00[Asia/Singapore]"), &sg);
+        assert_eq!(both, Ok("2024-03-01T01:00:00Z".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_local_send_at_in_a_clock_change_is_one_instant_and_warned_of() {
+        let ny = jiff::tz::TimeZone::get("America/New_York").unwrap();
+        let utc = jiff::tz::TimeZone::UTC;
+        // Spring forward: 02:30 does not exist; read as 03:30 EDT.
+        let gap = text("2024-03-10T02:30:00");
+        assert_eq!(parse_send_at(&gap, &ny), Ok("2024-03-10T07:30:00Z".parse().unwrap()));
+        let (what, hint) = local_time_change(&gap, &ny).unwrap();
+        assert!(what.contains("does not exist in America/New_York") && what.contains("03:30:00-04:00"), "{what}");
+        assert!(hint.contains("send_at = 2024-03-10T03:30:00-04:00"), "{hint}");
+        let zoned_gap = text("2024-03-10T02:30:00[America/New_York]");
+        assert_eq!(parse_send_at(&zoned_gap, &utc), Ok("2024-03-10T07:30:00Z".parse().unwrap()));
+        assert!(local_time_change(&zoned_gap, &utc).is_some());
+        // Fall back: 01:30 happens twice; read as the first (EDT).
+        let fold = text("2024-11-03T01:30:00");
+        assert_eq!(parse_send_at(&fold, &ny), Ok("2024-11-03T05:30:00Z".parse().unwrap()));
+        let (what, hint) = local_time_change(&fold, &ny).unwrap();
+        assert!(what.contains("happens twice") && what.contains("01:30:00-04:00"), "{what}");
+        assert!(hint.contains("send_at = 2024-11-03T01:30:00-05:00"), "{hint}");
+        // An offset says which: no warning.
+        assert!(local_time_change(&text("2024-11-03T01:30:00-05:00"), &ny).is_none());
+        assert!(local_time_change(&text("2024-07-01T09:00:00"), &ny).is_none());
+    }
+
+    #[test]
+    fn a_commented_out_send_at_is_not_declared_in_a_file_with_errors() {
+        let sg = jiff::tz::TimeZone::get("Asia/Singapore").unwrap();
+        let want: Timestamp = "2024-03-01T01:00:00Z".parse().unwrap();
+        let broken = "title = \"x\"\n# send_at = 2024-03-01T09:00:00+08:00\noops =\n";
+        assert_eq!(declared_send_at(broken, &sg), None);
+        let broken = "title = \"x\"\n  send_at = 2024-03-01T09:00:00+08:00\noops =\n[[sections]]\n";
+        assert_eq!(declared_send_at(broken, &sg), Some(Ok(want)));
+        let nested = "oops =\n[episode]\nsend_at = 2024-03-01T09:00:00+08:00\n";
+        assert_eq!(declared_send_at(nested, &sg), None, "a key of a table is not the issue's");
+        let parses = "title = 3\nsend_at = \"soon\"\n";
+        assert!(matches!(declared_send_at(parses, &sg), Some(Err(_))));
+        assert_eq!(declared_send_at("title = 3\n", &sg), None);
     }
 }
