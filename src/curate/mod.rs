@@ -45,7 +45,7 @@ pub fn add_records(ws: &Workspace, opts: &AddOptions) -> Result<Added> {
         append::Addition { section: opts.section, new_section: opts.new_section, records: &records, tz: &tz };
     let count = match append::add(&issue, &addition, &mut diagnostics) {
         Some(text) if diagnostics.error_count() == 0 => {
-            crate::fsutil::write_atomic(&ws.root.join(&file), text.as_bytes())?;
+            crate::fsutil::replace_durably(&ws.root.join(&file), text.as_bytes())?;
             records.len()
         }
         _ => 0,

@@ -23,6 +23,20 @@ pub enum TryLock {
 }
 
 impl Lock {
+    /// [`Lock::try_acquire`], tried again for up to `patience` while another
+    /// process holds it.
+    pub fn acquire_within(state_dir: &Path, name: &str, what: &str, patience: std::time::Duration) -> Result<TryLock> {
+        let started = std::time::Instant::now();
+        loop {
+            match Lock::try_acquire(state_dir, name, what)? {
+                TryLock::Held(_) if started.elapsed() < patience => {
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                outcome => return Ok(outcome),
+            }
+        }
+    }
+
     /// Takes `<state_dir>/<name>.lock` without waiting.
     pub fn try_acquire(state_dir: &Path, name: &str, what: &str) -> Result<TryLock> {
         std::fs::create_dir_all(state_dir).with_context(|| format!("cannot create {}", state_dir.display()))?;

@@ -351,7 +351,11 @@ impl Artifacts {
         })
     }
 
-    /// Writes every file under `out`, each atomically.
+    /// Writes every file under `out`, each atomically, in an order a reader
+    /// of `out/` can rely on at every moment, even when the process is killed
+    /// half-way: media first, then the pages, then the archive page,
+    /// the feeds last, so that nothing links to a file not yet written.
+    /// Temporary files a killed build left in those folders are removed.
     pub fn write(&self, out: &Path) -> Result<()> {
         for (from, _) in &self.media {
             anyhow::ensure!(
@@ -360,11 +364,19 @@ impl Artifacts {
                 from.display()
             );
         }
-        for (rel, bytes) in &self.files {
-            let path = out.join(rel);
-            if !holds(&path, bytes) {
-                write_atomic(&path, bytes)?;
-            }
+        let mut folders: Vec<PathBuf> = std::iter::once(out.to_path_buf())
+            .chain(
+                self.files
+                    .iter()
+                    .map(|(rel, _)| rel)
+                    .chain(self.media.iter().map(|(_, to)| to))
+                    .filter_map(|rel| out.join(rel).parent().map(Path::to_path_buf)),
+            )
+            .collect();
+        folders.sort();
+        folders.dedup();
+        for folder in &folders {
+            crate::fsutil::sweep_temps(folder);
         }
         for (from, to) in &self.media {
             let to = out.join(to);
@@ -374,7 +386,26 @@ impl Artifacts {
             let bytes = std::fs::read(from).with_context(|| format!("cannot read {}", from.display()))?;
             write_atomic(&to, &bytes)?;
         }
+        let mut files: Vec<&(PathBuf, Vec<u8>)> = self.files.iter().collect();
+        files.sort_by_key(|(rel, _)| link_rank(rel));
+        for (rel, bytes) in files {
+            let path = out.join(rel);
+            if !holds(&path, bytes) {
+                write_atomic(&path, bytes)?;
+            }
+        }
         Ok(())
+    }
+}
+
+/// Where a file of `out/` comes in the writing order: those that link to
+/// others after them (the archive page to the issues' pages; the feeds to
+/// the pages, the chapters and the media).
+fn link_rank(rel: &Path) -> u8 {
+    match rel.to_str() {
+        Some("index.html") => 1,
+        Some("newsletter.xml" | "feed.xml") => 2,
+        _ => 0,
     }
 }
 

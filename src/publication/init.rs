@@ -36,19 +36,27 @@ impl Starter {
 }
 
 /// Writes the new publication into `dir` (created if missing); the files
-/// written, relative to it. Refuses, writing nothing, when any of them exists.
+/// written, relative to it. Refuses, writing nothing, when any of them exists
+/// with other contents. `publish.toml`, which makes the folder a publication,
+/// is written last; a run killed half-way is finished by the same command run
+/// again (a file it wrote already, as this run would write it, is kept).
 pub fn init(dir: &Path, starter: &Starter) -> Result<Vec<&'static str>> {
     starter.check()?;
     let tz = jiff::tz::TimeZone::get(&starter.timezone)?;
     let today = crate::clock::now()?.to_zoned(tz).date();
     let files: [(&str, String); 5] = [
-        ("publish.toml", publish_toml(starter)),
+        (".gitignore", format!(".publish/\nout/\n{}*\n", crate::fsutil::TEMP_PREFIX)),
         ("issues/001.toml", first_issue(starter, today)),
         ("sponsors.toml", SPONSORS.to_string()),
         ("templates/README.md", TEMPLATES_README.to_string()),
-        (".gitignore", ".publish/\nout/\n".to_string()),
+        ("publish.toml", publish_toml(starter)),
     ];
-    let taken: Vec<&str> = files.iter().map(|(f, _)| *f).filter(|f| dir.join(f).symlink_metadata().is_ok()).collect();
+    let already = |file: &str, text: &str| std::fs::read(dir.join(file)).is_ok_and(|b| b == text.as_bytes());
+    let taken: Vec<&str> = files
+        .iter()
+        .filter(|(f, text)| dir.join(f).symlink_metadata().is_ok() && !already(f, text))
+        .map(|(f, _)| *f)
+        .collect();
     if !taken.is_empty() {
         bail!(
             "{} already has {}: nothing was written (publish init never replaces a file; pick an empty folder)",
@@ -57,7 +65,9 @@ pub fn init(dir: &Path, starter: &Starter) -> Result<Vec<&'static str>> {
         );
     }
     for (file, text) in &files {
-        crate::fsutil::create_new(&dir.join(file), text.as_bytes())?;
+        if !already(file, text) {
+            crate::fsutil::create_new(&dir.join(file), text.as_bytes())?;
+        }
     }
     let media = dir.join("media");
     std::fs::create_dir_all(&media).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", media.display()))?;

@@ -10,6 +10,7 @@ use serde::Serialize;
 use crate::deliver::address::check_address;
 use crate::deliver::dkim::Signer;
 use crate::deliver::import::{EXPORT_COLUMNS, EXPORT_FIELD};
+use crate::deliver::lock::{Lock, TryLock};
 use crate::deliver::message::IssueHeaders;
 use crate::deliver::send::send_message;
 use crate::deliver::store::audience::{Confirmed, ConsentEvent, MailKind, SignupOutcome, SignupRequest};
@@ -22,6 +23,9 @@ use crate::render::audience::{self, Person, PublicationInfo};
 
 /// How many times a confirmation or welcome mail is tried.
 const MAIL_ATTEMPTS: u32 = 5;
+
+/// How long a process waits for another one sending the queued mails.
+const MAIL_LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// What a confirmation link is worth.
 pub enum ConfirmLink {
@@ -248,12 +252,23 @@ impl Publication {
 
     /// Sends every queued confirmation and welcome mail (and purges expired
     /// signups). Returns how many went out.
+    ///
+    /// One process at a time sends them (`publish serve`, `publish cron`,
+    /// `subscribers add` may all try at once): the others wait for it, then
+    /// find those it sent marked sent, so no mail goes twice.
     pub fn send_queued_mail(&self) -> Result<usize> {
         let config = self.ws.checked_config()?;
+        let what = "sending confirmation and welcome mails";
+        let _one_sender = match Lock::acquire_within(&self.ws.state_dir(), "mail", what, MAIL_LOCK_PATIENCE)? {
+            TryLock::Acquired(lock) => lock,
+            TryLock::Held(holder) => {
+                bail!("queued confirmation and welcome mails not sent: {holder} is sending them; try again later")
+            }
+        };
         let mut store = self.store()?;
         let now = crate::clock::now()?;
         store.purge_expired_signups(now.as_second())?;
-        let queued = store.queued_mail(100)?;
+        let queued = store.queued_mail(100, now.as_second())?;
         if queued.is_empty() {
             return Ok(0);
         }

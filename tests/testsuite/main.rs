@@ -10,6 +10,7 @@ mod email;
 mod hostile;
 mod insight;
 mod kept;
+mod kills;
 mod podcast;
 mod preview;
 mod refusals;

@@ -242,11 +242,16 @@ impl Store {
         })
     }
 
-    /// Mails waiting to be sent, oldest first.
-    pub fn queued_mail(&self, limit: usize) -> Result<Vec<QueuedMail>> {
+    /// Mails waiting to be sent, oldest first, at `now` (Unix seconds): one
+    /// that failed once is tried again at once, then after a wait growing with
+    /// its attempts (1, 8, 27 minutes), so that a relay down for a while does
+    /// not use up its tries in a few runs of the mailer.
+    pub fn queued_mail(&self, limit: usize, now: i64) -> Result<Vec<QueuedMail>> {
         let rows = self.db().query(
-            "SELECT id, kind, email, ref_id FROM mail_queue WHERE state = 'pending' ORDER BY id LIMIT $1",
-            args![limit],
+            "SELECT id, kind, email, ref_id FROM mail_queue WHERE state = 'pending'
+             AND (tried_at IS NULL OR tried_at <= CAST($2 AS BIGINT) - 60 * (attempts - 1) * (attempts - 1) * (attempts - 1))
+             ORDER BY id LIMIT $1",
+            args![limit, now],
         )?;
         Ok(rows
             .iter()
@@ -268,9 +273,9 @@ impl Store {
                 args![id, reply, now],
             )?,
             Err(reply) => self.db().execute(
-                "UPDATE mail_queue SET attempts = attempts + 1, reply = $2,
+                "UPDATE mail_queue SET attempts = attempts + 1, reply = $2, tried_at = $4,
                  state = CASE WHEN attempts + 1 >= $3 THEN 'failed' ELSE 'pending' END WHERE id = $1",
-                args![id, reply, max_attempts],
+                args![id, reply, max_attempts, now.parse::<jiff::Timestamp>().map_or(0, |t| t.as_second())],
             )?,
         };
         Ok(())
@@ -594,11 +599,11 @@ mod tests {
                 SignupOutcome::RecentlyMailed,
                 "a second signup within the hour queues nothing"
             );
-            assert_eq!(store.queued_mail(10).unwrap().len(), 1);
+            assert_eq!(store.queued_mail(10, 0).unwrap().len(), 1);
             let Confirmed::Subscribed(sub) = store.confirm(id, "ada@example.com", "t2").unwrap() else { panic!() };
             assert_eq!(store.count_active().unwrap(), 1);
             assert_eq!(store.confirm(id, "ada@example.com", "t3").unwrap(), Confirmed::Already);
-            let queued = store.queued_mail(10).unwrap();
+            let queued = store.queued_mail(10, 0).unwrap();
             assert!(queued.iter().any(|m| m.kind == MailKind::Welcome && m.ref_id == sub));
             let events: Vec<String> =
                 store.consent_of("ada@example.com").unwrap().into_iter().map(|e| e.event).collect();
@@ -697,12 +702,15 @@ mod tests {
         let location = super::super::Location::sqlite_in(dir.path());
         drop(Store::open(&location).unwrap());
         let conn = rusqlite::Connection::open(super::super::db_path(dir.path())).unwrap();
-        let steps = super::super::MIGRATIONS.len() as i64;
+        // The database as it was before that step (and the one after it, mail_queue.tried_at).
+        let steps = super::super::MIGRATIONS.iter().position(|m| *m == CANONICAL_ADDRESSES).unwrap() as i64 + 1;
+        assert_eq!(steps + 1, super::super::MIGRATIONS.len() as i64, "undo the steps after it here");
         conn.execute_batch(&format!(
             "INSERT INTO subscribers (id, email, status, created_at) VALUES
                  (1, 'ÄDA@BÜCHER.example', 'unsubscribed', 't0'), (2, 'äda@bücher.example', 'active', 't0'),
                  (3, 'JÖRG@example.com', 'active', 't0'), (4, 'BÖB@example.com', 'active', 't0'),
                  (5, 'Böb@example.com', 'active', 't0'), (6, 'plain@example.com', 'active', 't0');
+             ALTER TABLE mail_queue DROP COLUMN tried_at;
              PRAGMA user_version = {};",
             steps - 1
         ))

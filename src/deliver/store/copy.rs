@@ -72,7 +72,7 @@ const TABLES: &[Table] = &[
     },
     Table {
         name: "mail_queue",
-        columns: &["id", "kind", "email", "ref_id", "queued_at", "state", "attempts", "reply", "sent_at"],
+        columns: &["id", "kind", "email", "ref_id", "queued_at", "state", "attempts", "reply", "sent_at", "tried_at"],
         key: &["id"],
     },
     Table { name: "forgotten", columns: &["hash", "at"], key: &["hash"] },

@@ -193,6 +193,11 @@ CREATE INDEX sends_failed ON sends (issue, subscriber_id) WHERE state = 'failed'
 "#,
     // Every address in the form it is now stored and compared in.
     audience::CANONICAL_ADDRESSES,
+    // When a queued confirmation or welcome mail was last tried and failed
+    // (Unix seconds): it waits before the next try (see `queued_mail`).
+    r#"
+ALTER TABLE mail_queue ADD COLUMN tried_at INTEGER;
+"#,
 ];
 
 /// A subscriber's standing.
@@ -907,8 +912,39 @@ fn claim_sql(dialect: Dialect) -> String {
     )
 }
 
-/// How long a SQLite connection waits for another's lock.
+/// How long a process waits for another one holding the database.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Puts the database in WAL mode. SQLite answers "locked" at once, without
+/// waiting, while another process has it out of WAL mode (an import into an
+/// empty list, see [`direct::journal_alone`]): this waits for it as the busy
+/// timeout would, then says which file and what to do.
+fn wal_mode(conn: &rusqlite::Connection, path: &Path) -> Result<()> {
+    let started = std::time::Instant::now();
+    loop {
+        match conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get::<_, String>(0)) {
+            Ok(mode) if mode.eq_ignore_ascii_case("wal") => return Ok(()),
+            Ok(mode) => anyhow::bail!("{}: cannot use WAL mode (it stays in {mode} mode)", path.display()),
+            Err(e) if is_busy(&e) && started.elapsed() < BUSY_TIMEOUT => {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) if is_busy(&e) => {
+                return Err(e).with_context(|| {
+                    format!(
+                        "{}: another publish process (an import?) has held it for {}s: run this again when it ends",
+                        path.display(),
+                        BUSY_TIMEOUT.as_secs()
+                    )
+                });
+            }
+            Err(e) => return Err(e).with_context(|| format!("{}: cannot use WAL mode", path.display())),
+        }
+    }
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(e.sqlite_error_code(), Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked))
+}
 
 fn open_sqlite(path: &Path) -> Result<rusqlite::Connection> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
@@ -916,29 +952,18 @@ fn open_sqlite(path: &Path) -> Result<rusqlite::Connection> {
     }
     let conn = rusqlite::Connection::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     conn.busy_timeout(BUSY_TIMEOUT)?;
-    // An import into an empty list has the database out of WAL mode while it
-    // runs (see `direct::journal_alone`); asked for WAL mode then, SQLite
-    // answers "busy" at once instead of waiting: asked again until the import
-    // ends, as long as any other wait.
-    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
-    loop {
-        match conn.pragma_update(None, "journal_mode", "WAL") {
-            Ok(()) => break,
-            Err(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(Duration::from_millis(20));
-            }
-            Err(e) => return Err(e).with_context(|| format!("{}: cannot use WAL mode", path.display())),
-        }
-    }
+    wal_mode(&conn, path)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
     Ok(conn)
 }
 
+/// Brings the schema up to date in one transaction that takes the write lock
+/// first: a process killed during it leaves the schema it found (never a
+/// half-migrated one), and processes opening one database at once migrate it
+/// once, the others waiting (busy timeout) and finding it done.
 fn migrate_sqlite(conn: &mut rusqlite::Connection, name: &str) -> Result<()> {
-    let version = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+    let version = schema_version(conn)?;
     anyhow::ensure!(
         version <= MIGRATIONS.len(),
         "{name} was written by a newer Masthead (schema {version}, this publish knows {}): upgrade publish",
@@ -948,15 +973,27 @@ fn migrate_sqlite(conn: &mut rusqlite::Connection, name: &str) -> Result<()> {
         return Ok(());
     }
     // A step may rebuild a table the ledger refers to; the references are
-    // checked before each step commits instead (SQLite's own procedure).
+    // checked before the steps commit instead (SQLite's own procedure).
     conn.pragma_update(None, "foreign_keys", "OFF")?;
-    // Another process may be upgrading the same file (two commands run at
-    // once on a new publication): each step takes the write lock first and
-    // reads the version again under it, so that no step runs twice.
-    for _ in version..MIGRATIONS.len() {
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-        let i = tx.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
-        let Some(step) = MIGRATIONS.get(i) else { break };
+    let migrated = migrate_locked(conn, name);
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    migrated
+}
+
+fn schema_version(conn: &rusqlite::Connection) -> Result<usize> {
+    Ok(conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize)
+}
+
+fn migrate_locked(conn: &mut rusqlite::Connection, name: &str) -> Result<()> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .with_context(|| format!("{name}: cannot lock it to bring its schema up to date"))?;
+    // Another process may have migrated it while this one waited for the lock.
+    let version = schema_version(&tx)?;
+    if version >= MIGRATIONS.len() {
+        return Ok(());
+    }
+    for (i, step) in MIGRATIONS.iter().enumerate().skip(version) {
         tx.execute_batch(step).with_context(|| format!("{name}: migration {} failed", i + 1))?;
         if *step == audience::CANONICAL_ADDRESSES {
             audience::canonical_addresses(&tx).with_context(|| format!("{name}: migration {} failed", i + 1))?;
@@ -972,10 +1009,9 @@ fn migrate_sqlite(conn: &mut rusqlite::Connection, name: &str) -> Result<()> {
             i + 1,
             broken.unwrap_or_default()
         );
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
     }
-    conn.pragma_update(None, "foreign_keys", "ON")?;
+    tx.pragma_update(None, "user_version", MIGRATIONS.len() as i64)?;
+    tx.commit()?;
     Ok(())
 }
 

@@ -159,6 +159,9 @@ CREATE INDEX sends_failed ON sends (issue, subscriber_id) WHERE state = 'failed'
     // form, and older ones are found as far as `citext` folds case under the
     // database's locale (all of Unicode under a UTF-8 locale, ASCII under C).
     "SELECT 1;",
+    r#"
+ALTER TABLE mail_queue ADD COLUMN tried_at BIGINT;
+"#,
 ];
 
 /// Serialises migrations of one database by several processes starting at once.
