@@ -178,8 +178,8 @@ struct Lane {
     last_failure: std::sync::Mutex<Option<String>>,
     /// Connections of this lane open now.
     open: AtomicUsize,
-    /// Workers that gave way to the open connections (see [`Step::GiveWay`]).
-    gave_way: AtomicUsize,
+    /// A worker gave way to the open connections (see [`Step::GiveWay`]).
+    gave_way: AtomicBool,
 }
 
 struct Shared {
@@ -432,7 +432,7 @@ fn lanes(transport: Transport, options: &Options) -> (bool, Vec<Lane>, Throttle)
         cool_downs: AtomicU32::new(0),
         last_failure: std::sync::Mutex::new(None),
         open: AtomicUsize::new(0),
-        gave_way: AtomicUsize::new(0),
+        gave_way: AtomicBool::new(false),
     };
     match transport {
         Transport::Relays(relays) => {
@@ -693,7 +693,10 @@ async fn attempt(
             shared.ceiling.acquire().await;
             lane.throttle.acquire().await;
         };
+        // Biased: when the pace lets the message go at once (the usual case),
+        // the stop is never polled, so no waiter is registered per message.
         tokio::select! {
+            biased;
             () = paced => {}
             () = stopped(shared) => return Step::Stop,
         }
@@ -848,8 +851,7 @@ fn close(lane: &Lane, conn: &mut Option<Connection>) {
 /// says so, since `concurrency` (or the relay's) is then above what the
 /// server takes from this machine.
 fn give_way(lane: &Lane, error: &SendError) {
-    let before = lane.gave_way.fetch_add(1, Ordering::Relaxed);
-    if before == 0 {
+    if !lane.gave_way.swap(true, Ordering::Relaxed) {
         let name = lane.name.as_deref().map_or(String::new(), |n| format!("relay {n}: "));
         let reason = match error {
             SendError::Connection(r) => r.as_str(),
@@ -965,10 +967,15 @@ impl Breaker {
         self.deferred_in_a_row.fetch_add(1, Ordering::Relaxed) + 1 == self.deferral_limit
     }
 
+    /// Ends every streak. Called for every message accepted: the counters are
+    /// written only when a streak is on, so that the connections do not
+    /// share a written cache line on every message.
     fn accepted(&self) {
-        self.in_a_row.store(0, Ordering::Relaxed);
-        self.bounced_in_a_row.store(0, Ordering::Relaxed);
-        self.deferred_in_a_row.store(0, Ordering::Relaxed);
+        for streak in [&self.in_a_row, &self.bounced_in_a_row, &self.deferred_in_a_row] {
+            if streak.load(Ordering::Relaxed) != 0 {
+                streak.store(0, Ordering::Relaxed);
+            }
+        }
     }
 }
 

@@ -51,10 +51,10 @@ pub struct Connection {
     broken: bool,
     /// The server offers PIPELINING (RFC 2920): MAIL, RCPT and DATA go in one write.
     pipelining: bool,
-    /// The server offers SIZE (RFC 1870): each MAIL declares the message's
-    /// size, and a message above the limit it names (when it names one) is
-    /// not sent at all.
-    size: Option<Option<usize>>,
+    /// The server offers SIZE (RFC 1870), with its limit (0: none named):
+    /// each MAIL declares the message's size, and a message above the limit
+    /// is not sent at all.
+    size: Option<usize>,
     /// How long connecting, or one command, may take (`?timeout=` in the URL).
     timeout: Duration,
 }
@@ -146,7 +146,7 @@ impl Connection {
         let size = keywords.message().find_map(|line| {
             let mut words = line.split_whitespace();
             words.next().filter(|k| k.eq_ignore_ascii_case("SIZE"))?;
-            Some(words.next().and_then(|n| n.parse::<usize>().ok()).filter(|&n| n > 0))
+            Some(words.next().and_then(|n| n.parse::<usize>().ok()).unwrap_or(0))
         });
         let mut conn = Connection { inner, broken: false, pipelining, size, timeout: target.timeout };
         if let Some(user) = &target.user {
@@ -198,9 +198,7 @@ impl Connection {
         }
         let len: usize = parts.iter().map(|p| p.len()).sum();
         if let Some(limit) = self.size {
-            if let Some(limit) = limit
-                && len > limit
-            {
+            if limit > 0 && len > limit {
                 // Every message of the issue is about this size: none would go.
                 return Err(SendError::Refused(format!(
                     "the message is {len} bytes and the server takes at most {limit} (its SIZE): shorten the \
