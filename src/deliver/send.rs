@@ -639,8 +639,7 @@ async fn worker_loop(shared: &Shared, lane: usize, conn: &mut Option<Connection>
     while let Some(job) = next_job(shared, lane).await {
         if shared.abort.load(Ordering::Relaxed) {
             // Stopped while this worker waited for the job: it stays pending.
-            shared.turns.lock().expect("turns lock").held -= 1;
-            shared.changed.notify_waiters();
+            let_go(shared, None);
             return Ok(());
         }
         let Job { subscriber, mut attempts, built } = job;
@@ -655,24 +654,30 @@ async fn worker_loop(shared: &Shared, lane: usize, conn: &mut Option<Connection>
         match attempt(shared, lane, conn, &subscriber, &built, &mut attempts).await {
             Step::Done(outcome) => record(shared, lane, &subscriber, attempts, outcome).await?,
             step @ (Step::HandBack | Step::GiveWay) => {
-                let job = Job { subscriber, attempts, built: Ok(built) };
-                let mut turns = shared.turns.lock().expect("turns lock");
-                turns.returned.push_back(Box::new(job));
-                turns.held -= 1;
-                drop(turns);
-                shared.changed.notify_waiters();
+                let_go(shared, Some(Job { subscriber, attempts, built: Ok(built) }));
                 if matches!(step, Step::GiveWay) {
                     return Ok(());
                 }
             }
             Step::Stop => {
-                shared.turns.lock().expect("turns lock").held -= 1;
-                shared.changed.notify_waiters();
+                let_go(shared, None);
                 return Ok(());
             }
         }
     }
     Ok(())
+}
+
+/// Ends a worker's hold on a recipient, handing its `job` back for another
+/// worker when given, and tells the others.
+fn let_go(shared: &Shared, job: Option<Job>) {
+    let mut turns = shared.turns.lock().expect("turns lock");
+    if let Some(job) = job {
+        turns.returned.push_back(Box::new(job));
+    }
+    turns.held -= 1;
+    drop(turns);
+    shared.changed.notify_waiters();
 }
 
 /// Tries one message on `lane` until it is accepted, refused, handed back or the run stops.
@@ -1117,8 +1122,7 @@ fn write_outbox(dir: &Path, subscriber: &Subscriber, message: &str) -> Result<St
 /// worker's hold on the recipient ends.
 async fn record(shared: &Shared, lane: usize, subscriber: &Subscriber, attempts: u32, outcome: Outcome) -> Result<()> {
     let committed = commit(shared, subscriber, attempts, outcome).await;
-    shared.turns.lock().expect("turns lock").held -= 1;
-    shared.changed.notify_waiters();
+    let_go(shared, None);
     if committed? {
         shared.sent.fetch_add(1, Ordering::Relaxed);
         shared.lanes[lane].sent.fetch_add(1, Ordering::Relaxed);
