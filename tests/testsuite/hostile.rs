@@ -538,13 +538,22 @@ fn an_empty_author_source_or_related_title_is_an_error_at_its_place() {
         "title = \"SoftBank to join SK Telekom-led global AI joint venture with Deutsche Telekom, SingTel and other telcos\"",
         "title = \"\"",
     );
+    build_refused_at(
+        &fixture,
+        &[
+            "issues/009.toml:41:25: error: an author's name is empty",
+            "issues/009.toml:69:10: error: the source is empty",
+            "issues/009.toml:106:9: error: a related link needs a title",
+        ],
+    );
+}
+
+/// `build 9` fails naming each of `expected` (file:line:column: error), and
+/// writes nothing.
+fn build_refused_at(fixture: &Fixture, expected: &[&str]) {
     let run = fixture.run(&["build", "9"]).failure(1);
     let err = run.stderr();
-    for expected in [
-        "issues/009.toml:41:25: error: an author's name is empty",
-        "issues/009.toml:69:10: error: the source is empty",
-        "issues/009.toml:106:9: error: a related link needs a title",
-    ] {
+    for expected in expected {
         assert!(err.contains(expected), "{expected}:\n{err}");
     }
     assert!(!fixture.path().join("out/9").exists(), "nothing is written");
@@ -558,14 +567,12 @@ fn a_sponsors_blank_name_button_or_code_is_an_error_at_its_place() {
     fixture.edit("sponsors.toml", "name = \"Esevel\"", "name = \" \"");
     fixture.edit("sponsors.toml", "cta = \"Get a demo of Esevel\"", "cta = \"\"");
     fixture.edit("sponsors.toml", "referral_code = \"ASIA\"", "referral_code = \"\"");
-    let run = fixture.run(&["build", "9"]).failure(1);
-    let err = run.stderr();
-    for expected in [
-        "sponsors.toml:7:8: error: name is empty",
-        "sponsors.toml:20:7: error: cta is empty",
-        "sponsors.toml:17:17: error: referral_code is empty",
-    ] {
-        assert!(err.contains(expected), "{expected}:\n{err}");
-    }
-    assert!(!fixture.path().join("out/9").exists(), "nothing is written");
+    build_refused_at(
+        &fixture,
+        &[
+            "sponsors.toml:7:8: error: name is empty",
+            "sponsors.toml:20:7: error: cta is empty",
+            "sponsors.toml:17:17: error: referral_code is empty",
+        ],
+    );
 }
