@@ -203,6 +203,10 @@ fn prefixes_of(urls: &[&str]) -> Vec<String> {
     prefixes
 }
 
+/// The reader's pages: each also answers with a slash after it, by a redirect
+/// to the page without it.
+const READER_ROUTES: [&str; 4] = ["/subscribe", "/confirm", "/preferences", "/unsubscribe"];
+
 /// Headers a reverse proxy sets about the request it passes on. They are
 /// believed only from a proxy on this machine (the peer is a loopback
 /// address); from anyone else they are dropped before any route sees them.
@@ -262,6 +266,12 @@ async fn public_path(
     };
     if private(&routed) {
         return (axum::http::StatusCode::NOT_FOUND, "not found\n").into_response();
+    }
+    if let Some(route) = routed.strip_suffix('/').filter(|r| READER_ROUTES.contains(r)) {
+        // `/subscribe/` as typed or pasted: the page itself, one folder up (so
+        // that whatever prefix the browser sees stays), same method and body.
+        let name = route.trim_start_matches('/');
+        return axum::response::Redirect::permanent(&format!("../{name}{query}")).into_response();
     }
     let mut response = next.run(request).await;
     relative_location(&mut response, &routed);

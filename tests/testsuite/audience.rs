@@ -415,3 +415,33 @@ fn an_old_confirmation_link_never_brings_back_a_person_who_left_and_only_the_new
     }
     assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "0");
 }
+
+#[test]
+fn a_slash_after_a_reader_page_leads_to_that_page_under_the_prefix_the_browser_used() {
+    let fixture = Fixture::reference();
+    let smtp = SmtpServer::start(&[]);
+    let serve = Serve::start(&fixture, free_port(), Some(&smtp), NOW);
+    // As typed or pasted, with a slash and a campaign tag: the form works in Chromium.
+    let shown = browser(&[&format!("{}/subscribe/?ref=podcast", serve.base), "slash@example.com", "Sl Ash"]);
+    assert!(shown.contains("Check your inbox"), "{shown}");
+    wait_for(&smtp, "slash@example.com", "Subject: Confirm");
+    // The redirect is relative: the prefix the browser used (kept, stripped) stays; the query too.
+    let once: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+    let bare = serve.base.replace("/this-week-in-asia", "");
+    for base in [&serve.base, &bare] {
+        for (path, to) in [
+            ("subscribe/?ref=podcast", "../subscribe?ref=podcast"),
+            ("confirm/?t=abc", "../confirm?t=abc"),
+            ("preferences/?t=abc", "../preferences?t=abc"),
+            ("unsubscribe/?t=abc", "../unsubscribe?t=abc"),
+        ] {
+            let url = format!("{base}/{path}");
+            let got = once.get(&url).call().unwrap_or_else(|e| panic!("GET {url}: {e}"));
+            let location = got.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+            assert_eq!((got.status().as_u16(), location.as_deref()), (308, Some(to)), "GET {url}");
+            // A POST keeps its method and body through a 308.
+            let got = once.post(&url).send("").unwrap_or_else(|e| panic!("POST {url}: {e}"));
+            assert_eq!(got.status().as_u16(), 308, "POST {url}");
+        }
+    }
+}
