@@ -185,16 +185,68 @@ pub(super) async fn preflight(State(state): State<Arc<AppState>>, headers: Heade
     }
 }
 
+/// The signup's fields; in JSON each may be left out or `null`.
 #[derive(Deserialize, Default)]
 struct SignupForm {
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    name: String,
+    email: Option<String>,
+    name: Option<String>,
     source: Option<String>,
     /// The honeypot: people leave it empty, form-filling bots do not.
-    #[serde(default)]
-    website: String,
+    website: Option<String>,
+}
+
+impl SignupForm {
+    /// The fields of a form, as (name, value) pairs.
+    fn of_fields<K: AsRef<str>>(fields: impl Iterator<Item = (K, String)>) -> SignupForm {
+        let mut f = SignupForm::default();
+        for (key, value) in fields {
+            match key.as_ref() {
+                "email" => f.email = Some(value),
+                "name" => f.name = Some(value),
+                "source" => f.source = Some(value),
+                "website" => f.website = Some(value),
+                _ => {}
+            }
+        }
+        f
+    }
+}
+
+/// The text fields of a `multipart/form-data` body (what a page's script
+/// sends with `fetch(url, {body: new FormData(form)})`), or `None` when it is
+/// not one. Files are left out.
+fn multipart_fields(content_type: &str, body: &str) -> Option<Vec<(String, String)>> {
+    let boundary = content_type.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim().eq_ignore_ascii_case("boundary").then(|| v.trim().trim_matches('"').to_string())
+    })?;
+    let delimiter = format!("--{boundary}");
+    let mut parts = body.split(delimiter.as_str());
+    parts.next()?; // the preamble
+    let mut fields = Vec::new();
+    for part in parts {
+        if part.starts_with("--") {
+            return Some(fields);
+        }
+        let (head, value) = part.strip_prefix("\r\n")?.split_once("\r\n\r\n")?;
+        let disposition = head.split("\r\n").find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.trim().eq_ignore_ascii_case("content-disposition").then_some(value)
+        })?;
+        let param = |wanted: &str| {
+            disposition.split(';').skip(1).find_map(|p| {
+                let (k, v) = p.split_once('=')?;
+                k.trim().eq_ignore_ascii_case(wanted).then(|| v.trim().trim_matches('"').to_string())
+            })
+        };
+        if param("filename").is_none()
+            && let Some(name) = param("name")
+        {
+            fields.push((name, value.strip_suffix("\r\n").unwrap_or(value).to_string()));
+        }
+    }
+    // No closing delimiter: cut short.
+    None
 }
 
 /// `POST /subscribe`: form-encoded or JSON.
@@ -204,10 +256,10 @@ pub(super) async fn subscribe(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    // Media types are case-insensitive (`Application/JSON`).
+    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let json = media == "application/json";
     let Ok(origin) = state.origin(&headers, true) else {
         return answer(
             &state,
@@ -244,19 +296,23 @@ pub(super) async fn subscribe(
                 ));
             }
         }
-    } else {
-        let mut f = SignupForm::default();
-        for (key, value) in url::form_urlencoded::parse(body.as_bytes()) {
-            match key.as_ref() {
-                "email" => f.email = value.into_owned(),
-                "name" => f.name = value.into_owned(),
-                "source" => f.source = Some(value.into_owned()),
-                "website" => f.website = value.into_owned(),
-                _ => {}
+    } else if media == "multipart/form-data" {
+        match multipart_fields(&content_type, &body) {
+            Some(fields) => SignupForm::of_fields(fields.into_iter()),
+            None => {
+                return done(answer(
+                    &state,
+                    json,
+                    StatusCode::BAD_REQUEST,
+                    "Not understood",
+                    "The form arrived cut short or garbled: please send it again.",
+                ));
             }
         }
-        f
+    } else {
+        SignupForm::of_fields(url::form_urlencoded::parse(body.as_bytes()).map(|(k, v)| (k, v.into_owned())))
     };
+    let email = form.email.unwrap_or_default();
     let thanks = |state: &AppState| {
         answer(
             state,
@@ -266,10 +322,10 @@ pub(super) async fn subscribe(
             "If the address can get our mail, a message is on its way: open it and press the button to confirm.",
         )
     };
-    if !form.website.is_empty() {
+    if form.website.is_some_and(|w| !w.is_empty()) {
         return done(thanks(&state));
     }
-    if let Err(why) = crate::deliver::address::check_address(form.email.trim()) {
+    if let Err(why) = crate::deliver::address::check_address(email.trim()) {
         return done(answer(
             &state,
             json,
@@ -279,8 +335,8 @@ pub(super) async fn subscribe(
         ));
     }
     let req = SignupRequest {
-        email: form.email,
-        name: form.name,
+        email,
+        name: form.name.unwrap_or_default(),
         source: form.source,
         ip: Some(client(peer, &headers).to_string()),
         user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),

@@ -445,3 +445,36 @@ fn a_slash_after_a_reader_page_leads_to_that_page_under_the_prefix_the_browser_u
         }
     }
 }
+
+#[test]
+fn a_page_script_posting_the_form_as_form_data_or_json_with_nulls_signs_up() {
+    let fixture = Fixture::reference();
+    let smtp = SmtpServer::start(&[]);
+    let serve = Serve::start(&fixture, free_port(), Some(&smtp), NOW);
+    let url = format!("{}/subscribe", serve.base);
+    // Chromium's own multipart/form-data, as `fetch(action, {body: new FormData(form)})` sends it.
+    let shown = browser(&[&url, "fetched@example.com", "Fé Fetch", "fetch"]);
+    assert!(shown.starts_with("200\n") && shown.contains("Check your inbox"), "{shown}");
+    wait_for(&smtp, "fetched@example.com", "Subject: Confirm");
+    // JSON from a script that sends `null` for a field left empty, with the media type in capitals.
+    for (content_type, body, rcpt) in [
+        ("application/json", r#"{"email":"nulls@example.com","name":null,"source":null}"#, "nulls@example.com"),
+        ("Application/JSON; charset=UTF-8", r#"{"email":"caps@example.com"}"#, "caps@example.com"),
+    ] {
+        let (status, _, answer) = request("POST", &url, &[("Content-Type", content_type)], body);
+        assert_eq!(status, 200, "{content_type} {body}: {answer}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&answer).unwrap()["ok"], true, "{answer}");
+        wait_for(&smtp, rcpt, "Subject: Confirm");
+    }
+    // A form cut short is refused as such, not as a missing address; nothing is queued.
+    let cut = "--x\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\ncut@example.com";
+    let (status, _, page) = request(
+        "POST",
+        &url,
+        &[("Content-Type", "multipart/form-data; boundary=x"), ("X-Forwarded-For", "10.1.1.1")],
+        cut,
+    );
+    assert!(status == 400 && page.contains("cut short"), "{status}: {page}");
+    fixture.command(&["cron", "--now", NOW]).env("PUBLISH_SMTP_URL", &smtp.url()).run().success();
+    assert!(mails_to(&smtp, "cut@example.com", "").is_empty());
+}
