@@ -478,3 +478,44 @@ fn a_page_script_posting_the_form_as_form_data_or_json_with_nulls_signs_up() {
     fixture.command(&["cron", "--now", NOW]).env("PUBLISH_SMTP_URL", &smtp.url()).run().success();
     assert!(mails_to(&smtp, "cut@example.com", "").is_empty());
 }
+
+#[test]
+fn subscribers_add_says_when_the_relay_refused_the_confirmation_mail_and_cron_sends_it_later() {
+    let fixture = Fixture::reference();
+    let refusing = SmtpServer::start(&["--reject", "ann@example.com"]);
+    let run = fixture
+        .command(&["subscribers", "add", "ann@example.com"])
+        .env("PUBLISH_NOW", NOW)
+        .env("PUBLISH_SMTP_URL", &refusing.url())
+        .run()
+        .failure(3);
+    assert!(!run.stdout().contains("went to"), "it did not go: {}", run.stdout());
+    let said = run.stderr();
+    assert!(
+        said.contains("ann@example.com is waiting to confirm, but the confirmation mail was not sent: 550"),
+        "{said}"
+    );
+    assert!(said.contains("stays queued") && said.contains("publish cron"), "{said}");
+    // No relay at all: the same.
+    let down = format!("smtp://127.0.0.1:{}", free_port());
+    let add = |who: &str, relay: &str| {
+        fixture.command(&["subscribers", "add", who]).env("PUBLISH_NOW", NOW).env("PUBLISH_SMTP_URL", relay).run()
+    };
+    let run = add("bea@example.com", &down).failure(3);
+    assert!(run.stderr().contains("bea@example.com is waiting to confirm") && run.stderr().contains("connect"));
+    // As it said: an hour later, cron sends what stayed queued, once.
+    let relay = SmtpServer::start(&[]);
+    for _ in 0..2 {
+        fixture
+            .command(&["cron"])
+            .env("PUBLISH_NOW", "2024-03-01T02:00:00Z")
+            .env("PUBLISH_SMTP_URL", &relay.url())
+            .run()
+            .success();
+    }
+    assert_eq!(mails_to(&relay, "bea@example.com", "Subject: Confirm").len(), 1);
+    assert_eq!(mails_to(&relay, "ann@example.com", "Subject: Confirm").len(), 1);
+    assert!(
+        add("cal@example.com", &relay.url()).success().stdout().contains("a confirmation mail went to cal@example.com")
+    );
+}
