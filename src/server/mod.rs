@@ -170,7 +170,38 @@ pub fn router(config: ServeConfig) -> Result<Router> {
         .fallback_service(routes)
         .layer(axum::middleware::from_fn_with_state(prefixes, public_path))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(axum::middleware::from_fn(too_large))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(10))))
+}
+
+/// A body over [`MAX_BODY`] gets a page saying so (or, to a request that
+/// spoke JSON, JSON), not the body limit's bare `length limit exceeded`.
+async fn too_large(request: Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    let json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"));
+    let response = next.run(request).await;
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
+    }
+    let text = format!(
+        "The form was longer than any form of this site can be ({} KB): shorten what you typed (a name, say) and send it again.",
+        MAX_BODY / 1024
+    );
+    let mut answer = if json {
+        let body = serde_json::json!({ "ok": false, "message": text });
+        ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body.to_string()).into_response()
+    } else {
+        let body = format!("<h1>Too long</h1><p>{}</p>", crate::text::escape_html(&text));
+        axum::response::Html(page("Too long", &body)).into_response()
+    };
+    *answer.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    answer.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    answer
 }
 
 /// The origins (`https://host[:port]`) of public URLs.

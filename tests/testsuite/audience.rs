@@ -519,3 +519,29 @@ fn subscribers_add_says_when_the_relay_refused_the_confirmation_mail_and_cron_se
         add("cal@example.com", &relay.url()).success().stdout().contains("a confirmation mail went to cal@example.com")
     );
 }
+
+#[test]
+fn a_five_thousand_character_name_gets_a_page_saying_the_form_is_too_long_and_nothing_is_stored() {
+    let fixture = Fixture::reference();
+    let smtp = SmtpServer::start(&[]);
+    let serve = Serve::start(&fixture, free_port(), Some(&smtp), NOW);
+    let url = format!("{}/subscribe", serve.base);
+    let name = "Ω".repeat(5000);
+    let shown = browser(&[&url, "long@example.com", &name]);
+    assert!(
+        shown.contains("Too long") && shown.contains("shorten what you typed"),
+        "{}",
+        &shown[..shown.len().min(600)]
+    );
+    let body = serde_json::json!({ "email": "longjson@example.com", "name": name }).to_string();
+    let (status, head, answer) = request("POST", &url, &[("Content-Type", "application/json")], &body);
+    assert_eq!(status, 413, "{answer}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert!(answer["ok"] == false && answer["message"].as_str().unwrap().contains("shorten"), "{answer}");
+    // A short name goes through, and is the only signup mailed.
+    assert!(browser(&[&url, "short@example.com", "Ada"]).contains("Check your inbox"));
+    wait_for(&smtp, "short@example.com", "Subject: Confirm");
+    fixture.command(&["cron", "--now", NOW]).env("PUBLISH_SMTP_URL", &smtp.url()).run().success();
+    assert!(smtp.received().iter().all(|m| m.rcpt == "short@example.com"), "nothing of the long forms was stored");
+}
