@@ -82,8 +82,10 @@ impl AppState {
     /// neither (mail providers' one-click POSTs, curl); `Ok(Some(origin))`
     /// from this site (the base URL's origin, or the one the request was sent
     /// to: its `Host`, or the `X-Forwarded-Host` of a proxy on this machine)
-    /// or, with `signup_form`, from a site in `[serve] allowed_origins`; `Err`
-    /// from any other site, or from a page that hides where it is (`null`).
+    /// or, with `signup_form`, from a site in `[serve] allowed_origins`
+    /// (`Ok(None)` too from a page of this site that hides where it is); `Err`
+    /// from any other site, or from a page that hides where it is (`null`)
+    /// and is not one of this site's.
     pub(crate) fn origin(&self, headers: &axum::http::HeaderMap, signup_form: bool) -> Result<Option<String>, ()> {
         use axum::http::header;
         let text = |name: header::HeaderName| headers.get(name).map(|v| v.to_str().map_err(|_| ()));
@@ -103,6 +105,14 @@ impl AppState {
             if !host.is_empty() {
                 own.extend([format!("http://{host}"), format!("https://{host}")]);
             }
+        }
+        if origin == "null" {
+            // A page whose referrer policy is `no-referrer` (a template's
+            // `<meta name="referrer">`, a proxy's `Referrer-Policy`) posts
+            // with `Origin: null` even to its own site; the browser's own
+            // `Sec-Fetch-Site`, which no page can set, says whether it is.
+            let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+            return if site == Some("same-origin") { Ok(None) } else { Err(()) };
         }
         let allowed = own.iter().chain(&self.origins).chain(self.signup_origins.iter().filter(|_| signup_form));
         if allowed.into_iter().any(|o| o.eq_ignore_ascii_case(&origin)) { Ok(Some(origin)) } else { Err(()) }

@@ -545,3 +545,38 @@ fn a_five_thousand_character_name_gets_a_page_saying_the_form_is_too_long_and_no
     fixture.command(&["cron", "--now", NOW]).env("PUBLISH_SMTP_URL", &smtp.url()).run().success();
     assert!(smtp.received().iter().all(|m| m.rcpt == "short@example.com"), "nothing of the long forms was stored");
 }
+
+#[test]
+fn the_buttons_of_pages_that_send_no_referrer_confirm_and_unsubscribe_in_chromium() {
+    // A publisher's page template that tells browsers to send no referrer:
+    // Chromium then posts its forms with `Origin: null`, even to this site.
+    let fixture = with_welcome();
+    let built_in = std::fs::read_to_string(repo().join("templates/page.html")).unwrap();
+    let private = "<meta name=\"robots\" content=\"noindex\">\n<meta name=\"referrer\" content=\"no-referrer\">";
+    fixture.write("templates/page.html", &built_in.replace("<meta name=\"robots\" content=\"noindex\">", private));
+    let smtp = SmtpServer::start(&[]);
+    let serve = Serve::start(&fixture, free_port(), Some(&smtp), NOW);
+    form(&format!("{}/subscribe", serve.base), "email=quiet%40example.com");
+    let link = local(&link_in(&wait_for(&smtp, "quiet@example.com", "Subject: Confirm").path, "confirm"), &serve);
+    assert!(request("GET", &link, &[], "").2.contains("content=\"no-referrer\""), "the template is in use");
+    // Another site's page that hides where it is still cannot press the button.
+    for hidden in [&[("Origin", "null"), ("Sec-Fetch-Site", "cross-site")][..], &[("Origin", "null")][..]] {
+        assert_eq!(request("POST", &link, hidden, "confirm=page").0, 403, "{hidden:?}");
+    }
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "0");
+    let shown = browser(&[&link, "confirm"]);
+    assert!(shown.contains("You are subscribed"), "{shown}");
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "1");
+    // The unsubscribe button of the preferences page, the same.
+    let preferences =
+        local(&link_in(&wait_for(&smtp, "quiet@example.com", "Subject: Welcome").path, "preferences"), &serve);
+    let output = Command::new("node")
+        .arg(repo().join("tests/browser/unsubscribe.mjs"))
+        .arg(&preferences)
+        .env("MASTHEAD_NODE_MODULES", node_modules(&["playwright-core"]))
+        .output()
+        .expect("node must be installed to run the browser test");
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success() && shown.contains("You are unsubscribed"), "{shown}");
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "0");
+}
