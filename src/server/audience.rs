@@ -313,14 +313,24 @@ pub(super) async fn subscribe(
         SignupForm::of_fields(url::form_urlencoded::parse(body.as_bytes()).map(|(k, v)| (k, v.into_owned())))
     };
     let email = form.email.unwrap_or_default();
-    let thanks = |state: &AppState| {
-        answer(
+    let double = state.app.workspace().config().map(|c| c.audience.double_opt_in).unwrap_or(true);
+    // Said whatever became of the signup (known, new, a bot's): with double
+    // opt-in a mail to confirm follows; without, the person is in at once.
+    let thanks = |state: &AppState| match double {
+        true => answer(
             state,
             json,
             StatusCode::OK,
             "Check your inbox",
             "If the address can get our mail, a message is on its way: open it and press the button to confirm.",
-        )
+        ),
+        false => answer(
+            state,
+            json,
+            StatusCode::OK,
+            "Thank you for subscribing",
+            "If the address can get our mail, the next issue will reach it; every issue has a link to leave.",
+        ),
     };
     if form.website.is_some_and(|w| !w.is_empty()) {
         return done(thanks(&state));
@@ -341,7 +351,6 @@ pub(super) async fn subscribe(
         ip: Some(client(peer, &headers).to_string()),
         user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
     };
-    let double = state.app.workspace().config().map(|c| c.audience.double_opt_in).unwrap_or(true);
     let app = Arc::clone(&state.app);
     match tokio::task::spawn_blocking(move || app.signup(req, double)).await {
         Ok(Ok(_)) => {

@@ -580,3 +580,26 @@ fn the_buttons_of_pages_that_send_no_referrer_confirm_and_unsubscribe_in_chromiu
     assert!(output.status.success() && shown.contains("You are unsubscribed"), "{shown}");
     assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "0");
 }
+
+#[test]
+fn without_double_opt_in_the_signup_page_says_subscribed_not_to_wait_for_a_confirmation_mail() {
+    let fixture = with_welcome();
+    let toml = fixture.read("publish.toml");
+    fixture.write("publish.toml", &format!("{toml}\n[audience]\ndouble_opt_in = false\n"));
+    fixture.run(&["subscribers", "add", "known@example.com", "--confirmed"]).success();
+    let smtp = SmtpServer::start(&[]);
+    let serve = Serve::start(&fixture, free_port(), Some(&smtp), NOW);
+    let url = format!("{}/subscribe", serve.base);
+    let shown = browser(&[&url, "once@example.com", "Una"]);
+    assert!(shown.contains("Thank you for subscribing") && shown.contains("the next issue will reach"), "{shown}");
+    assert!(!shown.contains("confirm"), "no mail to confirm is coming: {shown}");
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "2", "in at once");
+    wait_for(&smtp, "once@example.com", "Subject: Welcome");
+    assert!(mails_to(&smtp, "once@example.com", "Subject: Confirm").is_empty());
+    // Still the same answer for a known address, a new one and a bot.
+    let known = form(&url, "email=known%40example.com");
+    let new = form(&url, "email=two%40example.com");
+    let trap = form(&url, "email=bot%40example.com&website=http%3A%2F%2Fspam.example");
+    assert_eq!((known.0, &known.2), (new.0, &new.2));
+    assert_eq!((trap.0, &trap.2), (new.0, &new.2));
+}
