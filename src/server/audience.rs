@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
@@ -17,7 +17,7 @@ use serde::Deserialize;
 use crate::deliver::store::audience::SignupRequest;
 use crate::publication::readers::ConfirmLink;
 use crate::render::audience::{self, ExtraForm, Field, Form, Page};
-use crate::server::AppState;
+use crate::server::{AppState, TokenQuery};
 
 /// Signups one client may make in a burst, and how fast the allowance comes back.
 const PER_CLIENT_BURST: f64 = 5.0;
@@ -380,11 +380,6 @@ pub(super) async fn subscribe(
     }
 }
 
-#[derive(Deserialize)]
-pub(super) struct TokenQuery {
-    t: Option<String>,
-}
-
 /// The page of a confirmation link that cannot confirm.
 fn link_problem(state: &AppState, link: &ConfirmLink) -> Option<Response> {
     match link {
@@ -448,7 +443,7 @@ fn token_action(path: &str, token: &str) -> String {
 }
 
 /// `GET /confirm?t=…`: a page with a button; confirms nothing by itself.
-pub(super) async fn confirm_page(State(state): State<Arc<AppState>>, Query(q): Query<TokenQuery>) -> Response {
+pub(super) async fn confirm_page(State(state): State<Arc<AppState>>, q: TokenQuery) -> Response {
     let link = match check_link(&state, q.t.clone()).await {
         Ok(link) => link,
         Err(response) => return response,
@@ -471,11 +466,7 @@ pub(super) async fn confirm_page(State(state): State<Arc<AppState>>, Query(q): Q
 }
 
 /// `POST /confirm?t=…`: confirms; the welcome mail follows.
-pub(super) async fn confirm(
-    State(state): State<Arc<AppState>>,
-    Query(q): Query<TokenQuery>,
-    headers: HeaderMap,
-) -> Response {
+pub(super) async fn confirm(State(state): State<Arc<AppState>>, q: TokenQuery, headers: HeaderMap) -> Response {
     if state.origin(&headers, false).is_err() {
         return html_page(
             &state,
@@ -518,7 +509,7 @@ pub(super) async fn confirm(
 
 /// `GET /preferences?t=…` (the token of the unsubscribe link): the address,
 /// the name to change, a button to leave.
-pub(super) async fn preferences_page(State(state): State<Arc<AppState>>, Query(q): Query<TokenQuery>) -> Response {
+pub(super) async fn preferences_page(State(state): State<Arc<AppState>>, q: TokenQuery) -> Response {
     let token = q.t.unwrap_or_default();
     let app = Arc::clone(&state.app);
     let t = token.clone();
@@ -576,7 +567,7 @@ fn preferences_of(reader: &crate::publication::readers::Reader, token: &str, sav
 /// `POST /preferences?t=…`: changes the name.
 pub(super) async fn preferences(
     State(state): State<Arc<AppState>>,
-    Query(q): Query<TokenQuery>,
+    q: TokenQuery,
     headers: HeaderMap,
     body: String,
 ) -> Response {

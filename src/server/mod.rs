@@ -416,6 +416,26 @@ async fn serve(listener: tokio::net::TcpListener, app: Router) -> Result<()> {
     }
 }
 
+/// The `t` of a reader's link (`?t=TOKEN`), taken from the query whatever
+/// else it holds: a query that cannot be read, or that names two different
+/// tokens, gives none, so the route answers with its page about a broken
+/// link instead of a bare "Failed to deserialize query string".
+pub(crate) struct TokenQuery {
+    pub(crate) t: Option<String>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for TokenQuery {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<TokenQuery, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let mut tokens = url::form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k == "t").map(|(_, v)| v);
+        let first = tokens.next().map(|t| t.into_owned());
+        let t = first.filter(|first| tokens.all(|other| other == first.as_str()));
+        Ok(TokenQuery { t })
+    }
+}
+
 /// A small page in the archive's type.
 pub(crate) fn page(title: &str, body: &str) -> String {
     format!(

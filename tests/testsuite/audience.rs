@@ -603,3 +603,27 @@ fn without_double_opt_in_the_signup_page_says_subscribed_not_to_wait_for_a_confi
     assert_eq!((known.0, &known.2), (new.0, &new.2));
     assert_eq!((trap.0, &trap.2), (new.0, &new.2));
 }
+
+#[test]
+fn a_link_naming_two_tokens_gets_the_broken_link_page_and_one_repeated_still_works() {
+    let fixture = Fixture::reference();
+    let smtp = SmtpServer::start(&[]);
+    let serve = Serve::start(&fixture, free_port(), Some(&smtp), NOW);
+    form(&format!("{}/subscribe", serve.base), "email=twice%40example.com");
+    let link = local(&link_in(&wait_for(&smtp, "twice@example.com", "Subject: Confirm").path, "confirm"), &serve);
+    let token = link.split_once("t=").unwrap().1.to_string();
+    for (url, says) in [
+        (format!("{link}&t=AAAA"), "This confirmation link is broken"),
+        (format!("{}/unsubscribe?t=AAAA&t=BBBB", serve.base), "This unsubscribe link is broken"),
+        (format!("{}/preferences?t=AAAA&t=BBBB", serve.base), "This link is broken"),
+    ] {
+        for method in ["GET", "POST"] {
+            let (status, _, page) = request(method, &url, &[], "");
+            assert!(status == 400 && page.contains(says), "{method} {url}: {status}: {page}");
+        }
+    }
+    // The same token twice (a click tracker that echoes the query) is still the link.
+    let (status, _, page) = request("GET", &format!("{link}&t={token}&utm_source=mail"), &[], "");
+    assert!(status == 200 && page.contains("Confirm my subscription"), "{status}: {page}");
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "0");
+}
