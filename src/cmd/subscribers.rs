@@ -50,6 +50,22 @@ pub fn run(root: &Path, command: &SubscribersCommand) -> Result<Outcome> {
             match publication.add_subscriber(address, name, *confirmed)? {
                 AddOutcome::Subscribed => println!("added {}", address.trim()),
                 AddOutcome::ConfirmationSent(said) => println!("{said}; they join when they press its button"),
+                AddOutcome::ConfirmationQueued(why) => {
+                    eprintln!(
+                        "{} is waiting to confirm, but the confirmation mail was not sent: {why}\n\
+                         It stays queued: a running `publish serve` or the next `publish cron` tries it again, a few times, further apart each time.",
+                        address.trim()
+                    );
+                    return Ok(Outcome::PartlyFailed);
+                }
+                AddOutcome::ConfirmationFailed(why) => {
+                    eprintln!(
+                        "{} is waiting to confirm, but the relay refused the confirmation mail for good: {why}\n\
+                         Check the address; `publish subscribers add` it again in an hour to send a new mail.",
+                        address.trim()
+                    );
+                    return Ok(Outcome::PartlyFailed);
+                }
                 AddOutcome::Known => {
                     println!("{} is already on the list or waiting to confirm: nothing changed", address.trim())
                 }

@@ -13,7 +13,7 @@ use crate::deliver::import::{EXPORT_COLUMNS, EXPORT_FIELD};
 use crate::deliver::lock::{Lock, TryLock};
 use crate::deliver::message::IssueHeaders;
 use crate::deliver::send::send_message;
-use crate::deliver::store::audience::{Confirmed, ConsentEvent, MailKind, SignupOutcome, SignupRequest};
+use crate::deliver::store::audience::{Confirmed, ConsentEvent, MailKind, MailState, SignupOutcome, SignupRequest};
 use crate::deliver::store::{Status, Subscriber};
 use crate::deliver::token::{Purpose, Secret};
 use crate::deliver::transport::Transport;
@@ -131,6 +131,12 @@ pub enum AddOutcome {
     Subscribed,
     /// A confirmation mail went out (the server's reply).
     ConfirmationSent(String),
+    /// Waiting to confirm, but the confirmation mail did not go (the relay's
+    /// reply, or why it was not tried): it stays queued, to be tried again.
+    ConfirmationQueued(String),
+    /// Waiting to confirm, but the relay refused the confirmation mail too
+    /// many times: it is not tried again (the last reply).
+    ConfirmationFailed(String),
     /// Already on the list or waiting: nothing changed.
     Known,
 }
@@ -373,9 +379,17 @@ impl Publication {
             ..Default::default()
         };
         match self.signup(req, true)? {
-            SignupOutcome::ConfirmationQueued(_) => {
-                self.send_queued_mail()?;
-                Ok(AddOutcome::ConfirmationSent(format!("a confirmation mail went to {email}")))
+            SignupOutcome::ConfirmationQueued(signup) => {
+                // The signup is stored whatever the relay says: its mail stays
+                // queued for `publish serve` and `publish cron` to try again.
+                if let Err(e) = self.send_queued_mail() {
+                    return Ok(AddOutcome::ConfirmationQueued(format!("{e:#}")));
+                }
+                Ok(match self.store()?.confirm_mail_state(signup)? {
+                    MailState::Sent(_) => AddOutcome::ConfirmationSent(format!("a confirmation mail went to {email}")),
+                    MailState::Queued(reply) => AddOutcome::ConfirmationQueued(reply),
+                    MailState::GivenUp(reply) => AddOutcome::ConfirmationFailed(reply),
+                })
             }
             SignupOutcome::Suppressed => {
                 bail!("{email} is bounced, complained or removed: it is never mailed again")

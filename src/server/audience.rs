@@ -9,7 +9,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use serde::Deserialize;
@@ -17,7 +17,7 @@ use serde::Deserialize;
 use crate::deliver::store::audience::SignupRequest;
 use crate::publication::readers::ConfirmLink;
 use crate::render::audience::{self, ExtraForm, Field, Form, Page};
-use crate::server::AppState;
+use crate::server::{AppState, TokenQuery};
 
 /// Signups one client may make in a burst, and how fast the allowance comes back.
 const PER_CLIENT_BURST: f64 = 5.0;
@@ -185,16 +185,68 @@ pub(super) async fn preflight(State(state): State<Arc<AppState>>, headers: Heade
     }
 }
 
+/// The signup's fields; in JSON each may be left out or `null`.
 #[derive(Deserialize, Default)]
 struct SignupForm {
-    #[serde(default)]
-    email: String,
-    #[serde(default)]
-    name: String,
+    email: Option<String>,
+    name: Option<String>,
     source: Option<String>,
     /// The honeypot: people leave it empty, form-filling bots do not.
-    #[serde(default)]
-    website: String,
+    website: Option<String>,
+}
+
+impl SignupForm {
+    /// The fields of a form, as (name, value) pairs.
+    fn of_fields<K: AsRef<str>>(fields: impl Iterator<Item = (K, String)>) -> SignupForm {
+        let mut f = SignupForm::default();
+        for (key, value) in fields {
+            match key.as_ref() {
+                "email" => f.email = Some(value),
+                "name" => f.name = Some(value),
+                "source" => f.source = Some(value),
+                "website" => f.website = Some(value),
+                _ => {}
+            }
+        }
+        f
+    }
+}
+
+/// The text fields of a `multipart/form-data` body (what a page's script
+/// sends with `fetch(url, {body: new FormData(form)})`), or `None` when it is
+/// not one. Files are left out.
+fn multipart_fields(content_type: &str, body: &str) -> Option<Vec<(String, String)>> {
+    let boundary = content_type.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.split_once('=')?;
+        k.trim().eq_ignore_ascii_case("boundary").then(|| v.trim().trim_matches('"').to_string())
+    })?;
+    let delimiter = format!("--{boundary}");
+    let mut parts = body.split(delimiter.as_str());
+    parts.next()?; // the preamble
+    let mut fields = Vec::new();
+    for part in parts {
+        if part.starts_with("--") {
+            return Some(fields);
+        }
+        let (head, value) = part.strip_prefix("\r\n")?.split_once("\r\n\r\n")?;
+        let disposition = head.split("\r\n").find_map(|line| {
+            let (name, value) = line.split_once(':')?;
+            name.trim().eq_ignore_ascii_case("content-disposition").then_some(value)
+        })?;
+        let param = |wanted: &str| {
+            disposition.split(';').skip(1).find_map(|p| {
+                let (k, v) = p.split_once('=')?;
+                k.trim().eq_ignore_ascii_case(wanted).then(|| v.trim().trim_matches('"').to_string())
+            })
+        };
+        if param("filename").is_none()
+            && let Some(name) = param("name")
+        {
+            fields.push((name, value.strip_suffix("\r\n").unwrap_or(value).to_string()));
+        }
+    }
+    // No closing delimiter: cut short.
+    None
 }
 
 /// `POST /subscribe`: form-encoded or JSON.
@@ -204,10 +256,10 @@ pub(super) async fn subscribe(
     headers: HeaderMap,
     body: String,
 ) -> Response {
-    let json = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/json"));
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_string();
+    // Media types are case-insensitive (`Application/JSON`).
+    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let json = media == "application/json";
     let Ok(origin) = state.origin(&headers, true) else {
         return answer(
             &state,
@@ -244,32 +296,46 @@ pub(super) async fn subscribe(
                 ));
             }
         }
-    } else {
-        let mut f = SignupForm::default();
-        for (key, value) in url::form_urlencoded::parse(body.as_bytes()) {
-            match key.as_ref() {
-                "email" => f.email = value.into_owned(),
-                "name" => f.name = value.into_owned(),
-                "source" => f.source = Some(value.into_owned()),
-                "website" => f.website = value.into_owned(),
-                _ => {}
+    } else if media == "multipart/form-data" {
+        match multipart_fields(&content_type, &body) {
+            Some(fields) => SignupForm::of_fields(fields.into_iter()),
+            None => {
+                return done(answer(
+                    &state,
+                    json,
+                    StatusCode::BAD_REQUEST,
+                    "Not understood",
+                    "The form arrived cut short or garbled: please send it again.",
+                ));
             }
         }
-        f
+    } else {
+        SignupForm::of_fields(url::form_urlencoded::parse(body.as_bytes()).map(|(k, v)| (k, v.into_owned())))
     };
-    let thanks = |state: &AppState| {
-        answer(
+    let email = form.email.unwrap_or_default();
+    let double = state.app.workspace().config().map(|c| c.audience.double_opt_in).unwrap_or(true);
+    // Said whatever became of the signup (known, new, a bot's): with double
+    // opt-in a mail to confirm follows; without, the person is in at once.
+    let thanks = |state: &AppState| match double {
+        true => answer(
             state,
             json,
             StatusCode::OK,
             "Check your inbox",
             "If the address can get our mail, a message is on its way: open it and press the button to confirm.",
-        )
+        ),
+        false => answer(
+            state,
+            json,
+            StatusCode::OK,
+            "Thank you for subscribing",
+            "If the address can get our mail, the next issue will reach it; every issue has a link to leave.",
+        ),
     };
-    if !form.website.is_empty() {
+    if form.website.is_some_and(|w| !w.is_empty()) {
         return done(thanks(&state));
     }
-    if let Err(why) = crate::deliver::address::check_address(form.email.trim()) {
+    if let Err(why) = crate::deliver::address::check_address(email.trim()) {
         return done(answer(
             &state,
             json,
@@ -279,13 +345,12 @@ pub(super) async fn subscribe(
         ));
     }
     let req = SignupRequest {
-        email: form.email,
-        name: form.name,
+        email,
+        name: form.name.unwrap_or_default(),
         source: form.source,
         ip: Some(client(peer, &headers).to_string()),
         user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).map(str::to_string),
     };
-    let double = state.app.workspace().config().map(|c| c.audience.double_opt_in).unwrap_or(true);
     let app = Arc::clone(&state.app);
     match tokio::task::spawn_blocking(move || app.signup(req, double)).await {
         Ok(Ok(_)) => {
@@ -313,11 +378,6 @@ pub(super) async fn subscribe(
             ))
         }
     }
-}
-
-#[derive(Deserialize)]
-pub(super) struct TokenQuery {
-    t: Option<String>,
 }
 
 /// The page of a confirmation link that cannot confirm.
@@ -383,7 +443,7 @@ fn token_action(path: &str, token: &str) -> String {
 }
 
 /// `GET /confirm?t=…`: a page with a button; confirms nothing by itself.
-pub(super) async fn confirm_page(State(state): State<Arc<AppState>>, Query(q): Query<TokenQuery>) -> Response {
+pub(super) async fn confirm_page(State(state): State<Arc<AppState>>, q: TokenQuery) -> Response {
     let link = match check_link(&state, q.t.clone()).await {
         Ok(link) => link,
         Err(response) => return response,
@@ -406,11 +466,7 @@ pub(super) async fn confirm_page(State(state): State<Arc<AppState>>, Query(q): Q
 }
 
 /// `POST /confirm?t=…`: confirms; the welcome mail follows.
-pub(super) async fn confirm(
-    State(state): State<Arc<AppState>>,
-    Query(q): Query<TokenQuery>,
-    headers: HeaderMap,
-) -> Response {
+pub(super) async fn confirm(State(state): State<Arc<AppState>>, q: TokenQuery, headers: HeaderMap) -> Response {
     if state.origin(&headers, false).is_err() {
         return html_page(
             &state,
@@ -453,7 +509,7 @@ pub(super) async fn confirm(
 
 /// `GET /preferences?t=…` (the token of the unsubscribe link): the address,
 /// the name to change, a button to leave.
-pub(super) async fn preferences_page(State(state): State<Arc<AppState>>, Query(q): Query<TokenQuery>) -> Response {
+pub(super) async fn preferences_page(State(state): State<Arc<AppState>>, q: TokenQuery) -> Response {
     let token = q.t.unwrap_or_default();
     let app = Arc::clone(&state.app);
     let t = token.clone();
@@ -511,7 +567,7 @@ fn preferences_of(reader: &crate::publication::readers::Reader, token: &str, sav
 /// `POST /preferences?t=…`: changes the name.
 pub(super) async fn preferences(
     State(state): State<Arc<AppState>>,
-    Query(q): Query<TokenQuery>,
+    q: TokenQuery,
     headers: HeaderMap,
     body: String,
 ) -> Response {

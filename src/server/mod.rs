@@ -82,8 +82,10 @@ impl AppState {
     /// neither (mail providers' one-click POSTs, curl); `Ok(Some(origin))`
     /// from this site (the base URL's origin, or the one the request was sent
     /// to: its `Host`, or the `X-Forwarded-Host` of a proxy on this machine)
-    /// or, with `signup_form`, from a site in `[serve] allowed_origins`; `Err`
-    /// from any other site, or from a page that hides where it is (`null`).
+    /// or, with `signup_form`, from a site in `[serve] allowed_origins`
+    /// (`Ok(None)` too from a page of this site that hides where it is); `Err`
+    /// from any other site, or from a page that hides where it is (`null`)
+    /// and is not one of this site's.
     pub(crate) fn origin(&self, headers: &axum::http::HeaderMap, signup_form: bool) -> Result<Option<String>, ()> {
         use axum::http::header;
         let text = |name: header::HeaderName| headers.get(name).map(|v| v.to_str().map_err(|_| ()));
@@ -103,6 +105,14 @@ impl AppState {
             if !host.is_empty() {
                 own.extend([format!("http://{host}"), format!("https://{host}")]);
             }
+        }
+        if origin == "null" {
+            // A page whose referrer policy is `no-referrer` (a template's
+            // `<meta name="referrer">`, a proxy's `Referrer-Policy`) posts
+            // with `Origin: null` even to its own site; the browser's own
+            // `Sec-Fetch-Site`, which no page can set, says whether it is.
+            let site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok());
+            return if site == Some("same-origin") { Ok(None) } else { Err(()) };
         }
         let allowed = own.iter().chain(&self.origins).chain(self.signup_origins.iter().filter(|_| signup_form));
         if allowed.into_iter().any(|o| o.eq_ignore_ascii_case(&origin)) { Ok(Some(origin)) } else { Err(()) }
@@ -170,7 +180,38 @@ pub fn router(config: ServeConfig) -> Result<Router> {
         .fallback_service(routes)
         .layer(axum::middleware::from_fn_with_state(prefixes, public_path))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
+        .layer(axum::middleware::from_fn(too_large))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(10))))
+}
+
+/// A body over [`MAX_BODY`] gets a page saying so (or, to a request that
+/// spoke JSON, JSON), not the body limit's bare `length limit exceeded`.
+async fn too_large(request: Request, next: axum::middleware::Next) -> axum::response::Response {
+    use axum::http::{HeaderValue, header};
+    use axum::response::IntoResponse;
+    let json = request
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"));
+    let response = next.run(request).await;
+    if response.status() != StatusCode::PAYLOAD_TOO_LARGE {
+        return response;
+    }
+    let text = format!(
+        "The form was longer than any form of this site can be ({} KB): shorten what you typed (a name, say) and send it again.",
+        MAX_BODY / 1024
+    );
+    let mut answer = if json {
+        let body = serde_json::json!({ "ok": false, "message": text });
+        ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body.to_string()).into_response()
+    } else {
+        let body = format!("<h1>Too long</h1><p>{}</p>", crate::text::escape_html(&text));
+        axum::response::Html(page("Too long", &body)).into_response()
+    };
+    *answer.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
+    answer.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    answer
 }
 
 /// The origins (`https://host[:port]`) of public URLs.
@@ -202,6 +243,10 @@ fn prefixes_of(urls: &[&str]) -> Vec<String> {
     prefixes.dedup();
     prefixes
 }
+
+/// The reader's pages: each also answers with a slash after it, by a redirect
+/// to the page without it.
+const READER_ROUTES: [&str; 4] = ["/subscribe", "/confirm", "/preferences", "/unsubscribe"];
 
 /// Headers a reverse proxy sets about the request it passes on. They are
 /// believed only from a proxy on this machine (the peer is a loopback
@@ -262,6 +307,12 @@ async fn public_path(
     };
     if private(&routed) {
         return (axum::http::StatusCode::NOT_FOUND, "not found\n").into_response();
+    }
+    if let Some(route) = routed.strip_suffix('/').filter(|r| READER_ROUTES.contains(r)) {
+        // `/subscribe/` as typed or pasted: the page itself, one folder up (so
+        // that whatever prefix the browser sees stays), same method and body.
+        let name = route.trim_start_matches('/');
+        return axum::response::Redirect::permanent(&format!("../{name}{query}")).into_response();
     }
     let mut response = next.run(request).await;
     relative_location(&mut response, &routed);
@@ -362,6 +413,26 @@ async fn serve(listener: tokio::net::TcpListener, app: Router) -> Result<()> {
             let _ = connection.await;
             drop(permit);
         });
+    }
+}
+
+/// The `t` of a reader's link (`?t=TOKEN`), taken from the query whatever
+/// else it holds: a query that cannot be read, or that names two different
+/// tokens, gives none, so the route answers with its page about a broken
+/// link instead of a bare "Failed to deserialize query string".
+pub(crate) struct TokenQuery {
+    pub(crate) t: Option<String>,
+}
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for TokenQuery {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<TokenQuery, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        let mut tokens = url::form_urlencoded::parse(query.as_bytes()).filter(|(k, _)| k == "t").map(|(_, v)| v);
+        let first = tokens.next().map(|t| t.into_owned());
+        let t = first.filter(|first| tokens.all(|other| other == first.as_str()));
+        Ok(TokenQuery { t })
     }
 }
 

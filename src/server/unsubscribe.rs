@@ -4,18 +4,12 @@
 use std::sync::Arc;
 
 use anyhow::Result;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
-use serde::Deserialize;
 
 use crate::deliver::store::Status;
-use crate::server::AppState;
-
-#[derive(Deserialize)]
-pub(super) struct TokenQuery {
-    t: Option<String>,
-}
+use crate::server::{AppState, TokenQuery};
 
 /// The address a token names, if it verifies; `Err` when the database failed.
 async fn holder(state: &Arc<AppState>, token: Option<&str>) -> Result<Option<String>> {
@@ -29,7 +23,7 @@ async fn holder(state: &Arc<AppState>, token: Option<&str>) -> Result<Option<Str
 }
 
 /// `GET /unsubscribe?t=…`: a confirmation page; changes nothing.
-pub(super) async fn page(State(state): State<Arc<AppState>>, Query(q): Query<TokenQuery>) -> Response {
+pub(super) async fn page(State(state): State<Arc<AppState>>, q: TokenQuery) -> Response {
     let email = match holder(&state, q.t.as_deref()).await {
         Ok(Some(email)) => email,
         Ok(None) => return bad_token(&state.publication),
@@ -57,7 +51,7 @@ pub(super) async fn page(State(state): State<Arc<AppState>>, Query(q): Query<Tok
 /// `POST /unsubscribe?t=…`: unsubscribes at once (idempotent).
 pub(super) async fn unsubscribe(
     State(state): State<Arc<AppState>>,
-    Query(q): Query<TokenQuery>,
+    q: TokenQuery,
     headers: HeaderMap,
     body: String,
 ) -> Response {

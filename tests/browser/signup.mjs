@@ -1,12 +1,15 @@
 // A reader's signup in a real Chromium: the form on /subscribe, filled in and
 // sent; or (with a second argument "confirm") the confirmation link opened and
-// its button pressed. Prints the text of the page that follows.
-// Usage: node tests/browser/signup.mjs <url> <email> <name>
+// its button pressed. Prints the text of the page that follows. With "fetch"
+// after the name, the page's own script sends the form instead, as sites
+// embedding it do: fetch(action, {body: new FormData(form)}), which is
+// multipart/form-data; prints the status and the text of the answer.
+// Usage: node tests/browser/signup.mjs <url> <email> <name> [fetch]
 //        node tests/browser/signup.mjs <confirm link> confirm
 import { launch } from './chromium.mjs';
 
 
-const [url, email, name] = process.argv.slice(2);
+const [url, email, name, how] = process.argv.slice(2);
 if (!url || !email) throw new Error('usage: signup.mjs <url> <email> <name> | <link> confirm');
 const browser = await launch();
 try {
@@ -21,9 +24,18 @@ try {
   } else {
     await page.getByLabel('Your email address').fill(email);
     await page.getByLabel('Your name (optional)').fill(name ?? '');
-    await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Subscribe' }).click()]);
+    if (how === 'fetch') {
+      const answer = await page.evaluate(async () => {
+        const form = document.querySelector('form');
+        const response = await fetch(form.action, { method: 'POST', body: new FormData(form) });
+        return `${response.status}\n${await response.text()}`;
+      });
+      console.log(answer);
+    } else {
+      await Promise.all([page.waitForNavigation(), page.getByRole('button', { name: 'Subscribe' }).click()]);
+    }
   }
-  console.log(await page.locator('body').innerText());
+  if (how !== 'fetch') console.log(await page.locator('body').innerText());
 } finally {
   await browser.close();
 }

@@ -415,3 +415,215 @@ fn an_old_confirmation_link_never_brings_back_a_person_who_left_and_only_the_new
     }
     assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "0");
 }
+
+#[test]
+fn a_slash_after_a_reader_page_leads_to_that_page_under_the_prefix_the_browser_used() {
+    let fixture = Fixture::reference();
+    let smtp = SmtpServer::start(&[]);
+    let serve = Serve::start(&fixture, free_port(), Some(&smtp), NOW);
+    // As typed or pasted, with a slash and a campaign tag: the form works in Chromium.
+    let shown = browser(&[&format!("{}/subscribe/?ref=podcast", serve.base), "slash@example.com", "Sl Ash"]);
+    assert!(shown.contains("Check your inbox"), "{shown}");
+    wait_for(&smtp, "slash@example.com", "Subject: Confirm");
+    // The redirect is relative: the prefix the browser used (kept, stripped) stays; the query too.
+    let once: ureq::Agent = ureq::Agent::config_builder().http_status_as_error(false).max_redirects(0).build().into();
+    let bare = serve.base.replace("/this-week-in-asia", "");
+    for base in [&serve.base, &bare] {
+        for (path, to) in [
+            ("subscribe/?ref=podcast", "../subscribe?ref=podcast"),
+            ("confirm/?t=abc", "../confirm?t=abc"),
+            ("preferences/?t=abc", "../preferences?t=abc"),
+            ("unsubscribe/?t=abc", "../unsubscribe?t=abc"),
+        ] {
+            let url = format!("{base}/{path}");
+            let got = once.get(&url).call().unwrap_or_else(|e| panic!("GET {url}: {e}"));
+            let location = got.headers().get("location").map(|l| l.to_str().unwrap().to_string());
+            assert_eq!((got.status().as_u16(), location.as_deref()), (308, Some(to)), "GET {url}");
+            // A POST keeps its method and body through a 308.
+            let got = once.post(&url).send("").unwrap_or_else(|e| panic!("POST {url}: {e}"));
+            assert_eq!(got.status().as_u16(), 308, "POST {url}");
+        }
+    }
+}
+
+#[test]
+fn a_page_script_posting_the_form_as_form_data_or_json_with_nulls_signs_up() {
+    let fixture = Fixture::reference();
+    let smtp = SmtpServer::start(&[]);
+    let serve = Serve::start(&fixture, free_port(), Some(&smtp), NOW);
+    let url = format!("{}/subscribe", serve.base);
+    // Chromium's own multipart/form-data, as `fetch(action, {body: new FormData(form)})` sends it.
+    let shown = browser(&[&url, "fetched@example.com", "Fé Fetch", "fetch"]);
+    assert!(shown.starts_with("200\n") && shown.contains("Check your inbox"), "{shown}");
+    wait_for(&smtp, "fetched@example.com", "Subject: Confirm");
+    // JSON from a script that sends `null` for a field left empty, with the media type in capitals.
+    for (content_type, body, rcpt) in [
+        ("application/json", r#"{"email":"nulls@example.com","name":null,"source":null}"#, "nulls@example.com"),
+        ("Application/JSON; charset=UTF-8", r#"{"email":"caps@example.com"}"#, "caps@example.com"),
+    ] {
+        let (status, _, answer) = request("POST", &url, &[("Content-Type", content_type)], body);
+        assert_eq!(status, 200, "{content_type} {body}: {answer}");
+        assert_eq!(serde_json::from_str::<serde_json::Value>(&answer).unwrap()["ok"], true, "{answer}");
+        wait_for(&smtp, rcpt, "Subject: Confirm");
+    }
+    // A form cut short is refused as such, not as a missing address; nothing is queued.
+    let cut = "--x\r\nContent-Disposition: form-data; name=\"email\"\r\n\r\ncut@example.com";
+    let (status, _, page) = request(
+        "POST",
+        &url,
+        &[("Content-Type", "multipart/form-data; boundary=x"), ("X-Forwarded-For", "10.1.1.1")],
+        cut,
+    );
+    assert!(status == 400 && page.contains("cut short"), "{status}: {page}");
+    fixture.command(&["cron", "--now", NOW]).env("PUBLISH_SMTP_URL", &smtp.url()).run().success();
+    assert!(mails_to(&smtp, "cut@example.com", "").is_empty());
+}
+
+#[test]
+fn subscribers_add_says_when_the_relay_refused_the_confirmation_mail_and_cron_sends_it_later() {
+    let fixture = Fixture::reference();
+    let refusing = SmtpServer::start(&["--reject", "ann@example.com"]);
+    let run = fixture
+        .command(&["subscribers", "add", "ann@example.com"])
+        .env("PUBLISH_NOW", NOW)
+        .env("PUBLISH_SMTP_URL", &refusing.url())
+        .run()
+        .failure(3);
+    assert!(!run.stdout().contains("went to"), "it did not go: {}", run.stdout());
+    let said = run.stderr();
+    assert!(
+        said.contains("ann@example.com is waiting to confirm, but the confirmation mail was not sent: 550"),
+        "{said}"
+    );
+    assert!(said.contains("stays queued") && said.contains("publish cron"), "{said}");
+    // No relay at all: the same.
+    let down = format!("smtp://127.0.0.1:{}", free_port());
+    let add = |who: &str, relay: &str| {
+        fixture.command(&["subscribers", "add", who]).env("PUBLISH_NOW", NOW).env("PUBLISH_SMTP_URL", relay).run()
+    };
+    let run = add("bea@example.com", &down).failure(3);
+    assert!(run.stderr().contains("bea@example.com is waiting to confirm") && run.stderr().contains("connect"));
+    // As it said: an hour later, cron sends what stayed queued, once.
+    let relay = SmtpServer::start(&[]);
+    for _ in 0..2 {
+        fixture
+            .command(&["cron"])
+            .env("PUBLISH_NOW", "2024-03-01T02:00:00Z")
+            .env("PUBLISH_SMTP_URL", &relay.url())
+            .run()
+            .success();
+    }
+    assert_eq!(mails_to(&relay, "bea@example.com", "Subject: Confirm").len(), 1);
+    assert_eq!(mails_to(&relay, "ann@example.com", "Subject: Confirm").len(), 1);
+    assert!(
+        add("cal@example.com", &relay.url()).success().stdout().contains("a confirmation mail went to cal@example.com")
+    );
+}
+
+#[test]
+fn a_five_thousand_character_name_gets_a_page_saying_the_form_is_too_long_and_nothing_is_stored() {
+    let fixture = Fixture::reference();
+    let smtp = SmtpServer::start(&[]);
+    let serve = Serve::start(&fixture, free_port(), Some(&smtp), NOW);
+    let url = format!("{}/subscribe", serve.base);
+    let name = "Ω".repeat(5000);
+    let shown = browser(&[&url, "long@example.com", &name]);
+    assert!(
+        shown.contains("Too long") && shown.contains("shorten what you typed"),
+        "{}",
+        &shown[..shown.len().min(600)]
+    );
+    let body = serde_json::json!({ "email": "longjson@example.com", "name": name }).to_string();
+    let (status, head, answer) = request("POST", &url, &[("Content-Type", "application/json")], &body);
+    assert_eq!(status, 413, "{answer}");
+    assert!(head.contains("content-type: application/json"), "{head}");
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert!(answer["ok"] == false && answer["message"].as_str().unwrap().contains("shorten"), "{answer}");
+    // A short name goes through, and is the only signup mailed.
+    assert!(browser(&[&url, "short@example.com", "Ada"]).contains("Check your inbox"));
+    wait_for(&smtp, "short@example.com", "Subject: Confirm");
+    fixture.command(&["cron", "--now", NOW]).env("PUBLISH_SMTP_URL", &smtp.url()).run().success();
+    assert!(smtp.received().iter().all(|m| m.rcpt == "short@example.com"), "nothing of the long forms was stored");
+}
+
+#[test]
+fn the_buttons_of_pages_that_send_no_referrer_confirm_and_unsubscribe_in_chromium() {
+    // A publisher's page template that tells browsers to send no referrer:
+    // Chromium then posts its forms with `Origin: null`, even to this site.
+    let fixture = with_welcome();
+    let built_in = std::fs::read_to_string(repo().join("templates/page.html")).unwrap();
+    let private = "<meta name=\"robots\" content=\"noindex\">\n<meta name=\"referrer\" content=\"no-referrer\">";
+    fixture.write("templates/page.html", &built_in.replace("<meta name=\"robots\" content=\"noindex\">", private));
+    let smtp = SmtpServer::start(&[]);
+    let serve = Serve::start(&fixture, free_port(), Some(&smtp), NOW);
+    form(&format!("{}/subscribe", serve.base), "email=quiet%40example.com");
+    let link = local(&link_in(&wait_for(&smtp, "quiet@example.com", "Subject: Confirm").path, "confirm"), &serve);
+    assert!(request("GET", &link, &[], "").2.contains("content=\"no-referrer\""), "the template is in use");
+    // Another site's page that hides where it is still cannot press the button.
+    for hidden in [&[("Origin", "null"), ("Sec-Fetch-Site", "cross-site")][..], &[("Origin", "null")][..]] {
+        assert_eq!(request("POST", &link, hidden, "confirm=page").0, 403, "{hidden:?}");
+    }
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "0");
+    let shown = browser(&[&link, "confirm"]);
+    assert!(shown.contains("You are subscribed"), "{shown}");
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "1");
+    // The unsubscribe button of the preferences page, the same.
+    let preferences =
+        local(&link_in(&wait_for(&smtp, "quiet@example.com", "Subject: Welcome").path, "preferences"), &serve);
+    let output = Command::new("node")
+        .arg(repo().join("tests/browser/unsubscribe.mjs"))
+        .arg(&preferences)
+        .env("MASTHEAD_NODE_MODULES", node_modules(&["playwright-core"]))
+        .output()
+        .expect("node must be installed to run the browser test");
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success() && shown.contains("You are unsubscribed"), "{shown}");
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "0");
+}
+
+#[test]
+fn without_double_opt_in_the_signup_page_says_subscribed_not_to_wait_for_a_confirmation_mail() {
+    let fixture = with_welcome();
+    let toml = fixture.read("publish.toml");
+    fixture.write("publish.toml", &format!("{toml}\n[audience]\ndouble_opt_in = false\n"));
+    fixture.run(&["subscribers", "add", "known@example.com", "--confirmed"]).success();
+    let smtp = SmtpServer::start(&[]);
+    let serve = Serve::start(&fixture, free_port(), Some(&smtp), NOW);
+    let url = format!("{}/subscribe", serve.base);
+    let shown = browser(&[&url, "once@example.com", "Una"]);
+    assert!(shown.contains("Thank you for subscribing") && shown.contains("the next issue will reach"), "{shown}");
+    assert!(!shown.contains("confirm"), "no mail to confirm is coming: {shown}");
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "2", "in at once");
+    wait_for(&smtp, "once@example.com", "Subject: Welcome");
+    assert!(mails_to(&smtp, "once@example.com", "Subject: Confirm").is_empty());
+    // Still the same answer for a known address, a new one and a bot.
+    let known = form(&url, "email=known%40example.com");
+    let new = form(&url, "email=two%40example.com");
+    let trap = form(&url, "email=bot%40example.com&website=http%3A%2F%2Fspam.example");
+    assert_eq!((known.0, &known.2), (new.0, &new.2));
+    assert_eq!((trap.0, &trap.2), (new.0, &new.2));
+}
+
+#[test]
+fn a_link_naming_two_tokens_gets_the_broken_link_page_and_one_repeated_still_works() {
+    let fixture = Fixture::reference();
+    let smtp = SmtpServer::start(&[]);
+    let serve = Serve::start(&fixture, free_port(), Some(&smtp), NOW);
+    form(&format!("{}/subscribe", serve.base), "email=twice%40example.com");
+    let link = local(&link_in(&wait_for(&smtp, "twice@example.com", "Subject: Confirm").path, "confirm"), &serve);
+    let token = link.split_once("t=").unwrap().1.to_string();
+    for (url, says) in [
+        (format!("{link}&t=AAAA"), "This confirmation link is broken"),
+        (format!("{}/unsubscribe?t=AAAA&t=BBBB", serve.base), "This unsubscribe link is broken"),
+        (format!("{}/preferences?t=AAAA&t=BBBB", serve.base), "This link is broken"),
+    ] {
+        for method in ["GET", "POST"] {
+            let (status, _, page) = request(method, &url, &[], "");
+            assert!(status == 400 && page.contains(says), "{method} {url}: {status}: {page}");
+        }
+    }
+    // The same token twice (a click tracker that echoes the query) is still the link.
+    let (status, _, page) = request("GET", &format!("{link}&t={token}&utm_source=mail"), &[], "");
+    assert!(status == 200 && page.contains("Confirm my subscription"), "{status}: {page}");
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "0");
+}

@@ -522,7 +522,8 @@ fn a_post_without_origin_is_judged_by_its_referer_and_a_hidden_origin_is_refused
     // A browser that leaves Origin out still names the page it posts from.
     assert_eq!(page_post(&[("Referer", "https://evil.example/page")]), 403);
     assert_eq!(signup(&[("Referer", "https://evil.example/page")]), 403);
-    // A sandboxed or privacy-stripped page says `null`: it cannot be told from a foreign one.
+    // A sandboxed or privacy-stripped page says `null`: without the browser's own
+    // `Sec-Fetch-Site: same-origin` it cannot be told from a foreign one.
     assert_eq!(page_post(&[("Origin", "null")]), 403);
     assert_eq!(signup(&[("Origin", "null")]), 403);
     assert_eq!(page_post(&[("Referer", "not a url")]), 403);

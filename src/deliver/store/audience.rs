@@ -41,6 +41,15 @@ pub enum SignupOutcome {
     Subscribed(i64),
 }
 
+/// Where a queued mail is: sent (the server's reply), still queued (the last
+/// reply, empty when not tried yet) or given up (the last reply).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailState {
+    Sent(String),
+    Queued(String),
+    GivenUp(String),
+}
+
 /// A pending signup.
 #[derive(Debug, Clone)]
 pub struct Signup {
@@ -279,6 +288,20 @@ impl Store {
             )?,
         };
         Ok(())
+    }
+
+    /// What became of the (newest) confirmation mail of signup `signup`.
+    pub fn confirm_mail_state(&self, signup: i64) -> Result<MailState> {
+        let row = self.db().query_opt(
+            "SELECT state, reply FROM mail_queue WHERE kind = 'confirm' AND ref_id = $1 ORDER BY id DESC LIMIT 1",
+            args![signup],
+        )?;
+        Ok(match row.map(|r| (r.text(0), r.opt_text(1).unwrap_or_default())) {
+            Some((state, reply)) if state == "sent" => MailState::Sent(reply),
+            Some((state, reply)) if state == "failed" => MailState::GivenUp(reply),
+            Some((_, reply)) => MailState::Queued(reply),
+            None => MailState::GivenUp("the mail is no longer queued".into()),
+        })
     }
 
     /// A subscriber by address, whatever their status.
