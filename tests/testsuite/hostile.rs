@@ -576,3 +576,39 @@ fn a_sponsors_blank_name_button_or_code_is_an_error_at_its_place() {
         ],
     );
 }
+
+/// The preheader is plain text, and a feed item's `<description>` is HTML to
+/// every feed reader: `<b>`, `&` and `<script>` in a preheader read as typed
+/// in feedparser (they were bold, a bare ampersand and nothing at all, as the
+/// text went into the item as markup).
+#[test]
+fn a_preheader_with_markup_reads_as_typed_in_a_feed_reader() {
+    let fixture = Fixture::reference();
+    let preheader = "Why <b>a < b</b> & ]]> matter <script>alert(1)</script> — 日本";
+    let original = "preheader = \"Sora pours cold water on China's AI race, Morris Chang's Japan chip renaissance, and two crypto bad boys in Asia.\"";
+    fixture.edit("issues/009.toml", original, &format!("preheader = \"{preheader}\""));
+    fixture.run(&["build", "9"]).success();
+    let script = r#"
+import feedparser, html, json, sys
+from html.parser import HTMLParser
+feed = feedparser.parse(sys.argv[1])
+summary = feed.entries[0].summary_detail
+class Text(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.text, self.tags = [], []
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+    def handle_data(self, data):
+        self.text.append(data)
+shown = Text()
+shown.feed(summary.value)
+shown.close()
+print(json.dumps({'bozo': feed.bozo, 'type': summary.type, 'text': ''.join(shown.text), 'tags': shown.tags}))
+"#;
+    let read = run_python(script, &[&fixture.path().join("out/newsletter.xml")]);
+    let read: serde_json::Value = serde_json::from_str(&read).unwrap();
+    assert_eq!(read["bozo"], false, "{read}");
+    assert_eq!(read["text"], preheader, "the reader shows the preheader as written: {read}");
+    assert_eq!(read["tags"], serde_json::json!([]), "no markup comes from the preheader: {read}");
+}
