@@ -612,3 +612,24 @@ print(json.dumps({'bozo': feed.bozo, 'type': summary.type, 'text': ''.join(shown
     assert_eq!(read["text"], preheader, "the reader shows the preheader as written: {read}");
     assert_eq!(read["tags"], serde_json::json!([]), "no markup comes from the preheader: {read}");
 }
+
+/// An email address in angle brackets is a CommonMark autolink: `check` takes it
+/// (it refused it as "not a web address" while its help asked for mailto:
+/// addresses), and the email, the page and the text part link it as mailto:.
+#[test]
+fn an_email_autolink_in_a_take_is_a_mailto_link_everywhere() {
+    let fixture = Fixture::reference();
+    fixture.edit("issues/009.toml", "take = \"\"\"\n", "take = \"\"\"\nWrite to <tips@analyse.asia> with yours.\n\n");
+    let check = fixture.run(&["check", "9"]).success();
+    assert!(!check.stderr().contains("tips@"), "{}", check.stderr());
+    fixture.run(&["build", "9"]).success();
+    for file in ["out/9/email.html", "out/9/index.html"] {
+        let page = assert_inert(&fixture, file);
+        let link = ("a".to_string(), "href".to_string(), "mailto:tips@analyse.asia".to_string());
+        assert!(page.attrs.contains(&link), "{file}: the address is a mailto link");
+        assert!(page.text.contains("Write to tips@analyse.asia with yours."), "{file}: {}", page.text);
+    }
+    let text = fixture.read("out/9/email.txt");
+    let n = text.split("Write to tips@analyse.asia [").nth(1).and_then(|t| t.split(']').next()).expect(&text);
+    assert!(text.contains(&format!("\n[{n}] mailto:tips@analyse.asia\n")), "the text part lists it:\n{text}");
+}
