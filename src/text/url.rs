@@ -43,6 +43,13 @@ pub fn is_followable(url: &str) -> bool {
         && (lower.starts_with("mailto:") || check_web_url(url).is_ok())
 }
 
+/// The first character of `url` that an email header cannot carry as it is
+/// (`List-Unsubscribe` holds `<URL>`, ASCII only): a non-ASCII letter, a quote,
+/// `<`, `>`, a backtick, a brace, `|`, `\\` or `^`. `None` when it has none.
+pub fn unfit_for_headers(url: &str) -> Option<char> {
+    url.chars().find(|&c| !c.is_ascii_graphic() || "\"<>`{}|\\^".contains(c))
+}
+
 /// `url` written so that autolinkers (twitter-text, which X and Mastodon follow, and
 /// mail clients' plain-text linkers) link all of it: its path, query and fragment
 /// percent-encoded when they hold what those stop at (a non-ASCII letter, a quote, a
@@ -64,6 +71,15 @@ pub fn linkable(url: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_for_headers_are_ascii_without_quotes_or_angle_brackets() {
+        assert_eq!(unfit_for_headers("https://www.analyse.asia/this-week-in-asia"), None);
+        assert_eq!(unfit_for_headers("https://www.analyse.asia/%E6%9C%AC"), None);
+        assert_eq!(unfit_for_headers("https://www.analyse.asia/本周"), Some('本'));
+        assert_eq!(unfit_for_headers("https://例え.jp"), Some('例'));
+        assert_eq!(unfit_for_headers("https://a.example/x>y"), Some('>'));
+    }
 
     #[test]
     fn linkable_urls_encode_what_autolinkers_stop_at_and_keep_the_rest() {

@@ -290,3 +290,37 @@ fn the_cover_gets_width_and_height_from_its_file_so_a_blocked_image_keeps_its_pl
         run.stderr()
     );
 }
+
+/// A base URL with a CJK path is refused where it is written, with its
+/// percent-encoded form as the fix: it went into the List-Unsubscribe header as
+/// RFC 2047 encoded words, which no mail client reads as a link (one-click
+/// unsubscribe was gone), and into the text part's links, which autolinkers cut.
+/// Written as the help says, the header holds the link itself.
+#[test]
+fn a_base_url_with_a_cjk_path_is_refused_with_its_ascii_form_which_unsubscribes() {
+    let fixture = Fixture::reference();
+    let written = "base_url = \"https://www.analyse.asia/本周亚洲\"";
+    fixture.edit("publish.toml", "base_url = \"https://www.analyse.asia/this-week-in-asia\"", written);
+    let run = fixture.run(&["build", "9"]).failure(1);
+    let err = run.stderr();
+    assert!(err.contains("publish.toml:6:12: error: base_url has \"本\", which the List-Unsubscribe header"), "{err}");
+    let ascii = "https://www.analyse.asia/%E6%9C%AC%E5%91%A8%E4%BA%9A%E6%B4%B2";
+    assert!(err.contains(&format!("help: write it percent-encoded: base_url = \"{ascii}\"")), "{err}");
+    assert!(!fixture.path().join("out/9").exists(), "nothing is written");
+
+    fixture.edit("publish.toml", written, &format!("base_url = \"{ascii}\""));
+    fixture.run(&["build", "9"]).success();
+    let script = r#"
+import email, email.policy, sys
+raw = open(sys.argv[1], 'rb').read()
+m = email.message_from_bytes(raw, policy=email.policy.default)
+head = raw.split(b'\r\n\r\n', 1)[0].decode('ascii')
+print(str(m['List-Unsubscribe']))
+print('=?' in head.split('List-Unsubscribe:', 1)[1].split('\r\nList-Unsubscribe-Post')[0])
+"#;
+    let out = crate::support::run_python(script, &[&fixture.path().join("out/9/email.eml")]);
+    let mut lines = out.lines();
+    let header = lines.next().unwrap();
+    assert!(header.starts_with(&format!("<{ascii}/unsubscribe?t=")), "{header}");
+    assert_eq!(lines.next(), Some("False"), "no encoded words in List-Unsubscribe");
+}
