@@ -573,6 +573,18 @@ fn default_max_late() -> Duration {
     Duration::new("6h")
 }
 
+/// How to write `address` in ASCII: its domain in punycode when only the domain
+/// is not ASCII, else an ASCII address.
+fn ascii_address_hint(address: &str) -> String {
+    match address.rsplit_once('@') {
+        Some((local, domain)) if local.is_ascii() => match url::Host::parse(domain) {
+            Ok(url::Host::Domain(ascii)) => format!("write its domain in ASCII: {local}@{ascii}"),
+            _ => "use an address written in ASCII letters".to_string(),
+        },
+        _ => "use an address written in ASCII letters".to_string(),
+    }
+}
+
 /// An error at `path` when `text` (the URL `url`, as written for `key`) holds what
 /// the List-Unsubscribe header cannot carry; the help gives it percent-encoded.
 fn unfit_for_headers_at(diags: &mut Diagnostics, file: &TomlFile, key: &str, text: &str, url: &url::Url, path: &[Seg]) {
@@ -636,10 +648,19 @@ impl Config {
             (vec![Seg::Key("email"), Seg::Key("unsubscribe_mailto")], self.email.unsubscribe_mailto.as_ref()),
         ];
         for (path, value) in addresses {
-            if let Some(value) = value
-                && value.parse::<lettre::Address>().is_err()
-            {
+            let Some(value) = value else { continue };
+            if value.parse::<lettre::Address>().is_err() {
                 err(diags, &path, format!("\"{value}\" is not an email address"), "write it as name@example.com");
+            } else if let Some(c) = value.chars().find(|c| !c.is_ascii()) {
+                // It would go into From, To or List-Unsubscribe as it is (or as encoded words).
+                err(
+                    diags,
+                    &path,
+                    format!(
+                        "\"{value}\" has \"{c}\": mail headers cannot carry it (servers without SMTPUTF8 refuse it)"
+                    ),
+                    &ascii_address_hint(value),
+                );
             }
         }
         if let Some(text) = &self.email.unsubscribe_url {

@@ -324,3 +324,24 @@ print('=?' in head.split('List-Unsubscribe:', 1)[1].split('\r\nList-Unsubscribe-
     assert!(header.starts_with(&format!("<{ascii}/unsubscribe?t=")), "{header}");
     assert_eq!(lines.next(), Some("False"), "no encoded words in List-Unsubscribe");
 }
+
+/// A sender or reply-to address that is not ASCII is refused where it is
+/// written, an IDN domain with its punycode as the fix: it went raw into From
+/// (which servers without SMTPUTF8 refuse) and into List-Unsubscribe's mailto
+/// as encoded words, which no mail client reads.
+#[test]
+fn a_sender_address_that_is_not_ascii_is_refused_with_an_ascii_fix() {
+    let fixture = Fixture::reference();
+    fixture.edit("publish.toml", "email = \"newsletter@analyse.asia\"", "email = \"新闻@analyse.asia\"");
+    fixture.edit("publish.toml", "reply_to = \"hello@analyse.asia\"", "reply_to = \"hello@例え.jp\"");
+    let run = fixture.run(&["build", "9"]).failure(1);
+    let err = run.stderr();
+    assert!(
+        err.contains("publish.toml:12:9: error: \"新闻@analyse.asia\" has \"新\": mail headers cannot carry it"),
+        "{err}"
+    );
+    assert!(err.contains("help: use an address written in ASCII letters"), "{err}");
+    assert!(err.contains("publish.toml:13:12: error: \"hello@例え.jp\" has \"例\""), "{err}");
+    assert!(err.contains("help: write its domain in ASCII: hello@xn--r8jz45g.jp"), "{err}");
+    assert!(!fixture.path().join("out/9").exists(), "nothing is written");
+}
