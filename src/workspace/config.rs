@@ -651,8 +651,11 @@ impl Config {
             let Some(value) = value else { continue };
             if value.parse::<lettre::Address>().is_err() {
                 err(diags, &path, format!("\"{value}\" is not an email address"), "write it as name@example.com");
-            } else if let Some(c) = value.chars().find(|c| !c.is_ascii()) {
-                // It would go into From, To or List-Unsubscribe as it is (or as encoded words).
+            } else if let Some(c) = value.chars().find(|c| !c.is_ascii())
+                && !matches!(path[1], Seg::Key("test_to"))
+            {
+                // It would go into From, Reply-To or List-Unsubscribe of every message as it is
+                // (or as encoded words). test_to is a recipient, sent to as subscribers are.
                 err(
                     diags,
                     &path,
