@@ -190,6 +190,8 @@ pub fn to_text_with(markdown: &str, refs: &mut LinkRefs, map: &mut dyn FnMut(&st
                     out.push_str("## ");
                 }
             }
+            // A code block or a raw HTML block is a paragraph of its own, its lines kept.
+            Event::Start(Tag::CodeBlock(_) | Tag::HtmlBlock) => block_break(&mut out),
             Event::Start(Tag::BlockQuote(_)) => quote_depth += 1,
             Event::End(TagEnd::BlockQuote(_)) => quote_depth = quote_depth.saturating_sub(1),
             Event::Start(Tag::List(start)) => {

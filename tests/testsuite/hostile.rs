@@ -633,3 +633,19 @@ fn an_email_autolink_in_a_take_is_a_mailto_link_everywhere() {
     let n = text.split("Write to tips@analyse.asia [").nth(1).and_then(|t| t.split(']').next()).expect(&text);
     assert!(text.contains(&format!("\n[{n}] mailto:tips@analyse.asia\n")), "the text part lists it:\n{text}");
 }
+
+/// A fenced code block and a raw HTML block in a take start their own
+/// paragraphs in the plain-text part, the code's lines kept as lines: they were
+/// glued to the sentence before ("as follows:$ cargo install masthead").
+#[test]
+fn a_code_block_or_html_block_in_a_take_is_its_own_paragraph_in_the_text_part() {
+    let fixture = Fixture::reference();
+    let take = "Install it as follows:\n\n```\n$ cargo install masthead\n$ publish init\n```\n\nThen this:\n\n<details>raw</details>\n\n";
+    fixture.edit("issues/009.toml", "take = \"\"\"\n", &format!("take = \"\"\"\n{take}"));
+    fixture.run(&["build", "9"]).success();
+    let text = fixture.read("out/9/email.txt");
+    assert!(
+        text.contains("Install it as follows:\n\n  $ cargo install masthead\n  $ publish init\n\n  Then this:\n\n  <details>raw</details>\n"),
+        "the code and the HTML are paragraphs of their own:\n{text}"
+    );
+}
