@@ -8,6 +8,7 @@ use serde::Serialize;
 
 use crate::assemble::links::{LinkKind, LinkMap, Linker, Place};
 use crate::text::markdown::{self, LinkRefs};
+use crate::text::url::linkable;
 use crate::workspace::config::Config;
 use crate::workspace::content::issue::{Issue, Recommendation};
 use crate::workspace::content::sponsor::Sponsors;
@@ -257,7 +258,8 @@ fn edition_with(issue: &Issue, config: &Config, sponsors: &Sponsors, linker: &mu
         image,
         web_url,
         archive_url: format!("{}/", config.base()),
-        links: refs.urls.into_iter().enumerate().map(|(i, url)| LinkRef { n: i + 1, url }).collect(),
+        // The text part's list of links: mail clients link each whole.
+        links: refs.urls.iter().enumerate().map(|(i, url)| LinkRef { n: i + 1, url: linkable(url) }).collect(),
         recommendation_count: issue.recommendations().count(),
         canary: None,
     }

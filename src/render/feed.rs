@@ -198,7 +198,8 @@ pub fn newsletter_item(i: &NewsletterItem) -> String {
     item_xml(Item {
         title: Some(i.title.clone()),
         link: Some(i.link.clone()),
-        description: Some(i.summary.clone()),
+        // The summary is plain text; an item's description is HTML to feed readers.
+        description: Some(crate::text::escape_html(&i.summary)),
         content: Some(issue_html(&i.edition)),
         guid: Some(Guid { value: i.link.clone(), permalink: true }),
         pub_date: Some(i.pub_date.clone()),

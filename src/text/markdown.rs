@@ -4,12 +4,22 @@
 //! Issue files are written by people, pasted from anywhere: raw HTML in them is
 //! shown as text (never passed through), and links go only to http(s) or mailto.
 
-use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd, html};
+use pulldown_cmark::{CowStr, Event, HeadingLevel, LinkType, Options, Parser, Tag, TagEnd, html};
 
 use crate::text::url::is_followable;
 
-fn parser(markdown: &str) -> Parser<'_> {
-    Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES)
+/// The events of `markdown`, an email autolink (`<a@b.example>`) given its
+/// `mailto:` address like any other link.
+pub fn parser(markdown: &str) -> impl Iterator<Item = Event<'_>> {
+    Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH | Options::ENABLE_TABLES).map(|event| match event {
+        Event::Start(Tag::Link { link_type: LinkType::Email, dest_url, title, id }) => Event::Start(Tag::Link {
+            link_type: LinkType::Autolink,
+            dest_url: CowStr::from(format!("mailto:{dest_url}")),
+            title,
+            id,
+        }),
+        other => other,
+    })
 }
 
 /// Markdown to HTML, with raw HTML escaped and unsafe links dropped (their text kept).
@@ -37,7 +47,7 @@ pub fn to_html_with(markdown: &str, map: &mut dyn FnMut(&str) -> String) -> Stri
         // Images in prose become links to the image: emails are laid out by the template.
         Event::Start(Tag::Image { dest_url, title, id, .. }) if is_followable(&dest_url) => {
             let dest_url = CowStr::from(map(&dest_url));
-            Some(Event::Start(Tag::Link { link_type: pulldown_cmark::LinkType::Inline, dest_url, title, id }))
+            Some(Event::Start(Tag::Link { link_type: LinkType::Inline, dest_url, title, id }))
         }
         Event::Start(Tag::Image { .. }) => {
             dropped_links.push(true);
@@ -180,6 +190,8 @@ pub fn to_text_with(markdown: &str, refs: &mut LinkRefs, map: &mut dyn FnMut(&st
                     out.push_str("## ");
                 }
             }
+            // A code block or a raw HTML block is a paragraph of its own, its lines kept.
+            Event::Start(Tag::CodeBlock(_) | Tag::HtmlBlock) => block_break(&mut out),
             Event::Start(Tag::BlockQuote(_)) => quote_depth += 1,
             Event::End(TagEnd::BlockQuote(_)) => quote_depth = quote_depth.saturating_sub(1),
             Event::Start(Tag::List(start)) => {

@@ -43,9 +43,60 @@ pub fn is_followable(url: &str) -> bool {
         && (lower.starts_with("mailto:") || check_web_url(url).is_ok())
 }
 
+/// The first character of `url` that an email header cannot carry as it is
+/// (`List-Unsubscribe` holds `<URL>`, ASCII only): a non-ASCII letter, a quote,
+/// `<`, `>`, a backtick, a brace, `|`, `\\` or `^`. `None` when it has none.
+pub fn unfit_for_headers(url: &str) -> Option<char> {
+    url.chars().find(|&c| !c.is_ascii_graphic() || "\"<>`{}|\\^".contains(c))
+}
+
+/// `url` written so that autolinkers (twitter-text, which X and Mastodon follow, and
+/// mail clients' plain-text linkers) link all of it: its path, query and fragment
+/// percent-encoded when they hold what those stop at (a non-ASCII letter, a quote, a
+/// space, `<`, `>`, a backtick, a brace), its scheme and host as written. A URL that
+/// holds none of these, or does not parse, is returned as it is.
+pub fn linkable(url: &str) -> String {
+    let Some(host_at) = url.find("://").map(|i| i + 3) else { return url.to_string() };
+    let Some(tail_at) = url[host_at..].find(['/', '?', '#']).map(|i| host_at + i) else { return url.to_string() };
+    let stops = |c: char| !c.is_ascii_graphic() || "\"<>`{}".contains(c);
+    if !url[tail_at..].contains(stops) {
+        return url.to_string();
+    }
+    match url::Url::parse(url) {
+        Ok(parsed) => format!("{}{}", &url[..tail_at], &parsed[url::Position::BeforePath..]),
+        Err(_) => url.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn urls_for_headers_are_ascii_without_quotes_or_angle_brackets() {
+        assert_eq!(unfit_for_headers("https://www.analyse.asia/this-week-in-asia"), None);
+        assert_eq!(unfit_for_headers("https://www.analyse.asia/%E6%9C%AC"), None);
+        assert_eq!(unfit_for_headers("https://www.analyse.asia/本周"), Some('本'));
+        assert_eq!(unfit_for_headers("https://例え.jp"), Some('例'));
+        assert_eq!(unfit_for_headers("https://a.example/x>y"), Some('>'));
+    }
+
+    #[test]
+    fn linkable_urls_encode_what_autolinkers_stop_at_and_keep_the_rest() {
+        assert_eq!(
+            linkable("https://例え.jp/検索?q=\"芯片\"&x='y'#章"),
+            "https://例え.jp/%E6%A4%9C%E7%B4%A2?q=%22%E8%8A%AF%E7%89%87%22&x=%27y%27#%E7%AB%A0"
+        );
+        for kept in [
+            "https://www.scmp.com/tech",
+            "https://x.com",
+            "https://例え.jp",
+            "https://a.example/%E6?q=1&b=2",
+            "mailto:a@b.example",
+        ] {
+            assert_eq!(linkable(kept), kept);
+        }
+    }
 
     #[test]
     fn file_urls_encode_each_segment_under_the_base_path() {

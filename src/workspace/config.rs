@@ -14,7 +14,7 @@ pub use podcast::Podcast;
 use crate::diag::{Diagnostics, Severity};
 use crate::text::duration::Duration;
 use crate::text::smtp_url::{SmtpUrl, password_variable};
-use crate::text::url::check_web_url;
+use crate::text::url::{check_web_url, unfit_for_headers};
 use crate::workspace::content::toml_file::{Seg, TomlFile};
 
 /// `publish.toml`.
@@ -573,19 +573,48 @@ fn default_max_late() -> Duration {
     Duration::new("6h")
 }
 
+/// How to write `address` in ASCII: its domain in punycode when only the domain
+/// is not ASCII, else an ASCII address.
+fn ascii_address_hint(address: &str) -> String {
+    match address.rsplit_once('@') {
+        Some((local, domain)) if local.is_ascii() => match url::Host::parse(domain) {
+            Ok(url::Host::Domain(ascii)) => format!("write its domain in ASCII: {local}@{ascii}"),
+            _ => "use an address written in ASCII letters".to_string(),
+        },
+        _ => "use an address written in ASCII letters".to_string(),
+    }
+}
+
+/// An error at `path` when `text` (the URL `url`, as written for `key`) holds what
+/// the List-Unsubscribe header cannot carry; the help gives it percent-encoded.
+fn unfit_for_headers_at(diags: &mut Diagnostics, file: &TomlFile, key: &str, text: &str, url: &url::Url, path: &[Seg]) {
+    if let Some(c) = unfit_for_headers(text) {
+        let ascii = url.as_str().trim_end_matches('/');
+        diags.push(
+            file.diag_at(
+                Severity::Error,
+                path,
+                format!("{key} has \"{c}\", which the List-Unsubscribe header and plain-text links cannot carry"),
+            )
+            .with_hint(format!("write it percent-encoded: {key} = \"{ascii}\"")),
+        );
+    }
+}
+
 impl Config {
     /// Checks what parsing cannot: URLs, addresses, the time zone, durations.
     pub fn validate(&self, file: &TomlFile, diags: &mut Diagnostics) {
         let err = |diags: &mut Diagnostics, path: &[Seg], msg: String, hint: &str| {
             diags.push(file.diag_at(Severity::Error, path, msg).with_hint(hint.to_string()));
         };
-        if let Err(why) = check_web_url(&self.base_url) {
-            err(
+        match check_web_url(&self.base_url) {
+            Err(why) => err(
                 diags,
                 &[Seg::Key("base_url")],
                 format!("base_url is not a web address: {why}"),
                 "write it as https://example.com/newsletter",
-            );
+            ),
+            Ok(url) => unfit_for_headers_at(diags, file, "base_url", &self.base_url, &url, &[Seg::Key("base_url")]),
         }
         if self.insight.web && !self.insight.clicks {
             err(
@@ -619,21 +648,35 @@ impl Config {
             (vec![Seg::Key("email"), Seg::Key("unsubscribe_mailto")], self.email.unsubscribe_mailto.as_ref()),
         ];
         for (path, value) in addresses {
-            if let Some(value) = value
-                && value.parse::<lettre::Address>().is_err()
-            {
+            let Some(value) = value else { continue };
+            if value.parse::<lettre::Address>().is_err() {
                 err(diags, &path, format!("\"{value}\" is not an email address"), "write it as name@example.com");
+            } else if let Some(c) = value.chars().find(|c| !c.is_ascii())
+                && !matches!(path[1], Seg::Key("test_to"))
+            {
+                // It would go into From, Reply-To or List-Unsubscribe of every message as it is
+                // (or as encoded words). test_to is a recipient, sent to as subscribers are.
+                err(
+                    diags,
+                    &path,
+                    format!(
+                        "\"{value}\" has \"{c}\": mail headers cannot carry it (servers without SMTPUTF8 refuse it)"
+                    ),
+                    &ascii_address_hint(value),
+                );
             }
         }
-        if let Some(url) = &self.email.unsubscribe_url
-            && let Err(why) = check_web_url(url)
-        {
-            err(
-                diags,
-                &[Seg::Key("email"), Seg::Key("unsubscribe_url")],
-                format!("unsubscribe_url is not a web address: {why}"),
-                "write it as https://example.com/unsubscribe",
-            );
+        if let Some(text) = &self.email.unsubscribe_url {
+            let path = [Seg::Key("email"), Seg::Key("unsubscribe_url")];
+            match check_web_url(text) {
+                Err(why) => err(
+                    diags,
+                    &path,
+                    format!("unsubscribe_url is not a web address: {why}"),
+                    "write it as https://example.com/unsubscribe",
+                ),
+                Ok(url) => unfit_for_headers_at(diags, file, "unsubscribe_url", text, &url, &path),
+            }
         }
         if self.email.concurrency == 0 || self.email.concurrency > 256 {
             err(

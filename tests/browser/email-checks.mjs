@@ -1,7 +1,7 @@
 // Measures a built issue's email and web page from outside, the way the issue 17
 // table reads: caniemail (doiuse-email), html-validate, the markup Outlook for
 // Windows needs, and in headless Chromium the text contrast in light and dark
-// mode and the horizontal scroll at 600 and 375 px (with screenshots).
+// mode and the horizontal scroll at 600, 375 and 320 px (with screenshots).
 // Usage: node tests/browser/email-checks.mjs <email.html> <index.html> <allowlist> <screenshot dir>
 // Prints one JSON object; judging it is the caller's business (tests/testsuite/email.rs).
 import { mkdirSync, readFileSync } from 'node:fs';
@@ -125,7 +125,7 @@ const pages = {};
 try {
   for (const [name, path] of [['email', emailPath], ['web', webPath]]) {
     for (const scheme of ['light', 'dark']) {
-      for (const width of [600, 375]) {
+      for (const width of [600, 375, 320]) {
         const page = await browser.newPage({ viewport: { width, height: 900 }, colorScheme: scheme });
         // The pictures are on the publication's site, which a test does not reach.
         await page.route(/^https?:/, (route) => route.abort());

@@ -576,3 +576,76 @@ fn a_sponsors_blank_name_button_or_code_is_an_error_at_its_place() {
         ],
     );
 }
+
+/// The preheader is plain text, and a feed item's `<description>` is HTML to
+/// every feed reader: `<b>`, `&` and `<script>` in a preheader read as typed
+/// in feedparser (they were bold, a bare ampersand and nothing at all, as the
+/// text went into the item as markup).
+#[test]
+fn a_preheader_with_markup_reads_as_typed_in_a_feed_reader() {
+    let fixture = Fixture::reference();
+    let preheader = "Why <b>a < b</b> & ]]> matter <script>alert(1)</script> — 日本";
+    let original = "preheader = \"Sora pours cold water on China's AI race, Morris Chang's Japan chip renaissance, and two crypto bad boys in Asia.\"";
+    fixture.edit("issues/009.toml", original, &format!("preheader = \"{preheader}\""));
+    fixture.run(&["build", "9"]).success();
+    let script = r#"
+import feedparser, html, json, sys
+from html.parser import HTMLParser
+feed = feedparser.parse(sys.argv[1])
+summary = feed.entries[0].summary_detail
+class Text(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.text, self.tags = [], []
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+    def handle_data(self, data):
+        self.text.append(data)
+shown = Text()
+shown.feed(summary.value)
+shown.close()
+print(json.dumps({'bozo': feed.bozo, 'type': summary.type, 'text': ''.join(shown.text), 'tags': shown.tags}))
+"#;
+    let read = run_python(script, &[&fixture.path().join("out/newsletter.xml")]);
+    let read: serde_json::Value = serde_json::from_str(&read).unwrap();
+    assert_eq!(read["bozo"], false, "{read}");
+    assert_eq!(read["text"], preheader, "the reader shows the preheader as written: {read}");
+    assert_eq!(read["tags"], serde_json::json!([]), "no markup comes from the preheader: {read}");
+}
+
+/// An email address in angle brackets is a CommonMark autolink: `check` takes it
+/// (it refused it as "not a web address" while its help asked for mailto:
+/// addresses), and the email, the page and the text part link it as mailto:.
+#[test]
+fn an_email_autolink_in_a_take_is_a_mailto_link_everywhere() {
+    let fixture = Fixture::reference();
+    fixture.edit("issues/009.toml", "take = \"\"\"\n", "take = \"\"\"\nWrite to <tips@analyse.asia> with yours.\n\n");
+    let check = fixture.run(&["check", "9"]).success();
+    assert!(!check.stderr().contains("tips@"), "{}", check.stderr());
+    fixture.run(&["build", "9"]).success();
+    for file in ["out/9/email.html", "out/9/index.html"] {
+        let page = assert_inert(&fixture, file);
+        let link = ("a".to_string(), "href".to_string(), "mailto:tips@analyse.asia".to_string());
+        assert!(page.attrs.contains(&link), "{file}: the address is a mailto link");
+        assert!(page.text.contains("Write to tips@analyse.asia with yours."), "{file}: {}", page.text);
+    }
+    let text = fixture.read("out/9/email.txt");
+    let n = text.split("Write to tips@analyse.asia [").nth(1).and_then(|t| t.split(']').next()).expect(&text);
+    assert!(text.contains(&format!("\n[{n}] mailto:tips@analyse.asia\n")), "the text part lists it:\n{text}");
+}
+
+/// A fenced code block and a raw HTML block in a take start their own
+/// paragraphs in the plain-text part, the code's lines kept as lines: they were
+/// glued to the sentence before ("as follows:$ cargo install masthead").
+#[test]
+fn a_code_block_or_html_block_in_a_take_is_its_own_paragraph_in_the_text_part() {
+    let fixture = Fixture::reference();
+    let take = "Install it as follows:\n\n```\n$ cargo install masthead\n$ publish init\n```\n\nThen this:\n\n<details>raw</details>\n\n";
+    fixture.edit("issues/009.toml", "take = \"\"\"\n", &format!("take = \"\"\"\n{take}"));
+    fixture.run(&["build", "9"]).success();
+    let text = fixture.read("out/9/email.txt");
+    assert!(
+        text.contains("Install it as follows:\n\n  $ cargo install masthead\n  $ publish init\n\n  Then this:\n\n  <details>raw</details>\n"),
+        "the code and the HTML are paragraphs of their own:\n{text}"
+    );
+}

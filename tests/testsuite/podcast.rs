@@ -483,6 +483,28 @@ fn transcript_errors_point_at_their_cue() {
     );
 }
 
+/// An SRT transcript as Windows tools save it (a UTF-8 byte order mark, CRLF
+/// line ends) is read cue by cue: it is in the feed as captions and its cues
+/// are on the episode's page (its BOM made the first cue's number unreadable,
+/// so the build stopped with "expected the cue's number" at 1:1).
+#[test]
+fn an_srt_transcript_with_a_byte_order_mark_and_crlf_is_published() {
+    let fixture = Fixture::reference();
+    let srt = "\u{feff}1\r\n00:00:00,000 --> 00:00:01,900\r\nThis Week in Asia, issue nine.\r\n\r\n\
+               2\r\n00:00:02,200 --> 00:00:03,700\r\nChina AI dreams of Sora.\r\n\r\n";
+    fixture.write("media/009.srt", srt);
+    fixture.edit("issues/009.toml", "transcript = \"media/009.vtt\"", "transcript = \"media/009.srt\"");
+    fixture.run(&["check", "9"]).success();
+    fixture.run(&["build", "9"]).success();
+    let item = &feed(&fixture).items[0];
+    let transcript = &ext(&item.extensions, "podcast", "transcript")[0];
+    assert_eq!(attr(transcript, "type"), "application/x-subrip");
+    assert_eq!(attr(transcript, "url"), format!("{BASE}/media/009.srt"));
+    assert_eq!(std::fs::read_to_string(fixture.path().join("out/media/009.srt")).unwrap(), srt, "published as written");
+    let page = fixture.read("out/9/index.html");
+    assert!(page.contains("0:02</span>China AI dreams of Sora."), "the cues are on the page");
+}
+
 #[test]
 fn two_episodes_cannot_share_a_guid_or_an_audio_file() {
     let fixture = Fixture::reference();

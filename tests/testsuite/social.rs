@@ -536,7 +536,10 @@ fn hard_unicode_posts_fit_x_as_twitter_text_counts_them() {
     let x = posts(&fixture, 11, "x");
     assert!(x[1].contains("❤️‍🔥🫠") && x[1].contains('…'), "new emoji, cut to fit: {}", x[1]);
     assert!(x[2].contains("🇯🇵🇨🇳🇰🇷") && x[2].contains('…'), "flags, cut to fit: {}", x[2]);
-    assert!(x[3].ends_with(IDN_URL), "the IDN link survives: {}", x[3]);
+    // The IDN link survives, its CJK path percent-encoded so that X links all of it.
+    let last = x[3].split_whitespace().last().unwrap();
+    assert!(last.starts_with("https://例え.jp/%E6%A4%9C"), "the IDN link survives: {}", x[3]);
+    assert_eq!(url::Url::parse(last).unwrap(), url::Url::parse(IDN_URL).unwrap(), "{}", x[3]);
     assert!(x[5].contains("שָׁלוֹם"), "right-to-left text: {}", x[5]);
 }
 
@@ -593,4 +596,33 @@ fn x_posts_with_bare_country_domains_fit_as_twitter_text_counts_them() {
         );
         assert_eq!(post["valid"], true, "X refuses this post (twitter-text counts {weighted}):\n{text}");
     }
+}
+
+/// A recommendation's link with a CJK path and quotes in its query (a Japanese
+/// Wikipedia page, a search) is linked whole by twitter-text, X's autolinker, in
+/// every post but Bluesky's (which links by facet) and in the email's text part:
+/// there its path and query are written percent-encoded, its host as typed.
+/// twitter-text stopped at the first CJK letter or quote, which sent readers to
+/// `https://ja.wikipedia.org/wiki/` or cut the query.
+#[test]
+fn a_link_with_a_cjk_path_or_quotes_is_linked_whole_in_posts_and_the_text_part() {
+    let fixture = Fixture::reference();
+    let link = "https://ja.wikipedia.org/wiki/半導体?q=\"芯片\"&lang=ja";
+    fixture.edit("issues/009.toml", "url = \"https://www.scmp.com/tech\"", &format!("url = {link:?}"));
+    fixture.run(&["build", "9"]).success();
+    let files = ["x", "mastodon", "threads", "linkedin"].map(|p| fixture.path().join(format!("out/9/social/{p}.txt")));
+    let text_part = fixture.path().join("out/9/email.txt");
+    let mut args = vec![OsStr::new("urls"), text_part.as_os_str()];
+    args.extend(files.iter().map(|f| f.as_os_str()));
+    let found: Value = serde_json::from_str(&twitter_text(&args)).unwrap();
+    let want = url::Url::parse(link).unwrap();
+    for (file, urls) in found.as_object().unwrap() {
+        let ours: Vec<&str> =
+            urls.as_array().unwrap().iter().map(|u| u.as_str().unwrap()).filter(|u| u.contains("wikipedia")).collect();
+        assert_eq!(ours.len(), 1, "{file}: the link once: {ours:?}");
+        assert_eq!(url::Url::parse(ours[0]).ok().as_ref(), Some(&want), "{file}: twitter-text links {:?}", ours[0]);
+        assert!(ours[0].starts_with("https://ja.wikipedia.org/wiki/%E5%8D%8A"), "{file}: {:?}", ours[0]);
+    }
+    let bluesky = fixture.read("out/9/social.json");
+    assert!(bluesky.contains("ja.wikipedia.org/wiki/半導体"), "Bluesky still shows the path as typed");
 }

@@ -4,6 +4,8 @@
 // Usage:
 //   node tests/tools/twitter_text.mjs parse <social.json>...
 //     prints, as JSON, parseTweet's verdict on every X post: [{file, index, text, weightedLength, valid}]
+//   node tests/tools/twitter_text.mjs urls <file>...
+//     prints, as JSON, the URLs twitter-text's autolinker finds in each text file: {file: [url]}
 //   node tests/tools/twitter_text.mjs emoji-regex
 //     prints the emoji regex of the twemoji-parser that twitter-text counts
 //     with, rewritten from UTF-16 to code points for Rust's regex syntax
@@ -32,6 +34,11 @@ if (mode === 'parse') {
     });
   }
   console.log(JSON.stringify(results, null, 1));
+} else if (mode === 'urls') {
+  const twitter = require('twitter-text');
+  const found = {};
+  for (const file of args) found[file] = twitter.extractUrls(readFileSync(file, 'utf8'));
+  console.log(JSON.stringify(found, null, 1));
 } else if (mode === 'emoji-regex') {
   // The version twitter-text resolved, not whatever else is installed.
   const fromTwitterText = createRequire(require.resolve('twitter-text'));
@@ -40,7 +47,7 @@ if (mode === 'parse') {
   console.log(`# twemoji-parser ${version}, dist/lib/regex.js, as code points (tests/tools/twitter_text.mjs emoji-regex)`);
   console.log(codePoints(regex.source));
 } else {
-  throw new Error('usage: twitter_text.mjs parse <social.json>... | emoji-regex');
+  throw new Error('usage: twitter_text.mjs parse <social.json>... | urls <file>... | emoji-regex');
 }
 
 // Rewrites a UTF-16 regex (`\ud83c[\udf00-\udf20]`: a high surrogate, then

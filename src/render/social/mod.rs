@@ -25,6 +25,7 @@ use unicode_normalization::UnicodeNormalization;
 use crate::assemble::Edition;
 use crate::diag::{Diagnostic, Severity};
 use crate::render::Renderer;
+use crate::text::url::linkable;
 use crate::workspace::config;
 use count::Count;
 use fit::Slot;
@@ -255,7 +256,8 @@ pub fn render(renderer: &Renderer, edition: &Edition, settings: &config::Social)
                     section => &section.name,
                     title => TITLE,
                     take => marker_for(&take, TAKE),
-                    link => &rec.url,
+                    // Bluesky links by facet, with the URL as written; elsewhere the text is the link.
+                    link => if platform == Platform::Bluesky { rec.url.clone() } else { linkable(&rec.url) },
                     position => i + 2,
                     ..common.clone()
                 },

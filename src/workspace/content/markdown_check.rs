@@ -7,7 +7,7 @@ use crate::text::url::is_followable;
 
 /// The link targets in `markdown` that are not http(s) or mailto addresses.
 pub fn bad_links(markdown: &str) -> Vec<String> {
-    Parser::new(markdown)
+    crate::text::markdown::parser(markdown)
         .filter_map(|event| match event {
             Event::Start(Tag::Link { dest_url, .. }) | Event::Start(Tag::Image { dest_url, .. }) => {
                 Some(dest_url.into_string())
@@ -43,5 +43,6 @@ mod tests {
         assert!(bad_links("see [this](https://example.com) and [me](mailto:a@b.c)").is_empty());
         assert_eq!(bad_links("[x](javascript:alert(1))"), vec!["javascript:alert(1)"]);
         assert_eq!(bad_links("[x](/relative)"), vec!["/relative"]);
+        assert!(bad_links("write to <a@b.example>").is_empty(), "an email autolink is a mailto: link");
     }
 }

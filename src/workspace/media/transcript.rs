@@ -79,7 +79,8 @@ pub fn check(text: &str, kind: Kind, duration: Option<f64>) -> Result<Vec<Cue>, 
         }
         let timing_index = match kind {
             Kind::Srt => {
-                if first.trim().parse::<u64>().is_err() {
+                // Windows tools start the file with a byte order mark.
+                if first.trim_start_matches('\u{feff}').trim().parse::<u64>().is_err() {
                     return Err(problem(first_at..first_at + first.len(), "expected the cue's number".into()));
                 }
                 1
