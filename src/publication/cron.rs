@@ -148,6 +148,14 @@ impl Publication {
             let counts = store.counts(issue.number)?;
             match schedule::state(send_at, now, max_late, progress(&counts)) {
                 state if state.cron_sends() => {
+                    // A renumbered issue is not new: said once, not sent to everyone again.
+                    if let Some(refusal) = self.renumbered(issue.number, &store)? {
+                        if store.note_once(issue.number, &format!("renumbered {}", issue.file), &now.to_string())? {
+                            report.notes.push(refusal);
+                            report.unsendable = true;
+                        }
+                        continue;
+                    }
                     crate::clock::pin(now);
                     match self.send(issue.number, Mode::Cron, &mut |_| Ok(true)) {
                         Ok(Sent::Done(sent)) => {
@@ -192,8 +200,8 @@ impl Publication {
 pub fn orphaned(number: u32, pending: u64) -> String {
     format!(
         "issue {number}'s send stopped with {pending} pending and its file is gone from issues/: \
-         cron cannot finish it; put the file back as issue {number} to finish it (a renumbered copy \
-         is a new issue and goes to everyone)"
+         cron cannot finish it; put the file back as issue {number} to finish it (under another \
+         number, the same date and title are refused)"
     )
 }
 

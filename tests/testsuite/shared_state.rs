@@ -185,3 +185,33 @@ fn check_points_at_a_database_url_with_a_password_or_that_is_not_one() {
     let text = format!("{}{}", out.stdout(), out.stderr());
     assert!(text.contains(&format!("publish.toml:{line}")) && text.contains("not a PostgreSQL URL"), "{text}");
 }
+
+#[test]
+fn a_half_sent_issue_renumbered_on_postgres_is_refused_and_finishes_under_its_number() {
+    let n = 60;
+    let (fixture, _) = on_postgres(n);
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 1");
+    let server = SmtpServer::start(&["--delay", "0.05"]);
+    let mut first = fixture.command(&["issue", "9", "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).spawn();
+    assert!(server.wait_for(5, Duration::from_secs(60)), "the send did not start");
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let before = server.count();
+    assert!(before < n, "killed too late to test anything");
+    std::fs::rename(fixture.path().join("issues/009.toml"), fixture.path().join("issues/010.toml")).unwrap();
+    let refused = send_issue(&fixture, &server, "10").failure(1);
+    assert!(refused.stderr().contains("began to be sent as issue 9"), "{}", refused.stderr());
+    assert_eq!(server.count(), before, "the renumbered issue went to nobody");
+    let status = json(&fixture.run(&["status", "10", "--json"]).success().stdout());
+    assert!(status["counts"]["started_at"].is_null(), "no send of issue 10 was started: {status}");
+    std::fs::rename(fixture.path().join("issues/010.toml"), fixture.path().join("issues/009.toml")).unwrap();
+    // The killed sender's lease (2 s) runs out; the resume waits for it and finishes.
+    send_issue(&fixture, &server, "9").success();
+    let counts = per_recipient(&server);
+    assert_eq!(counts.len(), n);
+    assert!(counts.values().map(|c| c - 1).sum::<usize>() <= 1, "{counts:?}");
+}
+
+fn send_issue(fixture: &Fixture, server: &SmtpServer, n: &str) -> crate::support::Run {
+    fixture.command(&["issue", n, "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).run()
+}

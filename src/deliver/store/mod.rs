@@ -198,6 +198,12 @@ CREATE INDEX sends_failed ON sends (issue, subscriber_id) WHERE state = 'failed'
     r#"
 ALTER TABLE mail_queue ADD COLUMN tried_at INTEGER;
 "#,
+    // Which issue a send is, apart from its number (its date and title):
+    // an issue file renumbered after its send started is the same send, not
+    // a new issue for everyone. NULL for the runs before.
+    r#"
+ALTER TABLE issue_runs ADD COLUMN identity TEXT;
+"#,
 ];
 
 /// A subscriber's standing.
@@ -622,6 +628,38 @@ impl Store {
             }
             Ok(added)
         })
+    }
+
+    /// Records which issue the send of `issue` is, apart from its number
+    /// (`identity`, see [`Store::same_issue_under`]); a run that has one keeps it.
+    pub fn set_identity(&mut self, issue: u32, identity: &str) -> Result<()> {
+        self.db().execute(
+            "UPDATE issue_runs SET identity = $2 WHERE issue = $1 AND identity IS NULL",
+            args![issue, identity],
+        )?;
+        Ok(())
+    }
+
+    /// The send, under another number than `issue`, of the issue known by
+    /// `identity`: its number and counts, the earliest if there are several.
+    /// An issue file renumbered after its send started is that send.
+    pub fn same_issue_under(&self, identity: &str, issue: u32) -> Result<Option<(u32, IssueCounts)>> {
+        let found = self
+            .db()
+            .query_opt(
+                "SELECT issue FROM issue_runs WHERE identity = $1 AND issue <> $2 ORDER BY started_at, issue LIMIT 1",
+                args![identity, issue],
+            )?
+            .map(|r| r.int(0) as u32);
+        match found {
+            Some(other) => Ok(Some((other, self.counts(other)?))),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether the send of `issue` has started.
+    pub fn started(&self, issue: u32) -> Result<bool> {
+        Ok(self.db().query_opt("SELECT 1 FROM issue_runs WHERE issue = $1", args![issue])?.is_some())
     }
 
     /// Claims up to `limit` recipients of `issue` for `sender` until
