@@ -407,15 +407,28 @@ pub fn run(
         relays,
     };
     drop(shared.acks);
-    ledger.join().map_err(|_| anyhow::anyhow!("the ledger writer crashed"))??;
+    let lost = |e: anyhow::Error| database_lost(e, location, issue, connections);
+    ledger.join().map_err(|_| anyhow::anyhow!("the ledger writer crashed"))?.map_err(lost)?;
     // What this sender claimed and did not send (a stopped run) goes back now,
     // not when the lease runs out.
-    Store::open(location)?.release(issue, Some(&lease.sender))?;
+    Store::open(location).and_then(|mut store| store.release(issue, Some(&lease.sender))).map_err(lost)?;
     for r in worker_results {
         r?;
     }
-    feed_result?;
+    feed_result.map_err(lost)?;
     Ok(stats)
+}
+
+/// The error of a run whose state database stopped answering (a restart, a
+/// failover, the network): what became of the messages, and what to do.
+fn database_lost(e: anyhow::Error, location: &Location, issue: u32, connections: usize) -> anyhow::Error {
+    e.context(format!(
+        "sending issue {issue} stopped: the state database {} stopped answering. No message is recorded as sent \
+         that the server did not accept; the ones on the wire then (at most {connections}, one per connection) \
+         may go twice. Run `publish issue {issue}` again once the database answers (`publish cron` resumes the \
+         send by itself)",
+        location.describe()
+    ))
 }
 
 /// The lanes of a transport: one per relay (with failover), or the one

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Fixture, SmtpServer, fresh_database, per_recipient, send, subscribers_csv};
+use crate::support::{Fixture, OutputChild, SmtpServer, fresh_database, per_recipient, send, subscribers_csv};
 
 /// The reference publication keeping its state in a new PostgreSQL database
 /// (`[state] database_url`), with `n` subscribers; a lease of 2 s.
@@ -214,4 +214,39 @@ fn a_half_sent_issue_renumbered_on_postgres_is_refused_and_finishes_under_its_nu
 
 fn send_issue(fixture: &Fixture, server: &SmtpServer, n: &str) -> crate::support::Run {
     fixture.command(&["issue", n, "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).run()
+}
+
+#[test]
+fn a_database_that_goes_away_mid_send_stops_it_saying_how_to_resume_and_the_resume_finishes() {
+    let n = 60;
+    let (fixture, url) = on_postgres(n);
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 2");
+    let server = SmtpServer::start(&["--delay", "0.05"]);
+    let child = fixture.command(&["issue", "9", "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).0.output_child();
+    assert!(server.wait_for(5, Duration::from_secs(60)), "the send did not start");
+    // The database drops the sender's connections, as a restart or a failover does.
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let dropped: i64 = admin
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(dropped > 0, "the sender had no connection to drop");
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("sending issue 9 stopped: the state database") && stderr.contains("stopped answering"));
+    assert!(stderr.contains("Run `publish issue 9` again once the database answers"), "{stderr}");
+    assert!(server.count() < n, "the send finished before the database went away");
+    // Nothing recorded as sent that the server did not take.
+    let status = json(&fixture.run(&["status", "9", "--json"]).success().stdout());
+    let recorded = status["counts"]["sent"].as_u64().unwrap() as usize;
+    assert!(recorded <= per_recipient(&server).len(), "{recorded} recorded, {:?}", per_recipient(&server));
+    send_issue(&fixture, &server, "9").success();
+    let counts = per_recipient(&server);
+    assert_eq!(counts.len(), n);
+    assert!(counts.values().map(|c| c - 1).sum::<usize>() <= 2, "more than one per connection twice: {counts:?}");
 }
