@@ -308,7 +308,12 @@ impl Publication {
             .unwrap_or_else(|| Secret::from_bytes(b"dry-run: no secret yet"));
         let built = self.build_with(n, &secret)?;
         let counts = match Store::open_read_only(&self.state_location()?)? {
-            Some(store) => store.counts(n)?,
+            Some(store) => {
+                if let Some(refusal) = self.renumbered(n, &store)? {
+                    anyhow::bail!(refusal);
+                }
+                store.counts(n)?
+            }
             None => Default::default(),
         };
         let recipients = counts.pending + counts.not_started;

@@ -430,6 +430,9 @@ fn a_sent_issue_renumbered_or_copied_with_its_date_and_title_is_refused() {
         err.contains("was sent as issue 9 (3 sent)") && err.contains("issues/009.toml has the same date and title"),
         "{err}"
     );
+    // The dry run says the same, instead of counting everyone as its recipients.
+    let dry = fixture.run(&["issue", "10", "--dry-run"]).failure(1);
+    assert!(dry.stderr().contains("was sent as issue 9 (3 sent)"), "{}", dry.stderr());
     // Its own title makes it a new issue.
     fixture.edit("issues/010.toml", "title = \"China AI dreams of Sora\"", "title = \"Next week\"");
     fixture.command(&["issue", "10", "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).run().success();
