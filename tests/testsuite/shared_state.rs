@@ -250,3 +250,27 @@ fn a_database_that_goes_away_mid_send_stops_it_saying_how_to_resume_and_the_resu
     assert_eq!(counts.len(), n);
     assert!(counts.values().map(|c| c - 1).sum::<usize>() <= 2, "more than one per connection twice: {counts:?}");
 }
+
+#[test]
+fn a_sender_restarted_under_its_name_waits_for_its_dead_runs_lease_and_finishes_the_send() {
+    let n = 200;
+    let (fixture, _) = on_postgres(n);
+    // The name every run on this machine has (`[state] sender`, or PUBLISH_SENDER in its unit).
+    fixture.edit("publish.toml", "lease = \"2s\"", "lease = \"2s\"\nsender = \"mailer-1\"");
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 2");
+    let server = SmtpServer::start(&["--delay", "0.02"]);
+    let mut doomed = fixture.command(&["issue", "9", "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).spawn();
+    assert!(server.wait_for(20, Duration::from_secs(60)), "the send did not start");
+    doomed.kill().unwrap(); // SIGKILL: its claimed batch stays leased to it
+    doomed.wait().unwrap();
+    let before = server.count();
+    // The same machine's next run, under the same name, while the dead run's lease still holds.
+    let run = send_issue(&fixture, &server, "9").success();
+    let status = json(&fixture.run(&["status", "9", "--json"]).success().stdout());
+    assert_eq!(status["counts"]["pending"], 0, "{}\n{status}", run.stdout());
+    let counts = per_recipient(&server);
+    assert_eq!(counts.len(), n, "the dead run's batch was sent too");
+    assert!(counts.values().map(|c| c - 1).sum::<usize>() <= 2, "{counts:?}");
+    assert!(before < n, "killed too late to test anything");
+    assert_eq!(status["counts"]["senders"][0]["sender"], "mailer-1", "{status}");
+}
