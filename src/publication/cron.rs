@@ -113,6 +113,17 @@ impl Publication {
         Ok(found)
     }
 
+    /// Why each scheduled issue that is another number's send renumbered
+    /// will not go (see [`Publication::renumbered`]).
+    pub fn renumbered_scheduled(&self) -> Result<Vec<String>> {
+        let store = self.store()?;
+        let mut found = Vec::new();
+        for issue in self.ws.valid_issues().filter(|i| i.send_at.is_some()) {
+            found.extend(self.renumbered(issue.number, &store)?);
+        }
+        Ok(found)
+    }
+
     /// Sends every issue due at `now` and resumes interrupted ones. A second
     /// run while one is busy does nothing. A send that stops ends the run with
     /// its error, after the sends before it are reported.

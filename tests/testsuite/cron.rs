@@ -408,6 +408,8 @@ fn a_half_sent_issue_renumbered_is_refused_not_sent_again_to_everyone_and_finish
     assert!(told.stderr().contains("issues/010.toml is not sent"), "{}", told.stderr());
     let quiet = cron(&fixture, &server, "2024-03-01T01:06:00Z").success();
     assert!(!quiet.stderr().contains("010.toml"), "said once: {}", quiet.stderr());
+    let schedule = fixture.run(&["schedule", "--now", "2024-03-01T01:06:00Z"]).success();
+    assert!(schedule.stderr().contains("issues/010.toml is not sent"), "{}", schedule.stderr());
     assert_eq!(server.count(), before, "the renumbered issue went to nobody");
     // Named back, the send finishes: everyone once, beyond the one in flight.
     std::fs::rename(fixture.path().join("issues/010.toml"), fixture.path().join("issues/009.toml")).unwrap();
