@@ -440,3 +440,17 @@ fn a_sent_issue_renumbered_or_copied_with_its_date_and_title_is_refused() {
     fixture.command(&["issue", "10", "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).run().success();
     assert_eq!(server.count(), 6);
 }
+
+#[test]
+fn a_sent_issue_whose_title_was_corrected_and_then_renumbered_is_still_refused() {
+    let fixture = scheduled(3);
+    let server = SmtpServer::start(&[]);
+    cron(&fixture, &server, "2024-03-01T01:00:00Z").success();
+    // The typo fixed and the issue run again (nothing left to send), then renumbered.
+    fixture.edit("issues/009.toml", "title = \"China AI dreams of Sora\"", "title = \"China's AI dreams of Sora\"");
+    fixture.command(&["issue", "9", "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).run().success();
+    std::fs::rename(fixture.path().join("issues/009.toml"), fixture.path().join("issues/010.toml")).unwrap();
+    let refused = fixture.command(&["issue", "10", "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).run().failure(1);
+    assert!(refused.stderr().contains("was sent as issue 9 (3 sent)"), "{}", refused.stderr());
+    assert_eq!(server.count(), 3);
+}

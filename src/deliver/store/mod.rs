@@ -631,10 +631,11 @@ impl Store {
     }
 
     /// Records which issue the send of `issue` is, apart from its number
-    /// (`identity`, see [`Store::same_issue_under`]); a run that has one keeps it.
+    /// (`identity`, see [`Store::same_issue_under`]), as its file says now:
+    /// a title corrected since the send began is the one a renumbered copy has.
     pub fn set_identity(&mut self, issue: u32, identity: &str) -> Result<()> {
         self.db().execute(
-            "UPDATE issue_runs SET identity = $2 WHERE issue = $1 AND identity IS NULL",
+            "UPDATE issue_runs SET identity = $2 WHERE issue = $1 AND identity IS DISTINCT FROM $2",
             args![issue, identity],
         )?;
         Ok(())
