@@ -500,7 +500,7 @@ fn feed(
     let mut batch = wall_ms();
     loop {
         batch += 1;
-        let now = wall_ms();
+        let now = store.lease_clock_ms()?;
         let page = store.claim(issue, &lease.claimer, batch, batch_size, now, lease.until(now))?;
         if page.is_empty() {
             let Some(expiry) = store.next_expiry(issue, &lease.claimer, now)? else { return Ok(()) };
@@ -550,7 +550,7 @@ fn ledger_loop(location: &Location, issue: u32, lease: &Lease, acks: std::sync::
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
         };
         if renewed.elapsed() >= renew_every {
-            store.renew(issue, &lease.claimer, lease.until(wall_ms()))?;
+            store.renew(issue, &lease.claimer, lease.until(store.lease_clock_ms()?))?;
             renewed = Instant::now();
         }
         let Some(first) = first else { continue };

@@ -274,3 +274,36 @@ fn a_sender_restarted_under_its_name_waits_for_its_dead_runs_lease_and_finishes_
     assert!(before < n, "killed too late to test anything");
     assert_eq!(status["counts"]["senders"][0]["sender"], "mailer-1", "{status}");
 }
+
+#[test]
+fn a_sender_whose_clock_runs_minutes_ahead_does_not_take_the_others_live_rows() {
+    let n = 300;
+    let (fixture, _) = on_postgres(n);
+    // Leases long enough that only a clock three minutes ahead could think them run out.
+    fixture.edit("publish.toml", "lease = \"2s\"", "lease = \"60s\"");
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 2");
+    let server = SmtpServer::start(&["--delay", "0.01"]);
+    let on_time = fixture.command(&["issue", "9", "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).0.output_child();
+    assert!(server.wait_for(10, Duration::from_secs(60)), "the send did not start");
+    // The other machine: the same binary with its wall clock three minutes fast
+    // (libfaketime; its monotonic clock, for timeouts, left alone).
+    let mut ahead = std::process::Command::new("faketime");
+    ahead.args(["-f", "+3m"]).arg(env!("CARGO_BIN_EXE_publish"));
+    ahead.arg("--workspace").arg(fixture.path()).args(["issue", "9", "--yes"]);
+    ahead
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .env("PUBLISH_NOW", "2024-03-01T01:00:00Z")
+        .env("PUBLISH_SECRET", "test-secret-0123456789abcdef0123456789")
+        .env("PUBLISH_SMTP_URL", server.url())
+        .env_remove("PUBLISH_DATABASE_URL")
+        .env_remove("PUBLISH_SENDER");
+    let ahead = ahead.output_child();
+    for child in [on_time, ahead] {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "a sender failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let counts = per_recipient(&server);
+    assert_eq!(counts.len(), n, "every recipient got the issue");
+    let twice: Vec<_> = counts.iter().filter(|(_, c)| **c > 1).collect();
+    assert!(twice.is_empty(), "nobody twice without a crash: {twice:?}");
+}

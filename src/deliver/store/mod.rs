@@ -350,8 +350,8 @@ pub fn db_path(state_dir: &Path) -> PathBuf {
     state_dir.join("state.db")
 }
 
-/// Milliseconds since 1970 on this machine's clock: leases are about real
-/// time passing (not `PUBLISH_NOW`), compared across machines.
+/// Milliseconds since 1970 on this machine's clock: real time passing (not
+/// `PUBLISH_NOW`). Leases are read by [`Store::lease_clock_ms`].
 pub fn wall_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
@@ -663,8 +663,21 @@ impl Store {
         Ok(self.db().query_opt("SELECT 1 FROM issue_runs WHERE issue = $1", args![issue])?.is_some())
     }
 
+    /// Now, in milliseconds since 1970, on the clock that leases are read
+    /// by: the database server's for PostgreSQL (one clock for every machine
+    /// sharing the send, however far theirs drift), this machine's for SQLite.
+    pub fn lease_clock_ms(&self) -> Result<i64> {
+        let mut db = self.db();
+        match db.dialect() {
+            Dialect::Sqlite => Ok(wall_ms()),
+            Dialect::Postgres => Ok(db
+                .query_one("SELECT CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT)", &[])?
+                .int(0)),
+        }
+    }
+
     /// Claims up to `limit` recipients of `issue` for `sender` until
-    /// `lease_until` (ms, see [`wall_ms`]): pending, still active, and not
+    /// `lease_until` (ms, see [`Store::lease_clock_ms`]): pending, still active, and not
     /// under another sender's live lease. Rows another sender holds are
     /// skipped, not waited for (PostgreSQL: `FOR UPDATE SKIP LOCKED`); rows
     /// whose lease ran out (their sender died) are claimed again.
