@@ -273,6 +273,10 @@ impl Publication {
             return Ok(None);
         }
         let Some((earlier, counts)) = store.same_issue_under(&self.identity(n)?, n)? else { return Ok(None) };
+        if counts.sent == 0 && counts.pending == 0 {
+            // It reached nobody and nobody waits for it: nothing would go twice.
+            return Ok(None);
+        }
         let file = &self.ws.entry(n)?.file;
         let issue = self.ws.entry(n)?.issue.as_ref().context("an issue with errors has no identity")?;
         let progress = if counts.finished_at.is_some() {
@@ -292,8 +296,8 @@ impl Publication {
             Some(entry) => format!("{} has the same date and title", entry.file),
         };
         Ok(Some(format!(
-            "{file} is not sent: \"{}\" of {} {progress}; sending it as issue {n} would mail it again to everyone. \
-             {what_to_do}; if it is a new issue, give it its own title or date",
+            "{file} is not sent: \"{}\" of {} {progress}, and sending it as issue {n} would mail it again to \
+             everyone; {what_to_do}; if it is a new issue, give it its own title or date",
             issue.title.trim(),
             issue.date
         )))

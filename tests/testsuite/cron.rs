@@ -454,3 +454,15 @@ fn a_sent_issue_whose_title_was_corrected_and_then_renumbered_is_still_refused()
     assert!(refused.stderr().contains("was sent as issue 9 (3 sent)"), "{}", refused.stderr());
     assert_eq!(server.count(), 3);
 }
+
+#[test]
+fn an_issue_sent_to_nobody_may_be_renumbered_and_sent_under_its_new_number() {
+    let fixture = Fixture::reference();
+    fixture.run(&["issue", "9", "--yes"]).success(); // no subscribers yet: it reached nobody
+    std::fs::rename(fixture.path().join("issues/009.toml"), fixture.path().join("issues/010.toml")).unwrap();
+    let csv = subscribers_csv(fixture.path(), 2);
+    fixture.run(&["subscribers", "import", csv.to_str().unwrap()]).success();
+    let server = SmtpServer::start(&[]);
+    fixture.command(&["issue", "10", "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).run().success();
+    assert_eq!(server.count(), 2);
+}
