@@ -1,6 +1,7 @@
 //! `publish schedule [--json]`: the scheduled issues, their send time in the
 //! publication's time zone, and their state; on stderr, the scheduled issue
-//! files that have errors (they are not sent until fixed).
+//! files that have errors (they are not sent until fixed) and the ones that
+//! are an earlier send renumbered (they are not sent at all).
 
 use std::path::Path;
 
@@ -17,6 +18,9 @@ pub fn run(root: &Path, now: Option<&str>, json: bool) -> Result<Outcome> {
         crate::diag::note(format!(
             "{file} has a send_at but errors: issue {number} is not sent until `publish check {number}` passes"
         ));
+    }
+    for refusal in publication.renumbered_scheduled()? {
+        crate::diag::note(refusal);
     }
     for (number, pending) in publication.orphaned_sends()? {
         crate::diag::note(crate::publication::cron::orphaned(number, pending));

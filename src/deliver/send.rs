@@ -300,7 +300,8 @@ pub fn run(
     };
     let (ack_tx, ack_rx) = std::sync::mpsc::channel::<Ack>();
     let issue = options.issue;
-    let lease = Lease { sender: options.sender.clone(), length: options.lease };
+    let claimer = format!("{} (pid {}, {})", options.sender, std::process::id(), wall_ms());
+    let lease = Lease { sender: options.sender.clone(), claimer, length: options.lease };
     let (ledger_at, ledger_lease) = (location.clone(), lease.clone());
     let ledger = std::thread::Builder::new()
         .name("ledger".into())
@@ -407,15 +408,28 @@ pub fn run(
         relays,
     };
     drop(shared.acks);
-    ledger.join().map_err(|_| anyhow::anyhow!("the ledger writer crashed"))??;
+    let lost = |e: anyhow::Error| database_lost(e, location, issue, connections);
+    ledger.join().map_err(|_| anyhow::anyhow!("the ledger writer crashed"))?.map_err(lost)?;
     // What this sender claimed and did not send (a stopped run) goes back now,
     // not when the lease runs out.
-    Store::open(location)?.release(issue, Some(&lease.sender))?;
+    Store::open(location).and_then(|mut store| store.release(issue, Some(&lease.claimer))).map_err(lost)?;
     for r in worker_results {
         r?;
     }
-    feed_result?;
+    feed_result.map_err(lost)?;
     Ok(stats)
+}
+
+/// The error of a run whose state database stopped answering (a restart, a
+/// failover, the network): what became of the messages, and what to do.
+fn database_lost(e: anyhow::Error, location: &Location, issue: u32, connections: usize) -> anyhow::Error {
+    e.context(format!(
+        "sending issue {issue} stopped: the state database {} stopped answering. No message is recorded as sent \
+         that the server did not accept; the ones on the wire then (at most {connections}, one per connection) \
+         may go twice. Run `publish issue {issue}` again once the database answers (`publish cron` resumes the \
+         send by itself)",
+        location.describe()
+    ))
 }
 
 /// The lanes of a transport: one per relay (with failover), or the one
@@ -451,7 +465,13 @@ fn lanes(transport: Transport, options: &Options) -> (bool, Vec<Lane>, Throttle)
 /// Who holds claimed rows, and for how long at a time.
 #[derive(Debug, Clone)]
 struct Lease {
+    /// The sender's name, kept with each message it sent (`sent_by`).
     sender: String,
+    /// This run's own hold on the rows it claims (`claimed_by`): the name, the
+    /// process and when it started. Two runs under one name (a machine's next
+    /// run after a crash, one name in a shared publish.toml) are still two,
+    /// so that neither takes the other's live rows for its own.
+    claimer: String,
     length: Duration,
 }
 
@@ -480,10 +500,10 @@ fn feed(
     let mut batch = wall_ms();
     loop {
         batch += 1;
-        let now = wall_ms();
-        let page = store.claim(issue, &lease.sender, batch, batch_size, now, lease.until(now))?;
+        let now = store.lease_clock_ms()?;
+        let page = store.claim(issue, &lease.claimer, batch, batch_size, now, lease.until(now))?;
         if page.is_empty() {
-            let Some(expiry) = store.next_expiry(issue, &lease.sender, now)? else { return Ok(()) };
+            let Some(expiry) = store.next_expiry(issue, &lease.claimer, now)? else { return Ok(()) };
             let wait = (expiry - now + 20).clamp(20, 1000);
             std::thread::sleep(Duration::from_millis(wait as u64));
             if jobs.is_closed() || closed.load(Ordering::Relaxed) {
@@ -530,7 +550,7 @@ fn ledger_loop(location: &Location, issue: u32, lease: &Lease, acks: std::sync::
             Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return Ok(()),
         };
         if renewed.elapsed() >= renew_every {
-            store.renew(issue, &lease.sender, lease.until(wall_ms()))?;
+            store.renew(issue, &lease.claimer, lease.until(store.lease_clock_ms()?))?;
             renewed = Instant::now();
         }
         let Some(first) = first else { continue };

@@ -113,6 +113,17 @@ impl Publication {
         Ok(found)
     }
 
+    /// Why each scheduled issue that is another number's send renumbered
+    /// will not go (see [`Publication::renumbered`]).
+    pub fn renumbered_scheduled(&self) -> Result<Vec<String>> {
+        let store = self.store()?;
+        let mut found = Vec::new();
+        for issue in self.ws.valid_issues().filter(|i| i.send_at.is_some()) {
+            found.extend(self.renumbered(issue.number, &store)?);
+        }
+        Ok(found)
+    }
+
     /// Sends every issue due at `now` and resumes interrupted ones. A second
     /// run while one is busy does nothing. A send that stops ends the run with
     /// its error, after the sends before it are reported.
@@ -148,6 +159,14 @@ impl Publication {
             let counts = store.counts(issue.number)?;
             match schedule::state(send_at, now, max_late, progress(&counts)) {
                 state if state.cron_sends() => {
+                    // A renumbered issue is not new: said once, not sent to everyone again.
+                    if let Some(refusal) = self.renumbered(issue.number, &store)? {
+                        if store.note_once(issue.number, &format!("renumbered {}", issue.file), &now.to_string())? {
+                            report.notes.push(refusal);
+                            report.unsendable = true;
+                        }
+                        continue;
+                    }
                     crate::clock::pin(now);
                     match self.send(issue.number, Mode::Cron, &mut |_| Ok(true)) {
                         Ok(Sent::Done(sent)) => {
@@ -192,8 +211,8 @@ impl Publication {
 pub fn orphaned(number: u32, pending: u64) -> String {
     format!(
         "issue {number}'s send stopped with {pending} pending and its file is gone from issues/: \
-         cron cannot finish it; put the file back as issue {number} to finish it (a renumbered copy \
-         is a new issue and goes to everyone)"
+         cron cannot finish it; put the file back as issue {number} to finish it (under another \
+         number, the same date and title are refused)"
     )
 }
 

@@ -208,14 +208,19 @@ impl Publication {
             }
         };
         let built = self.build(n)?;
-        built.write()?;
         let mut store = Store::open(&location)?;
+        // Before anything is written: a renumbered issue is not a new one.
+        if let Some(refusal) = self.renumbered(n, &store)? {
+            anyhow::bail!(refusal);
+        }
+        built.write()?;
         if !location.shared() {
             // The lock is held: rows claimed by an earlier run that died are free now.
             store.release(n, None)?;
         }
         let now = crate::clock::now()?;
         store.enrol(n, matches!(mode, Mode::Manual { .. }), &now.to_string())?;
+        store.set_identity(n, &self.identity(n)?)?;
         if let Mode::Manual { retry_failed: true, .. } = mode {
             let requeued = store.retry_failed(n, &now.to_string())?;
             eprintln!("{requeued} recipients who failed before are queued again");
@@ -251,6 +256,53 @@ impl Publication {
         }))
     }
 
+    /// Which issue `n` is, apart from its number: its date and title. A file
+    /// renumbered keeps them; the next issue (`publish new`) has its own.
+    fn identity(&self, n: u32) -> Result<String> {
+        use sha2::Digest;
+        let issue = self.ws.entry(n)?.issue.as_ref().with_context(|| format!("issue {n} has errors"))?;
+        let digest = sha2::Sha256::digest(format!("{}\0{}", issue.date, issue.title.trim()).as_bytes());
+        Ok(digest[..16].iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    /// Why issue `n` must not be sent, when its send has not started and the
+    /// same issue (date and title) was sent, or began to be, under another
+    /// number: sending it would mail everyone that issue again.
+    pub(crate) fn renumbered(&self, n: u32, store: &Store) -> Result<Option<String>> {
+        if store.started(n)? {
+            return Ok(None);
+        }
+        let Some((earlier, counts)) = store.same_issue_under(&self.identity(n)?, n)? else { return Ok(None) };
+        if counts.sent == 0 && counts.pending == 0 {
+            // It reached nobody and nobody waits for it: nothing would go twice.
+            return Ok(None);
+        }
+        let file = &self.ws.entry(n)?.file;
+        let issue = self.ws.entry(n)?.issue.as_ref().context("an issue with errors has no identity")?;
+        let progress = if counts.finished_at.is_some() {
+            format!("was sent as issue {earlier} ({} sent)", counts.sent)
+        } else {
+            format!("began to be sent as issue {earlier} ({} sent, {} pending)", counts.sent, counts.pending)
+        };
+        let what_to_do = match self.ws.issues.get(&earlier) {
+            None => format!(
+                "if {file} is issue {earlier} renumbered, name it back issues/{earlier:03}.toml{}",
+                if counts.finished_at.is_some() {
+                    String::new()
+                } else {
+                    format!(" and run `publish issue {earlier}` to finish that send")
+                }
+            ),
+            Some(entry) => format!("{} has the same date and title", entry.file),
+        };
+        Ok(Some(format!(
+            "{file} is not sent: \"{}\" of {} {progress}, and sending it as issue {n} would mail it again to \
+             everyone; {what_to_do}; if it is a new issue, give it its own title or date",
+            issue.title.trim(),
+            issue.date
+        )))
+    }
+
     /// What `send` would do, computed without writing anything: no secret is
     /// made (a stand-in signs the sample's links) and no database created.
     pub fn dry_run(&self, n: u32) -> Result<DryRun> {
@@ -260,7 +312,12 @@ impl Publication {
             .unwrap_or_else(|| Secret::from_bytes(b"dry-run: no secret yet"));
         let built = self.build_with(n, &secret)?;
         let counts = match Store::open_read_only(&self.state_location()?)? {
-            Some(store) => store.counts(n)?,
+            Some(store) => {
+                if let Some(refusal) = self.renumbered(n, &store)? {
+                    anyhow::bail!(refusal);
+                }
+                store.counts(n)?
+            }
             None => Default::default(),
         };
         let recipients = counts.pending + counts.not_started;

@@ -382,3 +382,87 @@ fn a_send_interrupted_then_its_issue_file_removed_is_reported_once_not_lost_sile
     let after = fixture.run(&["schedule", "--now", "2024-03-01T01:08:00Z"]).success();
     assert!(!after.stderr().contains("stopped with"), "{}", after.stderr());
 }
+
+#[test]
+fn a_half_sent_issue_renumbered_is_refused_not_sent_again_to_everyone_and_finishes_under_its_number() {
+    let n = 60;
+    let fixture = scheduled(n);
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 1");
+    let server = SmtpServer::start(&["--delay", "0.05"]);
+    let mut child =
+        fixture.command(&["cron", "--now", "2024-03-01T01:00:00Z"]).env("PUBLISH_SMTP_URL", &server.url()).spawn();
+    assert!(server.wait_for(5, Duration::from_secs(60)));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let before = server.count();
+    assert!(before < n, "killed too late to test anything");
+    std::fs::rename(fixture.path().join("issues/009.toml"), fixture.path().join("issues/010.toml")).unwrap();
+    // By hand: refused before anything is written or sent, saying what to do.
+    let refused = fixture.command(&["issue", "10", "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).run().failure(1);
+    let err = refused.stderr();
+    assert!(err.contains("issues/010.toml is not sent") && err.contains("began to be sent as issue 9"), "{err}");
+    assert!(err.contains("name it back issues/009.toml") && err.contains("`publish issue 9`"), "{err}");
+    assert!(!fixture.path().join("out/10").exists(), "nothing written for the refused issue");
+    // By cron: said once (exit 1), then quiet; nobody mailed.
+    let told = cron(&fixture, &server, "2024-03-01T01:05:00Z").failure(1);
+    assert!(told.stderr().contains("issues/010.toml is not sent"), "{}", told.stderr());
+    let quiet = cron(&fixture, &server, "2024-03-01T01:06:00Z").success();
+    assert!(!quiet.stderr().contains("010.toml"), "said once: {}", quiet.stderr());
+    let schedule = fixture.run(&["schedule", "--now", "2024-03-01T01:06:00Z"]).success();
+    assert!(schedule.stderr().contains("issues/010.toml is not sent"), "{}", schedule.stderr());
+    assert_eq!(server.count(), before, "the renumbered issue went to nobody");
+    // Named back, the send finishes: everyone once, beyond the one in flight.
+    std::fs::rename(fixture.path().join("issues/010.toml"), fixture.path().join("issues/009.toml")).unwrap();
+    cron(&fixture, &server, "2024-03-01T01:07:00Z").success();
+    let per = crate::support::per_recipient(&server);
+    assert_eq!(per.len(), n);
+    assert!(per.values().map(|c| c - 1).sum::<usize>() <= 1, "{per:?}");
+}
+
+#[test]
+fn a_sent_issue_renumbered_or_copied_with_its_date_and_title_is_refused() {
+    let fixture = scheduled(3);
+    let server = SmtpServer::start(&[]);
+    cron(&fixture, &server, "2024-03-01T01:00:00Z").success();
+    let text = fixture.read("issues/009.toml");
+    fixture.write("issues/010.toml", &crate::support::without_episode(&text));
+    let copied = fixture.command(&["issue", "10", "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).run().failure(1);
+    let err = copied.stderr();
+    assert!(
+        err.contains("was sent as issue 9 (3 sent)") && err.contains("issues/009.toml has the same date and title"),
+        "{err}"
+    );
+    // The dry run says the same, instead of counting everyone as its recipients.
+    let dry = fixture.run(&["issue", "10", "--dry-run"]).failure(1);
+    assert!(dry.stderr().contains("was sent as issue 9 (3 sent)"), "{}", dry.stderr());
+    // Its own title makes it a new issue.
+    fixture.edit("issues/010.toml", "title = \"China AI dreams of Sora\"", "title = \"Next week\"");
+    fixture.command(&["issue", "10", "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).run().success();
+    assert_eq!(server.count(), 6);
+}
+
+#[test]
+fn a_sent_issue_whose_title_was_corrected_and_then_renumbered_is_still_refused() {
+    let fixture = scheduled(3);
+    let server = SmtpServer::start(&[]);
+    cron(&fixture, &server, "2024-03-01T01:00:00Z").success();
+    // The typo fixed and the issue run again (nothing left to send), then renumbered.
+    fixture.edit("issues/009.toml", "title = \"China AI dreams of Sora\"", "title = \"China's AI dreams of Sora\"");
+    fixture.command(&["issue", "9", "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).run().success();
+    std::fs::rename(fixture.path().join("issues/009.toml"), fixture.path().join("issues/010.toml")).unwrap();
+    let refused = fixture.command(&["issue", "10", "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).run().failure(1);
+    assert!(refused.stderr().contains("was sent as issue 9 (3 sent)"), "{}", refused.stderr());
+    assert_eq!(server.count(), 3);
+}
+
+#[test]
+fn an_issue_sent_to_nobody_may_be_renumbered_and_sent_under_its_new_number() {
+    let fixture = Fixture::reference();
+    fixture.run(&["issue", "9", "--yes"]).success(); // no subscribers yet: it reached nobody
+    std::fs::rename(fixture.path().join("issues/009.toml"), fixture.path().join("issues/010.toml")).unwrap();
+    let csv = subscribers_csv(fixture.path(), 2);
+    fixture.run(&["subscribers", "import", csv.to_str().unwrap()]).success();
+    let server = SmtpServer::start(&[]);
+    fixture.command(&["issue", "10", "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).run().success();
+    assert_eq!(server.count(), 2);
+}

@@ -305,3 +305,41 @@ fn a_single_smtp_url_keeps_working_and_records_no_relay() {
     assert!(status_by_relay(&fixture).is_empty());
     assert!(!fixture.run(&["status", "9"]).success().stdout().contains("via "));
 }
+
+#[test]
+fn a_relay_that_never_greets_and_one_that_answers_421_to_rcpt_are_left_out_and_the_third_sends_to_everyone() {
+    let n = 30;
+    let fixture = with_subscribers(n);
+    // Takes the connection (the kernel completes it) and never says a word.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let silent_port = silent.local_addr().unwrap().port();
+    let closing = SmtpServer::start(&["--rcpt-421"]);
+    let good = SmtpServer::start(&[]);
+    use_relays(
+        &fixture,
+        &[
+            RelaySpec {
+                name: "silent",
+                url: format!("smtp://127.0.0.1:{silent_port}?tls=none&timeout=1s"),
+                weight: 1,
+                concurrency: 2,
+            },
+            relay("closing", &closing, 1, 2),
+            relay("good", &good, 1, 2),
+        ],
+        "",
+    );
+    let run = send(&fixture).success();
+    let said = run.stdout();
+    assert_everyone_once(&[&good], n);
+    assert_eq!(closing.count(), 0);
+    assert!(closing.attempts().iter().any(|a| a.ends_with(" 421")), "{:?}", closing.attempts());
+    assert!(
+        said.contains("relay silent: 0 sent, left out 1 time") && said.contains("did not answer within 1 s"),
+        "{said}"
+    );
+    assert!(said.contains("relay closing: 0 sent, left out 1 time (421 4.7.0"), "{said}");
+    let status = fixture.run(&["status", "9"]).success().stdout();
+    assert!(status.contains(&format!("sent:     {n}")) && status.contains("failed:   0"), "{status}");
+    drop(silent);
+}

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use crate::support::{Fixture, SmtpServer, fresh_database, per_recipient, send, subscribers_csv};
+use crate::support::{Fixture, OutputChild, SmtpServer, fresh_database, per_recipient, send, subscribers_csv};
 
 /// The reference publication keeping its state in a new PostgreSQL database
 /// (`[state] database_url`), with `n` subscribers; a lease of 2 s.
@@ -184,4 +184,126 @@ fn check_points_at_a_database_url_with_a_password_or_that_is_not_one() {
     let out = fixture.run(&["check"]).failure(1);
     let text = format!("{}{}", out.stdout(), out.stderr());
     assert!(text.contains(&format!("publish.toml:{line}")) && text.contains("not a PostgreSQL URL"), "{text}");
+}
+
+#[test]
+fn a_half_sent_issue_renumbered_on_postgres_is_refused_and_finishes_under_its_number() {
+    let n = 60;
+    let (fixture, _) = on_postgres(n);
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 1");
+    let server = SmtpServer::start(&["--delay", "0.05"]);
+    let mut first = fixture.command(&["issue", "9", "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).spawn();
+    assert!(server.wait_for(5, Duration::from_secs(60)), "the send did not start");
+    first.kill().unwrap();
+    first.wait().unwrap();
+    let before = server.count();
+    assert!(before < n, "killed too late to test anything");
+    std::fs::rename(fixture.path().join("issues/009.toml"), fixture.path().join("issues/010.toml")).unwrap();
+    let refused = send_issue(&fixture, &server, "10").failure(1);
+    assert!(refused.stderr().contains("began to be sent as issue 9"), "{}", refused.stderr());
+    assert_eq!(server.count(), before, "the renumbered issue went to nobody");
+    let status = json(&fixture.run(&["status", "10", "--json"]).success().stdout());
+    assert!(status["counts"]["started_at"].is_null(), "no send of issue 10 was started: {status}");
+    std::fs::rename(fixture.path().join("issues/010.toml"), fixture.path().join("issues/009.toml")).unwrap();
+    // The killed sender's lease (2 s) runs out; the resume waits for it and finishes.
+    send_issue(&fixture, &server, "9").success();
+    let counts = per_recipient(&server);
+    assert_eq!(counts.len(), n);
+    assert!(counts.values().map(|c| c - 1).sum::<usize>() <= 1, "{counts:?}");
+}
+
+fn send_issue(fixture: &Fixture, server: &SmtpServer, n: &str) -> crate::support::Run {
+    fixture.command(&["issue", n, "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).run()
+}
+
+#[test]
+fn a_database_that_goes_away_mid_send_stops_it_saying_how_to_resume_and_the_resume_finishes() {
+    let n = 60;
+    let (fixture, url) = on_postgres(n);
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 2");
+    let server = SmtpServer::start(&["--delay", "0.05"]);
+    let child = fixture.command(&["issue", "9", "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).0.output_child();
+    assert!(server.wait_for(5, Duration::from_secs(60)), "the send did not start");
+    // The database drops the sender's connections, as a restart or a failover does.
+    let mut admin = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+    let dropped: i64 = admin
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert!(dropped > 0, "the sender had no connection to drop");
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("sending issue 9 stopped: the state database") && stderr.contains("stopped answering"));
+    assert!(stderr.contains("Run `publish issue 9` again once the database answers"), "{stderr}");
+    assert!(server.count() < n, "the send finished before the database went away");
+    // Nothing recorded as sent that the server did not take.
+    let status = json(&fixture.run(&["status", "9", "--json"]).success().stdout());
+    let recorded = status["counts"]["sent"].as_u64().unwrap() as usize;
+    assert!(recorded <= per_recipient(&server).len(), "{recorded} recorded, {:?}", per_recipient(&server));
+    send_issue(&fixture, &server, "9").success();
+    let counts = per_recipient(&server);
+    assert_eq!(counts.len(), n);
+    assert!(counts.values().map(|c| c - 1).sum::<usize>() <= 2, "more than one per connection twice: {counts:?}");
+}
+
+#[test]
+fn a_sender_restarted_under_its_name_waits_for_its_dead_runs_lease_and_finishes_the_send() {
+    let n = 200;
+    let (fixture, _) = on_postgres(n);
+    // The name every run on this machine has (`[state] sender`, or PUBLISH_SENDER in its unit).
+    fixture.edit("publish.toml", "lease = \"2s\"", "lease = \"2s\"\nsender = \"mailer-1\"");
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 2");
+    let server = SmtpServer::start(&["--delay", "0.02"]);
+    let mut doomed = fixture.command(&["issue", "9", "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).spawn();
+    assert!(server.wait_for(20, Duration::from_secs(60)), "the send did not start");
+    doomed.kill().unwrap(); // SIGKILL: its claimed batch stays leased to it
+    doomed.wait().unwrap();
+    let before = server.count();
+    // The same machine's next run, under the same name, while the dead run's lease still holds.
+    let run = send_issue(&fixture, &server, "9").success();
+    let status = json(&fixture.run(&["status", "9", "--json"]).success().stdout());
+    assert_eq!(status["counts"]["pending"], 0, "{}\n{status}", run.stdout());
+    let counts = per_recipient(&server);
+    assert_eq!(counts.len(), n, "the dead run's batch was sent too");
+    assert!(counts.values().map(|c| c - 1).sum::<usize>() <= 2, "{counts:?}");
+    assert!(before < n, "killed too late to test anything");
+    assert_eq!(status["counts"]["senders"][0]["sender"], "mailer-1", "{status}");
+}
+
+#[test]
+fn a_sender_whose_clock_runs_minutes_ahead_does_not_take_the_others_live_rows() {
+    let n = 300;
+    let (fixture, _) = on_postgres(n);
+    // Leases long enough that only a clock three minutes ahead could think them run out.
+    fixture.edit("publish.toml", "lease = \"2s\"", "lease = \"60s\"");
+    fixture.edit("publish.toml", "concurrency = 8", "concurrency = 2");
+    let server = SmtpServer::start(&["--delay", "0.01"]);
+    let on_time = fixture.command(&["issue", "9", "--yes"]).env("PUBLISH_SMTP_URL", &server.url()).0.output_child();
+    assert!(server.wait_for(10, Duration::from_secs(60)), "the send did not start");
+    // The other machine: the same binary with its wall clock three minutes fast
+    // (libfaketime; its monotonic clock, for timeouts, left alone).
+    let mut ahead = std::process::Command::new("faketime");
+    ahead.args(["-f", "+3m"]).arg(env!("CARGO_BIN_EXE_publish"));
+    ahead.arg("--workspace").arg(fixture.path()).args(["issue", "9", "--yes"]);
+    ahead
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .env("PUBLISH_NOW", "2024-03-01T01:00:00Z")
+        .env("PUBLISH_SECRET", "test-secret-0123456789abcdef0123456789")
+        .env("PUBLISH_SMTP_URL", server.url())
+        .env_remove("PUBLISH_DATABASE_URL")
+        .env_remove("PUBLISH_SENDER");
+    let ahead = ahead.output_child();
+    for child in [on_time, ahead] {
+        let output = child.wait_with_output().unwrap();
+        assert!(output.status.success(), "a sender failed: {}", String::from_utf8_lossy(&output.stderr));
+    }
+    let counts = per_recipient(&server);
+    assert_eq!(counts.len(), n, "every recipient got the issue");
+    let twice: Vec<_> = counts.iter().filter(|(_, c)| **c > 1).collect();
+    assert!(twice.is_empty(), "nobody twice without a crash: {twice:?}");
 }

@@ -14,6 +14,8 @@ stores every accepted message and can misbehave on purpose.
                     gone meanwhile cannot know it went)
 --throttle-every N  answer 421 (and close) to every Nth message's DATA end
 --throttle-first N  answer 421 to the first N messages' DATA end, then accept
+--rcpt-421          answer 421 (and close) to every RCPT: a relay that turns us away
+                    after the sender was accepted
 --quota N           accept N messages, then answer 451 to every RCPT (a sending quota)
 --refuse-session    answer 554 to EHLO and HELO (a server that will not talk to us)
 --refuse-sender     answer 553 to every MAIL FROM
@@ -63,6 +65,7 @@ parser.add_argument("--no-smtputf8", action="store_true")
 parser.add_argument("--no-pipelining", action="store_true")
 parser.add_argument("--max-connections", type=int, default=0)
 parser.add_argument("--quota", type=int, default=-1)
+parser.add_argument("--rcpt-421", action="store_true")
 parser.add_argument("--starttls", default="")
 parser.add_argument("--size-limit", type=int, default=10 * 1024 * 1024)
 args = parser.parse_args()
@@ -108,6 +111,11 @@ class Handler:
         if addr in reject or args.reject_all:
             log.write(f"{addr} 550\n")
             return "550 5.1.1 <%s>: Recipient address rejected: User unknown" % address
+        if args.rcpt_421:
+            log.write(f"{addr} 421\n")
+            # The reply is written before the loop runs this: then the door closes.
+            asyncio.get_running_loop().call_soon(server.transport.close)
+            return "421 4.7.0 Too many connections, closing"
         if 0 <= args.quota <= accepted:
             log.write(f"{addr} 451\n")
             return "451 4.7.1 <%s>: Hourly sending quota exceeded, try again later" % address

@@ -725,15 +725,17 @@ mod tests {
         let location = super::super::Location::sqlite_in(dir.path());
         drop(Store::open(&location).unwrap());
         let conn = rusqlite::Connection::open(super::super::db_path(dir.path())).unwrap();
-        // The database as it was before that step (and the one after it, mail_queue.tried_at).
+        // The database as it was before that step (and the two after it,
+        // mail_queue.tried_at and issue_runs.identity).
         let steps = super::super::MIGRATIONS.iter().position(|m| *m == CANONICAL_ADDRESSES).unwrap() as i64 + 1;
-        assert_eq!(steps + 1, super::super::MIGRATIONS.len() as i64, "undo the steps after it here");
+        assert_eq!(steps + 2, super::super::MIGRATIONS.len() as i64, "undo the steps after it here");
         conn.execute_batch(&format!(
             "INSERT INTO subscribers (id, email, status, created_at) VALUES
                  (1, 'ÄDA@BÜCHER.example', 'unsubscribed', 't0'), (2, 'äda@bücher.example', 'active', 't0'),
                  (3, 'JÖRG@example.com', 'active', 't0'), (4, 'BÖB@example.com', 'active', 't0'),
                  (5, 'Böb@example.com', 'active', 't0'), (6, 'plain@example.com', 'active', 't0');
              ALTER TABLE mail_queue DROP COLUMN tried_at;
+             ALTER TABLE issue_runs DROP COLUMN identity;
              PRAGMA user_version = {};",
             steps - 1
         ))

@@ -50,7 +50,7 @@ const TABLES: &[Table] = &[
         ],
         key: &["issue", "subscriber_id"],
     },
-    Table { name: "issue_runs", columns: &["issue", "started_at", "finished_at"], key: &["issue"] },
+    Table { name: "issue_runs", columns: &["issue", "started_at", "finished_at", "identity"], key: &["issue"] },
     Table { name: "notes", columns: &["issue", "kind", "at"], key: &["issue", "kind"] },
     // After the subscribers: their triggers write consent rows, replaced by the real record.
     Table { name: "consent", columns: &["id", "email", "at", "event", "how", "detail"], key: &["id"] },

@@ -198,6 +198,12 @@ CREATE INDEX sends_failed ON sends (issue, subscriber_id) WHERE state = 'failed'
     r#"
 ALTER TABLE mail_queue ADD COLUMN tried_at INTEGER;
 "#,
+    // Which issue a send is, apart from its number (its date and title):
+    // an issue file renumbered after its send started is the same send, not
+    // a new issue for everyone. NULL for the runs before.
+    r#"
+ALTER TABLE issue_runs ADD COLUMN identity TEXT;
+"#,
 ];
 
 /// A subscriber's standing.
@@ -344,8 +350,8 @@ pub fn db_path(state_dir: &Path) -> PathBuf {
     state_dir.join("state.db")
 }
 
-/// Milliseconds since 1970 on this machine's clock: leases are about real
-/// time passing (not `PUBLISH_NOW`), compared across machines.
+/// Milliseconds since 1970 on this machine's clock: real time passing (not
+/// `PUBLISH_NOW`). Leases are read by [`Store::lease_clock_ms`].
 pub fn wall_ms() -> i64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as i64)
 }
@@ -624,8 +630,54 @@ impl Store {
         })
     }
 
+    /// Records which issue the send of `issue` is, apart from its number
+    /// (`identity`, see [`Store::same_issue_under`]), as its file says now:
+    /// a title corrected since the send began is the one a renumbered copy has.
+    pub fn set_identity(&mut self, issue: u32, identity: &str) -> Result<()> {
+        self.db().execute(
+            "UPDATE issue_runs SET identity = $2 WHERE issue = $1 AND identity IS DISTINCT FROM $2",
+            args![issue, identity],
+        )?;
+        Ok(())
+    }
+
+    /// The send, under another number than `issue`, of the issue known by
+    /// `identity`: its number and counts, the earliest if there are several.
+    /// An issue file renumbered after its send started is that send.
+    pub fn same_issue_under(&self, identity: &str, issue: u32) -> Result<Option<(u32, IssueCounts)>> {
+        let found = self
+            .db()
+            .query_opt(
+                "SELECT issue FROM issue_runs WHERE identity = $1 AND issue <> $2 ORDER BY started_at, issue LIMIT 1",
+                args![identity, issue],
+            )?
+            .map(|r| r.int(0) as u32);
+        match found {
+            Some(other) => Ok(Some((other, self.counts(other)?))),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether the send of `issue` has started.
+    pub fn started(&self, issue: u32) -> Result<bool> {
+        Ok(self.db().query_opt("SELECT 1 FROM issue_runs WHERE issue = $1", args![issue])?.is_some())
+    }
+
+    /// Now, in milliseconds since 1970, on the clock that leases are read
+    /// by: the database server's for PostgreSQL (one clock for every machine
+    /// sharing the send, however far theirs drift), this machine's for SQLite.
+    pub fn lease_clock_ms(&self) -> Result<i64> {
+        let mut db = self.db();
+        match db.dialect() {
+            Dialect::Sqlite => Ok(wall_ms()),
+            Dialect::Postgres => Ok(db
+                .query_one("SELECT CAST(floor(extract(epoch FROM clock_timestamp()) * 1000) AS BIGINT)", &[])?
+                .int(0)),
+        }
+    }
+
     /// Claims up to `limit` recipients of `issue` for `sender` until
-    /// `lease_until` (ms, see [`wall_ms`]): pending, still active, and not
+    /// `lease_until` (ms, see [`Store::lease_clock_ms`]): pending, still active, and not
     /// under another sender's live lease. Rows another sender holds are
     /// skipped, not waited for (PostgreSQL: `FOR UPDATE SKIP LOCKED`); rows
     /// whose lease ran out (their sender died) are claimed again.

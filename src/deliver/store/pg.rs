@@ -162,6 +162,9 @@ CREATE INDEX sends_failed ON sends (issue, subscriber_id) WHERE state = 'failed'
     r#"
 ALTER TABLE mail_queue ADD COLUMN tried_at BIGINT;
 "#,
+    r#"
+ALTER TABLE issue_runs ADD COLUMN identity TEXT;
+"#,
 ];
 
 /// Serialises migrations of one database by several processes starting at once.
