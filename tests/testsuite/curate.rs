@@ -243,3 +243,21 @@ fn new_keeps_the_file_names_zero_padding() {
     assert!(text.contains("\nsponsor = \"none\"\n"), "no sponsor stays no sponsor: {text}");
     assert!(text.contains("--new-section"), "an issue without sections says how to start one: {text}");
 }
+
+#[test]
+fn add_to_an_issue_saved_on_windows_keeps_its_crlf_line_ends_and_byte_order_mark() {
+    let fixture = with_issue_10();
+    let unix = fixture.read("issues/010.toml");
+    let windows = format!("\u{feff}{}", unix.replace('\n', "\r\n"));
+    fixture.write("issues/010.toml", &windows);
+    fixture.run(&["add", "10", &seed(), "--section", "AI"]).success();
+
+    let after = std::fs::read(fixture.path().join("issues/010.toml")).unwrap();
+    let after = String::from_utf8(after).unwrap();
+    assert!(after.starts_with('\u{feff}'), "the byte-order mark stays: {:?}", &after[..20]);
+    assert_eq!(after.matches('\n').count(), after.matches("\r\n").count(), "every line still ends in CRLF: {after:?}");
+    let start = after.find("[[sections.recommendations]]").expect("the new recommendation");
+    let end = start + after[start..].find("take = \"\"\"\r\n\"\"\"\r\n").unwrap() + "take = \"\"\"\r\n\"\"\"\r\n".len();
+    assert_eq!(format!("{}{}", &after[..start - 2], &after[end..]), windows, "only the recommendation was added");
+    fixture.run(&["check", "10"]).success();
+}
