@@ -261,3 +261,22 @@ fn add_to_an_issue_saved_on_windows_keeps_its_crlf_line_ends_and_byte_order_mark
     assert_eq!(format!("{}{}", &after[..start - 2], &after[end..]), windows, "only the recommendation was added");
     fixture.run(&["check", "10"]).success();
 }
+
+#[cfg(unix)]
+#[test]
+fn add_to_a_linked_issue_file_writes_the_file_linked_to_and_keeps_the_link() {
+    use std::os::unix::fs::PermissionsExt;
+    let fixture = with_issue_10();
+    std::fs::create_dir(fixture.path().join("drafts")).unwrap();
+    std::fs::rename(fixture.path().join("issues/010.toml"), fixture.path().join("drafts/010.toml")).unwrap();
+    std::os::unix::fs::symlink("../drafts/010.toml", fixture.path().join("issues/010.toml")).unwrap();
+    let shared = std::fs::Permissions::from_mode(0o664);
+    std::fs::set_permissions(fixture.path().join("drafts/010.toml"), shared).unwrap();
+
+    fixture.run(&["add", "10", &seed(), "--section", "AI"]).success();
+    let link = fixture.path().join("issues/010.toml").symlink_metadata().unwrap();
+    assert!(link.file_type().is_symlink(), "issues/010.toml is still a link");
+    assert!(fixture.read("drafts/010.toml").contains(SEED_URL), "the file linked to holds the recommendation");
+    let mode = std::fs::metadata(fixture.path().join("drafts/010.toml")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o664, "the file keeps its permissions");
+}
