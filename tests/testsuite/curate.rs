@@ -280,3 +280,22 @@ fn add_to_a_linked_issue_file_writes_the_file_linked_to_and_keeps_the_link() {
     let mode = std::fs::metadata(fixture.path().join("drafts/010.toml")).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o664, "the file keeps its permissions");
 }
+
+#[test]
+fn a_control_character_in_a_record_is_refused_at_its_line_and_nothing_is_added() {
+    let fixture = with_issue_10();
+    let before = fixture.read("issues/010.toml");
+    let bell = record(
+        &fixture,
+        "bell.md",
+        "---\noriginalUrl: https://example.com/bell\ntitle: \"Ring \\u0007 the bell\"\nprovider:\n  name: Bells\n---\n",
+    );
+    let run = fixture.run(&["add", "10", &bell, "--section", "AI"]).failure(1);
+    let err = run.stderr();
+    assert!(
+        err.contains(&format!("{bell}:3:8: error: the title has an invisible control character (U+0007)")),
+        "{err}"
+    );
+    assert!(err.contains("nothing was added to issues/010.toml"), "{err}");
+    assert_eq!(fixture.read("issues/010.toml"), before);
+}

@@ -11,6 +11,7 @@ use serde_yaml_ng::Value;
 
 use crate::diag::{Diagnostic, Diagnostics, Severity, SourceFile};
 use crate::text::url::check_web_url;
+use crate::text::{is_not_text, not_text_name};
 
 /// A checked link record: it has a title and a web address.
 #[derive(Debug, Clone)]
@@ -179,6 +180,18 @@ impl LinkRecord {
             Some(other) => scalar(other).into_iter().collect(),
             None => Vec::new(),
         };
+
+        // The issue file would hold them, and `publish check` refuses them there.
+        for (key, text) in [("title", title.as_deref()), ("provider", source_name.as_deref())] {
+            if let Some(c) = text.and_then(|t| t.chars().find(|&c| is_not_text(c))) {
+                error(
+                    diags,
+                    front.value_span(key),
+                    &format!("the {key} has {}", not_text_name(c)),
+                    "delete it (it often comes in with text pasted from a terminal or a PDF)",
+                );
+            }
+        }
 
         if diags.error_count() > before {
             return None;
