@@ -90,6 +90,51 @@ fn init_rejects_a_bad_value_before_writing() {
 }
 
 #[test]
+fn init_into_a_file_says_it_is_not_a_folder_and_leaves_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("letter"), "notes\n").unwrap();
+    let run = publish_in(tmp.path(), &init_args("letter")).failure(1);
+    assert!(run.stderr().contains("letter is a file, not a folder"), "{}", run.stderr());
+    assert!(run.stderr().contains("nothing was written"), "{}", run.stderr());
+    assert_eq!(std::fs::read_to_string(tmp.path().join("letter")).unwrap(), "notes\n");
+}
+
+/// On a terminal (util-linux `script` gives `publish init` one), a mistyped
+/// answer is asked again with the reason, and the answers already given are kept.
+#[cfg(target_os = "linux")]
+#[test]
+fn init_on_a_terminal_asks_again_after_a_bad_answer() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let command = format!("'{}' init letter", env!("CARGO_BIN_EXE_publish"));
+    let mut child = Command::new("timeout")
+        .args(["60", "script", "-qec", &command, "/dev/null"])
+        .current_dir(tmp.path())
+        .env("PUBLISH_NOW", "2024-03-01T01:00:00Z")
+        .env_remove("PUBLISH_WORKSPACE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (util-linux)");
+    let answers =
+        "The Letter\nexample.org/letter\nhttps://example.org/letter\nletter@example.org\nMars/Olympus\nAsia/Tokyo\n";
+    child.stdin.take().unwrap().write_all(answers.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{shown}");
+    assert!(shown.contains("\"example.org/letter\" is not a web address"), "{shown}");
+    assert!(shown.contains("\"Mars/Olympus\" is not a time zone"), "{shown}");
+    let config: toml::Table =
+        toml::from_str(&std::fs::read_to_string(tmp.path().join("letter/publish.toml")).unwrap()).unwrap();
+    assert_eq!(config["name"].as_str(), Some("The Letter"));
+    assert_eq!(config["base_url"].as_str(), Some("https://example.org/letter"));
+    assert_eq!(config["timezone"].as_str(), Some("Asia/Tokyo"));
+    assert_eq!(config["sender"]["email"].as_str(), Some("letter@example.org"));
+    publish_in(&tmp.path().join("letter"), &["check"]).success();
+}
+
+#[test]
 fn bash_parses_the_completions_and_the_man_page_lists_the_environment() {
     let tmp = tempfile::tempdir().unwrap();
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
