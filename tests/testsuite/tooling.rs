@@ -363,3 +363,27 @@ fn a_reader_that_goes_away_ends_the_output_quietly_without_a_panic() {
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(output.status.code(), Some(141), "{stderr}");
 }
+
+/// `publish check 2>&1 | head -1`: the same quiet end when the reader of the
+/// diagnostics (standard error) goes away, not a panic (status 101).
+#[test]
+fn a_reader_of_the_diagnostics_that_goes_away_ends_check_quietly() {
+    let fixture = Fixture::reference();
+    // A warning each (no take), far more than a pipe holds.
+    let mut issue =
+        String::from("title = \"Many\"\ndate = 2024-03-08\nsponsor = \"none\"\n\n[[sections]]\nname = \"AI\"\n");
+    for n in 0..1500 {
+        issue.push_str(&format!(
+            "\n[[sections.recommendations]]\ntitle = \"Link {n}\"\nurl = \"https://example.com/{n}\"\n"
+        ));
+    }
+    fixture.write("issues/010.toml", &issue);
+    let mut cmd = fixture.command(&["check", "10"]).0;
+    let mut child =
+        cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().expect("spawn publish");
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stderr.take().unwrap()), &mut first).unwrap();
+    assert!(first.contains("issues/010.toml:"), "{first}");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(141), "{status:?}");
+}
