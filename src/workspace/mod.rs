@@ -96,7 +96,16 @@ fn load_issue(
         };
         return Ok((entry, Diagnostics { items: taken.diags }));
     }
-    let src = SourceFile::from_bytes(&path, relative, text.unwrap_or_default())?;
+    let src = match SourceFile::decode(relative, text.unwrap_or_default()) {
+        Ok(src) => src,
+        Err(d) => {
+            let key = file_key.with_media(context.root, &[]);
+            let entry =
+                IssueEntry { file: relative.to_string(), issue: None, toml: None, generation, key, found: vec![d] };
+            let diags = Diagnostics { items: entry.found.clone() };
+            return Ok((entry, diags));
+        }
+    };
     let mut diags = Diagnostics::default();
     let (issue, toml) = match stage("parse TOML", || TomlFile::load::<IssueFile>(src, &mut diags)) {
         Some((raw, toml)) => {
@@ -178,7 +187,7 @@ impl Workspace {
             );
         }
         let mut diags = Diagnostics::default();
-        let config_src = stage("read files", || SourceFile::read(&root, Path::new("publish.toml")));
+        let config_src = stage("read files", || SourceFile::load(&root, Path::new("publish.toml")));
         let config_text = config_src.as_ref().ok().map(|src| src.text.clone());
         let config = config_src
             .map(|src| {
@@ -192,17 +201,24 @@ impl Workspace {
                     config
                 })
             })
-            .unwrap_or_else(|e| {
-                diags.push(Diagnostic::file(Severity::Error, "publish.toml", e.to_string()));
+            .unwrap_or_else(|d| {
+                diags.push(d);
                 None
             });
         let mut sponsors_text = None;
         let sponsors = if root.join("sponsors.toml").is_file() {
-            let src = SourceFile::read(&root, Path::new("sponsors.toml"))?;
-            sponsors_text = Some(src.text.clone());
-            match TomlFile::load::<SponsorsFile>(src, &mut diags) {
-                Some((file, toml)) => Sponsors::new(file, &toml, &mut diags),
-                None => Sponsors::default(),
+            match SourceFile::load(&root, Path::new("sponsors.toml")) {
+                Ok(src) => {
+                    sponsors_text = Some(src.text.clone());
+                    match TomlFile::load::<SponsorsFile>(src, &mut diags) {
+                        Some((file, toml)) => Sponsors::new(file, &toml, &mut diags),
+                        None => Sponsors::default(),
+                    }
+                }
+                Err(d) => {
+                    diags.push(d);
+                    Sponsors::default()
+                }
             }
         } else {
             Sponsors::default()
