@@ -20,8 +20,16 @@ pub fn run(args: &InitArgs) -> Result<Outcome> {
     let starter = Starter::new(name, base_url, &from, timezone);
     let written = init(&args.dir, &starter)?;
     println!("created a publication in {}: {}", args.dir.display(), written.join(", "));
-    if !ask && (args.base_url.is_none() || args.from.is_none()) {
-        crate::diag::note("base_url and [sender] email are placeholders: set them in publish.toml before sending");
+    if !ask {
+        let placeholders = match (args.base_url.is_none(), args.from.is_none()) {
+            (true, true) => "base_url and [sender] email are placeholders: set them",
+            (true, false) => "base_url is a placeholder: set it",
+            (false, true) => "[sender] email is a placeholder: set it",
+            (false, false) => "",
+        };
+        if !placeholders.is_empty() {
+            crate::diag::note(format!("{placeholders} in publish.toml before sending"));
+        }
     }
     println!("next: `publish check`, then `publish issue 1` (it writes the emails to out/outbox/1/)");
     Ok(Outcome::Done)

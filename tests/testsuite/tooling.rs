@@ -90,6 +90,18 @@ fn init_rejects_a_bad_value_before_writing() {
 }
 
 #[test]
+fn init_names_only_the_settings_it_left_as_placeholders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = publish_in(tmp.path(), &["init", "a", "--from", "Ann <ann@example.org>"]).success();
+    assert!(run.stderr().contains("base_url is a placeholder: set it in publish.toml"), "{}", run.stderr());
+    assert!(!run.stderr().contains("email"), "the address given is not a placeholder: {}", run.stderr());
+    let run = publish_in(tmp.path(), &["init", "b", "--base-url", "https://example.org/b"]).success();
+    assert!(run.stderr().contains("[sender] email is a placeholder: set it in publish.toml"), "{}", run.stderr());
+    let run = publish_in(tmp.path(), &init_args("c")).success();
+    assert!(!run.stderr().contains("placeholder"), "{}", run.stderr());
+}
+
+#[test]
 fn init_into_a_file_says_it_is_not_a_folder_and_leaves_it() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("letter"), "notes\n").unwrap();
