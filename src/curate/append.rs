@@ -48,7 +48,13 @@ pub fn add(issue: &SourceFile, what: &Addition, diags: &mut Diagnostics) -> Opti
     let names = section_names(&doc);
     let wanted = what.section.trim();
     let index = names.iter().position(|n| n.trim() == wanted);
-    if index.is_none() && !what.new_section {
+    if wanted.is_empty() {
+        // `publish check` refuses a section without a name.
+        diags.push(
+            Diagnostic::file(Severity::Error, &issue.name, "--section is empty: a section needs a name")
+                .with_hint("give the section's name, e.g. --section \"AI\""),
+        );
+    } else if index.is_none() && !what.new_section {
         let hint = match nearest(wanted, names.iter().map(String::as_str)) {
             Some(near) => format!("did you mean \"{near}\"? (or pass --new-section to start a section \"{wanted}\")"),
             None if names.is_empty() => "it has no sections: pass --new-section to start one".to_string(),
@@ -332,6 +338,15 @@ mod tests {
         assert!(text.starts_with(&windows[..at]), "{text:?}");
         assert!(text.ends_with(&windows[at..]), "{text:?}");
         assert_eq!(text.matches('\n').count(), text.matches("\r\n").count(), "every line ends in CRLF: {text:?}");
+    }
+
+    #[test]
+    fn a_blank_section_name_is_refused_even_as_a_new_section() {
+        for name in ["", "   "] {
+            let (text, diags) = run(name, true, &[record("a", "https://example.com/a")]);
+            assert!(text.is_none(), "{name:?}");
+            assert!(diags[0].contains("error: --section is empty: a section needs a name"), "{diags:?}");
+        }
     }
 
     #[test]

@@ -299,3 +299,16 @@ fn a_control_character_in_a_record_is_refused_at_its_line_and_nothing_is_added()
     assert!(err.contains("nothing was added to issues/010.toml"), "{err}");
     assert_eq!(fixture.read("issues/010.toml"), before);
 }
+
+#[test]
+fn a_new_section_without_a_name_is_refused_and_nothing_is_added() {
+    let fixture = with_issue_10();
+    let before = fixture.read("issues/010.toml");
+    for name in ["", "  "] {
+        let run = fixture.run(&["add", "10", &seed(), "--section", name, "--new-section"]).failure(1);
+        let err = run.stderr();
+        assert!(err.contains("issues/010.toml: error: --section is empty: a section needs a name"), "{err}");
+        assert!(err.contains("nothing was added to issues/010.toml"), "{err}");
+        assert_eq!(fixture.read("issues/010.toml"), before);
+    }
+}
