@@ -174,6 +174,37 @@ fn bash_parses_the_completions_and_the_man_page_lists_the_environment() {
     assert!(help.contains("PUBLISH_SMTP_PASSWORD") && help.contains("PUBLISH_STATE_DIR"), "{help}");
 }
 
+/// `publish man > ~/.local/share/man/man1/publish.1` installs one page: it
+/// describes every command, names no page that is not installed, and groff
+/// renders it without a warning.
+#[test]
+fn the_man_page_describes_every_command_and_groff_renders_it_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let page = tmp.path().join("publish.1");
+    std::fs::write(&page, publish_in(tmp.path(), &["man"]).success().stdout()).unwrap();
+    let groff = Command::new("groff").args(["-man", "-Tutf8", "-ww"]).arg(&page).env("MANWIDTH", "100").output();
+    let groff = groff.expect("groff (scripts/test installs groff-base)");
+    let warnings = String::from_utf8_lossy(&groff.stderr);
+    assert!(groff.status.success() && warnings.is_empty(), "groff: {warnings}");
+    // Bold in groff's terminal output is a character, a backspace and the character again.
+    let text = String::from_utf8_lossy(&groff.stdout).replace('\u{8}', "\u{0}");
+    let mut plain = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if chars.peek() == Some(&'\u{0}') {
+            chars.next();
+            continue;
+        }
+        plain.push(c);
+    }
+    for needle in
+        ["publish subscribers import", "publish dkim keygen", "--retry-failed", "--new-section", "ENVIRONMENT"]
+    {
+        assert!(plain.contains(needle), "the man page lacks {needle}:\n{plain}");
+    }
+    assert!(!plain.contains("publish-issue(1)"), "it names a page nothing installs:\n{plain}");
+}
+
 fn json(run: &Run) -> Value {
     serde_json::from_str(&run.stdout()).unwrap_or_else(|e| panic!("not JSON ({e}): {}", run.stdout()))
 }
