@@ -159,6 +159,11 @@ fn broken_records_are_located_and_nothing_is_written() {
             "2:1: error: the title is empty",
         ),
         ("no-url.md", "---\ntitle: A link\nprovider:\n  name: Example\n---\n", "1:1: error: the record has no URL"),
+        (
+            "title-list.md",
+            "---\ntitle: [A, link]\noriginalUrl: https://example.com/a\n---\n",
+            "2:8: error: the title is not text",
+        ),
         ("bad-url.md", "---\ntitle: A link\nwebUrl: example.com/a\n---\n", "3:9: error: webUrl is not a web address"),
         (
             "bad-yaml.md",
