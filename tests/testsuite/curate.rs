@@ -317,3 +317,18 @@ fn a_new_section_without_a_name_is_refused_and_nothing_is_added() {
         assert_eq!(fixture.read("issues/010.toml"), before);
     }
 }
+
+#[test]
+fn add_to_an_issue_not_saved_as_utf8_names_the_place_and_adds_nothing() {
+    let fixture = with_issue_10();
+    let mut bytes = std::fs::read(fixture.path().join("issues/010.toml")).unwrap();
+    bytes.extend_from_slice(b"# Caf\xe9\n");
+    std::fs::write(fixture.path().join("issues/010.toml"), &bytes).unwrap();
+    let lines = bytes.iter().filter(|&&b| b == b'\n').count();
+    let run = fixture.run(&["add", "10", &seed(), "--section", "AI"]).failure(1);
+    let err = run.stderr();
+    let place = format!("issues/010.toml:{lines}:6: error: the file is not UTF-8 text (byte 0xE9 here)");
+    assert!(err.contains(&place), "{err}");
+    assert!(err.contains("save it as UTF-8") && err.contains("nothing was added to issues/010.toml"), "{err}");
+    assert_eq!(std::fs::read(fixture.path().join("issues/010.toml")).unwrap(), bytes);
+}
