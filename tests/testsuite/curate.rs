@@ -332,3 +332,17 @@ fn add_to_an_issue_not_saved_as_utf8_names_the_place_and_adds_nothing() {
     assert!(err.contains("save it as UTF-8") && err.contains("nothing was added to issues/010.toml"), "{err}");
     assert_eq!(std::fs::read(fixture.path().join("issues/010.toml")).unwrap(), bytes);
 }
+
+#[test]
+fn new_after_an_issue_not_saved_as_utf8_says_so_and_where_to_look() {
+    let fixture = Fixture::reference();
+    let mut bytes = std::fs::read(fixture.path().join("issues/009.toml")).unwrap();
+    bytes.extend_from_slice(b"# Caf\xe9\n");
+    std::fs::write(fixture.path().join("issues/009.toml"), &bytes).unwrap();
+    let run = fixture.run(&["new"]).failure(1);
+    let err = run.stderr();
+    assert!(err.contains("issues/009.toml is not UTF-8 text") && err.contains("run `publish check 9`"), "{err}");
+    assert!(!fixture.path().join("issues/010.toml").exists());
+    let run = fixture.run(&["check", "9"]).failure(1);
+    assert!(run.stderr().contains("error: the file is not UTF-8 text (byte 0xE9 here)"), "{}", run.stderr());
+}
