@@ -221,3 +221,22 @@ fn an_issue_file_not_saved_as_utf8_is_located_and_the_others_still_build() {
     fixture.run(&["build", "9"]).success();
     assert!(fixture.read("out/9/index.html").contains("China AI dreams of Sora"));
 }
+
+/// A file in issues/ that names no issue says what is wrong with its name and
+/// the name to give it, in the report and in --json.
+#[test]
+fn an_issue_file_named_almost_right_is_told_the_name_to_give_it() {
+    let fixture = Fixture::reference();
+    let issue = "title = \"Ten\"\ndate = 2024-03-08\nsponsor = \"none\"\n";
+    for name in ["010_ai chips.toml", "0.toml", "99999999999.toml"] {
+        fixture.write(&format!("issues/{name}"), issue);
+    }
+    let run = fixture.run(&["check"]).failure(1);
+    let err = run.stderr();
+    assert!(err.contains("issues/010_ai chips.toml: error: after the issue number 010"), "{err}");
+    assert!(err.contains("help: rename it issues/010-ai-chips.toml"), "{err}");
+    assert!(err.contains("issues/0.toml: error: issue numbers start at 1, not 0"), "{err}");
+    assert!(err.contains("issues/99999999999.toml: error: 99999999999 is too large for an issue number"), "{err}");
+    let run = fixture.run(&["check", "--json"]).failure(1);
+    assert!(run.stdout().contains("\"help\":\"rename it issues/010-ai-chips.toml\""), "{}", run.stdout());
+}
