@@ -69,7 +69,10 @@ impl SourceFile {
     /// an error at the first byte that is not, saying how to save it.
     pub fn decode(name: &str, bytes: Vec<u8>) -> Result<SourceFile, Diagnostic> {
         match String::from_utf8(bytes) {
-            Ok(text) => Ok(SourceFile { name: name.replace('\\', "/"), text }),
+            Ok(text) => {
+                tracing::debug!("read {name} ({} bytes)", text.len());
+                Ok(SourceFile { name: name.replace('\\', "/"), text })
+            }
             Err(e) => Err(not_utf8(name, e.as_bytes(), e.utf8_error().valid_up_to())),
         }
     }
