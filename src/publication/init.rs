@@ -32,6 +32,9 @@ impl Starter {
         if self.sender_email.parse::<lettre::Address>().is_err() || self.sender_name.contains(['\r', '\n', '<']) {
             bail!("--from: {FROM_HINT}");
         }
+        if let Some(c) = self.sender_name.chars().find(|&c| crate::text::is_not_text(c)) {
+            bail!("--from: the sender's name has {}: type it again without it", crate::text::not_text_name(c));
+        }
         check_timezone(&self.timezone).map_err(|why| anyhow!("--timezone {why}"))
     }
 }
@@ -40,6 +43,9 @@ impl Starter {
 pub fn check_name(name: &str) -> Result<(), String> {
     if name.trim().is_empty() || name.contains(['\r', '\n']) {
         return Err("give the publication's name on one line".into());
+    }
+    if let Some(c) = name.chars().find(|&c| crate::text::is_not_text(c)) {
+        return Err(format!("the name has {}: type it again without it", crate::text::not_text_name(c)));
     }
     Ok(())
 }
@@ -57,6 +63,9 @@ pub fn check_from(from: &str) -> Result<(), String> {
     let (name, email) = split_from(from);
     if email.parse::<lettre::Address>().is_err() || name.contains(['\r', '\n', '<']) {
         return Err(FROM_HINT.into());
+    }
+    if let Some(c) = name.chars().find(|&c| crate::text::is_not_text(c)) {
+        return Err(format!("the sender's name has {}: type it again without it", crate::text::not_text_name(c)));
     }
     Ok(())
 }

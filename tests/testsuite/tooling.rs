@@ -102,6 +102,20 @@ fn init_names_only_the_settings_it_left_as_placeholders() {
 }
 
 #[test]
+fn init_refuses_a_control_character_in_the_name_or_sender_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = publish_in(tmp.path(), &["init", "x", "--name", "Bell\u{7}Letter", "--from", "a@example.org"]).failure(1);
+    assert!(run.stderr().contains("--name: the name has an invisible control character (U+0007)"), "{}", run.stderr());
+    let run = publish_in(tmp.path(), &["init", "x", "--from", "Ann\u{7} <a@example.org>"]).failure(1);
+    let err = run.stderr();
+    assert!(err.contains("--from: the sender's name has an invisible control character (U+0007)"), "{err}");
+    assert!(!tmp.path().join("x").exists(), "nothing was written");
+    // A tab is text: the publication it starts checks clean.
+    publish_in(tmp.path(), &["init", "y", "--name", "Tab\tLetter", "--from", "a@example.org"]).success();
+    publish_in(&tmp.path().join("y"), &["check"]).success();
+}
+
+#[test]
 fn init_into_a_file_says_it_is_not_a_folder_and_leaves_it() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("letter"), "notes\n").unwrap();
