@@ -54,6 +54,13 @@ pub fn add(issue: &SourceFile, what: &Addition, diags: &mut Diagnostics) -> Opti
             Diagnostic::file(Severity::Error, &issue.name, "--section is empty: a section needs a name")
                 .with_hint("give the section's name, e.g. --section \"AI\""),
         );
+    } else if let Some(c) = wanted.chars().find(|&c| c.is_control()) {
+        // A heading is one line of text; a pasted line break or control character is a slip.
+        let what = if matches!(c, '\n' | '\r') { "a line break".to_string() } else { crate::text::not_text_name(c) };
+        diags.push(
+            Diagnostic::file(Severity::Error, &issue.name, format!("--section has {what}"))
+                .with_hint("give the section's name on one line"),
+        );
     } else if index.is_none() && !what.new_section {
         let hint = match nearest(wanted, names.iter().map(String::as_str)) {
             Some(near) => format!("did you mean \"{near}\"? (or pass --new-section to start a section \"{wanted}\")"),
@@ -347,6 +354,13 @@ mod tests {
             assert!(text.is_none(), "{name:?}");
             assert!(diags[0].contains("error: --section is empty: a section needs a name"), "{diags:?}");
         }
+    }
+
+    #[test]
+    fn a_section_name_on_two_lines_is_refused() {
+        let (text, diags) = run("Two\nlines", true, &[record("a", "https://example.com/a")]);
+        assert!(text.is_none());
+        assert!(diags[0].contains("error: --section has a line break"), "{diags:?}");
     }
 
     #[test]

@@ -319,6 +319,17 @@ fn a_new_section_without_a_name_is_refused_and_nothing_is_added() {
 }
 
 #[test]
+fn a_new_section_named_on_two_lines_is_refused_and_nothing_is_added() {
+    let fixture = with_issue_10();
+    let before = fixture.read("issues/010.toml");
+    let run = fixture.run(&["add", "10", &seed(), "--section", "Deep\nDive", "--new-section"]).failure(1);
+    let err = run.stderr();
+    assert!(err.contains("issues/010.toml: error: --section has a line break"), "{err}");
+    assert!(err.contains("give the section's name on one line"), "{err}");
+    assert_eq!(fixture.read("issues/010.toml"), before);
+}
+
+#[test]
 fn add_to_an_issue_not_saved_as_utf8_names_the_place_and_adds_nothing() {
     let fixture = with_issue_10();
     let mut bytes = std::fs::read(fixture.path().join("issues/010.toml")).unwrap();
