@@ -55,13 +55,26 @@ impl SourceFile {
         Ok(SourceFile { name: relative.to_string_lossy().replace('\\', "/"), text })
     }
 
-    /// The file at `path` (shown as `relative`), already read as `bytes`: the
-    /// same checks and error as [`SourceFile::read`].
-    pub fn from_bytes(path: &Path, relative: &str, bytes: Vec<u8>) -> anyhow::Result<SourceFile> {
-        let text = String::from_utf8(bytes)
-            .map_err(|_| anyhow::anyhow!("cannot read {}: stream did not contain valid UTF-8", path.display()))?;
-        tracing::debug!("read {relative} ({} bytes)", text.len());
-        Ok(SourceFile { name: relative.replace('\\', "/"), text })
+    /// The file `relative` of the workspace at `root`; when it cannot be read, or
+    /// is not UTF-8 text, the error to report (at the first byte that is not).
+    pub fn load(root: &Path, relative: &Path) -> Result<SourceFile, Diagnostic> {
+        let name = relative.to_string_lossy().replace('\\', "/");
+        match std::fs::read(root.join(relative)) {
+            Ok(bytes) => SourceFile::decode(&name, bytes),
+            Err(e) => Err(Diagnostic::file(Severity::Error, &name, format!("cannot read it: {e}"))),
+        }
+    }
+
+    /// The file `name`, already read as `bytes`, as text; when it is not UTF-8,
+    /// an error at the first byte that is not, saying how to save it.
+    pub fn decode(name: &str, bytes: Vec<u8>) -> Result<SourceFile, Diagnostic> {
+        match String::from_utf8(bytes) {
+            Ok(text) => {
+                tracing::debug!("read {name} ({} bytes)", text.len());
+                Ok(SourceFile { name: name.replace('\\', "/"), text })
+            }
+            Err(e) => Err(not_utf8(name, e.as_bytes(), e.utf8_error().valid_up_to())),
+        }
     }
 
     /// A diagnostic pointing at `span` (byte offsets into the file's text).
@@ -79,6 +92,28 @@ impl SourceFile {
             d.location = Some(Location { line, col, line_text: line_text.to_string(), width });
         }
         d
+    }
+}
+
+/// The error for file `name`, whose `bytes` are UTF-8 up to `at` only: often
+/// a file saved by an older Windows editor, with é as the single byte 0xE9.
+fn not_utf8(name: &str, bytes: &[u8], at: usize) -> Diagnostic {
+    let valid = std::str::from_utf8(&bytes[..at]).unwrap_or_default();
+    let line_start = valid.rfind('\n').map_or(0, |i| i + 1);
+    let line_end = bytes[at..].iter().position(|&b| b == b'\n').map_or(bytes.len(), |i| at + i);
+    let line_text = String::from_utf8_lossy(&bytes[line_start..line_end]).trim_end_matches('\r').to_string();
+    let location = Location {
+        line: valid.matches('\n').count() + 1,
+        col: valid[line_start..].chars().count() + 1,
+        line_text,
+        width: 1,
+    };
+    Diagnostic {
+        severity: Severity::Error,
+        file: name.replace('\\', "/"),
+        location: Some(location),
+        message: format!("the file is not UTF-8 text (byte 0x{:02X} here)", bytes[at]),
+        hint: Some("save it as UTF-8 (in your editor's Save As, choose the encoding UTF-8)".into()),
     }
 }
 

@@ -80,12 +80,24 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// [`write_atomic`] for a file the user made (an issue file): the new one is
-/// on disk, not only in the cache, when this returns.
-/// Temporary files a killed run left beside it are removed.
+/// on disk, not only in the cache, when this returns. When `path` is a symbolic
+/// link, the file it points to is replaced and the link stays; the file keeps
+/// its permissions. Temporary files a killed run left beside it are removed.
 pub fn replace_durably(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let is_link = path.symlink_metadata().is_ok_and(|m| m.file_type().is_symlink());
+    let target = if is_link {
+        std::fs::canonicalize(path).with_context(|| format!("cannot follow the link {}", path.display()))?
+    } else {
+        path.to_path_buf()
+    };
+    let dir = target.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     sweep_temps(dir);
-    write_atomic(path, bytes)?;
+    let permissions = std::fs::metadata(&target).ok().map(|m| m.permissions());
+    let tmp = filled_temp(&target, dir, bytes)?;
+    if let Some(permissions) = permissions {
+        let _ = tmp.as_file().set_permissions(permissions);
+    }
+    tmp.persist(&target).map_err(|e| e.error).with_context(|| format!("cannot write {}", target.display()))?;
     sync_dir(dir);
     Ok(())
 }

@@ -37,6 +37,7 @@ fn main() -> ExitCode {
         Ok(cmd::Outcome::Done) => ExitCode::SUCCESS,
         Ok(cmd::Outcome::Failed) => ExitCode::from(1),
         Ok(cmd::Outcome::PartlyFailed) => ExitCode::from(3),
+        Err(e) if closed_pipe(&e) => ExitCode::from(141),
         Err(e) => {
             eprintln!("error: {e}");
             for cause in e.chain().skip(1) {
@@ -47,11 +48,11 @@ fn main() -> ExitCode {
     }
 }
 
-/// `publish schedule --json | head`: when the reader of standard output goes
-/// away, the process ends quietly with the status a shell gives a process
-/// ended by SIGPIPE (141), instead of a panic and its backtrace. (The signal
-/// itself stays ignored: a sendmail program that quits early must not end a
-/// send.)
+/// `publish schedule --json | head`, `publish check 2>&1 | head`: when the
+/// reader of standard output or standard error goes away, the process ends
+/// quietly with the status a shell gives a process ended by SIGPIPE (141),
+/// instead of a panic and its backtrace. (The signal itself stays ignored: a
+/// sendmail program that quits early must not end a send.)
 fn quiet_on_a_closed_pipe() {
     let default = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -61,11 +62,19 @@ fn quiet_on_a_closed_pipe() {
             .map(String::as_str)
             .or_else(|| payload.downcast_ref::<&str>().copied())
             .unwrap_or_default();
-        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+        if message.starts_with("failed printing to std") && message.contains("Broken pipe") {
             std::process::exit(141);
         }
         default(info);
     }));
+}
+
+/// Whether `error` is a write to standard output that failed because its reader
+/// went away (`publish man | head`): the same quiet end as [`quiet_on_a_closed_pipe`].
+fn closed_pipe(error: &anyhow::Error) -> bool {
+    error
+        .chain()
+        .any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe))
 }
 
 /// Sends `tracing` events to stderr: none by default (warnings the commands
@@ -95,4 +104,17 @@ fn start_tracing(verbose: u8, quiet: bool, color: bool) {
         .with_target(false)
         .without_time()
         .init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_closed_pipe_is_found_among_the_causes() {
+        let closed = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        assert!(closed_pipe(&anyhow::Error::from(closed).context("cannot print the man page")));
+        let other = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert!(!closed_pipe(&anyhow::Error::from(other)));
+    }
 }

@@ -48,7 +48,20 @@ pub fn add(issue: &SourceFile, what: &Addition, diags: &mut Diagnostics) -> Opti
     let names = section_names(&doc);
     let wanted = what.section.trim();
     let index = names.iter().position(|n| n.trim() == wanted);
-    if index.is_none() && !what.new_section {
+    if wanted.is_empty() {
+        // `publish check` refuses a section without a name.
+        diags.push(
+            Diagnostic::file(Severity::Error, &issue.name, "--section is empty: a section needs a name")
+                .with_hint("give the section's name, e.g. --section \"AI\""),
+        );
+    } else if let Some(c) = wanted.chars().find(|&c| c.is_control()) {
+        // A heading is one line of text; a pasted line break or control character is a slip.
+        let what = if matches!(c, '\n' | '\r') { "a line break".to_string() } else { crate::text::not_text_name(c) };
+        diags.push(
+            Diagnostic::file(Severity::Error, &issue.name, format!("--section has {what}"))
+                .with_hint("give the section's name on one line"),
+        );
+    } else if index.is_none() && !what.new_section {
         let hint = match nearest(wanted, names.iter().map(String::as_str)) {
             Some(near) => format!("did you mean \"{near}\"? (or pass --new-section to start a section \"{wanted}\")"),
             None if names.is_empty() => "it has no sections: pass --new-section to start one".to_string(),
@@ -119,9 +132,38 @@ pub fn add(issue: &SourceFile, what: &Addition, diags: &mut Diagnostics) -> Opti
     for (_, record) in adding {
         recommendations.push(recommendation(record, what.tz));
     }
-    let text = doc.to_string();
+    let text = in_the_file_s_style(&issue.text, doc.to_string());
     debug_assert!(text.parse::<DocumentMut>().is_ok(), "the edited file is TOML:\n{text}");
     Some(text)
+}
+
+/// `edited` with the line ends and byte-order mark of `original`. toml_edit writes
+/// every line break outside strings as `\n` and drops a leading BOM, so a file
+/// saved on Windows (CRLF, often with a BOM) would otherwise change on every line.
+/// The file's style is that of most of its lines.
+fn in_the_file_s_style(original: &str, edited: String) -> String {
+    let bom = original.starts_with('\u{feff}') && !edited.starts_with('\u{feff}');
+    let crlf = original.matches("\r\n").count() * 2 > original.matches('\n').count();
+    if !bom && !crlf {
+        return edited;
+    }
+    let mut out = String::with_capacity(edited.len() + edited.len() / 16 + 3);
+    if bom {
+        out.push('\u{feff}');
+    }
+    if !crlf {
+        out.push_str(&edited);
+        return out;
+    }
+    let mut after_cr = false;
+    for c in edited.chars() {
+        if c == '\n' && !after_cr {
+            out.push('\r');
+        }
+        out.push(c);
+        after_cr = c == '\r';
+    }
+    out
 }
 
 /// The recommendation a record becomes.
@@ -288,6 +330,37 @@ mod tests {
             run("AI", false, &[record("a", "https://example.com/a"), record("b", "https://example.com/a/")]);
         assert!(text.is_none());
         assert!(diags[0].starts_with("b.md:3:14: error: this link is also in another record"), "{diags:?}");
+    }
+
+    #[test]
+    fn a_windows_file_keeps_its_crlf_line_ends_and_byte_order_mark() {
+        let windows = format!("\u{feff}{}", ISSUE.replace('\n', "\r\n"));
+        let issue = SourceFile { name: "issues/010.toml".into(), text: windows.clone() };
+        let records = [record("a", "https://example.com/a")];
+        let tz = TimeZone::UTC;
+        let mut diags = Diagnostics::default();
+        let text = add(&issue, &Addition { section: "AI", new_section: false, records: &records, tz: &tz }, &mut diags)
+            .expect("added");
+        let at = windows.find("\r\n# ---- a rule").unwrap();
+        assert!(text.starts_with(&windows[..at]), "{text:?}");
+        assert!(text.ends_with(&windows[at..]), "{text:?}");
+        assert_eq!(text.matches('\n').count(), text.matches("\r\n").count(), "every line ends in CRLF: {text:?}");
+    }
+
+    #[test]
+    fn a_blank_section_name_is_refused_even_as_a_new_section() {
+        for name in ["", "   "] {
+            let (text, diags) = run(name, true, &[record("a", "https://example.com/a")]);
+            assert!(text.is_none(), "{name:?}");
+            assert!(diags[0].contains("error: --section is empty: a section needs a name"), "{diags:?}");
+        }
+    }
+
+    #[test]
+    fn a_section_name_on_two_lines_is_refused() {
+        let (text, diags) = run("Two\nlines", true, &[record("a", "https://example.com/a")]);
+        assert!(text.is_none());
+        assert!(diags[0].contains("error: --section has a line break"), "{diags:?}");
     }
 
     #[test]

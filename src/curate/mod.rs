@@ -37,7 +37,12 @@ pub struct Added {
 /// is written once.
 pub fn add_records(ws: &Workspace, opts: &AddOptions) -> Result<Added> {
     let file = ws.entry(opts.number)?.file.clone();
-    let issue = SourceFile::read(&ws.root, Path::new(&file))?;
+    let issue = match SourceFile::load(&ws.root, Path::new(&file)) {
+        Ok(issue) => issue,
+        Err(problem) => {
+            return Ok(Added { file, count: 0, diagnostics: Diagnostics { items: vec![problem] } });
+        }
+    };
     let tz = ws.config.as_ref().map_or(jiff::tz::TimeZone::UTC, Config::tz);
     let mut diagnostics = Diagnostics::default();
     let records: Vec<LinkRecord> = opts.files.iter().filter_map(|f| LinkRecord::read(f, &mut diagnostics)).collect();

@@ -34,7 +34,13 @@ pub fn next_issue(ws: &Workspace, today: Date) -> Result<NextIssue> {
         None => (1, 3, None),
         Some((&last, entry)) => {
             let path = ws.root.join(&entry.file);
-            let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let bytes = std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))?;
+            let text = String::from_utf8(bytes).map_err(|_| {
+                anyhow::anyhow!(
+                    "{} is not UTF-8 text, and the next issue is made from it: run `publish check {last}`",
+                    entry.file
+                )
+            })?;
             let doc: DocumentMut = text.parse().map_err(|_| {
                 anyhow::anyhow!(
                     "{} is not valid TOML, and the next issue is made from it: run `publish check {last}`",

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use anyhow::{Result, bail};
+use anyhow::{Result, anyhow, bail};
 
 /// What a new publication starts from.
 pub struct Starter {
@@ -17,22 +17,86 @@ pub struct Starter {
 }
 
 impl Starter {
+    /// The starter for these answers: `from` is "Name <address>" or an address
+    /// (then the publication's name is the sender's).
+    pub fn new(name: String, base_url: String, from: &str, timezone: String) -> Starter {
+        let (sender_name, sender_email) = split_from(from);
+        let sender_name = if sender_name.is_empty() { name.clone() } else { sender_name };
+        Starter { name, base_url, sender_name, sender_email, timezone }
+    }
+
     /// Checks the values as `publish check` will, before anything is written.
     pub fn check(&self) -> Result<()> {
-        if self.name.trim().is_empty() || self.name.contains(['\r', '\n']) {
-            bail!("--name: give the publication's name on one line");
-        }
-        if let Err(why) = crate::text::url::check_web_url(&self.base_url) {
-            bail!("--base-url {:?} is not a web address: {why}; write it as https://example.com/letter", self.base_url);
-        }
+        check_name(&self.name).map_err(|why| anyhow!("--name: {why}"))?;
+        check_base_url(&self.base_url).map_err(|why| anyhow!("--base-url {why}"))?;
         if self.sender_email.parse::<lettre::Address>().is_err() || self.sender_name.contains(['\r', '\n', '<']) {
-            bail!("--from: write it as \"Name <letter@example.com>\" or letter@example.com");
+            bail!("--from: {FROM_HINT}");
         }
-        if jiff::tz::TimeZone::get(&self.timezone).is_err() {
-            bail!("--timezone {:?} is not a time zone: use an IANA name such as Europe/Paris", self.timezone);
+        if let Some(c) = self.sender_name.chars().find(|&c| crate::text::is_not_text(c)) {
+            bail!("--from: the sender's name has {}: type it again without it", crate::text::not_text_name(c));
         }
-        Ok(())
+        check_timezone(&self.timezone).map_err(|why| anyhow!("--timezone {why}"))
     }
+}
+
+/// Why `name` cannot be a publication's name, if it cannot.
+pub fn check_name(name: &str) -> Result<(), String> {
+    if name.trim().is_empty() || name.contains(['\r', '\n']) {
+        return Err("give the publication's name on one line".into());
+    }
+    if let Some(c) = name.chars().find(|&c| crate::text::is_not_text(c)) {
+        return Err(format!("the name has {}: type it again without it", crate::text::not_text_name(c)));
+    }
+    Ok(())
+}
+
+/// Why `url` cannot be the base URL, if it cannot.
+pub fn check_base_url(url: &str) -> Result<(), String> {
+    match crate::text::url::check_web_url(url) {
+        Ok(_) => Ok(()),
+        Err(why) => Err(format!("{url:?} is not a web address: {why}; write it as https://example.com/letter")),
+    }
+}
+
+/// Why `from` cannot be the sender, if it cannot.
+pub fn check_from(from: &str) -> Result<(), String> {
+    let (name, email) = split_from(from);
+    if email.parse::<lettre::Address>().is_err() || name.contains(['\r', '\n', '<']) {
+        return Err(FROM_HINT.into());
+    }
+    if let Some(c) = name.chars().find(|&c| crate::text::is_not_text(c)) {
+        return Err(format!("the sender's name has {}: type it again without it", crate::text::not_text_name(c)));
+    }
+    Ok(())
+}
+
+/// Why `timezone` is not a time zone, if it is not.
+pub fn check_timezone(timezone: &str) -> Result<(), String> {
+    match jiff::tz::TimeZone::get(timezone) {
+        Ok(_) => Ok(()),
+        Err(_) => Err(format!("{timezone:?} is not a time zone: use an IANA name such as Europe/Paris")),
+    }
+}
+
+const FROM_HINT: &str = "write it as \"Name <letter@example.com>\" or letter@example.com";
+
+/// "Name <address>" as (name, address); a bare address has no name.
+fn split_from(from: &str) -> (String, String) {
+    match from.split_once('<') {
+        Some((n, rest)) => (n.trim().trim_matches('"').to_string(), rest.trim_end().trim_end_matches('>').to_string()),
+        None => (String::new(), from.trim().to_string()),
+    }
+}
+
+/// Refuses a `dir` that is there but is not a folder (a file of that name).
+pub fn check_dir(dir: &Path) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        bail!(
+            "{} is a file, not a folder: give publish init the name of a new or empty folder; nothing was written",
+            dir.display()
+        );
+    }
+    Ok(())
 }
 
 /// Writes the new publication into `dir` (created if missing); the files
@@ -42,6 +106,7 @@ impl Starter {
 /// again (a file it wrote already, as this run would write it, is kept).
 pub fn init(dir: &Path, starter: &Starter) -> Result<Vec<&'static str>> {
     starter.check()?;
+    check_dir(dir)?;
     let tz = jiff::tz::TimeZone::get(&starter.timezone)?;
     let today = crate::clock::now()?.to_zoned(tz).date();
     let files: [(&str, String); 5] = [

@@ -96,7 +96,16 @@ fn load_issue(
         };
         return Ok((entry, Diagnostics { items: taken.diags }));
     }
-    let src = SourceFile::from_bytes(&path, relative, text.unwrap_or_default())?;
+    let src = match SourceFile::decode(relative, text.unwrap_or_default()) {
+        Ok(src) => src,
+        Err(d) => {
+            let key = file_key.with_media(context.root, &[]);
+            let entry =
+                IssueEntry { file: relative.to_string(), issue: None, toml: None, generation, key, found: vec![d] };
+            let diags = Diagnostics { items: entry.found.clone() };
+            return Ok((entry, diags));
+        }
+    };
     let mut diags = Diagnostics::default();
     let (issue, toml) = match stage("parse TOML", || TomlFile::load::<IssueFile>(src, &mut diags)) {
         Some((raw, toml)) => {
@@ -178,7 +187,7 @@ impl Workspace {
             );
         }
         let mut diags = Diagnostics::default();
-        let config_src = stage("read files", || SourceFile::read(&root, Path::new("publish.toml")));
+        let config_src = stage("read files", || SourceFile::load(&root, Path::new("publish.toml")));
         let config_text = config_src.as_ref().ok().map(|src| src.text.clone());
         let config = config_src
             .map(|src| {
@@ -192,17 +201,24 @@ impl Workspace {
                     config
                 })
             })
-            .unwrap_or_else(|e| {
-                diags.push(Diagnostic::file(Severity::Error, "publish.toml", e.to_string()));
+            .unwrap_or_else(|d| {
+                diags.push(d);
                 None
             });
         let mut sponsors_text = None;
         let sponsors = if root.join("sponsors.toml").is_file() {
-            let src = SourceFile::read(&root, Path::new("sponsors.toml"))?;
-            sponsors_text = Some(src.text.clone());
-            match TomlFile::load::<SponsorsFile>(src, &mut diags) {
-                Some((file, toml)) => Sponsors::new(file, &toml, &mut diags),
-                None => Sponsors::default(),
+            match SourceFile::load(&root, Path::new("sponsors.toml")) {
+                Ok(src) => {
+                    sponsors_text = Some(src.text.clone());
+                    match TomlFile::load::<SponsorsFile>(src, &mut diags) {
+                        Some((file, toml)) => Sponsors::new(file, &toml, &mut diags),
+                        None => Sponsors::default(),
+                    }
+                }
+                Err(d) => {
+                    diags.push(d);
+                    Sponsors::default()
+                }
             }
         } else {
             Sponsors::default()
@@ -468,6 +484,28 @@ fn number_of(stem: &str) -> Option<u32> {
     stem[..digits].parse::<u32>().ok().filter(|&n| n > 0 && (rest.is_empty() || rest.starts_with('-')))
 }
 
+/// Why `stem` (a file name in `issues/` without `.toml`) names no issue, and the
+/// name to give it.
+fn not_an_issue_name(stem: &str) -> (String, String) {
+    const FORM: &str = "name issue files issues/<number>[-slug].toml, e.g. issues/010-ai-chips.toml";
+    let digits = &stem[..stem.bytes().take_while(u8::is_ascii_digit).count()];
+    let rest = &stem[digits.len()..];
+    if digits.is_empty() {
+        return ("the file name does not start with an issue number".into(), FORM.into());
+    }
+    match digits.parse::<u32>() {
+        Ok(0) => ("issue numbers start at 1, not 0".into(), FORM.into()),
+        Err(_) => (format!("{digits} is too large for an issue number"), FORM.into()),
+        Ok(_) => {
+            let slug: String = rest.trim_start_matches(|c: char| !c.is_alphanumeric()).replace([' ', '_'], "-");
+            (
+                format!("after the issue number {digits}, the file name goes on with {rest:?} instead of `-`"),
+                format!("rename it issues/{digits}-{slug}.toml"),
+            )
+        }
+    }
+}
+
 /// The issue number of `relative` ("issues/009-ai.toml" is 9); `None` when
 /// it is not an issue file's path.
 pub fn issue_number(relative: &str) -> Option<u32> {
@@ -504,10 +542,10 @@ fn issue_files(root: &Path, diags: &mut Diagnostics) -> Result<Vec<(u32, String)
         };
         match number_of(stem) {
             Some(n) => found.push((n, relative)),
-            None => diags.push(
-                Diagnostic::file(Severity::Error, &relative, "the file name does not start with an issue number")
-                    .with_hint("name issue files issues/<number>[-slug].toml, e.g. issues/010-ai-chips.toml"),
-            ),
+            None => {
+                let (message, hint) = not_an_issue_name(stem);
+                diags.push(Diagnostic::file(Severity::Error, &relative, message).with_hint(hint));
+            }
         }
     }
     found.sort_by(|a, b| a.1.cmp(&b.1));

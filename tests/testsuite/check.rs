@@ -197,3 +197,46 @@ fn issue_files_listed_follow_links_and_skip_folders_and_dangling_links() {
     assert!(fixture.path().join("out/10/index.html").is_file());
     fixture.run(&["build", "11"]).failure(1);
 }
+
+/// An issue file saved by an older Windows editor (Windows-1252: é is the byte
+/// 0xE9) is an error at that byte, in the report and in --json, and the other
+/// issues are still checked and built.
+#[test]
+fn an_issue_file_not_saved_as_utf8_is_located_and_the_others_still_build() {
+    let fixture = Fixture::reference();
+    let bytes = b"title = \"Caf\xe9 society\"\ndate = 2024-03-08\nsponsor = \"none\"\nintro = \"Cr\xe8me\"\n";
+    std::fs::write(fixture.path().join("issues/010.toml"), bytes).unwrap();
+    let run = fixture.run(&["check"]).failure(1);
+    let err = run.stderr();
+    assert!(err.contains("issues/010.toml:1:13: error: the file is not UTF-8 text (byte 0xE9 here)"), "{err}");
+    assert!(err.contains("save it as UTF-8"), "{err}");
+    assert!(err.contains("the workspace: 1 error"), "issue 9 was checked too: {err}");
+
+    let run = fixture.run(&["check", "--json"]).failure(1);
+    let diagnostics: Vec<serde_json::Value> = run.stdout().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let json = diagnostics.iter().find(|d| d["file"] == "issues/010.toml").expect("issue 10's error in --json");
+    assert_eq!((json["line"].as_u64(), json["column"].as_u64()), (Some(1), Some(13)));
+    assert_eq!(json["severity"], "error");
+
+    fixture.run(&["build", "9"]).success();
+    assert!(fixture.read("out/9/index.html").contains("China AI dreams of Sora"));
+}
+
+/// A file in issues/ that names no issue says what is wrong with its name and
+/// the name to give it, in the report and in --json.
+#[test]
+fn an_issue_file_named_almost_right_is_told_the_name_to_give_it() {
+    let fixture = Fixture::reference();
+    let issue = "title = \"Ten\"\ndate = 2024-03-08\nsponsor = \"none\"\n";
+    for name in ["010_ai chips.toml", "0.toml", "99999999999.toml"] {
+        fixture.write(&format!("issues/{name}"), issue);
+    }
+    let run = fixture.run(&["check"]).failure(1);
+    let err = run.stderr();
+    assert!(err.contains("issues/010_ai chips.toml: error: after the issue number 010"), "{err}");
+    assert!(err.contains("help: rename it issues/010-ai-chips.toml"), "{err}");
+    assert!(err.contains("issues/0.toml: error: issue numbers start at 1, not 0"), "{err}");
+    assert!(err.contains("issues/99999999999.toml: error: 99999999999 is too large for an issue number"), "{err}");
+    let run = fixture.run(&["check", "--json"]).failure(1);
+    assert!(run.stdout().contains("\"help\":\"rename it issues/010-ai-chips.toml\""), "{}", run.stdout());
+}

@@ -159,6 +159,11 @@ fn broken_records_are_located_and_nothing_is_written() {
             "2:1: error: the title is empty",
         ),
         ("no-url.md", "---\ntitle: A link\nprovider:\n  name: Example\n---\n", "1:1: error: the record has no URL"),
+        (
+            "title-list.md",
+            "---\ntitle: [A, link]\noriginalUrl: https://example.com/a\n---\n",
+            "2:8: error: the title is not text",
+        ),
         ("bad-url.md", "---\ntitle: A link\nwebUrl: example.com/a\n---\n", "3:9: error: webUrl is not a web address"),
         (
             "bad-yaml.md",
@@ -242,4 +247,113 @@ fn new_keeps_the_file_names_zero_padding() {
     let text = fixture.read("issues/10.toml");
     assert!(text.contains("\nsponsor = \"none\"\n"), "no sponsor stays no sponsor: {text}");
     assert!(text.contains("--new-section"), "an issue without sections says how to start one: {text}");
+}
+
+#[test]
+fn add_to_an_issue_saved_on_windows_keeps_its_crlf_line_ends_and_byte_order_mark() {
+    let fixture = with_issue_10();
+    let unix = fixture.read("issues/010.toml");
+    let windows = format!("\u{feff}{}", unix.replace('\n', "\r\n"));
+    fixture.write("issues/010.toml", &windows);
+    fixture.run(&["add", "10", &seed(), "--section", "AI"]).success();
+
+    let after = std::fs::read(fixture.path().join("issues/010.toml")).unwrap();
+    let after = String::from_utf8(after).unwrap();
+    assert!(after.starts_with('\u{feff}'), "the byte-order mark stays: {:?}", &after[..20]);
+    assert_eq!(after.matches('\n').count(), after.matches("\r\n").count(), "every line still ends in CRLF: {after:?}");
+    let start = after.find("[[sections.recommendations]]").expect("the new recommendation");
+    let end = start + after[start..].find("take = \"\"\"\r\n\"\"\"\r\n").unwrap() + "take = \"\"\"\r\n\"\"\"\r\n".len();
+    assert_eq!(format!("{}{}", &after[..start - 2], &after[end..]), windows, "only the recommendation was added");
+    fixture.run(&["check", "10"]).success();
+}
+
+#[cfg(unix)]
+#[test]
+fn add_to_a_linked_issue_file_writes_the_file_linked_to_and_keeps_the_link() {
+    use std::os::unix::fs::PermissionsExt;
+    let fixture = with_issue_10();
+    std::fs::create_dir(fixture.path().join("drafts")).unwrap();
+    std::fs::rename(fixture.path().join("issues/010.toml"), fixture.path().join("drafts/010.toml")).unwrap();
+    std::os::unix::fs::symlink("../drafts/010.toml", fixture.path().join("issues/010.toml")).unwrap();
+    let shared = std::fs::Permissions::from_mode(0o664);
+    std::fs::set_permissions(fixture.path().join("drafts/010.toml"), shared).unwrap();
+
+    fixture.run(&["add", "10", &seed(), "--section", "AI"]).success();
+    let link = fixture.path().join("issues/010.toml").symlink_metadata().unwrap();
+    assert!(link.file_type().is_symlink(), "issues/010.toml is still a link");
+    assert!(fixture.read("drafts/010.toml").contains(SEED_URL), "the file linked to holds the recommendation");
+    let mode = std::fs::metadata(fixture.path().join("drafts/010.toml")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o664, "the file keeps its permissions");
+}
+
+#[test]
+fn a_control_character_in_a_record_is_refused_at_its_line_and_nothing_is_added() {
+    let fixture = with_issue_10();
+    let before = fixture.read("issues/010.toml");
+    let bell = record(
+        &fixture,
+        "bell.md",
+        "---\noriginalUrl: https://example.com/bell\ntitle: \"Ring \\u0007 the bell\"\nprovider:\n  name: Bells\n---\n",
+    );
+    let run = fixture.run(&["add", "10", &bell, "--section", "AI"]).failure(1);
+    let err = run.stderr();
+    assert!(
+        err.contains(&format!("{bell}:3:8: error: the title has an invisible control character (U+0007)")),
+        "{err}"
+    );
+    assert!(err.contains("nothing was added to issues/010.toml"), "{err}");
+    assert_eq!(fixture.read("issues/010.toml"), before);
+}
+
+#[test]
+fn a_new_section_without_a_name_is_refused_and_nothing_is_added() {
+    let fixture = with_issue_10();
+    let before = fixture.read("issues/010.toml");
+    for name in ["", "  "] {
+        let run = fixture.run(&["add", "10", &seed(), "--section", name, "--new-section"]).failure(1);
+        let err = run.stderr();
+        assert!(err.contains("issues/010.toml: error: --section is empty: a section needs a name"), "{err}");
+        assert!(err.contains("nothing was added to issues/010.toml"), "{err}");
+        assert_eq!(fixture.read("issues/010.toml"), before);
+    }
+}
+
+#[test]
+fn a_new_section_named_on_two_lines_is_refused_and_nothing_is_added() {
+    let fixture = with_issue_10();
+    let before = fixture.read("issues/010.toml");
+    let run = fixture.run(&["add", "10", &seed(), "--section", "Deep\nDive", "--new-section"]).failure(1);
+    let err = run.stderr();
+    assert!(err.contains("issues/010.toml: error: --section has a line break"), "{err}");
+    assert!(err.contains("give the section's name on one line"), "{err}");
+    assert_eq!(fixture.read("issues/010.toml"), before);
+}
+
+#[test]
+fn add_to_an_issue_not_saved_as_utf8_names_the_place_and_adds_nothing() {
+    let fixture = with_issue_10();
+    let mut bytes = std::fs::read(fixture.path().join("issues/010.toml")).unwrap();
+    bytes.extend_from_slice(b"# Caf\xe9\n");
+    std::fs::write(fixture.path().join("issues/010.toml"), &bytes).unwrap();
+    let lines = bytes.iter().filter(|&&b| b == b'\n').count();
+    let run = fixture.run(&["add", "10", &seed(), "--section", "AI"]).failure(1);
+    let err = run.stderr();
+    let place = format!("issues/010.toml:{lines}:6: error: the file is not UTF-8 text (byte 0xE9 here)");
+    assert!(err.contains(&place), "{err}");
+    assert!(err.contains("save it as UTF-8") && err.contains("nothing was added to issues/010.toml"), "{err}");
+    assert_eq!(std::fs::read(fixture.path().join("issues/010.toml")).unwrap(), bytes);
+}
+
+#[test]
+fn new_after_an_issue_not_saved_as_utf8_says_so_and_where_to_look() {
+    let fixture = Fixture::reference();
+    let mut bytes = std::fs::read(fixture.path().join("issues/009.toml")).unwrap();
+    bytes.extend_from_slice(b"# Caf\xe9\n");
+    std::fs::write(fixture.path().join("issues/009.toml"), &bytes).unwrap();
+    let run = fixture.run(&["new"]).failure(1);
+    let err = run.stderr();
+    assert!(err.contains("issues/009.toml is not UTF-8 text") && err.contains("run `publish check 9`"), "{err}");
+    assert!(!fixture.path().join("issues/010.toml").exists());
+    let run = fixture.run(&["check", "9"]).failure(1);
+    assert!(run.stderr().contains("error: the file is not UTF-8 text (byte 0xE9 here)"), "{}", run.stderr());
 }

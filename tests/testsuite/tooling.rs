@@ -90,6 +90,77 @@ fn init_rejects_a_bad_value_before_writing() {
 }
 
 #[test]
+fn init_names_only_the_settings_it_left_as_placeholders() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = publish_in(tmp.path(), &["init", "a", "--from", "Ann <ann@example.org>"]).success();
+    assert!(run.stderr().contains("base_url is a placeholder: set it in publish.toml"), "{}", run.stderr());
+    assert!(!run.stderr().contains("email"), "the address given is not a placeholder: {}", run.stderr());
+    let run = publish_in(tmp.path(), &["init", "b", "--base-url", "https://example.org/b"]).success();
+    assert!(run.stderr().contains("[sender] email is a placeholder: set it in publish.toml"), "{}", run.stderr());
+    let run = publish_in(tmp.path(), &init_args("c")).success();
+    assert!(!run.stderr().contains("placeholder"), "{}", run.stderr());
+}
+
+#[test]
+fn init_refuses_a_control_character_in_the_name_or_sender_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = publish_in(tmp.path(), &["init", "x", "--name", "Bell\u{7}Letter", "--from", "a@example.org"]).failure(1);
+    assert!(run.stderr().contains("--name: the name has an invisible control character (U+0007)"), "{}", run.stderr());
+    let run = publish_in(tmp.path(), &["init", "x", "--from", "Ann\u{7} <a@example.org>"]).failure(1);
+    let err = run.stderr();
+    assert!(err.contains("--from: the sender's name has an invisible control character (U+0007)"), "{err}");
+    assert!(!tmp.path().join("x").exists(), "nothing was written");
+    // A tab is text: the publication it starts checks clean.
+    publish_in(tmp.path(), &["init", "y", "--name", "Tab\tLetter", "--from", "a@example.org"]).success();
+    publish_in(&tmp.path().join("y"), &["check"]).success();
+}
+
+#[test]
+fn init_into_a_file_says_it_is_not_a_folder_and_leaves_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("letter"), "notes\n").unwrap();
+    let run = publish_in(tmp.path(), &init_args("letter")).failure(1);
+    assert!(run.stderr().contains("letter is a file, not a folder"), "{}", run.stderr());
+    assert!(run.stderr().contains("nothing was written"), "{}", run.stderr());
+    assert_eq!(std::fs::read_to_string(tmp.path().join("letter")).unwrap(), "notes\n");
+}
+
+/// On a terminal (util-linux `script` gives `publish init` one), a mistyped
+/// answer is asked again with the reason, and the answers already given are kept.
+#[cfg(target_os = "linux")]
+#[test]
+fn init_on_a_terminal_asks_again_after_a_bad_answer() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let command = format!("'{}' init letter", env!("CARGO_BIN_EXE_publish"));
+    let mut child = Command::new("timeout")
+        .args(["60", "script", "-qec", &command, "/dev/null"])
+        .current_dir(tmp.path())
+        .env("PUBLISH_NOW", "2024-03-01T01:00:00Z")
+        .env_remove("PUBLISH_WORKSPACE")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (util-linux)");
+    let answers =
+        "The Letter\nexample.org/letter\nhttps://example.org/letter\nletter@example.org\nMars/Olympus\nAsia/Tokyo\n";
+    child.stdin.take().unwrap().write_all(answers.as_bytes()).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let shown = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{shown}");
+    assert!(shown.contains("\"example.org/letter\" is not a web address"), "{shown}");
+    assert!(shown.contains("\"Mars/Olympus\" is not a time zone"), "{shown}");
+    let config: toml::Table =
+        toml::from_str(&std::fs::read_to_string(tmp.path().join("letter/publish.toml")).unwrap()).unwrap();
+    assert_eq!(config["name"].as_str(), Some("The Letter"));
+    assert_eq!(config["base_url"].as_str(), Some("https://example.org/letter"));
+    assert_eq!(config["timezone"].as_str(), Some("Asia/Tokyo"));
+    assert_eq!(config["sender"]["email"].as_str(), Some("letter@example.org"));
+    publish_in(&tmp.path().join("letter"), &["check"]).success();
+}
+
+#[test]
 fn bash_parses_the_completions_and_the_man_page_lists_the_environment() {
     let tmp = tempfile::tempdir().unwrap();
     for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
@@ -115,6 +186,37 @@ fn bash_parses_the_completions_and_the_man_page_lists_the_environment() {
     }
     let help = publish_in(tmp.path(), &["--help"]).success().stdout();
     assert!(help.contains("PUBLISH_SMTP_PASSWORD") && help.contains("PUBLISH_STATE_DIR"), "{help}");
+}
+
+/// `publish man > ~/.local/share/man/man1/publish.1` installs one page: it
+/// describes every command, names no page that is not installed, and groff
+/// renders it without a warning.
+#[test]
+fn the_man_page_describes_every_command_and_groff_renders_it_cleanly() {
+    let tmp = tempfile::tempdir().unwrap();
+    let page = tmp.path().join("publish.1");
+    std::fs::write(&page, publish_in(tmp.path(), &["man"]).success().stdout()).unwrap();
+    let groff = Command::new("groff").args(["-man", "-Tutf8", "-ww"]).arg(&page).env("MANWIDTH", "100").output();
+    let groff = groff.expect("groff (scripts/test installs groff-base)");
+    let warnings = String::from_utf8_lossy(&groff.stderr);
+    assert!(groff.status.success() && warnings.is_empty(), "groff: {warnings}");
+    // Bold in groff's terminal output is a character, a backspace and the character again.
+    let text = String::from_utf8_lossy(&groff.stdout).replace('\u{8}', "\u{0}");
+    let mut plain = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if chars.peek() == Some(&'\u{0}') {
+            chars.next();
+            continue;
+        }
+        plain.push(c);
+    }
+    for needle in
+        ["publish subscribers import", "publish dkim keygen", "--retry-failed", "--new-section", "ENVIRONMENT"]
+    {
+        assert!(plain.contains(needle), "the man page lacks {needle}:\n{plain}");
+    }
+    assert!(!plain.contains("publish-issue(1)"), "it names a page nothing installs:\n{plain}");
 }
 
 fn json(run: &Run) -> Value {
@@ -317,4 +419,28 @@ fn a_reader_that_goes_away_ends_the_output_quietly_without_a_panic() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(!stderr.contains("panicked"), "{stderr}");
     assert_eq!(output.status.code(), Some(141), "{stderr}");
+}
+
+/// `publish check 2>&1 | head -1`: the same quiet end when the reader of the
+/// diagnostics (standard error) goes away, not a panic (status 101).
+#[test]
+fn a_reader_of_the_diagnostics_that_goes_away_ends_check_quietly() {
+    let fixture = Fixture::reference();
+    // A warning each (no take), far more than a pipe holds.
+    let mut issue =
+        String::from("title = \"Many\"\ndate = 2024-03-08\nsponsor = \"none\"\n\n[[sections]]\nname = \"AI\"\n");
+    for n in 0..1500 {
+        issue.push_str(&format!(
+            "\n[[sections.recommendations]]\ntitle = \"Link {n}\"\nurl = \"https://example.com/{n}\"\n"
+        ));
+    }
+    fixture.write("issues/010.toml", &issue);
+    let mut cmd = fixture.command(&["check", "10"]).0;
+    let mut child =
+        cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::piped()).spawn().expect("spawn publish");
+    let mut first = String::new();
+    std::io::BufRead::read_line(&mut std::io::BufReader::new(child.stderr.take().unwrap()), &mut first).unwrap();
+    assert!(first.contains("issues/010.toml:"), "{first}");
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(141), "{status:?}");
 }

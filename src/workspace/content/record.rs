@@ -11,6 +11,7 @@ use serde_yaml_ng::Value;
 
 use crate::diag::{Diagnostic, Diagnostics, Severity, SourceFile};
 use crate::text::url::check_web_url;
+use crate::text::{is_not_text, not_text_name};
 
 /// A checked link record: it has a title and a web address.
 #[derive(Debug, Clone)]
@@ -109,6 +110,15 @@ impl LinkRecord {
                 error(diags, front.key_span("title"), "the title is empty", "write the article's headline");
                 None
             }
+            None if value.get("title").is_some_and(|t| !t.is_null()) => {
+                error(
+                    diags,
+                    front.value_span("title"),
+                    "the title is not text (a list or a table)",
+                    "write the headline on the line: title: \"The article's headline\"",
+                );
+                None
+            }
             None => {
                 let span = if value.get("title").is_some() { front.key_span("title") } else { opening.clone() };
                 error(diags, span, "the record has no title", "add a line title: \"The article's headline\"");
@@ -168,9 +178,10 @@ impl LinkRecord {
             parsed
         });
         let excerpt = value.get("excerpt").and_then(scalar).filter(|e| !e.trim().is_empty());
+        // `provider: {name, domain}` as in the collected records, or written by hand `provider: The Guardian`.
         let source_name = value
             .get("provider")
-            .and_then(|p| p.get("name").or_else(|| p.get("domain")))
+            .and_then(|p| p.get("name").or_else(|| p.get("domain")).or(Some(p)))
             .and_then(scalar)
             .map(|s| s.trim().to_string())
             .filter(|s| !s.is_empty());
@@ -179,6 +190,18 @@ impl LinkRecord {
             Some(other) => scalar(other).into_iter().collect(),
             None => Vec::new(),
         };
+
+        // The issue file would hold them, and `publish check` refuses them there.
+        for (key, text) in [("title", title.as_deref()), ("provider", source_name.as_deref())] {
+            if let Some(c) = text.and_then(|t| t.chars().find(|&c| is_not_text(c))) {
+                error(
+                    diags,
+                    front.value_span(key),
+                    &format!("the {key} has {}", not_text_name(c)),
+                    "delete it (it often comes in with text pasted from a terminal or a PDF)",
+                );
+            }
+        }
 
         if diags.error_count() > before {
             return None;
@@ -333,6 +356,20 @@ mod tests {
         assert!(diags[0].starts_with("links/a.md:"), "{diags:?}");
         assert!(diags[0].contains("error: invalid YAML"), "{diags:?}");
         assert!(!diags[0].contains(" at line "), "the YAML's own line numbers are left out: {diags:?}");
+    }
+
+    #[test]
+    fn a_provider_written_as_one_name_is_the_source() {
+        let (record, diags) = parse("---\ntitle: T\nprovider: The Guardian\noriginalUrl: https://example.com/g\n---\n");
+        assert!(diags.is_empty(), "{diags:?}");
+        assert_eq!(record.unwrap().source_name.as_deref(), Some("The Guardian"));
+    }
+
+    #[test]
+    fn a_title_that_is_a_list_is_not_text_at_its_place() {
+        let (record, diags) = parse("---\ntitle: [One, Two]\noriginalUrl: https://example.com/l\n---\n");
+        assert!(record.is_none());
+        assert!(diags[0].starts_with("links/a.md:2:8: error: the title is not text"), "{diags:?}");
     }
 
     #[test]

@@ -315,10 +315,49 @@ fn explain(message: &str) -> (String, Option<String>) {
         let key = rest.split('`').next().unwrap_or(rest);
         return (format!("missing key \"{key}\""), Some(format!("add `{key} = ...` to this table")));
     }
-    if message.starts_with("invalid type") {
-        return (message.to_string(), Some("check the quotes: text goes in \"...\", lists in [...]".into()));
+    if let Some((found, expected)) = message.strip_prefix("invalid type: ").and_then(|m| m.split_once(", expected ")) {
+        return wrong_type(found, expected);
     }
     (message.to_string(), None)
+}
+
+/// serde's "invalid type: string \"Ann\", expected a sequence" in a publisher's
+/// words: what the value should be, what was written, and how to write it.
+fn wrong_type(found: &str, expected: &str) -> (String, Option<String>) {
+    let quoted = found.split_once(['"', '`']).map(|(_, v)| v.trim_end_matches(['"', '`']));
+    let found_words = match found.split([' ', ',']).next().unwrap_or(found) {
+        "string" => format!("text {}", quoted.map(|v| format!("\"{v}\"")).unwrap_or_default()).trim_end().to_string(),
+        "integer" | "floating" => format!("the number {}", quoted.unwrap_or_default()).trim_end().to_string(),
+        "boolean" => quoted.unwrap_or("true or false").to_string(),
+        "sequence" => "a list [...]".into(),
+        "map" => "a table".into(),
+        other => other.to_string(),
+    };
+    let (expected_words, hint) = match expected {
+        "a sequence" => (
+            "a list",
+            match quoted {
+                Some(v) if found.starts_with("string") => format!("write it as a list: [\"{v}\"]"),
+                _ => "write a list: [\"...\", \"...\"]".into(),
+            },
+        ),
+        e if e.contains("string") => (
+            "text",
+            match quoted {
+                Some(v) if !found.starts_with("string") => format!("put it in quotes: \"{v}\""),
+                _ => "write the text in quotes: \"...\"".into(),
+            },
+        ),
+        "a boolean" => ("true or false", "write true or false, without quotes".into()),
+        e if e.starts_with('u') || e.starts_with('i') || e.starts_with('f') || e.contains("number") => {
+            ("a number", "write the number without quotes".into())
+        }
+        e if e.starts_with("struct") || e.contains("map") => {
+            ("a table", "write it as a [table] of `key = value` lines".into())
+        }
+        _ => return (format!("invalid type: {found}, expected {expected}"), None),
+    };
+    (format!("this must be {expected_words}, not {found_words}"), Some(hint))
 }
 
 fn first_line(message: &str) -> &str {
@@ -353,6 +392,18 @@ mod tests {
         let mut diags = Diagnostics::default();
         let doc = TomlFile::load::<Doc>(source, &mut diags).map(|(d, _)| d);
         (doc, diags)
+    }
+
+    #[test]
+    fn a_value_of_the_wrong_type_is_explained_with_how_to_write_it() {
+        let (message, hint) = explain("invalid type: string \"Ann Lee\", expected a sequence");
+        assert_eq!(message, "this must be a list, not text \"Ann Lee\"");
+        assert_eq!(hint.as_deref(), Some("write it as a list: [\"Ann Lee\"]"));
+        let (message, hint) = explain("invalid type: floating point `2.5`, expected a string");
+        assert_eq!(message, "this must be text, not the number 2.5");
+        assert_eq!(hint.as_deref(), Some("put it in quotes: \"2.5\""));
+        let (message, _) = explain("invalid type: string \"yes\", expected a boolean");
+        assert_eq!(message, "this must be true or false, not text \"yes\"");
     }
 
     #[test]
