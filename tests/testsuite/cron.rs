@@ -8,6 +8,16 @@ use crate::support::{SmtpServer, subscribers_csv};
 
 const SCHEDULED: &str = "send_at = 2024-03-01T09:00:00+08:00";
 
+/// Starts the due cron run of 2024-03-01T01:00Z and kills it (SIGKILL) once
+/// the server holds `messages` messages: a send cut short part-way.
+fn kill_cron_after(fixture: &Fixture, server: &SmtpServer, messages: usize) {
+    let mut child =
+        fixture.command(&["cron", "--now", "2024-03-01T01:00:00Z"]).env("PUBLISH_SMTP_URL", &server.url()).spawn();
+    assert!(server.wait_for(messages, Duration::from_secs(60)));
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
 fn scheduled(subscribers: usize) -> Fixture {
     let fixture = Fixture::reference();
     fixture.edit(
@@ -108,11 +118,7 @@ fn a_cron_run_killed_midway_is_finished_by_the_next_one() {
     let fixture = scheduled(n);
     fixture.edit("publish.toml", "concurrency = 8", "concurrency = 3");
     let server = SmtpServer::start(&["--delay", "0.02"]);
-    let mut child =
-        fixture.command(&["cron", "--now", "2024-03-01T01:00:00Z"]).env("PUBLISH_SMTP_URL", &server.url()).spawn();
-    assert!(server.wait_for(20, Duration::from_secs(60)));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_cron_after(&fixture, &server, 20);
     assert!(server.count() < n);
     let schedule = fixture.run(&["schedule", "--now", "2024-03-02T01:00:00Z"]).success().stdout();
     assert!(schedule.contains("sending ("), "{schedule}");
@@ -357,11 +363,7 @@ fn a_send_interrupted_then_its_issue_file_removed_is_reported_once_not_lost_sile
     let fixture = scheduled(n);
     fixture.edit("publish.toml", "concurrency = 8", "concurrency = 1");
     let server = SmtpServer::start(&["--delay", "0.05"]);
-    let mut child =
-        fixture.command(&["cron", "--now", "2024-03-01T01:00:00Z"]).env("PUBLISH_SMTP_URL", &server.url()).spawn();
-    assert!(server.wait_for(5, Duration::from_secs(60)));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_cron_after(&fixture, &server, 5);
     let text = fixture.read("issues/009.toml");
     std::fs::remove_file(fixture.path().join("issues/009.toml")).unwrap();
     let told = cron(&fixture, &server, "2024-03-01T01:05:00Z").success();
@@ -389,11 +391,7 @@ fn a_half_sent_issue_renumbered_is_refused_not_sent_again_to_everyone_and_finish
     let fixture = scheduled(n);
     fixture.edit("publish.toml", "concurrency = 8", "concurrency = 1");
     let server = SmtpServer::start(&["--delay", "0.05"]);
-    let mut child =
-        fixture.command(&["cron", "--now", "2024-03-01T01:00:00Z"]).env("PUBLISH_SMTP_URL", &server.url()).spawn();
-    assert!(server.wait_for(5, Duration::from_secs(60)));
-    child.kill().unwrap();
-    child.wait().unwrap();
+    kill_cron_after(&fixture, &server, 5);
     let before = server.count();
     assert!(before < n, "killed too late to test anything");
     std::fs::rename(fixture.path().join("issues/009.toml"), fixture.path().join("issues/010.toml")).unwrap();
