@@ -65,18 +65,52 @@ fn init_makes_a_publication_that_checks_clean_and_sends_to_the_outbox() {
 fn init_refuses_to_overwrite_anything() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("letter");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(".gitignore"), "mine\n").unwrap();
+    std::fs::create_dir_all(dir.join("issues")).unwrap();
+    std::fs::write(dir.join("sponsors.toml"), "# mine\n").unwrap();
+    std::fs::write(dir.join("issues/007.toml"), "title = \"mine\"\n").unwrap();
     let run = publish_in(tmp.path(), &init_args("letter")).failure(1);
-    assert!(run.stderr().contains(".gitignore") && run.stderr().contains("nothing was written"), "{}", run.stderr());
-    assert_eq!(std::fs::read_to_string(dir.join(".gitignore")).unwrap(), "mine\n");
-    assert!(!dir.join("publish.toml").exists(), "a refused init writes nothing");
+    let err = run.stderr();
+    assert!(err.contains("issues/007.toml") && err.contains("nothing was written"), "{err}");
+    assert!(err.contains("publication already"), "{err}");
+    assert!(!dir.join("publish.toml").exists() && !dir.join(".gitignore").exists(), "a refused init writes nothing");
+    assert_eq!(std::fs::read_to_string(dir.join("sponsors.toml")).unwrap(), "# mine\n");
 
-    std::fs::remove_file(dir.join(".gitignore")).unwrap();
-    publish_in(tmp.path(), &init_args("letter")).success();
+    std::fs::remove_file(dir.join("issues/007.toml")).unwrap();
+    let run = publish_in(tmp.path(), &init_args("letter")).success();
+    assert!(run.stdout().contains("kept what was there: sponsors.toml"), "{}", run.stdout());
+    assert_eq!(std::fs::read_to_string(dir.join("sponsors.toml")).unwrap(), "# mine\n", "an existing file is kept");
     let before = std::fs::read_to_string(dir.join("publish.toml")).unwrap();
-    publish_in(tmp.path(), &["init", "letter", "--name", "Other"]).failure(1);
+    let issue = std::fs::read_to_string(dir.join("issues/001.toml")).unwrap();
+    let run = publish_in(tmp.path(), &["init", "letter", "--name", "Other"]).failure(1);
+    assert!(run.stderr().contains("publish.toml") && run.stderr().contains("nothing was written"), "{}", run.stderr());
     assert_eq!(std::fs::read_to_string(dir.join("publish.toml")).unwrap(), before);
+    assert_eq!(std::fs::read_to_string(dir.join("issues/001.toml")).unwrap(), issue);
+}
+
+#[test]
+fn init_in_a_fresh_clone_keeps_its_files_and_adds_only_the_missing_ignore_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("clone");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("README.md"), "# My letter\n").unwrap();
+    std::fs::write(dir.join("LICENSE"), "MIT\n").unwrap();
+    // A Windows-made .gitignore that already ignores out/, without a last line end.
+    let gitignore = b"# build\r\n/out\r\n*.log";
+    std::fs::write(dir.join(".gitignore"), gitignore).unwrap();
+    publish_in(&dir, &init_args(".")).success();
+    assert_eq!(std::fs::read_to_string(dir.join("README.md")).unwrap(), "# My letter\n");
+    assert_eq!(std::fs::read_to_string(dir.join("LICENSE")).unwrap(), "MIT\n");
+    let now = std::fs::read(dir.join(".gitignore")).unwrap();
+    assert_eq!(&now[..gitignore.len()], gitignore, "the existing bytes are kept");
+    assert_eq!(String::from_utf8_lossy(&now[gitignore.len()..]), "\r\n.publish/\r\n.publish-tmp-*\r\n");
+    publish_in(&dir, &["check"]).success();
+
+    // A .gitignore that has every line is left byte for byte.
+    let tmp2 = tempfile::tempdir().unwrap();
+    let full = ".publish/\nout/\n.publish-tmp-*\nnode_modules/\n";
+    std::fs::write(tmp2.path().join(".gitignore"), full).unwrap();
+    publish_in(tmp2.path(), &init_args(".")).success();
+    assert_eq!(std::fs::read_to_string(tmp2.path().join(".gitignore")).unwrap(), full);
 }
 
 #[test]
