@@ -51,10 +51,11 @@ pub fn check_name(name: &str) -> Result<(), String> {
 }
 
 /// Why `url` cannot be the base URL, if it cannot.
+/// The same check as `publish check` makes of publish.toml's base_url.
 pub fn check_base_url(url: &str) -> Result<(), String> {
-    match crate::text::url::check_web_url(url) {
-        Ok(_) => Ok(()),
-        Err(why) => Err(format!("{url:?} is not a web address: {why}; write it as https://example.com/letter")),
+    match crate::workspace::config::base_url_problem(url) {
+        None => Ok(()),
+        Some(problem) => Err(format!("{url:?} {}; {}", problem.why, problem.help)),
     }
 }
 

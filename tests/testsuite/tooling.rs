@@ -124,6 +124,32 @@ fn init_rejects_a_bad_value_before_writing() {
 }
 
 #[test]
+fn init_refuses_a_base_url_that_check_would_refuse_with_the_same_help() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (url, bad) in [("https://example.org/通信", "通"), ("https://example.org/\"w\"", "\"")] {
+        let run = publish_in(tmp.path(), &["init", "x", "--base-url", url, "--from", "a@example.org"]).failure(1);
+        let err = run.stderr();
+        assert!(err.contains("--base-url") && err.contains(&format!("has \"{bad}\"")), "{err}");
+        assert!(!tmp.path().join("x").exists(), "nothing was written");
+
+        // publish check, given the same value in publish.toml, says the same and helps the same.
+        publish_in(tmp.path(), &init_args("y")).success();
+        let config = tmp.path().join("y/publish.toml");
+        let text = std::fs::read_to_string(&config).unwrap();
+        let value = toml_edit::Value::from(url).to_string();
+        std::fs::write(&config, text.replace("\"https://example.org/w\"", value.trim())).unwrap();
+        let check = publish_in(&tmp.path().join("y"), &["check"]).failure(1);
+        let help = check.stderr().lines().find(|l| l.contains("help: ")).unwrap_or_default().to_string();
+        let help = help.split("help: ").nth(1).unwrap().to_string();
+        assert!(err.contains(&help), "init says {err}\ncheck says {}", check.stderr());
+        std::fs::remove_dir_all(tmp.path().join("y")).unwrap();
+    }
+    let encoded = "https://example.org/%E9%80%9A%E4%BF%A1";
+    publish_in(tmp.path(), &["init", "z", "--base-url", encoded, "--from", "a@example.org"]).success();
+    publish_in(&tmp.path().join("z"), &["check"]).success();
+}
+
+#[test]
 fn init_names_only_the_settings_it_left_as_placeholders() {
     let tmp = tempfile::tempdir().unwrap();
     let run = publish_in(tmp.path(), &["init", "a", "--from", "Ann <ann@example.org>"]).success();
