@@ -199,7 +199,8 @@ pub enum DkimCommand {
         #[arg(long)]
         domain: Option<String>,
     },
-    /// Print the TXT record of the key [email.dkim] names (or of --selector's key in .publish/).
+    /// Print the TXT record of the key [email.dkim] names (or of --selector's key in .publish/,
+    /// or of the one key in .publish/ when [email.dkim] names none).
     Show {
         /// A key made by `dkim keygen` that publish.toml does not name yet.
         #[arg(long)]

@@ -55,7 +55,8 @@ impl Publication {
     }
 
     /// The record of the (first) key `[email.dkim]` names, or of `selector`'s key:
-    /// the configured one with that selector, else the one keygen made.
+    /// the configured one with that selector, else the one keygen made. With no
+    /// `[email.dkim]` and no selector, the one key keygen made, if it made one.
     pub fn dkim_show(&self, selector: Option<&str>) -> Result<DkimKey> {
         let config = self.ws.config()?;
         let named = selector.and_then(|s| config.email.dkim.iter().find(|d| d.selector == s));
@@ -69,10 +70,20 @@ impl Publication {
                 (s.to_string(), domain, self.key_path(s))
             }
             (None, Some(dkim)) => (dkim.selector.clone(), dkim.domain.clone(), self.ws.root.join(&dkim.key_file)),
-            (None, None) => anyhow::bail!(
-                "publish.toml has no [email.dkim]: make a key with `publish dkim keygen --selector S`, \
-                 or name one with --selector"
-            ),
+            (None, None) => match self.made_selectors().as_slice() {
+                [only] => (only.clone(), self.sender_domain()?, self.key_path(only)),
+                [] => anyhow::bail!(
+                    "publish.toml has no [email.dkim] and {} holds no key: make one with \
+                     `publish dkim keygen --selector S`",
+                    self.ws.state_dir().display()
+                ),
+                several => anyhow::bail!(
+                    "publish.toml has no [email.dkim] and {} holds {} keys: name one with --selector ({})",
+                    self.ws.state_dir().display(),
+                    several.len(),
+                    several.join(", ")
+                ),
+            },
         };
         let pem =
             std::fs::read_to_string(&path).with_context(|| format!("cannot read the DKIM key {}", path.display()))?;
@@ -120,6 +131,21 @@ impl Publication {
             out.push((key.selector.clone(), signer.algorithms()[0], signed as f64 / spent.as_secs_f64()));
         }
         Ok(out)
+    }
+
+    /// The selectors of the keys `dkim keygen` made in the state folder, sorted.
+    fn made_selectors(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.ws.state_dir()) else { return Vec::new() };
+        let mut selectors: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let selector = name.strip_prefix("dkim-")?.strip_suffix(".pem")?.to_string();
+                dkim_keys::check_selector(&selector).is_ok().then_some(selector)
+            })
+            .collect();
+        selectors.sort();
+        selectors
     }
 
     fn key_path(&self, selector: &str) -> PathBuf {

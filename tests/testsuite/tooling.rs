@@ -368,6 +368,23 @@ fn verbose_shows_the_smtp_conversation_never_the_password() {
     assert!(!plain.stderr().contains(">>") && !plain.stderr().contains("read publish.toml"), "{}", plain.stderr());
 }
 
+#[test]
+fn dkim_show_right_after_keygen_prints_the_record_before_publish_toml_names_the_key() {
+    let fixture = with_subscribers(1);
+    let made = fixture.run(&["dkim", "keygen", "--selector", "first"]).success().stdout();
+    let record = made.lines().find(|l| l.starts_with("v=DKIM1;")).expect("the record").to_string();
+    for args in [&["dkim", "show"][..], &["dkim", "show", "--selector", "first"]] {
+        let shown = fixture.run(args).success().stdout();
+        assert!(shown.contains(&record) && shown.contains("first._domainkey.analyse.asia"), "{args:?}: {shown}");
+        assert!(shown.contains("[email.dkim]"), "it still says how to sign with it: {shown}");
+    }
+    fixture.run(&["dkim", "keygen", "--selector", "second", "--algorithm", "ed25519"]).success();
+    let err = fixture.run(&["dkim", "show"]).failure(1).stderr();
+    assert!(err.contains("name one with --selector (first, second)"), "{err}");
+    let shown = fixture.run(&["dkim", "show", "--selector", "second"]).success().stdout();
+    assert!(shown.contains("v=DKIM1; k=ed25519;"), "{shown}");
+}
+
 fn keygen_round_trip(algorithm: &str) {
     let fixture = with_subscribers(1);
     let run = fixture.run(&["dkim", "keygen", "--selector", "mh1", "--algorithm", algorithm]).success();
