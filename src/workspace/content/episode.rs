@@ -12,7 +12,7 @@ use crate::workspace::config::podcast::https_url;
 use crate::workspace::config::podcast::{Person, check_persons};
 use crate::workspace::content::has_line_break;
 use crate::workspace::content::issue::Section;
-use crate::workspace::content::markdown_check::bad_links;
+use crate::workspace::content::markdown_check::report_bad_links;
 use crate::workspace::content::toml_file::{Seg, TomlFile};
 use crate::workspace::media::chapters::{self, Chapter, Problem};
 use crate::workspace::media::facts::MediaFacts;
@@ -354,14 +354,8 @@ impl Episode {
             );
         }
         if let Some(summary) = &raw.summary {
-            for bad in bad_links(summary) {
-                error(
-                    diags,
-                    "summary",
-                    format!("link \"{bad}\" is not a web address"),
-                    "links must be full https:// URLs or mailto: addresses",
-                );
-            }
+            let at = [Seg::Key("episode"), Seg::Key("summary")];
+            report_bad_links(summary, toml, &at, "links must be full https:// URLs or mailto: addresses", diags);
         }
         for (key, value) in [("season", raw.season), ("number", raw.number)] {
             if value == Some(0) {

@@ -10,7 +10,7 @@ use crate::diag::{Diagnostics, Severity, nearest};
 use crate::text::url::check_web_url;
 use crate::workspace::content::episode::{Episode, EpisodeFile};
 use crate::workspace::content::has_line_break;
-use crate::workspace::content::markdown_check::{bad_links, first_footnote};
+use crate::workspace::content::markdown_check::{first_footnote, report_bad_links};
 use crate::workspace::content::sponsor::{SponsorChoice, Sponsors, date_of};
 use crate::workspace::content::toml_file::{Seg, TomlFile};
 use crate::workspace::media::Source;
@@ -496,12 +496,7 @@ fn check_line(text: &str, what: &str, path: &[Seg], toml: &TomlFile, diags: &mut
 }
 
 fn check_markdown(text: &str, path: &[Seg], toml: &TomlFile, diags: &mut Diagnostics) {
-    for bad in bad_links(text) {
-        diags.push(
-            toml.diag_at(Severity::Error, path, format!("link \"{bad}\" is not a web address"))
-                .with_hint("links must be full https:// URLs or mailto: addresses"),
-        );
-    }
+    report_bad_links(text, toml, path, "links must be full https:// URLs or mailto: addresses", diags);
     if let Some(footnote) = first_footnote(text) {
         diags.push(
             toml.diag_at(
