@@ -132,7 +132,7 @@ impl Image {
     pub fn file(&self) -> Option<Result<Source, String>> {
         let src = self.src.as_deref()?;
         let web = src.starts_with("http://") || src.starts_with("https://");
-        (!web).then(|| Source::parse(src.trim_start().trim_start_matches('/')))
+        (!web).then(|| Source::parse("src", src.trim_start().trim_start_matches('/')))
     }
 }
 
@@ -268,7 +268,9 @@ impl Issue {
             }
             let problem = match (image.file(), &image.src) {
                 (Some(file), _) => file.err(),
-                (None, Some(url)) => check_web_url(url).err().map(|why| format!("not a web address: {why}")),
+                (None, Some(url)) => {
+                    check_web_url(url).err().map(|why| format!("src: \"{url}\" is not a web address: {why}"))
+                }
                 (None, None) => None,
             };
             if let Some(why) = problem {
