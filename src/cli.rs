@@ -205,6 +205,10 @@ pub enum DkimCommand {
         /// A key made by `dkim keygen` that publish.toml does not name yet.
         #[arg(long)]
         selector: Option<String>,
+        /// The signing domain given to `dkim keygen --domain` (default: [email.dkim]'s, else
+        /// the domain of [sender] email).
+        #[arg(long)]
+        domain: Option<String>,
     },
     /// Benchmark: sign a small message with each [email.dkim] key alone on one core; signatures per second.
     #[command(hide = true)]

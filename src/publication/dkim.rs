@@ -42,6 +42,7 @@ impl Publication {
     /// replace a key that exists.
     pub fn dkim_keygen(&self, selector: &str, algorithm: Algorithm, domain: Option<&str>) -> Result<DkimKey> {
         dkim_keys::check_selector(selector)?;
+        let domain_given = domain.is_some();
         let domain = match domain {
             Some(d) => d.trim_end_matches('.').to_ascii_lowercase(),
             None => self.sender_domain()?,
@@ -49,7 +50,10 @@ impl Publication {
         let path = self.key_path(selector);
         let pem = dkim_keys::generate(algorithm)?;
         crate::fsutil::create_new_private(&path, pem.as_bytes()).with_context(|| {
-            format!("keeping the key that is there: `publish dkim show --selector {selector}` prints its record")
+            let domain = if domain_given { format!(" --domain {domain}") } else { String::new() };
+            format!(
+                "keeping the key that is there: `publish dkim show --selector {selector}{domain}` prints its record"
+            )
         })?;
         self.describe(selector, domain, &path, &pem)
     }
@@ -57,10 +61,12 @@ impl Publication {
     /// The record of the (first) key `[email.dkim]` names, or of `selector`'s key:
     /// the configured one with that selector, else the one keygen made. With no
     /// `[email.dkim]` and no selector, the one key keygen made, if it made one.
-    pub fn dkim_show(&self, selector: Option<&str>) -> Result<DkimKey> {
+    /// `domain`, when given, is the signing domain the record is named under.
+    pub fn dkim_show(&self, selector: Option<&str>, domain: Option<&str>) -> Result<DkimKey> {
         let config = self.ws.config()?;
+        let given_domain = domain;
         let named = selector.and_then(|s| config.email.dkim.iter().find(|d| d.selector == s));
-        let (selector, domain, path) = match (selector, named.or(config.email.dkim.first())) {
+        let (selector, found_domain, path) = match (selector, named.or(config.email.dkim.first())) {
             (Some(_), Some(dkim)) if named.is_some() => {
                 (dkim.selector.clone(), dkim.domain.clone(), self.ws.root.join(&dkim.key_file))
             }
@@ -85,6 +91,7 @@ impl Publication {
                 ),
             },
         };
+        let domain = given_domain.map_or(found_domain, |d| d.trim_end_matches('.').to_ascii_lowercase());
         let pem =
             std::fs::read_to_string(&path).with_context(|| format!("cannot read the DKIM key {}", path.display()))?;
         self.describe(&selector, domain, &path, &pem)

@@ -385,6 +385,19 @@ fn dkim_show_right_after_keygen_prints_the_record_before_publish_toml_names_the_
     assert!(shown.contains("v=DKIM1; k=ed25519;"), "{shown}");
 }
 
+#[test]
+fn dkim_show_names_the_record_under_the_domain_keygen_was_given() {
+    let fixture = with_subscribers(1);
+    let made = fixture.run(&["dkim", "keygen", "--selector", "news", "--domain", "Mail.Example.NET."]).success();
+    assert!(made.stdout().contains("news._domainkey.mail.example.net"), "{}", made.stdout());
+    let again = fixture.run(&["dkim", "keygen", "--selector", "news", "--domain", "mail.example.net"]).failure(1);
+    let hint = "`publish dkim show --selector news --domain mail.example.net` prints its record";
+    assert!(again.stderr().contains(hint), "{}", again.stderr());
+    let shown = fixture.run(&["dkim", "show", "--selector", "news", "--domain", "mail.example.net"]).success().stdout();
+    assert!(shown.contains("Publish this TXT record at news._domainkey.mail.example.net:"), "{shown}");
+    assert!(!shown.contains("analyse.asia"), "not under the sender's domain: {shown}");
+}
+
 fn keygen_round_trip(algorithm: &str) {
     let fixture = with_subscribers(1);
     let run = fixture.run(&["dkim", "keygen", "--selector", "mh1", "--algorithm", algorithm]).success();
