@@ -146,6 +146,14 @@ pub fn init(dir: &Path, starter: &Starter) -> Result<Made> {
             taken.join(", ")
         );
     }
+    let media = dir.join("media");
+    if media.symlink_metadata().is_ok() && !media.is_dir() {
+        bail!(
+            "{} is a file, not a folder: Masthead keeps episodes and pictures in media/; rename that file \
+             and run publish init again (nothing was written)",
+            media.display()
+        );
+    }
     let gitignore = dir.join(".gitignore");
     let gitignore_lines = match std::fs::read(&gitignore) {
         Ok(bytes) => Some(with_ignored(&bytes)),
@@ -168,7 +176,6 @@ pub fn init(dir: &Path, starter: &Starter) -> Result<Made> {
             }
         }
     }
-    let media = dir.join("media");
     std::fs::create_dir_all(&media).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", media.display()))?;
     made.written.push("media/");
     Ok(made)

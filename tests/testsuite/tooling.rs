@@ -176,6 +176,18 @@ fn init_refuses_a_control_character_in_the_name_or_sender_and_writes_nothing() {
 }
 
 #[test]
+fn init_where_media_is_a_file_says_so_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("media"), "notes\n").unwrap();
+    let run = publish_in(tmp.path(), &init_args(".")).failure(1);
+    let err = run.stderr();
+    assert!(err.contains("media is a file, not a folder") && err.contains("nothing was written"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(left, ["media"], "nothing but the file that was there");
+    assert_eq!(std::fs::read_to_string(tmp.path().join("media")).unwrap(), "notes\n");
+}
+
+#[test]
 fn init_into_a_file_says_it_is_not_a_folder_and_leaves_it() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("letter"), "notes\n").unwrap();
