@@ -784,6 +784,14 @@ impl Config {
         self.validate_dkim_alignment(file, diags);
         self.validate_smtp(file, diags);
         if let Some(ask) = &self.ask {
+            let hint = "links must be full https:// URLs or mailto: addresses";
+            crate::workspace::content::markdown_check::report_bad_links(
+                &ask.text,
+                file,
+                &[Seg::Key("ask"), Seg::Key("text")],
+                hint,
+                diags,
+            );
             for (i, link) in ask.links.iter().enumerate() {
                 if let Err(why) = check_web_url(&link.url) {
                     err(

@@ -262,6 +262,19 @@ fn a_bad_link_in_a_many_line_markdown_field_points_at_the_link() {
     assert_eq!(at, [(6, 37), (15, 12), (15, 45)]);
 }
 
+/// The standing ask in publish.toml is Markdown like an issue's: a link in it
+/// that goes nowhere is an error at the link, not a link silently dropped.
+#[test]
+fn a_bad_link_in_the_standing_ask_is_an_error_at_the_link() {
+    let fixture = Fixture::reference();
+    fixture.edit("publish.toml", "[here](https://www.analyse.asia/", "[here](analyse.asia/");
+    let config = fixture.read("publish.toml");
+    let line = config[..config.find("[here](analyse.asia/").unwrap()].matches('\n').count() + 1;
+    let err = fixture.run(&["check"]).failure(1).stderr();
+    let want = format!("publish.toml:{line}:8: error: link \"analyse.asia/this-week-in-asia/\" is not a web address");
+    assert!(err.contains(&want), "{err}");
+}
+
 /// A file in issues/ that names no issue says what is wrong with its name and
 /// the name to give it, in the report and in --json.
 #[test]
