@@ -199,11 +199,16 @@ pub enum DkimCommand {
         #[arg(long)]
         domain: Option<String>,
     },
-    /// Print the TXT record of the key [email.dkim] names (or of --selector's key in .publish/).
+    /// Print the TXT record of the key [email.dkim] names (or of --selector's key in .publish/,
+    /// or of the one key in .publish/ when [email.dkim] names none).
     Show {
         /// A key made by `dkim keygen` that publish.toml does not name yet.
         #[arg(long)]
         selector: Option<String>,
+        /// The signing domain given to `dkim keygen --domain` (default: [email.dkim]'s, else
+        /// the domain of [sender] email).
+        #[arg(long)]
+        domain: Option<String>,
     },
     /// Benchmark: sign a small message with each [email.dkim] key alone on one core; signatures per second.
     #[command(hide = true)]

@@ -225,7 +225,7 @@ pub fn podcast(config: &Config, podcast: &Podcast, now: Timestamp) -> PodcastFee
             .images
             .iter()
             .filter_map(|i| {
-                let source = Source::parse(&i.href).ok()?;
+                let source = Source::parse("href", &i.href).ok()?;
                 Some(ImageTagOut {
                     href: source.url(&config.base_url()),
                     purpose: i.purpose.clone(),

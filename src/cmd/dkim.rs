@@ -22,7 +22,7 @@ pub fn run(root: &Path, command: &DkimCommand) -> Result<Outcome> {
             crate::diag::note(format!("wrote {} (readable by you only; keep it out of git)", key.key_file));
             key
         }
-        DkimCommand::Show { selector } => publication.dkim_show(selector.as_deref())?,
+        DkimCommand::Show { selector, domain } => publication.dkim_show(selector.as_deref(), domain.as_deref())?,
         DkimCommand::Speed { seconds } => {
             for (selector, algorithm, per_sec) in publication.dkim_speed(*seconds)? {
                 println!("{selector}\t{algorithm}\t{per_sec:.0} signatures/s (per second of CPU time)");

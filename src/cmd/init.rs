@@ -18,8 +18,11 @@ pub fn run(args: &InitArgs) -> Result<Outcome> {
     let from = value(&args.from, ask, "Send from (Name <address>)", "newsletter@example.com", check_from)?;
     let timezone = value(&args.timezone, ask, "Time zone", "UTC", check_timezone)?;
     let starter = Starter::new(name, base_url, &from, timezone);
-    let written = init(&args.dir, &starter)?;
-    println!("created a publication in {}: {}", args.dir.display(), written.join(", "));
+    let made = init(&args.dir, &starter)?;
+    println!("created a publication in {}: {}", args.dir.display(), made.written.join(", "));
+    if !made.kept.is_empty() {
+        println!("kept what was there: {}", made.kept.join(", "));
+    }
     if !ask {
         let placeholders = match (args.base_url.is_none(), args.from.is_none()) {
             (true, true) => "base_url and [sender] email are placeholders: set them",

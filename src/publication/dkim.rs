@@ -42,6 +42,7 @@ impl Publication {
     /// replace a key that exists.
     pub fn dkim_keygen(&self, selector: &str, algorithm: Algorithm, domain: Option<&str>) -> Result<DkimKey> {
         dkim_keys::check_selector(selector)?;
+        let domain_given = domain.is_some();
         let domain = match domain {
             Some(d) => d.trim_end_matches('.').to_ascii_lowercase(),
             None => self.sender_domain()?,
@@ -49,17 +50,23 @@ impl Publication {
         let path = self.key_path(selector);
         let pem = dkim_keys::generate(algorithm)?;
         crate::fsutil::create_new_private(&path, pem.as_bytes()).with_context(|| {
-            format!("keeping the key that is there: `publish dkim show --selector {selector}` prints its record")
+            let domain = if domain_given { format!(" --domain {domain}") } else { String::new() };
+            format!(
+                "keeping the key that is there: `publish dkim show --selector {selector}{domain}` prints its record"
+            )
         })?;
         self.describe(selector, domain, &path, &pem)
     }
 
     /// The record of the (first) key `[email.dkim]` names, or of `selector`'s key:
-    /// the configured one with that selector, else the one keygen made.
-    pub fn dkim_show(&self, selector: Option<&str>) -> Result<DkimKey> {
+    /// the configured one with that selector, else the one keygen made. With no
+    /// `[email.dkim]` and no selector, the one key keygen made, if it made one.
+    /// `domain`, when given, is the signing domain the record is named under.
+    pub fn dkim_show(&self, selector: Option<&str>, domain: Option<&str>) -> Result<DkimKey> {
         let config = self.ws.config()?;
+        let given_domain = domain;
         let named = selector.and_then(|s| config.email.dkim.iter().find(|d| d.selector == s));
-        let (selector, domain, path) = match (selector, named.or(config.email.dkim.first())) {
+        let (selector, found_domain, path) = match (selector, named.or(config.email.dkim.first())) {
             (Some(_), Some(dkim)) if named.is_some() => {
                 (dkim.selector.clone(), dkim.domain.clone(), self.ws.root.join(&dkim.key_file))
             }
@@ -69,11 +76,22 @@ impl Publication {
                 (s.to_string(), domain, self.key_path(s))
             }
             (None, Some(dkim)) => (dkim.selector.clone(), dkim.domain.clone(), self.ws.root.join(&dkim.key_file)),
-            (None, None) => anyhow::bail!(
-                "publish.toml has no [email.dkim]: make a key with `publish dkim keygen --selector S`, \
-                 or name one with --selector"
-            ),
+            (None, None) => match self.made_selectors().as_slice() {
+                [only] => (only.clone(), self.sender_domain()?, self.key_path(only)),
+                [] => anyhow::bail!(
+                    "publish.toml has no [email.dkim] and {} holds no key: make one with \
+                     `publish dkim keygen --selector S`",
+                    self.ws.state_dir().display()
+                ),
+                several => anyhow::bail!(
+                    "publish.toml has no [email.dkim] and {} holds {} keys: name one with --selector ({})",
+                    self.ws.state_dir().display(),
+                    several.len(),
+                    several.join(", ")
+                ),
+            },
         };
+        let domain = given_domain.map_or(found_domain, |d| d.trim_end_matches('.').to_ascii_lowercase());
         let pem =
             std::fs::read_to_string(&path).with_context(|| format!("cannot read the DKIM key {}", path.display()))?;
         self.describe(&selector, domain, &path, &pem)
@@ -120,6 +138,21 @@ impl Publication {
             out.push((key.selector.clone(), signer.algorithms()[0], signed as f64 / spent.as_secs_f64()));
         }
         Ok(out)
+    }
+
+    /// The selectors of the keys `dkim keygen` made in the state folder, sorted.
+    fn made_selectors(&self) -> Vec<String> {
+        let Ok(entries) = std::fs::read_dir(self.ws.state_dir()) else { return Vec::new() };
+        let mut selectors: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                let selector = name.strip_prefix("dkim-")?.strip_suffix(".pem")?.to_string();
+                dkim_keys::check_selector(&selector).is_ok().then_some(selector)
+            })
+            .collect();
+        selectors.sort();
+        selectors
     }
 
     fn key_path(&self, selector: &str) -> PathBuf {

@@ -51,10 +51,11 @@ pub fn check_name(name: &str) -> Result<(), String> {
 }
 
 /// Why `url` cannot be the base URL, if it cannot.
+/// The same check as `publish check` makes of publish.toml's base_url.
 pub fn check_base_url(url: &str) -> Result<(), String> {
-    match crate::text::url::check_web_url(url) {
-        Ok(_) => Ok(()),
-        Err(why) => Err(format!("{url:?} is not a web address: {why}; write it as https://example.com/letter")),
+    match crate::workspace::config::base_url_problem(url) {
+        None => Ok(()),
+        Some(problem) => Err(format!("{url:?} {}; {}", problem.why, problem.help)),
     }
 }
 
@@ -99,44 +100,129 @@ pub fn check_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Writes the new publication into `dir` (created if missing); the files
-/// written, relative to it. Refuses, writing nothing, when any of them exists
-/// with other contents. `publish.toml`, which makes the folder a publication,
-/// is written last; a run killed half-way is finished by the same command run
+/// What [`init`] did: the files it wrote (or, for `.gitignore`, added lines
+/// to) and the files that were there already and were kept as they are.
+pub struct Made {
+    pub written: Vec<&'static str>,
+    pub kept: Vec<&'static str>,
+}
+
+/// The files that make a folder a publication: when one is there with other
+/// contents, init is refused.
+const PUBLICATION: [&str; 2] = ["publish.toml", "issues/001.toml"];
+
+/// Writes the new publication into `dir` (created if missing), which may be a
+/// fresh clone with a README, a licence and a `.gitignore`. A file that exists
+/// is never replaced: it is kept, and an existing `.gitignore` gets only the
+/// lines Masthead needs that it lacks. Refuses, writing nothing, when `dir` is a
+/// publication already (`publish.toml` or an issue file). `publish.toml` is
+/// written last; a run killed half-way is finished by the same command run
 /// again (a file it wrote already, as this run would write it, is kept).
-pub fn init(dir: &Path, starter: &Starter) -> Result<Vec<&'static str>> {
+pub fn init(dir: &Path, starter: &Starter) -> Result<Made> {
     starter.check()?;
     check_dir(dir)?;
     let tz = jiff::tz::TimeZone::get(&starter.timezone)?;
     let today = crate::clock::now()?.to_zoned(tz).date();
     let files: [(&str, String); 5] = [
-        (".gitignore", format!(".publish/\nout/\n{}*\n", crate::fsutil::TEMP_PREFIX)),
+        (".gitignore", ignored().join("\n") + "\n"),
         ("issues/001.toml", first_issue(starter, today)),
         ("sponsors.toml", SPONSORS.to_string()),
         ("templates/README.md", TEMPLATES_README.to_string()),
         ("publish.toml", publish_toml(starter)),
     ];
+    let exists = |file: &str| dir.join(file).symlink_metadata().is_ok();
     let already = |file: &str, text: &str| std::fs::read(dir.join(file)).is_ok_and(|b| b == text.as_bytes());
-    let taken: Vec<&str> = files
+    let mut taken: Vec<String> = files
         .iter()
-        .filter(|(f, text)| dir.join(f).symlink_metadata().is_ok() && !already(f, text))
-        .map(|(f, _)| *f)
+        .filter(|(f, text)| PUBLICATION.contains(f) && exists(f) && !already(f, text))
+        .map(|(f, _)| f.to_string())
         .collect();
+    taken.extend(other_issue_files(&dir.join("issues")));
     if !taken.is_empty() {
         bail!(
-            "{} already has {}: nothing was written (publish init never replaces a file; pick an empty folder)",
+            "{} already has {}: it is a publication already, and nothing was written (publish init never \
+             replaces a file; run `publish check` there, or give publish init a new folder)",
             dir.display(),
             taken.join(", ")
         );
     }
+    let media = dir.join("media");
+    if media.symlink_metadata().is_ok() && !media.is_dir() {
+        bail!(
+            "{} is a file, not a folder: Masthead keeps episodes and pictures in media/; rename that file \
+             and run publish init again (nothing was written)",
+            media.display()
+        );
+    }
+    let gitignore = dir.join(".gitignore");
+    let gitignore_lines = match std::fs::read(&gitignore) {
+        Ok(bytes) => Some(with_ignored(&bytes)),
+        Err(_) if exists(".gitignore") => bail!("cannot read {}; nothing was written", gitignore.display()),
+        Err(_) => None,
+    };
+    let mut made = Made { written: Vec::new(), kept: Vec::new() };
     for (file, text) in &files {
-        if !already(file, text) {
-            crate::fsutil::create_new(&dir.join(file), text.as_bytes())?;
+        match (*file, &gitignore_lines) {
+            (".gitignore", Some(None)) => made.kept.push(*file),
+            (".gitignore", Some(Some(bytes))) => {
+                crate::fsutil::replace_durably(&gitignore, bytes)?;
+                made.written.push(*file);
+            }
+            _ if already(file, text) => made.written.push(*file),
+            _ if exists(file) => made.kept.push(*file),
+            _ => {
+                crate::fsutil::create_new(&dir.join(file), text.as_bytes())?;
+                made.written.push(*file);
+            }
         }
     }
-    let media = dir.join("media");
     std::fs::create_dir_all(&media).map_err(|e| anyhow::anyhow!("cannot create {}: {e}", media.display()))?;
-    Ok(files.iter().map(|(f, _)| *f).chain(["media/"]).collect())
+    made.written.push("media/");
+    Ok(made)
+}
+
+/// The lines of the `.gitignore` init writes: what Masthead makes that is not
+/// to be committed (its state, its output, the temporary files of a killed run).
+fn ignored() -> [String; 3] {
+    [".publish/".into(), "out/".into(), format!("{}*", crate::fsutil::TEMP_PREFIX)]
+}
+
+/// An existing `.gitignore` with the [`ignored`] lines it lacks added at its
+/// end, in its own line ends; `None` when it has them all. Its bytes are kept.
+fn with_ignored(existing: &[u8]) -> Option<Vec<u8>> {
+    let bare = |line: &[u8]| {
+        let line = line.trim_ascii();
+        let line = line.strip_prefix(b"/").unwrap_or(line);
+        line.strip_suffix(b"/").unwrap_or(line).to_vec()
+    };
+    let have: Vec<Vec<u8>> = existing.split(|&b| b == b'\n').map(bare).collect();
+    let missing: Vec<String> = ignored().into_iter().filter(|l| !have.contains(&bare(l.as_bytes()))).collect();
+    if missing.is_empty() {
+        return None;
+    }
+    let eol: &[u8] = if existing.windows(2).any(|w| w == b"\r\n") { b"\r\n" } else { b"\n" };
+    let mut bytes = existing.to_vec();
+    if !bytes.is_empty() && !bytes.ends_with(b"\n") {
+        bytes.extend_from_slice(eol);
+    }
+    for line in missing {
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.extend_from_slice(eol);
+    }
+    Some(bytes)
+}
+
+/// The issue files in `issues` other than the first one init writes.
+fn other_issue_files(issues: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(issues) else { return Vec::new() };
+    let mut found: Vec<String> = entries
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".toml") && n != "001.toml")
+        .map(|n| format!("issues/{n}"))
+        .collect();
+    found.sort();
+    found
 }
 
 /// A TOML string, quoted and escaped.

@@ -588,16 +588,36 @@ fn ascii_address_hint(address: &str) -> String {
 /// An error at `path` when `text` (the URL `url`, as written for `key`) holds what
 /// the List-Unsubscribe header cannot carry; the help gives it percent-encoded.
 fn unfit_for_headers_at(diags: &mut Diagnostics, file: &TomlFile, key: &str, text: &str, url: &url::Url, path: &[Seg]) {
-    if let Some(c) = unfit_for_headers(text) {
-        let ascii = url.as_str().trim_end_matches('/');
-        diags.push(
-            file.diag_at(
-                Severity::Error,
-                path,
-                format!("{key} has \"{c}\", which the List-Unsubscribe header and plain-text links cannot carry"),
-            )
-            .with_hint(format!("write it percent-encoded: {key} = \"{ascii}\"")),
-        );
+    if let Some(problem) = unfit_for_headers_problem(key, text, url) {
+        diags.push(file.diag_at(Severity::Error, path, format!("{key} {}", problem.why)).with_hint(problem.help));
+    }
+}
+
+/// What is wrong with a URL setting, and what to write instead.
+pub struct UrlProblem {
+    /// Follows the setting's name: "is not a web address: …".
+    pub why: String,
+    pub help: String,
+}
+
+fn unfit_for_headers_problem(key: &str, text: &str, url: &url::Url) -> Option<UrlProblem> {
+    let c = unfit_for_headers(text)?;
+    let ascii = url.as_str().trim_end_matches('/');
+    Some(UrlProblem {
+        why: format!("has \"{c}\", which the List-Unsubscribe header and plain-text links cannot carry"),
+        help: format!("write it percent-encoded: {key} = \"{ascii}\""),
+    })
+}
+
+/// Why `text` cannot be `base_url`, if it cannot: the one check `publish check`
+/// makes of publish.toml and `publish init --base-url` makes before writing it.
+pub fn base_url_problem(text: &str) -> Option<UrlProblem> {
+    match check_web_url(text) {
+        Err(why) => Some(UrlProblem {
+            why: format!("is not a web address: {why}"),
+            help: "write it as https://example.com/newsletter".into(),
+        }),
+        Ok(url) => unfit_for_headers_problem("base_url", text, &url),
     }
 }
 
@@ -607,14 +627,8 @@ impl Config {
         let err = |diags: &mut Diagnostics, path: &[Seg], msg: String, hint: &str| {
             diags.push(file.diag_at(Severity::Error, path, msg).with_hint(hint.to_string()));
         };
-        match check_web_url(&self.base_url) {
-            Err(why) => err(
-                diags,
-                &[Seg::Key("base_url")],
-                format!("base_url is not a web address: {why}"),
-                "write it as https://example.com/newsletter",
-            ),
-            Ok(url) => unfit_for_headers_at(diags, file, "base_url", &self.base_url, &url, &[Seg::Key("base_url")]),
+        if let Some(problem) = base_url_problem(&self.base_url) {
+            err(diags, &[Seg::Key("base_url")], format!("base_url {}", problem.why), &problem.help);
         }
         if self.insight.web && !self.insight.clicks {
             err(
@@ -770,6 +784,14 @@ impl Config {
         self.validate_dkim_alignment(file, diags);
         self.validate_smtp(file, diags);
         if let Some(ask) = &self.ask {
+            let hint = "links must be full https:// URLs or mailto: addresses";
+            crate::workspace::content::markdown_check::report_bad_links(
+                &ask.text,
+                file,
+                &[Seg::Key("ask"), Seg::Key("text")],
+                hint,
+                diags,
+            );
             for (i, link) in ask.links.iter().enumerate() {
                 if let Err(why) = check_web_url(&link.url) {
                     err(

@@ -222,6 +222,59 @@ fn an_issue_file_not_saved_as_utf8_is_located_and_the_others_still_build() {
     assert!(fixture.read("out/9/index.html").contains("China AI dreams of Sora"));
 }
 
+/// A bad link in a Markdown field spanning many lines (`"""` or `'''`) is located
+/// at the link itself, not at the start of the string, in the report and in --json.
+#[test]
+fn a_bad_link_in_a_many_line_markdown_field_points_at_the_link() {
+    let fixture = Fixture::reference();
+    let issue = concat!(
+        "title = \"Ten\"\n",                                                   // 1
+        "date = 2024-03-08\n",                                                 // 2
+        "sponsor = \"none\"\n",                                                // 3
+        "intro = \"\"\"\n",                                                    // 4
+        "First line of the intro.\n",                                          // 5
+        "Then a \\\"quoted\\\" word and [a link](example.com/a).\n",           // 6: the link at column 37
+        "\"\"\"\n",                                                            // 7
+        "[[sections]]\n",                                                      // 8
+        "name = \"S\"\n",                                                      // 9
+        "[[sections.recommendations]]\n",                                      // 10
+        "title = \"R\"\n",                                                     // 11
+        "url = \"https://example.org/r\"\n",                                   // 12
+        "take = '''\n",                                                        // 13
+        "One.\n",                                                              // 14
+        "Two, [see](ftp://example.org/x) and [again](ftp://example.org/x).\n", // 15
+        "'''\n",                                                               // 16
+    );
+    fixture.write("issues/010.toml", issue);
+    let run = fixture.run(&["check"]).failure(1);
+    let err = run.stderr();
+    assert!(err.contains("issues/010.toml:6:37: error: link \"example.com/a\" is not a web address"), "{err}");
+    assert!(err.contains("issues/010.toml:15:12: error: link \"ftp://example.org/x\""), "{err}");
+    assert!(err.contains("issues/010.toml:15:45: error: link \"ftp://example.org/x\""), "{err}");
+
+    let run = fixture.run(&["check", "--json"]).failure(1);
+    let diagnostics: Vec<serde_json::Value> = run.stdout().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let at: Vec<(u64, u64)> = diagnostics
+        .iter()
+        .filter(|d| d["file"] == "issues/010.toml" && d["message"].as_str().unwrap_or("").starts_with("link "))
+        .map(|d| (d["line"].as_u64().unwrap(), d["column"].as_u64().unwrap()))
+        .collect();
+    assert_eq!(at, [(6, 37), (15, 12), (15, 45)]);
+}
+
+/// The standing ask in publish.toml is Markdown like an issue's: a link in it
+/// that goes nowhere is an error at the link, not a link silently dropped.
+#[test]
+fn a_bad_link_in_the_standing_ask_is_an_error_at_the_link() {
+    let fixture = Fixture::reference();
+    fixture.edit("publish.toml", "[here](https://www.analyse.asia/", "[here](analyse.asia/");
+    let config = fixture.read("publish.toml");
+    let line = config[..config.find("[here](analyse.asia/").unwrap()].matches('\n').count() + 1;
+    let err = fixture.run(&["check"]).failure(1).stderr();
+    let want = format!("publish.toml:{line}:8: error: link \"analyse.asia/this-week-in-asia/\" is not a web address");
+    assert!(err.contains(&want), "{err}");
+}
+
 /// A file in issues/ that names no issue says what is wrong with its name and
 /// the name to give it, in the report and in --json.
 #[test]

@@ -127,6 +127,19 @@ fn the_feed_read_back_has_every_channel_field() {
 }
 
 #[test]
+fn an_audio_url_with_a_space_is_refused_naming_the_key_and_the_url() {
+    let fixture = Fixture::reference();
+    let url = "https://cdn.example.com/twia/episode 10.m4a";
+    add_issue_10(
+        &fixture,
+        "The tenth",
+        &format!("[episode]\naudio = \"{url}\"\nlength = 48123456\nduration = \"1:02:03\"\n"),
+    );
+    let message = format!("audio: \"{url}\" is not a web address: it contains a space or line break");
+    assert_error_at(&fixture, "issues/010.toml", &format!("\"{url}"), &message);
+}
+
+#[test]
 fn the_episode_read_back_has_its_audio_measured_from_the_file() {
     let fixture = built();
     let ch = feed(&fixture);

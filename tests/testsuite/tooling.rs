@@ -65,18 +65,52 @@ fn init_makes_a_publication_that_checks_clean_and_sends_to_the_outbox() {
 fn init_refuses_to_overwrite_anything() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("letter");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join(".gitignore"), "mine\n").unwrap();
+    std::fs::create_dir_all(dir.join("issues")).unwrap();
+    std::fs::write(dir.join("sponsors.toml"), "# mine\n").unwrap();
+    std::fs::write(dir.join("issues/007.toml"), "title = \"mine\"\n").unwrap();
     let run = publish_in(tmp.path(), &init_args("letter")).failure(1);
-    assert!(run.stderr().contains(".gitignore") && run.stderr().contains("nothing was written"), "{}", run.stderr());
-    assert_eq!(std::fs::read_to_string(dir.join(".gitignore")).unwrap(), "mine\n");
-    assert!(!dir.join("publish.toml").exists(), "a refused init writes nothing");
+    let err = run.stderr();
+    assert!(err.contains("issues/007.toml") && err.contains("nothing was written"), "{err}");
+    assert!(err.contains("publication already"), "{err}");
+    assert!(!dir.join("publish.toml").exists() && !dir.join(".gitignore").exists(), "a refused init writes nothing");
+    assert_eq!(std::fs::read_to_string(dir.join("sponsors.toml")).unwrap(), "# mine\n");
 
-    std::fs::remove_file(dir.join(".gitignore")).unwrap();
-    publish_in(tmp.path(), &init_args("letter")).success();
+    std::fs::remove_file(dir.join("issues/007.toml")).unwrap();
+    let run = publish_in(tmp.path(), &init_args("letter")).success();
+    assert!(run.stdout().contains("kept what was there: sponsors.toml"), "{}", run.stdout());
+    assert_eq!(std::fs::read_to_string(dir.join("sponsors.toml")).unwrap(), "# mine\n", "an existing file is kept");
     let before = std::fs::read_to_string(dir.join("publish.toml")).unwrap();
-    publish_in(tmp.path(), &["init", "letter", "--name", "Other"]).failure(1);
+    let issue = std::fs::read_to_string(dir.join("issues/001.toml")).unwrap();
+    let run = publish_in(tmp.path(), &["init", "letter", "--name", "Other"]).failure(1);
+    assert!(run.stderr().contains("publish.toml") && run.stderr().contains("nothing was written"), "{}", run.stderr());
     assert_eq!(std::fs::read_to_string(dir.join("publish.toml")).unwrap(), before);
+    assert_eq!(std::fs::read_to_string(dir.join("issues/001.toml")).unwrap(), issue);
+}
+
+#[test]
+fn init_in_a_fresh_clone_keeps_its_files_and_adds_only_the_missing_ignore_lines() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("clone");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("README.md"), "# My letter\n").unwrap();
+    std::fs::write(dir.join("LICENSE"), "MIT\n").unwrap();
+    // A Windows-made .gitignore that already ignores out/, without a last line end.
+    let gitignore = b"# build\r\n/out\r\n*.log";
+    std::fs::write(dir.join(".gitignore"), gitignore).unwrap();
+    publish_in(&dir, &init_args(".")).success();
+    assert_eq!(std::fs::read_to_string(dir.join("README.md")).unwrap(), "# My letter\n");
+    assert_eq!(std::fs::read_to_string(dir.join("LICENSE")).unwrap(), "MIT\n");
+    let now = std::fs::read(dir.join(".gitignore")).unwrap();
+    assert_eq!(&now[..gitignore.len()], gitignore, "the existing bytes are kept");
+    assert_eq!(String::from_utf8_lossy(&now[gitignore.len()..]), "\r\n.publish/\r\n.publish-tmp-*\r\n");
+    publish_in(&dir, &["check"]).success();
+
+    // A .gitignore that has every line is left byte for byte.
+    let tmp2 = tempfile::tempdir().unwrap();
+    let full = ".publish/\nout/\n.publish-tmp-*\nnode_modules/\n";
+    std::fs::write(tmp2.path().join(".gitignore"), full).unwrap();
+    publish_in(tmp2.path(), &init_args(".")).success();
+    assert_eq!(std::fs::read_to_string(tmp2.path().join(".gitignore")).unwrap(), full);
 }
 
 #[test]
@@ -87,6 +121,32 @@ fn init_rejects_a_bad_value_before_writing() {
     let run = publish_in(tmp.path(), &["init", "x", "--timezone", "Mars/Olympus"]).failure(1);
     assert!(run.stderr().contains("--timezone"), "{}", run.stderr());
     assert!(!tmp.path().join("x/publish.toml").exists());
+}
+
+#[test]
+fn init_refuses_a_base_url_that_check_would_refuse_with_the_same_help() {
+    let tmp = tempfile::tempdir().unwrap();
+    for (url, bad) in [("https://example.org/通信", "通"), ("https://example.org/\"w\"", "\"")] {
+        let run = publish_in(tmp.path(), &["init", "x", "--base-url", url, "--from", "a@example.org"]).failure(1);
+        let err = run.stderr();
+        assert!(err.contains("--base-url") && err.contains(&format!("has \"{bad}\"")), "{err}");
+        assert!(!tmp.path().join("x").exists(), "nothing was written");
+
+        // publish check, given the same value in publish.toml, says the same and helps the same.
+        publish_in(tmp.path(), &init_args("y")).success();
+        let config = tmp.path().join("y/publish.toml");
+        let text = std::fs::read_to_string(&config).unwrap();
+        let value = toml_edit::Value::from(url).to_string();
+        std::fs::write(&config, text.replace("\"https://example.org/w\"", value.trim())).unwrap();
+        let check = publish_in(&tmp.path().join("y"), &["check"]).failure(1);
+        let help = check.stderr().lines().find(|l| l.contains("help: ")).unwrap_or_default().to_string();
+        let help = help.split("help: ").nth(1).unwrap().to_string();
+        assert!(err.contains(&help), "init says {err}\ncheck says {}", check.stderr());
+        std::fs::remove_dir_all(tmp.path().join("y")).unwrap();
+    }
+    let encoded = "https://example.org/%E9%80%9A%E4%BF%A1";
+    publish_in(tmp.path(), &["init", "z", "--base-url", encoded, "--from", "a@example.org"]).success();
+    publish_in(&tmp.path().join("z"), &["check"]).success();
 }
 
 #[test]
@@ -113,6 +173,18 @@ fn init_refuses_a_control_character_in_the_name_or_sender_and_writes_nothing() {
     // A tab is text: the publication it starts checks clean.
     publish_in(tmp.path(), &["init", "y", "--name", "Tab\tLetter", "--from", "a@example.org"]).success();
     publish_in(&tmp.path().join("y"), &["check"]).success();
+}
+
+#[test]
+fn init_where_media_is_a_file_says_so_and_writes_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("media"), "notes\n").unwrap();
+    let run = publish_in(tmp.path(), &init_args(".")).failure(1);
+    let err = run.stderr();
+    assert!(err.contains("media is a file, not a folder") && err.contains("nothing was written"), "{err}");
+    let left: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().flatten().map(|e| e.file_name()).collect();
+    assert_eq!(left, ["media"], "nothing but the file that was there");
+    assert_eq!(std::fs::read_to_string(tmp.path().join("media")).unwrap(), "notes\n");
 }
 
 #[test]
@@ -306,6 +378,36 @@ fn verbose_shows_the_smtp_conversation_never_the_password() {
     assert!(!quiet.stderr().contains(">>"), "{}", quiet.stderr());
     let plain = fixture.run(&["check"]).success();
     assert!(!plain.stderr().contains(">>") && !plain.stderr().contains("read publish.toml"), "{}", plain.stderr());
+}
+
+#[test]
+fn dkim_show_right_after_keygen_prints_the_record_before_publish_toml_names_the_key() {
+    let fixture = with_subscribers(1);
+    let made = fixture.run(&["dkim", "keygen", "--selector", "first"]).success().stdout();
+    let record = made.lines().find(|l| l.starts_with("v=DKIM1;")).expect("the record").to_string();
+    for args in [&["dkim", "show"][..], &["dkim", "show", "--selector", "first"]] {
+        let shown = fixture.run(args).success().stdout();
+        assert!(shown.contains(&record) && shown.contains("first._domainkey.analyse.asia"), "{args:?}: {shown}");
+        assert!(shown.contains("[email.dkim]"), "it still says how to sign with it: {shown}");
+    }
+    fixture.run(&["dkim", "keygen", "--selector", "second", "--algorithm", "ed25519"]).success();
+    let err = fixture.run(&["dkim", "show"]).failure(1).stderr();
+    assert!(err.contains("name one with --selector (first, second)"), "{err}");
+    let shown = fixture.run(&["dkim", "show", "--selector", "second"]).success().stdout();
+    assert!(shown.contains("v=DKIM1; k=ed25519;"), "{shown}");
+}
+
+#[test]
+fn dkim_show_names_the_record_under_the_domain_keygen_was_given() {
+    let fixture = with_subscribers(1);
+    let made = fixture.run(&["dkim", "keygen", "--selector", "news", "--domain", "Mail.Example.NET."]).success();
+    assert!(made.stdout().contains("news._domainkey.mail.example.net"), "{}", made.stdout());
+    let again = fixture.run(&["dkim", "keygen", "--selector", "news", "--domain", "mail.example.net"]).failure(1);
+    let hint = "`publish dkim show --selector news --domain mail.example.net` prints its record";
+    assert!(again.stderr().contains(hint), "{}", again.stderr());
+    let shown = fixture.run(&["dkim", "show", "--selector", "news", "--domain", "mail.example.net"]).success().stdout();
+    assert!(shown.contains("Publish this TXT record at news._domainkey.mail.example.net:"), "{shown}");
+    assert!(!shown.contains("analyse.asia"), "not under the sender's domain: {shown}");
 }
 
 fn keygen_round_trip(algorithm: &str) {

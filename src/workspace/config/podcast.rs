@@ -464,7 +464,7 @@ impl Podcast {
 
     /// The artwork (checked by `validate`).
     pub fn artwork(&self) -> Option<Source> {
-        Source::parse(&self.image).ok()
+        Source::parse("image", &self.image).ok()
     }
 
     /// Checks the channel against Apple's and the Podcasting 2.0 rules; reads the artwork file.
@@ -521,7 +521,7 @@ impl Podcast {
                 "directories write here to verify that the show is yours: name@example.com".into(),
             );
         }
-        if let Err(why) = media::artwork(&self.image, root) {
+        if let Err(why) = media::artwork("image", &self.image, root) {
             err(diags, &at("image"), why, "use a square JPEG or PNG of 1400 to 3000 px, in RGB".into());
         }
         if let Some(lang) = &self.language
@@ -743,7 +743,7 @@ impl Podcast {
 
 /// A `podcast:image`'s picture: a local file must be a PNG or JPEG; a URL must name a picture.
 fn image_tag_source(image: &ImageTag, root: &Path) -> Result<Source, String> {
-    let source = Source::parse(&image.href)?;
+    let source = Source::parse("href", &image.href)?;
     match source.local_path(root) {
         Some(path) => {
             let rel = source.as_str();

@@ -12,7 +12,7 @@ use crate::workspace::config::podcast::https_url;
 use crate::workspace::config::podcast::{Person, check_persons};
 use crate::workspace::content::has_line_break;
 use crate::workspace::content::issue::Section;
-use crate::workspace::content::markdown_check::bad_links;
+use crate::workspace::content::markdown_check::report_bad_links;
 use crate::workspace::content::toml_file::{Seg, TomlFile};
 use crate::workspace::media::chapters::{self, Chapter, Problem};
 use crate::workspace::media::facts::MediaFacts;
@@ -236,7 +236,7 @@ impl Episode {
             diags.push(toml.diag_at(Severity::Warning, &at, msg).with_hint(hint.to_string()));
         };
 
-        let audio = Source::parse(&raw.audio)
+        let audio = Source::parse("audio", &raw.audio)
             .map_err(|why| error(diags, "audio", why, "write a file under media/ or an https:// URL"))
             .ok();
         let mut measured: Option<(u64, f64, String)> = None;
@@ -354,14 +354,8 @@ impl Episode {
             );
         }
         if let Some(summary) = &raw.summary {
-            for bad in bad_links(summary) {
-                error(
-                    diags,
-                    "summary",
-                    format!("link \"{bad}\" is not a web address"),
-                    "links must be full https:// URLs or mailto: addresses",
-                );
-            }
+            let at = [Seg::Key("episode"), Seg::Key("summary")];
+            report_bad_links(summary, toml, &at, "links must be full https:// URLs or mailto: addresses", diags);
         }
         for (key, value) in [("season", raw.season), ("number", raw.number)] {
             if value == Some(0) {
@@ -377,7 +371,7 @@ impl Episode {
             error(diags, "episode_type", format!("unknown episode type \"{episode_type}\""), &hint);
         }
         let image = raw.image.as_deref().and_then(|text| {
-            media::artwork(text, root)
+            media::artwork("image", text, root)
                 .map_err(|why| error(diags, "image", why, "use a square JPEG or PNG of 1400 to 3000 px, in RGB"))
                 .ok()
         });
@@ -473,7 +467,7 @@ fn check_chapters(
     diags: &mut Diagnostics,
 ) -> Option<(Source, Vec<Chapter>)> {
     let at = [Seg::Key("episode"), Seg::Key("chapters")];
-    let source = match Source::parse(text) {
+    let source = match Source::parse("chapters", text) {
         Ok(s) => s,
         Err(why) => {
             diags.push(toml.diag_at(Severity::Error, &at, why).with_hint("write a .json file under media/"));
@@ -515,7 +509,7 @@ fn check_transcript(
     diags: &mut Diagnostics,
 ) -> Option<(Source, Kind, Vec<Cue>)> {
     let at = [Seg::Key("episode"), Seg::Key("transcript")];
-    let source = match Source::parse(text) {
+    let source = match Source::parse("transcript", text) {
         Ok(s) => s,
         Err(why) => {
             diags.push(toml.diag_at(Severity::Error, &at, why).with_hint("write an .srt or .vtt file under media/"));
@@ -735,7 +729,7 @@ fn check_alternates(
             diags.push(toml.diag_at(Severity::Error, &at(key), msg).with_hint(hint.to_string()));
         };
         let hint = "an alternate is a file under media/ (MP3, M4A or AAC), so its length and bitrate are read from it";
-        let rel = match Source::parse(&alt.audio) {
+        let rel = match Source::parse("audio", &alt.audio) {
             Ok(Source::Local(rel)) => rel,
             Ok(Source::Remote(_)) => {
                 error("audio", "an alternate enclosure must be a file in the workspace".into(), hint);

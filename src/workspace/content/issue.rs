@@ -10,7 +10,7 @@ use crate::diag::{Diagnostics, Severity, nearest};
 use crate::text::url::check_web_url;
 use crate::workspace::content::episode::{Episode, EpisodeFile};
 use crate::workspace::content::has_line_break;
-use crate::workspace::content::markdown_check::{bad_links, first_footnote};
+use crate::workspace::content::markdown_check::{first_footnote, report_bad_links};
 use crate::workspace::content::sponsor::{SponsorChoice, Sponsors, date_of};
 use crate::workspace::content::toml_file::{Seg, TomlFile};
 use crate::workspace::media::Source;
@@ -132,7 +132,7 @@ impl Image {
     pub fn file(&self) -> Option<Result<Source, String>> {
         let src = self.src.as_deref()?;
         let web = src.starts_with("http://") || src.starts_with("https://");
-        (!web).then(|| Source::parse(src.trim_start().trim_start_matches('/')))
+        (!web).then(|| Source::parse("src", src.trim_start().trim_start_matches('/')))
     }
 }
 
@@ -268,7 +268,9 @@ impl Issue {
             }
             let problem = match (image.file(), &image.src) {
                 (Some(file), _) => file.err(),
-                (None, Some(url)) => check_web_url(url).err().map(|why| format!("not a web address: {why}")),
+                (None, Some(url)) => {
+                    check_web_url(url).err().map(|why| format!("src: \"{url}\" is not a web address: {why}"))
+                }
                 (None, None) => None,
             };
             if let Some(why) = problem {
@@ -496,12 +498,7 @@ fn check_line(text: &str, what: &str, path: &[Seg], toml: &TomlFile, diags: &mut
 }
 
 fn check_markdown(text: &str, path: &[Seg], toml: &TomlFile, diags: &mut Diagnostics) {
-    for bad in bad_links(text) {
-        diags.push(
-            toml.diag_at(Severity::Error, path, format!("link \"{bad}\" is not a web address"))
-                .with_hint("links must be full https:// URLs or mailto: addresses"),
-        );
-    }
+    report_bad_links(text, toml, path, "links must be full https:// URLs or mailto: addresses", diags);
     if let Some(footnote) = first_footnote(text) {
         diags.push(
             toml.diag_at(

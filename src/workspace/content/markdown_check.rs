@@ -3,7 +3,9 @@
 
 use pulldown_cmark::{Event, Parser, Tag};
 
+use crate::diag::{Diagnostics, Severity};
 use crate::text::url::is_followable;
+use crate::workspace::content::toml_file::{Seg, TomlFile};
 
 /// The link targets in `markdown` that are not http(s) or mailto addresses.
 pub fn bad_links(markdown: &str) -> Vec<String> {
@@ -16,6 +18,18 @@ pub fn bad_links(markdown: &str) -> Vec<String> {
         })
         .filter(|url| !is_followable(url))
         .collect()
+}
+
+/// Reports each link of the Markdown string at `path` that is not a web
+/// address, pointing at the link's target as written in the file.
+pub fn report_bad_links(markdown: &str, toml: &TomlFile, path: &[Seg], hint: &str, diags: &mut Diagnostics) {
+    let mut seen: Vec<String> = Vec::new();
+    for bad in bad_links(markdown) {
+        let nth = seen.iter().filter(|s| **s == bad).count();
+        let message = format!("link \"{bad}\" is not a web address");
+        diags.push(toml.diag_at_text(Severity::Error, path, &bad, nth, message).with_hint(hint.to_string()));
+        seen.push(bad);
+    }
 }
 
 /// The first footnote in `markdown` (`[^1]`, as written), which the email and

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::diag::{Diagnostics, Severity};
 use crate::text::url::check_web_url;
-use crate::workspace::content::markdown_check::bad_links;
+use crate::workspace::content::markdown_check::report_bad_links;
 use crate::workspace::content::toml_file::{Seg, TomlFile};
 
 /// The whole file.
@@ -100,12 +100,7 @@ impl Sponsors {
                         .with_hint("write it as https://..."),
                 );
             }
-            for bad in bad_links(&s.copy) {
-                diags.push(
-                    toml.diag_at(Severity::Error, &at("copy"), format!("link \"{bad}\" is not a web address"))
-                        .with_hint("links must start with https:// or mailto:"),
-                );
-            }
+            report_bad_links(&s.copy, toml, &at("copy"), "links must start with https:// or mailto:", diags);
             let start = date_of(s.start.as_ref());
             let end = date_of(s.end.as_ref());
             for (key, raw, parsed) in [("start", &s.start, start), ("end", &s.end, end)] {

@@ -146,6 +146,26 @@ impl TomlFile {
         self.source.diag(severity, self.span(path), message)
     }
 
+    /// A diagnostic pointing at `text` as written inside the string at `path`, its
+    /// `nth` (from 0) occurrence there: a bad link in a Markdown field that spans
+    /// many lines is shown on its own line and column. At the whole value when
+    /// `text` is not written there as it is (an escape in it).
+    pub fn diag_at_text(
+        &self,
+        severity: Severity,
+        path: &[Seg],
+        text: &str,
+        nth: usize,
+        message: impl Into<String>,
+    ) -> crate::diag::Diagnostic {
+        let span = self.span(path);
+        let within = span.clone().filter(|_| !text.is_empty()).and_then(|span| {
+            let (at, _) = self.source.text.get(span.clone())?.match_indices(text).nth(nth)?;
+            Some(span.start + at..span.start + at + text.len())
+        });
+        self.source.diag(severity, within.or(span), message)
+    }
+
     /// Reports every string holding a control character (a tab or a line break
     /// excepted): mail clients show them as boxes or not at all, and in a header
     /// they are not allowed. Most come in pasted from a terminal or a PDF.

@@ -24,15 +24,19 @@ pub enum Source {
 }
 
 impl Source {
-    /// Reads a reference: an https URL, or a relative path that stays inside the workspace.
+    /// Reads a reference given as setting `key` ("audio", "image"): an https URL, or a
+    /// relative path that stays inside the workspace. A URL that is not a web address
+    /// is refused naming `key` and the URL.
     /// Any file name is fine ("media/Episode 9 – Sora #1 (50%).mp3"): [`Source::url`] encodes it.
-    pub fn parse(text: &str) -> Result<Source, String> {
+    pub fn parse(key: &str, text: &str) -> Result<Source, String> {
         let text = text.trim();
         if text.starts_with("http://") {
             return Err("podcast apps require https:// URLs (Apple Podcasts and the Podcasting 2.0 spec)".into());
         }
         if text.starts_with("https://") {
-            return check_web_url(text).map(|_| Source::Remote(text.to_string()));
+            return check_web_url(text)
+                .map(|_| Source::Remote(text.to_string()))
+                .map_err(|why| format!("{key}: \"{text}\" is not a web address: {why}"));
         }
         if text.contains("://") {
             return Err("only https:// URLs or files in the workspace can be used".into());
@@ -95,8 +99,8 @@ impl Source {
 
 /// Checks podcast artwork: a local file is read and held to Apple's rules
 /// (square JPEG or PNG, 1400–3000 px, RGB); a URL must be https and end in .jpg, .jpeg or .png.
-pub fn artwork(text: &str, root: &Path) -> Result<Source, String> {
-    let source = Source::parse(text)?;
+pub fn artwork(key: &str, text: &str, root: &Path) -> Result<Source, String> {
+    let source = Source::parse(key, text)?;
     match (&source, source.local_path(root)) {
         (Source::Local(rel), Some(path)) => {
             if !path.is_file() {
@@ -120,30 +124,34 @@ mod tests {
 
     #[test]
     fn sources() {
-        assert_eq!(Source::parse("./media/9.mp3"), Ok(Source::Local("media/9.mp3".into())));
+        assert_eq!(Source::parse("audio", "./media/9.mp3"), Ok(Source::Local("media/9.mp3".into())));
         assert_eq!(
-            Source::parse("https://cdn.example.com/9.mp3"),
+            Source::parse("audio", "https://cdn.example.com/9.mp3"),
             Ok(Source::Remote("https://cdn.example.com/9.mp3".into()))
         );
-        assert!(Source::parse("http://cdn.example.com/9.mp3").unwrap_err().contains("https://"));
-        assert!(Source::parse("../secret.mp3").unwrap_err().contains("inside the workspace"));
-        assert!(Source::parse("/etc/passwd").is_err());
-        assert!(Source::parse("ftp://x/9.mp3").is_err());
-        let local = Source::parse("media/9.MP3").unwrap();
+        assert!(Source::parse("audio", "http://cdn.example.com/9.mp3").unwrap_err().contains("https://"));
+        assert!(Source::parse("audio", "../secret.mp3").unwrap_err().contains("inside the workspace"));
+        assert!(Source::parse("audio", "/etc/passwd").is_err());
+        assert!(Source::parse("audio", "ftp://x/9.mp3").is_err());
+        let local = Source::parse("audio", "media/9.MP3").unwrap();
         let base = url::Url::parse("https://example.com/n/").unwrap();
         assert_eq!(local.url(&base), "https://example.com/n/media/9.MP3");
         assert_eq!(local.extension().as_deref(), Some("mp3"));
-        assert_eq!(Source::parse("media//./9.mp3"), Ok(Source::Local("media/9.mp3".into())), "one path, one URL");
-        assert!(Source::parse("media/../../9.mp3").is_err());
-        let hostile = Source::parse("./media/Episode 9 – Sora #1 (50%).mp3").unwrap();
+        assert_eq!(
+            Source::parse("audio", "media//./9.mp3"),
+            Ok(Source::Local("media/9.mp3".into())),
+            "one path, one URL"
+        );
+        assert!(Source::parse("audio", "media/../../9.mp3").is_err());
+        let hostile = Source::parse("audio", "./media/Episode 9 – Sora #1 (50%).mp3").unwrap();
         assert_eq!(hostile, Source::Local("media/Episode 9 – Sora #1 (50%).mp3".into()), "a legitimate name");
         assert_eq!(
             hostile.url(&base),
             "https://example.com/n/media/Episode%209%20%E2%80%93%20Sora%20%231%20%2850%25%29.mp3"
         );
         assert_eq!(hostile.extension().as_deref(), Some("mp3"), "a # in a file name is part of the name");
-        let remote = Source::parse("https://cdn.example.com/9.mp3?x=1").unwrap();
+        let remote = Source::parse("audio", "https://cdn.example.com/9.mp3?x=1").unwrap();
         assert_eq!(remote.url(&base), "https://cdn.example.com/9.mp3?x=1", "a URL is published as written");
-        assert_eq!(Source::parse("https://x.com/a.b/feed?x=1.m4a").unwrap().extension(), None);
+        assert_eq!(Source::parse("audio", "https://x.com/a.b/feed?x=1.m4a").unwrap().extension(), None);
     }
 }

@@ -217,7 +217,7 @@ mod tests {
         assert_eq!(check(VTT, Kind::Vtt, Some(6.1)).map(|c| c.len()), Ok(2));
         assert_eq!(check(SRT, Kind::Srt, Some(6.1)).map(|c| c.len()), Ok(2));
         assert_eq!(check(VTT, Kind::Vtt, None).unwrap()[0], Cue { start: 0.0, text: "Hello.".into() });
-        let kind = |text: &str| Kind::of(&Source::parse(text).unwrap());
+        let kind = |text: &str| Kind::of(&Source::parse("transcript", text).unwrap());
         assert_eq!(kind("https://cdn.example.com/9.VTT?x=1"), Some(Kind::Vtt));
         assert_eq!(kind("media/9.txt"), None);
         assert_eq!(kind("media/Episode 9 #1?.srt"), Some(Kind::Srt), "# and ? are part of a file's name");
