@@ -263,6 +263,13 @@ impl Publication {
     /// `subscribers add` may all try at once): the others wait for it, then
     /// find those it sent marked sent, so no mail goes twice.
     pub fn send_queued_mail(&self) -> Result<usize> {
+        self.send_queued_mail_purging_at(crate::clock::now()?)
+    }
+
+    /// [`Publication::send_queued_mail`], counting signups expired only if
+    /// they are at `purge_at` as well as now: cron's `--now` ahead of the real
+    /// clock never deletes a signup whose link still works.
+    pub fn send_queued_mail_purging_at(&self, purge_at: jiff::Timestamp) -> Result<usize> {
         let config = self.ws.checked_config()?;
         let what = "sending confirmation and welcome mails";
         let _one_sender = match Lock::acquire_within(&self.ws.state_dir(), "mail", what, MAIL_LOCK_PATIENCE)? {
@@ -273,7 +280,7 @@ impl Publication {
         };
         let mut store = self.store()?;
         let now = crate::clock::now()?;
-        store.purge_expired_signups(now.as_second())?;
+        store.purge_expired_signups(now.min(purge_at).as_second())?;
         let queued = store.queued_mail(100, now.as_second())?;
         if queued.is_empty() {
             return Ok(0);

@@ -627,3 +627,31 @@ fn a_link_naming_two_tokens_gets_the_broken_link_page_and_one_repeated_still_wor
     assert!(status == 200 && page.contains("Confirm my subscription"), "{status}: {page}");
     assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "0");
 }
+
+#[test]
+fn cron_pretending_a_later_time_sends_the_issue_but_keeps_signups_still_waiting_to_confirm() {
+    let fixture = Fixture::reference();
+    fixture.edit(
+        "issues/009.toml",
+        "# send_at = 2024-03-01T09:00:00+08:00   # uncomment for `publish cron` to send it",
+        "send_at = 2024-03-09T08:00:00+08:00",
+    );
+    let relay = SmtpServer::start(&[]);
+    let at = |now: &str, args: &[&str]| {
+        fixture.command(args).env("PUBLISH_NOW", now).env("PUBLISH_SMTP_URL", &relay.url()).run()
+    };
+    at(NOW, &["subscribers", "add", "reader@example.com", "--confirmed"]).success();
+    // Waiting to confirm: the link works for seven days, until 2024-03-08T01:00Z.
+    at(NOW, &["subscribers", "add", "pat@example.com"]).success();
+    // Rehearsing the issue due on the 9th while the real clock says the 1st.
+    let run = at("2024-03-01T01:10:00Z", &["cron", "--now", "2024-03-09T00:00:30Z"]).success();
+    assert!(run.stdout().contains("issue 9: 1 sent"), "{}", run.stdout());
+    // Within the hour, a kept signup is not mailed again; a purged one would be.
+    let again = at("2024-03-01T01:20:00Z", &["subscribers", "add", "pat@example.com"]).success();
+    assert!(again.stdout().contains("waiting to confirm: nothing changed"), "pat's signup is kept: {}", again.stdout());
+    assert_eq!(mails_to(&relay, "pat@example.com", "Subject: Confirm").len(), 1);
+    // On the real 9th the signup has expired and is gone: adding again mails a new link.
+    at("2024-03-09T00:01:00Z", &["cron"]).success();
+    let later = at("2024-03-09T00:02:00Z", &["subscribers", "add", "pat@example.com"]).success();
+    assert!(later.stdout().contains("a confirmation mail went to pat@example.com"), "{}", later.stdout());
+}
