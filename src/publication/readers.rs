@@ -23,6 +23,8 @@ use crate::render::audience::{self, Person, PublicationInfo};
 
 /// How many times a confirmation or welcome mail is tried.
 const MAIL_ATTEMPTS: u32 = 5;
+/// What a welcome mail's queue row says when the publication has none.
+const NO_WELCOME: &str = "not sent: the publication has no welcome mail";
 
 /// How long a process waits for another one sending the queued mails.
 const MAIL_LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
@@ -137,6 +139,12 @@ pub enum AddOutcome {
     /// Waiting to confirm, but the relay refused the confirmation mail too
     /// many times: it is not tried again (the last reply).
     ConfirmationFailed(String),
+    /// Subscribed (with `--confirmed`), but the welcome mail did not go (the
+    /// relay's reply, or why it was not tried): it stays queued.
+    WelcomeQueued(String),
+    /// Subscribed (with `--confirmed`), but the relay refused the welcome
+    /// mail too many times: it is not tried again (the last reply).
+    WelcomeFailed(String),
     /// Already on the list or waiting: nothing changed.
     Known,
 }
@@ -323,12 +331,7 @@ impl Publication {
             let (subject, html, text, unsubscribe) = match composed {
                 Ok(Some(parts)) => parts,
                 Ok(None) => {
-                    store.mail_done(
-                        mail.id,
-                        Err("not sent: the publication has no welcome mail"),
-                        1,
-                        &now.to_string(),
-                    )?;
+                    store.mail_done(mail.id, Err(NO_WELCOME), 1, &now.to_string())?;
                     continue;
                 }
                 Err(d) => bail!("{d}"),
@@ -374,10 +377,17 @@ impl Publication {
         if confirmed {
             let added =
                 self.store()?.add_subscriber(email, &one_line(name, 200), "cli", &crate::clock::now()?.to_string())?;
-            if added.is_some() {
-                self.send_queued_mail()?;
+            let Some(id) = added else { return Ok(AddOutcome::Known) };
+            // Subscribed whatever the relay says: the welcome stays queued.
+            if let Err(e) = self.send_queued_mail() {
+                return Ok(AddOutcome::WelcomeQueued(format!("{e:#}")));
             }
-            return Ok(if added.is_some() { AddOutcome::Subscribed } else { AddOutcome::Known });
+            return Ok(match self.store()?.welcome_mail_state(id)? {
+                MailState::Sent(_) => AddOutcome::Subscribed,
+                MailState::GivenUp(reply) if reply == NO_WELCOME => AddOutcome::Subscribed,
+                MailState::Queued(reply) => AddOutcome::WelcomeQueued(reply),
+                MailState::GivenUp(reply) => AddOutcome::WelcomeFailed(reply),
+            });
         }
         let req = SignupRequest {
             email: email.to_string(),

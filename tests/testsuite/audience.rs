@@ -655,3 +655,42 @@ fn cron_pretending_a_later_time_sends_the_issue_but_keeps_signups_still_waiting_
     let later = at("2024-03-09T00:02:00Z", &["subscribers", "add", "pat@example.com"]).success();
     assert!(later.stdout().contains("a confirmation mail went to pat@example.com"), "{}", later.stdout());
 }
+
+#[test]
+fn subscribers_add_confirmed_says_when_the_relay_refused_the_welcome_mail_and_cron_sends_it_later() {
+    let fixture = with_welcome();
+    let refusing = SmtpServer::start(&["--reject", "ann@example.com"]);
+    let add = |who: &str, relay: &str| {
+        fixture
+            .command(&["subscribers", "add", who, "--confirmed"])
+            .env("PUBLISH_NOW", NOW)
+            .env("PUBLISH_SMTP_URL", relay)
+            .run()
+    };
+    let run = add("ann@example.com", &refusing.url()).failure(3);
+    let said = run.stderr();
+    assert!(said.contains("added ann@example.com, but the welcome mail was not sent: 550"), "{said}");
+    assert!(said.contains("stays queued") && said.contains("publish cron"), "{said}");
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "1", "on the list all the same");
+    // As it said: cron sends the welcome that stayed queued, once.
+    let relay = SmtpServer::start(&[]);
+    for _ in 0..2 {
+        fixture
+            .command(&["cron"])
+            .env("PUBLISH_NOW", "2024-03-01T02:00:00Z")
+            .env("PUBLISH_SMTP_URL", &relay.url())
+            .run()
+            .success();
+    }
+    assert_eq!(mails_to(&relay, "ann@example.com", "Subject: Welcome").len(), 1);
+    assert_eq!(add("bea@example.com", &relay.url()).success().stdout().trim(), "added bea@example.com");
+    // A publication without a welcome mail has nothing to fail.
+    let plain = Fixture::reference();
+    let run = plain
+        .command(&["subscribers", "add", "ann@example.com", "--confirmed"])
+        .env("PUBLISH_NOW", NOW)
+        .env("PUBLISH_SMTP_URL", &refusing.url())
+        .run()
+        .success();
+    assert_eq!(run.stdout().trim(), "added ann@example.com");
+}
