@@ -694,3 +694,29 @@ fn subscribers_add_confirmed_says_when_the_relay_refused_the_welcome_mail_and_cr
         .success();
     assert_eq!(run.stdout().trim(), "added ann@example.com");
 }
+
+#[test]
+fn addresses_at_an_ip_address_are_refused_by_the_form_subscribers_add_and_import() {
+    let fixture = Fixture::reference();
+    let smtp = SmtpServer::start(&[]);
+    let serve = Serve::start(&fixture, free_port(), Some(&smtp), NOW);
+    let url = format!("{}/subscribe", serve.base);
+    let said = "has an IP address, not a domain name, after the @";
+    for literal in ["a@[127.0.0.1]", "a@127.0.0.1", "a@[IPv6:::1]"] {
+        let body = serde_json::json!({ "email": literal }).to_string();
+        let (status, _, answer) = request("POST", &url, &[("Content-Type", "application/json")], &body);
+        assert_eq!(status, 400, "{literal}: {answer}");
+        let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        assert!(answer["ok"] == false && answer["message"].as_str().unwrap().contains(said), "{answer}");
+        let run = fixture.command(&["subscribers", "add", literal]).env("PUBLISH_SMTP_URL", &smtp.url()).run();
+        assert!(run.failure(1).stderr().contains(&format!("\"{literal}\" {said}")), "{literal}");
+    }
+    fixture.write("list.csv", "email\nada@example.com\nb@[10.0.0.1]\nc@192.168.1.2\n");
+    let run = fixture.run(&["subscribers", "import", fixture.path().join("list.csv").to_str().unwrap()]).success();
+    assert!(run.stderr().contains(&format!("list.csv:3: skipped: \"b@[10.0.0.1]\" {said}")), "{}", run.stderr());
+    assert!(run.stderr().contains(&format!("list.csv:4: skipped: \"c@192.168.1.2\" {said}")), "{}", run.stderr());
+    serve.kill();
+    fixture.command(&["cron", "--now", NOW]).env("PUBLISH_SMTP_URL", &smtp.url()).run().success();
+    assert_eq!(fixture.run(&["subscribers", "list"]).success().stdout(), "ada@example.com\t\n");
+    assert!(smtp.received().is_empty(), "nothing was mailed: {:?}", smtp.received().len());
+}
