@@ -115,7 +115,8 @@ pub(super) fn client(peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
     peer
 }
 
-fn cors(mut response: Response, origin: Option<&str>) -> Response {
+/// `response` with the CORS headers that let `origin` (an allowed one) read it.
+pub(super) fn cors(mut response: Response, origin: Option<&str>) -> Response {
     if let Some(value) = origin.and_then(|o| HeaderValue::from_str(o).ok()) {
         let headers = response.headers_mut();
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);

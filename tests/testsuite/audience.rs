@@ -720,3 +720,22 @@ fn addresses_at_an_ip_address_are_refused_by_the_form_subscribers_add_and_import
     assert_eq!(fixture.run(&["subscribers", "list"]).success().stdout(), "ada@example.com\t\n");
     assert!(smtp.received().is_empty(), "nothing was mailed: {:?}", smtp.received().len());
 }
+
+#[test]
+fn a_too_long_form_from_an_allowed_site_gets_its_json_answer_with_the_cors_headers() {
+    let fixture = Fixture::reference();
+    let serve = Serve::start(&fixture, free_port(), None, NOW);
+    let url = format!("{}/subscribe", serve.base);
+    let body = serde_json::json!({ "email": "long@example.com", "name": "Ω".repeat(5000) }).to_string();
+    let post = |origin: &str| request("POST", &url, &[("Content-Type", "application/json"), ("Origin", origin)], &body);
+    let (status, head, answer) = post("https://www.analyse.asia");
+    assert_eq!(status, 413, "{answer}");
+    assert!(head.contains("access-control-allow-origin: https://www.analyse.asia"), "{head}");
+    assert!(head.contains("vary: origin"), "{head}");
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert!(answer["ok"] == false && answer["message"].as_str().unwrap().contains("shorten"), "{answer}");
+    // Another site's script still reads nothing.
+    let (status, head, _) = post("https://evil.example");
+    assert_eq!(status, 413);
+    assert!(!head.contains("access-control-allow-origin"), "{head}");
+}
