@@ -256,6 +256,12 @@ impl Publication {
         }))
     }
 
+    /// Whether `token`, which names no reader, names one whose address was
+    /// forgotten on request (see [`Store::names_forgotten`]).
+    pub fn names_forgotten(&self, token: &str) -> Result<bool> {
+        self.store()?.names_forgotten(&self.secret()?, token)
+    }
+
     /// Changes the name of the reader `token` names.
     pub fn rename(&self, token: &str, name: &str) -> Result<Option<Reader>> {
         let Some(reader) = self.reader(token)? else { return Ok(None) };

@@ -739,3 +739,44 @@ fn a_too_long_form_from_an_allowed_site_gets_its_json_answer_with_the_cors_heade
     assert_eq!(status, 413);
     assert!(!head.contains("access-control-allow-origin"), "{head}");
 }
+
+#[test]
+fn the_links_of_a_forgotten_reader_say_the_address_is_no_longer_on_the_list_not_that_they_are_broken() {
+    let fixture = with_welcome();
+    let smtp = SmtpServer::start(&[]);
+    let serve = Serve::start(&fixture, free_port(), Some(&smtp), NOW);
+    fixture
+        .command(&["subscribers", "add", "ada@example.com", "--confirmed"])
+        .env("PUBLISH_NOW", NOW)
+        .env("PUBLISH_SMTP_URL", &smtp.url())
+        .run()
+        .success();
+    let preferences =
+        local(&link_in(&wait_for(&smtp, "ada@example.com", "Subject: Welcome").path, "preferences"), &serve);
+    let unsubscribe = preferences.replace("/preferences?", "/unsubscribe?");
+    assert!(request("GET", &preferences, &[], "").2.contains("ada@example.com"), "the link works before");
+    fixture.run(&["subscribers", "forget", "ada@example.com"]).success();
+    let pages = [
+        request("GET", &preferences, &[], ""),
+        request("POST", &preferences, &[("Content-Type", "application/x-www-form-urlencoded")], "name=Ada"),
+        request("GET", &unsubscribe, &[], ""),
+        request("POST", &unsubscribe, &[("Content-Type", "application/x-www-form-urlencoded")], "confirm=page"),
+    ];
+    for (status, _, page) in &pages {
+        assert_eq!(*status, 200, "{page}");
+        assert!(page.contains("no longer on the list") && !page.contains("broken"), "{page}");
+        assert!(!page.contains("ada@example.com"), "the address is not shown: {page}");
+    }
+    let one_click = request(
+        "POST",
+        &unsubscribe,
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        "List-Unsubscribe=One-Click",
+    );
+    assert_eq!(one_click.0, 200, "{}", one_click.2);
+    // Forgotten means forgotten: none of this stored the address again.
+    assert!(fixture.run(&["subscribers", "show", "ada@example.com"]).failure(1).stderr().contains("not on the list"));
+    // A link cut short is still broken.
+    let cut = &preferences[..preferences.len() - 4];
+    assert!(request("GET", cut, &[], "").2.contains("broken"));
+}

@@ -587,6 +587,17 @@ impl Store {
         })
     }
 
+    /// Whether an unsubscribe (or preferences) link that no longer verifies
+    /// names a row whose address was forgotten (`subscribers forget`): its
+    /// MAC cannot be checked (the address is gone), and the answer says no
+    /// more than that the row's address is no longer on the list.
+    pub fn names_forgotten(&self, secret: &Secret, token: &str) -> Result<bool> {
+        Ok(match secret.claim(Purpose::Unsubscribe, token) {
+            Some(Claim::Subscriber(id)) => self.email_of(id)?.is_some_and(|email| email.starts_with("forgotten:")),
+            _ => false,
+        })
+    }
+
     /// Makes sure a suppressed address is known, so it stays suppressed if imported later.
     pub fn suppress(&mut self, email: &str, status: Status, by: &str, now: &str) -> Result<()> {
         self.db().execute(
