@@ -43,7 +43,8 @@ fn confirm(plan: &Plan, yes: bool) -> Result<bool> {
     if yes || !plan.transport.is_real() {
         return Ok(true);
     }
-    let what = format!("issue {} to {} subscribers via {}", plan.issue, plan.pending, plan.transport.describe());
+    let to = crate::text::counted(plan.pending, "subscriber", "subscribers");
+    let what = format!("issue {} to {to} via {}", plan.issue, plan.transport.describe());
     if !std::io::stdin().is_terminal() {
         bail!("this would send {what}: add --yes to confirm");
     }

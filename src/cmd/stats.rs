@@ -30,7 +30,7 @@ pub fn run(root: &Path, number: Option<u32>, json: bool) -> Result<Outcome> {
         for w in &stats.weeks {
             println!("{:<9} {:>6} {:>10} {:>5}", w.week, w.joined, w.confirmed, w.left);
         }
-        println!("\n{} active subscribers", stats.active);
+        println!("\n{}", crate::text::counted(stats.active, "active subscriber", "active subscribers"));
     }
     Ok(Outcome::Done)
 }

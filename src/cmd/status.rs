@@ -32,8 +32,8 @@ pub fn run(root: &Path, number: u32, json: bool) -> Result<Outcome> {
         println!("  skipped:  {} (unsubscribed or removed before their turn)", counts.skipped);
     }
     if counts.not_started > 0 && counts.started_at.is_some() {
-        let n = counts.not_started;
-        println!("  new:      {n} subscribers joined since; `publish issue {number}` sends to them too");
+        let joined = crate::text::counted(counts.not_started, "subscriber joined", "subscribers joined");
+        println!("  new:      {joined} since; `publish issue {number}` sends to them too");
     }
     if counts.senders.len() > 1 {
         println!("  senders:");

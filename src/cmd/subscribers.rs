@@ -66,6 +66,22 @@ pub fn run(root: &Path, command: &SubscribersCommand) -> Result<Outcome> {
                     );
                     return Ok(Outcome::PartlyFailed);
                 }
+                AddOutcome::WelcomeQueued(why) => {
+                    eprintln!(
+                        "added {}, but the welcome mail was not sent: {why}\n\
+                         It stays queued: a running `publish serve` or the next `publish cron` tries it again, a few times, further apart each time.",
+                        address.trim()
+                    );
+                    return Ok(Outcome::PartlyFailed);
+                }
+                AddOutcome::WelcomeFailed(why) => {
+                    eprintln!(
+                        "added {}, but the relay refused the welcome mail for good: {why}\n\
+                         They are on the list and get the next issue; check the address with `publish subscribers show`.",
+                        address.trim()
+                    );
+                    return Ok(Outcome::PartlyFailed);
+                }
                 AddOutcome::Known => {
                     println!("{} is already on the list or waiting to confirm: nothing changed", address.trim())
                 }

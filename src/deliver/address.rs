@@ -28,8 +28,9 @@ pub(crate) fn quoted(text: &str) -> String {
 
 /// Accepts the addresses a newsletter can deliver to: what `lettre` parses, at
 /// most 254 bytes, without spaces, control or invisible characters or angle
-/// brackets, no dot at either end of a part or next to another, and a dot in
-/// the domain. The reason names the first problem found.
+/// brackets, no dot at either end of a part or next to another, a dot in
+/// the domain, and a domain name rather than an IP address. The reason names
+/// the first problem found.
 pub fn check_address(email: &str) -> Result<(), String> {
     // Made only for a message: most addresses are good.
     let shown = || quoted(email);
@@ -56,6 +57,13 @@ pub fn check_address(email: &str) -> Result<(), String> {
     }
     if local.starts_with('.') || local.ends_with('.') {
         return Err(format!("{} has a dot at the start or end of the part before the @", shown()));
+    }
+    // An address literal (`a@[127.0.0.1]`, `a@127.0.0.1`) names a machine, not
+    // a mail domain: no relay a newsletter uses delivers to one.
+    if domain.starts_with('[')
+        || domain.rsplit('.').next().is_some_and(|l| !l.is_empty() && l.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(format!("{} has an IP address, not a domain name, after the @", shown()));
     }
     if domain.starts_with('.') || domain.ends_with('.') {
         return Err(format!("{} has no valid domain: it starts or ends with a dot", shown()));

@@ -1998,6 +1998,9 @@ mod tests {
             "\"jane@example.com.\" has no valid domain: it starts or ends with a dot"
         );
         assert_eq!(reason("jane@localhost"), "\"jane@localhost\" has no valid domain: it has no dot");
+        for literal in ["a@[127.0.0.1]", "a@127.0.0.1", "a@[IPv6:::1]", "a@[::1]"] {
+            assert_eq!(reason(literal), format!("\"{literal}\" has an IP address, not a domain name, after the @"));
+        }
         assert_eq!(reason("jane@"), "\"jane@\" is not an email address");
         assert_eq!(
             reason("ja\u{200B}ne@example.com"),

@@ -13,7 +13,7 @@ use crate::deliver::store::audience::Restored;
 use crate::deliver::store::{Gathered, ImportDone, ImportRow, Location, Status, Store, Suppressed, Suppression};
 use crate::deliver::token::Secret;
 use crate::publication::Publication;
-use crate::text::plural;
+use crate::text::{counted, plural};
 
 /// How many rows the reading thread hands over at a time, and how many
 /// such batches may wait for the writing.
@@ -129,7 +129,7 @@ impl fmt::Display for ImportReport {
                 if done.forgotten == 1 { "" } else { "es" }
             )?;
         }
-        write!(f, "{} active subscribers", self.active)
+        write!(f, "{}", counted(self.active, "active subscriber", "active subscribers"))
     }
 }
 
@@ -405,13 +405,16 @@ impl Publication {
             }
         }
         report.lines.push(format!(
-            "read {} message{}: {marked} marked bounced, {complained} complaints, {already} not mailed already, \
-             {unknown} not subscribers, {kept} failures kept (a full mailbox, a delay, a policy refusal), \
-             {not_reports} not bounce reports",
+            "read {} message{}: {marked} marked bounced, {}, {already} not mailed already, {}, {} \
+             (a full mailbox, a delay, a policy refusal), {}",
             messages.len(),
             plural(messages.len()),
+            counted(complained, "complaint", "complaints"),
+            counted(unknown, "not a subscriber", "not subscribers"),
+            counted(kept, "failure kept", "failures kept"),
+            counted(not_reports, "not a bounce report", "not bounce reports"),
         ));
-        report.lines.push(format!("{} active subscribers", store.count_active()?));
+        report.lines.push(counted(store.count_active()?, "active subscriber", "active subscribers"));
         Ok(report)
     }
 }

@@ -137,6 +137,11 @@ impl Publication {
                 return Ok((report, None));
             }
         };
+        // `--now` is the time of everything this run does (what is due, the
+        // mails' dates, which queued mail is tried again), except that no
+        // signup is deleted as expired before it is by the real clock.
+        let real = crate::clock::now()?;
+        crate::clock::pin(now);
         let config = self.ws.checked_config()?;
         let max_late = config.schedule.max_late.get();
         let mut store = self.store()?;
@@ -167,7 +172,6 @@ impl Publication {
                         }
                         continue;
                     }
-                    crate::clock::pin(now);
                     match self.send(issue.number, Mode::Cron, &mut |_| Ok(true)) {
                         Ok(Sent::Done(sent)) => {
                             let stopped = sent.stopped();
@@ -200,7 +204,7 @@ impl Publication {
             }
         }
         // Confirmation and welcome mails a crash of `publish serve` left queued.
-        if let Err(e) = self.send_queued_mail() {
+        if let Err(e) = self.send_queued_mail_purging_at(real) {
             report.notes.push(format!("queued confirmation and welcome mails not sent: {e:#}"));
         }
         Ok((report, None))

@@ -23,6 +23,8 @@ use crate::render::audience::{self, Person, PublicationInfo};
 
 /// How many times a confirmation or welcome mail is tried.
 const MAIL_ATTEMPTS: u32 = 5;
+/// What a welcome mail's queue row says when the publication has none.
+const NO_WELCOME: &str = "not sent: the publication has no welcome mail";
 
 /// How long a process waits for another one sending the queued mails.
 const MAIL_LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(30);
@@ -137,6 +139,12 @@ pub enum AddOutcome {
     /// Waiting to confirm, but the relay refused the confirmation mail too
     /// many times: it is not tried again (the last reply).
     ConfirmationFailed(String),
+    /// Subscribed (with `--confirmed`), but the welcome mail did not go (the
+    /// relay's reply, or why it was not tried): it stays queued.
+    WelcomeQueued(String),
+    /// Subscribed (with `--confirmed`), but the relay refused the welcome
+    /// mail too many times: it is not tried again (the last reply).
+    WelcomeFailed(String),
     /// Already on the list or waiting: nothing changed.
     Known,
 }
@@ -248,6 +256,12 @@ impl Publication {
         }))
     }
 
+    /// Whether `token`, which names no reader, names one whose address was
+    /// forgotten on request (see [`Store::names_forgotten`]).
+    pub fn names_forgotten(&self, token: &str) -> Result<bool> {
+        self.store()?.names_forgotten(&self.secret()?, token)
+    }
+
     /// Changes the name of the reader `token` names.
     pub fn rename(&self, token: &str, name: &str) -> Result<Option<Reader>> {
         let Some(reader) = self.reader(token)? else { return Ok(None) };
@@ -263,6 +277,13 @@ impl Publication {
     /// `subscribers add` may all try at once): the others wait for it, then
     /// find those it sent marked sent, so no mail goes twice.
     pub fn send_queued_mail(&self) -> Result<usize> {
+        self.send_queued_mail_purging_at(crate::clock::now()?)
+    }
+
+    /// [`Publication::send_queued_mail`], counting signups expired only if
+    /// they are at `purge_at` as well as now: cron's `--now` ahead of the real
+    /// clock never deletes a signup whose link still works.
+    pub fn send_queued_mail_purging_at(&self, purge_at: jiff::Timestamp) -> Result<usize> {
         let config = self.ws.checked_config()?;
         let what = "sending confirmation and welcome mails";
         let _one_sender = match Lock::acquire_within(&self.ws.state_dir(), "mail", what, MAIL_LOCK_PATIENCE)? {
@@ -273,7 +294,7 @@ impl Publication {
         };
         let mut store = self.store()?;
         let now = crate::clock::now()?;
-        store.purge_expired_signups(now.as_second())?;
+        store.purge_expired_signups(now.min(purge_at).as_second())?;
         let queued = store.queued_mail(100, now.as_second())?;
         if queued.is_empty() {
             return Ok(0);
@@ -316,12 +337,7 @@ impl Publication {
             let (subject, html, text, unsubscribe) = match composed {
                 Ok(Some(parts)) => parts,
                 Ok(None) => {
-                    store.mail_done(
-                        mail.id,
-                        Err("not sent: the publication has no welcome mail"),
-                        1,
-                        &now.to_string(),
-                    )?;
+                    store.mail_done(mail.id, Err(NO_WELCOME), 1, &now.to_string())?;
                     continue;
                 }
                 Err(d) => bail!("{d}"),
@@ -367,10 +383,17 @@ impl Publication {
         if confirmed {
             let added =
                 self.store()?.add_subscriber(email, &one_line(name, 200), "cli", &crate::clock::now()?.to_string())?;
-            if added.is_some() {
-                self.send_queued_mail()?;
+            let Some(id) = added else { return Ok(AddOutcome::Known) };
+            // Subscribed whatever the relay says: the welcome stays queued.
+            if let Err(e) = self.send_queued_mail() {
+                return Ok(AddOutcome::WelcomeQueued(format!("{e:#}")));
             }
-            return Ok(if added.is_some() { AddOutcome::Subscribed } else { AddOutcome::Known });
+            return Ok(match self.store()?.welcome_mail_state(id)? {
+                MailState::Sent(_) => AddOutcome::Subscribed,
+                MailState::GivenUp(reply) if reply == NO_WELCOME => AddOutcome::Subscribed,
+                MailState::Queued(reply) => AddOutcome::WelcomeQueued(reply),
+                MailState::GivenUp(reply) => AddOutcome::WelcomeFailed(reply),
+            });
         }
         let req = SignupRequest {
             email: email.to_string(),

@@ -115,7 +115,8 @@ pub(super) fn client(peer: SocketAddr, headers: &HeaderMap) -> IpAddr {
     peer
 }
 
-fn cors(mut response: Response, origin: Option<&str>) -> Response {
+/// `response` with the CORS headers that let `origin` (an allowed one) read it.
+pub(super) fn cors(mut response: Response, origin: Option<&str>) -> Response {
     if let Some(value) = origin.and_then(|o| HeaderValue::from_str(o).ok()) {
         let headers = response.headers_mut();
         headers.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, value);
@@ -507,6 +508,12 @@ pub(super) async fn confirm(State(state): State<Arc<AppState>>, q: TokenQuery, h
     }
 }
 
+/// What the link of a reader whose address was forgotten (`subscribers
+/// forget`) opens: it names no address, the list no longer holds it.
+pub(super) const GONE_TITLE: &str = "This address is no longer on the list";
+pub(super) const GONE_TEXT: &str =
+    "It was erased from the list on request: it gets no more issues and nothing about it is kept here.";
+
 /// `GET /preferences?t=…` (the token of the unsubscribe link): the address,
 /// the name to change, a button to leave.
 pub(super) async fn preferences_page(State(state): State<Arc<AppState>>, q: TokenQuery) -> Response {
@@ -518,11 +525,17 @@ pub(super) async fn preferences_page(State(state): State<Arc<AppState>>, q: Toke
         Ok(Err(e)) => return unavailable(format!("{e:#}")),
         Err(e) => return unavailable(e.to_string()),
     };
-    let Some(reader) = reader else { return broken_preferences(&state) };
+    let Some(reader) = reader else { return broken_preferences(&state, &token).await };
     html_page(&state, StatusCode::OK, &preferences_of(&reader, &token, None))
 }
 
-fn broken_preferences(state: &AppState) -> Response {
+/// The page of a link that names no reader: one whose address was forgotten
+/// on request says so; any other is broken.
+async fn broken_preferences(state: &AppState, token: &str) -> Response {
+    let (app, t) = (Arc::clone(&state.app), token.to_string());
+    if let Ok(Ok(true)) = tokio::task::spawn_blocking(move || app.names_forgotten(&t)).await {
+        return html_page(state, StatusCode::OK, &message(GONE_TITLE, &[GONE_TEXT]));
+    }
     html_page(
         state,
         StatusCode::BAD_REQUEST,
@@ -590,6 +603,6 @@ pub(super) async fn preferences(
         Ok(Err(e)) => return unavailable(format!("{e:#}")),
         Err(e) => return unavailable(e.to_string()),
     };
-    let Some(reader) = reader else { return broken_preferences(&state) };
+    let Some(reader) = reader else { return broken_preferences(&state, &token).await };
     html_page(&state, StatusCode::OK, &preferences_of(&reader, &token, Some("Saved.")))
 }

@@ -171,7 +171,7 @@ pub fn router(config: ServeConfig) -> Result<Router> {
         .route("/preferences", get(audience::preferences_page).post(audience::preferences))
         .route("/r/{issue}/{id}", get(clicks::redirect))
         .fallback_service(files)
-        .with_state(state);
+        .with_state(Arc::clone(&state));
     // A proxy may keep the public path, strip it or put another in front: the
     // prefix comes off before routing (a layer on the outer router runs
     // before the inner one routes).
@@ -180,15 +180,23 @@ pub fn router(config: ServeConfig) -> Result<Router> {
         .fallback_service(routes)
         .layer(axum::middleware::from_fn_with_state(prefixes, public_path))
         .layer(RequestBodyLimitLayer::new(MAX_BODY))
-        .layer(axum::middleware::from_fn(too_large))
+        .layer(axum::middleware::from_fn_with_state(state, too_large))
         .layer(TimeoutLayer::with_status_code(StatusCode::REQUEST_TIMEOUT, Duration::from_secs(10))))
 }
 
 /// A body over [`MAX_BODY`] gets a page saying so (or, to a request that
-/// spoke JSON, JSON), not the body limit's bare `length limit exceeded`.
-async fn too_large(request: Request, next: axum::middleware::Next) -> axum::response::Response {
+/// spoke JSON, JSON), not the body limit's bare `length limit exceeded`; to
+/// the signup form of an allowed site, with the CORS headers its other
+/// answers carry, so that the site's script can read it.
+async fn too_large(
+    State(state): State<Arc<AppState>>,
+    request: Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
     use axum::http::{HeaderValue, header};
     use axum::response::IntoResponse;
+    let signup_form = request.uri().path().trim_end_matches('/').ends_with("/subscribe");
+    let origin = state.origin(request.headers(), true).ok().flatten().filter(|_| signup_form);
     let json = request
         .headers()
         .get(header::CONTENT_TYPE)
@@ -211,7 +219,7 @@ async fn too_large(request: Request, next: axum::middleware::Next) -> axum::resp
     };
     *answer.status_mut() = StatusCode::PAYLOAD_TOO_LARGE;
     answer.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    answer
+    audience::cors(answer, origin.as_deref())
 }
 
 /// The origins (`https://host[:port]`) of public URLs.

@@ -26,7 +26,7 @@ async fn holder(state: &Arc<AppState>, token: Option<&str>) -> Result<Option<Str
 pub(super) async fn page(State(state): State<Arc<AppState>>, q: TokenQuery) -> Response {
     let email = match holder(&state, q.t.as_deref()).await {
         Ok(Some(email)) => email,
-        Ok(None) => return bad_token(&state.publication),
+        Ok(None) => return not_a_reader(&state, q.t.as_deref(), None).await,
         Err(e) => return unavailable(e),
     };
     let token = q.t.unwrap_or_default();
@@ -62,7 +62,7 @@ pub(super) async fn unsubscribe(
     }
     let email = match holder(&state, q.t.as_deref()).await {
         Ok(Some(email)) => email,
-        Ok(None) => return bad_token(&state.publication),
+        Ok(None) => return not_a_reader(&state, q.t.as_deref(), Some(&body)).await,
         Err(e) => return unavailable(e),
     };
     let source = if body.contains("List-Unsubscribe=One-Click") { "one-click" } else { "page" };
@@ -89,6 +89,38 @@ pub(super) async fn unsubscribe(
             Html(super::page("Unsubscribed", &body)).into_response()
         }
         Ok(()) => (StatusCode::OK, "unsubscribed\n").into_response(),
+        Err(e) => unavailable(e),
+    }
+}
+
+/// A token that names no reader: one whose address was forgotten on request
+/// (`subscribers forget`) is told so, without the address (to a one-click
+/// POST of a mail provider, the address gets no mail: done); any other is
+/// broken.
+async fn not_a_reader(state: &Arc<AppState>, token: Option<&str>, posted: Option<&str>) -> Response {
+    let forgotten = match token {
+        Some(token) => {
+            let (state, token) = (state.clone(), token.to_string());
+            tokio::task::spawn_blocking(move || {
+                let store = state.store.lock().map_err(|_| anyhow::anyhow!("the database lock was poisoned"))?;
+                store.names_forgotten(&state.secret, &token)
+            })
+            .await
+            .map_err(anyhow::Error::from)
+            .and_then(|r| r)
+        }
+        None => Ok(false),
+    };
+    match forgotten {
+        Ok(true) if posted.is_some_and(|body| body.contains("List-Unsubscribe=One-Click")) => {
+            (StatusCode::OK, "not on the list\n").into_response()
+        }
+        Ok(true) => {
+            let body = format!("<h1>{}</h1><p>{}</p>", super::audience::GONE_TITLE, super::audience::GONE_TEXT);
+            ([(header::CACHE_CONTROL, "no-store")], Html(super::page(super::audience::GONE_TITLE, &body)))
+                .into_response()
+        }
+        Ok(false) => bad_token(&state.publication),
         Err(e) => unavailable(e),
     }
 }

@@ -56,6 +56,11 @@ pub fn not_text_name(c: char) -> String {
     }
 }
 
+/// `n` and `one` or `many`, as `n` says: "1 active subscriber", "2 active subscribers".
+pub fn counted(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// "s" unless `n` is one: `format!("{n} error{}", plural(n))`.
 pub fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }

@@ -627,3 +627,156 @@ fn a_link_naming_two_tokens_gets_the_broken_link_page_and_one_repeated_still_wor
     assert!(status == 200 && page.contains("Confirm my subscription"), "{status}: {page}");
     assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "0");
 }
+
+#[test]
+fn cron_pretending_a_later_time_sends_the_issue_but_keeps_signups_still_waiting_to_confirm() {
+    let fixture = Fixture::reference();
+    fixture.edit(
+        "issues/009.toml",
+        "# send_at = 2024-03-01T09:00:00+08:00   # uncomment for `publish cron` to send it",
+        "send_at = 2024-03-09T08:00:00+08:00",
+    );
+    let relay = SmtpServer::start(&[]);
+    let at = |now: &str, args: &[&str]| {
+        fixture.command(args).env("PUBLISH_NOW", now).env("PUBLISH_SMTP_URL", &relay.url()).run()
+    };
+    at(NOW, &["subscribers", "add", "reader@example.com", "--confirmed"]).success();
+    // Waiting to confirm: the link works for seven days, until 2024-03-08T01:00Z.
+    at(NOW, &["subscribers", "add", "pat@example.com"]).success();
+    // Rehearsing the issue due on the 9th while the real clock says the 1st.
+    let run = at("2024-03-01T01:10:00Z", &["cron", "--now", "2024-03-09T00:00:30Z"]).success();
+    assert!(run.stdout().contains("issue 9: 1 sent"), "{}", run.stdout());
+    // Within the hour, a kept signup is not mailed again; a purged one would be.
+    let again = at("2024-03-01T01:20:00Z", &["subscribers", "add", "pat@example.com"]).success();
+    assert!(again.stdout().contains("waiting to confirm: nothing changed"), "pat's signup is kept: {}", again.stdout());
+    assert_eq!(mails_to(&relay, "pat@example.com", "Subject: Confirm").len(), 1);
+    // On the real 9th the signup has expired and is gone: adding again mails a new link.
+    at("2024-03-09T00:01:00Z", &["cron"]).success();
+    let later = at("2024-03-09T00:02:00Z", &["subscribers", "add", "pat@example.com"]).success();
+    assert!(later.stdout().contains("a confirmation mail went to pat@example.com"), "{}", later.stdout());
+}
+
+#[test]
+fn subscribers_add_confirmed_says_when_the_relay_refused_the_welcome_mail_and_cron_sends_it_later() {
+    let fixture = with_welcome();
+    let refusing = SmtpServer::start(&["--reject", "ann@example.com"]);
+    let add = |who: &str, relay: &str| {
+        fixture
+            .command(&["subscribers", "add", who, "--confirmed"])
+            .env("PUBLISH_NOW", NOW)
+            .env("PUBLISH_SMTP_URL", relay)
+            .run()
+    };
+    let run = add("ann@example.com", &refusing.url()).failure(3);
+    let said = run.stderr();
+    assert!(said.contains("added ann@example.com, but the welcome mail was not sent: 550"), "{said}");
+    assert!(said.contains("stays queued") && said.contains("publish cron"), "{said}");
+    assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "1", "on the list all the same");
+    // As it said: cron sends the welcome that stayed queued, once.
+    let relay = SmtpServer::start(&[]);
+    for _ in 0..2 {
+        fixture
+            .command(&["cron"])
+            .env("PUBLISH_NOW", "2024-03-01T02:00:00Z")
+            .env("PUBLISH_SMTP_URL", &relay.url())
+            .run()
+            .success();
+    }
+    assert_eq!(mails_to(&relay, "ann@example.com", "Subject: Welcome").len(), 1);
+    assert_eq!(add("bea@example.com", &relay.url()).success().stdout().trim(), "added bea@example.com");
+    // A publication without a welcome mail has nothing to fail.
+    let plain = Fixture::reference();
+    let run = plain
+        .command(&["subscribers", "add", "ann@example.com", "--confirmed"])
+        .env("PUBLISH_NOW", NOW)
+        .env("PUBLISH_SMTP_URL", &refusing.url())
+        .run()
+        .success();
+    assert_eq!(run.stdout().trim(), "added ann@example.com");
+}
+
+#[test]
+fn addresses_at_an_ip_address_are_refused_by_the_form_subscribers_add_and_import() {
+    let fixture = Fixture::reference();
+    let smtp = SmtpServer::start(&[]);
+    let serve = Serve::start(&fixture, free_port(), Some(&smtp), NOW);
+    let url = format!("{}/subscribe", serve.base);
+    let said = "has an IP address, not a domain name, after the @";
+    for literal in ["a@[127.0.0.1]", "a@127.0.0.1", "a@[IPv6:::1]"] {
+        let body = serde_json::json!({ "email": literal }).to_string();
+        let (status, _, answer) = request("POST", &url, &[("Content-Type", "application/json")], &body);
+        assert_eq!(status, 400, "{literal}: {answer}");
+        let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+        assert!(answer["ok"] == false && answer["message"].as_str().unwrap().contains(said), "{answer}");
+        let run = fixture.command(&["subscribers", "add", literal]).env("PUBLISH_SMTP_URL", &smtp.url()).run();
+        assert!(run.failure(1).stderr().contains(&format!("\"{literal}\" {said}")), "{literal}");
+    }
+    fixture.write("list.csv", "email\nada@example.com\nb@[10.0.0.1]\nc@192.168.1.2\n");
+    let run = fixture.run(&["subscribers", "import", fixture.path().join("list.csv").to_str().unwrap()]).success();
+    assert!(run.stderr().contains(&format!("list.csv:3: skipped: \"b@[10.0.0.1]\" {said}")), "{}", run.stderr());
+    assert!(run.stderr().contains(&format!("list.csv:4: skipped: \"c@192.168.1.2\" {said}")), "{}", run.stderr());
+    serve.kill();
+    fixture.command(&["cron", "--now", NOW]).env("PUBLISH_SMTP_URL", &smtp.url()).run().success();
+    assert_eq!(fixture.run(&["subscribers", "list"]).success().stdout(), "ada@example.com\t\n");
+    assert!(smtp.received().is_empty(), "nothing was mailed: {:?}", smtp.received().len());
+}
+
+#[test]
+fn a_too_long_form_from_an_allowed_site_gets_its_json_answer_with_the_cors_headers() {
+    let fixture = Fixture::reference();
+    let serve = Serve::start(&fixture, free_port(), None, NOW);
+    let url = format!("{}/subscribe", serve.base);
+    let body = serde_json::json!({ "email": "long@example.com", "name": "Ω".repeat(5000) }).to_string();
+    let post = |origin: &str| request("POST", &url, &[("Content-Type", "application/json"), ("Origin", origin)], &body);
+    let (status, head, answer) = post("https://www.analyse.asia");
+    assert_eq!(status, 413, "{answer}");
+    assert!(head.contains("access-control-allow-origin: https://www.analyse.asia"), "{head}");
+    assert!(head.contains("vary: origin"), "{head}");
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert!(answer["ok"] == false && answer["message"].as_str().unwrap().contains("shorten"), "{answer}");
+    // Another site's script still reads nothing.
+    let (status, head, _) = post("https://evil.example");
+    assert_eq!(status, 413);
+    assert!(!head.contains("access-control-allow-origin"), "{head}");
+}
+
+#[test]
+fn the_links_of_a_forgotten_reader_say_the_address_is_no_longer_on_the_list_not_that_they_are_broken() {
+    let fixture = with_welcome();
+    let smtp = SmtpServer::start(&[]);
+    let serve = Serve::start(&fixture, free_port(), Some(&smtp), NOW);
+    fixture
+        .command(&["subscribers", "add", "ada@example.com", "--confirmed"])
+        .env("PUBLISH_NOW", NOW)
+        .env("PUBLISH_SMTP_URL", &smtp.url())
+        .run()
+        .success();
+    let preferences =
+        local(&link_in(&wait_for(&smtp, "ada@example.com", "Subject: Welcome").path, "preferences"), &serve);
+    let unsubscribe = preferences.replace("/preferences?", "/unsubscribe?");
+    assert!(request("GET", &preferences, &[], "").2.contains("ada@example.com"), "the link works before");
+    fixture.run(&["subscribers", "forget", "ada@example.com"]).success();
+    let pages = [
+        request("GET", &preferences, &[], ""),
+        request("POST", &preferences, &[("Content-Type", "application/x-www-form-urlencoded")], "name=Ada"),
+        request("GET", &unsubscribe, &[], ""),
+        request("POST", &unsubscribe, &[("Content-Type", "application/x-www-form-urlencoded")], "confirm=page"),
+    ];
+    for (status, _, page) in &pages {
+        assert_eq!(*status, 200, "{page}");
+        assert!(page.contains("no longer on the list") && !page.contains("broken"), "{page}");
+        assert!(!page.contains("ada@example.com"), "the address is not shown: {page}");
+    }
+    let one_click = request(
+        "POST",
+        &unsubscribe,
+        &[("Content-Type", "application/x-www-form-urlencoded")],
+        "List-Unsubscribe=One-Click",
+    );
+    assert_eq!(one_click.0, 200, "{}", one_click.2);
+    // Forgotten means forgotten: none of this stored the address again.
+    assert!(fixture.run(&["subscribers", "show", "ada@example.com"]).failure(1).stderr().contains("not on the list"));
+    // A link cut short is still broken.
+    let cut = &preferences[..preferences.len() - 4];
+    assert!(request("GET", cut, &[], "").2.contains("broken"));
+}

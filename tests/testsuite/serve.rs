@@ -601,3 +601,30 @@ fn bound_to_every_ipv6_and_ipv4_address_a_proxy_on_this_machine_is_still_believe
         assert_eq!(status, 200, "{client}: {page}");
     }
 }
+
+#[test]
+fn an_old_form_link_of_a_forgotten_address_does_not_store_it_again() {
+    let port = free_port();
+    let fixture = publication(2, port);
+    fixture.run(&["issue", "9"]).success();
+    fixture.run(&["subscribers", "forget", "reader001@example.com"]).success();
+    let _server = Server::start(&fixture, port);
+    let secret = "test-secret-0123456789abcdef0123456789"; // the suite's PUBLISH_SECRET
+    let token = crate::support::run_python(
+        "import base64, hashlib, hmac, sys\n\
+         key = sys.argv[1].strip().encode(); addr = b'reader001@example.com'\n\
+         tag = hmac.new(key, b'masthead-unsubscribe\\0' + addr, hashlib.sha256).digest()[:16]\n\
+         b = lambda x: base64.urlsafe_b64encode(x).rstrip(b'=').decode()\n\
+         print(b(addr) + '.' + b(tag))",
+        &[std::path::Path::new(&secret)],
+    );
+    let url = format!("http://127.0.0.1:{port}/unsubscribe?t={}", token.trim());
+    let (status, body) = post(&url, "List-Unsubscribe=One-Click");
+    assert_eq!(status, 200, "{body}");
+    let (status, body) = post(&url, "confirm=page");
+    assert!(status == 200 && body.contains("no longer on the list"), "{status}: {body}");
+    assert!(!body.contains("reader001"), "{body}");
+    let shown = fixture.run(&["subscribers", "show", "reader001@example.com"]).failure(1);
+    assert!(shown.stderr().contains("not on the list"), "the address is not stored again: {}", shown.stdout());
+    assert!(!fixture.run(&["subscribers", "export"]).success().stdout().contains("reader001"));
+}

@@ -307,3 +307,19 @@ fn a_sender_whose_clock_runs_minutes_ahead_does_not_take_the_others_live_rows() 
     let twice: Vec<_> = counts.iter().filter(|(_, c)| **c > 1).collect();
     assert!(twice.is_empty(), "nobody twice without a crash: {twice:?}");
 }
+
+#[test]
+fn on_postgres_a_refused_welcome_and_an_address_at_an_ip_address_are_said() {
+    let (fixture, _) = on_postgres(1);
+    fixture.write("templates/welcome.html", "<p>Welcome! <a href=\"{{ preferences_url }}\">Preferences</a></p>\n");
+    fixture.write("templates/welcome.txt", "Welcome!\nPreferences: {{ preferences_url }}\n");
+    let refusing = SmtpServer::start(&["--reject", "ann@example.com"]);
+    let run = fixture
+        .command(&["subscribers", "add", "ann@example.com", "--confirmed"])
+        .env("PUBLISH_SMTP_URL", &refusing.url())
+        .run()
+        .failure(3);
+    assert!(run.stderr().contains("added ann@example.com, but the welcome mail was not sent: 550"), "{}", run.stderr());
+    let run = fixture.command(&["subscribers", "add", "a@[127.0.0.1]"]).env("PUBLISH_SMTP_URL", &refusing.url()).run();
+    assert!(run.failure(1).stderr().contains("has an IP address, not a domain name"));
+}

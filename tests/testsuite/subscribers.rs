@@ -282,11 +282,11 @@ fn bounce_reports_in_files_mbox_and_maildir_mark_bad_addresses_and_keep_the_rest
     assert!(out.contains("bounced: READER003@Example.com"), "{out}");
     assert!(
         out.contains(
-            "read 5 messages: 2 marked bounced, 0 complaints, 0 not mailed already, 1 not subscribers, 2 failures kept"
+            "read 5 messages: 2 marked bounced, 0 complaints, 0 not mailed already, 1 not a subscriber, 2 failures kept"
         ),
         "{out}"
     );
-    assert!(out.contains("1 not bounce reports"), "{out}");
+    assert!(out.contains("1 not a bounce report"), "{out}");
     assert!(run.stderr().contains("kept reader001@example.com (failed 550 5.2.2"), "{}", run.stderr());
     assert!(run.stderr().contains("skipped \"not an address\": "), "{}", run.stderr());
     assert!(out.ends_with("4 active subscribers\n"), "{out}");
@@ -594,7 +594,7 @@ fn a_spam_complaint_from_a_feedback_loop_stops_the_mail_and_is_in_the_consent_re
         "{}",
         run.stdout()
     );
-    assert!(run.stdout().contains("1 complaints"), "{}", run.stdout());
+    assert!(run.stdout().contains("1 complaint,"), "{}", run.stdout());
     let shown = fixture.run(&["subscribers", "show", "reader001@example.com"]).success().stdout();
     assert!(shown.contains("complained") && shown.contains("arf"), "{shown}");
     fixture.run(&["issue", "9"]).success();
@@ -1021,4 +1021,20 @@ fn commands_opening_the_state_while_an_import_fills_an_empty_list_wait_for_it() 
     let output = import.wait_with_output().unwrap();
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout(), "20000\n");
+}
+
+#[test]
+fn counts_of_one_are_said_in_the_singular() {
+    let fixture = crate::support::with_subscribers(2);
+    fixture.write("loop/1.eml", &arf("reader001@example.com"));
+    let dir = fixture.path().join("loop");
+    let out = fixture.run(&["subscribers", "bounces", dir.to_str().unwrap()]).success().stdout();
+    assert!(out.contains("read 1 message: 0 marked bounced, 1 complaint, 0 not mailed already"), "{out}");
+    assert!(out.ends_with("\n1 active subscriber\n"), "{out}");
+    fixture.write("one.csv", "email\nnew@example.com\n");
+    fixture.run(&["subscribers", "remove", "reader000@example.com"]).success();
+    let out = fixture.run(&["subscribers", "import", fixture.path().join("one.csv").to_str().unwrap()]).success();
+    assert!(out.stdout().ends_with("\n1 active subscriber\n"), "{}", out.stdout());
+    let stats = fixture.run(&["stats"]).success().stdout();
+    assert!(stats.ends_with("\n1 active subscriber\n"), "{stats}");
 }

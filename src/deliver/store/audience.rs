@@ -292,9 +292,18 @@ impl Store {
 
     /// What became of the (newest) confirmation mail of signup `signup`.
     pub fn confirm_mail_state(&self, signup: i64) -> Result<MailState> {
+        self.mail_state("confirm", signup)
+    }
+
+    /// What became of the welcome mail of subscriber `subscriber`.
+    pub fn welcome_mail_state(&self, subscriber: i64) -> Result<MailState> {
+        self.mail_state("welcome", subscriber)
+    }
+
+    fn mail_state(&self, kind: &str, ref_id: i64) -> Result<MailState> {
         let row = self.db().query_opt(
-            "SELECT state, reply FROM mail_queue WHERE kind = 'confirm' AND ref_id = $1 ORDER BY id DESC LIMIT 1",
-            args![signup],
+            "SELECT state, reply FROM mail_queue WHERE kind = $1 AND ref_id = $2 ORDER BY id DESC LIMIT 1",
+            args![kind, ref_id],
         )?;
         Ok(match row.map(|r| (r.text(0), r.opt_text(1).unwrap_or_default())) {
             Some((state, reply)) if state == "sent" => MailState::Sent(reply),

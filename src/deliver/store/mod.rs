@@ -580,10 +580,32 @@ impl Store {
     pub fn unsubscribe_holder(&self, secret: &Secret, token: &str) -> Result<Option<String>> {
         Ok(match secret.claim(Purpose::Unsubscribe, token) {
             None => None,
-            Some(Claim::Address(email)) => Some(email),
+            // An address forgotten on request is not stored again by its old link.
+            Some(Claim::Address(email)) => (!self.address_forgotten(secret, &email)?).then_some(email),
             Some(Claim::Subscriber(id)) => {
                 self.email_of(id)?.filter(|email| secret.verify_subscriber(Purpose::Unsubscribe, token, id, email))
             }
+        })
+    }
+
+    fn address_forgotten(&self, secret: &Secret, email: &str) -> Result<bool> {
+        for hash in secret.forget_hashes(email) {
+            if self.is_forgotten(&hash)? {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Whether an unsubscribe (or preferences) link that no longer verifies
+    /// names a row whose address was forgotten (`subscribers forget`): its
+    /// MAC cannot be checked (the address is gone), and the answer says no
+    /// more than that the row's address is no longer on the list.
+    pub fn names_forgotten(&self, secret: &Secret, token: &str) -> Result<bool> {
+        Ok(match secret.claim(Purpose::Unsubscribe, token) {
+            Some(Claim::Subscriber(id)) => self.email_of(id)?.is_some_and(|email| email.starts_with("forgotten:")),
+            Some(Claim::Address(email)) => self.address_forgotten(secret, &email)?,
+            None => false,
         })
     }
 
