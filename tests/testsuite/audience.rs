@@ -505,14 +505,7 @@ fn subscribers_add_says_when_the_relay_refused_the_confirmation_mail_and_cron_se
     assert!(run.stderr().contains("bea@example.com is waiting to confirm") && run.stderr().contains("connect"));
     // As it said: an hour later, cron sends what stayed queued, once.
     let relay = SmtpServer::start(&[]);
-    for _ in 0..2 {
-        fixture
-            .command(&["cron"])
-            .env("PUBLISH_NOW", "2024-03-01T02:00:00Z")
-            .env("PUBLISH_SMTP_URL", &relay.url())
-            .run()
-            .success();
-    }
+    cron_twice_an_hour_later(&fixture, &relay);
     assert_eq!(mails_to(&relay, "bea@example.com", "Subject: Confirm").len(), 1);
     assert_eq!(mails_to(&relay, "ann@example.com", "Subject: Confirm").len(), 1);
     assert!(
@@ -674,14 +667,7 @@ fn subscribers_add_confirmed_says_when_the_relay_refused_the_welcome_mail_and_cr
     assert_eq!(fixture.run(&["subscribers", "count"]).success().stdout().trim(), "1", "on the list all the same");
     // As it said: cron sends the welcome that stayed queued, once.
     let relay = SmtpServer::start(&[]);
-    for _ in 0..2 {
-        fixture
-            .command(&["cron"])
-            .env("PUBLISH_NOW", "2024-03-01T02:00:00Z")
-            .env("PUBLISH_SMTP_URL", &relay.url())
-            .run()
-            .success();
-    }
+    cron_twice_an_hour_later(&fixture, &relay);
     assert_eq!(mails_to(&relay, "ann@example.com", "Subject: Welcome").len(), 1);
     assert_eq!(add("bea@example.com", &relay.url()).success().stdout().trim(), "added bea@example.com");
     // A publication without a welcome mail has nothing to fail.
@@ -779,4 +765,17 @@ fn the_links_of_a_forgotten_reader_say_the_address_is_no_longer_on_the_list_not_
     // A link cut short is still broken.
     let cut = &preferences[..preferences.len() - 4];
     assert!(request("GET", cut, &[], "").2.contains("broken"));
+}
+
+/// Runs `publish cron` twice, an hour after the suite's NOW, through `relay`:
+/// what stayed queued goes once, and the second run must send nothing again.
+fn cron_twice_an_hour_later(fixture: &Fixture, relay: &SmtpServer) {
+    for _ in 0..2 {
+        fixture
+            .command(&["cron"])
+            .env("PUBLISH_NOW", "2024-03-01T02:00:00Z")
+            .env("PUBLISH_SMTP_URL", &relay.url())
+            .run()
+            .success();
+    }
 }

@@ -173,16 +173,7 @@ fn links_in_messages_sent_before_tokens_were_opaque_still_unsubscribe() {
     let fixture = publication(2, port);
     fixture.run(&["issue", "9"]).success();
     let _server = Server::start(&fixture, port);
-    // The old form: base64url(address) "." base64url(HMAC-SHA256(secret, "masthead-unsubscribe\0" address)[..16]).
-    let secret = "test-secret-0123456789abcdef0123456789"; // the suite's PUBLISH_SECRET
-    let token = crate::support::run_python(
-        "import base64, hashlib, hmac, sys\n\
-         key = sys.argv[1].strip().encode(); addr = b'reader001@example.com'\n\
-         tag = hmac.new(key, b'masthead-unsubscribe\\0' + addr, hashlib.sha256).digest()[:16]\n\
-         b = lambda x: base64.urlsafe_b64encode(x).rstrip(b'=').decode()\n\
-         print(b(addr) + '.' + b(tag))",
-        &[std::path::Path::new(&secret)],
-    );
+    let token = old_form_token();
     let (status, body) =
         post(&format!("http://127.0.0.1:{port}/unsubscribe?t={}", token.trim()), "List-Unsubscribe=One-Click");
     assert_eq!(status, 200, "{body}");
@@ -609,15 +600,7 @@ fn an_old_form_link_of_a_forgotten_address_does_not_store_it_again() {
     fixture.run(&["issue", "9"]).success();
     fixture.run(&["subscribers", "forget", "reader001@example.com"]).success();
     let _server = Server::start(&fixture, port);
-    let secret = "test-secret-0123456789abcdef0123456789"; // the suite's PUBLISH_SECRET
-    let token = crate::support::run_python(
-        "import base64, hashlib, hmac, sys\n\
-         key = sys.argv[1].strip().encode(); addr = b'reader001@example.com'\n\
-         tag = hmac.new(key, b'masthead-unsubscribe\\0' + addr, hashlib.sha256).digest()[:16]\n\
-         b = lambda x: base64.urlsafe_b64encode(x).rstrip(b'=').decode()\n\
-         print(b(addr) + '.' + b(tag))",
-        &[std::path::Path::new(&secret)],
-    );
+    let token = old_form_token();
     let url = format!("http://127.0.0.1:{port}/unsubscribe?t={}", token.trim());
     let (status, body) = post(&url, "List-Unsubscribe=One-Click");
     assert_eq!(status, 200, "{body}");
@@ -627,4 +610,19 @@ fn an_old_form_link_of_a_forgotten_address_does_not_store_it_again() {
     let shown = fixture.run(&["subscribers", "show", "reader001@example.com"]).failure(1);
     assert!(shown.stderr().contains("not on the list"), "the address is not stored again: {}", shown.stdout());
     assert!(!fixture.run(&["subscribers", "export"]).success().stdout().contains("reader001"));
+}
+
+/// reader001's unsubscribe token in the old form, which carried the address:
+/// base64url(address) "." base64url(HMAC-SHA256(secret, "masthead-unsubscribe\0" address)[..16]),
+/// made in Python from the suite's PUBLISH_SECRET.
+fn old_form_token() -> String {
+    let secret = "test-secret-0123456789abcdef0123456789";
+    crate::support::run_python(
+        "import base64, hashlib, hmac, sys\n\
+         key = sys.argv[1].strip().encode(); addr = b'reader001@example.com'\n\
+         tag = hmac.new(key, b'masthead-unsubscribe\\0' + addr, hashlib.sha256).digest()[:16]\n\
+         b = lambda x: base64.urlsafe_b64encode(x).rstrip(b'=').decode()\n\
+         print(b(addr) + '.' + b(tag))",
+        &[std::path::Path::new(secret)],
+    )
 }
