@@ -92,7 +92,7 @@ impl LinkMap {
 pub fn link_id(issue: u32, url: &str, long: bool) -> String {
     let digest =
         Sha256::new().chain_update(b"masthead-link\0").chain_update(issue.to_be_bytes()).chain_update(url).finalize();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    let hex = crate::text::hex(&digest);
     hex[..if long { 24 } else { 12 }].to_string()
 }
 

@@ -136,7 +136,7 @@ impl IssueHeaders {
         let name = (!name.trim().is_empty()).then(|| one_line(name));
         let stamp = date.duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_nanos()).unwrap_or_default();
         let digest = sha2::Sha256::digest(format!("{kind}\0{}\0{stamp}", to.to_lowercase()).as_bytes());
-        let hex: String = digest[..12].iter().map(|b| format!("{b:02x}")).collect();
+        let hex = crate::text::hex(&digest[..12]);
         let message_id = format!("<{kind}-{hex}@{}>", self.domain);
         let mut builder = Message::builder()
             .from(self.from.clone())
@@ -242,16 +242,7 @@ const BOUNDARY_HEX: usize = 32;
 fn message_id_hex(issue: u32, test: bool, email: &str) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(format!("{issue}\0{test}\0{}", email.to_lowercase()).as_bytes());
-    hex(&digest[..MESSAGE_ID_HEX / 2])
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
+    crate::text::hex(&digest[..MESSAGE_ID_HEX / 2])
 }
 
 /// The message of every recipient of one send, less what is theirs,
@@ -364,7 +355,7 @@ fn with_alternative_body(
 fn boundary(message_id: &str) -> String {
     use sha2::Digest;
     let digest = sha2::Sha256::digest(message_id.as_bytes());
-    format!("=_{}", hex(&digest[..BOUNDARY_HEX / 2]))
+    format!("=_{}", crate::text::hex(&digest[..BOUNDARY_HEX / 2]))
 }
 
 /// Line breaks never reach a header.

@@ -71,7 +71,7 @@ impl Secret {
         }
         let mut bytes = [0u8; 32];
         getrandom::getrandom(&mut bytes).context("the system has no random numbers to make a secret")?;
-        let text: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let text = crate::text::hex(&bytes);
         std::fs::create_dir_all(state_dir).with_context(|| format!("cannot create {}", state_dir.display()))?;
         crate::fsutil::write_new(&path, text.as_bytes())?;
         // Another process may have made it first: whatever is on disk wins.
@@ -223,7 +223,7 @@ impl Secret {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
         mac.update(b"masthead-forgotten\0");
         mac.update(email.trim().to_lowercase().as_bytes());
-        mac.finalize().into_bytes().iter().map(|b| format!("{b:02x}")).collect()
+        crate::text::hex(&mac.finalize().into_bytes())
     }
 
     /// Who clicked a counted link, as far as counting needs: a keyed hash of
@@ -235,7 +235,7 @@ impl Secret {
             mac.update(part);
             mac.update(b"\0");
         }
-        mac.finalize().into_bytes()[..8].iter().map(|b| format!("{b:02x}")).collect()
+        crate::text::hex(&mac.finalize().into_bytes()[..8])
     }
 
     /// The address in an old-form token (`base64url(address).mac`), if this secret made it.

@@ -262,7 +262,7 @@ impl Publication {
         use sha2::Digest;
         let issue = self.ws.entry(n)?.issue.as_ref().with_context(|| format!("issue {n} has errors"))?;
         let digest = sha2::Sha256::digest(format!("{}\0{}", issue.date, issue.title.trim()).as_bytes());
-        Ok(digest[..16].iter().map(|b| format!("{b:02x}")).collect())
+        Ok(crate::text::hex(&digest[..16]))
     }
 
     /// Why issue `n` must not be sent, when its send has not started and the
@@ -277,8 +277,8 @@ impl Publication {
             // It reached nobody and nobody waits for it: nothing would go twice.
             return Ok(None);
         }
-        let file = &self.ws.entry(n)?.file;
-        let issue = self.ws.entry(n)?.issue.as_ref().context("an issue with errors has no identity")?;
+        let entry = self.ws.entry(n)?;
+        let (file, issue) = (&entry.file, entry.issue.as_ref().context("an issue with errors has no identity")?);
         let progress = if counts.finished_at.is_some() {
             format!("was sent as issue {earlier} ({} sent)", counts.sent)
         } else {

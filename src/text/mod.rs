@@ -87,6 +87,16 @@ pub fn escape_html(text: &str) -> String {
     out
 }
 
+/// `bytes` in lowercase hexadecimal, two digits each.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -1754,7 +1754,7 @@ pub(crate) mod testdb {
         let mut admin = pg::connect(&url).expect("the test PostgreSQL server answers");
         let mut bytes = [0u8; 8];
         getrandom::getrandom(&mut bytes).unwrap();
-        let name = format!("t_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>());
+        let name = format!("t_{}", crate::text::hex(&bytes));
         admin.batch(&format!("CREATE DATABASE {name}")).unwrap();
         let mut parsed = url::Url::parse(&url).unwrap();
         parsed.set_path(&format!("/{name}"));
